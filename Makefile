@@ -1,0 +1,40 @@
+# The two commands of the README: `make demo` (the main job) and `make test` (every test).
+# Both install the pinned toolchain into toolchain/ on first use (scripts/toolchain.sh).
+# Bring your own Foundry with FORGE=/path/to/forge (and SNM_ANVIL=/path/to/anvil for the SDK).
+
+FORGE ?= toolchain/.bin/forge
+CARGO ?= cargo
+export FOUNDRY_DISABLE_NIGHTLY_WARNING := 1
+
+.PHONY: demo test toolchain build artifacts check-artifacts test-contracts test-rust lint gas
+
+demo: toolchain
+	$(CARGO) run --release --quiet -p snm-examples --bin quickstart
+
+test: toolchain lint check-artifacts test-contracts test-rust
+
+toolchain:
+	@scripts/toolchain.sh
+
+build: toolchain
+	$(FORGE) build
+
+# Regenerates the ABI + bytecode JSON the SDK's bindings are built from (commit the result).
+artifacts: build
+	node scripts/artifacts.mjs write
+
+# Fails, saying how to regenerate, when the committed SDK artifacts differ from a fresh build.
+check-artifacts: build
+	node scripts/artifacts.mjs check
+
+test-contracts: toolchain
+	$(FORGE) test
+
+test-rust:
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
+
+lint: toolchain
+	$(FORGE) fmt --check
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings

@@ -1,0 +1,31 @@
+use alloy::transports::TransportError;
+
+/// Everything that can go wrong in the SDK.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The JSON-RPC endpoint could not be reached or answered with an error.
+    #[error("transport: {0}")]
+    Transport(#[from] TransportError),
+    /// A contract call or deployment failed (reverted, or could not be sent).
+    #[error("contract call: {0}")]
+    Contract(#[from] alloy::contract::Error),
+    /// A transaction was sent but its receipt could not be obtained.
+    #[error("pending transaction: {0}")]
+    PendingTransaction(#[from] alloy::providers::PendingTransactionError),
+    /// The local `anvil` node could not be started.
+    #[error("devnet: could not start anvil at `{path}`: {reason}")]
+    Devnet {
+        /// The anvil binary that was tried.
+        path: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A value could not be parsed.
+    #[error("cannot parse `{input}`: {reason}")]
+    Parse {
+        /// The text that was given.
+        input: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
