@@ -4,12 +4,12 @@
 //! in this repository's `toolchain/.bin/anvil` (installed by `make toolchain`), or `anvil` on `PATH`.
 //! The node stops when the [`Devnet`] is dropped.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use alloy::{
     network::EthereumWallet,
     node_bindings::{Anvil, AnvilInstance},
-    primitives::{Address, U256},
+    primitives::{Address, Bytes, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
@@ -44,6 +44,8 @@ impl Default for DevnetConfig {
 #[derive(Debug)]
 pub struct Devnet {
     anvil: AnvilInstance,
+    anvil_path: PathBuf,
+    accounts: u32,
     provider: DynProvider,
     signers: Vec<PrivateKeySigner>,
     token: Address,
@@ -58,11 +60,8 @@ impl Devnet {
     /// Starts anvil, deploys the SNM token and funds every account.
     pub async fn start_with(config: DevnetConfig) -> Result<Self, Error> {
         let path = anvil_path();
-        let anvil = Anvil::new()
-            .path(&path)
-            .args(["--accounts", &config.accounts.max(1).to_string()])
-            .try_spawn()
-            .map_err(|e| Error::Devnet { path: path.display().to_string(), reason: e.to_string() })?;
+        let accounts = config.accounts.max(1);
+        let anvil = spawn_anvil(&path, accounts, None)?;
 
         let signers: Vec<PrivateKeySigner> =
             anvil.keys().iter().cloned().map(PrivateKeySigner::from).collect();
@@ -83,7 +82,37 @@ impl Devnet {
             token.transfer(signer.address(), config.snm_per_account.wei()).send().await?.watch().await?;
         }
 
-        Ok(Self { token: *token.address(), anvil, provider, signers })
+        Ok(Self { token: *token.address(), anvil, anvil_path: path, accounts, provider, signers })
+    }
+
+    /// Stops the node and starts a new one on the same port with the same chain (state, blocks
+    /// and logs carried over through `anvil_dumpState` / `anvil_loadState`), as a node operator's
+    /// restart would. Clients keep their endpoint; requests sent while it is down fail.
+    pub async fn restart(&mut self) -> Result<(), Error> {
+        let state: Bytes = self.provider.raw_request("anvil_dumpState".into(), ()).await?;
+        let port = self.anvil.port();
+        // The port is taken until the old process is gone: stop it before starting the new one.
+        let mut old = std::mem::replace(&mut self.anvil, spawn_anvil(&self.anvil_path, self.accounts, None)?);
+        old.child_mut().kill().ok();
+        old.child_mut().wait().ok();
+        drop(old);
+        self.anvil = spawn_anvil(&self.anvil_path, self.accounts, Some(port))?;
+        // The first requests may meet connections pooled to the old process: retry those.
+        let mut attempt = 0;
+        let loaded: bool = loop {
+            match self.provider.raw_request("anvil_loadState".into(), (state.clone(),)).await {
+                Ok(loaded) => break loaded,
+                Err(error) if attempt < 5 && error.is_transport_error() => attempt += 1,
+                Err(error) => return Err(error.into()),
+            }
+        };
+        if !loaded {
+            return Err(Error::Devnet {
+                path: self.anvil_path.display().to_string(),
+                reason: "anvil refused to load the saved state".into(),
+            });
+        }
+        Ok(())
     }
 
     /// The node's HTTP JSON-RPC endpoint.
@@ -126,6 +155,14 @@ impl Devnet {
     pub async fn block_number(&self) -> Result<u64, Error> {
         Ok(self.provider.get_block_number().await?)
     }
+}
+
+fn spawn_anvil(path: &Path, accounts: u32, port: Option<u16>) -> Result<AnvilInstance, Error> {
+    let mut anvil = Anvil::new().path(path).args(["--accounts", &accounts.to_string()]);
+    if let Some(port) = port {
+        anvil = anvil.port(port);
+    }
+    anvil.try_spawn().map_err(|e| Error::Devnet { path: path.display().to_string(), reason: e.to_string() })
 }
 
 /// The anvil binary a devnet starts: `$SNM_ANVIL`, else the pinned one, else `anvil` on `PATH`.

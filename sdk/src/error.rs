@@ -20,6 +20,18 @@ pub enum Error {
         /// Why it failed.
         reason: String,
     },
+    /// A log of a contract could not be decoded as one of its events (wrong address or ABI).
+    #[error("log {log_index} of block {block} from {address} is not one of its events: {reason}")]
+    UndecodableEvent {
+        /// The contract that emitted it.
+        address: alloy::primitives::Address,
+        /// Its block.
+        block: u64,
+        /// Its index in the block.
+        log_index: u64,
+        /// The decoder's message.
+        reason: String,
+    },
     /// A value could not be parsed.
     #[error("cannot parse `{input}`: {reason}")]
     Parse {
