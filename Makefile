@@ -6,12 +6,12 @@ FORGE ?= toolchain/.bin/forge
 CARGO ?= cargo
 export FOUNDRY_DISABLE_NIGHTLY_WARNING := 1
 
-.PHONY: demo test toolchain build artifacts check-artifacts test-contracts test-rust lint gas
+.PHONY: demo test toolchain build artifacts check-artifacts test-contracts test-rust lint slither
 
 demo: toolchain
 	$(CARGO) run --release --quiet -p snm-examples --bin quickstart
 
-test: toolchain lint check-artifacts test-contracts test-rust
+test: toolchain lint check-artifacts test-contracts test-rust slither
 
 toolchain:
 	@scripts/toolchain.sh
@@ -38,3 +38,7 @@ lint: toolchain
 	$(FORGE) fmt --check
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Static analysis; fails on any medium or high finding not explained in slither.config.json.
+slither: toolchain
+	scripts/slither.sh --fail-medium
