@@ -22,6 +22,7 @@ pub mod bindings;
 pub mod devnet;
 mod error;
 pub mod events;
+pub mod gas;
 pub mod units;
 
 pub use error::Error;

@@ -1,0 +1,125 @@
+//! Receipt gas per kind of transaction, beside the figures of SONM's original contracts.
+//!
+//! SONM's figures were measured on a default anvil of Foundry 1.7.1 (Solidity 0.4.24, optimizer 200
+//! runs; price 1e14 USD-wei per second, an ask with 12 benchmarks and 3 net flags, a bid forward
+//! 3600 s, anonymous identity). Gas is a receipt's `gasUsed`, the 21,000 base included.
+
+use std::{collections::BTreeMap, fmt};
+
+/// SONM's measured receipt gas for the operations this market also has, by operation name.
+pub const SONM_GAS: &[(&str, u64)] = &[
+    ("place ask", 289_577),
+    ("place bid", 341_658),
+    ("open deal", 569_183),
+    ("quick buy", 883_877),
+    ("settle", 109_074),
+    ("close deal", 115_671),
+    ("close with blacklist", 165_061),
+    ("cancel order", 45_733),
+    ("propose change", 188_429),
+    ("register worker", 55_425),
+    ("confirm worker", 50_879),
+    ("whole fixed-term deal", 1_440_000),
+];
+
+/// SONM's figure for `operation`, if it had that operation.
+pub fn sonm_gas(operation: &str) -> Option<u64> {
+    SONM_GAS.iter().find(|(name, _)| *name == operation).map(|(_, gas)| *gas)
+}
+
+/// Gas used, collected per operation: count, total, minimum and maximum.
+#[derive(Clone, Debug, Default)]
+pub struct GasReport {
+    operations: BTreeMap<String, GasStats>,
+}
+
+/// Statistics of one operation's receipts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GasStats {
+    /// Receipts recorded.
+    pub count: u64,
+    /// Sum of their `gasUsed`.
+    pub total: u64,
+    /// Smallest `gasUsed`.
+    pub min: u64,
+    /// Largest `gasUsed`.
+    pub max: u64,
+}
+
+impl GasStats {
+    /// Mean gas, rounded down (0 when nothing was recorded).
+    pub fn mean(&self) -> u64 {
+        self.total.checked_div(self.count).unwrap_or(0)
+    }
+}
+
+impl GasReport {
+    /// An empty report.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records one receipt's `gas_used` for `operation`.
+    pub fn record(&mut self, operation: &str, gas_used: u64) {
+        let stats = self.operations.entry(operation.to_owned()).or_default();
+        stats.min = if stats.count == 0 { gas_used } else { stats.min.min(gas_used) };
+        stats.max = stats.max.max(gas_used);
+        stats.count += 1;
+        stats.total += gas_used;
+    }
+
+    /// The statistics of `operation`, if any receipt was recorded for it.
+    pub fn get(&self, operation: &str) -> Option<GasStats> {
+        self.operations.get(operation).copied()
+    }
+
+    /// Every operation with its statistics, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, GasStats)> {
+        self.operations.iter().map(|(name, stats)| (name.as_str(), *stats))
+    }
+}
+
+impl fmt::Display for GasReport {
+    /// A table: operation, count, mean gas, SONM's gas and the ratio.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{:<24} {:>6} {:>10} {:>10} {:>9}", "operation", "txs", "mean gas", "SONM", "vs SONM")?;
+        for (name, stats) in self.iter() {
+            match sonm_gas(name) {
+                Some(sonm) => {
+                    let ratio = sonm as f64 / stats.mean().max(1) as f64;
+                    writeln!(
+                        f,
+                        "{name:<24} {:>6} {:>10} {sonm:>10} {:>8.1}x",
+                        stats.count,
+                        stats.mean(),
+                        ratio
+                    )?
+                }
+                None => {
+                    writeln!(f, "{name:<24} {:>6} {:>10} {:>10} {:>9}", stats.count, stats.mean(), "-", "-")?
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_and_compares_with_sonm() {
+        let mut report = GasReport::new();
+        report.record("settle", 40_000);
+        report.record("settle", 50_000);
+        report.record("claim reward", 60_000);
+        let settle = report.get("settle").unwrap_or_default();
+        assert_eq!((settle.count, settle.mean(), settle.min, settle.max), (2, 45_000, 40_000, 50_000));
+        let table = report.to_string();
+        assert!(table.contains("settle") && table.contains("109074") && table.contains("2.4x"), "{table}");
+        assert!(table.lines().any(|l| l.starts_with("claim reward") && l.contains(" - ")), "{table}");
+        assert_eq!(sonm_gas("open deal"), Some(569_183));
+        assert_eq!(sonm_gas("no such thing"), None);
+    }
+}
