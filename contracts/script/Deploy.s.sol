@@ -71,7 +71,8 @@ contract Deploy is Script {
     function defaultPath() public view returns (string memory) {
         string memory suffix = block.chainid == 31337 ? ".local.json" : ".json";
         return vm.envOr(
-            "DEPLOYMENTS_FILE", string.concat(vm.projectRoot(), "/deployments/", vm.toString(block.chainid), suffix)
+            "DEPLOYMENTS_FILE",
+            string.concat(vm.projectRoot(), "/deployments/", vm.toString(block.chainid), suffix)
         );
     }
 

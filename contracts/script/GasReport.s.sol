@@ -12,7 +12,7 @@ import {Deploy} from "./Deploy.s.sol";
 /// Broadcast to a fresh anvil in phases (the shell script moves anvil's clock between them):
 /// `prepare` (deploy, identity, deposit, ask, bid, openDeal, quick buys, cancel, change request),
 /// `settleFirst` (+1800 s), `settleRepeat` (+600 s), `finish` (+600 s: closes and the supplier's withdrawal).
-/// Deal 1 is the whole fixed-term deal: ask, bid, openDeal, one settle, close with refund, withdrawal.
+/// The deal opened from the order book is the whole fixed-term deal: ask, bid, openDeal, one settle, close with refund, withdrawal.
 contract GasReport is Deploy {
     string internal constant MNEMONIC = "test test test test test test test test test test test junk";
     string internal constant STATE = "deployments/gas.local.json";
@@ -126,13 +126,13 @@ contract GasReport is Deploy {
         vm.broadcast(customerKey);
         uint256 bidId = market.placeBid(bid);
         vm.broadcast(customerKey);
-        market.openDeal(askId, ask, bidId, bid);
+        uint256 fixedDeal = market.openDeal(askId, ask, bidId, bid);
 
         // Deal 2: quick buy with the deposit (allowance given above).
         vm.broadcast(masterKey);
         askId = market.placeAsk(ask);
         vm.broadcast(customerKey);
-        market.quickBuy(askId, ask, TERM, DEPOSIT, bid.image, bid.configHash);
+        uint256 quickDeal = market.quickBuy(askId, ask, TERM, DEPOSIT, bid.image, bid.configHash);
 
         // Deal 3: quick buy with a permit instead of an allowance (allowance reset first).
         vm.broadcast(masterKey);
@@ -151,8 +151,10 @@ contract GasReport is Deploy {
         vm.broadcast(masterKey);
         market.cancelAsk(askId, ask);
         vm.broadcast(customerKey);
-        market.proposeChange(2, PRICE / 2, block.timestamp + 2 * TERM);
+        market.proposeChange(quickDeal, PRICE / 2, block.timestamp + 2 * TERM);
 
+        vm.serializeUint("gas", "fixedDeal", fixedDeal);
+        vm.serializeUint("gas", "quickDeal", quickDeal);
         vm.writeJson(vm.serializeAddress("gas", "market", d.market), STATE);
     }
 
@@ -160,15 +162,15 @@ contract GasReport is Deploy {
         _keys();
         Market market = _market();
         vm.broadcast(operatorKey);
-        market.settle(1);
+        market.settle(_deal("fixedDeal"));
         vm.broadcast(operatorKey);
-        market.settle(2);
+        market.settle(_deal("quickDeal"));
     }
 
     function settleRepeat() external {
         _keys();
         vm.broadcast(operatorKey);
-        _market().settle(2);
+        _market().settle(_deal("quickDeal"));
     }
 
     function finish() external {
@@ -176,12 +178,16 @@ contract GasReport is Deploy {
         Market market = _market();
         address master = vm.addr(masterKey);
         vm.broadcast(customerKey);
-        market.closeDeal(1, false);
+        market.closeDeal(_deal("fixedDeal"), false);
         uint256 earnings = market.earningsOf(master);
         vm.broadcast(masterKey);
         market.withdrawEarnings(earnings, master);
         vm.broadcast(customerKey);
-        market.closeDeal(2, true);
+        market.closeDeal(_deal("quickDeal"), true);
+    }
+
+    function _deal(string memory key) internal view returns (uint256) {
+        return vm.parseJsonUint(vm.readFile(STATE), string.concat(".", key));
     }
 
     function _market() internal view returns (Market) {
@@ -196,7 +202,9 @@ contract GasReport is Deploy {
         address owner = vm.addr(key);
         bytes32 structHash = keccak256(
             abi.encode(
-                keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"),
+                keccak256(
+                    "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
+                ),
                 owner,
                 spender,
                 value,

@@ -22,14 +22,21 @@ abstract contract Escrow is IEscrow, Ownable2Step {
         uint64 workers;
     }
 
+    /// @dev Read on every opening, so packed in one slot: order counter, pause flag, current fee.
+    struct Config {
+        uint64 nextOrderId;
+        bool paused;
+        uint16 feeBps;
+    }
+
     /// @inheritdoc IEscrow
     uint256 public constant override MAX_FEE_BPS = 1_000;
 
     IERC20 internal immutable _token;
 
     mapping(address account => Account) internal _accounts;
+    Config internal _config;
     address internal _treasury;
-    uint16 internal _feeBps;
     uint256 internal _accruedFees;
 
     constructor(IERC20 token_) {
@@ -43,10 +50,14 @@ abstract contract Escrow is IEscrow, Ownable2Step {
     }
 
     /// @inheritdoc IEscrow
-    function depositWithPermit(address account, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
-        external
-        override
-    {
+    function depositWithPermit(
+        address account,
+        uint256 amount,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external override {
         _permit(amount, deadline, v, r, s);
         _deposit(account, amount);
     }
@@ -90,7 +101,7 @@ abstract contract Escrow is IEscrow, Ownable2Step {
     function setFee(uint256 feeBps, address treasury) external override onlyOwner {
         if (feeBps > MAX_FEE_BPS) revert FeeTooHigh(feeBps, MAX_FEE_BPS);
         if (feeBps != 0 && treasury == address(0)) revert ZeroAddress();
-        _feeBps = uint16(feeBps);
+        _config.feeBps = uint16(feeBps);
         _treasury = treasury;
         emit FeeSet(feeBps, treasury);
     }
@@ -117,7 +128,7 @@ abstract contract Escrow is IEscrow, Ownable2Step {
 
     /// @inheritdoc IEscrow
     function fee() external view override returns (uint256 feeBps, address treasury) {
-        return (_feeBps, _treasury);
+        return (_config.feeBps, _treasury);
     }
 
     function _deposit(address account, uint256 amount) internal {
@@ -133,7 +144,8 @@ abstract contract Escrow is IEscrow, Ownable2Step {
     /// @dev Calls permit and ignores a failure (front-run permits), as OpenZeppelin recommends; the
     /// following transferFrom fails anyway when the allowance is short.
     function _permit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) internal {
-        try IERC20Permit(address(_token)).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
+        try IERC20Permit(address(_token)).permit(msg.sender, address(this), amount, deadline, v, r, s) {}
+            catch {}
     }
 
     /// @dev Moves `amount` from the free balance of `account`; reverts when short.
@@ -150,9 +162,8 @@ abstract contract Escrow is IEscrow, Ownable2Step {
         a.balance = _toUint96(a.balance + amount);
     }
 
-    /// @dev Pays `amount` to `master`: the fee (rounded down) to accrued fees, the rest to earnings.
-    function _pay(address master, uint256 amount) internal returns (uint256 feeAmount) {
-        uint256 feeBps = _feeBps;
+    /// @dev Pays `amount` to `master`: the fee at `feeBps` (rounded down) to accrued fees, the rest to earnings.
+    function _pay(address master, uint256 amount, uint256 feeBps) internal returns (uint256 feeAmount) {
         if (feeBps != 0) {
             feeAmount = MoneyMath.feeDown(amount, feeBps);
             _accruedFees += feeAmount;

@@ -12,25 +12,20 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 
 /// @title Compute market
 /// @notice Orders, deals, settlement, supplier identity and the escrow in one contract. See {IMarket} for
-/// the rules. Order ids and deal ids start at 1 and come from two counters; an order's fields live in its
-/// placement event and only their hash is stored.
+/// the rules. Ids start at 1 and come from one counter shared by orders and quick-buy deals; a deal opened
+/// from a bid takes the bid's id. An order's fields live in its placement event and only their hash is
+/// stored, in the first word of the id's record, which the deal later overwrites.
 /// @dev Fee-on-transfer and rebasing tokens are not supported.
 contract Market is IMarket, Escrow {
     using SafeERC20 for IERC20;
-
-    struct Counters {
-        uint64 nextOrderId;
-        uint64 nextDealId;
-        bool paused;
-    }
 
     IPriceOracle internal immutable _oracle;
     /// @inheritdoc IMarket
     uint256 public immutable override minRunway;
 
-    Counters internal _counters;
-    mapping(uint256 orderId => bytes32) internal _orders;
-    mapping(uint256 dealId => Deal) internal _deals;
+    /// @dev One record per id: an open order stores its hash in the record's first word; a deal is written
+    /// over its bid's record (its first word, master and deposit, replaces the bid's hash).
+    mapping(uint256 id => Deal) internal _deals;
     mapping(uint256 dealId => Change) internal _changes;
     mapping(address worker => address) internal _masterOf;
     mapping(address worker => address) internal _pendingMaster;
@@ -48,7 +43,7 @@ contract Market is IMarket, Escrow {
         if (minRunway_ == 0) revert InvalidRunway();
         _oracle = oracle_;
         minRunway = minRunway_;
-        _counters = Counters({nextOrderId: 1, nextDealId: 1, paused: false});
+        _config = Config({nextOrderId: 1, paused: false, feeBps: 0});
     }
 
     // ---------------------------------------------------------------- identity
@@ -110,12 +105,12 @@ contract Market is IMarket, Escrow {
             revert WorkerNotConfirmed(ask.worker, ask.master);
         }
         if (
-            ask.pricePerSecond == 0 || ask.pricePerSecond > type(uint88).max
+            ask.pricePerSecond == 0 || ask.pricePerSecond > type(uint80).max
                 || (ask.maxDuration != 0 && ask.minDuration > ask.maxDuration)
                 || (ask.expiry != 0 && ask.expiry <= block.timestamp)
         ) revert InvalidOrder();
         askId = _nextOrderId();
-        _orders[askId] = keccak256(abi.encode(ask));
+        _storeOrderHash(askId, keccak256(abi.encode(ask)));
         emit AskPlaced(askId, ask.master, ask.worker, ask);
     }
 
@@ -127,23 +122,23 @@ contract Market is IMarket, Escrow {
                 || (bid.expiry != 0 && bid.expiry <= block.timestamp)
         ) revert InvalidOrder();
         bidId = _nextOrderId();
-        _orders[bidId] = keccak256(abi.encode(bid));
+        _storeOrderHash(bidId, keccak256(abi.encode(bid)));
         emit BidPlaced(bidId, bid.customer, bid);
     }
 
     /// @inheritdoc IMarket
     function cancelAsk(uint256 askId, Ask calldata ask) external override {
-        if (_orders[askId] != keccak256(abi.encode(ask))) revert OrderMismatch(askId);
+        if (_loadOrderHash(askId) != keccak256(abi.encode(ask))) revert OrderMismatch(askId);
         if (msg.sender != ask.master && msg.sender != ask.worker) revert NotOrderOwner(askId, msg.sender);
-        delete _orders[askId];
+        _storeOrderHash(askId, 0);
         emit OrderCancelled(askId, msg.sender);
     }
 
     /// @inheritdoc IMarket
     function cancelBid(uint256 bidId, Bid calldata bid) external override {
-        if (_orders[bidId] != keccak256(abi.encode(bid))) revert OrderMismatch(bidId);
+        if (_loadOrderHash(bidId) != keccak256(abi.encode(bid))) revert OrderMismatch(bidId);
         if (msg.sender != bid.customer) revert NotOrderOwner(bidId, msg.sender);
-        delete _orders[bidId];
+        _storeOrderHash(bidId, 0);
         emit OrderCancelled(bidId, msg.sender);
     }
 
@@ -156,10 +151,12 @@ contract Market is IMarket, Escrow {
         returns (uint256 dealId)
     {
         _consumeOrder(askId, keccak256(abi.encode(ask)), ask.expiry);
-        _consumeOrder(bidId, keccak256(abi.encode(bid)), bid.expiry);
+        _checkOrder(bidId, keccak256(abi.encode(bid)), bid.expiry);
         _checkTerms(ask, bid);
         _debitBalance(bid.customer, bid.deposit);
-        dealId = _open(ask, bid.customer, bid.duration, bid.deposit);
+        // The deal takes the bid's id and is written over the bid's hash.
+        dealId = bidId;
+        _open(dealId, ask, bid.customer, bid.duration, bid.deposit);
         _emitOpened(dealId, askId, ask, bidId, bid.customer, bid.deposit, bid.image, bid.configHash);
     }
 
@@ -197,7 +194,11 @@ contract Market is IMarket, Escrow {
     /// @inheritdoc IMarket
     function settle(uint256 dealId) external override {
         Deal storage d = _activeDeal(dealId);
-        _settle(dealId, d, _oracle.freshRate());
+        uint256 rate = _oracle.freshRate();
+        (uint256 amount, uint256 feeAmount, uint256 until, bool closed) = _settle(d, rate);
+        if (amount == 0 && !closed && until == 0) return;
+        emit DealSettled(dealId, d.master, amount, feeAmount, rate, until, d.deposit);
+        if (closed) emit DealClosed(dealId, CloseReason.OutOfFunds, msg.sender, 0, 0, rate, until, 0, false);
     }
 
     /// @inheritdoc IMarket
@@ -213,9 +214,8 @@ contract Market is IMarket, Escrow {
     /// @inheritdoc IMarket
     function closeDeal(uint256 dealId, bool blacklist) external override {
         Deal storage d = _activeDeal(dealId);
-        address customer = d.customer;
-        bool isCustomer = msg.sender == customer;
-        bool isSupplier = !isCustomer && (msg.sender == d.master || msg.sender == d.worker);
+        bool isCustomer = msg.sender == d.customer;
+        bool isSupplier = !isCustomer && _isSupplier(d, msg.sender);
         if (blacklist && !isCustomer && !isSupplier) revert NotDealParty(dealId, msg.sender);
 
         uint256 rate;
@@ -225,31 +225,9 @@ contract Market is IMarket, Escrow {
         } else {
             rate = _oracle.freshRate();
         }
-        uint256 end = d.endTime;
-        bool ended = end != 0 && block.timestamp >= end;
-
-        if (!_settle(dealId, d, rate)) {
-            CloseReason reason;
-            if (ended) {
-                reason = CloseReason.Expired;
-            } else if (isCustomer) {
-                reason = CloseReason.ByCustomer;
-            } else if (isSupplier && end == 0) {
-                reason = CloseReason.BySupplier;
-            } else if (!isSupplier && MoneyMath.snmNeededUp(d.pricePerSecond, 1, rate) > d.deposit) {
-                reason = CloseReason.OutOfFunds;
-            } else {
-                revert CloseNotAllowed(dealId, msg.sender);
-            }
-            uint256 refund = d.deposit;
-            d.deposit = 0;
-            d.active = false;
-            d.reason = reason;
-            if (refund != 0) _creditBalance(customer, refund);
-            emit DealClosed(dealId, reason, msg.sender, refund, blacklist);
-        }
-        delete _changes[dealId];
+        _close(dealId, d, _closeReason(d, dealId, isCustomer, isSupplier, rate), rate, blacklist);
         if (blacklist) {
+            address customer = d.customer;
             (address owner_, address target) = isCustomer ? (customer, d.master) : (d.master, customer);
             _blacklist[owner_][target] = true;
             emit BlacklistSet(owner_, target, true);
@@ -261,7 +239,7 @@ contract Market is IMarket, Escrow {
         Deal storage d = _activeDeal(dealId);
         if (msg.sender != d.customer && !_isSupplier(d, msg.sender)) revert NotDealParty(dealId, msg.sender);
         _checkChange(d, pricePerSecond, endTime);
-        _changes[dealId] = Change(msg.sender, uint88(pricePerSecond), uint40(endTime));
+        _changes[dealId] = Change(msg.sender, uint80(pricePerSecond), uint40(endTime));
         emit ChangeProposed(dealId, msg.sender, pricePerSecond, endTime);
     }
 
@@ -277,16 +255,21 @@ contract Market is IMarket, Escrow {
         if (!allowed) revert NotDealParty(dealId, msg.sender);
         _checkChange(d, pricePerSecond, endTime);
         // Seconds before now are paid at the old price.
-        if (_settle(dealId, d, _oracle.freshRate())) revert DealNotActive(dealId);
+        uint256 rate = _oracle.freshRate();
+        (uint256 amount, uint256 feeAmount, uint256 until, bool closed) = _settle(d, rate);
+        if (closed) revert DealNotActive(dealId);
+        if (until != 0) emit DealSettled(dealId, d.master, amount, feeAmount, rate, until, d.deposit);
         delete _changes[dealId];
-        d.pricePerSecond = uint88(pricePerSecond);
+        d.pricePerSecond = uint80(pricePerSecond);
         d.endTime = uint40(endTime);
         emit ChangeAccepted(dealId, msg.sender, pricePerSecond, endTime);
     }
 
     /// @inheritdoc IMarket
     function cancelChange(uint256 dealId) external override {
-        if (_changes[dealId].proposer != msg.sender || msg.sender == address(0)) revert NoPendingChange(dealId);
+        if (_changes[dealId].proposer != msg.sender || msg.sender == address(0)) {
+            revert NoPendingChange(dealId);
+        }
         delete _changes[dealId];
         emit ChangeCancelled(dealId, msg.sender);
     }
@@ -300,7 +283,7 @@ contract Market is IMarket, Escrow {
 
     /// @inheritdoc IMarket
     function setPaused(bool paused_) external override onlyOwner {
-        _counters.paused = paused_;
+        _config.paused = paused_;
         emit PausedSet(paused_);
     }
 
@@ -318,7 +301,9 @@ contract Market is IMarket, Escrow {
 
     /// @inheritdoc IMarket
     function orderHash(uint256 orderId) external view override returns (bytes32) {
-        return _orders[orderId];
+        // A record whose customer word is set is a deal, not an order.
+        if (_deals[orderId].customer != address(0)) return 0;
+        return _loadOrderHash(orderId);
     }
 
     /// @inheritdoc IMarket
@@ -338,13 +323,12 @@ contract Market is IMarket, Escrow {
 
     /// @inheritdoc IMarket
     function paused() external view override returns (bool) {
-        return _counters.paused;
+        return _config.paused;
     }
 
     /// @inheritdoc IMarket
-    function nextIds() external view override returns (uint256 nextOrderId, uint256 nextDealId) {
-        Counters memory c = _counters;
-        return (c.nextOrderId, c.nextDealId);
+    function nextOrderId() external view override returns (uint256) {
+        return _config.nextOrderId;
     }
 
     /// @inheritdoc IMarket
@@ -353,7 +337,12 @@ contract Market is IMarket, Escrow {
     }
 
     /// @inheritdoc IMarket
-    function owed(uint256 dealId, uint256 snmPerUsd) external view override returns (uint256 amount, uint256 until) {
+    function owed(uint256 dealId, uint256 snmPerUsd)
+        external
+        view
+        override
+        returns (uint256 amount, uint256 until)
+    {
         Deal memory d = _deals[dealId];
         if (!d.active) return (0, d.settledUntil);
         until = _settleBound(d.endTime);
@@ -365,15 +354,36 @@ contract Market is IMarket, Escrow {
     // ---------------------------------------------------------------- internals
 
     function _nextOrderId() internal returns (uint256 id) {
-        id = _counters.nextOrderId;
-        _counters.nextOrderId = uint64(id + 1);
+        id = _config.nextOrderId;
+        _config.nextOrderId = uint64(id + 1);
     }
 
-    /// @dev Checks an order against its stored hash and expiry, then deletes it.
-    function _consumeOrder(uint256 orderId, bytes32 hash, uint256 expiry) internal {
-        if (_orders[orderId] != hash) revert OrderMismatch(orderId);
+    /// @dev The first word of the id's record: an open order's hash (or, for a deal, its master and deposit,
+    /// which never equal a keccak256 output in practice).
+    function _loadOrderHash(uint256 id) internal view returns (bytes32 hash) {
+        Deal storage record = _deals[id];
+        assembly ("memory-safe") {
+            hash := sload(record.slot)
+        }
+    }
+
+    function _storeOrderHash(uint256 id, bytes32 hash) internal {
+        Deal storage record = _deals[id];
+        assembly ("memory-safe") {
+            sstore(record.slot, hash)
+        }
+    }
+
+    /// @dev Checks an order against its stored hash and its expiry.
+    function _checkOrder(uint256 orderId, bytes32 hash, uint256 expiry) internal view {
+        if (_loadOrderHash(orderId) != hash) revert OrderMismatch(orderId);
         if (expiry != 0 && block.timestamp > expiry) revert OrderExpired(orderId, expiry);
-        delete _orders[orderId];
+    }
+
+    /// @dev {_checkOrder}, then deletes the order.
+    function _consumeOrder(uint256 orderId, bytes32 hash, uint256 expiry) internal {
+        _checkOrder(orderId, hash, expiry);
+        _storeOrderHash(orderId, 0);
     }
 
     /// @dev Every ask-versus-bid constraint of {openDeal} except those shared with {quickBuy}.
@@ -386,7 +396,9 @@ contract Market is IMarket, Escrow {
         if (ask.pricePerSecond > bid.maxPricePerSecond) {
             revert PriceTooHigh(ask.pricePerSecond, bid.maxPricePerSecond);
         }
-        if (ask.counterparty != address(0) && ask.counterparty != bid.customer) revert CounterpartyMismatch();
+        if (ask.counterparty != address(0) && ask.counterparty != bid.customer) {
+            revert CounterpartyMismatch();
+        }
         if (bid.counterparty != address(0) && bid.counterparty != ask.master) revert CounterpartyMismatch();
     }
 
@@ -409,7 +421,9 @@ contract Market is IMarket, Escrow {
     ) internal returns (uint256 dealId) {
         _consumeOrder(askId, keccak256(abi.encode(ask)), ask.expiry);
         if (ask.counterparty != address(0) && ask.counterparty != msg.sender) revert CounterpartyMismatch();
-        dealId = _open(ask, msg.sender, duration, deposit_);
+        if (deposit_ == 0) revert ZeroAmount();
+        dealId = _nextOrderId();
+        _open(dealId, ask, msg.sender, duration, deposit_);
         _emitOpened(dealId, askId, ask, 0, msg.sender, deposit_, image, configHash);
         _token.safeTransferFrom(msg.sender, address(this), deposit_);
     }
@@ -439,14 +453,11 @@ contract Market is IMarket, Escrow {
 
     /// @dev Shared part of opening: pause, blacklists, worker link, duration, runway at a fresh rate; stores
     /// the deal. The caller emits {DealOpened} and moves the deposit.
-    function _open(Ask calldata ask, address customer, uint256 duration, uint256 deposit_)
+    function _open(uint256 dealId, Ask calldata ask, address customer, uint256 duration, uint256 deposit_)
         internal
-        returns (uint256 dealId)
     {
-        Counters memory c = _counters;
+        Config memory c = _config;
         if (c.paused) revert MarketPaused();
-        dealId = c.nextDealId;
-        _counters.nextDealId = uint64(dealId + 1);
 
         address master = ask.master;
         if (_blacklist[customer][master]) revert BlacklistedBy(customer, master);
@@ -477,7 +488,8 @@ contract Market is IMarket, Escrow {
             active: true,
             reason: CloseReason.None,
             worker: ask.worker,
-            pricePerSecond: uint88(ask.pricePerSecond)
+            pricePerSecond: uint80(ask.pricePerSecond),
+            feeBps: c.feeBps
         });
     }
 
@@ -495,7 +507,7 @@ contract Market is IMarket, Escrow {
     }
 
     function _checkChange(Deal storage d, uint256 pricePerSecond, uint256 endTime) internal view {
-        if (pricePerSecond == 0 || pricePerSecond > type(uint88).max) revert InvalidChange();
+        if (pricePerSecond == 0 || pricePerSecond > type(uint80).max) revert InvalidChange();
         if (d.endTime == 0) {
             if (endTime != 0) revert InvalidChange();
         } else if (endTime <= block.timestamp || endTime > type(uint40).max) {
@@ -503,28 +515,61 @@ contract Market is IMarket, Escrow {
         }
     }
 
-    /// @dev Pays the seconds since the last settlement (up to the end time) at `rate`, capped by the
-    /// deposit; closes the deal with {CloseReason.OutOfFunds} when the deposit runs out. Returns whether it
-    /// closed the deal.
-    function _settle(uint256 dealId, Deal storage d, uint256 rate) internal returns (bool closed) {
+    /// @dev Settles at `rate`, returns the rest of the deposit to the customer's free balance and closes.
+    function _close(uint256 dealId, Deal storage d, CloseReason reason, uint256 rate, bool blacklist)
+        internal
+    {
+        (uint256 paid, uint256 feeAmount, uint256 until, bool outOfFunds) = _settle(d, rate);
+        if (outOfFunds) reason = CloseReason.OutOfFunds;
+        uint256 refund = d.deposit;
+        d.deposit = 0;
+        d.active = false;
+        d.reason = reason;
+        if (refund != 0) _creditBalance(d.customer, refund);
+        emit DealClosed(dealId, reason, msg.sender, paid, feeAmount, rate, until, refund, blacklist);
+    }
+
+    /// @dev Why `msg.sender` may close the deal now, or a revert: past the end time anyone (Expired); the
+    /// customer (ByCustomer); the supplier on a spot deal (BySupplier); anyone when the deposit cannot pay one
+    /// more second at `rate` (OutOfFunds).
+    function _closeReason(Deal storage d, uint256 dealId, bool isCustomer, bool isSupplier, uint256 rate)
+        internal
+        view
+        returns (CloseReason)
+    {
+        uint256 end = d.endTime;
+        if (end != 0 && block.timestamp >= end) return CloseReason.Expired;
+        if (isCustomer) return CloseReason.ByCustomer;
+        if (isSupplier && end == 0) return CloseReason.BySupplier;
+        if (!isSupplier && MoneyMath.snmNeededUp(d.pricePerSecond, 1, rate) > d.deposit) {
+            return CloseReason.OutOfFunds;
+        }
+        revert CloseNotAllowed(dealId, msg.sender);
+    }
+
+    /// @dev Pays the seconds since the last settlement (up to the end time) at `rate`, capped by the deposit;
+    /// marks the deal closed with {CloseReason.OutOfFunds} when the deposit runs out. Returns the amount taken
+    /// from the deposit, the fee part of it, the new settled-until time (0 when there was nothing to settle)
+    /// and whether the deposit ran out. Emits nothing; callers do.
+    function _settle(Deal storage d, uint256 rate)
+        internal
+        returns (uint256 amount, uint256 feeAmount, uint256 until, bool closed)
+    {
         uint256 from = d.settledUntil;
-        uint256 until = _settleBound(d.endTime);
-        if (until <= from) return false;
-        uint256 amount = MoneyMath.snmOwedDown(d.pricePerSecond, until - from, rate);
+        until = _settleBound(d.endTime);
+        if (until <= from) return (0, 0, 0, false);
+        amount = MoneyMath.snmOwedDown(d.pricePerSecond, until - from, rate);
         uint256 available = d.deposit;
         if (amount >= available) {
             amount = available;
             closed = true;
         }
-        address master = d.master;
         d.deposit = uint96(available - amount);
         d.settledUntil = uint40(until);
         if (closed) {
             d.active = false;
             d.reason = CloseReason.OutOfFunds;
         }
-        uint256 feeAmount = _pay(master, amount);
-        emit DealSettled(dealId, master, amount, feeAmount, rate, until, available - amount);
-        if (closed) emit DealClosed(dealId, CloseReason.OutOfFunds, msg.sender, 0, false);
+        feeAmount = _pay(d.master, amount, d.feeBps);
     }
 }

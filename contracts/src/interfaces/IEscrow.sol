@@ -40,8 +40,14 @@ interface IEscrow {
 
     /// @notice {deposit} after an EIP-2612 permit of the caller for the market. A permit that fails
     /// (for example one already used by a front-runner) is ignored when the allowance is enough.
-    function depositWithPermit(address account, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
-        external;
+    function depositWithPermit(
+        address account,
+        uint256 amount,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external;
 
     /// @notice Sends `amount` of the caller's free balance to `to`.
     function withdraw(uint256 amount, address to) external;

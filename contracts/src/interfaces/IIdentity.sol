@@ -20,7 +20,9 @@ interface IIdentity {
     /// @notice `master` confirmed `worker`.
     event WorkerConfirmed(address indexed worker, address indexed master);
     /// @notice The link (pending or confirmed) between `worker` and `master` was ended by `by`.
-    event WorkerRemoved(address indexed worker, address indexed master, address indexed by, bool wasConfirmed);
+    event WorkerRemoved(
+        address indexed worker, address indexed master, address indexed by, bool wasConfirmed
+    );
 
     /// @notice The caller (a worker) asks to join `master`; replaces a previous pending request.
     function requestWorker(address master) external;

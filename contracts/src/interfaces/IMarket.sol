@@ -92,7 +92,8 @@ interface IMarket is IEscrow, IIdentity {
         OutOfFunds
     }
 
-    /// @notice Deal state as stored (three slots).
+    /// @notice Deal state as stored (three slots). A deal's id is the id of the bid it consumed (a fresh order
+    /// id for a quick buy): the deal is written over its bid's storage.
     /// @param master Supplier's payout account.
     /// @param deposit SNM left to pay from.
     /// @param customer Who pays.
@@ -102,6 +103,7 @@ interface IMarket is IEscrow, IIdentity {
     /// @param reason Why it closed (None while active).
     /// @param worker The machine.
     /// @param pricePerSecond USD per second, 1e18 scale.
+    /// @param feeBps Protocol fee of this deal, fixed when it opened.
     struct Deal {
         address master;
         uint96 deposit;
@@ -111,7 +113,8 @@ interface IMarket is IEscrow, IIdentity {
         bool active;
         CloseReason reason;
         address worker;
-        uint88 pricePerSecond;
+        uint80 pricePerSecond;
+        uint16 feeBps;
     }
 
     /// @notice Terms of a newly opened deal, as carried by {DealOpened}.
@@ -139,7 +142,7 @@ interface IMarket is IEscrow, IIdentity {
     /// @notice A pending change of price and end time, proposed by one side of a deal.
     struct Change {
         address proposer;
-        uint88 pricePerSecond;
+        uint80 pricePerSecond;
         uint40 endTime;
     }
 
@@ -147,7 +150,8 @@ interface IMarket is IEscrow, IIdentity {
     error OrderMismatch(uint256 orderId);
     /// @notice The caller may not place or cancel this order.
     error NotOrderOwner(uint256 orderId, address caller);
-    /// @notice The order is malformed (zero price, min above max duration, past expiry, price too large...).
+    /// @notice The order is malformed (zero price or deposit, min above max duration, past expiry, price above
+    /// 2^80 - 1, deposit above 2^96 - 1).
     error InvalidOrder();
     /// @notice The order expired at `expiry`.
     error OrderExpired(uint256 orderId, uint256 expiry);
@@ -203,17 +207,32 @@ interface IMarket is IEscrow, IIdentity {
         uint256 settledUntil,
         uint256 depositLeft
     );
-    /// @notice A deal closed; `refund` went back to the customer's free balance.
+    /// @notice A deal closed. When closed by {closeDeal}, the final settlement is carried here (no separate
+    /// {DealSettled}): `paid` left the deposit (`fee` of it to the treasury, the rest to the master) at
+    /// `snmPerUsd`, up to `settledUntil`; then `refund` went back to the customer's free balance. When {settle}
+    /// closes a deal out of funds it emits {DealSettled} and then this event with `paid`, `fee` and `refund` 0.
     event DealClosed(
-        uint256 indexed dealId, CloseReason reason, address indexed by, uint256 refund, bool blacklisted
+        uint256 indexed dealId,
+        CloseReason reason,
+        address indexed by,
+        uint256 paid,
+        uint256 fee,
+        uint256 snmPerUsd,
+        uint256 settledUntil,
+        uint256 refund,
+        bool blacklisted
     );
     /// @notice `from` added `amount` from its free balance to the deal's deposit.
     event DealToppedUp(uint256 indexed dealId, address indexed from, uint256 amount, uint256 deposit);
     /// @notice One side proposed a new price and end time.
-    event ChangeProposed(uint256 indexed dealId, address indexed proposer, uint256 pricePerSecond, uint256 endTime);
+    event ChangeProposed(
+        uint256 indexed dealId, address indexed proposer, uint256 pricePerSecond, uint256 endTime
+    );
     /// @notice The other side accepted; the deal runs at the new terms from now (earlier seconds were settled
     /// at the old price).
-    event ChangeAccepted(uint256 indexed dealId, address indexed acceptor, uint256 pricePerSecond, uint256 endTime);
+    event ChangeAccepted(
+        uint256 indexed dealId, address indexed acceptor, uint256 pricePerSecond, uint256 endTime
+    );
     /// @notice The proposer withdrew a pending change.
     event ChangeCancelled(uint256 indexed dealId, address indexed by);
     /// @notice `owner` blacklisted (or un-blacklisted) `target`: no deal between them opens.
@@ -320,8 +339,8 @@ interface IMarket is IEscrow, IIdentity {
     /// @notice Whether new deals are paused.
     function paused() external view returns (bool);
 
-    /// @notice Ids the next order and the next deal will get.
-    function nextIds() external view returns (uint256 nextOrderId, uint256 nextDealId);
+    /// @notice Id the next order (or quick-buy deal) will get.
+    function nextOrderId() external view returns (uint256);
 
     /// @notice The price oracle.
     function oracle() external view returns (address);

@@ -24,13 +24,21 @@ library MoneyMath {
 
     /// @notice SNM owed for `seconds_` at `usdPerSecond` (1e18 scale) and `snmPerUsd` (1e18 scale), rounded
     /// down: the amount a supplier receives.
-    function snmOwedDown(uint256 usdPerSecond, uint256 seconds_, uint256 snmPerUsd) internal pure returns (uint256) {
+    function snmOwedDown(uint256 usdPerSecond, uint256 seconds_, uint256 snmPerUsd)
+        internal
+        pure
+        returns (uint256)
+    {
         return Math.mulDiv(usdPerSecond * seconds_, snmPerUsd, WAD);
     }
 
     /// @notice SNM needed to pay `seconds_` at `usdPerSecond` and `snmPerUsd`, rounded up: the amount a
     /// customer must provide.
-    function snmNeededUp(uint256 usdPerSecond, uint256 seconds_, uint256 snmPerUsd) internal pure returns (uint256) {
+    function snmNeededUp(uint256 usdPerSecond, uint256 seconds_, uint256 snmPerUsd)
+        internal
+        pure
+        returns (uint256)
+    {
         return Math.mulDiv(usdPerSecond * seconds_, snmPerUsd, WAD, Math.Rounding.Ceil);
     }
 
