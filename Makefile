@@ -34,6 +34,10 @@ test-rust:
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
 
+# Receipt gas of every market operation on a fresh anvil, beside SONM's figures; writes docs/GAS.md.
+gas: toolchain build
+	FORGE=$(FORGE) scripts/gas.sh
+
 lint: toolchain
 	$(FORGE) fmt --check
 	$(CARGO) fmt --all --check

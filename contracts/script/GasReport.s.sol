@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Market} from "../src/Market.sol";
+import {PriceOracle} from "../src/PriceOracle.sol";
+import {SNMToken} from "../src/SNMToken.sol";
+import {IMarket} from "../src/interfaces/IMarket.sol";
+import {Deploy} from "./Deploy.s.sol";
+
+/// @notice The receipt-gas scenario of `make gas` (scripts/gas.sh), with SONM's inputs: price 1e14 USD-wei
+/// per second, an ask with every resource set and 3 network flags, a bid for a fixed term of 3600 s.
+/// Broadcast to a fresh anvil in phases (the shell script moves anvil's clock between them):
+/// `prepare` (deploy, identity, deposit, ask, bid, openDeal, quick buys, cancel, change request),
+/// `settleFirst` (+1800 s), `settleRepeat` (+600 s), `finish` (+600 s: closes and the supplier's withdrawal).
+/// The deal opened from the order book is the whole fixed-term deal: ask, bid, openDeal, one settle, close with refund, withdrawal.
+contract GasReport is Deploy {
+    string internal constant MNEMONIC = "test test test test test test test test test test test junk";
+    string internal constant STATE = "deployments/gas.local.json";
+    uint256 internal constant PRICE = 1e14;
+    uint256 internal constant DEPOSIT = 50e18;
+    uint256 internal constant TERM = 3600;
+
+    uint256 internal operatorKey;
+    uint256 internal masterKey;
+    uint256 internal workerKey;
+    uint256 internal customerKey;
+
+    function _keys() internal {
+        operatorKey = vm.deriveKey(MNEMONIC, 0);
+        masterKey = vm.deriveKey(MNEMONIC, 1);
+        workerKey = vm.deriveKey(MNEMONIC, 2);
+        customerKey = vm.deriveKey(MNEMONIC, 3);
+    }
+
+    function _ask(address master, address worker) internal pure returns (IMarket.Ask memory) {
+        return IMarket.Ask({
+            master: master,
+            worker: worker,
+            resources: IMarket.Resources({
+                cpuMilliCores: 8000,
+                ramBytes: 32 << 30,
+                storageBytes: 500 << 30,
+                gpuCount: 1,
+                gpuMemBytes: 24 << 30,
+                netUpBps: 1_000_000_000,
+                netDownBps: 1_000_000_000
+            }),
+            netFlags: 7,
+            region: 276,
+            pricePerSecond: PRICE,
+            minDuration: 0,
+            maxDuration: 30 days,
+            expiry: 0,
+            counterparty: address(0)
+        });
+    }
+
+    function _bid(address customer) internal pure returns (IMarket.Bid memory) {
+        return IMarket.Bid({
+            customer: customer,
+            minResources: IMarket.Resources({
+                cpuMilliCores: 4000,
+                ramBytes: 16 << 30,
+                storageBytes: 100 << 30,
+                gpuCount: 1,
+                gpuMemBytes: 16 << 30,
+                netUpBps: 100_000_000,
+                netDownBps: 100_000_000
+            }),
+            requiredFlags: 7,
+            region: 0,
+            maxPricePerSecond: PRICE,
+            duration: uint64(TERM),
+            deposit: DEPOSIT,
+            expiry: 0,
+            counterparty: address(0),
+            image: "ghcr.io/sonm/proxy:1.0",
+            configHash: keccak256("proxy-config")
+        });
+    }
+
+    function prepare() external {
+        _keys();
+        address operator = vm.addr(operatorKey);
+        address master = vm.addr(masterKey);
+        address worker = vm.addr(workerKey);
+        address customer = vm.addr(customerKey);
+
+        vm.startBroadcast(operatorKey);
+        Config memory cfg = Config({
+            deployer: operator,
+            owner: operator,
+            token: address(0),
+            tokenSupply: 444_000_000e18,
+            snmPerUsd: 100e18,
+            maxAge: 1 days,
+            maxChangeBps: 2000,
+            reporter: operator,
+            minRunway: 3600
+        });
+        Deployment memory d = deploy(cfg);
+        SNMToken token = SNMToken(d.token);
+        Market market = Market(d.market);
+        // Every actor holds SNM, as on the SDK's devnet.
+        token.transfer(master, 1_000_000e18);
+        token.transfer(worker, 1_000_000e18);
+        token.transfer(customer, 1_000_000e18);
+        vm.stopBroadcast();
+
+        vm.broadcast(workerKey);
+        market.requestWorker(master);
+        vm.broadcast(masterKey);
+        market.confirmWorker(worker);
+
+        vm.startBroadcast(customerKey);
+        token.approve(address(market), type(uint256).max);
+        market.deposit(customer, 1000e18);
+        vm.stopBroadcast();
+
+        IMarket.Ask memory ask = _ask(master, worker);
+        IMarket.Bid memory bid = _bid(customer);
+
+        // Deal 1, by the order book: ask, bid, openDeal.
+        vm.broadcast(masterKey);
+        uint256 askId = market.placeAsk(ask);
+        vm.broadcast(customerKey);
+        uint256 bidId = market.placeBid(bid);
+        vm.broadcast(customerKey);
+        uint256 fixedDeal = market.openDeal(askId, ask, bidId, bid);
+
+        // Deal 2: quick buy with the deposit (allowance given above).
+        vm.broadcast(masterKey);
+        askId = market.placeAsk(ask);
+        vm.broadcast(customerKey);
+        uint256 quickDeal = market.quickBuy(askId, ask, TERM, DEPOSIT, bid.image, bid.configHash);
+
+        // Deal 3: quick buy with a permit instead of an allowance (allowance reset first).
+        vm.broadcast(masterKey);
+        askId = market.placeAsk(ask);
+        vm.broadcast(customerKey);
+        token.approve(address(market), 0);
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(token, customerKey, address(market), DEPOSIT);
+        vm.broadcast(customerKey);
+        market.quickBuyWithPermit(
+            askId, ask, TERM, DEPOSIT, bid.image, bid.configHash, block.timestamp + 1 days, v, r, s
+        );
+
+        // Cancel an ask, and a pending change request on deal 2.
+        vm.broadcast(masterKey);
+        askId = market.placeAsk(ask);
+        vm.broadcast(masterKey);
+        market.cancelAsk(askId, ask);
+        vm.broadcast(customerKey);
+        market.proposeChange(quickDeal, PRICE / 2, block.timestamp + 2 * TERM);
+
+        vm.serializeUint("gas", "fixedDeal", fixedDeal);
+        vm.serializeUint("gas", "quickDeal", quickDeal);
+        vm.writeJson(vm.serializeAddress("gas", "market", d.market), STATE);
+    }
+
+    function settleFirst() external {
+        _keys();
+        Market market = _market();
+        vm.broadcast(operatorKey);
+        market.settle(_deal("fixedDeal"));
+        vm.broadcast(operatorKey);
+        market.settle(_deal("quickDeal"));
+    }
+
+    function settleRepeat() external {
+        _keys();
+        vm.broadcast(operatorKey);
+        _market().settle(_deal("quickDeal"));
+    }
+
+    function finish() external {
+        _keys();
+        Market market = _market();
+        address master = vm.addr(masterKey);
+        vm.broadcast(customerKey);
+        market.closeDeal(_deal("fixedDeal"), false);
+        uint256 earnings = market.earningsOf(master);
+        vm.broadcast(masterKey);
+        market.withdrawEarnings(earnings, master);
+        vm.broadcast(customerKey);
+        market.closeDeal(_deal("quickDeal"), true);
+    }
+
+    function _deal(string memory key) internal view returns (uint256) {
+        return vm.parseJsonUint(vm.readFile(STATE), string.concat(".", key));
+    }
+
+    function _market() internal view returns (Market) {
+        return Market(vm.parseJsonAddress(vm.readFile(STATE), ".market"));
+    }
+
+    function _signPermit(SNMToken token, uint256 key, address spender, uint256 value)
+        internal
+        view
+        returns (uint8 v, bytes32 r, bytes32 s)
+    {
+        address owner = vm.addr(key);
+        bytes32 structHash = keccak256(
+            abi.encode(
+                keccak256(
+                    "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
+                ),
+                owner,
+                spender,
+                value,
+                token.nonces(owner),
+                block.timestamp + 1 days
+            )
+        );
+        return vm.sign(key, keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash)));
+    }
+}
