@@ -6,7 +6,7 @@ FORGE ?= toolchain/.bin/forge
 CARGO ?= cargo
 export FOUNDRY_DISABLE_NIGHTLY_WARNING := 1
 
-.PHONY: demo test toolchain build artifacts check-artifacts test-contracts test-rust lint gas
+.PHONY: demo test toolchain build artifacts check-artifacts test-contracts test-rust lint gas reward-gas
 
 demo: toolchain
 	$(CARGO) run --release --quiet -p snm-examples --bin quickstart
@@ -38,3 +38,7 @@ lint: toolchain
 	$(FORGE) fmt --check
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# RewardDistributor claim gas as receipts on a fresh anvil; rewrites docs/REWARD_GAS.md.
+reward-gas: toolchain
+	FORGE=$(FORGE) scripts/reward-gas.sh

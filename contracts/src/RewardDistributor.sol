@@ -173,7 +173,7 @@ contract RewardDistributor is IRewardDistributor, Ownable2Step {
         view
     {
         bytes32 computed = _processProof(account, cumulativeAmount, proof);
-        if (computed == root && root != bytes32(0)) return;
+        if (computed == root) return; // never zero: a keccak256 output
         uint64 staleRound = roundOf[computed];
         if (staleRound != 0) revert StaleProof(account, cumulativeAmount, computed, staleRound, root);
         if (computed == _pending.root) {
@@ -195,11 +195,26 @@ contract RewardDistributor is IRewardDistributor, Ownable2Step {
             mstore(0x20, cumulativeAmount)
             mstore(0x00, keccak256(0x00, 0x40))
             node := keccak256(0x00, 0x20)
-            let end := add(proof.offset, shl(5, proof.length))
-            for { let p := proof.offset } lt(p, end) { p := add(p, 0x20) } {
+            let p := proof.offset
+            let end := add(p, shl(5, proof.length))
+            // The smaller of a pair goes first: the node is written at 0x20 when it is the greater.
+            if and(proof.length, 1) {
                 let sibling := calldataload(p)
-                // The smaller of the two goes first: node at 0x20 when it is the greater.
                 let slot := shl(5, gt(node, sibling))
+                mstore(slot, node)
+                mstore(xor(slot, 0x20), sibling)
+                node := keccak256(0x00, 0x40)
+                p := add(p, 0x20)
+            }
+            // Two levels per iteration (half the loop overhead).
+            for {} lt(p, end) { p := add(p, 0x40) } {
+                let sibling := calldataload(p)
+                let slot := shl(5, gt(node, sibling))
+                mstore(slot, node)
+                mstore(xor(slot, 0x20), sibling)
+                node := keccak256(0x00, 0x40)
+                sibling := calldataload(add(p, 0x20))
+                slot := shl(5, gt(node, sibling))
                 mstore(slot, node)
                 mstore(xor(slot, 0x20), sibling)
                 node := keccak256(0x00, 0x40)
