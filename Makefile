@@ -6,7 +6,7 @@ FORGE ?= toolchain/.bin/forge
 CARGO ?= cargo
 export FOUNDRY_DISABLE_NIGHTLY_WARNING := 1
 
-.PHONY: demo test toolchain build artifacts check-artifacts test-contracts test-rust lint slither
+.PHONY: demo test toolchain build artifacts check-artifacts test-contracts test-rust lint slither gas reward-gas
 
 demo: toolchain
 	$(CARGO) run --release --quiet -p snm-examples --bin quickstart
@@ -46,3 +46,7 @@ lint: toolchain
 # Static analysis; fails on any medium or high finding not explained in slither.config.json.
 slither: toolchain
 	scripts/slither.sh --fail-medium
+
+# RewardDistributor claim gas as receipts on a fresh anvil; rewrites docs/REWARD_GAS.md.
+reward-gas: toolchain
+	FORGE=$(FORGE) scripts/reward-gas.sh

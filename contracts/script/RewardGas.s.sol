@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {RewardDistributor} from "../src/RewardDistributor.sol";
+import {SNMToken} from "../src/SNMToken.sol";
+import {IRewardDistributor} from "../src/interfaces/IRewardDistributor.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Script} from "forge-std/Script.sol";
+
+/// @notice Broadcasts the claims whose receipts scripts/reward-gas.sh reads (run it through that
+/// script, against a fresh anvil): a first claim by an account that already holds SNM, a first
+/// claim by a new holder, and two batch claims of 10 accounts (holders, new holders).
+/// @dev Tree shape: a 1,000,000-leaf tree has proofs of depth 20. The 32 leaves claimed here are a
+/// real subtree (depth 5) whose root is hashed with 15 random siblings up to the published root, so
+/// every proof has 20 siblings and the contract does the work it does in a real 1M-leaf tree; the
+/// random siblings stand for the other 999,968 leaves. The delay is 0 so the root can be accepted
+/// at once on anvil (the delay check costs the same either way and is not in a claim's path).
+contract RewardGas is Script {
+    string internal constant MNEMONIC = "test test test test test test test test test test test junk";
+    uint256 internal constant DEPTH = 20;
+    uint256 internal constant SUBTREE = 32; // 2^5 real leaves
+    uint256 internal constant BATCH = 10;
+    uint256 internal constant AMOUNT = 1234e18;
+
+    bytes32[] internal _nodes;
+
+    function run() external {
+        uint256 operatorKey = vm.deriveKey(MNEMONIC, 0);
+        uint256 holderKey = vm.deriveKey(MNEMONIC, 1);
+        uint256 newcomerKey = vm.deriveKey(MNEMONIC, 2);
+        address operator = vm.addr(operatorKey);
+        address holder = vm.addr(holderKey);
+        address newcomer = vm.addr(newcomerKey);
+
+        // Leaves: 0 = holder, 1 = newcomer, 2..11 = batch of holders, 12..21 = batch of new holders.
+        address[] memory accounts = new address[](SUBTREE);
+        uint256[] memory amounts = new uint256[](SUBTREE);
+        accounts[0] = holder;
+        accounts[1] = newcomer;
+        for (uint256 i; i < BATCH; ++i) {
+            accounts[2 + i] = address(uint160(uint256(keccak256(abi.encode("batch-holder", i)))));
+            accounts[2 + BATCH + i] = address(uint160(uint256(keccak256(abi.encode("batch-new", i)))));
+        }
+        for (uint256 i = 2 + 2 * BATCH; i < SUBTREE; ++i) {
+            accounts[i] = address(uint160(uint256(keccak256(abi.encode("other", i)))));
+        }
+        uint256 total;
+        for (uint256 i; i < SUBTREE; ++i) {
+            amounts[i] = AMOUNT + i * 1e15;
+            total += amounts[i];
+            _nodes.push(keccak256(bytes.concat(keccak256(abi.encode(accounts[i], amounts[i])))));
+        }
+        bytes32[] memory upper = new bytes32[](DEPTH - 5);
+        for (uint256 i; i < upper.length; ++i) {
+            upper[i] = keccak256(abi.encode("random sibling", i));
+        }
+        bytes32 root = _subtreeRoot();
+        for (uint256 i; i < upper.length; ++i) {
+            root = _hashPair(root, upper[i]);
+        }
+
+        vm.startBroadcast(operatorKey);
+        SNMToken token = new SNMToken(operator, 1_000_000_000e18);
+        RewardDistributor distributor = new RewardDistributor(IERC20(address(token)), operator, 0);
+        token.approve(address(distributor), total);
+        distributor.fund(total);
+        token.transfer(holder, 1e18);
+        for (uint256 i; i < BATCH; ++i) {
+            token.transfer(accounts[2 + i], 1e18);
+        }
+        distributor.proposeRoot(root, total, keccak256("proofs"), "ipfs://reward-gas");
+        distributor.acceptRoot(root);
+        vm.stopBroadcast();
+
+        vm.broadcast(holderKey);
+        distributor.claim(holder, amounts[0], _proof(0, upper));
+
+        vm.broadcast(newcomerKey);
+        distributor.claim(newcomer, amounts[1], _proof(1, upper));
+
+        vm.broadcast(operatorKey);
+        distributor.claimMany(_batch(2, accounts, amounts, upper));
+
+        vm.broadcast(operatorKey);
+        distributor.claimMany(_batch(2 + BATCH, accounts, amounts, upper));
+
+        require(token.balanceOf(holder) == 1e18 + amounts[0], "holder not paid");
+        require(token.balanceOf(newcomer) == amounts[1], "newcomer not paid");
+        require(token.balanceOf(address(distributor)) == total - _paid(amounts), "distributor balance");
+    }
+
+    function _paid(uint256[] memory amounts) internal pure returns (uint256 paid) {
+        for (uint256 i; i < 2 + 2 * BATCH; ++i) {
+            paid += amounts[i];
+        }
+    }
+
+    function _batch(
+        uint256 first,
+        address[] memory accounts,
+        uint256[] memory amounts,
+        bytes32[] memory upper
+    ) internal view returns (IRewardDistributor.Claim[] memory claims) {
+        claims = new IRewardDistributor.Claim[](BATCH);
+        for (uint256 i; i < BATCH; ++i) {
+            claims[i] = IRewardDistributor.Claim({
+                account: accounts[first + i],
+                cumulativeAmount: amounts[first + i],
+                proof: _proof(first + i, upper)
+            });
+        }
+    }
+
+    function _proof(uint256 index, bytes32[] memory upper) internal view returns (bytes32[] memory proof) {
+        proof = new bytes32[](DEPTH);
+        bytes32[] memory level = _nodes;
+        uint256 depth;
+        while (level.length > 1) {
+            proof[depth++] = level[index ^ 1];
+            level = _up(level);
+            index >>= 1;
+        }
+        for (uint256 i; i < upper.length; ++i) {
+            proof[depth + i] = upper[i];
+        }
+    }
+
+    function _subtreeRoot() internal view returns (bytes32) {
+        bytes32[] memory level = _nodes;
+        while (level.length > 1) {
+            level = _up(level);
+        }
+        return level[0];
+    }
+
+    function _up(bytes32[] memory level) internal pure returns (bytes32[] memory next) {
+        next = new bytes32[](level.length / 2);
+        for (uint256 i; i < next.length; ++i) {
+            next[i] = _hashPair(level[2 * i], level[2 * i + 1]);
+        }
+    }
+
+    function _hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32) {
+        return a < b ? keccak256(abi.encode(a, b)) : keccak256(abi.encode(b, a));
+    }
+}
