@@ -21,6 +21,7 @@
 pub mod bindings;
 pub mod devnet;
 mod error;
+pub mod rewards;
 pub mod units;
 
 pub use error::Error;
