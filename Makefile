@@ -6,7 +6,7 @@ FORGE ?= toolchain/.bin/forge
 CARGO ?= cargo
 export FOUNDRY_DISABLE_NIGHTLY_WARNING := 1
 
-.PHONY: demo test toolchain build artifacts check-artifacts test-contracts test-rust lint gas
+.PHONY: demo test toolchain build artifacts check-artifacts test-contracts test-rust lint gas bench-rewards
 
 demo: toolchain
 	$(CARGO) run --release --quiet -p snm-examples --bin quickstart
@@ -38,3 +38,7 @@ lint: toolchain
 	$(FORGE) fmt --check
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Reward engine figures: 1M-leaf Merkle tree + proofs + dump, and 10M usage records (release build).
+bench-rewards:
+	$(CARGO) bench -p snm-sdk --bench rewards

@@ -80,7 +80,11 @@ fn parse_decimal_18(input: &str, suffixes: &[&str], example: &'static str) -> Re
     if fraction.len() > 18 {
         return Err(invalid("at most 18 decimals are kept; more were given"));
     }
-    let whole = if whole.is_empty() { U256::ZERO } else { U256::from_str(whole).map_err(|_| invalid("too large"))? };
+    let whole = if whole.is_empty() {
+        U256::ZERO
+    } else {
+        U256::from_str(whole).map_err(|_| invalid("too large"))?
+    };
     let fraction_wei = if fraction.is_empty() {
         U256::ZERO
     } else {
@@ -144,14 +148,17 @@ impl FromStr for Usd {
         let trimmed = input.trim();
         let number = trimmed.strip_prefix('$').unwrap_or(trimmed);
         if number.len() != trimmed.len() && number.trim_end().ends_with("USD") {
-            return Err(Error::Parse { input: input.to_owned(), reason: "give either `$` or `USD`, not both" });
+            return Err(Error::Parse {
+                input: input.to_owned(),
+                reason: "give either `$` or `USD`, not both",
+            });
         }
-        parse_decimal_18(number, &["USD"], "expected an amount such as `4 USD` or `$4`")
-            .map(Self)
-            .map_err(|e| match e {
+        parse_decimal_18(number, &["USD"], "expected an amount such as `4 USD` or `$4`").map(Self).map_err(
+            |e| match e {
                 Error::Parse { reason, .. } => Error::Parse { input: input.to_owned(), reason },
                 other => other,
-            })
+            },
+        )
     }
 }
 
@@ -273,9 +280,13 @@ impl FromStr for Bytes {
             if fraction.len() > 12 {
                 return Err(invalid("a TB has 10^12 bytes: at most 12 decimals"));
             }
-            let whole: u128 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| invalid("too large"))? };
-            let fraction: u128 =
-                if fraction.is_empty() { 0 } else { format!("{fraction:0<12}").parse().map_err(|_| invalid("bad fraction"))? };
+            let whole: u128 =
+                if whole.is_empty() { 0 } else { whole.parse().map_err(|_| invalid("too large"))? };
+            let fraction: u128 = if fraction.is_empty() {
+                0
+            } else {
+                format!("{fraction:0<12}").parse().map_err(|_| invalid("bad fraction"))?
+            };
             return whole
                 .checked_mul(Self::PER_TB)
                 .and_then(|b| b.checked_add(fraction))
@@ -321,7 +332,10 @@ mod tests {
         assert_eq!("42".parse::<Bytes>()?.to_string(), "42 B");
         assert_eq!(Bytes::from_tb(2).price_down(Usd::from_whole(4)), Some(Usd::from_whole(8)));
         // 1 byte at $4/TB is 4e-12 USD = 4_000_000 units of 1e-18; 1 byte at $3/TB after /7 rounds down.
-        assert_eq!(Bytes::new(1).price_down(Usd::from_whole(4)), Some(Usd::from_scaled(U256::from(4_000_000))));
+        assert_eq!(
+            Bytes::new(1).price_down(Usd::from_whole(4)),
+            Some(Usd::from_scaled(U256::from(4_000_000)))
+        );
         assert_eq!(mul_div_down(U256::from(10), U256::from(1), U256::from(3)), Some(U256::from(3)));
         assert_eq!(mul_div_down(U256::MAX, U256::from(2), U256::from(1)), None);
         Ok(())

@@ -2,6 +2,9 @@
 //! OpenZeppelin's JS library), OpenZeppelin's `StandardMerkleTree.load` on our dumps, previous-round
 //! checks, and bad input failing with file, line and reason while writing nothing.
 
+// Test helpers outside #[test] functions may panic too.
+#![allow(clippy::expect_used)]
+
 use std::{
     fs,
     path::{Path, PathBuf},
@@ -11,8 +14,8 @@ use std::{
 use alloy::primitives::{Address, B256, U256, address};
 use snm_sdk::{
     rewards::{
-        Campaign, ConflictRule, InputReason, Location, PreviousRound, RewardsError, Round, StandardMerkleTree, Tally,
-        UsageRecord, compute_round, merkle,
+        Campaign, ConflictRule, InputReason, Location, PreviousRound, RewardsError, Round,
+        StandardMerkleTree, Tally, UsageRecord, compute_round, merkle,
     },
     units::{Bytes, Snm},
 };
@@ -59,10 +62,19 @@ fn fixture_round_one_matches_hand_checked_amounts_and_openzeppelin_root() -> Res
     let round = round1()?;
     assert_eq!(round.number(), 1);
     assert_eq!(round.records(), 8);
-    let expect = [(A, 1, 1_500_000_000_000u128, "200"), (B, 2, 5_000_000_000_000, "600"), (C, 1, 123_456_789, "50.0123456789"), (D, 1, 1_000_000_000_000, "150")];
+    let expect = [
+        (A, 1, 1_500_000_000_000u128, "200"),
+        (B, 2, 5_000_000_000_000, "600"),
+        (C, 1, 123_456_789, "50.0123456789"),
+        (D, 1, 1_000_000_000_000, "150"),
+    ];
     for (account, ips, bytes, amount) in expect {
         let reward = round.account(account).ok_or("missing account")?;
-        assert_eq!((reward.ips, reward.bytes, reward.cumulative), (ips, Bytes::new(bytes), snm(amount)), "{account}");
+        assert_eq!(
+            (reward.ips, reward.bytes, reward.cumulative),
+            (ips, Bytes::new(bytes), snm(amount)),
+            "{account}"
+        );
         assert_eq!(reward.round_amount, reward.cumulative);
         assert_eq!(round.claim(account).map(|(amount, _)| amount), Some(snm(amount)));
     }
@@ -137,7 +149,9 @@ fn fixture_round_two_carries_cumulative_totals_and_ip_ownership() -> Result {
 fn verify_with_openzeppelin(tree: &StandardMerkleTree, name: &str) -> Result {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     if !root.join("toolchain/node_modules/@openzeppelin/merkle-tree").exists() {
-        println!("note: toolchain/node_modules/@openzeppelin/merkle-tree is absent (run `make toolchain`); skipping the OpenZeppelin JS check");
+        println!(
+            "note: toolchain/node_modules/@openzeppelin/merkle-tree is absent (run `make toolchain`); skipping the OpenZeppelin JS check"
+        );
         return Ok(());
     }
     let dir = scratch(name)?;
@@ -149,7 +163,9 @@ fn verify_with_openzeppelin(tree: &StandardMerkleTree, name: &str) -> Result {
         .values()
         .iter()
         .enumerate()
-        .map(|(k, (account, amount))| serde_json::json!([account, amount.wei().to_string(), tree.proof_at(k)]))
+        .map(|(k, (account, amount))| {
+            serde_json::json!([account, amount.wei().to_string(), tree.proof_at(k)])
+        })
         .collect();
     fs::write(dir.join("proofs.json"), serde_json::to_vec(&proofs)?)?;
     let output = Command::new("node")
@@ -172,7 +188,10 @@ fn openzeppelin_js_loads_and_verifies_our_dumps() -> Result {
         let values = (0..n)
             .map(|k| {
                 let account = Address::from_word(alloy::primitives::keccak256(k.to_be_bytes()));
-                (account, Snm::from_wei(U256::from(k) * U256::from(10u64).pow(U256::from(15)) + U256::from(1)))
+                (
+                    account,
+                    Snm::from_wei(U256::from(k) * U256::from(10u64).pow(U256::from(15)) + U256::from(1)),
+                )
             })
             .collect();
         verify_with_openzeppelin(&StandardMerkleTree::build(values)?, &format!("oz-{n}"))?;
@@ -222,14 +241,31 @@ fn bad_report_fails_with_file_line_and_reason_and_writes_nothing() -> Result {
     let dir = scratch("bad-report")?;
     let out = dir.join("out");
     let cases = [
-        ("bad-ip.csv", format!("account,ip,bytes,period_start,period_end\n{A},10.0.0.1,1,1,2\n{A},10.0.0.300,1,1,2\n"), 3, InputReason::BadIp("10.0.0.300".into())),
-        ("neg.csv", format!("account,ip,bytes,period_start,period_end\n{A},10.0.0.1,-1,1,2\n"), 2, InputReason::NegativeBytes("-1".into())),
-        ("addr.jsonl", "{\"account\":\"0xnope\",\"ip\":\"10.0.0.1\",\"bytes\":1,\"period_start\":1,\"period_end\":2}\n".to_owned(), 1, InputReason::BadAddress("0xnope".into())),
+        (
+            "bad-ip.csv",
+            format!("account,ip,bytes,period_start,period_end\n{A},10.0.0.1,1,1,2\n{A},10.0.0.300,1,1,2\n"),
+            3,
+            InputReason::BadIp("10.0.0.300".into()),
+        ),
+        (
+            "neg.csv",
+            format!("account,ip,bytes,period_start,period_end\n{A},10.0.0.1,-1,1,2\n"),
+            2,
+            InputReason::NegativeBytes("-1".into()),
+        ),
+        (
+            "addr.jsonl",
+            "{\"account\":\"0xnope\",\"ip\":\"10.0.0.1\",\"bytes\":1,\"period_start\":1,\"period_end\":2}\n"
+                .to_owned(),
+            1,
+            InputReason::BadAddress("0xnope".into()),
+        ),
     ];
     for (name, text, line, reason) in cases {
         let report = dir.join(name);
         fs::write(&report, text)?;
-        let err = compute_round(&campaign()?, None, &[fixture("round1.csv"), report.clone()]).expect_err("must fail");
+        let err = compute_round(&campaign()?, None, &[fixture("round1.csv"), report.clone()])
+            .expect_err("must fail");
         assert!(err.to_string().starts_with(&format!("{}:{line}: ", report.display())), "{err}");
         match err {
             RewardsError::Input { at, reason: found } => {

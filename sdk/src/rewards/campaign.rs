@@ -78,8 +78,12 @@ impl Campaign {
     /// Parses and checks a campaign from TOML text; `file` names it in errors.
     pub fn from_toml_str(text: &str, file: &Path) -> Result<Self, RewardsError> {
         let campaign: Self = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|span| text[..span.start.min(text.len())].matches('\n').count() as u64 + 1);
-            RewardsError::Config { at: Location { file: file.to_owned(), line }, reason: e.message().to_owned() }
+            let line =
+                e.span().map(|span| text[..span.start.min(text.len())].matches('\n').count() as u64 + 1);
+            RewardsError::Config {
+                at: Location { file: file.to_owned(), line },
+                reason: e.message().to_owned(),
+            }
         })?;
         campaign.check().map_err(|reason| RewardsError::Config { at: Location::file(file), reason })?;
         Ok(campaign)
@@ -89,7 +93,10 @@ impl Campaign {
     pub fn check(&self) -> Result<(), String> {
         let id_ok = !self.id.is_empty()
             && self.id.len() <= 64
-            && self.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+            && self
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
         if !id_ok {
             return Err(format!("id `{}` must be 1 to 64 characters of a-z, 0-9, `-` and `_`", self.id));
         }

@@ -15,6 +15,7 @@
 use std::{
     io::{self, Write},
     path::Path,
+    sync::mpsc,
     thread,
 };
 
@@ -65,6 +66,35 @@ fn workers(len: usize) -> usize {
     if len < 8192 { 1 } else { thread::available_parallelism().map_or(1, |n| n.get()).min(len) }
 }
 
+/// Sorts leaves by hash: halves sorted on two threads, then merged.
+fn par_sort(mut leaves: Vec<(B256, usize)>) -> Vec<(B256, usize)> {
+    if workers(leaves.len()) < 2 {
+        leaves.sort_unstable_by_key(|a| a.0);
+        return leaves;
+    }
+    let mid = leaves.len() / 2;
+    let (left, right) = leaves.split_at_mut(mid);
+    thread::scope(|scope| {
+        scope.spawn(|| left.sort_unstable_by_key(|a| a.0));
+        right.sort_unstable_by_key(|a| a.0);
+    });
+    let (left, right) = leaves.split_at(mid);
+    let mut merged = Vec::with_capacity(leaves.len());
+    let (mut i, mut j) = (0, 0);
+    while i < left.len() && j < right.len() {
+        if left[i].0 <= right[j].0 {
+            merged.push(left[i]);
+            i += 1;
+        } else {
+            merged.push(right[j]);
+            j += 1;
+        }
+    }
+    merged.extend_from_slice(&left[i..]);
+    merged.extend_from_slice(&right[j..]);
+    merged
+}
+
 /// Runs `f(first_index, chunk)` over `slice` split into one chunk per worker.
 fn par_chunks<T: Send>(slice: &mut [T], f: impl Fn(usize, &mut [T]) + Sync) {
     let threads = workers(slice.len());
@@ -101,7 +131,7 @@ impl StandardMerkleTree {
                 *slot = (leaf_hash(account, amount), first + offset);
             }
         });
-        leaves.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let leaves = par_sort(leaves);
 
         let len = 2 * n - 1;
         let mut tree = vec![B256::ZERO; len];
@@ -193,25 +223,38 @@ impl StandardMerkleTree {
     /// Writes the tree in OpenZeppelin's `standard-v1` dump format (what `StandardMerkleTree.dump()`
     /// returns and `StandardMerkleTree.load()` takes), one array element per line. Addresses are
     /// written in EIP-55 checksum form and amounts as decimal strings of wei.
-    pub fn write_dump(&self, out: &mut impl Write) -> io::Result<()> {
-        out.write_all(b"{\"format\":\"standard-v1\",\"leafEncoding\":[\"address\",\"uint256\"],\"tree\":[\n")?;
+    pub fn write_dump<W: Write + Send>(&self, out: &mut W) -> io::Result<()> {
+        out.write_all(
+            b"{\"format\":\"standard-v1\",\"leafEncoding\":[\"address\",\"uint256\"],\"tree\":[\n",
+        )?;
         let last = self.tree.len() - 1;
-        par_format(out, self.tree.len(), |i, buf| {
-            buf.extend_from_slice(b"\"0x");
-            push_hex(buf, self.tree[i].as_slice());
-            buf.extend_from_slice(if i == last { b"\"\n" } else { b"\",\n" });
+        par_format(out, self.tree.len(), 70, |range, buf| {
+            // `"0x` + 64 hex digits + `",\n`: 70 bytes per node, written in place.
+            let at = buf.len();
+            buf.resize(at + 70 * range.len(), 0);
+            for (slot, node) in buf[at..].chunks_exact_mut(70).zip(&self.tree[range.clone()]) {
+                slot[..3].copy_from_slice(b"\"0x");
+                hex_into(&mut slot[3..67], node.as_slice());
+                slot[67..].copy_from_slice(b"\",\n");
+            }
+            if range.end == last + 1 {
+                buf.truncate(buf.len() - 2);
+                buf.push(b'\n');
+            }
         })?;
         out.write_all(b"],\"values\":[\n")?;
         let last = self.values.len() - 1;
-        par_format(out, self.values.len(), |k, buf| {
-            let (account, amount) = self.values[k];
-            buf.extend_from_slice(b"{\"value\":[\"");
-            buf.extend_from_slice(&account.to_checksum_buffer(None).as_str().as_bytes()[..]);
-            buf.extend_from_slice(b"\",\"");
-            push_decimal(buf, amount.wei());
-            buf.extend_from_slice(b"\"],\"treeIndex\":");
-            push_decimal(buf, U256::from(self.tree_index[k]));
-            buf.extend_from_slice(if k == last { b"}\n" } else { b"},\n" });
+        par_format(out, self.values.len(), 110, |range, buf| {
+            for k in range {
+                let (account, amount) = self.values[k];
+                buf.extend_from_slice(b"{\"value\":[\"");
+                buf.extend_from_slice(account.to_checksum_buffer(None).as_str().as_bytes());
+                buf.extend_from_slice(b"\",\"");
+                push_decimal(buf, amount.wei());
+                buf.extend_from_slice(b"\"],\"treeIndex\":");
+                push_decimal(buf, U256::from(self.tree_index[k]));
+                buf.extend_from_slice(if k == last { b"}\n" } else { b"},\n" });
+            }
         })?;
         out.write_all(b"]}\n")
     }
@@ -222,18 +265,27 @@ impl StandardMerkleTree {
     pub fn load_dump(path: &Path) -> Result<Self, RewardsError> {
         let file = std::fs::File::open(path).map_err(|e| RewardsError::io(path, e))?;
         let bad = |reason: String| RewardsError::Dump { at: Location::file(path), reason };
-        let dump: Dump = serde_json::from_reader(io::BufReader::with_capacity(1 << 20, file)).map_err(|e| {
-            RewardsError::Dump { at: Location::line(path, e.line() as u64), reason: e.to_string() }
-        })?;
+        let dump: Dump =
+            serde_json::from_reader(io::BufReader::with_capacity(1 << 20, file)).map_err(|e| {
+                RewardsError::Dump { at: Location::line(path, e.line() as u64), reason: e.to_string() }
+            })?;
         if dump.format != "standard-v1" {
             return Err(bad(format!("unknown format `{}`", dump.format)));
         }
         if dump.leaf_encoding != LEAF_ENCODING {
-            return Err(bad(format!("leaf encoding {:?} is not [\"address\", \"uint256\"]", dump.leaf_encoding)));
+            return Err(bad(format!(
+                "leaf encoding {:?} is not [\"address\", \"uint256\"]",
+                dump.leaf_encoding
+            )));
         }
         let n = dump.values.len();
         if n == 0 || dump.tree.len() != 2 * n - 1 {
-            return Err(bad(format!("{} values need {} nodes, found {}", n, (2 * n).max(1) - 1, dump.tree.len())));
+            return Err(bad(format!(
+                "{} values need {} nodes, found {}",
+                n,
+                (2 * n).max(1) - 1,
+                dump.tree.len()
+            )));
         }
         let mut values = Vec::with_capacity(n);
         let mut seen = vec![false; dump.tree.len()];
@@ -253,7 +305,10 @@ impl StandardMerkleTree {
             let stored = &dump.tree[dump.values[k].tree_index];
             let leaf = format!("{}", leaf_hash(*account, *amount));
             if !stored.eq_ignore_ascii_case(&leaf) {
-                return Err(bad(format!("leaf of {account} is not at treeIndex {}", dump.values[k].tree_index)));
+                return Err(bad(format!(
+                    "leaf of {account} is not at treeIndex {}",
+                    dump.values[k].tree_index
+                )));
             }
         }
         for (i, (stored, node)) in dump.tree.iter().zip(&built.tree).enumerate() {
@@ -283,13 +338,22 @@ struct DumpValue {
     tree_index: usize,
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
+/// Two lowercase hex digits for every byte value.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut table = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = [DIGITS[i >> 4], DIGITS[i & 15]];
+        i += 1;
+    }
+    table
+};
 
-/// Appends lowercase hex digits of `bytes`.
-pub(crate) fn push_hex(buf: &mut Vec<u8>, bytes: &[u8]) {
-    for &b in bytes {
-        buf.push(HEX[usize::from(b >> 4)]);
-        buf.push(HEX[usize::from(b & 15)]);
+/// Writes the lowercase hex digits of `bytes` into `out` (twice as long).
+fn hex_into(out: &mut [u8], bytes: &[u8]) {
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
     }
 }
 
@@ -313,32 +377,61 @@ pub(crate) fn push_decimal(buf: &mut Vec<u8>, value: U256) {
     }
 }
 
-/// Formats items `0..count` with `item` on every core, in batches, writing them in order.
-fn par_format(out: &mut impl Write, count: usize, item: impl Fn(usize, &mut Vec<u8>) + Sync) -> io::Result<()> {
-    const BATCH: usize = 1 << 16;
+/// Waits for a scoped thread, passing its panic on.
+fn join<T>(handle: thread::ScopedJoinHandle<'_, T>) -> T {
+    handle.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
+
+/// Formats items `0..count` in batches on every core, with `fill(range, buffer)` appending a
+/// batch, while a writer thread writes the finished batches in order.
+fn par_format<W: Write + Send>(
+    out: &mut W,
+    count: usize,
+    bytes_per_item: usize,
+    fill: impl Fn(std::ops::Range<usize>, &mut Vec<u8>) + Sync,
+) -> io::Result<()> {
+    const BATCH: usize = 1 << 15;
     let threads = workers(count);
-    let mut buffers: Vec<Vec<u8>> = (0..threads).map(|_| Vec::with_capacity(BATCH * 80)).collect();
-    let mut start = 0;
-    while start < count {
-        thread::scope(|scope| {
-            for (t, buf) in buffers.iter_mut().enumerate() {
-                let item = &item;
-                let from = (start + t * BATCH).min(count);
-                let to = (from + BATCH).min(count);
-                buf.clear();
-                if threads == 1 {
-                    (from..to).for_each(|i| item(i, buf));
-                } else {
-                    scope.spawn(move || (from..to).for_each(|i| item(i, buf)));
+    thread::scope(|scope| {
+        let (to_writer, batches) = mpsc::sync_channel::<Vec<u8>>(2 * threads);
+        let (recycle, spare) = mpsc::channel::<Vec<u8>>();
+        let writer = scope.spawn(move || -> io::Result<()> {
+            for batch in batches {
+                out.write_all(&batch)?;
+                let _ = recycle.send(batch);
+            }
+            Ok(())
+        });
+        let fill = &fill;
+        let mut start = 0;
+        while start < count {
+            let mut buffers: Vec<Vec<u8>> = (0..threads)
+                .map(|_| spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH * bytes_per_item)))
+                .collect();
+            thread::scope(|inner| {
+                let mut handles = Vec::with_capacity(threads);
+                for (t, buf) in buffers.iter_mut().enumerate() {
+                    buf.clear();
+                    let from = (start + t * BATCH).min(count);
+                    let range = from..(from + BATCH).min(count);
+                    if t + 1 == threads {
+                        fill(range, buf);
+                    } else {
+                        handles.push(inner.spawn(move || fill(range, buf)));
+                    }
+                }
+                handles.into_iter().for_each(join);
+            });
+            for buf in buffers {
+                if to_writer.send(buf).is_err() {
+                    break; // the writer failed; its error is returned below
                 }
             }
-        });
-        for buf in &buffers {
-            out.write_all(buf)?;
+            start += threads * BATCH;
         }
-        start += threads * BATCH;
-    }
-    Ok(())
+        drop(to_writer);
+        join(writer)
+    })
 }
 
 #[cfg(test)]
@@ -420,7 +513,8 @@ mod tests {
         std::fs::write(&path, &bytes)?;
         assert_eq!(StandardMerkleTree::load_dump(&path)?, tree);
         // Tamper with an amount: the load must fail.
-        let tampered = String::from_utf8(bytes)?.replace("\"10000000000000000000\"", "\"10000000000000000001\"");
+        let tampered =
+            String::from_utf8(bytes)?.replace("\"10000000000000000000\"", "\"10000000000000000001\"");
         std::fs::write(&path, tampered)?;
         assert!(matches!(StandardMerkleTree::load_dump(&path), Err(RewardsError::Dump { .. })));
         std::fs::remove_dir_all(&dir)?;

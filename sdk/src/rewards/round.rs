@@ -2,14 +2,17 @@
 //! round file that the next round starts from.
 
 use std::{
-    collections::HashMap,
     fs,
     io::{BufWriter, Write},
     net::{IpAddr, Ipv6Addr},
     path::{Path, PathBuf},
+    sync::mpsc,
 };
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::{
+    Address, B256,
+    map::{HashMap, HashSet},
+};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -302,8 +305,10 @@ impl PreviousRound {
     /// equal to the sums, and the root equal to the tree rebuilt from the amounts.
     pub fn load(path: &Path, campaign: &Campaign) -> Result<Self, RewardsError> {
         let file = fs::File::open(path).map_err(|e| RewardsError::io(path, e))?;
-        let parsed: RoundFile = serde_json::from_reader(std::io::BufReader::with_capacity(1 << 20, file))
-            .map_err(|e| RewardsError::Previous { at: Location::line(path, e.line() as u64), reason: e.to_string() })?;
+        let parsed: RoundFile =
+            serde_json::from_reader(std::io::BufReader::with_capacity(1 << 20, file)).map_err(|e| {
+                RewardsError::Previous { at: Location::line(path, e.line() as u64), reason: e.to_string() }
+            })?;
         let bad = |reason: String| RewardsError::Previous { at: Location::file(path), reason };
         if parsed.format != ROUND_FORMAT {
             return Err(bad(format!("format `{}` is not `{ROUND_FORMAT}`", parsed.format)));
@@ -324,8 +329,10 @@ impl PreviousRound {
         if parsed.round == 0 {
             return Err(bad("round numbers start at 1".into()));
         }
-        let mut owned: HashMap<Address, (u64, u64)> = HashMap::with_capacity(parsed.accounts.len());
-        let mut seen_ips = std::collections::HashSet::with_capacity(parsed.ips.len());
+        let mut owned: HashMap<Address, (u64, u64)> =
+            HashMap::with_capacity_and_hasher(parsed.accounts.len(), Default::default());
+        let mut seen_ips: HashSet<IpAddr> =
+            HashSet::with_capacity_and_hasher(parsed.ips.len(), Default::default());
         for ip in &parsed.ips {
             if !seen_ips.insert(ip.ip) {
                 return Err(bad(format!("IP {} is listed twice", ip.ip)));
@@ -364,10 +371,14 @@ impl PreviousRound {
                 )));
             }
             if account.round_amount > account.cumulative || account.round_bytes > account.bytes {
-                return Err(bad(format!("{}: this round's figures exceed the cumulative ones", account.account)));
+                return Err(bad(format!(
+                    "{}: this round's figures exceed the cumulative ones",
+                    account.account
+                )));
             }
             total = total.checked_add(account.cumulative).ok_or(RewardsError::Overflow("total"))?;
-            round_total = round_total.checked_add(account.round_amount).ok_or(RewardsError::Overflow("total"))?;
+            round_total =
+                round_total.checked_add(account.round_amount).ok_or(RewardsError::Overflow("total"))?;
         }
         if let Some((owner, _)) = owned.into_iter().next() {
             return Err(bad(format!("IP owner {owner} is not among the accounts")));
@@ -390,7 +401,13 @@ impl PreviousRound {
         if tree.root() != parsed.root {
             return Err(bad(format!("root is {} but the amounts give {}", parsed.root, tree.root())));
         }
-        Ok(Self { number: parsed.round, root: parsed.root, total, accounts: parsed.accounts, ips: parsed.ips })
+        Ok(Self {
+            number: parsed.round,
+            root: parsed.root,
+            total,
+            accounts: parsed.accounts,
+            ips: parsed.ips,
+        })
     }
 }
 
@@ -469,9 +486,9 @@ impl Tally {
             number: 1,
             previous_root: None,
             records: 0,
-            account_index: HashMap::new(),
+            account_index: HashMap::default(),
             accounts: Vec::new(),
-            ips: HashMap::new(),
+            ips: HashMap::default(),
         };
         if let Some(previous) = previous {
             tally.number = previous.number + 1;
@@ -541,13 +558,54 @@ impl Tally {
         Ok(())
     }
 
-    /// Reads every record of `reader` into the tally.
-    pub fn read<R: std::io::BufRead>(&mut self, reader: &mut UsageReader<R>) -> Result<(), RewardsError> {
-        while let Some(record) = reader.next_record()? {
-            let line = reader.line();
-            self.add(&record, || Location::line(reader.file(), line))?;
+    /// Reads every record of `reader` into the tally. With two or more cores, one thread parses
+    /// while this one tallies (batches of records pass between them, so memory stays bounded).
+    pub fn read<R: std::io::BufRead + Send>(
+        &mut self,
+        reader: &mut UsageReader<R>,
+    ) -> Result<(), RewardsError> {
+        const BATCH: usize = 4096;
+        if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+            while let Some(record) = reader.next_record()? {
+                let line = reader.line();
+                self.add(&record, || Location::line(reader.file(), line))?;
+            }
+            return Ok(());
         }
-        Ok(())
+        let file = reader.file().to_owned();
+        std::thread::scope(|scope| {
+            let (to_tally, batches) = mpsc::sync_channel::<Vec<(u64, UsageRecord)>>(8);
+            let (recycle, spare) = mpsc::channel::<Vec<(u64, UsageRecord)>>();
+            let parser = scope.spawn(move || -> Result<(), RewardsError> {
+                let mut batch = Vec::with_capacity(BATCH);
+                while let Some(record) = reader.next_record()? {
+                    batch.push((reader.line(), record));
+                    if batch.len() == BATCH {
+                        if to_tally.send(batch).is_err() {
+                            return Ok(()); // the tally stopped on an error of its own
+                        }
+                        batch = spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                    }
+                }
+                if !batch.is_empty() {
+                    let _ = to_tally.send(batch);
+                }
+                Ok(())
+            });
+            let mut tallied = Ok(());
+            'batches: for mut batch in batches {
+                for (line, record) in batch.drain(..) {
+                    if let Err(e) = self.add(&record, || Location::line(&file, line)) {
+                        tallied = Err(e);
+                        break 'batches;
+                    }
+                }
+                let _ = recycle.send(batch);
+            }
+            let parsed = parser.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            // A tally error is on an earlier line than any parse error (the parser had got further).
+            tallied.and(parsed)
+        })
     }
 
     /// Reads a report file (format from its extension).
@@ -606,7 +664,7 @@ impl Tally {
             }
         }
         ips.sort_unstable_by_key(|o| ip_key(o.ip));
-        conflicts.sort_unstable_by(|a, b| (ip_key(a.ip), a.excluded).cmp(&(ip_key(b.ip), b.excluded)));
+        conflicts.sort_unstable_by_key(|a| (ip_key(a.ip), a.excluded));
 
         let mut accounts = Vec::with_capacity(n);
         let (mut total, mut round_total) = (Snm::ZERO, Snm::ZERO);
@@ -616,11 +674,15 @@ impl Tally {
                 continue;
             }
             let bytes = Bytes::new(
-                state.prior_bytes.checked_add(round_bytes[k]).ok_or(RewardsError::Overflow("account bytes"))?,
+                state
+                    .prior_bytes
+                    .checked_add(round_bytes[k])
+                    .ok_or(RewardsError::Overflow("account bytes"))?,
             );
             let cumulative = self.campaign.reward(owned, bytes)?;
-            let round_amount =
-                cumulative.checked_sub(state.prior_cumulative).ok_or(RewardsError::Overflow("round amount"))?;
+            let round_amount = cumulative
+                .checked_sub(state.prior_cumulative)
+                .ok_or(RewardsError::Overflow("round amount"))?;
             total = total.checked_add(cumulative).ok_or(RewardsError::Overflow("total"))?;
             round_total = round_total.checked_add(round_amount).ok_or(RewardsError::Overflow("total"))?;
             accounts.push(AccountReward {
@@ -652,7 +714,11 @@ impl Tally {
 
 /// Computes a round: loads and checks `previous` (if any) against `campaign`, reads every report
 /// (format from the extension) and settles the round. Nothing is written.
-pub fn compute_round(campaign: &Campaign, previous: Option<&Path>, reports: &[PathBuf]) -> Result<Round, RewardsError> {
+pub fn compute_round(
+    campaign: &Campaign,
+    previous: Option<&Path>,
+    reports: &[PathBuf],
+) -> Result<Round, RewardsError> {
     let previous = previous.map(|path| PreviousRound::load(path, campaign)).transpose()?;
     let mut tally = Tally::new(campaign.clone(), previous);
     for report in reports {

@@ -22,14 +22,13 @@
 
 use std::{
     borrow::Cow,
-    collections::HashSet,
     fs::File,
     io::{BufRead, BufReader},
     net::IpAddr,
     path::{Path, PathBuf},
 };
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, map::HashSet};
 use serde::Deserialize;
 
 use super::error::{InputReason, Location, RewardsError};
@@ -115,7 +114,7 @@ impl<R: BufRead> UsageReader<R> {
             line: 0,
             buf: Vec::with_capacity(256),
             header_seen: false,
-            checksummed: HashSet::new(),
+            checksummed: HashSet::default(),
         }
     }
 
@@ -137,36 +136,50 @@ impl<R: BufRead> UsageReader<R> {
     pub fn next_record(&mut self) -> Result<Option<UsageRecord>, RewardsError> {
         loop {
             self.buf.clear();
-            let read = self.reader.read_until(b'\n', &mut self.buf).map_err(|e| RewardsError::io(&self.file, e))?;
+            let read =
+                self.reader.read_until(b'\n', &mut self.buf).map_err(|e| RewardsError::io(&self.file, e))?;
             if read == 0 {
                 if self.format == UsageFormat::Csv && !self.header_seen {
                     self.line += 1;
-                    return Err(self.error(InputReason::BadHeader { expected: CSV_HEADER, found: String::new() }));
+                    return Err(
+                        self.error(InputReason::BadHeader { expected: CSV_HEADER, found: String::new() })
+                    );
                 }
                 return Ok(None);
             }
             self.line += 1;
-            let mut text = &self.buf[..];
-            while let [rest @ .., b'\n' | b'\r'] = text {
-                text = rest;
+            // Take the buffer out so the parsers may borrow `self` mutably; put it back after.
+            let buf = std::mem::take(&mut self.buf);
+            let mut end = buf.len();
+            while end > 0 && matches!(buf[end - 1], b'\n' | b'\r') {
+                end -= 1;
             }
-            if text.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            let text = text.to_vec();
-            match self.format {
-                UsageFormat::Csv if !self.header_seen => {
-                    let found = String::from_utf8_lossy(&text);
-                    if found.trim() != CSV_HEADER {
-                        return Err(self.error(InputReason::BadHeader {
-                            expected: CSV_HEADER,
-                            found: found.into_owned(),
-                        }));
+            let text = &buf[..end];
+            let result = if text.iter().all(u8::is_ascii_whitespace) {
+                None
+            } else {
+                match self.format {
+                    UsageFormat::Csv if !self.header_seen => {
+                        let found = String::from_utf8_lossy(text);
+                        if found.trim() == CSV_HEADER {
+                            self.header_seen = true;
+                            None
+                        } else {
+                            Some(Err(InputReason::BadHeader {
+                                expected: CSV_HEADER,
+                                found: found.into_owned(),
+                            }))
+                        }
                     }
-                    self.header_seen = true;
+                    UsageFormat::Csv => Some(self.parse_csv(text)),
+                    UsageFormat::JsonLines => Some(self.parse_json(text)),
                 }
-                UsageFormat::Csv => return self.parse_csv(&text).map(Some).map_err(|r| self.error(r)),
-                UsageFormat::JsonLines => return self.parse_json(&text).map(Some).map_err(|r| self.error(r)),
+            };
+            self.buf = buf;
+            match result {
+                None => continue,
+                Some(Ok(record)) => return Ok(Some(record)),
+                Some(Err(reason)) => return Err(self.error(reason)),
             }
         }
     }
@@ -195,7 +208,8 @@ impl<R: BufRead> UsageReader<R> {
     }
 
     fn parse_json(&mut self, line: &[u8]) -> Result<UsageRecord, InputReason> {
-        let record: JsonRecord<'_> = serde_json::from_slice(line).map_err(|e| InputReason::Json(e.to_string()))?;
+        let record: JsonRecord<'_> =
+            serde_json::from_slice(line).map_err(|e| InputReason::Json(e.to_string()))?;
         let account = self.parse_address(record.account.as_bytes())?;
         let ip = parse_ip(record.ip.as_bytes())?;
         let bytes = match &record.bytes {
@@ -266,7 +280,13 @@ impl<R: BufRead> Iterator for UsageReader<R> {
     }
 }
 
-fn make_record(account: Address, ip: IpAddr, bytes: Bytes, start: u64, end: u64) -> Result<UsageRecord, InputReason> {
+fn make_record(
+    account: Address,
+    ip: IpAddr,
+    bytes: Bytes,
+    start: u64,
+    end: u64,
+) -> Result<UsageRecord, InputReason> {
     if end < start {
         return Err(InputReason::PeriodReversed { start, end });
     }
@@ -394,15 +414,30 @@ mod tests {
         use InputReason::*;
         let csv = |line: &str| format!("{CSV_HEADER}\n{A},10.0.0.1,1,1,2\n{line}\n");
         fails(UsageFormat::Csv, "", 1, BadHeader { expected: CSV_HEADER, found: String::new() });
-        fails(UsageFormat::Csv, "ip,account\n", 1, BadHeader { expected: CSV_HEADER, found: "ip,account".into() });
+        fails(
+            UsageFormat::Csv,
+            "ip,account\n",
+            1,
+            BadHeader { expected: CSV_HEADER, found: "ip,account".into() },
+        );
         fails(UsageFormat::Csv, &csv(&format!("{A},10.0.0.1,1,1")), 3, FieldCount { expected: 5, found: 4 });
-        fails(UsageFormat::Csv, &csv(&format!("{A},10.0.0.1,1,1,2,3")), 3, FieldCount { expected: 5, found: 6 });
+        fails(
+            UsageFormat::Csv,
+            &csv(&format!("{A},10.0.0.1,1,1,2,3")),
+            3,
+            FieldCount { expected: 5, found: 6 },
+        );
         fails(UsageFormat::Csv, &csv(&format!("\"{A}\",10.0.0.1,1,1,2")), 3, Quoted);
         fails(UsageFormat::Csv, &csv("0x1234,10.0.0.1,1,1,2"), 3, BadAddress("0x1234".into()));
         let not_hex = format!("0x{}", "g".repeat(40));
         fails(UsageFormat::Csv, &csv(&format!("{not_hex},10.0.0.1,1,1,2")), 3, BadAddress(not_hex.clone()));
         let wrong_case = A_CHECKSUM.replace("C8", "c8");
-        fails(UsageFormat::Csv, &csv(&format!("{wrong_case},10.0.0.1,1,1,2")), 3, BadChecksum(wrong_case.clone()));
+        fails(
+            UsageFormat::Csv,
+            &csv(&format!("{wrong_case},10.0.0.1,1,1,2")),
+            3,
+            BadChecksum(wrong_case.clone()),
+        );
         fails(UsageFormat::Csv, &csv(&format!("{A},10.0.0.256,1,1,2")), 3, BadIp("10.0.0.256".into()));
         fails(UsageFormat::Csv, &csv(&format!("{A},worker-7,1,1,2")), 3, BadIp("worker-7".into()));
         fails(UsageFormat::Csv, &csv(&format!("{A},10.0.0.1,-5,1,2")), 3, NegativeBytes("-5".into()));
@@ -422,7 +457,9 @@ mod tests {
     fn json_errors_name_file_line_and_reason() {
         use InputReason::*;
         let rec = |account: &str, ip: &str, bytes: &str| {
-            format!("{{\"account\":\"{account}\",\"ip\":\"{ip}\",\"bytes\":{bytes},\"period_start\":1,\"period_end\":2}}")
+            format!(
+                "{{\"account\":\"{account}\",\"ip\":\"{ip}\",\"bytes\":{bytes},\"period_start\":1,\"period_end\":2}}"
+            )
         };
         let good = rec(A, "10.0.0.1", "1");
         let jsonl = |line: &str| format!("{good}\n{line}\n");
@@ -436,6 +473,9 @@ mod tests {
         assert!(matches!(&err, RewardsError::Input { at, reason: Json(_) } if at.line == Some(2)), "{err}");
         let extra = good.replace("}", ",\"note\":1}");
         let err = read(UsageFormat::JsonLines, &jsonl(&extra)).expect_err("must fail");
-        assert!(err.to_string().contains("reports/r.txt:2: malformed JSON record: unknown field `note`"), "{err}");
+        assert!(
+            err.to_string().contains("reports/r.txt:2: malformed JSON record: unknown field `note`"),
+            "{err}"
+        );
     }
 }
