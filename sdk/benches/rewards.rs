@@ -4,6 +4,7 @@
 //!     the `standard-v1` dump; target <= 1.5 s on a 2-core machine.
 //! (b) 10,000,000 usage records (a CSV generated first, not timed) streamed into a tally and
 //!     settled; target <= 10 s, memory bounded by distinct accounts and IPs.
+//! (c) 1,000,000 JSON-lines records read and tallied (no target; JSON parsing is slower).
 //!
 //! Without `--bench` in its arguments (as `cargo test --all-targets` runs it) it uses tiny sizes.
 
@@ -180,6 +181,7 @@ fn ingest_part(records: u64, accounts: u64, ips: u64, dir: &Path) -> Result {
     let mut tally = Tally::new(campaign, None);
     tally.read(&mut UsageReader::open(&path, None)?)?;
     let read = start.elapsed();
+    let read_peak = status_kb("VmHWM:");
     let round = tally.finish()?;
     let total = start.elapsed();
     println!(
@@ -189,9 +191,10 @@ fn ingest_part(records: u64, accounts: u64, ips: u64, dir: &Path) -> Result {
         generated.as_secs_f64()
     );
     println!(
-        "    read+tally {:>6.3} s   ({:.1} M records/s)",
+        "    read+tally {:>6.3} s   ({:.1} M records/s, peak RSS while reading {})",
         read.as_secs_f64(),
-        round.records() as f64 / read.as_secs_f64() / 1e6
+        round.records() as f64 / read.as_secs_f64() / 1e6,
+        mib(read_peak)
     );
     println!(
         "    settle+tree {:>5.3} s   ({} accounts paid, {} IPs, {} conflicts, total {})",
@@ -214,15 +217,57 @@ fn ingest_part(records: u64, accounts: u64, ips: u64, dir: &Path) -> Result {
     Ok(())
 }
 
+fn jsonl_part(records: u64, accounts: u64, ips: u64, dir: &Path) -> Result {
+    let path = dir.join("usage.jsonl");
+    {
+        let mut out = BufWriter::with_capacity(1 << 22, fs::File::create(&path)?);
+        let mut rng = Rng(7);
+        let owners: Vec<String> = (0..accounts).map(|k| format!("{:#x}", account(k))).collect();
+        for r in 0..records {
+            let ip = rng.next() % ips;
+            let start = 1_767_225_600 + (r % 30) * 86_400;
+            writeln!(
+                out,
+                "{{\"account\":\"{}\",\"ip\":\"10.{}.{}.{}\",\"bytes\":{},\"period_start\":{start},\"period_end\":{}}}",
+                owners[(ip % accounts) as usize],
+                (ip >> 16) & 255,
+                (ip >> 8) & 255,
+                ip & 255,
+                rng.next() % 10_000_000_000,
+                start + 86_399
+            )?;
+        }
+        out.flush()?;
+    }
+    let size = fs::metadata(&path)?.len();
+    let start = Instant::now();
+    let mut tally = Tally::new(Campaign::operation_a(SnmPerUsd::from_whole(25)), None);
+    tally.read(&mut UsageReader::open(&path, None)?)?;
+    let read = start.elapsed();
+    println!(
+        "(c) {} JSON-lines records ({:.0} MB): read+tally {:.3} s ({:.1} M records/s)",
+        tally.records(),
+        size as f64 / 1e6,
+        read.as_secs_f64(),
+        tally.records() as f64 / read.as_secs_f64() / 1e6
+    );
+    fs::remove_file(&path)?;
+    Ok(())
+}
+
 fn main() -> Result {
     let full = std::env::args().any(|a| a == "--bench");
     let dir = std::env::temp_dir().join(format!("snm-rewards-bench-{}", std::process::id()));
     fs::create_dir_all(&dir)?;
     let result = if full {
-        merkle_part(1_000_000, &dir).and_then(|()| ingest_part(10_000_000, 200_000, 1_000_000, &dir))
+        merkle_part(1_000_000, &dir)
+            .and_then(|()| ingest_part(10_000_000, 200_000, 1_000_000, &dir))
+            .and_then(|()| jsonl_part(1_000_000, 200_000, 1_000_000, &dir))
     } else {
         println!("rewards bench at tiny sizes (run `make bench-rewards` for the real figures)");
-        merkle_part(1_000, &dir).and_then(|()| ingest_part(10_000, 200, 1_000, &dir))
+        merkle_part(1_000, &dir)
+            .and_then(|()| ingest_part(10_000, 200, 1_000, &dir))
+            .and_then(|()| jsonl_part(1_000, 200, 1_000, &dir))
     };
     let _ = fs::remove_dir_all(&dir);
     result

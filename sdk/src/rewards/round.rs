@@ -462,9 +462,42 @@ pub struct Tally {
     number: u64,
     previous_root: Option<B256>,
     records: u64,
-    account_index: HashMap<Address, u32>,
-    accounts: Vec<AccountState>,
+    accounts: Accounts,
     ips: HashMap<u128, IpState>,
+}
+
+/// Accounts by first appearance, with an index to find them.
+#[derive(Debug, Default)]
+struct Accounts {
+    index: HashMap<Address, u32>,
+    list: Vec<AccountState>,
+}
+
+impl Accounts {
+    /// The slot of `address`, created on first sight.
+    fn slot(&mut self, address: Address) -> u32 {
+        let next = self.list.len() as u32;
+        let index = *self.index.entry(address).or_insert(next);
+        if index == next {
+            self.list.push(AccountState {
+                address,
+                prior_ips: 0,
+                prior_bytes: 0,
+                prior_cumulative: Snm::ZERO,
+            });
+        }
+        index
+    }
+}
+
+/// A record whose account has been given its slot (what the parsing thread hands the tally).
+#[derive(Clone, Copy, Debug)]
+struct Resolved {
+    line: u64,
+    account: u32,
+    ip: u128,
+    bytes: u128,
+    start: u64,
 }
 
 fn ip_key(ip: IpAddr) -> u128 {
@@ -486,24 +519,23 @@ impl Tally {
             number: 1,
             previous_root: None,
             records: 0,
-            account_index: HashMap::default(),
-            accounts: Vec::new(),
+            accounts: Accounts::default(),
             ips: HashMap::default(),
         };
         if let Some(previous) = previous {
             tally.number = previous.number + 1;
             tally.previous_root = Some(previous.root);
-            tally.accounts.reserve(previous.accounts.len());
+            tally.accounts.list.reserve(previous.accounts.len());
             for account in &previous.accounts {
-                let index = tally.account_slot(account.account);
-                let state = &mut tally.accounts[index as usize];
+                let index = tally.accounts.slot(account.account);
+                let state = &mut tally.accounts.list[index as usize];
                 state.prior_ips = account.ips;
                 state.prior_bytes = account.bytes.get();
                 state.prior_cumulative = account.cumulative;
             }
             tally.ips.reserve(previous.ips.len());
             for ip in &previous.ips {
-                let owner = tally.account_slot(ip.owner);
+                let owner = tally.accounts.slot(ip.owner);
                 tally.ips.entry(ip_key(ip.ip)).or_default().prior = Some((owner, ip.round));
             }
         }
@@ -520,39 +552,31 @@ impl Tally {
         self.records
     }
 
-    fn account_slot(&mut self, address: Address) -> u32 {
-        let next = self.accounts.len() as u32;
-        let index = *self.account_index.entry(address).or_insert(next);
-        if index == next {
-            self.accounts.push(AccountState {
-                address,
-                prior_ips: 0,
-                prior_bytes: 0,
-                prior_cumulative: Snm::ZERO,
-            });
-        }
-        index
-    }
-
     /// Adds one record; `at` names its file and line for the (overflow) error.
     pub fn add(&mut self, record: &UsageRecord, at: impl FnOnce() -> Location) -> Result<(), RewardsError> {
-        let account = self.account_slot(record.account);
-        let state = self.ips.entry(ip_key(record.ip)).or_default();
+        let account = self.accounts.slot(record.account);
+        self.add_resolved(account, ip_key(record.ip), record.bytes.get(), record.period.start, at)
+    }
+
+    fn add_resolved(
+        &mut self,
+        account: u32,
+        ip: u128,
+        bytes: u128,
+        start: u64,
+        at: impl FnOnce() -> Location,
+    ) -> Result<(), RewardsError> {
+        let state = self.ips.entry(ip).or_default();
         match state.claims.iter_mut().find(|c| c.account == account) {
             Some(claim) => {
-                claim.first_start = claim.first_start.min(record.period.start);
+                claim.first_start = claim.first_start.min(start);
                 claim.bytes = claim
                     .bytes
-                    .checked_add(record.bytes.get())
+                    .checked_add(bytes)
                     .ok_or_else(|| RewardsError::Input { at: at(), reason: InputReason::BytesOverflow })?;
                 claim.records += 1;
             }
-            None => state.claims.push(Claim {
-                account,
-                first_start: record.period.start,
-                bytes: record.bytes.get(),
-                records: 1,
-            }),
+            None => state.claims.push(Claim { account, first_start: start, bytes, records: 1 }),
         }
         self.records += 1;
         Ok(())
@@ -573,13 +597,22 @@ impl Tally {
             return Ok(());
         }
         let file = reader.file().to_owned();
-        std::thread::scope(|scope| {
-            let (to_tally, batches) = mpsc::sync_channel::<Vec<(u64, UsageRecord)>>(8);
-            let (recycle, spare) = mpsc::channel::<Vec<(u64, UsageRecord)>>();
+        // The parsing thread also resolves accounts to slots, which balances the two threads.
+        let mut accounts = std::mem::take(&mut self.accounts);
+        let (tallied, parsed) = std::thread::scope(|scope| {
+            let (to_tally, batches) = mpsc::sync_channel::<Vec<Resolved>>(8);
+            let (recycle, spare) = mpsc::channel::<Vec<Resolved>>();
+            let accounts = &mut accounts;
             let parser = scope.spawn(move || -> Result<(), RewardsError> {
                 let mut batch = Vec::with_capacity(BATCH);
                 while let Some(record) = reader.next_record()? {
-                    batch.push((reader.line(), record));
+                    batch.push(Resolved {
+                        line: reader.line(),
+                        account: accounts.slot(record.account),
+                        ip: ip_key(record.ip),
+                        bytes: record.bytes.get(),
+                        start: record.period.start,
+                    });
                     if batch.len() == BATCH {
                         if to_tally.send(batch).is_err() {
                             return Ok(()); // the tally stopped on an error of its own
@@ -594,18 +627,21 @@ impl Tally {
             });
             let mut tallied = Ok(());
             'batches: for mut batch in batches {
-                for (line, record) in batch.drain(..) {
-                    if let Err(e) = self.add(&record, || Location::line(&file, line)) {
+                for r in batch.drain(..) {
+                    if let Err(e) =
+                        self.add_resolved(r.account, r.ip, r.bytes, r.start, || Location::line(&file, r.line))
+                    {
                         tallied = Err(e);
                         break 'batches;
                     }
                 }
                 let _ = recycle.send(batch);
             }
-            let parsed = parser.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-            // A tally error is on an earlier line than any parse error (the parser had got further).
-            tallied.and(parsed)
-        })
+            (tallied, parser.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        });
+        self.accounts = accounts;
+        // A tally error is on an earlier line than any parse error (the parser had got further).
+        tallied.and(parsed)
     }
 
     /// Reads a report file (format from its extension).
@@ -615,12 +651,12 @@ impl Tally {
 
     /// Settles IP ownership and conflicts, computes every amount and builds the tree.
     pub fn finish(self) -> Result<Round, RewardsError> {
-        let n = self.accounts.len();
+        let n = self.accounts.list.len();
         let mut new_ips = vec![0u64; n];
         let mut round_bytes = vec![0u128; n];
         let mut ips = Vec::with_capacity(self.ips.len());
         let mut conflicts = Vec::new();
-        let address = |k: u32| self.accounts[k as usize].address;
+        let address = |k: u32| self.accounts.list[k as usize].address;
         for (key, state) in &self.ips {
             let ip = ip_from_key(*key);
             let (owner, since, rule, owner_start) = match state.prior {
@@ -668,7 +704,7 @@ impl Tally {
 
         let mut accounts = Vec::with_capacity(n);
         let (mut total, mut round_total) = (Snm::ZERO, Snm::ZERO);
-        for (k, state) in self.accounts.iter().enumerate() {
+        for (k, state) in self.accounts.list.iter().enumerate() {
             let owned = state.prior_ips + new_ips[k];
             if owned == 0 {
                 continue;
