@@ -58,9 +58,6 @@ pub enum InputReason {
     /// A CSV line holds a double quote; no field of the format needs quoting.
     #[error("quotes are not allowed (no field of the format needs them)")]
     Quoted,
-    /// The line is not valid UTF-8.
-    #[error("not valid UTF-8")]
-    NotUtf8,
     /// A JSON line could not be parsed into a record.
     #[error("malformed JSON record: {0}")]
     Json(String),

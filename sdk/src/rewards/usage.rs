@@ -17,7 +17,8 @@
 //! case must be a correct EIP-55 checksum. `ip` is the worker's IPv4 or IPv6 address (an
 //! IPv4-mapped IPv6 address counts as the IPv4 address). `bytes` is a whole, non-negative number
 //! of bytes of customer traffic. `period_start` and `period_end` are unix seconds, with
-//! `period_start <= period_end`. Blank lines are skipped; a trailing `\r` is ignored. Any other
+//! `period_start <= period_end`. Blank lines are skipped; a trailing `\r` and a UTF-8 byte-order
+//! mark before the header are ignored. Any other
 //! deviation is an error naming the file, the line and the reason.
 
 use std::{
@@ -161,7 +162,7 @@ impl<R: BufRead> UsageReader<R> {
                 match self.format {
                     UsageFormat::Csv if !self.header_seen => {
                         let found = String::from_utf8_lossy(text);
-                        if found.trim() == CSV_HEADER {
+                        if found.trim_start_matches('\u{feff}').trim() == CSV_HEADER {
                             self.header_seen = true;
                             None
                         } else {
@@ -382,7 +383,7 @@ mod tests {
     #[test]
     fn reads_csv_and_json_lines_alike() -> Result<(), RewardsError> {
         let csv = format!(
-            "{CSV_HEADER}\r\n{A},203.0.113.7,1500,100,200\r\n\n{A_CHECKSUM}, ::ffff:198.51.100.1 ,0,5,5\n"
+            "\u{feff}{CSV_HEADER}\r\n{A},203.0.113.7,1500,100,200\r\n\n{A_CHECKSUM}, ::ffff:198.51.100.1 ,0,5,5\n"
         );
         let jsonl = format!(
             "{{\"account\":\"{A}\",\"ip\":\"203.0.113.7\",\"bytes\":1500,\"period_start\":100,\"period_end\":200}}\n\n\
