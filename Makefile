@@ -6,7 +6,7 @@ FORGE ?= toolchain/.bin/forge
 CARGO ?= cargo
 export FOUNDRY_DISABLE_NIGHTLY_WARNING := 1
 
-.PHONY: demo test toolchain build artifacts check-artifacts test-contracts test-rust lint slither gas reward-gas
+.PHONY: demo test toolchain build artifacts check-artifacts test-contracts test-rust lint slither gas reward-gas bench-rewards
 
 demo: toolchain
 	$(CARGO) run --release --quiet -p snm-examples --bin quickstart
@@ -50,3 +50,7 @@ slither: toolchain
 # RewardDistributor claim gas as receipts on a fresh anvil; rewrites docs/REWARD_GAS.md.
 reward-gas: toolchain
 	FORGE=$(FORGE) scripts/reward-gas.sh
+
+# Reward engine figures: 1M-leaf Merkle tree + proofs + dump, and 10M usage records (release build).
+bench-rewards:
+	$(CARGO) bench -p snm-sdk --bench rewards

@@ -21,6 +21,14 @@ if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   exit 0
 fi
 
+# A checkout whose toolchain/node_modules is a link to another checkout's install (git worktrees
+# sharing one toolchain) must not reinstall through the link: `npm ci` would empty the shared
+# directory under every other checkout. Install from the checkout that owns it instead.
+if [[ -L "$dir/node_modules" ]]; then
+  echo "toolchain: toolchain/node_modules links to a shared install ($(readlink "$dir/node_modules")) made from another lock file; not reinstalling through the link (run make toolchain in the checkout that owns it)" >&2
+  exit 0
+fi
+
 echo "toolchain: installing pinned forge/anvil/cast 1.7.1, solcjs 0.8.30, forge-std and OpenZeppelin into toolchain/"
 # The Foundry packages' install scripts only print hints; the platform binaries need none.
 npm ci --prefix "$dir" --ignore-scripts --no-audit --no-fund --loglevel=error

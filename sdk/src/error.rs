@@ -40,4 +40,7 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The reward engine failed (bad input, config or previous round; names file and line).
+    #[error(transparent)]
+    Rewards(#[from] crate::rewards::RewardsError),
 }

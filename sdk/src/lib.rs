@@ -23,6 +23,7 @@ pub mod devnet;
 mod error;
 pub mod events;
 pub mod gas;
+pub mod rewards;
 pub mod units;
 
 pub use error::Error;

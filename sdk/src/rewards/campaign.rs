@@ -1,0 +1,197 @@
+//! A campaign's rules, read from a TOML file.
+
+use std::path::Path;
+
+use alloy::primitives::U256;
+use serde::{Deserialize, Serialize};
+
+use super::error::{Location, RewardsError};
+use crate::units::{Bytes, Snm, SnmPerUsd, Usd, mul_div_down};
+
+/// The rules of a reward campaign, fixed for all its rounds.
+///
+/// TOML file (every key required, no other key allowed; amounts are strings so that they stay
+/// exact):
+///
+/// ```toml
+/// id = "operation-a"          # [a-z0-9_-], 1 to 64 characters; rounds must carry the same id
+/// name = "Operation A"        # free text
+/// snm_per_ip = "50 SNM"       # paid once per unique worker IP over the whole campaign
+/// usd_per_tb = "4 USD"        # paid per 10^12 bytes of traffic ("$4" also accepted)
+/// snm_per_usd = "25 SNM/USD"  # fixed conversion rate: how many SNM one USD buys
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Campaign {
+    /// Stable identifier; a previous-round file of another campaign is refused.
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// Reward per unique worker IP, paid once per campaign.
+    #[serde(with = "as_string")]
+    pub snm_per_ip: Snm,
+    /// Reward per terabyte (10^12 bytes) of traffic, in USD.
+    #[serde(with = "as_string")]
+    pub usd_per_tb: Usd,
+    /// The SNM/USD rate fixed for the campaign.
+    #[serde(with = "as_string")]
+    pub snm_per_usd: SnmPerUsd,
+}
+
+/// Serde through `Display`/`FromStr`, for the exact unit types.
+mod as_string {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+    use std::{fmt::Display, str::FromStr};
+
+    pub(super) fn serialize<T: Display, S: Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(value)
+    }
+
+    pub(super) fn deserialize<'de, T, D>(deserializer: D) -> Result<T, D::Error>
+    where
+        T: FromStr<Err = crate::Error>,
+        D: Deserializer<'de>,
+    {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(|e: crate::Error| D::Error::custom(e.to_string()))
+    }
+}
+
+impl Campaign {
+    /// The reference campaign "Operation A": 50 SNM per unique IP and $4 per TB, at `snm_per_usd`.
+    pub fn operation_a(snm_per_usd: SnmPerUsd) -> Self {
+        Self {
+            id: "operation-a".into(),
+            name: "Operation A".into(),
+            snm_per_ip: Snm::from_whole(50),
+            usd_per_tb: Usd::from_whole(4),
+            snm_per_usd,
+        }
+    }
+
+    /// Reads and checks a campaign file.
+    pub fn from_toml_file(path: &Path) -> Result<Self, RewardsError> {
+        let text = std::fs::read_to_string(path).map_err(|e| RewardsError::io(path, e))?;
+        Self::from_toml_str(&text, path)
+    }
+
+    /// Parses and checks a campaign from TOML text; `file` names it in errors.
+    pub fn from_toml_str(text: &str, file: &Path) -> Result<Self, RewardsError> {
+        let campaign: Self = toml::from_str(text).map_err(|e| {
+            let line =
+                e.span().map(|span| text[..span.start.min(text.len())].matches('\n').count() as u64 + 1);
+            RewardsError::Config {
+                at: Location { file: file.to_owned(), line },
+                reason: e.message().to_owned(),
+            }
+        })?;
+        campaign.check().map_err(|reason| RewardsError::Config { at: Location::file(file), reason })?;
+        Ok(campaign)
+    }
+
+    /// Checks the rules: a well-formed id, a non-zero rate.
+    pub fn check(&self) -> Result<(), String> {
+        let id_ok = !self.id.is_empty()
+            && self.id.len() <= 64
+            && self
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !id_ok {
+            return Err(format!("id `{}` must be 1 to 64 characters of a-z, 0-9, `-` and `_`", self.id));
+        }
+        if self.snm_per_usd.scaled().is_zero() && !self.usd_per_tb.scaled().is_zero() {
+            return Err("snm_per_usd is zero: traffic would pay nothing".into());
+        }
+        Ok(())
+    }
+
+    /// Whether the paying rules (id, per-IP amount, USD per TB, rate) are the same; the name may
+    /// change between rounds.
+    pub fn same_rules(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.snm_per_ip == other.snm_per_ip
+            && self.usd_per_tb == other.usd_per_tb
+            && self.snm_per_usd == other.snm_per_usd
+    }
+
+    /// The traffic reward for `bytes`: `bytes × usd_per_tb × snm_per_usd / 10^12 / 10^18`, computed
+    /// exactly in 512 bits and rounded down once.
+    pub fn traffic_reward(&self, bytes: Bytes) -> Result<Snm, RewardsError> {
+        let usd_scaled_times_rate = U256::from(bytes.get())
+            .checked_mul(self.usd_per_tb.scaled())
+            .ok_or(RewardsError::Overflow("bytes × usd_per_tb"))?;
+        // 10^12 (bytes per TB) × 10^18 (USD scale) = 10^30.
+        let denominator = U256::from(Bytes::PER_TB) * U256::from(1_000_000_000_000_000_000u128);
+        mul_div_down(usd_scaled_times_rate, self.snm_per_usd.scaled(), denominator)
+            .map(Snm::from_wei)
+            .ok_or(RewardsError::Overflow("traffic reward"))
+    }
+
+    /// An account's cumulative reward for owning `ips` unique IPs with `bytes` of traffic on them:
+    /// `ips × snm_per_ip + traffic_reward(bytes)`. Rounding happens once, on the account's whole
+    /// traffic, never per record or per round.
+    pub fn reward(&self, ips: u64, bytes: Bytes) -> Result<Snm, RewardsError> {
+        let per_ip = self
+            .snm_per_ip
+            .wei()
+            .checked_mul(U256::from(ips))
+            .ok_or(RewardsError::Overflow("ips × snm_per_ip"))?;
+        Snm::from_wei(per_ip).checked_add(self.traffic_reward(bytes)?).ok_or(RewardsError::Overflow("reward"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPERATION_A: &str = r#"
+id = "operation-a"
+name = "Operation A"
+snm_per_ip = "50 SNM"
+usd_per_tb = "$4"
+snm_per_usd = "25 SNM/USD"
+"#;
+
+    #[test]
+    fn operation_a_pays_50_per_ip_and_4_usd_per_tb() -> Result<(), RewardsError> {
+        let campaign = Campaign::from_toml_str(OPERATION_A, Path::new("a.toml"))?;
+        assert_eq!(campaign, Campaign::operation_a(SnmPerUsd::from_whole(25)));
+        // 2 IPs and 3 TB: 100 SNM + 12 USD × 25 = 400 SNM.
+        assert_eq!(campaign.reward(2, Bytes::from_tb(3))?, Snm::from_whole(400));
+        // 1 byte = 4e-12 USD = 1e-10 SNM = 10^8 wei exactly.
+        assert_eq!(campaign.traffic_reward(Bytes::new(1))?, Snm::from_wei(U256::from(100_000_000u64)));
+        Ok(())
+    }
+
+    #[test]
+    fn rounds_down_once() -> Result<(), RewardsError> {
+        let mut campaign = Campaign::operation_a("0.3".parse().map_err(|_| RewardsError::Overflow("x"))?);
+        campaign.usd_per_tb = Usd::from_scaled(U256::from(1));
+        // 10^12 bytes × 1e-18 USD/TB × 0.3 = 0.3e-18 USD... = 0.3 wei -> 0.
+        assert_eq!(campaign.traffic_reward(Bytes::from_tb(1))?, Snm::ZERO);
+        assert_eq!(campaign.traffic_reward(Bytes::from_tb(4))?, Snm::from_wei(U256::from(1)));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_configs_name_file_line_and_reason() {
+        let cases = [
+            (OPERATION_A.replace("\"50 SNM\"", "\"fifty\""), Some(4), "expected"),
+            (OPERATION_A.replace("\"$4\"", "4.0"), Some(5), "string"),
+            (OPERATION_A.replace("name = \"Operation A\"\n", ""), Some(1), "name"),
+            (format!("{OPERATION_A}bonus = \"1\"\n"), Some(7), "bonus"),
+            (OPERATION_A.replace("operation-a", "Operation A!"), None, "id"),
+            (OPERATION_A.replace("25 SNM/USD", "0"), None, "zero"),
+            ("id = ".to_owned(), Some(1), ""),
+        ];
+        for (text, line, needle) in cases {
+            let err = Campaign::from_toml_str(&text, Path::new("cfg/a.toml")).expect_err("must fail");
+            let RewardsError::Config { at, reason } = &err else { panic!("wrong error {err}") };
+            assert_eq!(at.file, Path::new("cfg/a.toml"));
+            assert_eq!(at.line, line, "{err}");
+            assert!(reason.contains(needle), "{err} should mention {needle}");
+            assert!(err.to_string().starts_with("cfg/a.toml"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! The reward engine: turns usage reports into a campaign round that a `RewardDistributor`
+//! publishes (root and total) and suppliers claim from (cumulative amount and proof).
+//!
+//! ```text
+//! campaign.toml ─┐
+//! reports (.csv / .jsonl, streamed) ─┼─> Tally ─> Round ─> round-N.json + round-N.merkle.json
+//! round-(N-1).json (checked) ─┘
+//! ```
+//!
+//! - [`Campaign`]: the rules, from TOML (amount per unique IP, USD per TB, the fixed SNM/USD rate).
+//! - [`UsageReader`]: streams CSV or JSON-lines reports; see [`usage`] for the exact columns.
+//! - [`Tally`]: counts each IP once per campaign and settles conflicts (rule on [`Tally`]).
+//! - [`Round`]: per-account amounts for the round and cumulative, the root, the total, the
+//!   conflicts; [`Round::claim`] gives an account's amount and proof; [`Round::write`] writes the
+//!   round file and OpenZeppelin's `standard-v1` Merkle dump, atomically.
+//! - [`PreviousRound`]: a round file read back and checked (sums, amounts, root) for the next round.
+//! - [`StandardMerkleTree`]: OpenZeppelin's tree, bit for bit.
+//!
+//! Money is exact: amounts are [`Snm`](crate::units::Snm) (wei), prices
+//! [`Usd`](crate::units::Usd) scaled by 10^18, traffic [`Bytes`](crate::units::Bytes) with
+//! 1 TB = 10^12 bytes. An account's cumulative amount is rounded down once, on its whole traffic
+//! (see [`Campaign::reward`]). Any bad input is a [`RewardsError`] naming the file, line and reason,
+//! and nothing is written.
+//!
+//! ```no_run
+//! # fn demo() -> Result<(), snm_sdk::rewards::RewardsError> {
+//! use snm_sdk::rewards::{Campaign, compute_round};
+//! use std::path::{Path, PathBuf};
+//!
+//! let campaign = Campaign::from_toml_file(Path::new("campaign.toml"))?;
+//! let round = compute_round(&campaign, Some(Path::new("out/round-1.json")), &[PathBuf::from("week2.csv")])?;
+//! println!("round {} root {} total {}", round.number(), round.root(), round.total());
+//! round.write(Path::new("out"))?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod campaign;
+mod error;
+pub mod merkle;
+mod round;
+pub mod usage;
+
+pub use campaign::Campaign;
+pub use error::{InputReason, Location, RewardsError};
+pub use merkle::StandardMerkleTree;
+pub use round::{
+    AccountReward, Conflict, ConflictRule, IpOwner, PreviousRound, ROUND_FORMAT, Round, RoundFiles, Tally,
+    compute_round,
+};
+pub use usage::{CSV_HEADER, Period, UsageFormat, UsageReader, UsageRecord};

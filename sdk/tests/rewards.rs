@@ -1,0 +1,331 @@
+//! The reward engine end to end: the known-answer fixture (two rounds, conflicts, roots computed by
+//! OpenZeppelin's JS library), OpenZeppelin's `StandardMerkleTree.load` on our dumps, previous-round
+//! checks, and bad input failing with file, line and reason while writing nothing.
+
+// Test helpers outside #[test] functions may panic too.
+#![allow(clippy::expect_used)]
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use alloy::primitives::{Address, B256, U256, address};
+use snm_sdk::{
+    rewards::{
+        Campaign, ConflictRule, InputReason, Location, PreviousRound, RewardsError, Round,
+        StandardMerkleTree, Tally, UsageRecord, compute_round, merkle,
+    },
+    units::{Bytes, Snm},
+};
+
+const A: Address = address!("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+const B: Address = address!("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
+const C: Address = address!("0x90F79bf6EB2c4f870365E785982E1f101E93b906");
+const D: Address = address!("0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65");
+const E: Address = address!("0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc");
+
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rewards").join(name)
+}
+
+/// A fresh empty directory under the system temp dir.
+fn scratch(name: &str) -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("snm-rewards-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn snm(text: &str) -> Snm {
+    text.parse().expect("valid amount")
+}
+
+fn expected_root(round: &str) -> Result<B256> {
+    let expected: serde_json::Value = serde_json::from_str(&fs::read_to_string(fixture("expected.json"))?)?;
+    Ok(expected[round]["root"].as_str().ok_or("no root")?.parse()?)
+}
+
+fn campaign() -> Result<Campaign> {
+    Ok(Campaign::from_toml_file(&fixture("campaign.toml"))?)
+}
+
+fn round1() -> Result<Round> {
+    Ok(compute_round(&campaign()?, None, &[fixture("round1.csv")])?)
+}
+
+#[test]
+fn fixture_round_one_matches_hand_checked_amounts_and_openzeppelin_root() -> Result {
+    let round = round1()?;
+    assert_eq!(round.number(), 1);
+    assert_eq!(round.records(), 8);
+    let expect = [
+        (A, 1, 1_500_000_000_000u128, "200"),
+        (B, 2, 5_000_000_000_000, "600"),
+        (C, 1, 123_456_789, "50.0123456789"),
+        (D, 1, 1_000_000_000_000, "150"),
+    ];
+    for (account, ips, bytes, amount) in expect {
+        let reward = round.account(account).ok_or("missing account")?;
+        assert_eq!(
+            (reward.ips, reward.bytes, reward.cumulative),
+            (ips, Bytes::new(bytes), snm(amount)),
+            "{account}"
+        );
+        assert_eq!(reward.round_amount, reward.cumulative);
+        assert_eq!(round.claim(account).map(|(amount, _)| amount), Some(snm(amount)));
+    }
+    assert_eq!(round.accounts().len(), 4);
+    assert_eq!(round.total(), snm("1000.0123456789"));
+    assert_eq!(round.round_total(), round.total());
+    assert_eq!(round.ips().len(), 5);
+
+    let conflicts = round.conflicts();
+    assert_eq!(conflicts.len(), 2, "{conflicts:?}");
+    assert_eq!(conflicts[0].ip.to_string(), "10.0.0.2");
+    assert_eq!((conflicts[0].owner, conflicts[0].excluded), (B, A));
+    assert_eq!((conflicts[0].owner_first_start, conflicts[0].excluded_first_start), (Some(500), 1000));
+    assert_eq!(conflicts[0].excluded_bytes, Bytes::new(250_000_000_000));
+    assert_eq!(conflicts[0].rule, ConflictRule::EarlierPeriodStart);
+    assert_eq!(conflicts[1].ip.to_string(), "10.0.0.5");
+    assert_eq!((conflicts[1].owner, conflicts[1].excluded), (D, C));
+    assert_eq!(conflicts[1].excluded_bytes, Bytes::from_tb(1));
+    assert_eq!(conflicts[1].rule, ConflictRule::LowerAddress);
+
+    assert_eq!(round.root(), expected_root("round1")?);
+    for reward in round.accounts() {
+        let (amount, proof) = round.claim(reward.account).ok_or("no claim")?;
+        assert!(merkle::verify(round.root(), reward.account, amount, &proof));
+    }
+    Ok(())
+}
+
+#[test]
+fn fixture_round_two_carries_cumulative_totals_and_ip_ownership() -> Result {
+    let dir = scratch("two-rounds")?;
+    let files1 = round1()?.write(&dir)?;
+    assert_eq!(files1, Round::files_in(&dir, 1));
+    let round = compute_round(&campaign()?, Some(&files1.round), &[fixture("round2.jsonl")])?;
+    assert_eq!(round.number(), 2);
+    assert_eq!(round.previous_root(), Some(expected_root("round1")?));
+    let expect = [
+        (A, 2, 1, "350", "150"),
+        (B, 2, 0, "800", "200"),
+        (C, 1, 0, "50.0123456789", "0"),
+        (D, 1, 0, "150", "0"),
+        (E, 1, 1, "100", "100"),
+    ];
+    for (account, ips, round_ips, cumulative, added) in expect {
+        let reward = round.account(account).ok_or("missing account")?;
+        assert_eq!(
+            (reward.ips, reward.round_ips, reward.cumulative, reward.round_amount),
+            (ips, round_ips, snm(cumulative), snm(added)),
+            "{account}"
+        );
+    }
+    assert_eq!(round.total(), snm("1450.0123456789"));
+    assert_eq!(round.round_total(), snm("450"));
+    assert_eq!(round.conflicts().len(), 1);
+    let conflict = &round.conflicts()[0];
+    assert_eq!((conflict.owner, conflict.excluded, conflict.rule), (B, C, ConflictRule::EarlierRound));
+    assert_eq!((conflict.owner_first_start, conflict.excluded_first_start), (Some(6000), 100));
+    assert_eq!(conflict.excluded_bytes, Bytes::from_tb(1));
+    assert_eq!(round.root(), expected_root("round2")?);
+
+    let files2 = round.write(&dir)?;
+    let back = PreviousRound::load(&files2.round, &campaign()?)?;
+    assert_eq!((back.number(), back.root(), back.total()), (2, round.root(), round.total()));
+    assert_eq!(StandardMerkleTree::load_dump(&files2.merkle)?, *round.tree());
+    // Published rounds are never overwritten.
+    assert!(matches!(round.write(&dir), Err(RewardsError::OutputExists { .. })));
+    fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// Writes `tree`'s dump and our proofs, and has OpenZeppelin's JS library load and verify them.
+fn verify_with_openzeppelin(tree: &StandardMerkleTree, name: &str) -> Result {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    if !root.join("toolchain/node_modules/@openzeppelin/merkle-tree").exists() {
+        println!(
+            "note: toolchain/node_modules/@openzeppelin/merkle-tree is absent (run `make toolchain`); skipping the OpenZeppelin JS check"
+        );
+        return Ok(());
+    }
+    let dir = scratch(name)?;
+    let dump = dir.join("dump.json");
+    let mut out = std::io::BufWriter::new(fs::File::create(&dump)?);
+    tree.write_dump(&mut out)?;
+    std::io::Write::flush(&mut out)?;
+    let proofs: Vec<serde_json::Value> = tree
+        .values()
+        .iter()
+        .enumerate()
+        .map(|(k, (account, amount))| {
+            serde_json::json!([account, amount.wei().to_string(), tree.proof_at(k)])
+        })
+        .collect();
+    fs::write(dir.join("proofs.json"), serde_json::to_vec(&proofs)?)?;
+    let output = Command::new("node")
+        .arg(root.join("scripts/verify-merkle-dump.mjs"))
+        .arg(&dump)
+        .arg(tree.root().to_string())
+        .arg(dir.join("proofs.json"))
+        .output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "node failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains(&format!("verified {} values", tree.len())), "{stdout}");
+    fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[test]
+fn openzeppelin_js_loads_and_verifies_our_dumps() -> Result {
+    verify_with_openzeppelin(round1()?.tree(), "oz-fixture")?;
+    for n in [1u64, 2, 3, 7, 1000] {
+        let values = (0..n)
+            .map(|k| {
+                let account = Address::from_word(alloy::primitives::keccak256(k.to_be_bytes()));
+                (
+                    account,
+                    Snm::from_wei(U256::from(k) * U256::from(10u64).pow(U256::from(15)) + U256::from(1)),
+                )
+            })
+            .collect();
+        verify_with_openzeppelin(&StandardMerkleTree::build(values)?, &format!("oz-{n}"))?;
+    }
+    Ok(())
+}
+
+#[test]
+fn rounding_happens_once_per_account_never_per_record() -> Result {
+    let mut campaign = campaign()?;
+    // 1/3 SNM per USD (333333333333333333 wei per USD): one byte at $4/TB pays
+    // 4e-12 USD × 333333333333333333 = 1_333_333.333332 wei.
+    campaign.snm_per_usd = "0.333333333333333333".parse()?;
+    let mut tally = Tally::new(campaign.clone(), None);
+    for start in 0..3 {
+        let record = UsageRecord {
+            account: A,
+            ip: "10.0.0.1".parse()?,
+            bytes: Bytes::new(1),
+            period: snm_sdk::rewards::Period { start, end: start },
+        };
+        tally.add(&record, || Location::file("x"))?;
+    }
+    let round = tally.finish()?;
+    // 3 bytes × 4e18 × 333333333333333333 / 1e30 = 3_999_999.999996 -> 3_999_999 wei.
+    let traffic = round.account(A).ok_or("missing")?.cumulative.wei() - campaign.snm_per_ip.wei();
+    assert_eq!(traffic, U256::from(3_999_999));
+    // 300 one-byte records: rounding each would give 300 × 1_333_333 = 399_999_900 wei; rounding
+    // the account's 300 bytes once gives floor(399_999_999.9996) = 399_999_999 wei.
+    let mut tally = Tally::new(campaign.clone(), None);
+    for start in 0..300 {
+        let record = UsageRecord {
+            account: A,
+            ip: "10.0.0.1".parse()?,
+            bytes: Bytes::new(1),
+            period: snm_sdk::rewards::Period { start, end: start },
+        };
+        tally.add(&record, || Location::file("x"))?;
+    }
+    let traffic = tally.finish()?.account(A).ok_or("missing")?.cumulative.wei() - campaign.snm_per_ip.wei();
+    assert_eq!(traffic, U256::from(399_999_999));
+    Ok(())
+}
+
+#[test]
+fn bad_report_fails_with_file_line_and_reason_and_writes_nothing() -> Result {
+    let dir = scratch("bad-report")?;
+    let out = dir.join("out");
+    let cases = [
+        (
+            "bad-ip.csv",
+            format!("account,ip,bytes,period_start,period_end\n{A},10.0.0.1,1,1,2\n{A},10.0.0.300,1,1,2\n"),
+            3,
+            InputReason::BadIp("10.0.0.300".into()),
+        ),
+        (
+            "neg.csv",
+            format!("account,ip,bytes,period_start,period_end\n{A},10.0.0.1,-1,1,2\n"),
+            2,
+            InputReason::NegativeBytes("-1".into()),
+        ),
+        (
+            "addr.jsonl",
+            "{\"account\":\"0xnope\",\"ip\":\"10.0.0.1\",\"bytes\":1,\"period_start\":1,\"period_end\":2}\n"
+                .to_owned(),
+            1,
+            InputReason::BadAddress("0xnope".into()),
+        ),
+    ];
+    for (name, text, line, reason) in cases {
+        let report = dir.join(name);
+        fs::write(&report, text)?;
+        let err = compute_round(&campaign()?, None, &[fixture("round1.csv"), report.clone()])
+            .expect_err("must fail");
+        assert!(err.to_string().starts_with(&format!("{}:{line}: ", report.display())), "{err}");
+        match err {
+            RewardsError::Input { at, reason: found } => {
+                assert_eq!(at, Location::line(&report, line));
+                assert_eq!(found, reason);
+            }
+            other => panic!("wrong error {other}"),
+        }
+        assert!(!out.exists(), "nothing may be written");
+    }
+    let unknown = dir.join("report.txt");
+    fs::write(&unknown, "")?;
+    let err = compute_round(&campaign()?, None, &[unknown]).expect_err("must fail");
+    assert!(matches!(err, RewardsError::Input { reason: InputReason::UnknownFormat, .. }), "{err}");
+    fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// Rewrites `round-1.json` with `edit` applied to its JSON and expects `PreviousRound::load` to
+/// refuse it with `needle` in the reason.
+fn tampered(dir: &Path, name: &str, edit: impl FnOnce(&mut serde_json::Value), needle: &str) -> Result {
+    let good: serde_json::Value = serde_json::from_str(&fs::read_to_string(dir.join("round-1.json"))?)?;
+    let mut bad = good.clone();
+    edit(&mut bad);
+    let path = dir.join(name);
+    fs::write(&path, serde_json::to_string_pretty(&bad)?)?;
+    let err = PreviousRound::load(&path, &campaign()?).expect_err("must fail");
+    assert!(matches!(&err, RewardsError::Previous { at, .. } if at.file == path), "{err}");
+    assert!(err.to_string().contains(needle), "{err} should mention {needle}");
+    // And a round built on it fails the same way, before anything is written.
+    assert!(compute_round(&campaign()?, Some(&path), &[fixture("round2.jsonl")]).is_err());
+    Ok(())
+}
+
+#[test]
+fn previous_round_that_does_not_add_up_is_refused() -> Result {
+    let dir = scratch("previous")?;
+    round1()?.write(&dir)?;
+    tampered(&dir, "sum.json", |v| v["total_wei"] = "1000012345678900000001".into(), "total_wei")?;
+    tampered(
+        &dir,
+        "amount.json",
+        |v| v["accounts"][0]["cumulative_wei"] = "150000000000000000001".into(),
+        "pay 150000000000000000000 wei",
+    )?;
+    tampered(
+        &dir,
+        "root.json",
+        |v| v["root"] = "0x0000000000000000000000000000000000000000000000000000000000000001".into(),
+        "root",
+    )?;
+    tampered(&dir, "owner.json", |v| v["ips"][0]["owner"] = E.to_string().into(), "owns")?;
+    tampered(&dir, "campaign.json", |v| v["campaign"]["snm_per_ip"] = "60 SNM".into(), "campaign")?;
+    tampered(&dir, "format.json", |v| v["format"] = "v0".into(), "format")?;
+    tampered(&dir, "bytes.json", |v| v["accounts"][0]["bytes"] = "-5".into(), "decimal number of bytes")?;
+    // Malformed JSON names the line.
+    let broken = dir.join("broken.json");
+    fs::write(&broken, "{\n\"format\": \"snm-rewards-round-v1\",\n\"round\": oops\n}")?;
+    let err = PreviousRound::load(&broken, &campaign()?).expect_err("must fail");
+    assert!(err.to_string().starts_with(&format!("{}:3: ", broken.display())), "{err}");
+    fs::remove_dir_all(&dir)?;
+    Ok(())
+}
