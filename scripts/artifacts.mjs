@@ -38,7 +38,8 @@ for (const file of sources(srcDir)) {
     const built = JSON.parse(fs.readFileSync(path.join(folder, name), 'utf8'));
     const contractName = path.basename(name, '.json');
     const bytecode = built.bytecode?.object ?? '0x';
-    if (bytecode === '0x' || !built.abi) continue; // interfaces, libraries with only internal functions
+    // Interfaces have no bytecode; libraries of internal functions have no ABI: neither is deployed.
+    if (bytecode === '0x' || !built.abi || built.abi.length === 0) continue;
     const artifact = {
       contractName,
       sourceName: path.relative(root, file),

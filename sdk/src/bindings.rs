@@ -12,3 +12,24 @@ alloy::sol!(
     SNMToken,
     "artifacts/SNMToken.json"
 );
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    Market,
+    "artifacts/Market.json"
+);
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    PriceOracle,
+    "artifacts/PriceOracle.json"
+);
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    RewardDistributor,
+    "artifacts/RewardDistributor.json"
+);
