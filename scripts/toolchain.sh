@@ -37,7 +37,8 @@ mkdir -p "$dir/.bin"
 for tool in forge anvil cast; do
   binary="$dir/node_modules/@foundry-rs/$tool-linux-amd64/bin/$tool"
   if [[ -x "$binary" ]]; then
-    ln -sf "$binary" "$dir/.bin/$tool"
+    # Relative, so that the link stays right when toolchain/ is moved or shared.
+    ln -sf "../node_modules/@foundry-rs/$tool-linux-amd64/bin/$tool" "$dir/.bin/$tool"
   else
     echo "toolchain: no pinned $tool for $(uname -s)-$(uname -m) (the registry has Linux x86-64 builds only); set $(echo "$tool" | tr a-z A-Z) to your own" >&2
   fi
