@@ -6,12 +6,12 @@ FORGE ?= toolchain/.bin/forge
 CARGO ?= cargo
 export FOUNDRY_DISABLE_NIGHTLY_WARNING := 1
 
-.PHONY: demo test toolchain build artifacts check-artifacts test-contracts test-rust lint slither gas reward-gas bench-rewards
+.PHONY: demo test toolchain build artifacts check-artifacts check-snapshots test-contracts test-rust lint slither gas reward-gas bench-rewards
 
 demo: toolchain
 	$(CARGO) run --release --quiet -p snm-examples --bin quickstart
 
-test: toolchain lint check-artifacts test-contracts test-rust slither
+test: toolchain lint check-artifacts test-contracts check-snapshots test-rust slither
 
 toolchain:
 	@scripts/toolchain.sh
@@ -29,6 +29,13 @@ check-artifacts: build
 
 test-contracts: toolchain
 	$(FORGE) test
+
+# The gas tests rewrite snapshots/*.json; gas changes only on purpose, so a difference from the committed
+# snapshot fails until it is reviewed and committed.
+check-snapshots:
+	@changed="$$(git status --porcelain -- snapshots/)"; if [ -n "$$changed" ]; then \
+	  git --no-pager diff -- snapshots/; echo "$$changed"; \
+	  echo "gas snapshot changed (above): review it, then commit snapshots/" >&2; exit 1; fi
 
 test-rust:
 	$(CARGO) test --workspace --all-targets

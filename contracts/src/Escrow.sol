@@ -89,6 +89,8 @@ abstract contract Escrow is IEscrow, Ownable2Step {
     /// @inheritdoc IEscrow
     function withdrawFees() external override {
         uint256 amount = _accruedFees;
+        // A plain zero check on an accumulator; no balance or timestamp is compared.
+        // slither-disable-next-line incorrect-equality
         if (amount == 0) revert NoFees();
         address treasury = _treasury;
         if (treasury == address(0)) revert ZeroAddress();

@@ -196,7 +196,9 @@ contract Market is IMarket, Escrow {
         Deal storage d = _activeDeal(dealId);
         uint256 rate = _oracle.freshRate();
         (uint256 amount, uint256 feeAmount, uint256 until, bool closed) = _settle(d, rate);
-        if (amount == 0 && !closed && until == 0) return;
+        // `until` is 0 only when no second has passed since the last settlement: nothing to record.
+        // slither-disable-next-line incorrect-equality
+        if (until == 0) return;
         emit DealSettled(dealId, d.master, amount, feeAmount, rate, until, d.deposit);
         if (closed) emit DealClosed(dealId, CloseReason.OutOfFunds, msg.sender, 0, 0, rate, until, 0, false);
     }
@@ -220,7 +222,8 @@ contract Market is IMarket, Escrow {
 
         uint256 rate;
         if (isCustomer) {
-            // A customer can always close: the last stored rate, whatever its age.
+            // A customer can always close: the last stored rate, whatever its age (so its time is unused).
+            // slither-disable-next-line unused-return
             (rate,) = _oracle.latestRate();
         } else {
             rate = _oracle.freshRate();
@@ -438,16 +441,17 @@ contract Market is IMarket, Escrow {
         string calldata image,
         bytes32 configHash
     ) internal {
-        DealInfo memory info;
-        info.worker = ask.worker;
-        info.askId = askId;
-        info.bidId = bidId;
-        info.pricePerSecond = ask.pricePerSecond;
-        info.deposit = deposit_;
-        info.startTime = block.timestamp;
-        info.endTime = _deals[dealId].endTime;
-        info.image = image;
-        info.configHash = configHash;
+        DealInfo memory info = DealInfo({
+            worker: ask.worker,
+            askId: askId,
+            bidId: bidId,
+            pricePerSecond: ask.pricePerSecond,
+            deposit: deposit_,
+            startTime: block.timestamp,
+            endTime: _deals[dealId].endTime,
+            image: image,
+            configHash: configHash
+        });
         emit DealOpened(dealId, customer, ask.master, info);
     }
 
@@ -465,7 +469,7 @@ contract Market is IMarket, Escrow {
         if (_masterOf[ask.worker] != master) revert WorkerNotConfirmed(ask.worker, master);
 
         uint256 runway = minRunway;
-        uint256 endTime;
+        uint256 endTime = 0; // spot
         if (duration == 0) {
             if (ask.maxDuration != 0) revert DurationOutOfRange(0);
         } else {

@@ -173,7 +173,9 @@ contract RewardDistributor is IRewardDistributor, Ownable2Step {
         view
     {
         bytes32 computed = _processProof(account, cumulativeAmount, proof);
-        if (computed == root) return; // never zero: a keccak256 output
+        // Hash equality is the proof check itself; `computed` is never zero (a keccak256 output).
+        // slither-disable-next-line incorrect-equality
+        if (computed == root) return;
         uint64 staleRound = roundOf[computed];
         if (staleRound != 0) revert StaleProof(account, cumulativeAmount, computed, staleRound, root);
         if (computed == _pending.root) {
