@@ -18,6 +18,7 @@
 
 #![deny(missing_docs)]
 
+pub mod agent;
 pub mod bindings;
 pub mod devnet;
 mod error;
