@@ -1,7 +1,10 @@
 //! The supplier agent: runs a master's workers, deploys each deal's workload and meters it.
 //!
 //! - [`runtime`]: where workloads run ([`Runtime`], with [`ProcessRuntime`] as the embedded default).
+//! - [`state`]: what the agent remembers across restarts ([`AgentState`] in a [`StateStore`]).
 
 pub mod runtime;
+pub mod state;
 
 pub use runtime::{ProcessRuntime, Runtime, RuntimeError, Usage, Workload, WorkloadSpec};
+pub use state::{AgentState, AskRecord, DealRecord, StateError, StateStore};

@@ -130,6 +130,9 @@ pub trait Runtime: Send + Sync {
     fn stop(&self, workload: &Workload) -> impl Future<Output = Result<Usage, RuntimeError>> + Send;
 }
 
+/// How long a workload that writes no stats file must stay up for its start to count.
+const STARTUP_GRACE: Duration = Duration::from_millis(300);
+
 /// The placeholders a [`ProcessRuntime`] command template may use.
 pub const PLACEHOLDERS: &[&str] =
     &["deal", "image", "config_hash", "customer", "master", "worker", "ip", "dir", "stats"];
@@ -268,13 +271,19 @@ impl Runtime for ProcessRuntime {
 
         let mut workload =
             Workload { deal_id: deal, pid, started_at: unix_now(), dir, stats, endpoint: None };
-        let deadline = Instant::now() + self.ready_timeout;
+        let started = Instant::now();
+        let deadline = started + self.ready_timeout;
         loop {
             if let Some(status) = self.exited(pid) {
                 return Err(RuntimeError::ExitedEarly { deal, status, output: log_tail(&log_path) });
             }
             if !self.uses_stats() {
-                break;
+                // Nothing to wait for but an immediate failure (a bad image, a port in use).
+                if started.elapsed() >= STARTUP_GRACE.min(self.ready_timeout) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
             }
             // A file caught half-written by a workload that does not write atomically reads as
             // invalid: try again until the deadline.
