@@ -15,6 +15,15 @@ abstract contract RewardDistributorBase is Test {
     uint64 internal constant DELAY = 1 days;
     string internal constant URI = "ipfs://bafy-proofs";
 
+    /// @dev A test tree: leaf `i` is `(accounts[i], amounts[i])`; `total` is the sum of the amounts.
+    struct Tree {
+        address[] accounts;
+        uint256[] amounts;
+        bytes32[] leaves;
+        bytes32 root;
+        uint256 total;
+    }
+
     SNMToken internal token;
     RewardDistributor internal distributor;
     address internal operator = makeAddr("operator");
@@ -64,6 +73,60 @@ abstract contract RewardDistributorBase is Test {
         for (uint256 i; i < amounts.length; ++i) {
             total += amounts[i];
         }
+    }
+
+    /// @dev A tree over `accounts` and `amounts` (in that leaf order), with its root and total.
+    function _tree(address[] memory accounts, uint256[] memory amounts)
+        internal
+        pure
+        returns (Tree memory t)
+    {
+        t.accounts = accounts;
+        t.amounts = amounts;
+        t.leaves = MerkleBuilder.leaves(accounts, amounts);
+        t.root = MerkleBuilder.root(t.leaves);
+        t.total = _sum(amounts);
+    }
+
+    /// @dev `n` accounts named `prefix0`.. with amounts `base`, `2 * base`, ...
+    function _linearTree(uint256 n, string memory prefix, uint256 base) internal returns (Tree memory) {
+        uint256[] memory amounts = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            amounts[i] = base * (i + 1);
+        }
+        return _tree(_accounts(n, prefix), amounts);
+    }
+
+    /// @dev A new tree: `t` with `extra` added to leaf `i`'s amount (`t` itself is unchanged).
+    function _grow(Tree memory t, uint256 i, uint256 extra) internal pure returns (Tree memory) {
+        uint256[] memory amounts = new uint256[](t.amounts.length);
+        for (uint256 k; k < amounts.length; ++k) {
+            amounts[k] = t.amounts[k];
+        }
+        amounts[i] += extra;
+        return _tree(t.accounts, amounts);
+    }
+
+    function _proof(Tree memory t, uint256 i) internal pure returns (bytes32[] memory) {
+        return MerkleBuilder.proof(t.leaves, i);
+    }
+
+    /// @dev The batch entries of leaves `indices` of `t`.
+    function _entries(Tree memory t, uint256[] memory indices)
+        internal
+        pure
+        returns (IRewardDistributor.Claim[] memory claims)
+    {
+        claims = new IRewardDistributor.Claim[](indices.length);
+        for (uint256 i; i < indices.length; ++i) {
+            uint256 k = indices[i];
+            claims[i] = _claimEntry(t.leaves, t.accounts[k], t.amounts[k], k);
+        }
+    }
+
+    /// @dev Claims leaf `i` of `t` (sent by this test contract).
+    function _claim(Tree memory t, uint256 i) internal returns (uint256) {
+        return distributor.claim(t.accounts[i], t.amounts[i], _proof(t, i));
     }
 
     function _claimEntry(bytes32[] memory tree, address account, uint256 amount, uint256 index)
