@@ -107,10 +107,10 @@ contract RewardDistributor is IRewardDistributor, Ownable2Step {
         external
         returns (uint256 amount)
     {
-        _checkProof(account, cumulativeAmount, proof, _current.root);
-        uint256 already = claimed[account];
-        if (cumulativeAmount <= already) revert NothingToClaim(account, cumulativeAmount, already);
-        amount = _pay(account, cumulativeAmount, already);
+        bytes32 root = _current.root;
+        bytes32 computed = _processProof(account, cumulativeAmount, proof);
+        if (computed != root) _refuse(account, cumulativeAmount, computed, root);
+        amount = _pay(account, cumulativeAmount, true);
     }
 
     /// @inheritdoc IRewardDistributor
@@ -119,12 +119,10 @@ contract RewardDistributor is IRewardDistributor, Ownable2Step {
         if (n == 0) revert EmptyBatch();
         bytes32 root = _current.root;
         for (uint256 i; i < n; ++i) {
-            Claim calldata c = claims[i];
-            address account = c.account;
-            uint256 cumulativeAmount = c.cumulativeAmount;
-            _checkProof(account, cumulativeAmount, c.proof, root);
-            uint256 already = claimed[account];
-            if (cumulativeAmount > already) paid += _pay(account, cumulativeAmount, already);
+            (address account, uint256 cumulativeAmount, bytes32[] calldata proof) = _entry(claims, i);
+            bytes32 computed = _processProof(account, cumulativeAmount, proof);
+            if (computed != root) _refuse(account, cumulativeAmount, computed, root);
+            paid += _pay(account, cumulativeAmount, false);
         }
     }
 
@@ -153,35 +151,98 @@ contract RewardDistributor is IRewardDistributor, Ownable2Step {
         return _pending;
     }
 
-    /// @dev Records the claim, then pays (checks-effects-interactions). `already < cumulativeAmount`.
-    function _pay(address account, uint256 cumulativeAmount, uint256 already)
-        private
-        returns (uint256 amount)
-    {
-        unchecked {
-            amount = cumulativeAmount - already;
+    /// @dev Pays `account` its `cumulativeAmount` minus what it has claimed: records the claim,
+    /// emits `Claimed`, then transfers (checks-effects-interactions). When there is nothing to pay,
+    /// reverts with `NothingToClaim` if `strict`, else returns 0. In assembly: the mapping slot is
+    /// hashed once for the read and the write, the event is logged from scratch space, and the
+    /// transfer is a bare call checked like OpenZeppelin's `SafeERC20.safeTransfer` (a revert is
+    /// bubbled up; a `false` return, or no return from an address without code, is refused with
+    /// `SafeERC20FailedOperation`).
+    function _pay(address account, uint256 cumulativeAmount, bool strict) private returns (uint256 amount) {
+        address token_ = address(_token);
+        bytes32 claimedEvent = Claimed.selector;
+        bytes4 nothingToClaim = NothingToClaim.selector;
+        bytes4 transferFailed = SafeERC20.SafeERC20FailedOperation.selector;
+        assembly ("memory-safe") {
+            mstore(0x00, account)
+            mstore(0x20, claimed.slot)
+            let slot := keccak256(0x00, 0x40)
+            let already := sload(slot)
+            switch lt(already, cumulativeAmount)
+            case 0 {
+                if strict {
+                    // NothingToClaim(account, cumulativeAmount, already); memory is not needed after.
+                    mstore(0x00, nothingToClaim)
+                    mstore(0x04, account)
+                    mstore(0x24, cumulativeAmount)
+                    mstore(0x44, already)
+                    revert(0x00, 0x64)
+                }
+            }
+            default {
+                sstore(slot, cumulativeAmount)
+                amount := sub(cumulativeAmount, already)
+                mstore(0x00, amount)
+                mstore(0x20, cumulativeAmount)
+                log2(0x00, 0x40, claimedEvent, account)
+                // transfer(account, amount): selector at 0x2c, arguments at 0x30 and 0x50. The word at
+                // 0x34 overlaps the free memory pointer's upper (always zero) bytes; restored below.
+                mstore(0x14, account)
+                mstore(0x34, amount)
+                mstore(0x00, 0xa9059cbb000000000000000000000000)
+                let success := call(gas(), token_, 0, 0x10, 0x44, 0x00, 0x20)
+                if iszero(and(eq(mload(0x00), 1), success)) {
+                    if iszero(success) {
+                        returndatacopy(0x00, 0x00, returndatasize())
+                        revert(0x00, returndatasize())
+                    }
+                    if or(returndatasize(), iszero(extcodesize(token_))) {
+                        mstore(0x00, transferFailed)
+                        mstore(0x04, token_)
+                        revert(0x00, 0x24)
+                    }
+                }
+                mstore(0x34, 0)
+            }
         }
-        claimed[account] = cumulativeAmount;
-        emit Claimed(account, amount, cumulativeAmount);
-        _token.safeTransfer(account, amount);
     }
 
-    /// @dev Reverts unless the proof leads from the standard leaf of `(account, cumulativeAmount)`
-    /// to `root`; on failure, says whether it leads to a replaced root or to the proposed one.
-    function _checkProof(address account, uint256 cumulativeAmount, bytes32[] calldata proof, bytes32 root)
-        private
-        view
-    {
-        bytes32 computed = _processProof(account, cumulativeAmount, proof);
-        // Hash equality is the proof check itself; `computed` is never zero (a keccak256 output).
-        // slither-disable-next-line incorrect-equality
-        if (computed == root) return;
+    /// @dev Reverts, saying why a proof leading to `computed` (not the accepted `root`) is refused:
+    /// it leads to a replaced root, to the proposed one, or nowhere known.
+    function _refuse(address account, uint256 cumulativeAmount, bytes32 computed, bytes32 root) private view {
         uint64 staleRound = roundOf[computed];
         if (staleRound != 0) revert StaleProof(account, cumulativeAmount, computed, staleRound, root);
         if (computed == _pending.root) {
             revert RootNotAccepted(account, cumulativeAmount, computed, _pending.acceptableAt);
         }
         revert InvalidProof(account, cumulativeAmount);
+    }
+
+    /// @dev Entry `i` (< `claims.length`) of a batch, decoded by hand: Solidity's decoder of a
+    /// struct array costs several hundred gas per entry. Checks as strict as the decoder's: the
+    /// entry and its proof lie within the calldata, the account has no dirty upper bits, the proof
+    /// length is below 2^32 (so its byte size cannot overflow); any failure reverts without data,
+    /// as the decoder does.
+    function _entry(Claim[] calldata claims, uint256 i)
+        private
+        pure
+        returns (address account, uint256 cumulativeAmount, bytes32[] calldata proof)
+    {
+        assembly ("memory-safe") {
+            let entry := add(claims.offset, calldataload(add(claims.offset, shl(5, i))))
+            account := calldataload(entry)
+            cumulativeAmount := calldataload(add(entry, 0x20))
+            let at := add(entry, calldataload(add(entry, 0x40)))
+            proof.length := calldataload(at)
+            proof.offset := add(at, 0x20)
+            if or(
+                or(shr(160, account), shr(32, proof.length)),
+                or(
+                    gt(add(entry, 0x60), calldatasize()),
+                    gt(add(proof.offset, shl(5, proof.length)), calldatasize())
+                )
+            ) { revert(0x00, 0x00) }
+        }
     }
 
     /// @dev The root reached from the leaf `keccak256(bytes.concat(keccak256(abi.encode(account,

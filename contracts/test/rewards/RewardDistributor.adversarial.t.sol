@@ -271,4 +271,48 @@ contract RewardDistributorAdversarialTest is RewardDistributorBase {
         );
         assertEq(hostile.balanceOf(tree.accounts[1]), tree.amounts[1], "paid once");
     }
+
+    /// @dev `claimMany` decodes its entries by hand; malformed calldata is refused as Solidity's
+    /// decoder refuses it (a revert without data), field by field.
+    function test_RevertWhen_ClaimManyMalformed() public {
+        Tree memory tree = t;
+        uint256[] memory indices = new uint256[](1);
+        bytes memory good = abi.encodeCall(IRewardDistributor.claimMany, (_entries(tree, indices)));
+        // selector | array offset | length 1 | entry offset | account | amount | proof offset | proof length | proof
+        uint256 account = 0x64;
+        uint256 proofLength = 0xc4;
+        assertEq(_word(good, account), bytes32(uint256(uint160(tree.accounts[0]))), "layout");
+        assertEq(uint256(_word(good, proofLength)), 2, "layout");
+
+        _assertRefused(
+            _patched(good, account, _word(good, account) | bytes32(uint256(1) << 160)), "dirty account"
+        );
+        _assertRefused(_patched(good, proofLength, bytes32(uint256(3))), "proof beyond calldata");
+        _assertRefused(_patched(good, proofLength, bytes32(uint256(1) << 32)), "proof length >= 2^32");
+        _assertRefused(_patched(good, proofLength, bytes32(uint256(1) << 251)), "proof size overflowing");
+        _assertRefused(_patched(good, 0x44, bytes32(uint256(1) << 255)), "entry beyond calldata");
+        _assertRefused(_patched(good, 0xa4, bytes32(uint256(1) << 255)), "proof offset beyond calldata");
+
+        (bool ok,) = address(distributor).call(good);
+        assertTrue(ok, "the unpatched call pays");
+    }
+
+    function _word(bytes memory data, uint256 at) internal pure returns (bytes32 word) {
+        assembly ("memory-safe") {
+            word := mload(add(add(data, 0x20), at))
+        }
+    }
+
+    function _patched(bytes memory data, uint256 at, bytes32 word) internal pure returns (bytes memory out) {
+        out = bytes.concat(data);
+        assembly ("memory-safe") {
+            mstore(add(add(out, 0x20), at), word)
+        }
+    }
+
+    function _assertRefused(bytes memory data, string memory what) internal {
+        (bool ok, bytes memory reason) = address(distributor).call(data);
+        assertFalse(ok, what);
+        assertEq(reason.length, 0, what);
+    }
 }
