@@ -23,10 +23,6 @@ contract RewardDistributorAdversarialTest is RewardDistributorBase {
         _fundAndPublish(t.root, t.total);
     }
 
-    function _invalidProof(address account, uint256 amount) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(IRewardDistributor.InvalidProof.selector, account, amount);
-    }
-
     /// @dev Second preimage: the 64 bytes under an inner node, passed off as a leaf's
     /// `(account, amount)`. The inner node's path is a valid OpenZeppelin proof of the node, but the
     /// contract hashes a leaf twice (and an inner node is hashed once), so it leads nowhere.
@@ -72,11 +68,7 @@ contract RewardDistributorAdversarialTest is RewardDistributorBase {
         Tree memory tree = t;
         _claim(tree, 1);
         vm.prank(attacker);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IRewardDistributor.NothingToClaim.selector, tree.accounts[1], tree.amounts[1], tree.amounts[1]
-            )
-        );
+        vm.expectRevert(_nothingToClaim(tree.accounts[1], tree.amounts[1], tree.amounts[1]));
         distributor.claim(tree.accounts[1], tree.amounts[1], _proof(tree, 1));
         assertEq(token.balanceOf(tree.accounts[1]), tree.amounts[1], "paid once");
     }
@@ -135,31 +127,13 @@ contract RewardDistributorAdversarialTest is RewardDistributorBase {
         Tree memory old = t;
         Tree memory next = _grow(old, 3, 1e18);
         _fundAndPublish(next.root, next.total);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IRewardDistributor.StaleProof.selector,
-                old.accounts[3],
-                old.amounts[3],
-                old.root,
-                1,
-                next.root
-            )
-        );
+        vm.expectRevert(_staleProof(old, 3, 1, next.root));
         _claim(old, 3);
 
         // An account already paid under the old root is refused the same way, not paid again.
         _claim(next, 0);
         _fundAndPublish(_grow(next, 1, 1).root, next.total + 1);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IRewardDistributor.StaleProof.selector,
-                next.accounts[0],
-                next.amounts[0],
-                next.root,
-                2,
-                distributor.merkleRoot()
-            )
-        );
+        vm.expectRevert(_staleProof(next, 0, 2, distributor.merkleRoot()));
         _claim(next, 0);
     }
 
@@ -172,11 +146,7 @@ contract RewardDistributorAdversarialTest is RewardDistributorBase {
         _claim(next, 2);
         _fundAndPublish(old.root, next.total); // the owner replays round 1's root
         assertEq(distributor.roundOf(old.root), 3, "replayed root has a new round");
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IRewardDistributor.NothingToClaim.selector, old.accounts[2], old.amounts[2], next.amounts[2]
-            )
-        );
+        vm.expectRevert(_nothingToClaim(old.accounts[2], old.amounts[2], next.amounts[2]));
         _claim(old, 2);
         assertEq(token.balanceOf(old.accounts[2]), next.amounts[2]);
     }
@@ -263,12 +233,7 @@ contract RewardDistributorAdversarialTest is RewardDistributorBase {
         hostile.arm(distributor, tree.accounts[1], tree.amounts[1], proof);
         distributor.claim(tree.accounts[1], tree.amounts[1], proof);
         assertTrue(hostile.reentered(), "re-entered");
-        assertEq(
-            hostile.reentryError(),
-            abi.encodeWithSelector(
-                IRewardDistributor.NothingToClaim.selector, tree.accounts[1], tree.amounts[1], tree.amounts[1]
-            )
-        );
+        assertEq(hostile.reentryError(), _nothingToClaim(tree.accounts[1], tree.amounts[1], tree.amounts[1]));
         assertEq(hostile.balanceOf(tree.accounts[1]), tree.amounts[1], "paid once");
     }
 
@@ -295,24 +260,5 @@ contract RewardDistributorAdversarialTest is RewardDistributorBase {
 
         (bool ok,) = address(distributor).call(good);
         assertTrue(ok, "the unpatched call pays");
-    }
-
-    function _word(bytes memory data, uint256 at) internal pure returns (bytes32 word) {
-        assembly ("memory-safe") {
-            word := mload(add(add(data, 0x20), at))
-        }
-    }
-
-    function _patched(bytes memory data, uint256 at, bytes32 word) internal pure returns (bytes memory out) {
-        out = bytes.concat(data);
-        assembly ("memory-safe") {
-            mstore(add(add(out, 0x20), at), word)
-        }
-    }
-
-    function _assertRefused(bytes memory data, string memory what) internal {
-        (bool ok, bytes memory reason) = address(distributor).call(data);
-        assertFalse(ok, what);
-        assertEq(reason.length, 0, what);
     }
 }

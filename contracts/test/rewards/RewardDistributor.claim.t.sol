@@ -84,11 +84,7 @@ contract RewardDistributorClaimTest is RewardDistributorBase {
     function test_RevertWhen_ClaimNothingLeft() public {
         Tree memory tree = t;
         _claim(tree, 3);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IRewardDistributor.NothingToClaim.selector, tree.accounts[3], tree.amounts[3], tree.amounts[3]
-            )
-        );
+        vm.expectRevert(_nothingToClaim(tree.accounts[3], tree.amounts[3], tree.amounts[3]));
         _claim(tree, 3);
     }
 
@@ -100,33 +96,21 @@ contract RewardDistributorClaimTest is RewardDistributorBase {
         tree.amounts[4] -= 1;
         tree = _tree(tree.accounts, tree.amounts);
         _fundAndPublish(tree.root, tree.total);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IRewardDistributor.NothingToClaim.selector, tree.accounts[4], tree.amounts[4], claimedBefore
-            )
-        );
+        vm.expectRevert(_nothingToClaim(tree.accounts[4], tree.amounts[4], claimedBefore));
         _claim(tree, 4);
     }
 
     function test_RevertWhen_ClaimWrongAmount() public {
         Tree memory tree = t;
         bytes32[] memory proof = _proof(tree, 1);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IRewardDistributor.InvalidProof.selector, tree.accounts[1], tree.amounts[1] + 1
-            )
-        );
+        vm.expectRevert(_invalidProof(tree.accounts[1], tree.amounts[1] + 1));
         distributor.claim(tree.accounts[1], tree.amounts[1] + 1, proof);
     }
 
     function test_RevertWhen_ClaimWrongAccount() public {
         Tree memory tree = t;
         bytes32[] memory proof = _proof(tree, 1);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IRewardDistributor.InvalidProof.selector, tree.accounts[2], tree.amounts[1]
-            )
-        );
+        vm.expectRevert(_invalidProof(tree.accounts[2], tree.amounts[1]));
         distributor.claim(tree.accounts[2], tree.amounts[1], proof);
     }
 
@@ -134,32 +118,20 @@ contract RewardDistributorClaimTest is RewardDistributorBase {
         Tree memory tree = t;
         bytes32[] memory proof = _proof(tree, 1);
         proof[0] = bytes32(uint256(proof[0]) ^ 1);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IRewardDistributor.InvalidProof.selector, tree.accounts[1], tree.amounts[1]
-            )
-        );
+        vm.expectRevert(_invalidProof(tree.accounts[1], tree.amounts[1]));
         distributor.claim(tree.accounts[1], tree.amounts[1], proof);
     }
 
     function test_RevertWhen_ClaimEmptyProof() public {
         Tree memory tree = t;
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IRewardDistributor.InvalidProof.selector, tree.accounts[1], tree.amounts[1]
-            )
-        );
+        vm.expectRevert(_invalidProof(tree.accounts[1], tree.amounts[1]));
         distributor.claim(tree.accounts[1], tree.amounts[1], new bytes32[](0));
     }
 
     function test_RevertWhen_ClaimBeforeFirstRoot() public {
         distributor = new RewardDistributor(IERC20(address(token)), operator, DELAY);
         Tree memory tree = _linearTree(2, "early", 1e18);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IRewardDistributor.InvalidProof.selector, tree.accounts[0], tree.amounts[0]
-            )
-        );
+        vm.expectRevert(_invalidProof(tree.accounts[0], tree.amounts[0]));
         distributor.claim(tree.accounts[0], tree.amounts[0], _proof(tree, 0));
     }
 
@@ -237,11 +209,7 @@ contract RewardDistributorClaimTest is RewardDistributorBase {
         Tree memory tree = t;
         IRewardDistributor.Claim[] memory claims = _entries(tree, _indices(0, 1));
         claims[1].cumulativeAmount += 1;
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IRewardDistributor.InvalidProof.selector, tree.accounts[1], tree.amounts[1] + 1
-            )
-        );
+        vm.expectRevert(_invalidProof(tree.accounts[1], tree.amounts[1] + 1));
         distributor.claimMany(claims);
         assertEq(token.balanceOf(tree.accounts[0]), 0);
     }
@@ -252,17 +220,8 @@ contract RewardDistributorClaimTest is RewardDistributorBase {
         _fundAndPublish(tree.root, tree.total);
 
         IRewardDistributor.Claim[] memory claims = _entries(tree, _indices(0, 1));
-        claims[1] = _claimEntry(old.leaves, old.accounts[3], old.amounts[3], 3);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IRewardDistributor.StaleProof.selector,
-                old.accounts[3],
-                old.amounts[3],
-                old.root,
-                1,
-                tree.root
-            )
-        );
+        claims[1] = _claimEntry(old, 3);
+        vm.expectRevert(_staleProof(old, 3, 1, tree.root));
         distributor.claimMany(claims);
     }
 

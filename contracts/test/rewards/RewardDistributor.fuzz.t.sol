@@ -68,11 +68,7 @@ contract RewardDistributorFuzzTest is RewardDistributorBase {
         uint256 already = distributor.claimed(account);
         uint256 balance = token.balanceOf(account);
         if (t.amounts[i] <= already) {
-            vm.expectRevert(
-                abi.encodeWithSelector(
-                    IRewardDistributor.NothingToClaim.selector, account, t.amounts[i], already
-                )
-            );
+            vm.expectRevert(_nothingToClaim(account, t.amounts[i], already));
         }
         vm.prank(sender);
         uint256 paid = distributor.claim(account, t.amounts[i], proof);
@@ -146,16 +142,7 @@ contract RewardDistributorFuzzTest is RewardDistributorBase {
             _fundAndPublish(next.root, next.total);
             if (next.root != t.root) {
                 uint256 i = _rand(seed, "stale", r) % n;
-                vm.expectRevert(
-                    abi.encodeWithSelector(
-                        IRewardDistributor.StaleProof.selector,
-                        t.accounts[i],
-                        t.amounts[i],
-                        t.root,
-                        uint64(r),
-                        next.root
-                    )
-                );
+                vm.expectRevert(_staleProof(t, i, uint64(r), next.root));
                 distributor.claim(t.accounts[i], t.amounts[i], _proof(t, i));
             }
             t = next;
@@ -202,10 +189,88 @@ contract RewardDistributorFuzzTest is RewardDistributorBase {
         else proof[where] ^= bytes32(mask);
         bytes32 leaf = MerkleBuilder.leaf(t.accounts[index], amount);
         assertFalse(MerkleProof.verify(proof, t.root, leaf), "OpenZeppelin rejects it");
-        vm.expectRevert(
-            abi.encodeWithSelector(IRewardDistributor.InvalidProof.selector, t.accounts[index], amount)
-        );
+        vm.expectRevert(_invalidProof(t.accounts[index], amount));
         distributor.claim(t.accounts[index], amount, proof);
+    }
+
+    /// @dev A random subset claimed with one multiproof (checked with OpenZeppelin's
+    /// `multiProofVerify`), then the rest with another: everyone ends with its amount.
+    function testFuzz_ClaimMultiproofRandomSubsets(uint256 seed, uint256 n) public {
+        n = bound(n, 1, MAX_LEAVES);
+        Tree memory t = _randomTree(seed, n);
+        _fundAndPublish(t.root, t.total);
+        uint256 mask = _rand(seed, "subset", 0);
+        for (uint256 pass; pass < 2; ++pass) {
+            uint256 count;
+            for (uint256 i; i < n; ++i) {
+                if ((mask >> i) & 1 == pass) ++count;
+            }
+            if (count == 0) continue;
+            uint256[] memory indices = new uint256[](count);
+            uint256 expected;
+            count = 0;
+            for (uint256 i; i < n; ++i) {
+                if ((mask >> i) & 1 == pass) {
+                    indices[count++] = i;
+                    expected += t.amounts[i];
+                }
+            }
+            (IRewardDistributor.Leaf[] memory leaves, bytes32[] memory proof, bool[] memory flags) =
+                _multiproof(t, indices);
+            bytes32[] memory hashes = new bytes32[](leaves.length);
+            for (uint256 k; k < leaves.length; ++k) {
+                hashes[k] = MerkleBuilder.leaf(leaves[k].account, leaves[k].cumulativeAmount);
+            }
+            assertTrue(MerkleProof.multiProofVerify(proof, flags, t.root, hashes), "OpenZeppelin verifies");
+            assertEq(distributor.claimMultiproof(leaves, proof, flags), expected, "paid");
+        }
+        _assertSettled(t);
+    }
+
+    /// @notice OpenZeppelin's multiproof root, as an external call (so that its panics can be caught).
+    function ozMultiproofRoot(bytes32[] memory proof, bool[] memory flags, bytes32[] memory leaves)
+        external
+        pure
+        returns (bytes32)
+    {
+        return MerkleProof.processMultiProof(proof, flags, leaves);
+    }
+
+    /// @dev Arbitrary multiproofs (random leaves, siblings and flag patterns, most of them not from
+    /// any tree): whenever OpenZeppelin computes a root, the contract computes the same one (claims
+    /// under it are paid).
+    function testFuzz_MultiproofMatchesOpenZeppelin(uint256 seed, uint256 n, uint256 p) public {
+        n = bound(n, 1, 6);
+        p = bound(p, 0, 8);
+        IRewardDistributor.Leaf[] memory leaves = new IRewardDistributor.Leaf[](n);
+        bytes32[] memory hashes = new bytes32[](n);
+        uint256 total;
+        for (uint256 k; k < n; ++k) {
+            leaves[k] = IRewardDistributor.Leaf({
+                account: address(uint160(_rand(seed, "account", k))),
+                cumulativeAmount: 1 + _randomAmount(seed, k)
+            });
+            hashes[k] = MerkleBuilder.leaf(leaves[k].account, leaves[k].cumulativeAmount);
+            total += leaves[k].cumulativeAmount;
+        }
+        bytes32[] memory proof = new bytes32[](p);
+        for (uint256 k; k < p; ++k) {
+            proof[k] = bytes32(_rand(seed, "sibling", k));
+        }
+        // n + p - 1 flags, p of them clear (one per sibling), at random places.
+        bool[] memory flags = new bool[](n + p - 1);
+        uint256[] memory places = _permutation(seed, flags.length);
+        for (uint256 k; k < flags.length; ++k) {
+            flags[places[k]] = k >= p;
+        }
+        bytes32 root;
+        try this.ozMultiproofRoot(proof, flags, hashes) returns (bytes32 r) {
+            root = r;
+        } catch {
+            return; // OpenZeppelin panics on this pattern (a step takes more nodes than queued)
+        }
+        _fundAndPublish(root, total);
+        assertEq(distributor.claimMultiproof(leaves, proof, flags), total);
     }
 
     function testFuzz_Fund(uint128 a, uint128 b) public {

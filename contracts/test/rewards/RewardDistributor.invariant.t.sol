@@ -21,7 +21,7 @@ contract RewardDistributorInvariantTest is StdInvariant, Test {
         handler = new RewardDistributorHandler(distributor, token, operator);
         token.transfer(address(handler), token.totalSupply());
 
-        bytes4[] memory selectors = new bytes4[](10);
+        bytes4[] memory selectors = new bytes4[](11);
         selectors[0] = handler.fund.selector;
         selectors[1] = handler.warp.selector;
         selectors[2] = handler.propose.selector;
@@ -31,7 +31,8 @@ contract RewardDistributorInvariantTest is StdInvariant, Test {
         selectors[6] = handler.claimMany.selector;
         selectors[7] = handler.claimStale.selector;
         selectors[8] = handler.claimPending.selector;
-        selectors[9] = handler.accept.selector; // twice as likely: rounds need accepting
+        selectors[9] = handler.claimMultiproof.selector;
+        selectors[10] = handler.accept.selector; // twice as likely: rounds need accepting
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }

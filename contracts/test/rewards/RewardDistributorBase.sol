@@ -15,11 +15,13 @@ abstract contract RewardDistributorBase is Test {
     uint64 internal constant DELAY = 1 days;
     string internal constant URI = "ipfs://bafy-proofs";
 
-    /// @dev A test tree: leaf `i` is `(accounts[i], amounts[i])`; `total` is the sum of the amounts.
+    /// @dev A test tree in OpenZeppelin's array layout (`nodes`, see `MerkleBuilder.heap`): leaf `i`
+    /// is `(accounts[i], amounts[i])`; `total` is the sum of the amounts.
     struct Tree {
         address[] accounts;
         uint256[] amounts;
         bytes32[] leaves;
+        bytes32[] nodes;
         bytes32 root;
         uint256 total;
     }
@@ -84,7 +86,8 @@ abstract contract RewardDistributorBase is Test {
         t.accounts = accounts;
         t.amounts = amounts;
         t.leaves = MerkleBuilder.leaves(accounts, amounts);
-        t.root = MerkleBuilder.root(t.leaves);
+        t.nodes = MerkleBuilder.heap(t.leaves);
+        t.root = t.nodes[0];
         t.total = _sum(amounts);
     }
 
@@ -108,7 +111,7 @@ abstract contract RewardDistributorBase is Test {
     }
 
     function _proof(Tree memory t, uint256 i) internal pure returns (bytes32[] memory) {
-        return MerkleBuilder.proof(t.leaves, i);
+        return MerkleBuilder.heapProof(t.nodes, i);
     }
 
     /// @dev The batch entries of leaves `indices` of `t`.
@@ -119,8 +122,7 @@ abstract contract RewardDistributorBase is Test {
     {
         claims = new IRewardDistributor.Claim[](indices.length);
         for (uint256 i; i < indices.length; ++i) {
-            uint256 k = indices[i];
-            claims[i] = _claimEntry(t.leaves, t.accounts[k], t.amounts[k], k);
+            claims[i] = _claimEntry(t, indices[i]);
         }
     }
 
@@ -129,13 +131,72 @@ abstract contract RewardDistributorBase is Test {
         return distributor.claim(t.accounts[i], t.amounts[i], _proof(t, i));
     }
 
-    function _claimEntry(bytes32[] memory tree, address account, uint256 amount, uint256 index)
+    function _claimEntry(Tree memory t, uint256 i) internal pure returns (IRewardDistributor.Claim memory) {
+        return IRewardDistributor.Claim({
+            account: t.accounts[i], cumulativeAmount: t.amounts[i], proof: _proof(t, i)
+        });
+    }
+
+    /// @dev The multiproof of leaves `indices` of `t`, as `claimMultiproof` takes it.
+    function _multiproof(Tree memory t, uint256[] memory indices)
         internal
         pure
-        returns (IRewardDistributor.Claim memory)
+        returns (IRewardDistributor.Leaf[] memory leaves, bytes32[] memory proof, bool[] memory flags)
     {
-        return IRewardDistributor.Claim({
-            account: account, cumulativeAmount: amount, proof: MerkleBuilder.proof(tree, index)
-        });
+        uint256[] memory order;
+        (order, proof, flags) = MerkleBuilder.multiProof(t.nodes, indices);
+        leaves = new IRewardDistributor.Leaf[](order.length);
+        for (uint256 k; k < order.length; ++k) {
+            leaves[k] = IRewardDistributor.Leaf({
+                account: t.accounts[order[k]], cumulativeAmount: t.amounts[order[k]]
+            });
+        }
+    }
+
+    /// @dev The revert data of `InvalidProof`.
+    function _invalidProof(address account, uint256 amount) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(IRewardDistributor.InvalidProof.selector, account, amount);
+    }
+
+    /// @dev The revert data of `StaleProof` for leaf `i` of `old`, replaced by `current`'s root.
+    function _staleProof(Tree memory old, uint256 i, uint64 round, bytes32 current)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        return abi.encodeWithSelector(
+            IRewardDistributor.StaleProof.selector, old.accounts[i], old.amounts[i], old.root, round, current
+        );
+    }
+
+    /// @dev The revert data of `NothingToClaim`.
+    function _nothingToClaim(address account, uint256 amount, uint256 already)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        return abi.encodeWithSelector(IRewardDistributor.NothingToClaim.selector, account, amount, already);
+    }
+
+    /// @dev The 32-byte word at byte `at` of `data`.
+    function _word(bytes memory data, uint256 at) internal pure returns (bytes32 word) {
+        assembly ("memory-safe") {
+            word := mload(add(add(data, 0x20), at))
+        }
+    }
+
+    /// @dev A copy of `data` with the word at byte `at` replaced.
+    function _patched(bytes memory data, uint256 at, bytes32 word) internal pure returns (bytes memory out) {
+        out = bytes.concat(data);
+        assembly ("memory-safe") {
+            mstore(add(add(out, 0x20), at), word)
+        }
+    }
+
+    /// @dev Calls the distributor with raw calldata, expecting a revert without data (the decoder's).
+    function _assertRefused(bytes memory data, string memory what) internal {
+        (bool ok, bytes memory reason) = address(distributor).call(data);
+        assertFalse(ok, what);
+        assertEq(reason.length, 0, what);
     }
 }

@@ -10,7 +10,7 @@ import {StdCheats} from "forge-std/StdCheats.sol";
 import {StdUtils} from "forge-std/StdUtils.sol";
 
 /// @notice Drives a distributor through random funding, proposals, cancellations, acceptances,
-/// claims (valid, stale, under the pending root), batches and time jumps. Its trees give every
+/// claims (valid, stale, under the pending root), batches, multiproofs and time jumps. Its trees give every
 /// actor a cumulative amount that only grows, in a leaf order that changes every round. Each call
 /// predicts its own outcome (payment or custom error); a mismatch is recorded, never reverted, since
 /// handler reverts are ignored (`fail_on_revert = false`). Ghost variables feed the invariants.
@@ -92,7 +92,7 @@ contract RewardDistributorHandler is CommonBase, StdCheats, StdUtils {
             uint256 j = _rand(seed, "swap", i) % i;
             (r.order[i - 1], r.order[j]) = (r.order[j], r.order[i - 1]);
         }
-        r.root = MerkleBuilder.root(_leaves(r));
+        r.root = MerkleBuilder.heap(_leaves(r))[0];
         r.total = sum + (seed % 4 == 0 ? seed % MAX_RAISE : 0);
         if (r.total < _accepted.total) r.total = _accepted.total;
         vm.prank(operator);
@@ -188,6 +188,42 @@ contract RewardDistributorHandler is CommonBase, StdCheats, StdUtils {
         _checkClaimed(claimedBefore);
     }
 
+    /// @dev A multiproof of a random subset of the accepted round's leaves.
+    function claimMultiproof(uint256 seed) external {
+        if (_accepted.root == bytes32(0)) return;
+        uint256 count;
+        uint256[] memory positions = new uint256[](ACTORS);
+        for (uint256 k; k < ACTORS; ++k) {
+            if ((seed >> k) & 1 == 1) positions[count++] = k;
+        }
+        if (count == 0) return;
+        assembly ("memory-safe") {
+            mstore(positions, count)
+        }
+        (uint256[] memory order, bytes32[] memory proof, bool[] memory flags) =
+            MerkleBuilder.multiProof(MerkleBuilder.heap(_leaves(_accepted)), positions);
+        IRewardDistributor.Leaf[] memory leaves = new IRewardDistributor.Leaf[](count);
+        uint256[ACTORS] memory claimedBefore = _claimedAll();
+        uint256[ACTORS] memory balances;
+        uint256 expected;
+        for (uint256 k; k < count; ++k) {
+            uint256 i = _accepted.order[order[k]];
+            leaves[k] = IRewardDistributor.Leaf({account: actors[i], cumulativeAmount: _accepted.amounts[i]});
+            if (_accepted.amounts[i] > claimedBefore[i]) expected += _accepted.amounts[i] - claimedBefore[i];
+            balances[i] = token.balanceOf(actors[i]);
+        }
+        try distributor.claimMultiproof(leaves, proof, flags) returns (uint256 paid) {
+            if (paid != expected) _mismatch("claimMultiproof paid a wrong amount");
+        } catch {
+            _mismatch("claimMultiproof reverted");
+        }
+        for (uint256 k; k < count; ++k) {
+            uint256 i = _accepted.order[order[k]];
+            _record(actors[i], balances[i]);
+        }
+        _checkClaimed(claimedBefore);
+    }
+
     /// @dev A proof of the round before the accepted one: refused as stale.
     function claimStale(uint256 actorSeed) external {
         if (_previous.root == bytes32(0) || _previous.root == _accepted.root) return;
@@ -255,7 +291,7 @@ contract RewardDistributorHandler is CommonBase, StdCheats, StdUtils {
     {
         uint256 k;
         while (r.order[k] != i) ++k;
-        return (actors[i], r.amounts[i], MerkleBuilder.proof(_leaves(r), k));
+        return (actors[i], r.amounts[i], MerkleBuilder.heapProof(MerkleBuilder.heap(_leaves(r)), k));
     }
 
     function _claimedAll() internal view returns (uint256[ACTORS] memory out) {
