@@ -7,7 +7,7 @@ import {IPriceOracle} from "../../src/interfaces/IPriceOracle.sol";
 import {MarketBase} from "./MarketBase.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 
-/// @notice Opening deals: {IMarket.openDeal} from an ask and a bid, {IMarket.quickBuy} and its permit variant.
+/// @notice Opening deals: {IMarket.openDeal} from an ask and a bid, {IMarket.quickBuy}, its permit variant.
 contract MarketDealsTest is MarketBase {
     IMarket.Ask internal ask;
     IMarket.Bid internal bid;
@@ -305,7 +305,7 @@ contract MarketDealsTest is MarketBase {
     }
 
     function test_RevertWhen_OpenDealRunwayRoundsUp() public {
-        // 3 USD-wei for 1 s at a rate of 100e18 + 1 SNM wei per USD: 300.000000000000000003 wei, so 301 needed.
+        // 3 USD-wei for 1 s at 100e18 + 1 SNM wei per USD: 300.000000000000000003 wei, so 301 needed.
         _report(RATE + 1);
         ask.pricePerSecond = 3;
         bid.maxPricePerSecond = 3;
