@@ -265,6 +265,8 @@ contract Market is IMarket, Escrow {
         delete _changes[dealId];
         d.pricePerSecond = uint80(pricePerSecond);
         d.endTime = uint40(endTime);
+        // The new terms run from now: after an ended fixed term, the seconds since its end are not paid.
+        d.settledUntil = uint40(block.timestamp);
         emit ChangeAccepted(dealId, msg.sender, pricePerSecond, endTime);
     }
 

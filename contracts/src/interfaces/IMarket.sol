@@ -311,7 +311,8 @@ interface IMarket is IEscrow, IIdentity {
     function proposeChange(uint256 dealId, uint256 pricePerSecond, uint256 endTime) external;
 
     /// @notice The other side accepts the pending change (the values guard against a swapped proposal).
-    /// Earlier seconds are settled at the old price first.
+    /// Earlier seconds are settled at the old price first; the new terms run from now (extending a fixed
+    /// term that has ended leaves the seconds between its end and now unpaid).
     function acceptChange(uint256 dealId, uint256 pricePerSecond, uint256 endTime) external;
 
     /// @notice The proposer withdraws its pending change.
