@@ -82,25 +82,21 @@ abstract contract MarketBase is Test {
 
     // ------------------------------------------------------------ orders
 
-    function _resources(uint64 scale) internal pure returns (IMarket.Resources memory) {
-        return IMarket.Resources({
-            cpuMilliCores: 2000 * scale,
-            ramBytes: uint64(8 << 30) * scale,
-            storageBytes: uint64(100 << 30) * scale,
-            gpuCount: scale / 4 + 1,
-            gpuMemBytes: uint64(6 << 30) * scale,
-            netUpBps: 250_000_000 * scale,
-            netDownBps: 250_000_000 * scale
-        });
-    }
-
     /// @dev An ask of `master` for `worker` with every resource set and 3 network flags, fixed terms up to 30
-    /// days at {PRICE}.
+    /// days at {PRICE} (the ask of `make gas`, contracts/script/GasReport.s.sol).
     function _ask() internal view returns (IMarket.Ask memory) {
         return IMarket.Ask({
             master: master,
             worker: worker,
-            resources: _resources(4),
+            resources: IMarket.Resources({
+                cpuMilliCores: 8000,
+                ramBytes: 32 << 30,
+                storageBytes: 500 << 30,
+                gpuCount: 1,
+                gpuMemBytes: 24 << 30,
+                netUpBps: 1_000_000_000,
+                netDownBps: 1_000_000_000
+            }),
             netFlags: 7,
             region: 276,
             pricePerSecond: PRICE,
@@ -117,11 +113,19 @@ abstract contract MarketBase is Test {
         ask.maxDuration = 0;
     }
 
-    /// @dev A bid of `customer` for a fixed term of {TERM} seconds, depositing {DEPOSIT}.
+    /// @dev A bid of `customer` for a fixed term of {TERM} seconds, depositing {DEPOSIT} (the bid of `make gas`).
     function _bid() internal view returns (IMarket.Bid memory) {
         return IMarket.Bid({
             customer: customer,
-            minResources: _resources(2),
+            minResources: IMarket.Resources({
+                cpuMilliCores: 4000,
+                ramBytes: 16 << 30,
+                storageBytes: 100 << 30,
+                gpuCount: 1,
+                gpuMemBytes: 16 << 30,
+                netUpBps: 100_000_000,
+                netDownBps: 100_000_000
+            }),
             requiredFlags: 7,
             region: 0,
             maxPricePerSecond: PRICE,
