@@ -96,7 +96,8 @@ contract GasReport is Deploy {
             maxAge: 1 days,
             maxChangeBps: 2000,
             reporter: operator,
-            minRunway: 3600
+            minRunway: 3600,
+            rewardDelay: 1 days
         });
         Deployment memory d = deploy(cfg);
         SNMToken token = SNMToken(d.token);
