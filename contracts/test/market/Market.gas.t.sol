@@ -76,6 +76,14 @@ contract MarketGasTest is MarketBase {
         assertLe(_snap("quickBuy"), 160_000);
     }
 
+    /// @dev The deal of `make gas` settled once 1800 s in, then 600 s later: the moment of its close.
+    function _settledDeal() internal returns (uint256 dealId) {
+        dealId = _openDeal();
+        _skipFresh(1800);
+        market.settle(dealId);
+        _skipFresh(600);
+    }
+
     function test_Gas_SettleFirstAndRepeat() public {
         uint256 dealId = _openDeal();
         _skipFresh(1800);
@@ -87,20 +95,14 @@ contract MarketGasTest is MarketBase {
     }
 
     function test_Gas_CloseByCustomer() public {
-        uint256 dealId = _openDeal();
-        _skipFresh(1800);
-        market.settle(dealId);
-        _skipFresh(600);
+        uint256 dealId = _settledDeal();
         vm.prank(customer);
         market.closeDeal(dealId, false);
         assertLe(_snap("closeDeal_customerRefund"), 60_000);
     }
 
     function test_Gas_CloseWithBlacklist() public {
-        uint256 dealId = _openDeal();
-        _skipFresh(1800);
-        market.settle(dealId);
-        _skipFresh(600);
+        uint256 dealId = _settledDeal();
         vm.prank(customer);
         market.closeDeal(dealId, true);
         _snap("closeDeal_blacklist");
@@ -136,9 +138,7 @@ contract MarketGasTest is MarketBase {
     }
 
     function test_Gas_WithdrawEarnings() public {
-        uint256 dealId = _openDeal();
-        _skipFresh(1800);
-        market.settle(dealId);
+        _settledDeal();
         uint256 earnings = market.earningsOf(master);
         vm.prank(master);
         market.withdrawEarnings(earnings, master);

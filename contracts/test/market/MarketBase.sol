@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {GasInputs} from "../../script/GasInputs.sol";
 import {Market} from "../../src/Market.sol";
 import {PriceOracle} from "../../src/PriceOracle.sol";
 import {SNMToken} from "../../src/SNMToken.sol";
@@ -20,13 +21,13 @@ abstract contract MarketBase is Test {
     uint256 internal constant MAX_CHANGE_BPS = 2000;
     uint256 internal constant RUNWAY = 3600;
     /// @dev USD-wei per second: 0.01 SNM a second at {RATE}.
-    uint256 internal constant PRICE = 1e14;
-    uint256 internal constant TERM = 3600;
-    uint256 internal constant DEPOSIT = 50e18;
+    uint256 internal constant PRICE = GasInputs.PRICE;
+    uint256 internal constant TERM = GasInputs.TERM;
+    uint256 internal constant DEPOSIT = GasInputs.DEPOSIT;
     uint256 internal constant FUNDS = 1_000_000e18;
     uint256 internal constant START = 1_700_000_000;
-    string internal constant IMAGE = "ghcr.io/sonm/proxy:1.0";
-    bytes32 internal constant CONFIG = keccak256("proxy-config");
+    string internal constant IMAGE = GasInputs.IMAGE;
+    bytes32 internal constant CONFIG = GasInputs.CONFIG_HASH;
 
     SNMToken internal token;
     PriceOracle internal oracle;
@@ -83,28 +84,9 @@ abstract contract MarketBase is Test {
     // ------------------------------------------------------------ orders
 
     /// @dev An ask of `master` for `worker` with every resource set and 3 network flags, fixed terms up to 30
-    /// days at {PRICE} (the ask of `make gas`, contracts/script/GasReport.s.sol).
+    /// days at {PRICE} (the ask of `make gas`).
     function _ask() internal view returns (IMarket.Ask memory) {
-        return IMarket.Ask({
-            master: master,
-            worker: worker,
-            resources: IMarket.Resources({
-                cpuMilliCores: 8000,
-                ramBytes: 32 << 30,
-                storageBytes: 500 << 30,
-                gpuCount: 1,
-                gpuMemBytes: 24 << 30,
-                netUpBps: 1_000_000_000,
-                netDownBps: 1_000_000_000
-            }),
-            netFlags: 7,
-            region: 276,
-            pricePerSecond: PRICE,
-            minDuration: 0,
-            maxDuration: 30 days,
-            expiry: 0,
-            counterparty: address(0)
-        });
+        return GasInputs.ask(master, worker);
     }
 
     /// @dev {_ask} accepting spot deals (no maximum duration).
@@ -115,27 +97,7 @@ abstract contract MarketBase is Test {
 
     /// @dev A bid of `customer` for a fixed term of {TERM} seconds, depositing {DEPOSIT} (the bid of `make gas`).
     function _bid() internal view returns (IMarket.Bid memory) {
-        return IMarket.Bid({
-            customer: customer,
-            minResources: IMarket.Resources({
-                cpuMilliCores: 4000,
-                ramBytes: 16 << 30,
-                storageBytes: 100 << 30,
-                gpuCount: 1,
-                gpuMemBytes: 16 << 30,
-                netUpBps: 100_000_000,
-                netDownBps: 100_000_000
-            }),
-            requiredFlags: 7,
-            region: 0,
-            maxPricePerSecond: PRICE,
-            duration: uint64(TERM),
-            deposit: DEPOSIT,
-            expiry: 0,
-            counterparty: address(0),
-            image: IMAGE,
-            configHash: CONFIG
-        });
+        return GasInputs.bid(customer);
     }
 
     /// @dev {_bid} for a spot deal.
