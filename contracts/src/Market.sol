@@ -574,8 +574,9 @@ contract Market is IMarket, Escrow {
         uint256 available = d.deposit;
         if (amount >= available) {
             closed = true;
-            // Paid in full up to the end of the fixed term (`until` equals a nonzero end time only then).
-            bool termPaid = amount == available && until == d.endTime;
+            // Paid in full (`amount` is at least `available` here) up to the end of a fixed term.
+            uint256 end = d.endTime;
+            bool termPaid = amount <= available && end != 0 && end <= until;
             amount = available;
             d.active = false;
             d.reason = termPaid ? CloseReason.Expired : CloseReason.OutOfFunds;
