@@ -19,6 +19,9 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 contract Market is IMarket, Escrow {
     using SafeERC20 for IERC20;
 
+    /// @inheritdoc IMarket
+    uint256 public constant override MAX_ENDPOINT_LENGTH = 256;
+
     IPriceOracle internal immutable _oracle;
     /// @inheritdoc IMarket
     uint256 public immutable override minRunway;
@@ -235,6 +238,15 @@ contract Market is IMarket, Escrow {
             _blacklist[owner_][target] = true;
             emit BlacklistSet(owner_, target, true);
         }
+    }
+
+    /// @inheritdoc IMarket
+    function announceEndpoint(uint256 dealId, string calldata endpoint) external override {
+        Deal storage d = _activeDeal(dealId);
+        if (!_isSupplier(d, msg.sender)) revert NotDealParty(dealId, msg.sender);
+        uint256 length = bytes(endpoint).length;
+        if (length == 0 || length > MAX_ENDPOINT_LENGTH) revert InvalidEndpoint(length);
+        emit EndpointAnnounced(dealId, d.worker, endpoint);
     }
 
     /// @inheritdoc IMarket

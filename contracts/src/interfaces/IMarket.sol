@@ -188,6 +188,8 @@ interface IMarket is IEscrow, IIdentity {
     error InvalidChange();
     /// @notice The minimum runway constructor parameter is zero.
     error InvalidRunway();
+    /// @notice An announced endpoint is empty or longer than {MAX_ENDPOINT_LENGTH} bytes.
+    error InvalidEndpoint(uint256 length);
 
     /// @notice An ask was placed. Carries every field of the ask.
     event AskPlaced(uint256 indexed askId, address indexed master, address indexed worker, Ask ask);
@@ -227,6 +229,9 @@ interface IMarket is IEscrow, IIdentity {
     );
     /// @notice `from` added `amount` from its free balance to the deal's deposit.
     event DealToppedUp(uint256 indexed dealId, address indexed from, uint256 amount, uint256 deposit);
+    /// @notice The supplier published where the deal's workload serves (for example `203.0.113.7:3128`), so
+    /// that the customer's software can reach it; the latest announcement of a deal is the one that counts.
+    event EndpointAnnounced(uint256 indexed dealId, address indexed worker, string endpoint);
     /// @notice One side proposed a new price and end time.
     event ChangeProposed(
         uint256 indexed dealId, address indexed proposer, uint256 pricePerSecond, uint256 endTime
@@ -306,6 +311,10 @@ interface IMarket is IEscrow, IIdentity {
     /// blacklists the other side (customer blacklists the master, supplier the customer).
     function closeDeal(uint256 dealId, bool blacklist) external;
 
+    /// @notice The deal's master or worker announces where the workload serves (see {EndpointAnnounced}).
+    /// Nothing is stored: the event is the record, which keeps the cost to the event's.
+    function announceEndpoint(uint256 dealId, string calldata endpoint) external;
+
     /// @notice One side proposes a new price and end time (0 = spot, only for spot deals; otherwise in the
     /// future). A second proposal replaces the first.
     function proposeChange(uint256 dealId, uint256 pricePerSecond, uint256 endTime) external;
@@ -350,6 +359,9 @@ interface IMarket is IEscrow, IIdentity {
 
     /// @notice The price oracle.
     function oracle() external view returns (address);
+
+    /// @notice Longest endpoint {announceEndpoint} accepts, in bytes.
+    function MAX_ENDPOINT_LENGTH() external view returns (uint256);
 
     /// @notice Seconds of runway a deposit must cover at opening.
     function minRunway() external view returns (uint256);

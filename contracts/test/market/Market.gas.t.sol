@@ -109,6 +109,13 @@ contract MarketGasTest is MarketBase {
         assertTrue(market.isBlacklisted(customer, master));
     }
 
+    function test_Gas_AnnounceEndpoint() public {
+        uint256 dealId = _openDeal();
+        vm.prank(worker);
+        market.announceEndpoint(dealId, "203.0.113.7:3128");
+        _snap("announceEndpoint");
+    }
+
     function test_Gas_ProposeChange() public {
         uint256 dealId = _openDeal();
         vm.prank(customer);
