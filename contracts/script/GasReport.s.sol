@@ -6,6 +6,7 @@ import {PriceOracle} from "../src/PriceOracle.sol";
 import {SNMToken} from "../src/SNMToken.sol";
 import {IMarket} from "../src/interfaces/IMarket.sol";
 import {Deploy} from "./Deploy.s.sol";
+import {GasInputs} from "./GasInputs.sol";
 
 /// @notice The receipt-gas scenario of `make gas` (scripts/gas.sh), with SONM's inputs: price 1e14 USD-wei
 /// per second, an ask with every resource set and 3 network flags, a bid for a fixed term of 3600 s.
@@ -16,9 +17,9 @@ import {Deploy} from "./Deploy.s.sol";
 contract GasReport is Deploy {
     string internal constant MNEMONIC = "test test test test test test test test test test test junk";
     string internal constant STATE = "deployments/gas.local.json";
-    uint256 internal constant PRICE = 1e14;
-    uint256 internal constant DEPOSIT = 50e18;
-    uint256 internal constant TERM = 3600;
+    uint256 internal constant PRICE = GasInputs.PRICE;
+    uint256 internal constant DEPOSIT = GasInputs.DEPOSIT;
+    uint256 internal constant TERM = GasInputs.TERM;
 
     uint256 internal operatorKey;
     uint256 internal masterKey;
@@ -30,53 +31,6 @@ contract GasReport is Deploy {
         masterKey = vm.deriveKey(MNEMONIC, 1);
         workerKey = vm.deriveKey(MNEMONIC, 2);
         customerKey = vm.deriveKey(MNEMONIC, 3);
-    }
-
-    function _ask(address master, address worker) internal pure returns (IMarket.Ask memory) {
-        return IMarket.Ask({
-            master: master,
-            worker: worker,
-            resources: IMarket.Resources({
-                cpuMilliCores: 8000,
-                ramBytes: 32 << 30,
-                storageBytes: 500 << 30,
-                gpuCount: 1,
-                gpuMemBytes: 24 << 30,
-                netUpBps: 1_000_000_000,
-                netDownBps: 1_000_000_000
-            }),
-            netFlags: 7,
-            region: 276,
-            pricePerSecond: PRICE,
-            minDuration: 0,
-            maxDuration: 30 days,
-            expiry: 0,
-            counterparty: address(0)
-        });
-    }
-
-    function _bid(address customer) internal pure returns (IMarket.Bid memory) {
-        return IMarket.Bid({
-            customer: customer,
-            minResources: IMarket.Resources({
-                cpuMilliCores: 4000,
-                ramBytes: 16 << 30,
-                storageBytes: 100 << 30,
-                gpuCount: 1,
-                gpuMemBytes: 16 << 30,
-                netUpBps: 100_000_000,
-                netDownBps: 100_000_000
-            }),
-            requiredFlags: 7,
-            region: 0,
-            maxPricePerSecond: PRICE,
-            duration: uint64(TERM),
-            deposit: DEPOSIT,
-            expiry: 0,
-            counterparty: address(0),
-            image: "ghcr.io/sonm/proxy:1.0",
-            configHash: keccak256("proxy-config")
-        });
     }
 
     function prepare() external {
@@ -96,7 +50,8 @@ contract GasReport is Deploy {
             maxAge: 1 days,
             maxChangeBps: 2000,
             reporter: operator,
-            minRunway: 3600
+            minRunway: 3600,
+            rewardDelay: 1 days
         });
         Deployment memory d = deploy(cfg);
         SNMToken token = SNMToken(d.token);
@@ -117,8 +72,8 @@ contract GasReport is Deploy {
         market.deposit(customer, 1000e18);
         vm.stopBroadcast();
 
-        IMarket.Ask memory ask = _ask(master, worker);
-        IMarket.Bid memory bid = _bid(customer);
+        IMarket.Ask memory ask = GasInputs.ask(master, worker);
+        IMarket.Bid memory bid = GasInputs.bid(customer);
 
         // Deal 1, by the order book: ask, bid, openDeal.
         vm.broadcast(masterKey);

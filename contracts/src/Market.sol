@@ -19,6 +19,9 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 contract Market is IMarket, Escrow {
     using SafeERC20 for IERC20;
 
+    /// @inheritdoc IMarket
+    uint256 public constant override MAX_ENDPOINT_LENGTH = 256;
+
     IPriceOracle internal immutable _oracle;
     /// @inheritdoc IMarket
     uint256 public immutable override minRunway;
@@ -200,7 +203,7 @@ contract Market is IMarket, Escrow {
         // slither-disable-next-line incorrect-equality
         if (until == 0) return;
         emit DealSettled(dealId, d.master, amount, feeAmount, rate, until, d.deposit);
-        if (closed) emit DealClosed(dealId, CloseReason.OutOfFunds, msg.sender, 0, 0, rate, until, 0, false);
+        if (closed) emit DealClosed(dealId, d.reason, msg.sender, 0, 0, rate, until, 0, false);
     }
 
     /// @inheritdoc IMarket
@@ -228,13 +231,22 @@ contract Market is IMarket, Escrow {
         } else {
             rate = _oracle.freshRate();
         }
-        _close(dealId, d, _closeReason(d, dealId, isCustomer, isSupplier, rate), rate, blacklist);
+        _close(dealId, d, isCustomer, isSupplier, rate, blacklist);
         if (blacklist) {
             address customer = d.customer;
             (address owner_, address target) = isCustomer ? (customer, d.master) : (d.master, customer);
             _blacklist[owner_][target] = true;
             emit BlacklistSet(owner_, target, true);
         }
+    }
+
+    /// @inheritdoc IMarket
+    function announceEndpoint(uint256 dealId, string calldata endpoint) external override {
+        Deal storage d = _activeDeal(dealId);
+        if (!_isSupplier(d, msg.sender)) revert NotDealParty(dealId, msg.sender);
+        uint256 length = bytes(endpoint).length;
+        if (length == 0 || length > MAX_ENDPOINT_LENGTH) revert InvalidEndpoint(length);
+        emit EndpointAnnounced(dealId, d.worker, endpoint);
     }
 
     /// @inheritdoc IMarket
@@ -265,6 +277,8 @@ contract Market is IMarket, Escrow {
         delete _changes[dealId];
         d.pricePerSecond = uint80(pricePerSecond);
         d.endTime = uint40(endTime);
+        // The new terms run from now: after an ended fixed term, the seconds since its end are not paid.
+        d.settledUntil = uint40(block.timestamp);
         emit ChangeAccepted(dealId, msg.sender, pricePerSecond, endTime);
     }
 
@@ -519,23 +533,30 @@ contract Market is IMarket, Escrow {
         }
     }
 
-    /// @dev Settles at `rate`, returns the rest of the deposit to the customer's free balance and closes.
-    function _close(uint256 dealId, Deal storage d, CloseReason reason, uint256 rate, bool blacklist)
-        internal
-    {
-        (uint256 paid, uint256 feeAmount, uint256 until, bool outOfFunds) = _settle(d, rate);
-        if (outOfFunds) reason = CloseReason.OutOfFunds;
+    /// @dev Settles at `rate`, checks that the caller may close (on the deposit left after that settlement; a
+    /// revert undoes it), returns the rest of the deposit to the customer's free balance and closes.
+    function _close(
+        uint256 dealId,
+        Deal storage d,
+        bool isCustomer,
+        bool isSupplier,
+        uint256 rate,
+        bool blacklist
+    ) internal {
+        (uint256 paid, uint256 feeAmount,,) = _settle(d, rate);
+        // When the settlement used the deposit up, {_settle} closed the deal already and set the reason.
+        CloseReason reason = d.active ? _closeReason(d, dealId, isCustomer, isSupplier, rate) : d.reason;
         uint256 refund = d.deposit;
         d.deposit = 0;
         d.active = false;
         d.reason = reason;
         if (refund != 0) _creditBalance(d.customer, refund);
-        emit DealClosed(dealId, reason, msg.sender, paid, feeAmount, rate, until, refund, blacklist);
+        emit DealClosed(dealId, reason, msg.sender, paid, feeAmount, rate, d.settledUntil, refund, blacklist);
     }
 
     /// @dev Why `msg.sender` may close the deal now, or a revert: past the end time anyone (Expired); the
-    /// customer (ByCustomer); the supplier on a spot deal (BySupplier); anyone when the deposit cannot pay one
-    /// more second at `rate` (OutOfFunds).
+    /// customer (ByCustomer); the supplier on a spot deal (BySupplier); anyone when the deposit, once the
+    /// unsettled seconds are paid, cannot pay one more second at `rate` (OutOfFunds).
     function _closeReason(Deal storage d, uint256 dealId, bool isCustomer, bool isSupplier, uint256 rate)
         internal
         view
@@ -545,15 +566,14 @@ contract Market is IMarket, Escrow {
         if (end != 0 && block.timestamp >= end) return CloseReason.Expired;
         if (isCustomer) return CloseReason.ByCustomer;
         if (isSupplier && end == 0) return CloseReason.BySupplier;
-        if (!isSupplier && MoneyMath.snmNeededUp(d.pricePerSecond, 1, rate) > d.deposit) {
-            return CloseReason.OutOfFunds;
-        }
+        if (MoneyMath.snmNeededUp(d.pricePerSecond, 1, rate) > d.deposit) return CloseReason.OutOfFunds;
         revert CloseNotAllowed(dealId, msg.sender);
     }
 
     /// @dev Pays the seconds since the last settlement (up to the end time) at `rate`, capped by the deposit;
-    /// marks the deal closed with {CloseReason.OutOfFunds} when the deposit runs out. Returns the amount taken
-    /// from the deposit, the fee part of it, the new settled-until time (0 when there was nothing to settle)
+    /// marks the deal closed when the deposit runs out: {CloseReason.Expired} when it paid a fixed term in
+    /// full up to its end, {CloseReason.OutOfFunds} otherwise. Returns the amount taken from the deposit, the
+    /// fee part of it, the new settled-until time (0 when there was nothing to settle)
     /// and whether the deposit ran out. Emits nothing; callers do.
     function _settle(Deal storage d, uint256 rate)
         internal
@@ -565,15 +585,16 @@ contract Market is IMarket, Escrow {
         amount = MoneyMath.snmOwedDown(d.pricePerSecond, until - from, rate);
         uint256 available = d.deposit;
         if (amount >= available) {
-            amount = available;
             closed = true;
+            // Paid in full (`amount` is at least `available` here) up to the end of a fixed term.
+            uint256 end = d.endTime;
+            bool termPaid = amount <= available && end != 0 && end <= until;
+            amount = available;
+            d.active = false;
+            d.reason = termPaid ? CloseReason.Expired : CloseReason.OutOfFunds;
         }
         d.deposit = uint96(available - amount);
         d.settledUntil = uint40(until);
-        if (closed) {
-            d.active = false;
-            d.reason = CloseReason.OutOfFunds;
-        }
         feeAmount = _pay(d.master, amount, d.feeBps);
     }
 }

@@ -15,7 +15,8 @@ import {IIdentity} from "./IIdentity.sol";
 ///   term when shorter) at the ask's price and the current rate.
 /// - {settle} pays `floor(price * seconds * snmPerUsd / 1e18)` capped by the deposit, for the seconds since
 ///   the last settlement up to the deal's end time (if any). It needs a fresh rate. When the deposit runs
-///   out the deal closes with reason {CloseReason.OutOfFunds}.
+///   out the deal closes with reason {CloseReason.OutOfFunds} ({CloseReason.Expired} when it paid a fixed
+///   term exactly, up to its end).
 /// - {closeDeal} first settles the unsettled seconds, then returns the rest of the deposit to the
 ///   customer's free balance. When the caller is the customer and the oracle rate is stale, the unsettled
 ///   seconds are paid at the last stored rate (capped by the deposit), so a customer can always close and
@@ -187,6 +188,8 @@ interface IMarket is IEscrow, IIdentity {
     error InvalidChange();
     /// @notice The minimum runway constructor parameter is zero.
     error InvalidRunway();
+    /// @notice An announced endpoint is empty or longer than {MAX_ENDPOINT_LENGTH} bytes.
+    error InvalidEndpoint(uint256 length);
 
     /// @notice An ask was placed. Carries every field of the ask.
     event AskPlaced(uint256 indexed askId, address indexed master, address indexed worker, Ask ask);
@@ -209,8 +212,10 @@ interface IMarket is IEscrow, IIdentity {
     );
     /// @notice A deal closed. When closed by {closeDeal}, the final settlement is carried here (no separate
     /// {DealSettled}): `paid` left the deposit (`fee` of it to the treasury, the rest to the master) at
-    /// `snmPerUsd`, up to `settledUntil`; then `refund` went back to the customer's free balance. When {settle}
-    /// closes a deal out of funds it emits {DealSettled} and then this event with `paid`, `fee` and `refund` 0.
+    /// `snmPerUsd`, up to `settledUntil` (the deal's settled-until time after that settlement, unchanged when
+    /// there was nothing to settle); then `refund` went back to the customer's free balance. When {settle}
+    /// closes a deal (its deposit used up) it emits {DealSettled} and then this event with `paid`, `fee` and
+    /// `refund` 0.
     event DealClosed(
         uint256 indexed dealId,
         CloseReason reason,
@@ -224,6 +229,9 @@ interface IMarket is IEscrow, IIdentity {
     );
     /// @notice `from` added `amount` from its free balance to the deal's deposit.
     event DealToppedUp(uint256 indexed dealId, address indexed from, uint256 amount, uint256 deposit);
+    /// @notice The supplier published where the deal's workload serves (for example `203.0.113.7:3128`), so
+    /// that the customer's software can reach it; the latest announcement of a deal is the one that counts.
+    event EndpointAnnounced(uint256 indexed dealId, address indexed worker, string endpoint);
     /// @notice One side proposed a new price and end time.
     event ChangeProposed(
         uint256 indexed dealId, address indexed proposer, uint256 pricePerSecond, uint256 endTime
@@ -288,7 +296,8 @@ interface IMarket is IEscrow, IIdentity {
     ) external returns (uint256 dealId);
 
     /// @notice Pays the deal's unsettled seconds; anyone may call it. Needs a fresh rate. Closes the deal
-    /// with {CloseReason.OutOfFunds} when the deposit runs out.
+    /// when the deposit runs out: {CloseReason.OutOfFunds}, or {CloseReason.Expired} when the deposit paid a
+    /// fixed term exactly, up to its end.
     function settle(uint256 dealId) external;
 
     /// @notice Adds `amount` of the caller's free balance to the deal's deposit.
@@ -297,16 +306,22 @@ interface IMarket is IEscrow, IIdentity {
     /// @notice Closes a deal after settling it, refunding what is left to the customer. The customer may
     /// close at any time (even with a stale rate, see the contract notice); the supplier (master or the
     /// deal's worker) may close a spot deal at any time and a fixed-term deal from its end time; anyone may
-    /// close a deal past its end time or whose deposit cannot pay one more second. With `blacklist`, a
-    /// party closing also blacklists the other side (customer blacklists the master, supplier the customer).
+    /// close a deal past its end time or whose deposit, once the unsettled seconds are paid, cannot pay one
+    /// more second (the supplier of a fixed-term deal included). With `blacklist`, a party closing also
+    /// blacklists the other side (customer blacklists the master, supplier the customer).
     function closeDeal(uint256 dealId, bool blacklist) external;
+
+    /// @notice The deal's master or worker announces where the workload serves (see {EndpointAnnounced}).
+    /// Nothing is stored: the event is the record, which keeps the cost to the event's.
+    function announceEndpoint(uint256 dealId, string calldata endpoint) external;
 
     /// @notice One side proposes a new price and end time (0 = spot, only for spot deals; otherwise in the
     /// future). A second proposal replaces the first.
     function proposeChange(uint256 dealId, uint256 pricePerSecond, uint256 endTime) external;
 
     /// @notice The other side accepts the pending change (the values guard against a swapped proposal).
-    /// Earlier seconds are settled at the old price first.
+    /// Earlier seconds are settled at the old price first; the new terms run from now (extending a fixed
+    /// term that has ended leaves the seconds between its end and now unpaid).
     function acceptChange(uint256 dealId, uint256 pricePerSecond, uint256 endTime) external;
 
     /// @notice The proposer withdraws its pending change.
@@ -344,6 +359,9 @@ interface IMarket is IEscrow, IIdentity {
 
     /// @notice The price oracle.
     function oracle() external view returns (address);
+
+    /// @notice Longest endpoint {announceEndpoint} accepts, in bytes.
+    function MAX_ENDPOINT_LENGTH() external view returns (uint256);
 
     /// @notice Seconds of runway a deposit must cover at opening.
     function minRunway() external view returns (uint256);

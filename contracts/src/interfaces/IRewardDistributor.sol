@@ -55,6 +55,14 @@ interface IRewardDistributor {
         bytes32[] proof;
     }
 
+    /// @notice A leaf's values, as an entry of a multiproof claim.
+    /// @param account Account paid.
+    /// @param cumulativeAmount The account's cumulative amount in the accepted root's leaf.
+    struct Leaf {
+        address account;
+        uint256 cumulativeAmount;
+    }
+
     /// @notice The token address given at construction is zero.
     error ZeroToken();
     /// @notice A zero amount was given where a positive one is needed.
@@ -193,6 +201,24 @@ interface IRewardDistributor {
     /// @param claims The entries.
     /// @return paid Total paid.
     function claimMany(Claim[] calldata claims) external returns (uint256 paid);
+
+    /// @notice Claims for many accounts with one OpenZeppelin multiproof (the `proof`, `proofFlags`
+    /// and leaf order of `StandardMerkleTree.getMultiProof` and `MerkleProof.multiProofVerify`):
+    /// siblings shared by several leaves are sent and hashed once. It pays off when the leaves are
+    /// close in the tree (for example a sweep of all leaves in tree order); for leaves scattered
+    /// over a large tree, `claimMany` is cheaper (the flags cost more calldata than the few shared
+    /// siblings save). Entries with nothing left to claim are skipped, as in `claimMany`. The
+    /// multiproof is checked as a whole, so when it fails, the error (`InvalidProof`, `StaleProof`
+    /// or `RootNotAccepted`) names the first entry; a multiproof whose lengths do not fit together
+    /// reverts with OpenZeppelin's `MerkleProofInvalidMultiproof`.
+    /// @param leaves The entries, in the multiproof's leaf order (reverse tree order).
+    /// @param proof The multiproof's sibling hashes.
+    /// @param proofFlags The multiproof's flags: true to hash two computed nodes, false to take the
+    /// next sibling from `proof`.
+    /// @return paid Total paid.
+    function claimMultiproof(Leaf[] calldata leaves, bytes32[] calldata proof, bool[] calldata proofFlags)
+        external
+        returns (uint256 paid);
 
     /// @notice The SNM token distributed.
     function token() external view returns (address);

@@ -68,6 +68,26 @@ contract RewardDistributorGasTest is RewardDistributorBase {
         _batch(10, false, "claimMany10_depth20_newHolders");
     }
 
+    /// @dev A regression guard for the multiproof path (a 16-leaf tree, 10 adjacent leaves); its
+    /// receipt gas at depth 20 is measured by scripts/reward-gas.sh.
+    function test_Gas_ClaimMultiproof10Of16_ExistingHolders() public {
+        address[] memory accounts = _accounts(16, "multi");
+        uint256[] memory amounts = new uint256[](16);
+        uint256[] memory indices = new uint256[](10);
+        for (uint256 i; i < 16; ++i) {
+            amounts[i] = AMOUNT + i;
+            token.transfer(accounts[i], 1e18);
+            if (i < 10) indices[i] = i;
+        }
+        Tree memory t = _tree(accounts, amounts);
+        _fundAndPublish(t.root, t.total);
+        (IRewardDistributor.Leaf[] memory leaves, bytes32[] memory proof, bool[] memory flags) =
+            _multiproof(t, indices);
+        uint256 paid = distributor.claimMultiproof(leaves, proof, flags);
+        vm.snapshotGasLastCall("RewardDistributor", "claimMultiproof10of16_existingHolders");
+        assertEq(paid, 10 * AMOUNT + 45);
+    }
+
     function _batch(uint256 n, bool holders, string memory name) internal {
         address[] memory accounts = _accounts(n, "batch");
         uint256[] memory amounts = new uint256[](n);
