@@ -1,20 +1,34 @@
-//! A local chain for demos and tests: starts `anvil`, deploys every contract and funds the accounts.
+//! A local chain for demos and tests: starts `anvil`, deploys every contract (token, oracle with
+//! its reporter, market, reward distributor) with [`Operator::deploy`], gives SNM to every
+//! account, and hands out ready-made clients per account.
 //!
-//! The anvil binary is, in order: the path in the `SNM_ANVIL` environment variable, the pinned copy
-//! in this repository's `toolchain/.bin/anvil` (installed by `make toolchain`), or `anvil` on `PATH`.
-//! The node stops when the [`Devnet`] is dropped.
+//! The anvil binary is, in order: [`DevnetConfig::anvil`], the path in the `SNM_ANVIL` environment
+//! variable, the pinned copy in this repository's `toolchain/.bin/anvil` (installed by
+//! `make toolchain`), or `anvil` on `PATH`. The node stops when the [`Devnet`] is dropped.
+//!
+//! Account 0 is the operator: it deploys and owns the contracts and reports the rate. Every
+//! account's provider signs for that account only and reads nonces afresh from the node
+//! (`SimpleNonceManager`), so transactions sent through the bindings and through the clients mix
+//! without nonce trouble.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use alloy::{
     network::EthereumWallet,
     node_bindings::{Anvil, AnvilInstance},
-    primitives::{Address, Bytes, U256},
+    primitives::{Address, Bytes},
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
 
-use crate::{Error, bindings::SNMToken, units::Snm};
+use crate::{
+    Client, Customer, Deployment, Error, Matcher, Operator, Supplier,
+    operator::DeployConfig,
+    units::{Snm, SnmPerUsd},
+};
 
 /// Environment variable naming the anvil binary to use instead of the pinned one.
 pub const ANVIL_ENV: &str = "SNM_ANVIL";
@@ -22,12 +36,25 @@ pub const ANVIL_ENV: &str = "SNM_ANVIL";
 /// How a [`Devnet`] is set up.
 #[derive(Clone, Debug)]
 pub struct DevnetConfig {
-    /// Number of funded accounts; account 0 is the operator, who deploys everything.
+    /// Number of funded accounts; account 0 is the operator, who deploys everything (default 10).
     pub accounts: u32,
-    /// SNM given to every account but the operator.
+    /// SNM given to every account but the operator (default 1,000,000).
     pub snm_per_account: Snm,
-    /// Total SNM supply, minted to the operator at deployment.
+    /// Total SNM supply, minted to the operator at deployment (default 444,000,000).
     pub snm_supply: Snm,
+    /// The oracle's first rate (default 100 SNM/USD, $0.01 per SNM).
+    pub snm_per_usd: SnmPerUsd,
+    /// How long a rate stays usable (default 1 day, so that tests moving time ahead by hours keep
+    /// a fresh rate).
+    pub oracle_max_age: Duration,
+    /// Largest change of one rate report, in basis points (default 2,000).
+    pub oracle_max_change_bps: u16,
+    /// Seconds a deposit must cover at opening (default 1 h, as `Deploy.s.sol`).
+    pub min_runway: Duration,
+    /// Delay of proposed reward roots (default 0: accepted in the next block).
+    pub reward_delay: Duration,
+    /// The anvil binary; `None`: `$SNM_ANVIL`, the pinned one, or `anvil` on `PATH`.
+    pub anvil: Option<PathBuf>,
 }
 
 impl Default for DevnetConfig {
@@ -36,6 +63,12 @@ impl Default for DevnetConfig {
             accounts: 10,
             snm_per_account: Snm::from_whole(1_000_000),
             snm_supply: Snm::from_whole(444_000_000),
+            snm_per_usd: SnmPerUsd::from_whole(100),
+            oracle_max_age: Duration::from_secs(86_400),
+            oracle_max_change_bps: 2_000,
+            min_runway: Duration::from_secs(3_600),
+            reward_delay: Duration::ZERO,
+            anvil: None,
         }
     }
 }
@@ -47,8 +80,9 @@ pub struct Devnet {
     anvil_path: PathBuf,
     accounts: u32,
     provider: DynProvider,
+    providers: Vec<DynProvider>,
     signers: Vec<PrivateKeySigner>,
-    token: Address,
+    deployment: Deployment,
 }
 
 impl Devnet {
@@ -57,9 +91,9 @@ impl Devnet {
         Self::start_with(DevnetConfig::default()).await
     }
 
-    /// Starts anvil, deploys the SNM token and funds every account.
+    /// Starts anvil, deploys every contract and funds every account.
     pub async fn start_with(config: DevnetConfig) -> Result<Self, Error> {
-        let path = anvil_path();
+        let path = config.anvil.clone().unwrap_or_else(anvil_path);
         let accounts = config.accounts.max(1);
         let anvil = spawn_anvil(&path, accounts, None)?;
 
@@ -71,18 +105,37 @@ impl Devnet {
                 reason: "anvil gave no accounts".into(),
             });
         };
+        let connect = |wallet: EthereumWallet| {
+            ProviderBuilder::new()
+                .with_simple_nonce_management()
+                .wallet(wallet)
+                .connect_http(anvil.endpoint_url())
+                .erased()
+        };
         let mut wallet = EthereumWallet::from(operator.clone());
         for signer in others {
             wallet.register_signer(signer.clone());
         }
-        let provider = ProviderBuilder::new().wallet(wallet).connect_http(anvil.endpoint_url()).erased();
+        let provider = connect(wallet);
+        let providers: Vec<DynProvider> =
+            signers.iter().map(|signer| connect(EthereumWallet::from(signer.clone()))).collect();
 
-        let token = SNMToken::deploy(&provider, operator.address(), config.snm_supply.wei()).await?;
+        let deploy = DeployConfig {
+            token: None,
+            token_supply: config.snm_supply,
+            snm_per_usd: config.snm_per_usd,
+            oracle_max_age: config.oracle_max_age,
+            oracle_max_change_bps: config.oracle_max_change_bps,
+            reporter: None,
+            min_runway: config.min_runway,
+            reward_delay: config.reward_delay,
+        };
+        let operator = Operator::deploy(providers[0].clone(), operator.address(), &deploy).await?;
         for signer in others {
-            token.transfer(signer.address(), config.snm_per_account.wei()).send().await?.watch().await?;
+            operator.transfer(signer.address(), config.snm_per_account).await?;
         }
-
-        Ok(Self { token: *token.address(), anvil, anvil_path: path, accounts, provider, signers })
+        let deployment = *operator.deployment();
+        Ok(Self { anvil, anvil_path: path, accounts, provider, providers, signers, deployment })
     }
 
     /// Stops the node and starts a new one on the same port with the same chain (state, blocks
@@ -140,20 +193,63 @@ impl Devnet {
         self.signers.get(index)
     }
 
+    /// Where the contracts are.
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+
     /// The SNM token's address.
     pub fn token(&self) -> Address {
-        self.token
+        self.deployment.token
+    }
+
+    /// A client sending as account `index` (through a provider signing for it alone).
+    pub fn client(&self, index: usize) -> Result<Client<DynProvider>, Error> {
+        let (Some(provider), Some(signer)) = (self.providers.get(index), self.signers.get(index)) else {
+            return Err(Error::InvalidInput(format!(
+                "the devnet has {} accounts, not {}",
+                self.accounts,
+                index + 1
+            )));
+        };
+        Ok(Client::new(provider.clone(), self.deployment, signer.address()))
+    }
+
+    /// Account `index` as a customer.
+    pub fn customer(&self, index: usize) -> Result<Customer<DynProvider>, Error> {
+        self.client(index).map(Customer::new)
+    }
+
+    /// Account `index` as a supplier (its master account).
+    pub fn supplier(&self, index: usize) -> Result<Supplier<DynProvider>, Error> {
+        self.client(index).map(Supplier::new)
+    }
+
+    /// Account `index` as a matcher bot.
+    pub fn matcher(&self, index: usize) -> Result<Matcher<DynProvider>, Error> {
+        self.client(index).map(Matcher::new)
+    }
+
+    /// The operator (account 0): owner of every contract and the oracle's reporter.
+    pub fn operator(&self) -> Result<Operator<DynProvider>, Error> {
+        self.client(0).map(Operator::new)
     }
 
     /// The SNM balance of `account`.
     pub async fn snm_balance(&self, account: Address) -> Result<Snm, Error> {
-        let wei: U256 = SNMToken::new(self.token, &self.provider).balanceOf(account).call().await?;
-        Ok(Snm::from_wei(wei))
+        self.client(0)?.token_balance(account).await
     }
 
     /// The latest block number.
     pub async fn block_number(&self) -> Result<u64, Error> {
         Ok(self.provider.get_block_number().await?)
+    }
+
+    /// Moves the chain's time ahead by `by` and mines a block at the new time.
+    pub async fn advance_time(&self, by: Duration) -> Result<(), Error> {
+        self.provider.raw_request::<_, i64>("evm_increaseTime".into(), (by.as_secs(),)).await?;
+        self.provider.raw_request::<_, String>("evm_mine".into(), ()).await?;
+        Ok(())
     }
 }
 
@@ -165,7 +261,8 @@ fn spawn_anvil(path: &Path, accounts: u32, port: Option<u16>) -> Result<AnvilIns
     anvil.try_spawn().map_err(|e| Error::Devnet { path: path.display().to_string(), reason: e.to_string() })
 }
 
-/// The anvil binary a devnet starts: `$SNM_ANVIL`, else the pinned one, else `anvil` on `PATH`.
+/// The anvil binary a devnet starts by default: `$SNM_ANVIL`, else the pinned one, else `anvil` on
+/// `PATH`.
 pub fn anvil_path() -> PathBuf {
     if let Some(path) = std::env::var_os(ANVIL_ENV) {
         return PathBuf::from(path);

@@ -19,11 +19,25 @@
 #![deny(missing_docs)]
 
 pub mod bindings;
+pub mod client;
+pub mod customer;
 pub mod devnet;
 mod error;
 pub mod events;
 pub mod gas;
+pub mod market;
+pub mod matcher;
+pub mod operator;
+pub mod orderbook;
 pub mod rewards;
+pub mod supplier;
+pub mod tx;
 pub mod units;
 
-pub use error::Error;
+pub use client::{Client, Deployment};
+pub use customer::Customer;
+pub use error::{Error, Funds};
+pub use matcher::Matcher;
+pub use operator::Operator;
+pub use orderbook::OrderBook;
+pub use supplier::Supplier;
