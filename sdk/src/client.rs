@@ -305,6 +305,44 @@ impl<P: Provider + Clone> Client<P> {
         Ok((&tx::event::<Market::DealClosed>(&receipt, self.deployment.market)?).into())
     }
 
+    /// Proposes new terms for a deal the sender is a party of: `price` from now on, and the end
+    /// time (`None` for a spot deal, which stays spot; a fixed-term deal needs a future time). The
+    /// other side accepts with [`Self::accept_change`].
+    pub async fn propose_change(
+        &self,
+        deal: DealId,
+        price: UsdPerSecond,
+        end_time: Option<u64>,
+    ) -> Result<(), Error> {
+        let call = Market::proposeChangeCall {
+            dealId: deal.word(),
+            pricePerSecond: price.scaled(),
+            endTime: U256::from(end_time.unwrap_or(0)),
+        };
+        self.send_market(call).await.map(drop)
+    }
+
+    /// Accepts the other side's pending change of a deal (the terms must be the proposed ones);
+    /// the seconds before are settled at the old price.
+    pub async fn accept_change(
+        &self,
+        deal: DealId,
+        price: UsdPerSecond,
+        end_time: Option<u64>,
+    ) -> Result<(), Error> {
+        let call = Market::acceptChangeCall {
+            dealId: deal.word(),
+            pricePerSecond: price.scaled(),
+            endTime: U256::from(end_time.unwrap_or(0)),
+        };
+        self.send_market(call).await.map(drop)
+    }
+
+    /// Withdraws the sender's pending change of a deal.
+    pub async fn cancel_change(&self, deal: DealId) -> Result<(), Error> {
+        self.send_market(Market::cancelChangeCall { dealId: deal.word() }).await.map(drop)
+    }
+
     /// The sender, as a worker (a machine's key), asks to join `master`; the master then confirms
     /// (see [`crate::Supplier::confirm_worker`]).
     pub async fn request_worker(&self, master: Address) -> Result<(), Error> {

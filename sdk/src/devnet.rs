@@ -215,6 +215,31 @@ impl Devnet {
         Ok(Client::new(provider.clone(), self.deployment, signer.address()))
     }
 
+    /// A new account with a random key, given 1,000 ETH for gas and `snm` tokens by the operator.
+    pub async fn new_account(&self, snm: Snm) -> Result<PrivateKeySigner, Error> {
+        let signer = PrivateKeySigner::random();
+        let eth = alloy::primitives::U256::from(10u64).pow(alloy::primitives::U256::from(21));
+        let operator =
+            self.connect(self.signers.first().ok_or_else(|| Error::InvalidInput("no operator".into()))?);
+        operator.provider().raw_request::<_, ()>("anvil_setBalance".into(), (signer.address(), eth)).await?;
+        if snm > Snm::ZERO {
+            operator.transfer(signer.address(), snm).await?;
+        }
+        Ok(signer)
+    }
+
+    /// A client sending as `signer`'s account over a new connection: for an account made by
+    /// [`Self::new_account`], or to use the devnet from another tokio runtime than the one that
+    /// started it (a connection belongs to the runtime it was opened in).
+    pub fn connect(&self, signer: &PrivateKeySigner) -> Client<DynProvider> {
+        let provider = ProviderBuilder::new()
+            .with_simple_nonce_management()
+            .wallet(signer.clone())
+            .connect_http(self.endpoint())
+            .erased();
+        Client::new(provider, self.deployment, signer.address())
+    }
+
     /// Account `index` as a customer.
     pub fn customer(&self, index: usize) -> Result<Customer<DynProvider>, Error> {
         self.client(index).map(Customer::new)
