@@ -352,7 +352,7 @@ impl<P: Provider + Clone> Client<P> {
     // ------------------------------------------------------------------ internals
 
     pub(crate) async fn chain_id(&self) -> Result<u64, Error> {
-        Ok(*self.chain_id.get_or_try_init(|| self.provider.get_chain_id()).await?)
+        Ok(*self.chain_id.get_or_try_init(|| tx::read(|| self.provider.get_chain_id())).await?)
     }
 
     /// Simulates, sends and awaits a transaction from the sender.

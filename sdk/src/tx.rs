@@ -33,6 +33,8 @@ use alloy::{
     sol_types::SolEvent,
 };
 
+use alloy::transports::TransportResult;
+
 use crate::{
     Error,
     error::{Target, from_rpc},
@@ -95,7 +97,10 @@ pub(crate) async fn send<P: Provider>(
     request.to = Some(call.to);
 
     // 1. Simulate (and estimate), with the fees fetched meanwhile.
-    let (gas, fees) = tokio::join!(provider.estimate_gas(request.clone()), provider.estimate_eip1559_fees());
+    let (gas, fees) = tokio::join!(
+        read(|| provider.estimate_gas(request.clone()).into_future()),
+        read(|| provider.estimate_eip1559_fees())
+    );
     let gas = gas.map_err(|e| from_rpc(e, call.target))?;
     let fees = fees?;
     request = request
@@ -111,7 +116,7 @@ pub(crate) async fn send<P: Provider>(
         let _guard = lock.lock().await;
         let mut attempt = 0;
         loop {
-            let nonce = provider.get_transaction_count(from).pending().await?;
+            let nonce = read(|| provider.get_transaction_count(from).pending().into_future()).await?;
             match provider.send_transaction(request.clone().with_nonce(nonce)).await {
                 Ok(pending) => break *pending.tx_hash(),
                 Err(error) if attempt == 0 && error.to_string().contains("nonce too low") => attempt += 1,
@@ -132,6 +137,25 @@ pub(crate) async fn send<P: Provider>(
         });
     }
     Ok(receipt)
+}
+
+/// Runs a read-only request, again up to twice after a transport failure (a node restarting, a
+/// connection pooled to a process that is gone): reads are safe to repeat, sends are not.
+pub(crate) async fn read<T, F, Fut>(mut request: F) -> TransportResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = TransportResult<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        match request().await {
+            Err(error) if attempt < 2 && error.is_transport_error() => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+            }
+            result => return result,
+        }
+    }
 }
 
 /// Polls for `hash`'s receipt: at once, then every 2, 4, 8 ... ms up to the poll interval, until the
