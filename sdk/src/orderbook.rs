@@ -153,3 +153,121 @@ impl OrderBook {
         self.bids.values().filter(move |b| b.bid.expiry.is_none_or(|expiry| now <= expiry))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use alloy::primitives::{Address, B256, U256};
+
+    use super::*;
+    use crate::{
+        bindings::{IMarket, Market},
+        market::{Ask, Bid},
+        units::{NetFlags, Resources, Snm, Term},
+    };
+
+    fn price(scaled: u64) -> UsdPerSecond {
+        UsdPerSecond::from_scaled(U256::from(scaled))
+    }
+
+    fn ask(price_scaled: u64) -> Ask {
+        Ask::new(Address::repeat_byte(1), Address::repeat_byte(2), price(price_scaled))
+            .resources(Resources::new().cpu_cores(4))
+            .flags(NetFlags::PUBLIC_IP)
+    }
+
+    fn event(block: u64, event: MarketEvents) -> Event<MarketEvents> {
+        Event { event, block, log_index: 0, transaction: B256::ZERO }
+    }
+
+    fn placed(id: u64, block: u64, ask: &Ask) -> Event<MarketEvents> {
+        event(
+            block,
+            MarketEvents::AskPlaced(Market::AskPlaced {
+                askId: U256::from(id),
+                master: ask.master,
+                worker: ask.worker,
+                ask: ask.into(),
+            }),
+        )
+    }
+
+    fn opened(deal: u64, block: u64, ask: u64, bid: u64) -> Event<MarketEvents> {
+        let info = IMarket::DealInfo {
+            worker: Address::ZERO,
+            askId: U256::from(ask),
+            bidId: U256::from(bid),
+            pricePerSecond: U256::ZERO,
+            deposit: U256::ZERO,
+            startTime: U256::ZERO,
+            endTime: U256::ZERO,
+            image: String::new(),
+            configHash: B256::ZERO,
+        };
+        event(
+            block,
+            MarketEvents::DealOpened(Market::DealOpened {
+                dealId: U256::from(deal),
+                customer: Address::ZERO,
+                master: Address::ZERO,
+                info,
+            }),
+        )
+    }
+
+    #[test]
+    fn applies_events_once_in_order() {
+        let mut book = OrderBook::new();
+        let bid = Bid::new(Address::repeat_byte(3), price(10), Term::Spot, Snm::from_whole(1));
+        let placed_bid = event(
+            2,
+            MarketEvents::BidPlaced(Market::BidPlaced {
+                bidId: U256::from(2),
+                customer: bid.customer,
+                bid: (&bid).into(),
+            }),
+        );
+        assert!(book.apply(&placed(1, 1, &ask(5))));
+        assert!(book.apply(&placed_bid));
+        assert!(!book.apply(&placed(1, 1, &ask(5))), "at or before the cursor: ignored");
+        assert_eq!((book.ask_count(), book.bid_count()), (1, 1));
+        assert_eq!(book.bid(BidId(2)).map(|b| &b.bid), Some(&bid));
+        assert!(book.apply(&placed(3, 3, &ask(7))));
+        let cancelled = MarketEvents::OrderCancelled(Market::OrderCancelled {
+            orderId: U256::from(3),
+            by: Address::ZERO,
+        });
+        assert!(book.apply(&event(4, cancelled)));
+        assert!(book.apply(&opened(2, 5, 1, 2)));
+        assert_eq!((book.ask_count(), book.bid_count()), (0, 0));
+        assert_eq!(book.cursor(), EventCursor { block: 5, log_index: Some(0) });
+    }
+
+    #[test]
+    fn best_ask_is_the_cheapest_then_the_oldest_that_fits() {
+        let mut book = OrderBook::new();
+        let asks = [
+            (1, ask(9)),
+            (2, ask(5)),
+            (3, ask(5)),
+            (4, ask(1).resources(Resources::new().cpu_cores(1))),
+            (5, ask(2).expiry(100)),
+            (6, ask(3).durations(Duration::from_secs(60), Some(Duration::from_secs(600)))),
+        ];
+        for (k, (id, a)) in asks.iter().enumerate() {
+            book.apply(&placed(*id, k as u64, a));
+        }
+        let wanted =
+            Requirements::new(Term::Spot).resources(Resources::new().cpu_cores(2)).flags(NetFlags::PUBLIC_IP);
+        let ids = |now| book.asks_matching(&wanted, now).map(|a| a.id.0).collect::<Vec<_>>();
+        // 4 lacks cores, 6 refuses spot; 5 expires after 100.
+        assert_eq!(ids(100), vec![5, 2, 3, 1]);
+        assert_eq!(ids(101), vec![2, 3, 1]);
+        assert_eq!(book.best_ask(&wanted.clone().max_price(price(4)), 101), None);
+        assert_eq!(book.best_ask(&wanted, 101).map(|a| a.id), Some(AskId(2)));
+        assert_eq!(book.asks().map(|a| a.id.0).collect::<Vec<_>>(), vec![4, 5, 6, 2, 3, 1]);
+        assert!(book.remove_ask(AskId(2)) && !book.remove_ask(AskId(2)));
+        assert_eq!(book.best_ask(&wanted, 101).map(|a| a.id), Some(AskId(3)));
+    }
+}

@@ -843,4 +843,98 @@ mod tests {
             assert!(bad.parse::<Snm>().is_err(), "{bad:?} should not parse");
         }
     }
+
+    #[test]
+    fn prices_convert_exactly_or_say_how_they_round() -> Result<(), Error> {
+        let hourly: UsdPerHour = "0.9 USD/h".parse()?;
+        let per_second = hourly.to_per_second()?;
+        assert_eq!(per_second, "0.00025 USD/s".parse()?);
+        assert_eq!(per_second.to_string(), "0.00025 USD/s");
+        assert_eq!(per_second.per_hour(), hourly);
+        assert_eq!("$0.9/h".parse::<UsdPerHour>()?, hourly);
+        assert_eq!(hourly.to_string(), "0.9 USD/h");
+        // $1/h is 0.000277... per second: refused, or rounded as asked, never by accident.
+        let one = UsdPerHour::from_whole(1);
+        let Err(Error::InexactPrice { per_hour, down }) = one.to_per_second() else { panic!("exact?") };
+        assert_eq!((per_hour, down), (one, one.to_per_second_down()));
+        assert_eq!(one.to_per_second_down().scaled(), U256::from(277_777_777_777_777u64));
+        assert_eq!(one.to_per_second_up().scaled(), U256::from(277_777_777_777_778u64));
+        assert!(one.to_per_second_down().per_hour() < one && one < one.to_per_second_up().per_hour());
+        for bad in ["0.9 USD/s", "0.9", "$0.9", "0.9 USD/h extra", "-1 USD/h"] {
+            assert!(bad.parse::<UsdPerHour>().is_err(), "{bad:?} should not parse");
+        }
+        assert!("1 USD/h".parse::<UsdPerSecond>().is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn deal_money_matches_the_contract() {
+        let price = UsdPerSecond::from_scaled(U256::from(250_000_000_000_000u64)); // 0.9 USD/h
+        let rate = SnmPerUsd::from_whole(100);
+        assert_eq!(price.snm_needed_up(3_600, rate), Some(Snm::from_whole(90)));
+        assert_eq!(price.cost(7_200), Some(Usd::from_scaled(U256::from(1_800_000_000_000_000_000u64))));
+        // 1/3 wei a second: owed rounds down, needed rounds up.
+        let third = UsdPerSecond::from_scaled(U256::from(1));
+        let rate = SnmPerUsd::from_scaled(U256::from(333_333_333_333_333_333u64));
+        assert_eq!(third.snm_owed_down(1, rate), Some(Snm::ZERO));
+        assert_eq!(third.snm_needed_up(1, rate), Some(Snm::from_wei(U256::from(1))));
+        // The budget's price limit is exact both ways.
+        for (budget, seconds, rate) in [(90u64, 3_600, 100u64), (7, 7_200, 3), (1, 1, 1)] {
+            let (budget, rate) = (Snm::from_whole(budget), SnmPerUsd::from_whole(rate));
+            let max = UsdPerSecond::max_for_budget(budget, seconds, rate).unwrap_or(UsdPerSecond::ZERO);
+            assert!(max.snm_needed_up(seconds, rate) <= Some(budget));
+            let above = UsdPerSecond::from_scaled(max.scaled() + U256::from(1));
+            assert!(above.snm_needed_up(seconds, rate) > Some(budget));
+        }
+        assert_eq!(UsdPerSecond::max_for_budget(Snm::from_whole(1), 0, SnmPerUsd::from_whole(1)), None);
+    }
+
+    #[test]
+    fn terms_and_durations() -> Result<(), Error> {
+        assert_eq!(parse_duration("1h30m")?, Duration::from_secs(5_400));
+        assert_eq!(parse_duration("2d 12h")?, Duration::from_secs(216_000));
+        assert_eq!(parse_duration("90s")?, Duration::from_secs(90));
+        assert_eq!(parse_duration("3600")?, Duration::from_secs(3_600));
+        for bad in ["", "1x", "h", "30m1h", "1h1h", "1h30", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} should not parse");
+        }
+        assert_eq!(format_duration(Duration::from_secs(93_784)), "1d2h3m4s");
+        assert_eq!(format_duration(Duration::from_millis(999)), "0s");
+        assert_eq!("spot".parse::<Term>()?, Term::Spot);
+        let two_hours: Term = "2h".parse()?;
+        assert_eq!((two_hours.secs(), two_hours.to_string()), (7_200, "2h".to_owned()));
+        assert!("0s".parse::<Term>().is_err());
+        assert_eq!(Term::from_secs(0), Term::Spot);
+        assert!(Term::Fixed(Duration::from_millis(500)).is_spot(), "whole seconds only");
+        Ok(())
+    }
+
+    #[test]
+    fn net_flags_and_resources() -> Result<(), Error> {
+        let flags = NetFlags::PUBLIC_IP | NetFlags::INCOMING;
+        assert_eq!(flags.bits(), 0b11);
+        assert_eq!(flags.to_string(), "PUBLIC_IP | INCOMING");
+        assert_eq!("PUBLIC_IP | INCOMING".parse::<NetFlags>()?, flags);
+        let custom = NetFlags::from_bits_retain(1 << 40) | NetFlags::IPV6;
+        assert_eq!(custom.to_string().parse::<NetFlags>()?, custom);
+        assert_eq!(NetFlags::empty().to_string().parse::<NetFlags>()?, NetFlags::empty());
+        assert!(flags.contains(NetFlags::PUBLIC_IP) && !flags.contains(NetFlags::OUTBOUND));
+        assert!("PUBLIC".parse::<NetFlags>().is_err());
+
+        let needed = Resources::new().cpu_cores(2).ram(Bytes::from_gib(8)).net_up_mbps(100);
+        assert_eq!(
+            (needed.cpu_milli_cores, needed.ram_bytes, needed.net_up_bps),
+            (2_000, 8 << 30, 100_000_000)
+        );
+        let machine = Resources::new()
+            .cpu_cores(4)
+            .ram(Bytes::from_gb(16))
+            .storage(Bytes::from_tb(1))
+            .net_up_mbps(1_000);
+        assert!(machine.covers(&needed) && !needed.covers(&machine));
+        assert_eq!(Resources::new().ram(Bytes::new(u128::MAX)).ram_bytes, u64::MAX, "capped");
+        let round_trip: Resources = IMarket::Resources::from(machine).into();
+        assert_eq!(round_trip, machine);
+        Ok(())
+    }
 }
