@@ -110,12 +110,20 @@ pub struct Client<P> {
     sender: Address,
     options: TxOptions,
     chain_id: Arc<OnceCell<u64>>,
+    nonces: Arc<tx::NonceMemory>,
 }
 
 impl<P: Provider + Clone> Client<P> {
     /// A client of the contracts of `deployment`, sending as `sender` through `provider`.
     pub fn new(provider: P, deployment: Deployment, sender: Address) -> Self {
-        Self { provider, deployment, sender, options: TxOptions::default(), chain_id: Arc::default() }
+        Self {
+            provider,
+            deployment,
+            sender,
+            options: TxOptions::default(),
+            chain_id: Arc::default(),
+            nonces: Arc::default(),
+        }
     }
 
     /// The same client with other transaction options.
@@ -125,7 +133,7 @@ impl<P: Provider + Clone> Client<P> {
 
     /// The same provider and contracts, sending as another account (the provider must sign for it).
     pub fn as_account(&self, sender: Address) -> Self {
-        Self { sender, ..self.clone() }
+        Self { sender, nonces: Arc::default(), ..self.clone() }
     }
 
     /// The account transactions are sent from.
@@ -358,7 +366,7 @@ impl<P: Provider + Clone> Client<P> {
     /// Simulates, sends and awaits a transaction from the sender.
     pub(crate) async fn send(&self, call: Call) -> Result<TransactionReceipt, Error> {
         let chain_id = self.chain_id().await?;
-        tx::send(&self.provider, self.sender, chain_id, call, &self.options).await
+        tx::send(&self.provider, self.sender, chain_id, &self.nonces, call, &self.options).await
     }
 
     /// [`Self::send`] of a market call.

@@ -53,6 +53,13 @@ pub struct DevnetConfig {
     pub min_runway: Duration,
     /// Delay of proposed reward roots (default 0: accepted in the next block).
     pub reward_delay: Duration,
+    /// Besides the block anvil mines for each transaction, one every this often (anvil's mixed
+    /// mining; default 1 s). Under many concurrent transactions anvil's automatic mining can leave
+    /// ready transactions in its pool with no block to come
+    /// ([foundry#10122](https://github.com/foundry-rs/foundry/issues/10122)); the periodic block
+    /// takes them. `None`: blocks only when transactions arrive, so the chain's clock stands still
+    /// in between (for tests that need it to).
+    pub sweep_interval: Option<Duration>,
     /// The anvil binary; `None`: `$SNM_ANVIL`, the pinned one, or `anvil` on `PATH`.
     pub anvil: Option<PathBuf>,
 }
@@ -68,6 +75,7 @@ impl Default for DevnetConfig {
             oracle_max_change_bps: 2_000,
             min_runway: Duration::from_secs(3_600),
             reward_delay: Duration::ZERO,
+            sweep_interval: Some(Duration::from_secs(1)),
             anvil: None,
         }
     }
@@ -78,6 +86,7 @@ impl Default for DevnetConfig {
 pub struct Devnet {
     anvil: AnvilInstance,
     anvil_path: PathBuf,
+    anvil_args: Vec<String>,
     accounts: u32,
     provider: DynProvider,
     providers: Vec<DynProvider>,
@@ -95,7 +104,22 @@ impl Devnet {
     pub async fn start_with(config: DevnetConfig) -> Result<Self, Error> {
         let path = config.anvil.clone().unwrap_or_else(anvil_path);
         let accounts = config.accounts.max(1);
-        let anvil = spawn_anvil(&path, accounts, None)?;
+        // Only the last 64 blocks' states are kept: anvil's memory and per-block work stay smaller on
+        // long runs (logs and blocks are all kept).
+        let mut args = vec![
+            "--accounts".to_owned(),
+            accounts.to_string(),
+            "--prune-history".to_owned(),
+            "64".to_owned(),
+        ];
+        if let Some(interval) = config.sweep_interval {
+            args.extend([
+                "--mixed-mining".to_owned(),
+                "--block-time".to_owned(),
+                interval.as_secs_f64().to_string(),
+            ]);
+        }
+        let anvil = spawn_anvil(&path, &args, None)?;
 
         let signers: Vec<PrivateKeySigner> =
             anvil.keys().iter().cloned().map(PrivateKeySigner::from).collect();
@@ -135,7 +159,16 @@ impl Devnet {
             operator.transfer(signer.address(), config.snm_per_account).await?;
         }
         let deployment = *operator.deployment();
-        Ok(Self { anvil, anvil_path: path, accounts, provider, providers, signers, deployment })
+        Ok(Self {
+            anvil,
+            anvil_path: path,
+            anvil_args: args,
+            accounts,
+            provider,
+            providers,
+            signers,
+            deployment,
+        })
     }
 
     /// Stops the node and starts a new one on the same port with the same chain (state, blocks
@@ -145,11 +178,12 @@ impl Devnet {
         let state: Bytes = self.provider.raw_request("anvil_dumpState".into(), ()).await?;
         let port = self.anvil.port();
         // The port is taken until the old process is gone: stop it before starting the new one.
-        let mut old = std::mem::replace(&mut self.anvil, spawn_anvil(&self.anvil_path, self.accounts, None)?);
+        let mut old =
+            std::mem::replace(&mut self.anvil, spawn_anvil(&self.anvil_path, &self.anvil_args, None)?);
         old.child_mut().kill().ok();
         old.child_mut().wait().ok();
         drop(old);
-        self.anvil = spawn_anvil(&self.anvil_path, self.accounts, Some(port))?;
+        self.anvil = spawn_anvil(&self.anvil_path, &self.anvil_args, Some(port))?;
         // The first requests may meet connections pooled to the old process: retry those.
         let mut attempt = 0;
         let loaded: bool = loop {
@@ -278,8 +312,8 @@ impl Devnet {
     }
 }
 
-fn spawn_anvil(path: &Path, accounts: u32, port: Option<u16>) -> Result<AnvilInstance, Error> {
-    let mut anvil = Anvil::new().path(path).args(["--accounts", &accounts.to_string()]);
+fn spawn_anvil(path: &Path, args: &[String], port: Option<u16>) -> Result<AnvilInstance, Error> {
+    let mut anvil = Anvil::new().path(path).args(args);
     if let Some(port) = port {
         anvil = anvil.port(port);
     }

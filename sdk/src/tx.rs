@@ -6,8 +6,13 @@
 //!    are fetched at the same time.
 //! 2. **Nonce**: under a per-account lock (shared by every client of the process), the nonce is the
 //!    node's pending transaction count, read afresh, and the signed transaction is sent before the
-//!    lock is released. Nothing is reserved locally, so a failed send cannot leave a gap, and
-//!    concurrent sends from one account get consecutive nonces.
+//!    lock is released, so concurrent sends from one account get consecutive nonces. A nonce is
+//!    remembered only once its transaction was accepted, so a failed send cannot leave a gap. The
+//!    remembered next nonce covers a node whose pending count lags behind the transactions it
+//!    accepted (anvil's does while it mines: without this, concurrent sends from one account were
+//!    given a nonce twice in our tests): the larger of the two is used, the remembered one only
+//!    while transactions sent with it can still be waiting for their receipt. Clone a client to
+//!    share this memory; separate clients of one account only share the lock.
 //! 3. **Receipt**: polled at once, then with a growing interval (up to
 //!    [`TxOptions::poll_interval`]), until [`TxOptions::receipt_timeout`] ([`Error::Timeout`]).
 //!    A transaction that passed the simulation but reverted when mined (someone took the ask in
@@ -85,11 +90,34 @@ fn account_lock(account: Address) -> Arc<tokio::sync::Mutex<()>> {
     Arc::clone(locks.entry(account).or_default())
 }
 
+/// The next nonce of one account as its client last sent it, and when.
+#[derive(Debug, Default)]
+pub(crate) struct NonceMemory(Mutex<Option<(u64, Instant)>>);
+
+impl NonceMemory {
+    /// The nonce to use, given the node's pending count.
+    fn next(&self, node: u64, options: &TxOptions) -> u64 {
+        match *self.0.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some((next, at)) if next > node && at.elapsed() < options.receipt_timeout => next,
+            _ => node,
+        }
+    }
+
+    fn sent(&self, nonce: u64) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some((nonce + 1, Instant::now()));
+    }
+
+    fn forget(&self) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
 /// Simulates, sends and awaits `call` from `from` (see the module documentation).
 pub(crate) async fn send<P: Provider>(
     provider: &P,
     from: Address,
     chain_id: u64,
+    memory: &NonceMemory,
     call: Call,
     options: &TxOptions,
 ) -> Result<TransactionReceipt, Error> {
@@ -116,10 +144,17 @@ pub(crate) async fn send<P: Provider>(
         let _guard = lock.lock().await;
         let mut attempt = 0;
         loop {
-            let nonce = read(|| provider.get_transaction_count(from).pending().into_future()).await?;
+            let node = read(|| provider.get_transaction_count(from).pending().into_future()).await?;
+            let nonce = memory.next(node, options);
             match provider.send_transaction(request.clone().with_nonce(nonce)).await {
-                Ok(pending) => break *pending.tx_hash(),
-                Err(error) if attempt == 0 && error.to_string().contains("nonce too low") => attempt += 1,
+                Ok(pending) => {
+                    memory.sent(nonce);
+                    break *pending.tx_hash();
+                }
+                Err(error) if attempt == 0 && error.to_string().contains("nonce too low") => {
+                    memory.forget();
+                    attempt += 1;
+                }
                 Err(error) => return Err(from_rpc(error, call.target)),
             }
         }
@@ -158,15 +193,17 @@ where
     }
 }
 
-/// Polls for `hash`'s receipt: at once, then every 2, 4, 8 ... ms up to the poll interval, until the
-/// receipt timeout. Transport failures (a node restarting) are retried until then.
+/// Polls for `hash`'s receipt: at once, every millisecond for the first few (a devnet mines in
+/// about that), then every 2, 4, 8 ... ms up to the poll interval, until the receipt timeout.
+/// Transport failures (a node restarting) are retried until then.
 pub(crate) async fn wait_receipt<P: Provider>(
     provider: &P,
     hash: B256,
     options: &TxOptions,
 ) -> Result<TransactionReceipt, Error> {
     let start = Instant::now();
-    let mut pause = Duration::from_millis(2);
+    let mut pause = Duration::from_millis(1);
+    let mut polls = 0;
     loop {
         match provider.get_transaction_receipt(hash).await {
             Ok(Some(receipt)) => return Ok(receipt),
@@ -179,7 +216,10 @@ pub(crate) async fn wait_receipt<P: Provider>(
             return Err(Error::Timeout { what: format!("the receipt of transaction {hash}"), waited });
         }
         tokio::time::sleep(pause.min(options.receipt_timeout - waited)).await;
-        pause = (pause * 2).min(options.poll_interval);
+        polls += 1;
+        if polls >= 4 {
+            pause = (pause * 2).min(options.poll_interval);
+        }
     }
 }
 

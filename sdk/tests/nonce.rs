@@ -14,7 +14,7 @@ use common::{World, shared, snm};
 use snm_sdk::{
     Customer, Error, Supplier,
     bindings::{Market::MarketErrors, SNMToken},
-    devnet::Devnet,
+    devnet::{Devnet, DevnetConfig},
     market::Purchase,
     units::{Snm, Term},
 };
@@ -61,8 +61,10 @@ async fn a_refused_action_leaves_no_gap_with_alloys_default_nonce_manager() {
 #[tokio::test]
 async fn a_transaction_reverted_when_mined_is_decoded_and_leaves_no_gap() {
     // Two customers race for one ask in the same block: both simulations pass, one transaction
-    // reverts on chain. Mining is manual here, so this test has a devnet of its own.
-    let devnet = Arc::new(Devnet::start().await.unwrap());
+    // reverts on chain. Mining is manual here (no periodic blocks), so this test has a devnet of
+    // its own.
+    let config = DevnetConfig { sweep_interval: None, ..DevnetConfig::default() };
+    let devnet = Arc::new(Devnet::start_with(config).await.unwrap());
     let world = World::new(devnet.clone()).await;
     let rival = World::new(devnet.clone()).await;
     let ask = world.place(|a| a).await;

@@ -169,7 +169,13 @@ async fn publishes_reward_rounds_that_suppliers_claim() {
 
 #[tokio::test]
 async fn waits_out_the_reward_delay() {
-    let config = DevnetConfig { accounts: 4, reward_delay: Duration::from_secs(2), ..Default::default() };
+    // No periodic blocks: the chain's clock moves only when told to.
+    let config = DevnetConfig {
+        accounts: 4,
+        reward_delay: Duration::from_secs(2),
+        sweep_interval: None,
+        ..Default::default()
+    };
     let devnet = Devnet::start_with(config).await.unwrap();
     let operator = devnet.operator().unwrap();
     let campaign = Campaign::from_toml_file(&fixture("campaign.toml")).unwrap();
