@@ -351,7 +351,8 @@ async fn deals_against_devnet() {
                 share(cpu)
             );
             println!(
-                "  waiting on the node: in requests {} per deal ({:.0} %; {:.1} requests per deal), for blocks between receipt polls {} ({:.0} %)",
+                "  waiting on the node: in requests {} per deal ({:.0} %; {:.1} requests per deal), \
+                 for blocks between receipt polls {} ({:.0} %)",
                 per_deal(waited),
                 share(waited),
                 requests as f64 / deals as f64,

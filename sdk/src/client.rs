@@ -28,6 +28,40 @@ use crate::{
     units::{Snm, SnmPerUsd, Term, UsdPerSecond},
 };
 
+/// Defines a role client: a struct wrapping a [`Client`], dereferencing to it, made with `new` or
+/// `From<Client>`.
+macro_rules! role_client {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug)]
+        pub struct $name<P> {
+            client: $crate::Client<P>,
+        }
+
+        impl<P> std::ops::Deref for $name<P> {
+            type Target = $crate::Client<P>;
+
+            fn deref(&self) -> &$crate::Client<P> {
+                &self.client
+            }
+        }
+
+        impl<P: alloy::providers::Provider + Clone> From<$crate::Client<P>> for $name<P> {
+            fn from(client: $crate::Client<P>) -> Self {
+                Self { client }
+            }
+        }
+
+        impl<P: alloy::providers::Provider + Clone> $name<P> {
+            #[doc = concat!("The ", stringify!($name), " acting as `client`'s sender.")]
+            pub fn new(client: $crate::Client<P>) -> Self {
+                Self { client }
+            }
+        }
+    };
+}
+pub(crate) use role_client;
+
 /// A stream of the market's events, typed by the generated `MarketEvents` enum, resumable from a
 /// cursor (see [`EventStream`]).
 pub type MarketEventStream<P> = EventStream<P, MarketEvents>;

@@ -1,13 +1,13 @@
 //! The customer's client: fund the escrow, find and buy machines, bid, run and close deals.
 
-use std::{ops::Deref, time::Duration};
+use std::time::Duration;
 
 use alloy::{
     primitives::U256, providers::Provider, rpc::types::Filter, signers::Signer, sol_types::SolEvent,
 };
 
 use crate::{
-    Client, Error,
+    Error,
     bindings::Market::{self, MarketEvents},
     error::Funds,
     market::{Bid, DealId, DealOpened, PlacedAsk, PlacedBid, Purchase, Requirements},
@@ -29,38 +29,20 @@ pub struct Runway {
     pub covers_term: bool,
 }
 
-/// A customer: deposits SNM, buys machines (directly or through bids) and runs deals.
-///
-/// Dereferences to [`Client`] for the reads and actions open to every role (balances, deals,
-/// [`Client::approve`], [`Client::withdraw`], [`Client::order_book`], ...).
-#[derive(Clone, Debug)]
-pub struct Customer<P> {
-    client: Client<P>,
-}
-
-impl<P> Deref for Customer<P> {
-    type Target = Client<P>;
-
-    fn deref(&self) -> &Client<P> {
-        &self.client
-    }
-}
-
-impl<P: Provider + Clone> From<Client<P>> for Customer<P> {
-    fn from(client: Client<P>) -> Self {
-        Self { client }
-    }
+crate::client::role_client! {
+    /// A customer: deposits SNM, buys machines (directly or through bids) and runs deals.
+    ///
+    /// Dereferences to [`Client`](crate::Client) for the reads and actions open to every role
+    /// (balances, deals, [`approve`](crate::Client::approve),
+    /// [`withdraw`](crate::Client::withdraw), [`order_book`](crate::Client::order_book), ...).
+    Customer
 }
 
 impl<P: Provider + Clone> Customer<P> {
-    /// The customer sending as `client`'s sender.
-    pub fn new(client: Client<P>) -> Self {
-        Self { client }
-    }
-
     /// Moves `amount` of the sender's tokens into its free balance in the market (needs the
-    /// market's allowance: [`Client::approve`]); returns the new free balance. Checked first:
-    /// [`Error::InsufficientFunds`] with [`Funds::TokenBalance`] or [`Funds::Allowance`].
+    /// market's allowance: [`approve`](crate::Client::approve)); returns the new free balance.
+    /// Checked first: [`Error::InsufficientFunds`] with [`Funds::TokenBalance`] or
+    /// [`Funds::Allowance`].
     pub async fn deposit(&self, amount: Snm) -> Result<Snm, Error> {
         self.check_tokens(amount, false).await?;
         let call = Market::depositCall { account: self.sender(), amount: amount.wei() };
@@ -118,8 +100,8 @@ impl<P: Provider + Clone> Customer<P> {
     }
 
     /// Takes `ask` directly: `purchase.deposit` comes from the sender's tokens (after
-    /// [`Client::approve`]) into a new deal. Checked first: [`Error::InsufficientFunds`] with
-    /// [`Funds::TokenBalance`] or [`Funds::Allowance`].
+    /// [`approve`](crate::Client::approve)) into a new deal. Checked first:
+    /// [`Error::InsufficientFunds`] with [`Funds::TokenBalance`] or [`Funds::Allowance`].
     pub async fn quick_buy(&self, ask: &PlacedAsk, purchase: &Purchase) -> Result<DealOpened, Error> {
         self.check_tokens(purchase.deposit, false).await?;
         let call = Market::quickBuyCall {

@@ -8,12 +8,12 @@
 //! to its master, the customer's free balance, a rate gone stale) is checked by the market: the
 //! [`Matcher`] simulates each opening and reports the refused ones with their typed errors.
 
-use std::{collections::HashSet, ops::Deref};
+use std::collections::HashSet;
 
 use alloy::providers::Provider;
 
 use crate::{
-    Client, Error,
+    Error,
     bindings::Market,
     client::DepositRule,
     market::{AskId, DealOpened, PlacedAsk, PlacedBid},
@@ -62,32 +62,12 @@ pub struct MatchReport {
     pub refused: Vec<(Match, Error)>,
 }
 
-/// A matcher bot: syncs the order book, finds matches and opens them, paying the gas.
-#[derive(Clone, Debug)]
-pub struct Matcher<P> {
-    client: Client<P>,
-}
-
-impl<P> Deref for Matcher<P> {
-    type Target = Client<P>;
-
-    fn deref(&self) -> &Client<P> {
-        &self.client
-    }
-}
-
-impl<P: Provider + Clone> From<Client<P>> for Matcher<P> {
-    fn from(client: Client<P>) -> Self {
-        Self { client }
-    }
+crate::client::role_client! {
+    /// A matcher bot: syncs the order book, finds matches and opens them, paying the gas.
+    Matcher
 }
 
 impl<P: Provider + Clone> Matcher<P> {
-    /// A matcher sending as `client`'s sender.
-    pub fn new(client: Client<P>) -> Self {
-        Self { client }
-    }
-
     /// Opens the deal of `m` (`openDeal`).
     pub async fn open(&self, m: &Match) -> Result<DealOpened, Error> {
         let call = Market::openDealCall {

@@ -1,7 +1,7 @@
 //! The operator's client: deploys the contracts, reports the rate, sets fees, pauses, and publishes
 //! reward rounds.
 
-use std::{ops::Deref, time::Duration};
+use std::time::Duration;
 
 use alloy::{
     primitives::{Address, B256, Keccak256, TxKind, U256},
@@ -89,34 +89,14 @@ pub struct PendingRound {
     pub acceptable_at: u64,
 }
 
-/// The operator: owner of the market, the oracle and the reward distributor.
-///
-/// Dereferences to [`Client`] for the reads and actions open to every role.
-#[derive(Clone, Debug)]
-pub struct Operator<P> {
-    client: Client<P>,
-}
-
-impl<P> Deref for Operator<P> {
-    type Target = Client<P>;
-
-    fn deref(&self) -> &Client<P> {
-        &self.client
-    }
-}
-
-impl<P: Provider + Clone> From<Client<P>> for Operator<P> {
-    fn from(client: Client<P>) -> Self {
-        Self { client }
-    }
+crate::client::role_client! {
+    /// The operator: owner of the market, the oracle and the reward distributor.
+    ///
+    /// Dereferences to [`Client`] for the reads and actions open to every role.
+    Operator
 }
 
 impl<P: Provider + Clone> Operator<P> {
-    /// The operator sending as `client`'s sender (the contracts' owner).
-    pub fn new(client: Client<P>) -> Self {
-        Self { client }
-    }
-
     /// Deploys the whole set from `sender`, which owns it: the token (unless given), the oracle
     /// (with its reporter), the market and the reward distributor. The devnet uses this.
     pub async fn deploy(provider: P, sender: Address, config: &DeployConfig) -> Result<Self, Error> {

@@ -2,7 +2,6 @@
 
 use std::{
     collections::{HashMap, VecDeque},
-    ops::Deref,
     path::Path,
 };
 
@@ -28,36 +27,16 @@ use crate::{
     units::Snm,
 };
 
-/// A supplier: the master (payout) account of one or more workers (machines, each with its own
-/// key), offering them with asks and paid by their deals.
-///
-/// Dereferences to [`Client`] for the reads and actions open to every role
-/// ([`Client::settle`], [`Client::close_deal`], [`Client::earnings`], ...).
-#[derive(Clone, Debug)]
-pub struct Supplier<P> {
-    client: Client<P>,
-}
-
-impl<P> Deref for Supplier<P> {
-    type Target = Client<P>;
-
-    fn deref(&self) -> &Client<P> {
-        &self.client
-    }
-}
-
-impl<P: Provider + Clone> From<Client<P>> for Supplier<P> {
-    fn from(client: Client<P>) -> Self {
-        Self { client }
-    }
+crate::client::role_client! {
+    /// A supplier: the master (payout) account of one or more workers (machines, each with its own
+    /// key), offering them with asks and paid by their deals.
+    ///
+    /// Dereferences to [`Client`] for the reads and actions open to every role
+    /// ([`Client::settle`], [`Client::close_deal`], [`Client::earnings`], ...).
+    Supplier
 }
 
 impl<P: Provider + Clone> Supplier<P> {
-    /// The supplier whose master account is `client`'s sender.
-    pub fn new(client: Client<P>) -> Self {
-        Self { client }
-    }
-
     /// The master account (the sender).
     pub fn master(&self) -> Address {
         self.sender()

@@ -254,6 +254,39 @@ fn parse_usd_rate(input: &str, per: &str, example: &'static str) -> Result<U256,
     })
 }
 
+/// `from_scaled`, `scaled`, `Display` and `FromStr` of a price in USD per `$unit`, held as an
+/// integer scaled by 10^18 and written `<n> USD/<per>` or `$<n>/<per>`.
+macro_rules! usd_rate {
+    ($name:ident, $per:literal, $unit:literal, $example:literal) => {
+        impl $name {
+            #[doc = concat!("A price given in units of 10^-18 USD per ", $unit, ".")]
+            pub const fn from_scaled(scaled: U256) -> Self {
+                Self(scaled)
+            }
+
+            #[doc = concat!("The price in units of 10^-18 USD per ", $unit, ".")]
+            pub const fn scaled(self) -> U256 {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt_decimal_18(f, self.0)?;
+                f.write_str(concat!(" USD/", $per))
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+
+            fn from_str(input: &str) -> Result<Self, Error> {
+                parse_usd_rate(input, $per, $example).map(Self)
+            }
+        }
+    };
+}
+
 /// A price in US dollars per second, scaled by 10^18: the market's `pricePerSecond`, as stored
 /// on chain and charged second by second.
 ///
@@ -261,19 +294,11 @@ fn parse_usd_rate(input: &str, per: &str, example: &'static str) -> Result<U256,
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UsdPerSecond(U256);
 
+usd_rate!(UsdPerSecond, "s", "second", "expected a price such as `0.00025 USD/s` or `$0.00025/s`");
+
 impl UsdPerSecond {
     /// Free.
     pub const ZERO: Self = Self(U256::ZERO);
-
-    /// A price given in units of 10^-18 USD per second (the contract's representation).
-    pub const fn from_scaled(scaled: U256) -> Self {
-        Self(scaled)
-    }
-
-    /// The price in units of 10^-18 USD per second, as the contracts take it.
-    pub const fn scaled(self) -> U256 {
-        self.0
-    }
 
     /// The same price per hour. Exact (times 3,600); saturates at `U256::MAX`, which no price the
     /// market accepts (below 2^80) comes near.
@@ -309,21 +334,6 @@ impl UsdPerSecond {
     }
 }
 
-impl fmt::Display for UsdPerSecond {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt_decimal_18(f, self.0)?;
-        f.write_str(" USD/s")
-    }
-}
-
-impl FromStr for UsdPerSecond {
-    type Err = Error;
-
-    fn from_str(input: &str) -> Result<Self, Error> {
-        parse_usd_rate(input, "s", "expected a price such as `0.00025 USD/s` or `$0.00025/s`").map(Self)
-    }
-}
-
 /// A price in US dollars per hour, scaled by 10^18: how people quote machine prices.
 ///
 /// The market charges per second, so a price per hour is converted with
@@ -337,20 +347,12 @@ impl FromStr for UsdPerSecond {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UsdPerHour(U256);
 
-impl UsdPerHour {
-    /// A price given in units of 10^-18 USD per hour.
-    pub const fn from_scaled(scaled: U256) -> Self {
-        Self(scaled)
-    }
+usd_rate!(UsdPerHour, "h", "hour", "expected a price such as `0.9 USD/h` or `$0.9/h`");
 
+impl UsdPerHour {
     /// A whole number of dollars per hour.
     pub fn from_whole(usd: u64) -> Self {
         Self(U256::from(usd) * U256::from(WEI_PER_SNM))
-    }
-
-    /// The price in units of 10^-18 USD per hour.
-    pub const fn scaled(self) -> U256 {
-        self.0
     }
 
     /// The exact price per second, or [`Error::InexactPrice`] when the hourly price is not a
@@ -372,21 +374,6 @@ impl UsdPerHour {
     /// The price per second rounded up to 10^-18 USD: at least the quoted price per hour.
     pub fn to_per_second_up(self) -> UsdPerSecond {
         UsdPerSecond(self.0.div_ceil(U256::from(SECONDS_PER_HOUR)))
-    }
-}
-
-impl fmt::Display for UsdPerHour {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt_decimal_18(f, self.0)?;
-        f.write_str(" USD/h")
-    }
-}
-
-impl FromStr for UsdPerHour {
-    type Err = Error;
-
-    fn from_str(input: &str) -> Result<Self, Error> {
-        parse_usd_rate(input, "h", "expected a price such as `0.9 USD/h` or `$0.9/h`").map(Self)
     }
 }
 

@@ -143,9 +143,15 @@ async fn counterparty_mismatch() {
 async fn duration_out_of_range() {
     let world = World::new(shared().await).await;
     let ask = world.place(|a| a.durations(Duration::from_secs(60), Some(Duration::from_secs(3_600)))).await;
-    let e = expect_err!(world.buy(&ask, TWO_HOURS).await, Error::Market(MarketErrors::DurationOutOfRange(e)) => e);
+    let e = expect_err!(
+        world.buy(&ask, TWO_HOURS).await,
+        Error::Market(MarketErrors::DurationOutOfRange(e)) => e
+    );
     assert_eq!(e.duration, U256::from(7_200));
-    let e = expect_err!(world.buy(&ask, Term::Spot).await, Error::Market(MarketErrors::DurationOutOfRange(e)) => e);
+    let e = expect_err!(
+        world.buy(&ask, Term::Spot).await,
+        Error::Market(MarketErrors::DurationOutOfRange(e)) => e
+    );
     assert_eq!(e.duration, U256::ZERO);
 }
 
@@ -163,7 +169,10 @@ async fn worker_not_confirmed() {
     let world = World::new(shared().await).await;
     let ask = world.place(|a| a).await;
     world.supplier.remove_worker(world.worker.sender()).await.unwrap();
-    let e = expect_err!(world.buy(&ask, TWO_HOURS).await, Error::Market(MarketErrors::WorkerNotConfirmed(e)) => e);
+    let e = expect_err!(
+        world.buy(&ask, TWO_HOURS).await,
+        Error::Market(MarketErrors::WorkerNotConfirmed(e)) => e
+    );
     assert_eq!((e.worker, e.master), (world.worker.sender(), world.supplier.master()));
     let refused = world.supplier.place_ask(&world.ask()).await;
     expect_err!(refused, Error::Market(MarketErrors::WorkerNotConfirmed(_)) => ());
@@ -189,7 +198,10 @@ async fn deal_not_active() {
     let world = World::new(shared().await).await;
     let deal = world.buy(&world.place(|a| a).await, TWO_HOURS).await.unwrap();
     world.customer.close(deal.deal, false).await.unwrap();
-    let e = expect_err!(world.customer.close(deal.deal, false).await, Error::Market(MarketErrors::DealNotActive(e)) => e);
+    let e = expect_err!(
+        world.customer.close(deal.deal, false).await,
+        Error::Market(MarketErrors::DealNotActive(e)) => e
+    );
     assert_eq!(e.dealId, deal.deal.word());
 }
 
@@ -198,7 +210,10 @@ async fn not_deal_party() {
     let world = World::new(shared().await).await;
     let deal = world.buy(&world.place(|a| a).await, TWO_HOURS).await.unwrap();
     let stranger = world.stranger().await;
-    let e = expect_err!(stranger.close_deal(deal.deal, true).await, Error::Market(MarketErrors::NotDealParty(e)) => e);
+    let e = expect_err!(
+        stranger.close_deal(deal.deal, true).await,
+        Error::Market(MarketErrors::NotDealParty(e)) => e
+    );
     assert_eq!((e.dealId, e.caller), (deal.deal.word(), stranger.sender()));
 }
 
@@ -206,7 +221,10 @@ async fn not_deal_party() {
 async fn close_not_allowed() {
     let world = World::new(shared().await).await;
     let deal = world.buy(&world.place(|a| a).await, TWO_HOURS).await.unwrap();
-    let e = expect_err!(world.supplier.close(deal.deal, false).await, Error::Market(MarketErrors::CloseNotAllowed(e)) => e);
+    let e = expect_err!(
+        world.supplier.close(deal.deal, false).await,
+        Error::Market(MarketErrors::CloseNotAllowed(e)) => e
+    );
     assert_eq!((e.dealId, e.caller), (deal.deal.word(), world.supplier.master()));
 }
 
@@ -288,7 +306,10 @@ async fn insufficient_earnings() {
     assert_eq!(e, (Snm::ZERO, snm("1 SNM")));
     let market = world.supplier.market_contract();
     let call = market.withdrawEarnings(U256::from(1), world.supplier.master()).from(world.supplier.master());
-    let e = expect_err!(call.call().await.map_err(Error::from), Error::Market(MarketErrors::InsufficientEarnings(e)) => e);
+    let e = expect_err!(
+        call.call().await.map_err(Error::from),
+        Error::Market(MarketErrors::InsufficientEarnings(e)) => e
+    );
     assert_eq!((e.account, e.available, e.needed), (world.supplier.master(), U256::ZERO, U256::from(1)));
 }
 
@@ -319,7 +340,10 @@ async fn no_fees() {
 async fn already_worker() {
     let world = World::new(shared().await).await;
     let other = world.stranger().await;
-    let e = expect_err!(world.worker.request_worker(other.sender()).await, Error::Market(MarketErrors::AlreadyWorker(e)) => e);
+    let e = expect_err!(
+        world.worker.request_worker(other.sender()).await,
+        Error::Market(MarketErrors::AlreadyWorker(e)) => e
+    );
     assert_eq!((e.worker, e.master), (world.worker.sender(), world.supplier.master()));
 }
 
@@ -327,7 +351,10 @@ async fn already_worker() {
 async fn no_worker_request() {
     let world = World::new(shared().await).await;
     let machine = Address::repeat_byte(9);
-    let e = expect_err!(world.supplier.confirm_worker(machine).await, Error::Market(MarketErrors::NoWorkerRequest(e)) => e);
+    let e = expect_err!(
+        world.supplier.confirm_worker(machine).await,
+        Error::Market(MarketErrors::NoWorkerRequest(e)) => e
+    );
     assert_eq!((e.worker, e.master), (machine, world.supplier.master()));
 }
 
@@ -335,7 +362,10 @@ async fn no_worker_request() {
 async fn not_worker_of() {
     let world = World::new(shared().await).await;
     let machine = Address::repeat_byte(9);
-    let e = expect_err!(world.supplier.remove_worker(machine).await, Error::Market(MarketErrors::NotWorkerOf(e)) => e);
+    let e = expect_err!(
+        world.supplier.remove_worker(machine).await,
+        Error::Market(MarketErrors::NotWorkerOf(e)) => e
+    );
     assert_eq!((e.worker, e.master), (machine, world.supplier.master()));
 }
 
@@ -343,7 +373,10 @@ async fn not_worker_of() {
 async fn zero_master() {
     let world = World::new(shared().await).await;
     let machine = world.stranger().await;
-    expect_err!(machine.request_worker(Address::ZERO).await, Error::Market(MarketErrors::ZeroMaster(_)) => ());
+    expect_err!(
+        machine.request_worker(Address::ZERO).await,
+        Error::Market(MarketErrors::ZeroMaster(_)) => ()
+    );
 }
 
 #[tokio::test]
@@ -462,7 +495,10 @@ async fn token_error_bubbles_through_the_market() {
             Default::default(),
         )
         .from(world.customer.sender());
-    let e = expect_err!(call.call().await.map_err(Error::from), Error::Token(SNMTokenErrors::ERC20InsufficientAllowance(e)) => e);
+    let e = expect_err!(
+        call.call().await.map_err(Error::from),
+        Error::Token(SNMTokenErrors::ERC20InsufficientAllowance(e)) => e
+    );
     assert_eq!(
         (e.spender, e.allowance, e.needed),
         (world.customer.deployment().market, U256::ZERO, snm("200 SNM").wei())
@@ -480,7 +516,9 @@ async fn insufficient_funds_are_checked_before_sending() {
     let bid = Bid::new(customer.sender(), common::price(), TWO_HOURS, snm("200 SNM"));
     let e = expect_err!(
         customer.place_bid(&bid).await,
-        Error::InsufficientFunds { account, funds: Funds::FreeBalance, available, needed } => (account, available, needed)
+        Error::InsufficientFunds { account, funds: Funds::FreeBalance, available, needed } => {
+            (account, available, needed)
+        }
     );
     assert_eq!(e, (customer.sender(), Snm::ZERO, snm("200 SNM")));
     // A quick buy above the token balance.
@@ -492,6 +530,12 @@ async fn insufficient_funds_are_checked_before_sending() {
     assert_eq!(e, (snm("10000 SNM"), snm("20000 SNM")));
     // A top-up and a withdrawal above the free balance.
     let deal = world.buy(&ask, TWO_HOURS).await.unwrap();
-    expect_err!(customer.top_up(deal.deal, snm("1 SNM")).await, Error::InsufficientFunds { funds: Funds::FreeBalance, .. } => ());
-    expect_err!(customer.withdraw(snm("1 SNM")).await, Error::InsufficientFunds { funds: Funds::FreeBalance, .. } => ());
+    expect_err!(
+        customer.top_up(deal.deal, snm("1 SNM")).await,
+        Error::InsufficientFunds { funds: Funds::FreeBalance, .. } => ()
+    );
+    expect_err!(
+        customer.withdraw(snm("1 SNM")).await,
+        Error::InsufficientFunds { funds: Funds::FreeBalance, .. } => ()
+    );
 }

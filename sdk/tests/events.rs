@@ -126,9 +126,8 @@ async fn market_events_resume_across_restart_without_loss_or_duplicates() -> Res
     // The supplier's watch, resumed: deal B opened, deal A closed.
     let mut resumed_watch = supplier.watch_deals(watch_saved);
     let deals: Vec<DealEvent> = resumed_watch.poll().await?.into_iter().map(|e| e.event).collect();
-    assert!(
-        matches!(&deals[..], [DealEvent::Opened(b), DealEvent::Closed(a)] if *b == deal_b && a.deal == deal_a.deal)
-    );
+    assert!(matches!(&deals[..], [DealEvent::Opened(b), DealEvent::Closed(a)]
+            if *b == deal_b && a.deal == deal_a.deal));
     let carried: Vec<DealEvent> = watch.poll().await?.into_iter().map(|e| e.event).collect();
     assert_eq!(carried, deals);
     Ok(())
