@@ -70,8 +70,9 @@ async fn reports_rates_sets_the_fee_and_collects_it() {
     let reporter = Operator::new(world.stranger().await);
     operator.set_reporter(reporter.sender(), true).await.unwrap();
     reporter.report_rate(SnmPerUsd::from_whole(110)).await.unwrap();
+    operator.set_oracle_max_age(Duration::from_secs(7_200)).await.unwrap();
     let rate = operator.rate().await.unwrap();
-    assert_eq!(rate.snm_per_usd, SnmPerUsd::from_whole(110));
+    assert_eq!((rate.snm_per_usd, rate.max_age), (SnmPerUsd::from_whole(110), Duration::from_secs(7_200)));
     assert!(rate.is_fresh(operator.now().await.unwrap()));
     operator.set_reporter(reporter.sender(), false).await.unwrap();
     assert!(reporter.report_rate(SnmPerUsd::from_whole(100)).await.is_err());

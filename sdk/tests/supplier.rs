@@ -120,3 +120,24 @@ async fn settles_closes_and_withdraws_earnings() {
     assert_eq!(supplier.token_balance(supplier.master()).await.unwrap(), snm("1 SNM"));
     assert!(supplier.deal(DealId(0)).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn agrees_on_new_terms_with_the_customer() {
+    let world = World::new(shared().await).await;
+    let deal = world.buy(&world.place(|a| a).await, Term::Spot).await.unwrap();
+    let cheaper =
+        snm_sdk::units::UsdPerSecond::from_scaled(price().scaled() / alloy::primitives::U256::from(2));
+    // A proposal can be withdrawn; the other side accepts the one standing.
+    world.supplier.propose_change(deal.deal, cheaper, None).await.unwrap();
+    world.supplier.cancel_change(deal.deal).await.unwrap();
+    let gone = world.customer.accept_change(deal.deal, cheaper, None).await;
+    assert!(matches!(gone, Err(Error::Market(MarketErrors::NoPendingChange(_)))), "{gone:?}");
+    world.supplier.propose_change(deal.deal, cheaper, None).await.unwrap();
+    world.customer.accept_change(deal.deal, cheaper, None).await.unwrap();
+    let stored = world.customer.deal(deal.deal).await.unwrap().unwrap();
+    assert_eq!((stored.price, stored.end_time), (cheaper, None));
+    assert!(stored.settled_until >= deal.start_time, "the seconds before were settled at the old price");
+    // The devnet hands out ready-made matchers too.
+    let matcher = world.devnet.matcher(1).unwrap();
+    assert_eq!(matcher.sender(), world.devnet.accounts()[1]);
+}
