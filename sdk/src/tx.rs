@@ -31,6 +31,7 @@ use std::{
 };
 
 use alloy::{
+    consensus::Transaction as _,
     network::TransactionBuilder,
     primitives::{Address, B256, Bytes, TxKind},
     providers::Provider,
@@ -103,12 +104,12 @@ impl NonceMemory {
         }
     }
 
-    fn sent(&self, nonce: u64) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some((nonce + 1, Instant::now()));
-    }
-
-    fn forget(&self) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    /// Remembers that `nonce` is taken: the next one is at least `nonce + 1` (never lower than
+    /// before, so a nonce is not handed out twice).
+    fn taken(&self, nonce: u64) {
+        let mut memory = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let next = memory.map_or(0, |(next, _)| next).max(nonce + 1);
+        *memory = Some((next, Instant::now()));
     }
 }
 
@@ -138,7 +139,7 @@ pub(crate) async fn send<P: Provider>(
         .with_chain_id(chain_id);
 
     // 2. Nonce and send, under the account's lock. A nonce taken by a transaction sent outside the
-    //    SDK between the read and the send is retried once with a fresh count.
+    //    SDK between the read and the send is retried once with the next one.
     let hash = {
         let lock = account_lock(from);
         let _guard = lock.lock().await;
@@ -148,11 +149,11 @@ pub(crate) async fn send<P: Provider>(
             let nonce = memory.next(node, options);
             match provider.send_transaction(request.clone().with_nonce(nonce)).await {
                 Ok(pending) => {
-                    memory.sent(nonce);
+                    memory.taken(nonce);
                     break *pending.tx_hash();
                 }
                 Err(error) if attempt == 0 && error.to_string().contains("nonce too low") => {
-                    memory.forget();
+                    memory.taken(nonce);
                     attempt += 1;
                 }
                 Err(error) => return Err(from_rpc(error, call.target)),
@@ -161,7 +162,7 @@ pub(crate) async fn send<P: Provider>(
     };
 
     // 3. Receipt; a transaction reverted on chain is replayed to say why.
-    let receipt = wait_receipt(provider, hash, options).await?;
+    let receipt = wait_receipt(provider, from, hash, options).await?;
     if !receipt.status() {
         let block = receipt.block_number.unwrap_or_default();
         let mut replay = TransactionRequest::default().from(from).input(call.input.into());
@@ -198,6 +199,7 @@ where
 /// Transport failures (a node restarting) are retried until then.
 pub(crate) async fn wait_receipt<P: Provider>(
     provider: &P,
+    from: Address,
     hash: B256,
     options: &TxOptions,
 ) -> Result<TransactionReceipt, Error> {
@@ -213,7 +215,20 @@ pub(crate) async fn wait_receipt<P: Provider>(
         }
         let waited = start.elapsed();
         if waited >= options.receipt_timeout {
-            return Err(Error::Timeout { what: format!("the receipt of transaction {hash}"), waited });
+            // Say whether the node still has the transaction (and what it waits for) or lost it.
+            let known = provider.get_transaction_by_hash(hash).await.ok().flatten();
+            let mined = provider.get_transaction_count(from).await.ok();
+            let state = match (known.map(|tx| tx.nonce()), mined) {
+                (Some(nonce), Some(next)) if nonce > next => {
+                    format!("nonce {nonce}, waiting in the node's pool behind nonce {next}")
+                }
+                (Some(nonce), _) => format!("nonce {nonce}, in the node's pool but not mined"),
+                (None, _) => "unknown to the node (dropped)".to_owned(),
+            };
+            return Err(Error::Timeout {
+                what: format!("the receipt of transaction {hash} ({state})"),
+                waited,
+            });
         }
         tokio::time::sleep(pause.min(options.receipt_timeout - waited)).await;
         polls += 1;
