@@ -2,8 +2,9 @@
 //! nonce gap:
 //!
 //! 1. **Simulate**: `eth_estimateGas` runs the call; a revert stops here, decoded into the
-//!    contract's custom error ([`crate::Error`]), before any nonce is taken. Fees and the chain id
-//!    are fetched at the same time.
+//!    contract's custom error ([`crate::Error`]), before any nonce is taken. The fees are fetched
+//!    at the same time (the chain id once per client). Reads are retried after a transport
+//!    failure; the send itself is not (it may have reached the node).
 //! 2. **Nonce**: under a per-account lock (shared by every client of the process), the nonce is the
 //!    node's pending transaction count, read afresh, and the signed transaction is sent before the
 //!    lock is released, so concurrent sends from one account get consecutive nonces. A nonce is
@@ -14,7 +15,8 @@
 //!    while transactions sent with it can still be waiting for their receipt. Clone a client to
 //!    share this memory; separate clients of one account only share the lock.
 //! 3. **Receipt**: polled at once, then with a growing interval (up to
-//!    [`TxOptions::poll_interval`]), until [`TxOptions::receipt_timeout`] ([`Error::Timeout`]).
+//!    [`TxOptions::poll_interval`]), until [`TxOptions::receipt_timeout`] ([`Error::Timeout`],
+//!    which says whether the node still holds the transaction and what it waits for).
 //!    A transaction that passed the simulation but reverted when mined (someone took the ask in
 //!    between) is replayed with `eth_call` on the block's state to decode why.
 //!
