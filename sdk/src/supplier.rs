@@ -77,13 +77,15 @@ impl<P: Provider + Clone> Supplier<P> {
         Ok(workers)
     }
 
-    /// Places an ask (its master must be the sender, its worker confirmed).
+    /// Places an ask. The sender must be the ask's master or its worker (a machine may offer
+    /// itself), and the worker a confirmed worker of the master.
     pub async fn place_ask(&self, ask: &Ask) -> Result<PlacedAsk, Error> {
-        if ask.master != self.master() {
+        if self.sender() != ask.master && self.sender() != ask.worker {
             return Err(Error::InvalidInput(format!(
-                "the ask's master {} is not the sender {}",
+                "the sender {} is neither the ask's master {} nor its worker {}",
+                self.sender(),
                 ask.master,
-                self.master()
+                ask.worker
             )));
         }
         let receipt = self.send_market(Market::placeAskCall { ask: ask.into() }).await?;

@@ -47,9 +47,12 @@ async fn places_and_cancels_asks() {
     assert!(book.ask(ask.id).is_none());
     let again = supplier.cancel_ask(&ask).await;
     assert!(matches!(again, Err(Error::Market(MarketErrors::OrderMismatch(_)))), "{again:?}");
-    // The master places asks for its own workers only.
+    // The master or the worker places an ask, nobody else.
     let foreign = snm_sdk::market::Ask { master: world.customer.sender(), ..world.ask() };
     assert!(matches!(supplier.place_ask(&foreign).await, Err(Error::InvalidInput(_))));
+    let by_the_machine = Supplier::new(world.worker.clone()).place_ask(&world.ask()).await.unwrap();
+    book = supplier.order_book().await.unwrap();
+    assert_eq!(book.ask(by_the_machine.id).map(|a| a.ask.worker), Some(world.worker.sender()));
 }
 
 #[tokio::test]
