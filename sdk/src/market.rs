@@ -29,6 +29,19 @@ fn nonzero_u64(value: u64) -> Option<u64> {
     (value != 0).then_some(value)
 }
 
+/// Builder methods setting one field each: `name: (Type)` sets the field `name`, `name:
+/// Some(Type)` sets it to `Some(value)`.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $($some:ident)? ($ty:ty)),* $(,)?) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(self, value: $ty) -> Self {
+                Self { $name: $($some)?(value), ..self }
+            }
+        )*
+    };
+}
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -133,34 +146,25 @@ impl Ask {
         }
     }
 
-    /// The machine's resources.
-    pub fn resources(self, resources: Resources) -> Self {
-        Self { resources, ..self }
-    }
-
     /// The machine's network capabilities.
     pub fn flags(self, net_flags: NetFlags) -> Self {
         Self { net_flags, ..self }
     }
 
-    /// The region code.
-    pub fn region(self, region: u32) -> Self {
-        Self { region, ..self }
+    setters! {
+        /// The machine's resources.
+        resources: (Resources),
+        /// The region code.
+        region: (u32),
+        /// The block time after which the ask cannot be taken.
+        expiry: Some(u64),
+        /// Reserves the ask for one customer.
+        counterparty: Some(Address),
     }
 
     /// The fixed terms accepted: from `min` to `max` (`None`: no maximum, spot accepted).
     pub fn durations(self, min: Duration, max: Option<Duration>) -> Self {
         Self { min_duration: min, max_duration: max, ..self }
-    }
-
-    /// The block time after which the ask cannot be taken.
-    pub fn expiry(self, timestamp: u64) -> Self {
-        Self { expiry: Some(timestamp), ..self }
-    }
-
-    /// Reserves the ask for one customer.
-    pub fn counterparty(self, customer: Address) -> Self {
-        Self { counterparty: Some(customer), ..self }
     }
 
     /// Whether the ask accepts `term` (the contract's `DurationOutOfRange` check).
@@ -254,29 +258,17 @@ impl Bid {
         }
     }
 
-    /// Least of each resource needed.
-    pub fn resources(self, resources: Resources) -> Self {
-        Self { resources, ..self }
-    }
-
-    /// Network flags required.
-    pub fn flags(self, flags: NetFlags) -> Self {
-        Self { flags, ..self }
-    }
-
-    /// Required region.
-    pub fn region(self, region: u32) -> Self {
-        Self { region, ..self }
-    }
-
-    /// The block time after which the bid cannot be matched.
-    pub fn expiry(self, timestamp: u64) -> Self {
-        Self { expiry: Some(timestamp), ..self }
-    }
-
-    /// Accepts only this master's asks.
-    pub fn counterparty(self, master: Address) -> Self {
-        Self { counterparty: Some(master), ..self }
+    setters! {
+        /// Least of each resource needed.
+        resources: (Resources),
+        /// Network flags required.
+        flags: (NetFlags),
+        /// Required region.
+        region: (u32),
+        /// The block time after which the bid cannot be matched.
+        expiry: Some(u64),
+        /// Accepts only this master's asks.
+        counterparty: Some(Address),
     }
 
     /// The container image and the hash of its configuration.
@@ -424,34 +416,19 @@ impl Requirements {
         Self { term, ..Self::default() }
     }
 
-    /// Least of each resource needed.
-    pub fn resources(self, resources: Resources) -> Self {
-        Self { resources, ..self }
-    }
-
-    /// Network flags required.
-    pub fn flags(self, flags: NetFlags) -> Self {
-        Self { flags, ..self }
-    }
-
-    /// Required region.
-    pub fn region(self, region: u32) -> Self {
-        Self { region, ..self }
-    }
-
-    /// Highest price.
-    pub fn max_price(self, price: UsdPerSecond) -> Self {
-        Self { max_price: Some(price), ..self }
-    }
-
-    /// Who buys (so that asks reserved for this customer match).
-    pub fn customer(self, customer: Address) -> Self {
-        Self { customer: Some(customer), ..self }
-    }
-
-    /// Only this master's asks.
-    pub fn master(self, master: Address) -> Self {
-        Self { master: Some(master), ..self }
+    setters! {
+        /// Least of each resource needed.
+        resources: (Resources),
+        /// Network flags required.
+        flags: (NetFlags),
+        /// Required region.
+        region: (u32),
+        /// Highest price.
+        max_price: Some(UsdPerSecond),
+        /// Who buys (so that asks reserved for this customer match).
+        customer: Some(Address),
+        /// Only this master's asks.
+        master: Some(Address),
     }
 
     /// Whether `ask` meets these requirements at block time `now`, or the first reason it does not.
