@@ -6,7 +6,7 @@ FORGE ?= toolchain/.bin/forge
 CARGO ?= cargo
 export FOUNDRY_DISABLE_NIGHTLY_WARNING := 1
 
-.PHONY: demo test toolchain build artifacts check-artifacts check-snapshots test-contracts test-rust lint slither gas reward-gas bench-rewards coverage check-coverage
+.PHONY: demo test toolchain build artifacts check-artifacts check-snapshots test-contracts test-rust lint slither gas reward-gas bench-rewards bench-sdk coverage check-coverage
 
 demo: toolchain
 	$(CARGO) run --release --quiet -p snm-examples --bin quickstart
@@ -69,3 +69,8 @@ reward-gas: toolchain
 # Reward engine figures: 1M-leaf Merkle tree + proofs + dump, and 10M usage records (release build).
 bench-rewards:
 	$(CARGO) bench -p snm-sdk --bench rewards
+
+# SDK figures: best ask among 100,000 asks, 1,000 deals against a devnet (deals/s, the SDK's share of
+# the time); release build; the figures are written up in sdk/BENCHMARKS.md.
+bench-sdk: toolchain
+	$(CARGO) bench -p snm-sdk --bench market

@@ -1,20 +1,34 @@
-//! A local chain for demos and tests: starts `anvil`, deploys every contract and funds the accounts.
+//! A local chain for demos and tests: starts `anvil`, deploys every contract (token, oracle with
+//! its reporter, market, reward distributor) with [`Operator::deploy`], gives SNM to every
+//! account, and hands out ready-made clients per account.
 //!
-//! The anvil binary is, in order: the path in the `SNM_ANVIL` environment variable, the pinned copy
-//! in this repository's `toolchain/.bin/anvil` (installed by `make toolchain`), or `anvil` on `PATH`.
-//! The node stops when the [`Devnet`] is dropped.
+//! The anvil binary is, in order: [`DevnetConfig::anvil`], the path in the `SNM_ANVIL` environment
+//! variable, the pinned copy in this repository's `toolchain/.bin/anvil` (installed by
+//! `make toolchain`), or `anvil` on `PATH`. The node stops when the [`Devnet`] is dropped.
+//!
+//! Account 0 is the operator: it deploys and owns the contracts and reports the rate. Every
+//! account's provider signs for that account only and reads nonces afresh from the node
+//! (`SimpleNonceManager`), so transactions sent through the bindings and through the clients mix
+//! without nonce trouble.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use alloy::{
     network::EthereumWallet,
     node_bindings::{Anvil, AnvilInstance},
-    primitives::{Address, Bytes, U256},
+    primitives::{Address, Bytes},
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
 
-use crate::{Error, bindings::SNMToken, units::Snm};
+use crate::{
+    Client, Customer, Deployment, Error, Matcher, Operator, Supplier,
+    operator::DeployConfig,
+    units::{Snm, SnmPerUsd},
+};
 
 /// Environment variable naming the anvil binary to use instead of the pinned one.
 pub const ANVIL_ENV: &str = "SNM_ANVIL";
@@ -22,12 +36,32 @@ pub const ANVIL_ENV: &str = "SNM_ANVIL";
 /// How a [`Devnet`] is set up.
 #[derive(Clone, Debug)]
 pub struct DevnetConfig {
-    /// Number of funded accounts; account 0 is the operator, who deploys everything.
+    /// Number of funded accounts; account 0 is the operator, who deploys everything (default 10).
     pub accounts: u32,
-    /// SNM given to every account but the operator.
+    /// SNM given to every account but the operator (default 1,000,000).
     pub snm_per_account: Snm,
-    /// Total SNM supply, minted to the operator at deployment.
+    /// Total SNM supply, minted to the operator at deployment (default 444,000,000).
     pub snm_supply: Snm,
+    /// The oracle's first rate (default 100 SNM/USD, $0.01 per SNM).
+    pub snm_per_usd: SnmPerUsd,
+    /// How long a rate stays usable (default 1 day, so that tests moving time ahead by hours keep
+    /// a fresh rate).
+    pub oracle_max_age: Duration,
+    /// Largest change of one rate report, in basis points (default 2,000).
+    pub oracle_max_change_bps: u16,
+    /// Seconds a deposit must cover at opening (default 1 h, as `Deploy.s.sol`).
+    pub min_runway: Duration,
+    /// Delay of proposed reward roots (default 0: accepted in the next block).
+    pub reward_delay: Duration,
+    /// Besides the block anvil mines for each transaction, one every this often (anvil's mixed
+    /// mining; default 1 s). Under many concurrent transactions anvil's automatic mining can leave
+    /// ready transactions in its pool with no block to come
+    /// ([foundry#10122](https://github.com/foundry-rs/foundry/issues/10122)); the periodic block
+    /// takes them. `None`: blocks only when transactions arrive, so the chain's clock stands still
+    /// in between (for tests that need it to).
+    pub sweep_interval: Option<Duration>,
+    /// The anvil binary; `None`: `$SNM_ANVIL`, the pinned one, or `anvil` on `PATH`.
+    pub anvil: Option<PathBuf>,
 }
 
 impl Default for DevnetConfig {
@@ -36,6 +70,13 @@ impl Default for DevnetConfig {
             accounts: 10,
             snm_per_account: Snm::from_whole(1_000_000),
             snm_supply: Snm::from_whole(444_000_000),
+            snm_per_usd: SnmPerUsd::from_whole(100),
+            oracle_max_age: Duration::from_secs(86_400),
+            oracle_max_change_bps: 2_000,
+            min_runway: Duration::from_secs(3_600),
+            reward_delay: Duration::ZERO,
+            sweep_interval: Some(Duration::from_secs(1)),
+            anvil: None,
         }
     }
 }
@@ -45,10 +86,12 @@ impl Default for DevnetConfig {
 pub struct Devnet {
     anvil: AnvilInstance,
     anvil_path: PathBuf,
+    anvil_args: Vec<String>,
     accounts: u32,
     provider: DynProvider,
+    providers: Vec<DynProvider>,
     signers: Vec<PrivateKeySigner>,
-    token: Address,
+    deployment: Deployment,
 }
 
 impl Devnet {
@@ -57,11 +100,26 @@ impl Devnet {
         Self::start_with(DevnetConfig::default()).await
     }
 
-    /// Starts anvil, deploys the SNM token and funds every account.
+    /// Starts anvil, deploys every contract and funds every account.
     pub async fn start_with(config: DevnetConfig) -> Result<Self, Error> {
-        let path = anvil_path();
+        let path = config.anvil.clone().unwrap_or_else(anvil_path);
         let accounts = config.accounts.max(1);
-        let anvil = spawn_anvil(&path, accounts, None)?;
+        // Only the last 64 blocks' states are kept: anvil's memory and per-block work stay smaller on
+        // long runs (logs and blocks are all kept).
+        let mut args = vec![
+            "--accounts".to_owned(),
+            accounts.to_string(),
+            "--prune-history".to_owned(),
+            "64".to_owned(),
+        ];
+        if let Some(interval) = config.sweep_interval {
+            args.extend([
+                "--mixed-mining".to_owned(),
+                "--block-time".to_owned(),
+                interval.as_secs_f64().to_string(),
+            ]);
+        }
+        let anvil = spawn_anvil(&path, &args, None)?;
 
         let signers: Vec<PrivateKeySigner> =
             anvil.keys().iter().cloned().map(PrivateKeySigner::from).collect();
@@ -71,18 +129,46 @@ impl Devnet {
                 reason: "anvil gave no accounts".into(),
             });
         };
+        let connect = |wallet: EthereumWallet| {
+            ProviderBuilder::new()
+                .with_simple_nonce_management()
+                .wallet(wallet)
+                .connect_http(anvil.endpoint_url())
+                .erased()
+        };
         let mut wallet = EthereumWallet::from(operator.clone());
         for signer in others {
             wallet.register_signer(signer.clone());
         }
-        let provider = ProviderBuilder::new().wallet(wallet).connect_http(anvil.endpoint_url()).erased();
+        let provider = connect(wallet);
+        let providers: Vec<DynProvider> =
+            signers.iter().map(|signer| connect(EthereumWallet::from(signer.clone()))).collect();
 
-        let token = SNMToken::deploy(&provider, operator.address(), config.snm_supply.wei()).await?;
+        let deploy = DeployConfig {
+            token: None,
+            token_supply: config.snm_supply,
+            snm_per_usd: config.snm_per_usd,
+            oracle_max_age: config.oracle_max_age,
+            oracle_max_change_bps: config.oracle_max_change_bps,
+            reporter: None,
+            min_runway: config.min_runway,
+            reward_delay: config.reward_delay,
+        };
+        let operator = Operator::deploy(providers[0].clone(), operator.address(), &deploy).await?;
         for signer in others {
-            token.transfer(signer.address(), config.snm_per_account.wei()).send().await?.watch().await?;
+            operator.transfer(signer.address(), config.snm_per_account).await?;
         }
-
-        Ok(Self { token: *token.address(), anvil, anvil_path: path, accounts, provider, signers })
+        let deployment = *operator.deployment();
+        Ok(Self {
+            anvil,
+            anvil_path: path,
+            anvil_args: args,
+            accounts,
+            provider,
+            providers,
+            signers,
+            deployment,
+        })
     }
 
     /// Stops the node and starts a new one on the same port with the same chain (state, blocks
@@ -92,11 +178,12 @@ impl Devnet {
         let state: Bytes = self.provider.raw_request("anvil_dumpState".into(), ()).await?;
         let port = self.anvil.port();
         // The port is taken until the old process is gone: stop it before starting the new one.
-        let mut old = std::mem::replace(&mut self.anvil, spawn_anvil(&self.anvil_path, self.accounts, None)?);
+        let mut old =
+            std::mem::replace(&mut self.anvil, spawn_anvil(&self.anvil_path, &self.anvil_args, None)?);
         old.child_mut().kill().ok();
         old.child_mut().wait().ok();
         drop(old);
-        self.anvil = spawn_anvil(&self.anvil_path, self.accounts, Some(port))?;
+        self.anvil = spawn_anvil(&self.anvil_path, &self.anvil_args, Some(port))?;
         // The first requests may meet connections pooled to the old process: retry those.
         let mut attempt = 0;
         let loaded: bool = loop {
@@ -140,32 +227,101 @@ impl Devnet {
         self.signers.get(index)
     }
 
+    /// Where the contracts are.
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+
     /// The SNM token's address.
     pub fn token(&self) -> Address {
-        self.token
+        self.deployment.token
+    }
+
+    /// A client sending as account `index` (through a provider signing for it alone).
+    pub fn client(&self, index: usize) -> Result<Client<DynProvider>, Error> {
+        let (Some(provider), Some(signer)) = (self.providers.get(index), self.signers.get(index)) else {
+            return Err(Error::InvalidInput(format!(
+                "the devnet has {} accounts, not {}",
+                self.accounts,
+                index + 1
+            )));
+        };
+        Ok(Client::new(provider.clone(), self.deployment, signer.address()))
+    }
+
+    /// A new account with a random key, given 1,000 ETH for gas and `snm` tokens by the operator.
+    pub async fn new_account(&self, snm: Snm) -> Result<PrivateKeySigner, Error> {
+        let signer = PrivateKeySigner::random();
+        let eth = alloy::primitives::U256::from(10u64).pow(alloy::primitives::U256::from(21));
+        let operator =
+            self.connect(self.signers.first().ok_or_else(|| Error::InvalidInput("no operator".into()))?);
+        operator.provider().raw_request::<_, ()>("anvil_setBalance".into(), (signer.address(), eth)).await?;
+        if snm > Snm::ZERO {
+            operator.transfer(signer.address(), snm).await?;
+        }
+        Ok(signer)
+    }
+
+    /// A client sending as `signer`'s account over a new connection: for an account made by
+    /// [`Self::new_account`], or to use the devnet from another tokio runtime than the one that
+    /// started it (a connection belongs to the runtime it was opened in).
+    pub fn connect(&self, signer: &PrivateKeySigner) -> Client<DynProvider> {
+        let provider = ProviderBuilder::new()
+            .with_simple_nonce_management()
+            .wallet(signer.clone())
+            .connect_http(self.endpoint())
+            .erased();
+        Client::new(provider, self.deployment, signer.address())
+    }
+
+    /// Account `index` as a customer.
+    pub fn customer(&self, index: usize) -> Result<Customer<DynProvider>, Error> {
+        self.client(index).map(Customer::new)
+    }
+
+    /// Account `index` as a supplier (its master account).
+    pub fn supplier(&self, index: usize) -> Result<Supplier<DynProvider>, Error> {
+        self.client(index).map(Supplier::new)
+    }
+
+    /// Account `index` as a matcher bot.
+    pub fn matcher(&self, index: usize) -> Result<Matcher<DynProvider>, Error> {
+        self.client(index).map(Matcher::new)
+    }
+
+    /// The operator (account 0): owner of every contract and the oracle's reporter.
+    pub fn operator(&self) -> Result<Operator<DynProvider>, Error> {
+        self.client(0).map(Operator::new)
     }
 
     /// The SNM balance of `account`.
     pub async fn snm_balance(&self, account: Address) -> Result<Snm, Error> {
-        let wei: U256 = SNMToken::new(self.token, &self.provider).balanceOf(account).call().await?;
-        Ok(Snm::from_wei(wei))
+        self.client(0)?.token_balance(account).await
     }
 
     /// The latest block number.
     pub async fn block_number(&self) -> Result<u64, Error> {
         Ok(self.provider.get_block_number().await?)
     }
+
+    /// Moves the chain's time ahead by `by` and mines a block at the new time.
+    pub async fn advance_time(&self, by: Duration) -> Result<(), Error> {
+        self.provider.raw_request::<_, i64>("evm_increaseTime".into(), (by.as_secs(),)).await?;
+        self.provider.raw_request::<_, String>("evm_mine".into(), ()).await?;
+        Ok(())
+    }
 }
 
-fn spawn_anvil(path: &Path, accounts: u32, port: Option<u16>) -> Result<AnvilInstance, Error> {
-    let mut anvil = Anvil::new().path(path).args(["--accounts", &accounts.to_string()]);
+fn spawn_anvil(path: &Path, args: &[String], port: Option<u16>) -> Result<AnvilInstance, Error> {
+    let mut anvil = Anvil::new().path(path).args(args);
     if let Some(port) = port {
         anvil = anvil.port(port);
     }
     anvil.try_spawn().map_err(|e| Error::Devnet { path: path.display().to_string(), reason: e.to_string() })
 }
 
-/// The anvil binary a devnet starts: `$SNM_ANVIL`, else the pinned one, else `anvil` on `PATH`.
+/// The anvil binary a devnet starts by default: `$SNM_ANVIL`, else the pinned one, else `anvil` on
+/// `PATH`.
 pub fn anvil_path() -> PathBuf {
     if let Some(path) = std::env::var_os(ANVIL_ENV) {
         return PathBuf::from(path);

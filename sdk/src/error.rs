@@ -1,17 +1,156 @@
-use alloy::transports::TransportError;
+//! The SDK's one error type, with every custom error of the contracts decoded.
+
+use std::time::Duration;
+
+use alloy::{
+    primitives::{Address, B256, Bytes},
+    sol_types::SolInterface,
+    transports::TransportError,
+};
+
+use crate::{
+    bindings::{
+        Market::MarketErrors, PriceOracle::PriceOracleErrors, RewardDistributor::RewardDistributorErrors,
+        SNMToken::SNMTokenErrors,
+    },
+    units::{Snm, UsdPerHour, UsdPerSecond},
+};
+
+/// Whose funds fell short, in [`Error::InsufficientFunds`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Funds {
+    /// The account's SNM tokens (ERC-20 balance).
+    TokenBalance,
+    /// What the account allowed a contract to take from its tokens (ERC-20 `approve`, or an
+    /// EIP-2612 permit through the `*_with_permit` methods).
+    Allowance,
+    /// The account's free balance in the market's escrow (deposited, not locked in a deal).
+    FreeBalance,
+    /// A master's earnings in the market's escrow.
+    Earnings,
+}
+
+impl std::fmt::Display for Funds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::TokenBalance => "token balance",
+            Self::Allowance => "allowance",
+            Self::FreeBalance => "free balance in the market",
+            Self::Earnings => "earnings in the market",
+        })
+    }
+}
 
 /// Everything that can go wrong in the SDK.
+///
+/// A transaction that the contracts refuse arrives as the contract's own custom error, decoded with
+/// its fields into the generated enum of the contract that raised it, so it can be matched:
+///
+/// ```
+/// use snm_sdk::{Error, bindings::Market::MarketErrors};
+///
+/// fn explain(error: &Error) -> String {
+///     match error {
+///         Error::Market(MarketErrors::DepositBelowRunway(e)) => {
+///             format!("deposit {} wei is below the {} wei the minimum runway needs", e.deposit, e.required)
+///         }
+///         Error::InsufficientFunds { funds, available, needed, .. } => {
+///             format!("{funds}: {available} available, {needed} needed")
+///         }
+///         other => other.to_string(),
+///     }
+/// }
+/// ```
+///
+/// Market calls can also fail with the oracle's errors (`StaleRate`, raised inside the market's
+/// call to the oracle) or the token's (`ERC20InsufficientAllowance`); each arrives as the variant of
+/// the contract that raised it. The SDK's clients simulate every transaction before sending it, so
+/// a refused transaction is reported without spending gas or a nonce.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
-    /// The JSON-RPC endpoint could not be reached or answered with an error.
+    /// The market (with its escrow and identity parts) refused: one of its custom errors.
+    #[error("market: {0:?}")]
+    Market(MarketErrors),
+    /// The price oracle refused (for example `StaleRate` while opening a deal).
+    #[error("price oracle: {0:?}")]
+    Oracle(PriceOracleErrors),
+    /// The reward distributor refused. Boxed (its `StaleProof` carries three hashes) so that every
+    /// `Result` of the SDK stays small; match it through [`Error::as_distributor`] or `*boxed`.
+    #[error("reward distributor: {0:?}")]
+    Distributor(Box<RewardDistributorErrors>),
+    /// The SNM token refused (for example `ERC20InsufficientAllowance`).
+    #[error("SNM token: {0:?}")]
+    Token(SNMTokenErrors),
+    /// A revert none of the contracts' custom errors describes: a `require` message, a panic, or
+    /// no data at all.
+    #[error("reverted: {reason}")]
+    Reverted {
+        /// The decoded reason (`Error(string)`, `Panic(uint256)`) or the node's message.
+        reason: String,
+        /// The raw revert data.
+        data: Bytes,
+    },
+    /// Checked before sending: an account does not have the funds an action needs.
+    #[error("{account} has {available} of {funds}, {needed} needed")]
+    InsufficientFunds {
+        /// The account short of funds.
+        account: Address,
+        /// Which of its funds.
+        funds: Funds,
+        /// What it has.
+        available: Snm,
+        /// What the action needs.
+        needed: Snm,
+    },
+    /// Waited too long (for a receipt, a match, a proposal's delay).
+    #[error("timed out after {waited:?} waiting for {what}")]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// How long.
+        waited: Duration,
+    },
+    /// The JSON-RPC endpoint could not be reached, or answered with an error that is not a revert
+    /// (for example a transaction the node refuses for its fees).
     #[error("transport: {0}")]
-    Transport(#[from] TransportError),
-    /// A contract call or deployment failed (reverted, or could not be sent).
+    Transport(TransportError),
+    /// A call through the generated bindings failed in a way that is not a revert (for example an
+    /// undecodable return value).
     #[error("contract call: {0}")]
-    Contract(#[from] alloy::contract::Error),
-    /// A transaction was sent but its receipt could not be obtained.
+    Contract(alloy::contract::Error),
+    /// A transaction sent through the generated bindings could not be watched to its receipt.
     #[error("pending transaction: {0}")]
     PendingTransaction(#[from] alloy::providers::PendingTransactionError),
+    /// Signing (a permit, a transaction) failed.
+    #[error("signer: {0}")]
+    Signer(#[from] alloy::signers::Error),
+    /// A price per hour is not a whole number of 10^-18 USD per second; choose a rounding.
+    #[error(
+        "{per_hour} is not a whole number of 10^-18 USD per second: use to_per_second_down ({down}) or \
+         to_per_second_up"
+    )]
+    InexactPrice {
+        /// The price given.
+        per_hour: UsdPerHour,
+        /// It rounded down per second.
+        down: UsdPerSecond,
+    },
+    /// An argument the SDK refuses before sending anything (it says why).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// A transaction succeeded without the event it should have emitted (the address is not the
+    /// contract it should be).
+    #[error("transaction {transaction} emitted no {event}")]
+    MissingEvent {
+        /// The event's signature.
+        event: &'static str,
+        /// The transaction.
+        transaction: B256,
+    },
+    /// An order was cancelled while waiting for it to be matched.
+    #[error("order {0} was cancelled")]
+    OrderCancelled(u64),
     /// The local `anvil` node could not be started.
     #[error("devnet: could not start anvil at `{path}`: {reason}")]
     Devnet {
@@ -43,4 +182,127 @@ pub enum Error {
     /// The reward engine failed (bad input, config or previous round; names file and line).
     #[error(transparent)]
     Rewards(#[from] crate::rewards::RewardsError),
+}
+
+impl Error {
+    /// Whether this is a revert of one of the contracts (a typed custom error or an undecoded
+    /// revert), as opposed to a failure to reach the node, a timeout or a local check.
+    pub fn is_revert(&self) -> bool {
+        matches!(
+            self,
+            Self::Market(_) | Self::Oracle(_) | Self::Distributor(_) | Self::Token(_) | Self::Reverted { .. }
+        )
+    }
+
+    /// The market's custom error, if this is one.
+    pub fn as_market(&self) -> Option<&MarketErrors> {
+        match self {
+            Self::Market(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The oracle's custom error, if this is one.
+    pub fn as_oracle(&self) -> Option<&PriceOracleErrors> {
+        match self {
+            Self::Oracle(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The reward distributor's custom error, if this is one.
+    pub fn as_distributor(&self) -> Option<&RewardDistributorErrors> {
+        match self {
+            Self::Distributor(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The token's custom error, if this is one.
+    pub fn as_token(&self) -> Option<&SNMTokenErrors> {
+        match self {
+            Self::Token(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// A revert known only by the node's message.
+    pub(crate) fn reverted(reason: String) -> Self {
+        Self::Reverted { reason, data: Bytes::new() }
+    }
+}
+
+/// The contract a call was sent to: its custom errors are tried first when decoding a revert (some
+/// selectors, such as `ZeroAmount()` or `OwnableUnauthorizedAccount(address)`, exist in several).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    Market,
+    Oracle,
+    Distributor,
+    Token,
+}
+
+impl Target {
+    const ALL: [Self; 4] = [Self::Market, Self::Oracle, Self::Distributor, Self::Token];
+
+    fn decode(self, data: &[u8]) -> Option<Error> {
+        match self {
+            Self::Market => MarketErrors::abi_decode(data).ok().map(Error::Market),
+            Self::Oracle => PriceOracleErrors::abi_decode(data).ok().map(Error::Oracle),
+            Self::Distributor => {
+                RewardDistributorErrors::abi_decode(data).ok().map(|e| Error::Distributor(Box::new(e)))
+            }
+            Self::Token => SNMTokenErrors::abi_decode(data).ok().map(Error::Token),
+        }
+    }
+}
+
+/// Decodes revert data: `target`'s custom errors first, then the other contracts', then
+/// `Error(string)` / `Panic(uint256)`.
+pub(crate) fn decode_revert(data: Bytes, target: Target) -> Error {
+    std::iter::once(target)
+        .chain(Target::ALL.into_iter().filter(|t| *t != target))
+        .find_map(|t| t.decode(&data))
+        .unwrap_or_else(|| {
+            let reason = alloy::sol_types::decode_revert_reason(&data)
+                .unwrap_or_else(|| format!("no reason given (data {data})"));
+            Error::Reverted { reason, data }
+        })
+}
+
+/// A node's error, with a revert decoded as `target`'s (or another contract's) custom error.
+pub(crate) fn from_rpc(error: TransportError, target: Target) -> Error {
+    if let Some(payload) = error.as_error_resp() {
+        if let Some(data) = payload.as_revert_data() {
+            return decode_revert(data, target);
+        }
+        if payload.message.contains("revert") {
+            return Error::reverted(payload.message.to_string());
+        }
+    }
+    Error::Transport(error)
+}
+
+/// A bindings call's error, with a revert decoded as `target`'s custom error.
+pub(crate) fn from_contract(error: alloy::contract::Error, target: Target) -> Error {
+    match error {
+        alloy::contract::Error::TransportError(error) => from_rpc(error, target),
+        other => Error::Contract(other),
+    }
+}
+
+impl From<TransportError> for Error {
+    /// A revert is decoded (the market's errors tried first); anything else is
+    /// [`Error::Transport`].
+    fn from(error: TransportError) -> Self {
+        from_rpc(error, Target::Market)
+    }
+}
+
+impl From<alloy::contract::Error> for Error {
+    /// A revert is decoded (the market's errors tried first); anything else is
+    /// [`Error::Contract`].
+    fn from(error: alloy::contract::Error) -> Self {
+        from_contract(error, Target::Market)
+    }
 }

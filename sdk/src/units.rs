@@ -1,9 +1,18 @@
 //! Typed money and resource units, so that a price is never mistaken for an amount of tokens.
+//!
+//! - Money: [`Snm`] (token amounts, exact in wei), [`Usd`], the oracle's [`SnmPerUsd`] rate, and
+//!   prices [`UsdPerSecond`] (what the contracts store) and [`UsdPerHour`] (what people quote),
+//!   converted exactly both ways: per hour to per second refuses inexact values unless a rounding
+//!   direction is chosen ([`UsdPerHour::to_per_second_down`] / [`UsdPerHour::to_per_second_up`]).
+//! - Time: deal terms ([`Term`]: spot or a fixed number of seconds), [`parse_duration`] and
+//!   [`format_duration`] (`"1h30m"`).
+//! - Machines: [`Bytes`] (decimal: 1 TB = 10^12 bytes), [`Resources`] (a builder over the
+//!   contract's resource fields) and [`NetFlags`] (network capabilities, bit by bit).
 
 use alloy::primitives::{U256, U512};
-use std::{fmt, str::FromStr};
+use std::{fmt, str::FromStr, time::Duration};
 
-use crate::Error;
+use crate::{Error, bindings::IMarket};
 
 /// Wei per SNM: the token has 18 decimals.
 const WEI_PER_SNM: u128 = 1_000_000_000_000_000_000;
@@ -217,6 +226,449 @@ pub fn mul_div_down(a: U256, b: U256, d: U256) -> Option<U256> {
     (quotient <= U512::from(U256::MAX)).then(|| U256::from(quotient))
 }
 
+/// Seconds in an hour.
+const SECONDS_PER_HOUR: u64 = 3_600;
+
+/// `a * b / d` rounded up, in 512 bits; `None` when `d` is zero or the result does not fit.
+fn mul_div_up(a: U256, b: U256, d: U256) -> Option<U256> {
+    if d.is_zero() {
+        return None;
+    }
+    let product = U512::from(a).checked_mul(U512::from(b))?;
+    let divisor = U512::from(d);
+    let quotient = product.div_ceil(divisor);
+    (quotient <= U512::from(U256::MAX)).then(|| U256::from(quotient))
+}
+
+/// Parses `"<n> USD/<per>"` or `"$<n>/<per>"` (`per` is `s` or `h`) into an integer scaled by 10^18.
+fn parse_usd_rate(input: &str, per: &str, example: &'static str) -> Result<U256, Error> {
+    let invalid = || Error::Parse { input: input.to_owned(), reason: example };
+    let trimmed = input.trim();
+    let number = match trimmed.strip_prefix('$') {
+        Some(rest) => rest.strip_suffix(&format!("/{per}")).ok_or_else(invalid)?,
+        None => trimmed.strip_suffix(&format!("USD/{per}")).ok_or_else(invalid)?.trim_end(),
+    };
+    parse_decimal_18(number, &[], example).map_err(|e| match e {
+        Error::Parse { reason, .. } => Error::Parse { input: input.to_owned(), reason },
+        other => other,
+    })
+}
+
+/// `from_scaled`, `scaled`, `Display` and `FromStr` of a price in USD per `$unit`, held as an
+/// integer scaled by 10^18 and written `<n> USD/<per>` or `$<n>/<per>`.
+macro_rules! usd_rate {
+    ($name:ident, $per:literal, $unit:literal, $example:literal) => {
+        impl $name {
+            #[doc = concat!("A price given in units of 10^-18 USD per ", $unit, ".")]
+            pub const fn from_scaled(scaled: U256) -> Self {
+                Self(scaled)
+            }
+
+            #[doc = concat!("The price in units of 10^-18 USD per ", $unit, ".")]
+            pub const fn scaled(self) -> U256 {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt_decimal_18(f, self.0)?;
+                f.write_str(concat!(" USD/", $per))
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+
+            fn from_str(input: &str) -> Result<Self, Error> {
+                parse_usd_rate(input, $per, $example).map(Self)
+            }
+        }
+    };
+}
+
+/// A price in US dollars per second, scaled by 10^18: the market's `pricePerSecond`, as stored
+/// on chain and charged second by second.
+///
+/// Parses from `"0.00025 USD/s"` or `"$0.00025/s"`; formats as `"0.00025 USD/s"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UsdPerSecond(U256);
+
+usd_rate!(UsdPerSecond, "s", "second", "expected a price such as `0.00025 USD/s` or `$0.00025/s`");
+
+impl UsdPerSecond {
+    /// Free.
+    pub const ZERO: Self = Self(U256::ZERO);
+
+    /// The same price per hour. Exact (times 3,600); saturates at `U256::MAX`, which no price the
+    /// market accepts (below 2^80) comes near.
+    pub fn per_hour(self) -> UsdPerHour {
+        UsdPerHour(self.0.saturating_mul(U256::from(SECONDS_PER_HOUR)))
+    }
+
+    /// Dollars for `seconds` at this price (exact), or `None` on overflow.
+    pub fn cost(self, seconds: u64) -> Option<Usd> {
+        self.0.checked_mul(U256::from(seconds)).map(Usd)
+    }
+
+    /// SNM needed to pay `seconds` at `rate`, rounded up: the contract's deposit check
+    /// (`snmNeededUp`: `ceil(price * seconds * rate / 10^18)`). `None` on overflow.
+    pub fn snm_needed_up(self, seconds: u64, rate: SnmPerUsd) -> Option<Snm> {
+        let usd = self.0.checked_mul(U256::from(seconds))?;
+        mul_div_up(usd, rate.0, U256::from(WEI_PER_SNM)).map(Snm)
+    }
+
+    /// SNM owed for `seconds` at `rate`, rounded down: what a settlement pays (`snmOwedDown`).
+    /// `None` on overflow.
+    pub fn snm_owed_down(self, seconds: u64, rate: SnmPerUsd) -> Option<Snm> {
+        let usd = self.0.checked_mul(U256::from(seconds))?;
+        mul_div_down(usd, rate.0, U256::from(WEI_PER_SNM)).map(Snm)
+    }
+
+    /// The highest price of which `seconds` cost at most `budget` at `rate`: for every price `p`,
+    /// `p.snm_needed_up(seconds, rate) <= Some(budget)` exactly when `p <= max_for_budget(..)`.
+    /// `None` when `seconds` or `rate` is zero (any price fits).
+    pub fn max_for_budget(budget: Snm, seconds: u64, rate: SnmPerUsd) -> Option<Self> {
+        let per_second = U256::from(seconds).checked_mul(rate.0)?;
+        mul_div_down(budget.0, U256::from(WEI_PER_SNM), per_second).map(Self)
+    }
+}
+
+/// A price in US dollars per hour, scaled by 10^18: how people quote machine prices.
+///
+/// The market charges per second, so a price per hour is converted with
+/// [`to_per_second`](Self::to_per_second), which refuses a price that is not a whole number of
+/// 10^-18 USD per second (for example $1/h = 0.000277…/s), or with an explicit rounding:
+/// [`to_per_second_down`](Self::to_per_second_down) (never above the quoted price: for a
+/// customer's maximum) or [`to_per_second_up`](Self::to_per_second_up) (never below it: for a
+/// supplier's ask). The way back, [`UsdPerSecond::per_hour`], is always exact.
+///
+/// Parses from `"0.9 USD/h"` or `"$0.9/h"`; formats as `"0.9 USD/h"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UsdPerHour(U256);
+
+usd_rate!(UsdPerHour, "h", "hour", "expected a price such as `0.9 USD/h` or `$0.9/h`");
+
+impl UsdPerHour {
+    /// A whole number of dollars per hour.
+    pub fn from_whole(usd: u64) -> Self {
+        Self(U256::from(usd) * U256::from(WEI_PER_SNM))
+    }
+
+    /// The exact price per second, or [`Error::InexactPrice`] when the hourly price is not a
+    /// multiple of 3,600 × 10^-18 USD.
+    pub fn to_per_second(self) -> Result<UsdPerSecond, Error> {
+        let (quotient, remainder) = self.0.div_rem(U256::from(SECONDS_PER_HOUR));
+        if remainder.is_zero() {
+            Ok(UsdPerSecond(quotient))
+        } else {
+            Err(Error::InexactPrice { per_hour: self, down: UsdPerSecond(quotient) })
+        }
+    }
+
+    /// The price per second rounded down to 10^-18 USD: at most the quoted price per hour.
+    pub fn to_per_second_down(self) -> UsdPerSecond {
+        UsdPerSecond(self.0 / U256::from(SECONDS_PER_HOUR))
+    }
+
+    /// The price per second rounded up to 10^-18 USD: at least the quoted price per hour.
+    pub fn to_per_second_up(self) -> UsdPerSecond {
+        UsdPerSecond(self.0.div_ceil(U256::from(SECONDS_PER_HOUR)))
+    }
+}
+
+/// How long a deal runs: open-ended (spot, paid until someone closes it or the deposit runs out)
+/// or a fixed term. The contracts count whole seconds: sub-second parts are dropped, and a fixed
+/// term of zero seconds is spot.
+///
+/// Parses from `"spot"` or a duration such as `"2h"` (see [`parse_duration`]); formats the same way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Term {
+    /// Open-ended.
+    #[default]
+    Spot,
+    /// A fixed term.
+    Fixed(Duration),
+}
+
+impl Term {
+    /// A fixed term of `seconds` (0 is spot).
+    pub const fn from_secs(seconds: u64) -> Self {
+        if seconds == 0 { Self::Spot } else { Self::Fixed(Duration::from_secs(seconds)) }
+    }
+
+    /// The contract's `duration`: whole seconds of the term, 0 for spot.
+    pub const fn secs(self) -> u64 {
+        match self {
+            Self::Spot => 0,
+            Self::Fixed(duration) => duration.as_secs(),
+        }
+    }
+
+    /// Whether this is a spot term.
+    pub const fn is_spot(self) -> bool {
+        self.secs() == 0
+    }
+}
+
+impl fmt::Display for Term {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.secs() {
+            0 => f.write_str("spot"),
+            seconds => f.write_str(&format_duration(Duration::from_secs(seconds))),
+        }
+    }
+}
+
+impl FromStr for Term {
+    type Err = Error;
+
+    fn from_str(input: &str) -> Result<Self, Error> {
+        if input.trim().eq_ignore_ascii_case("spot") {
+            return Ok(Self::Spot);
+        }
+        match parse_duration(input)?.as_secs() {
+            0 => Err(Error::Parse {
+                input: input.to_owned(),
+                reason: "a fixed term is at least 1s; or `spot`",
+            }),
+            seconds => Ok(Self::from_secs(seconds)),
+        }
+    }
+}
+
+/// Parses a duration written as whole numbers with units `d`, `h`, `m`, `s` (largest first,
+/// spaces allowed: `"1h30m"`, `"2d 12h"`, `"90s"`) or as a bare number of seconds (`"3600"`).
+pub fn parse_duration(input: &str) -> Result<Duration, Error> {
+    let invalid = |reason| Error::Parse { input: input.to_owned(), reason };
+    let text = input.trim();
+    if text.is_empty() {
+        return Err(invalid("expected a duration such as `1h30m` or `90s`"));
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().map(Duration::from_secs).map_err(|_| invalid("too large"));
+    }
+    let mut seconds: u64 = 0;
+    let mut number: Option<u64> = None;
+    let mut last_unit = u64::MAX;
+    for c in text.chars().filter(|c| !c.is_whitespace()) {
+        if let Some(digit) = c.to_digit(10) {
+            let n = number.unwrap_or(0).checked_mul(10).and_then(|n| n.checked_add(u64::from(digit)));
+            number = Some(n.ok_or_else(|| invalid("too large"))?);
+            continue;
+        }
+        let unit = match c {
+            'd' => 86_400,
+            'h' => 3_600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(invalid("units are d, h, m and s, as in `1h30m`")),
+        };
+        let n = number.take().ok_or_else(|| invalid("a unit must follow a number, as in `1h30m`"))?;
+        if unit >= last_unit {
+            return Err(invalid("units go from largest to smallest, each once"));
+        }
+        last_unit = unit;
+        seconds =
+            n.checked_mul(unit).and_then(|s| s.checked_add(seconds)).ok_or_else(|| invalid("too large"))?;
+    }
+    if number.is_some() {
+        return Err(invalid("a number needs a unit (d, h, m, s) after another unit"));
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+/// Formats whole seconds of `duration` as [`parse_duration`] reads them: `"1d2h30m"`, `"45s"`,
+/// `"0s"`.
+pub fn format_duration(duration: Duration) -> String {
+    let mut left = duration.as_secs();
+    if left == 0 {
+        return "0s".to_owned();
+    }
+    let mut out = String::new();
+    for (unit, name) in [(86_400, 'd'), (3_600, 'h'), (60, 'm'), (1, 's')] {
+        if left >= unit {
+            out.push_str(&(left / unit).to_string());
+            out.push(name);
+            left %= unit;
+        }
+    }
+    out
+}
+
+bitflags::bitflags! {
+    /// Network capabilities of a machine (an ask's `netFlags`) or those a customer requires (a
+    /// bid's `requiredFlags`): an ask matches when it has every required bit. Bits without a name
+    /// here are kept as given, for capabilities agreed between parties.
+    ///
+    /// Formats and parses as `"PUBLIC_IP | INCOMING"` (unnamed bits as hex, `"0x10"`).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub struct NetFlags: u64 {
+        /// Bit 0: the machine has a public IP address.
+        const PUBLIC_IP = 1 << 0;
+        /// Bit 1: it accepts incoming connections.
+        const INCOMING = 1 << 1;
+        /// Bit 2: it may open outbound connections to any host.
+        const OUTBOUND = 1 << 2;
+        /// Bit 3: it has a public IPv6 address.
+        const IPV6 = 1 << 3;
+        // Every other bit is kept as given.
+        const _ = !0;
+    }
+}
+
+impl fmt::Display for NetFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return f.write_str("none");
+        }
+        bitflags::parser::to_writer(self, f)
+    }
+}
+
+impl FromStr for NetFlags {
+    type Err = Error;
+
+    fn from_str(input: &str) -> Result<Self, Error> {
+        if input.trim() == "none" {
+            return Ok(Self::empty());
+        }
+        bitflags::parser::from_str(input).map_err(|_| Error::Parse {
+            input: input.to_owned(),
+            reason: "expected flags such as `PUBLIC_IP | INCOMING` or `0x10`",
+        })
+    }
+}
+
+/// A machine's resources (an ask's), or the least of each a customer needs (a bid's), in the
+/// contract's units; build it with the unit-taking methods:
+///
+/// ```
+/// use snm_sdk::units::{Bytes, Resources};
+///
+/// let needed = Resources::new().cpu_cores(4).ram(Bytes::from_gib(16)).net_down_mbps(100);
+/// assert_eq!(needed.cpu_milli_cores, 4_000);
+/// assert!(Resources::new().cpu_cores(8).ram(Bytes::from_gib(32)).net_down_mbps(1_000).covers(&needed));
+/// ```
+///
+/// Sizes above 2^64 − 1 bytes (18 EB) and rates above 2^64 − 1 bit/s are capped there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Resources {
+    /// CPU in thousandths of a core.
+    pub cpu_milli_cores: u64,
+    /// Memory, bytes.
+    pub ram_bytes: u64,
+    /// Disk, bytes.
+    pub storage_bytes: u64,
+    /// Number of GPUs.
+    pub gpu_count: u64,
+    /// Memory per GPU, bytes.
+    pub gpu_mem_bytes: u64,
+    /// Upload bandwidth, bits per second.
+    pub net_up_bps: u64,
+    /// Download bandwidth, bits per second.
+    pub net_down_bps: u64,
+}
+
+fn capped(bytes: Bytes) -> u64 {
+    u64::try_from(bytes.get()).unwrap_or(u64::MAX)
+}
+
+impl Resources {
+    /// Nothing (every field zero): as a requirement, anything matches.
+    pub const fn new() -> Self {
+        Self {
+            cpu_milli_cores: 0,
+            ram_bytes: 0,
+            storage_bytes: 0,
+            gpu_count: 0,
+            gpu_mem_bytes: 0,
+            net_up_bps: 0,
+            net_down_bps: 0,
+        }
+    }
+
+    /// Whole CPU cores.
+    pub const fn cpu_cores(self, cores: u64) -> Self {
+        Self { cpu_milli_cores: cores.saturating_mul(1_000), ..self }
+    }
+
+    /// CPU in thousandths of a core.
+    pub const fn cpu_milli_cores(self, milli_cores: u64) -> Self {
+        Self { cpu_milli_cores: milli_cores, ..self }
+    }
+
+    /// Memory.
+    pub fn ram(self, ram: Bytes) -> Self {
+        Self { ram_bytes: capped(ram), ..self }
+    }
+
+    /// Disk.
+    pub fn storage(self, storage: Bytes) -> Self {
+        Self { storage_bytes: capped(storage), ..self }
+    }
+
+    /// Number of GPUs.
+    pub const fn gpus(self, count: u64) -> Self {
+        Self { gpu_count: count, ..self }
+    }
+
+    /// Memory per GPU.
+    pub fn gpu_mem(self, memory: Bytes) -> Self {
+        Self { gpu_mem_bytes: capped(memory), ..self }
+    }
+
+    /// Upload bandwidth in megabits (10^6 bits) per second.
+    pub const fn net_up_mbps(self, mbps: u64) -> Self {
+        Self { net_up_bps: mbps.saturating_mul(1_000_000), ..self }
+    }
+
+    /// Download bandwidth in megabits (10^6 bits) per second.
+    pub const fn net_down_mbps(self, mbps: u64) -> Self {
+        Self { net_down_bps: mbps.saturating_mul(1_000_000), ..self }
+    }
+
+    /// Whether these resources provide at least `needed` of each: the contract's
+    /// `ResourcesTooLow` check.
+    pub const fn covers(&self, needed: &Self) -> bool {
+        self.cpu_milli_cores >= needed.cpu_milli_cores
+            && self.ram_bytes >= needed.ram_bytes
+            && self.storage_bytes >= needed.storage_bytes
+            && self.gpu_count >= needed.gpu_count
+            && self.gpu_mem_bytes >= needed.gpu_mem_bytes
+            && self.net_up_bps >= needed.net_up_bps
+            && self.net_down_bps >= needed.net_down_bps
+    }
+}
+
+impl From<IMarket::Resources> for Resources {
+    fn from(r: IMarket::Resources) -> Self {
+        Self {
+            cpu_milli_cores: r.cpuMilliCores,
+            ram_bytes: r.ramBytes,
+            storage_bytes: r.storageBytes,
+            gpu_count: r.gpuCount,
+            gpu_mem_bytes: r.gpuMemBytes,
+            net_up_bps: r.netUpBps,
+            net_down_bps: r.netDownBps,
+        }
+    }
+}
+
+impl From<Resources> for IMarket::Resources {
+    fn from(r: Resources) -> Self {
+        Self {
+            cpuMilliCores: r.cpu_milli_cores,
+            ramBytes: r.ram_bytes,
+            storageBytes: r.storage_bytes,
+            gpuCount: r.gpu_count,
+            gpuMemBytes: r.gpu_mem_bytes,
+            netUpBps: r.net_up_bps,
+            netDownBps: r.net_down_bps,
+        }
+    }
+}
+
 /// An amount of data, in bytes (1 TB = 10^12 bytes, decimal, as traffic is billed).
 ///
 /// Parses from `"1234"`, `"1234 B"` or `"1.5 TB"` (exact to the byte); formats as `"1234 B"`.
@@ -237,6 +689,26 @@ impl Bytes {
     /// A whole number of terabytes.
     pub const fn from_tb(tb: u64) -> Self {
         Self(tb as u128 * Self::PER_TB)
+    }
+
+    /// A whole number of gigabytes (10^9 bytes).
+    pub const fn from_gb(gb: u64) -> Self {
+        Self(gb as u128 * 1_000_000_000)
+    }
+
+    /// A whole number of gibibytes (2^30 bytes).
+    pub const fn from_gib(gib: u64) -> Self {
+        Self((gib as u128) << 30)
+    }
+
+    /// A whole number of megabytes (10^6 bytes).
+    pub const fn from_mb(mb: u64) -> Self {
+        Self(mb as u128 * 1_000_000)
+    }
+
+    /// A whole number of mebibytes (2^20 bytes).
+    pub const fn from_mib(mib: u64) -> Self {
+        Self((mib as u128) << 20)
     }
 
     /// The number of bytes.
@@ -357,5 +829,99 @@ mod tests {
         for bad in ["", "SNM", "1.2.3", "-1", "1e18", "0.0000000000000000001", "abc SNM"] {
             assert!(bad.parse::<Snm>().is_err(), "{bad:?} should not parse");
         }
+    }
+
+    #[test]
+    fn prices_convert_exactly_or_say_how_they_round() -> Result<(), Error> {
+        let hourly: UsdPerHour = "0.9 USD/h".parse()?;
+        let per_second = hourly.to_per_second()?;
+        assert_eq!(per_second, "0.00025 USD/s".parse()?);
+        assert_eq!(per_second.to_string(), "0.00025 USD/s");
+        assert_eq!(per_second.per_hour(), hourly);
+        assert_eq!("$0.9/h".parse::<UsdPerHour>()?, hourly);
+        assert_eq!(hourly.to_string(), "0.9 USD/h");
+        // $1/h is 0.000277... per second: refused, or rounded as asked, never by accident.
+        let one = UsdPerHour::from_whole(1);
+        let Err(Error::InexactPrice { per_hour, down }) = one.to_per_second() else { panic!("exact?") };
+        assert_eq!((per_hour, down), (one, one.to_per_second_down()));
+        assert_eq!(one.to_per_second_down().scaled(), U256::from(277_777_777_777_777u64));
+        assert_eq!(one.to_per_second_up().scaled(), U256::from(277_777_777_777_778u64));
+        assert!(one.to_per_second_down().per_hour() < one && one < one.to_per_second_up().per_hour());
+        for bad in ["0.9 USD/s", "0.9", "$0.9", "0.9 USD/h extra", "-1 USD/h"] {
+            assert!(bad.parse::<UsdPerHour>().is_err(), "{bad:?} should not parse");
+        }
+        assert!("1 USD/h".parse::<UsdPerSecond>().is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn deal_money_matches_the_contract() {
+        let price = UsdPerSecond::from_scaled(U256::from(250_000_000_000_000u64)); // 0.9 USD/h
+        let rate = SnmPerUsd::from_whole(100);
+        assert_eq!(price.snm_needed_up(3_600, rate), Some(Snm::from_whole(90)));
+        assert_eq!(price.cost(7_200), Some(Usd::from_scaled(U256::from(1_800_000_000_000_000_000u64))));
+        // 1/3 wei a second: owed rounds down, needed rounds up.
+        let third = UsdPerSecond::from_scaled(U256::from(1));
+        let rate = SnmPerUsd::from_scaled(U256::from(333_333_333_333_333_333u64));
+        assert_eq!(third.snm_owed_down(1, rate), Some(Snm::ZERO));
+        assert_eq!(third.snm_needed_up(1, rate), Some(Snm::from_wei(U256::from(1))));
+        // The budget's price limit is exact both ways.
+        for (budget, seconds, rate) in [(90u64, 3_600, 100u64), (7, 7_200, 3), (1, 1, 1)] {
+            let (budget, rate) = (Snm::from_whole(budget), SnmPerUsd::from_whole(rate));
+            let max = UsdPerSecond::max_for_budget(budget, seconds, rate).unwrap_or(UsdPerSecond::ZERO);
+            assert!(max.snm_needed_up(seconds, rate) <= Some(budget));
+            let above = UsdPerSecond::from_scaled(max.scaled() + U256::from(1));
+            assert!(above.snm_needed_up(seconds, rate) > Some(budget));
+        }
+        assert_eq!(UsdPerSecond::max_for_budget(Snm::from_whole(1), 0, SnmPerUsd::from_whole(1)), None);
+    }
+
+    #[test]
+    fn terms_and_durations() -> Result<(), Error> {
+        assert_eq!(parse_duration("1h30m")?, Duration::from_secs(5_400));
+        assert_eq!(parse_duration("2d 12h")?, Duration::from_secs(216_000));
+        assert_eq!(parse_duration("90s")?, Duration::from_secs(90));
+        assert_eq!(parse_duration("3600")?, Duration::from_secs(3_600));
+        for bad in ["", "1x", "h", "30m1h", "1h1h", "1h30", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} should not parse");
+        }
+        assert_eq!(format_duration(Duration::from_secs(93_784)), "1d2h3m4s");
+        assert_eq!(format_duration(Duration::from_millis(999)), "0s");
+        assert_eq!("spot".parse::<Term>()?, Term::Spot);
+        let two_hours: Term = "2h".parse()?;
+        assert_eq!((two_hours.secs(), two_hours.to_string()), (7_200, "2h".to_owned()));
+        assert!("0s".parse::<Term>().is_err());
+        assert_eq!(Term::from_secs(0), Term::Spot);
+        assert!(Term::Fixed(Duration::from_millis(500)).is_spot(), "whole seconds only");
+        Ok(())
+    }
+
+    #[test]
+    fn net_flags_and_resources() -> Result<(), Error> {
+        let flags = NetFlags::PUBLIC_IP | NetFlags::INCOMING;
+        assert_eq!(flags.bits(), 0b11);
+        assert_eq!(flags.to_string(), "PUBLIC_IP | INCOMING");
+        assert_eq!("PUBLIC_IP | INCOMING".parse::<NetFlags>()?, flags);
+        let custom = NetFlags::from_bits_retain(1 << 40) | NetFlags::IPV6;
+        assert_eq!(custom.to_string().parse::<NetFlags>()?, custom);
+        assert_eq!(NetFlags::empty().to_string().parse::<NetFlags>()?, NetFlags::empty());
+        assert!(flags.contains(NetFlags::PUBLIC_IP) && !flags.contains(NetFlags::OUTBOUND));
+        assert!("PUBLIC".parse::<NetFlags>().is_err());
+
+        let needed = Resources::new().cpu_cores(2).ram(Bytes::from_gib(8)).net_up_mbps(100);
+        assert_eq!(
+            (needed.cpu_milli_cores, needed.ram_bytes, needed.net_up_bps),
+            (2_000, 8 << 30, 100_000_000)
+        );
+        let machine = Resources::new()
+            .cpu_cores(4)
+            .ram(Bytes::from_gb(16))
+            .storage(Bytes::from_tb(1))
+            .net_up_mbps(1_000);
+        assert!(machine.covers(&needed) && !needed.covers(&machine));
+        assert_eq!(Resources::new().ram(Bytes::new(u128::MAX)).ram_bytes, u64::MAX, "capped");
+        let round_trip: Resources = IMarket::Resources::from(machine).into();
+        assert_eq!(round_trip, machine);
+        Ok(())
     }
 }

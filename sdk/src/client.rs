@@ -1,0 +1,493 @@
+//! The connection every role client shares: a provider, the contracts' addresses, the sending
+//! account, and the reads and actions open to anyone.
+
+use std::{sync::Arc, time::Duration};
+
+use alloy::{
+    eips::BlockNumberOrTag,
+    primitives::{Address, U256},
+    providers::Provider,
+    rpc::types::TransactionReceipt,
+    signers::Signer,
+    sol_types::{Eip712Domain, SolCall, SolStruct},
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::OnceCell;
+
+use crate::{
+    Error,
+    bindings::{
+        Market::{self, MarketEvents, MarketInstance},
+        PriceOracle, SNMToken,
+    },
+    error::{Funds, Target, from_contract},
+    events::{EventCursor, EventStream},
+    market::{Deal, DealClosed, DealId, DealSettled, Rate},
+    orderbook::OrderBook,
+    tx::{self, Call, TxOptions},
+    units::{Snm, SnmPerUsd, Term, UsdPerSecond},
+};
+
+/// Defines a role client: a struct wrapping a [`Client`], dereferencing to it, made with `new` or
+/// `From<Client>`.
+macro_rules! role_client {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug)]
+        pub struct $name<P> {
+            client: $crate::Client<P>,
+        }
+
+        impl<P> std::ops::Deref for $name<P> {
+            type Target = $crate::Client<P>;
+
+            fn deref(&self) -> &$crate::Client<P> {
+                &self.client
+            }
+        }
+
+        impl<P: alloy::providers::Provider + Clone> From<$crate::Client<P>> for $name<P> {
+            fn from(client: $crate::Client<P>) -> Self {
+                Self { client }
+            }
+        }
+
+        impl<P: alloy::providers::Provider + Clone> $name<P> {
+            #[doc = concat!("The ", stringify!($name), " acting as `client`'s sender.")]
+            pub fn new(client: $crate::Client<P>) -> Self {
+                Self { client }
+            }
+        }
+    };
+}
+pub(crate) use role_client;
+
+/// A stream of the market's events, typed by the generated `MarketEvents` enum, resumable from a
+/// cursor (see [`EventStream`]).
+pub type MarketEventStream<P> = EventStream<P, MarketEvents>;
+
+/// Where the marketplace's contracts are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Deployment {
+    /// The SNM token.
+    pub token: Address,
+    /// The SNM/USD price oracle.
+    pub oracle: Address,
+    /// The market (with its escrow and identity parts).
+    pub market: Address,
+    /// The reward distributor, if there is one.
+    pub distributor: Option<Address>,
+    /// The block the market was deployed in: where event scans start.
+    pub start_block: u64,
+}
+
+impl Deployment {
+    /// Reads the token and the oracle from the market at `market`. Event scans start at block 0;
+    /// set [`Deployment::start_block`] to the market's deployment block to skip older blocks.
+    pub async fn discover<P: Provider>(
+        provider: &P,
+        market: Address,
+        distributor: Option<Address>,
+    ) -> Result<Self, Error> {
+        let instance = Market::new(market, provider);
+        let (token, oracle) = (instance.token(), instance.oracle());
+        let (token, oracle) = tokio::try_join!(token.call(), oracle.call())?;
+        Ok(Self { token, oracle, market, distributor, start_block: 0 })
+    }
+}
+
+/// The deposit rule of the market: opening needs a deposit covering `min_runway` seconds (or the
+/// whole fixed term when shorter) at the ask's price and the current rate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DepositRule {
+    /// The oracle's current rate.
+    pub rate: SnmPerUsd,
+    /// Seconds a deposit must cover at opening.
+    pub min_runway: Duration,
+}
+
+impl DepositRule {
+    /// The seconds a deposit must cover for `term`.
+    pub fn runway_secs(&self, term: Term) -> u64 {
+        match term.secs() {
+            0 => self.min_runway.as_secs(),
+            secs => secs.min(self.min_runway.as_secs()),
+        }
+    }
+
+    /// The least deposit the contract accepts for `term` at `price` (rounded up, as it checks).
+    pub fn required(&self, price: UsdPerSecond, term: Term) -> Option<Snm> {
+        price.snm_needed_up(self.runway_secs(term), self.rate)
+    }
+}
+
+/// The protocol fee.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fee {
+    /// Basis points of each supplier payment.
+    pub bps: u16,
+    /// Who receives it; `None` while the fee is zero and no treasury was set.
+    pub treasury: Option<Address>,
+}
+
+/// A connection to the marketplace as one account: the provider, the contracts and the sender.
+///
+/// Role clients ([`crate::Customer`], [`crate::Supplier`], [`crate::Operator`],
+/// [`crate::Matcher`]) wrap one and dereference to it, so the reads and actions here are theirs
+/// too. `P` is any alloy provider that can send transactions for `sender`: one with a wallet for
+/// it (`ProviderBuilder::new().wallet(signer)`), or a node that signs for it. Transactions are
+/// simulated before they are sent and never leave a nonce gap (see [`crate::tx`]).
+#[derive(Clone, Debug)]
+pub struct Client<P> {
+    provider: P,
+    deployment: Deployment,
+    sender: Address,
+    options: TxOptions,
+    chain_id: Arc<OnceCell<u64>>,
+    nonces: Arc<tx::NonceMemory>,
+}
+
+impl<P: Provider + Clone> Client<P> {
+    /// A client of the contracts of `deployment`, sending as `sender` through `provider`.
+    pub fn new(provider: P, deployment: Deployment, sender: Address) -> Self {
+        Self {
+            provider,
+            deployment,
+            sender,
+            options: TxOptions::default(),
+            chain_id: Arc::default(),
+            nonces: Arc::default(),
+        }
+    }
+
+    /// The same client with other transaction options.
+    pub fn with_options(self, options: TxOptions) -> Self {
+        Self { options, ..self }
+    }
+
+    /// The same provider and contracts, sending as another account (the provider must sign for it).
+    pub fn as_account(&self, sender: Address) -> Self {
+        Self { sender, nonces: Arc::default(), ..self.clone() }
+    }
+
+    /// The account transactions are sent from.
+    pub fn sender(&self) -> Address {
+        self.sender
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> &P {
+        &self.provider
+    }
+
+    /// The contracts' addresses.
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+
+    /// The transaction options.
+    pub fn options(&self) -> &TxOptions {
+        &self.options
+    }
+
+    /// The market's generated binding, for what the clients do not cover.
+    pub fn market_contract(&self) -> MarketInstance<&P> {
+        Market::new(self.deployment.market, &self.provider)
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    /// The latest block's timestamp: the chain's "now".
+    pub async fn now(&self) -> Result<u64, Error> {
+        let block = self.provider.get_block_by_number(BlockNumberOrTag::Latest).await?;
+        block
+            .map(|b| b.header.timestamp)
+            .ok_or_else(|| Error::InvalidInput("the node has no latest block".into()))
+    }
+
+    /// `account`'s SNM tokens.
+    pub async fn token_balance(&self, account: Address) -> Result<Snm, Error> {
+        let token = SNMToken::new(self.deployment.token, &self.provider);
+        token.balanceOf(account).call().await.map(Snm::from_wei).map_err(|e| from_contract(e, Target::Token))
+    }
+
+    /// What the market may take from `owner`'s tokens.
+    pub async fn allowance(&self, owner: Address) -> Result<Snm, Error> {
+        let token = SNMToken::new(self.deployment.token, &self.provider);
+        let allowance = token.allowance(owner, self.deployment.market).call().await;
+        allowance.map(Snm::from_wei).map_err(|e| from_contract(e, Target::Token))
+    }
+
+    /// `account`'s free balance in the market (deposited, not locked in a deal).
+    pub async fn free_balance(&self, account: Address) -> Result<Snm, Error> {
+        Ok(Snm::from_wei(self.market_contract().balanceOf(account).call().await?))
+    }
+
+    /// `master`'s earnings in the market, not withdrawn yet.
+    pub async fn earnings(&self, master: Address) -> Result<Snm, Error> {
+        Ok(Snm::from_wei(self.market_contract().earningsOf(master).call().await?))
+    }
+
+    /// The deal `id` as stored, or `None` when no deal has that id.
+    pub async fn deal(&self, id: DealId) -> Result<Option<Deal>, Error> {
+        let stored = self.market_contract().getDeal(id.word()).call().await?;
+        Ok(Deal::from_stored(id, &stored))
+    }
+
+    /// The oracle's current rate, however old (see [`Rate::is_fresh`]).
+    pub async fn rate(&self) -> Result<Rate, Error> {
+        let oracle = PriceOracle::new(self.deployment.oracle, &self.provider);
+        let (latest, max_age) = (oracle.latestRate(), oracle.maxAge());
+        let (latest, max_age) =
+            tokio::try_join!(latest.call(), max_age.call()).map_err(|e| from_contract(e, Target::Oracle))?;
+        Ok(Rate {
+            snm_per_usd: SnmPerUsd::from_scaled(latest.snmPerUsd),
+            updated_at: latest.updatedAt.saturating_to(),
+            max_age: Duration::from_secs(max_age.saturating_to()),
+        })
+    }
+
+    /// The market's deposit rule: the current rate and the minimum runway.
+    pub async fn deposit_rule(&self) -> Result<DepositRule, Error> {
+        let market = self.market_contract();
+        let (rate, runway) = tokio::try_join!(self.rate(), async { Ok(market.minRunway().call().await?) })?;
+        Ok(DepositRule { rate: rate.snm_per_usd, min_runway: Duration::from_secs(runway.saturating_to()) })
+    }
+
+    /// The protocol fee.
+    pub async fn fee(&self) -> Result<Fee, Error> {
+        let fee = self.market_contract().fee().call().await?;
+        Ok(Fee {
+            bps: fee.feeBps.saturating_to(),
+            treasury: (!fee.treasury.is_zero()).then_some(fee.treasury),
+        })
+    }
+
+    /// Whether new deals are paused.
+    pub async fn paused(&self) -> Result<bool, Error> {
+        Ok(self.market_contract().paused().call().await?)
+    }
+
+    /// The confirmed master of `worker`, if any.
+    pub async fn master_of(&self, worker: Address) -> Result<Option<Address>, Error> {
+        let master = self.market_contract().masterOf(worker).call().await?;
+        Ok((!master.is_zero()).then_some(master))
+    }
+
+    /// Whether `owner` has blacklisted `target`.
+    pub async fn is_blacklisted(&self, owner: Address, target: Address) -> Result<bool, Error> {
+        Ok(self.market_contract().isBlacklisted(owner, target).call().await?)
+    }
+
+    // ------------------------------------------------------------------ events and the order book
+
+    /// The market's events after `from`, typed (see [`EventStream`]).
+    pub fn events(&self, from: EventCursor) -> MarketEventStream<P> {
+        EventStream::resume(self.provider.clone(), self.deployment.market, from)
+            .with_poll_interval(self.options.poll_interval)
+    }
+
+    /// The order book, read from every market event since the deployment.
+    pub async fn order_book(&self) -> Result<OrderBook, Error> {
+        let mut book = OrderBook::starting_at(EventCursor::from_block(self.deployment.start_block));
+        self.sync(&mut book).await?;
+        Ok(book)
+    }
+
+    /// Brings `book` up to date from its cursor; returns how many orders were added or removed.
+    pub async fn sync(&self, book: &mut OrderBook) -> Result<usize, Error> {
+        let events = self.events(book.cursor()).poll().await?;
+        Ok(events.iter().filter(|event| book.apply(event)).count())
+    }
+
+    // ------------------------------------------------------------------ actions open to every role
+
+    /// Lets the market take up to `amount` of the sender's tokens (ERC-20 `approve`; replaces the
+    /// previous allowance). Needed before [`crate::Customer::deposit`] and
+    /// [`crate::Customer::quick_buy`]; the `*_with_permit` variants need none.
+    pub async fn approve(&self, amount: Snm) -> Result<(), Error> {
+        let call = SNMToken::approveCall { spender: self.deployment.market, value: amount.wei() };
+        self.send(Call::new(self.deployment.token, call.abi_encode(), Target::Token)).await.map(drop)
+    }
+
+    /// Sends `amount` SNM tokens to `to`.
+    pub async fn transfer(&self, to: Address, amount: Snm) -> Result<(), Error> {
+        self.check_funds(Funds::TokenBalance, self.token_balance(self.sender).await?, amount)?;
+        let call = SNMToken::transferCall { to, value: amount.wei() };
+        self.send(Call::new(self.deployment.token, call.abi_encode(), Target::Token)).await.map(drop)
+    }
+
+    /// Withdraws `amount` of the sender's free balance to its own address; returns the free
+    /// balance left. Checked first: [`Error::InsufficientFunds`] with [`Funds::FreeBalance`].
+    pub async fn withdraw(&self, amount: Snm) -> Result<Snm, Error> {
+        self.check_funds(Funds::FreeBalance, self.free_balance(self.sender).await?, amount)?;
+        let receipt =
+            self.send_market(Market::withdrawCall { amount: amount.wei(), to: self.sender }).await?;
+        let event: Market::Withdrawn = tx::event(&receipt, self.deployment.market)?;
+        Ok(Snm::from_wei(event.balance))
+    }
+
+    /// Blacklists (or un-blacklists) `target`: no deal between the sender and it opens.
+    pub async fn set_blacklist(&self, target: Address, blacklisted: bool) -> Result<(), Error> {
+        self.send_market(Market::setBlacklistCall { target, blacklisted }).await.map(drop)
+    }
+
+    /// Pays a deal's unsettled seconds from its deposit (anyone may); `None` when no second was
+    /// due. The deal closes with [`crate::market::CloseReason::OutOfFunds`] when its deposit runs
+    /// out.
+    pub async fn settle(&self, deal: DealId) -> Result<Option<DealSettled>, Error> {
+        let receipt = self.send_market(Market::settleCall { dealId: deal.word() }).await?;
+        Ok(tx::events::<Market::DealSettled>(&receipt, self.deployment.market).next().map(|e| (&e).into()))
+    }
+
+    /// Closes a deal after settling it, refunding the rest of the deposit to the customer. With
+    /// `blacklist`, the closing party also blacklists the other side.
+    pub async fn close_deal(&self, deal: DealId, blacklist: bool) -> Result<DealClosed, Error> {
+        let receipt = self.send_market(Market::closeDealCall { dealId: deal.word(), blacklist }).await?;
+        Ok((&tx::event::<Market::DealClosed>(&receipt, self.deployment.market)?).into())
+    }
+
+    /// Proposes new terms for a deal the sender is a party of: `price` from now on, and the end
+    /// time (`None` for a spot deal, which stays spot; a fixed-term deal needs a future time). The
+    /// other side accepts with [`Self::accept_change`].
+    pub async fn propose_change(
+        &self,
+        deal: DealId,
+        price: UsdPerSecond,
+        end_time: Option<u64>,
+    ) -> Result<(), Error> {
+        let call = Market::proposeChangeCall {
+            dealId: deal.word(),
+            pricePerSecond: price.scaled(),
+            endTime: U256::from(end_time.unwrap_or(0)),
+        };
+        self.send_market(call).await.map(drop)
+    }
+
+    /// Accepts the other side's pending change of a deal (the terms must be the proposed ones);
+    /// the seconds before are settled at the old price.
+    pub async fn accept_change(
+        &self,
+        deal: DealId,
+        price: UsdPerSecond,
+        end_time: Option<u64>,
+    ) -> Result<(), Error> {
+        let call = Market::acceptChangeCall {
+            dealId: deal.word(),
+            pricePerSecond: price.scaled(),
+            endTime: U256::from(end_time.unwrap_or(0)),
+        };
+        self.send_market(call).await.map(drop)
+    }
+
+    /// Withdraws the sender's pending change of a deal.
+    pub async fn cancel_change(&self, deal: DealId) -> Result<(), Error> {
+        self.send_market(Market::cancelChangeCall { dealId: deal.word() }).await.map(drop)
+    }
+
+    /// The sender, as a worker (a machine's key), asks to join `master`; the master then confirms
+    /// (see [`crate::Supplier::confirm_worker`]).
+    pub async fn request_worker(&self, master: Address) -> Result<(), Error> {
+        self.send_market(Market::requestWorkerCall { master }).await.map(drop)
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    pub(crate) async fn chain_id(&self) -> Result<u64, Error> {
+        Ok(*self.chain_id.get_or_try_init(|| tx::read(|| self.provider.get_chain_id())).await?)
+    }
+
+    /// Simulates, sends and awaits a transaction from the sender.
+    pub(crate) async fn send(&self, call: Call) -> Result<TransactionReceipt, Error> {
+        let chain_id = self.chain_id().await?;
+        tx::send(&self.provider, self.sender, chain_id, &self.nonces, call, &self.options).await
+    }
+
+    /// [`Self::send`] of a market call.
+    pub(crate) async fn send_market(&self, call: impl SolCall) -> Result<TransactionReceipt, Error> {
+        self.send(Call::new(self.deployment.market, call.abi_encode(), Target::Market)).await
+    }
+
+    /// [`Error::InsufficientFunds`] of the sender unless `available` covers `needed`.
+    pub(crate) fn check_funds(&self, funds: Funds, available: Snm, needed: Snm) -> Result<(), Error> {
+        if available < needed {
+            return Err(Error::InsufficientFunds { account: self.sender, funds, available, needed });
+        }
+        Ok(())
+    }
+
+    /// Checks that the sender holds `amount` tokens and, without a permit, has allowed the market
+    /// to take them.
+    pub(crate) async fn check_tokens(&self, amount: Snm, with_permit: bool) -> Result<(), Error> {
+        let (balance, allowance) = tokio::try_join!(self.token_balance(self.sender), async {
+            if with_permit { Ok(amount) } else { self.allowance(self.sender).await }
+        })?;
+        self.check_funds(Funds::TokenBalance, balance, amount)?;
+        self.check_funds(Funds::Allowance, allowance, amount)
+    }
+
+    /// An EIP-2612 permit of the sender for `spender` over `value` tokens, signed by `signer`
+    /// (which must be the sender's), valid for an hour of block time.
+    pub(crate) async fn sign_permit<S: Signer + Sync>(
+        &self,
+        signer: &S,
+        spender: Address,
+        value: Snm,
+    ) -> Result<Permit, Error> {
+        let owner = self.sender;
+        if signer.address() != owner {
+            return Err(Error::InvalidInput(format!(
+                "the permit's signer {} is not the sender {owner}",
+                signer.address()
+            )));
+        }
+        let token = SNMToken::new(self.deployment.token, &self.provider);
+        let (domain, nonce, now) = tokio::try_join!(
+            async { token.eip712Domain().call().await.map_err(|e| from_contract(e, Target::Token)) },
+            async { token.nonces(owner).call().await.map_err(|e| from_contract(e, Target::Token)) },
+            self.now(),
+        )?;
+        let deadline = U256::from(now + PERMIT_VALIDITY.as_secs());
+        let permit = permit::Permit { owner, spender, value: value.wei(), nonce, deadline };
+        let domain = Eip712Domain::new(
+            Some(domain.name.into()),
+            Some(domain.version.into()),
+            Some(domain.chainId),
+            Some(domain.verifyingContract),
+            None,
+        );
+        let signature = signer.sign_hash(&permit.eip712_signing_hash(&domain)).await?;
+        Ok(Permit {
+            deadline,
+            v: 27 + u8::from(signature.v()),
+            r: signature.r().into(),
+            s: signature.s().into(),
+        })
+    }
+}
+
+/// How long a permit the SDK signs stays valid, in block time.
+const PERMIT_VALIDITY: Duration = Duration::from_secs(3_600);
+
+/// A signed EIP-2612 permit, split as the contracts take it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Permit {
+    pub(crate) deadline: U256,
+    pub(crate) v: u8,
+    pub(crate) r: alloy::primitives::B256,
+    pub(crate) s: alloy::primitives::B256,
+}
+
+mod permit {
+    #![allow(missing_docs, unreachable_pub)]
+    alloy::sol! {
+        /// EIP-2612's signed message.
+        struct Permit {
+            address owner;
+            address spender;
+            uint256 value;
+            uint256 nonce;
+            uint256 deadline;
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Shared fixtures: one devnet per test binary (kept while any test holds it), fresh funded
+//! accounts per test so that tests running side by side never touch each other's state.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)] // test support code
+
+use std::{
+    sync::{Arc, LazyLock, Weak},
+    time::Duration,
+};
+
+use alloy::{providers::DynProvider, signers::local::PrivateKeySigner};
+use snm_sdk::{
+    Client, Customer, Error, Matcher, Operator, Supplier,
+    devnet::{Devnet, DevnetConfig},
+    market::{Ask, DealOpened, PlacedAsk, Purchase},
+    units::{Bytes, NetFlags, Resources, Snm, Term, UsdPerHour, UsdPerSecond},
+};
+
+/// `Err(pattern) => value` of a result, or a panic naming what came instead.
+#[macro_export]
+macro_rules! expect_err {
+    ($result:expr, $pattern:pat => $value:expr) => {
+        match $result {
+            Err($pattern) => $value,
+            Err(other) => panic!("expected {}, got {other:?}", stringify!($pattern)),
+            Ok(_) => panic!("expected {}, got success", stringify!($pattern)),
+        }
+    };
+}
+
+/// The binary's shared devnet: started by the first test that asks, stopped when the last test
+/// holding it ends.
+pub async fn shared() -> Arc<Devnet> {
+    static SLOT: LazyLock<tokio::sync::Mutex<Weak<Devnet>>> = LazyLock::new(Default::default);
+    let mut slot = SLOT.lock().await;
+    if let Some(devnet) = slot.upgrade() {
+        return devnet;
+    }
+    let devnet =
+        Arc::new(Devnet::start_with(DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await.unwrap());
+    *slot = Arc::downgrade(&devnet);
+    devnet
+}
+
+/// The 0.9 USD/h (0.00025 USD/s) every test ask costs.
+pub fn price() -> UsdPerSecond {
+    "0.9 USD/h".parse::<UsdPerHour>().unwrap().to_per_second().unwrap()
+}
+
+pub fn snm(text: &str) -> Snm {
+    text.parse().unwrap()
+}
+
+/// A supplier with one confirmed worker and a customer with 10,000 SNM, all new accounts.
+pub struct World {
+    pub devnet: Arc<Devnet>,
+    pub supplier: Supplier<DynProvider>,
+    pub worker: Client<DynProvider>,
+    pub customer: Customer<DynProvider>,
+    pub customer_key: PrivateKeySigner,
+}
+
+impl World {
+    /// New accounts on `devnet`: the worker is registered, the customer approved the market for
+    /// 10,000 SNM.
+    pub async fn new(devnet: Arc<Devnet>) -> Self {
+        let supplier = Supplier::new(account(&devnet, "0 SNM").await);
+        let worker = account(&devnet, "0 SNM").await;
+        supplier.register_worker(&worker).await.unwrap();
+        let customer_key = devnet.new_account(snm("10000 SNM")).await.unwrap();
+        let customer = Customer::new(devnet.connect(&customer_key));
+        customer.approve(snm("10000 SNM")).await.unwrap();
+        Self { devnet, supplier, worker, customer, customer_key }
+    }
+
+    /// The test ask: 4 cores, 16 GiB, public IP and incoming connections, region 276, 0.9 USD/h,
+    /// fixed terms from 60 s with no maximum (spot too).
+    pub fn ask(&self) -> Ask {
+        Ask::new(self.supplier.master(), self.worker.sender(), price())
+            .resources(Resources::new().cpu_cores(4).ram(Bytes::from_gib(16)))
+            .flags(NetFlags::PUBLIC_IP | NetFlags::INCOMING)
+            .region(276)
+            .durations(Duration::from_secs(60), None)
+    }
+
+    /// Places the test ask changed by `change`.
+    pub async fn place(&self, change: impl FnOnce(Ask) -> Ask) -> PlacedAsk {
+        self.supplier.place_ask(&change(self.ask())).await.unwrap()
+    }
+
+    /// A quick buy of `ask` by the customer for `term` with a 200 SNM deposit.
+    pub async fn buy(&self, ask: &PlacedAsk, term: Term) -> Result<DealOpened, Error> {
+        self.customer.quick_buy(ask, &Purchase::new(term, snm("200 SNM"), "ghcr.io/acme/proxy:1.2")).await
+    }
+
+    /// Another new account (no tokens).
+    pub async fn stranger(&self) -> Client<DynProvider> {
+        account(&self.devnet, "0 SNM").await
+    }
+
+    /// The devnet's operator, over a connection of this test.
+    pub fn operator(&self) -> Operator<DynProvider> {
+        operator(&self.devnet)
+    }
+
+    /// A matcher bot on a new account.
+    pub async fn matcher(&self) -> Matcher<DynProvider> {
+        Matcher::new(self.stranger().await)
+    }
+}
+
+/// A new account holding `tokens`, over a connection of this test.
+pub async fn account(devnet: &Devnet, tokens: &str) -> Client<DynProvider> {
+    let key = devnet.new_account(snm(tokens)).await.unwrap();
+    devnet.connect(&key)
+}
+
+/// The devnet's operator over a connection of this test.
+pub fn operator(devnet: &Devnet) -> Operator<DynProvider> {
+    Operator::new(devnet.connect(devnet.signer(0).unwrap()))
+}

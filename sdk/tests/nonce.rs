@@ -1,0 +1,171 @@
+//! Nonces: a refused action never leaves a gap (even through a provider with alloy's default
+//! cached nonce manager, the pitfall that makes the next `watch()` hang), a transaction that passed
+//! its simulation but reverted when mined is decoded and leaves no gap either, and many customers
+//! opening deals at once (each of them several at once) all get consecutive nonces.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
+
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use alloy::providers::{Provider, ProviderBuilder};
+use common::{World, shared, snm};
+use snm_sdk::{
+    Customer, Error, Supplier,
+    bindings::{Market::MarketErrors, SNMToken},
+    devnet::{Devnet, DevnetConfig},
+    market::Purchase,
+    units::{Snm, Term},
+};
+use tokio::{task::JoinSet, time::timeout};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+#[tokio::test]
+async fn a_refused_action_leaves_no_gap_with_alloys_default_nonce_manager() {
+    let world = World::new(shared().await).await;
+    // The customer's key behind a provider with alloy's recommended fillers (cached nonces).
+    let provider = ProviderBuilder::new()
+        .wallet(world.customer_key.clone())
+        .connect_http(world.devnet.endpoint())
+        .erased();
+    let customer = Customer::new(snm_sdk::Client::new(
+        provider.clone(),
+        *world.devnet.deployment(),
+        world.customer.sender(),
+    ));
+    let ask = world.place(|a| a).await;
+    let sent_before = provider.get_transaction_count(customer.sender()).await.unwrap();
+
+    let too_small = Purchase::new(Term::Spot, snm("1 SNM"), "img");
+    let refused = timeout(LIMIT, customer.quick_buy(&ask, &too_small)).await.unwrap();
+    assert!(matches!(refused, Err(Error::Market(MarketErrors::DepositBelowRunway(_)))), "{refused:?}");
+    let refused =
+        timeout(LIMIT, customer.set_blacklist(alloy::primitives::Address::ZERO, true)).await.unwrap();
+    assert!(matches!(refused, Err(Error::Market(MarketErrors::ZeroAddress(_)))), "{refused:?}");
+    timeout(LIMIT, customer.quick_buy(&ask, &Purchase::new(Term::Spot, snm("100 SNM"), "img")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(provider.get_transaction_count(customer.sender()).await.unwrap(), sent_before + 1);
+
+    // The provider's own cached nonces still work after the SDK's sends, and the SDK's after them.
+    let token = SNMToken::new(customer.deployment().token, &provider);
+    let transfer = token.transfer(world.supplier.master(), snm("1 SNM").wei()).from(customer.sender());
+    timeout(LIMIT, async { transfer.send().await.unwrap().watch().await.unwrap() }).await.unwrap();
+    timeout(LIMIT, customer.approve(snm("5 SNM"))).await.unwrap().unwrap();
+    assert_eq!(provider.get_transaction_count(customer.sender()).await.unwrap(), sent_before + 3);
+}
+
+#[tokio::test]
+async fn a_transaction_reverted_when_mined_is_decoded_and_leaves_no_gap() {
+    // Two customers race for one ask in the same block: both simulations pass, one transaction
+    // reverts on chain. Mining is manual here (no periodic blocks), so this test has a devnet of
+    // its own.
+    let config = DevnetConfig { sweep_interval: None, ..DevnetConfig::default() };
+    let devnet = Arc::new(Devnet::start_with(config).await.unwrap());
+    let world = World::new(devnet.clone()).await;
+    let rival = World::new(devnet.clone()).await;
+    let ask = world.place(|a| a).await;
+    let provider = devnet.connect(devnet.signer(0).unwrap()).provider().clone();
+    provider.raw_request::<_, ()>("evm_setAutomine".into(), (false,)).await.unwrap();
+
+    let purchase = Purchase::new(Term::Spot, snm("100 SNM"), "img");
+    let buyers = [world.customer.clone(), rival.customer.clone()];
+    let mut races = JoinSet::new();
+    for buyer in buyers.clone() {
+        let (ask, purchase) = (ask.clone(), purchase.clone());
+        races.spawn(async move { buyer.quick_buy(&ask, &purchase).await });
+    }
+    // Both transactions wait in the pool, then one block takes them.
+    timeout(LIMIT, async {
+        loop {
+            let status: serde_json::Value = provider.raw_request("txpool_status".into(), ()).await.unwrap();
+            let pending = match &status["pending"] {
+                serde_json::Value::String(hex) => {
+                    u64::from_str_radix(hex.trim_start_matches("0x"), 16).unwrap()
+                }
+                other => other.as_u64().unwrap(),
+            };
+            if pending == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap();
+    provider.raw_request::<_, String>("evm_mine".into(), ()).await.unwrap();
+    provider.raw_request::<_, ()>("evm_setAutomine".into(), (true,)).await.unwrap();
+    let results = timeout(LIMIT, races.join_all()).await.unwrap();
+    let (won, lost): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+    assert_eq!((won.len(), lost.len()), (1, 1), "one buyer wins");
+    let lost = lost.into_iter().next().unwrap().unwrap_err();
+    let Error::Market(MarketErrors::OrderMismatch(e)) = lost else { panic!("{lost:?}") };
+    assert_eq!(e.orderId, ask.id.word());
+
+    // Both buyers' next transactions go through: the reverted one used its nonce.
+    for buyer in &buyers {
+        let next = world.place(|a| a).await;
+        timeout(LIMIT, buyer.quick_buy(&next, &purchase)).await.unwrap().unwrap();
+        // approve, the race, this buy.
+        assert_eq!(provider.get_transaction_count(buyer.sender()).await.unwrap(), 3);
+    }
+}
+
+#[tokio::test]
+async fn many_customers_open_deals_at_once() {
+    const CUSTOMERS: usize = 8;
+    const DEALS_EACH: usize = 5;
+    let world = World::new(shared().await).await;
+    let devnet = world.devnet.clone();
+
+    // Two suppliers place twenty asks each, all at once.
+    let second = Supplier::new(world.stranger().await);
+    let worker = world.stranger().await;
+    second.register_worker(&worker).await.unwrap();
+    let mut placing = JoinSet::new();
+    for k in 0..CUSTOMERS * DEALS_EACH {
+        let (supplier, ask) = if k % 2 == 0 {
+            (world.supplier.clone(), world.ask())
+        } else {
+            (
+                second.clone(),
+                snm_sdk::market::Ask { master: second.master(), worker: worker.sender(), ..world.ask() },
+            )
+        };
+        placing.spawn(async move { supplier.place_ask(&ask).await });
+    }
+    let mut asks: Vec<_> = placing.join_all().await.into_iter().map(Result::unwrap).collect();
+    asks.sort_by_key(|a| a.id);
+    assert!(asks.windows(2).all(|w| w[0].id < w[1].id), "distinct ids");
+
+    let mut customers = Vec::new();
+    for _ in 0..CUSTOMERS {
+        let key = devnet.new_account(snm("1000 SNM")).await.unwrap();
+        let customer = Customer::new(devnet.connect(&key));
+        customer.approve(snm("1000 SNM")).await.unwrap();
+        customers.push(customer);
+    }
+    let mut buying = JoinSet::new();
+    for (k, ask) in asks.iter().enumerate() {
+        let customer = customers[k % CUSTOMERS].clone();
+        let ask = ask.clone();
+        buying.spawn(async move {
+            customer.quick_buy(&ask, &Purchase::new(Term::Spot, snm("100 SNM"), format!("job-{k}"))).await
+        });
+    }
+    let deals: Vec<_> = timeout(Duration::from_secs(120), buying.join_all()).await.unwrap();
+    let mut ids: Vec<_> = deals.into_iter().map(|d| d.unwrap().deal).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), CUSTOMERS * DEALS_EACH);
+    for customer in &customers {
+        let sent = customer.provider().get_transaction_count(customer.sender()).await.unwrap();
+        assert_eq!(sent, 1 + DEALS_EACH as u64, "approve and its deals, nothing skipped or repeated");
+        assert_eq!(customer.token_balance(customer.sender()).await.unwrap(), Snm::from_whole(500));
+    }
+    let book = world.customer.order_book().await.unwrap();
+    assert!(asks.iter().all(|a| book.ask(a.id).is_none()), "every ask consumed");
+}

@@ -1,0 +1,146 @@
+//! The supplier's client against a devnet: workers, asks, the stream of its deals (resumed from a
+//! cursor), settlement, closing and earnings. Reward claims are in `operator.rs`, with the rounds.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
+
+mod common;
+
+use std::time::Duration;
+
+use common::{World, price, shared, snm};
+use snm_sdk::{
+    Error, Supplier,
+    bindings::Market::MarketErrors,
+    market::{CloseReason, DealId},
+    supplier::DealEvent,
+    units::{Snm, Term},
+};
+
+#[tokio::test]
+async fn registers_removes_and_lists_workers() {
+    let world = World::new(shared().await).await;
+    let supplier = &world.supplier;
+    let second = world.stranger().await;
+    second.request_worker(supplier.master()).await.unwrap();
+    assert_eq!(supplier.workers().await.unwrap(), vec![world.worker.sender()], "a request is not a link");
+    supplier.confirm_worker(second.sender()).await.unwrap();
+    assert_eq!(supplier.workers().await.unwrap(), vec![world.worker.sender(), second.sender()]);
+    assert_eq!(supplier.master_of(second.sender()).await.unwrap(), Some(supplier.master()));
+    supplier.remove_worker(world.worker.sender()).await.unwrap();
+    assert_eq!(supplier.workers().await.unwrap(), vec![second.sender()]);
+    assert_eq!(supplier.master_of(world.worker.sender()).await.unwrap(), None);
+    // Re-linked, it is listed once.
+    supplier.register_worker(&world.worker).await.unwrap();
+    assert_eq!(supplier.workers().await.unwrap(), vec![world.worker.sender(), second.sender()]);
+}
+
+#[tokio::test]
+async fn places_and_cancels_asks() {
+    let world = World::new(shared().await).await;
+    let supplier = &world.supplier;
+    let ask = world.place(|a| a).await;
+    assert_eq!(ask.ask, world.ask());
+    let mut book = supplier.order_book().await.unwrap();
+    assert_eq!(book.ask(ask.id), Some(&ask));
+    supplier.cancel_ask(&ask).await.unwrap();
+    supplier.sync(&mut book).await.unwrap();
+    assert!(book.ask(ask.id).is_none());
+    let again = supplier.cancel_ask(&ask).await;
+    assert!(matches!(again, Err(Error::Market(MarketErrors::OrderMismatch(_)))), "{again:?}");
+    // The master or the worker places an ask, nobody else.
+    let foreign = snm_sdk::market::Ask { master: world.customer.sender(), ..world.ask() };
+    assert!(matches!(supplier.place_ask(&foreign).await, Err(Error::InvalidInput(_))));
+    let by_the_machine = Supplier::new(world.worker.clone()).place_ask(&world.ask()).await.unwrap();
+    book = supplier.order_book().await.unwrap();
+    assert_eq!(book.ask(by_the_machine.id).map(|a| a.ask.worker), Some(world.worker.sender()));
+}
+
+#[tokio::test]
+async fn watches_the_deals_of_its_workers_and_resumes() {
+    let devnet = shared().await;
+    let world = World::new(devnet.clone()).await;
+    let rival = World::new(devnet).await;
+    let start = world.supplier.now().await.unwrap();
+    let from = snm_sdk::events::EventCursor::from_block(world.supplier.deployment().start_block);
+    let mut watch = world.supplier.watch_deals(from);
+
+    let first = world.buy(&world.place(|a| a).await, Term::Spot).await.unwrap();
+    rival.buy(&rival.place(|a| a).await, Term::Spot).await.unwrap();
+    let second = world.buy(&world.place(|a| a).await, Term::Spot).await.unwrap();
+    assert!(first.start_time >= start);
+
+    let event = watch.next().await.unwrap();
+    assert_eq!(event.event, DealEvent::Opened(first.clone()));
+    let saved = watch.cursor();
+    assert_eq!(saved, event.cursor());
+
+    world.customer.close(first.deal, false).await.unwrap();
+    world.supplier.close(second.deal, true).await.unwrap();
+    let rest = watch.poll().await.unwrap();
+    let kinds: Vec<_> = rest
+        .iter()
+        .map(|e| match &e.event {
+            DealEvent::Opened(o) => ("opened", o.deal),
+            DealEvent::Closed(c) => ("closed", c.deal),
+        })
+        .collect();
+    assert_eq!(kinds, vec![("opened", second.deal), ("closed", first.deal), ("closed", second.deal)]);
+    let DealEvent::Closed(closed) = &rest[2].event else { panic!() };
+    assert_eq!(
+        (closed.reason, closed.by, closed.blacklisted),
+        (CloseReason::BySupplier, world.supplier.master(), true)
+    );
+
+    // A new watch from the saved cursor sees exactly what followed, looking closed deals up.
+    let mut resumed = world.supplier.watch_deals(saved);
+    assert_eq!(resumed.poll().await.unwrap(), rest);
+    assert!(resumed.poll().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn settles_closes_and_withdraws_earnings() {
+    let world = World::new(shared().await).await;
+    let supplier: &Supplier<_> = &world.supplier;
+    let deal = world.buy(&world.place(|a| a).await, Term::Spot).await.unwrap();
+    world.devnet.advance_time(Duration::from_secs(400)).await.unwrap();
+    let rate = supplier.rate().await.unwrap().snm_per_usd;
+    let settled = supplier.settle(deal.deal).await.unwrap().unwrap();
+    let seconds = settled.settled_until - deal.start_time;
+    assert_eq!(settled.amount, price().snm_owed_down(seconds, rate).unwrap());
+    assert_eq!((settled.fee, settled.master), (Snm::ZERO, supplier.master()));
+    assert_eq!(settled.deposit_left, snm("200 SNM").checked_sub(settled.amount).unwrap());
+    assert_eq!(supplier.earnings(supplier.master()).await.unwrap(), settled.amount);
+
+    let closed = supplier.close(deal.deal, false).await.unwrap();
+    assert_eq!(closed.reason, CloseReason::BySupplier);
+    let earned = settled.amount.checked_add(closed.paid).unwrap();
+    assert_eq!(supplier.earnings(supplier.master()).await.unwrap(), earned);
+    let stored = supplier.deal(deal.deal).await.unwrap().unwrap();
+    assert_eq!((stored.closed, stored.deposit), (Some(CloseReason::BySupplier), Snm::ZERO));
+
+    let left = supplier.withdraw_earnings(snm("1 SNM")).await.unwrap();
+    assert_eq!(left, earned.checked_sub(snm("1 SNM")).unwrap());
+    assert_eq!(supplier.token_balance(supplier.master()).await.unwrap(), snm("1 SNM"));
+    assert!(supplier.deal(DealId(0)).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn agrees_on_new_terms_with_the_customer() {
+    let world = World::new(shared().await).await;
+    let deal = world.buy(&world.place(|a| a).await, Term::Spot).await.unwrap();
+    let cheaper =
+        snm_sdk::units::UsdPerSecond::from_scaled(price().scaled() / alloy::primitives::U256::from(2));
+    // A proposal can be withdrawn; the other side accepts the one standing.
+    world.supplier.propose_change(deal.deal, cheaper, None).await.unwrap();
+    world.supplier.cancel_change(deal.deal).await.unwrap();
+    let gone = world.customer.accept_change(deal.deal, cheaper, None).await;
+    assert!(matches!(gone, Err(Error::Market(MarketErrors::NoPendingChange(_)))), "{gone:?}");
+    world.supplier.propose_change(deal.deal, cheaper, None).await.unwrap();
+    world.customer.accept_change(deal.deal, cheaper, None).await.unwrap();
+    let stored = world.customer.deal(deal.deal).await.unwrap().unwrap();
+    assert_eq!((stored.price, stored.end_time), (cheaper, None));
+    assert!(stored.settled_until >= deal.start_time, "the seconds before were settled at the old price");
+    // The devnet hands out ready-made matchers too.
+    let matcher = world.devnet.matcher(1).unwrap();
+    assert_eq!(matcher.sender(), world.devnet.accounts()[1]);
+}
