@@ -94,6 +94,7 @@ contract Deploy is Script {
         vm.serializeUint(key, "minRunway", cfg.minRunway);
         vm.serializeAddress(key, "market", d.market);
         vm.serializeUint(key, "rewardDelay", cfg.rewardDelay);
+        vm.serializeUint(key, "startBlock", block.number);
         string memory json = vm.serializeAddress(key, "rewards", d.rewards);
         vm.writeJson(json, path);
     }

@@ -7,9 +7,10 @@ use alloy::{
     eips::BlockNumberOrTag,
     primitives::{Address, U256},
     providers::Provider,
+    rpc::types::Filter,
     rpc::types::TransactionReceipt,
     signers::Signer,
-    sol_types::{Eip712Domain, SolCall, SolStruct},
+    sol_types::{Eip712Domain, SolCall, SolEvent, SolStruct},
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
@@ -76,12 +77,31 @@ pub struct Deployment {
     /// The market (with its escrow and identity parts).
     pub market: Address,
     /// The reward distributor, if there is one.
+    #[serde(default, alias = "rewards")]
     pub distributor: Option<Address>,
     /// The block the market was deployed in: where event scans start.
+    #[serde(default, alias = "startBlock")]
     pub start_block: u64,
 }
 
 impl Deployment {
+    /// Reads a deployment file: the JSON this type serializes to, or the one
+    /// `contracts/script/Deploy.s.sol` writes (`token`, `oracle`, `market`, `rewards`, `startBlock`;
+    /// other keys are ignored).
+    pub fn from_file(path: &std::path::Path) -> Result<Self, Error> {
+        let text = std::fs::read(path)
+            .map_err(|e| Error::InvalidInput(format!("deployment file {}: {e}", path.display())))?;
+        serde_json::from_slice(&text)
+            .map_err(|e| Error::InvalidInput(format!("deployment file {} is not valid: {e}", path.display())))
+    }
+
+    /// Writes the deployment as JSON (readable by [`Deployment::from_file`]).
+    pub fn write_file(&self, path: &std::path::Path) -> Result<(), Error> {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        std::fs::write(path, json)
+            .map_err(|e| Error::InvalidInput(format!("deployment file {}: {e}", path.display())))
+    }
+
     /// Reads the token and the oracle from the market at `market`. Event scans start at block 0;
     /// set [`Deployment::start_block`] to the market's deployment block to skip older blocks.
     pub async fn discover<P: Provider>(
@@ -277,6 +297,23 @@ impl<P: Provider + Clone> Client<P> {
     /// Whether `owner` has blacklisted `target`.
     pub async fn is_blacklisted(&self, owner: Address, target: Address) -> Result<bool, Error> {
         Ok(self.market_contract().isBlacklisted(owner, target).call().await?)
+    }
+
+    /// Where the deal's workload serves, as its supplier last announced it
+    /// ([`Supplier::announce_endpoint`](crate::Supplier::announce_endpoint)); `None` before any
+    /// announcement.
+    pub async fn endpoint(&self, deal: DealId) -> Result<Option<String>, Error> {
+        let filter = Filter::new()
+            .address(self.deployment.market)
+            .event_signature(Market::EndpointAnnounced::SIGNATURE_HASH)
+            .topic1(deal.word())
+            .from_block(self.deployment.start_block);
+        let logs = self.provider.get_logs(&filter).await?;
+        Ok(logs
+            .iter()
+            .rev()
+            .find_map(|log| Market::EndpointAnnounced::decode_log(&log.inner).ok())
+            .map(|announced| announced.data.endpoint))
     }
 
     // ------------------------------------------------------------------ events and the order book
@@ -489,5 +526,36 @@ mod permit {
             uint256 nonce;
             uint256 deadline;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_deploy_scripts_file_and_its_own() {
+        let dir = std::env::temp_dir().join(format!("snm-deployment-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let forge = dir.join("31337.local.json");
+        std::fs::write(
+            &forge,
+            r#"{"chainId":31337,"owner":"0x0000000000000000000000000000000000000001",
+                "token":"0x0000000000000000000000000000000000000002","oracle":"0x0000000000000000000000000000000000000003",
+                "minRunway":3600,"market":"0x0000000000000000000000000000000000000004","rewardDelay":86400,
+                "startBlock":7,"rewards":"0x0000000000000000000000000000000000000005"}"#,
+        )
+        .unwrap();
+        let read = Deployment::from_file(&forge).unwrap();
+        assert_eq!(read.market, Address::with_last_byte(4));
+        assert_eq!((read.distributor, read.start_block), (Some(Address::with_last_byte(5)), 7));
+
+        let own = dir.join("own.json");
+        read.write_file(&own).unwrap();
+        assert_eq!(Deployment::from_file(&own).unwrap(), read);
+        std::fs::write(&own, b"{}").unwrap();
+        let error = Deployment::from_file(&own).unwrap_err().to_string();
+        assert!(error.contains("missing field `token`"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

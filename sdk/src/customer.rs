@@ -192,6 +192,22 @@ impl<P: Provider + Clone> Customer<P> {
         }
     }
 
+    /// Waits until the deal's supplier announces where the workload serves
+    /// ([`Client::endpoint`]); [`Error::Timeout`] after `timeout`.
+    pub async fn wait_for_endpoint(&self, deal: DealId, timeout: Duration) -> Result<String, Error> {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(endpoint) = self.endpoint(deal).await? {
+                return Ok(endpoint);
+            }
+            let waited = start.elapsed();
+            if waited >= timeout {
+                return Err(Error::Timeout { what: format!("the endpoint of deal {deal}"), waited });
+            }
+            tokio::time::sleep(self.options().poll_interval.min(timeout - waited)).await;
+        }
+    }
+
     /// Adds `amount` of the sender's free balance to a deal's deposit; returns the new deposit.
     /// Checked first: [`Error::InsufficientFunds`] with [`Funds::FreeBalance`].
     pub async fn top_up(&self, deal: DealId, amount: Snm) -> Result<Snm, Error> {

@@ -118,6 +118,13 @@ impl<P: Provider + Clone> Supplier<P> {
         self.close_deal(deal, blacklist).await
     }
 
+    /// Announces where the deal's workload serves (for example `203.0.113.7:3128`), so that the
+    /// customer's software finds it ([`Client::endpoint`]); sent by the master or the deal's worker.
+    pub async fn announce_endpoint(&self, deal: DealId, endpoint: &str) -> Result<(), Error> {
+        let call = Market::announceEndpointCall { dealId: deal.word(), endpoint: endpoint.to_owned() };
+        self.send_market(call).await.map(drop)
+    }
+
     /// Withdraws `amount` of the master's earnings to its own address; returns the earnings left.
     /// Checked first: [`Error::InsufficientFunds`] with [`Funds::Earnings`].
     pub async fn withdraw_earnings(&self, amount: Snm) -> Result<Snm, Error> {

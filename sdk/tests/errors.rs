@@ -218,6 +218,23 @@ async fn not_deal_party() {
 }
 
 #[tokio::test]
+async fn invalid_endpoint_and_announcer_not_supplier() {
+    let world = World::new(shared().await).await;
+    let deal = world.buy(&world.place(|a| a).await, TWO_HOURS).await.unwrap();
+    let e = expect_err!(
+        world.supplier.announce_endpoint(deal.deal, "").await,
+        Error::Market(MarketErrors::InvalidEndpoint(e)) => e
+    );
+    assert_eq!(e.length, U256::ZERO);
+    let customer_as_supplier = snm_sdk::Supplier::new((*world.customer).clone());
+    let e = expect_err!(
+        customer_as_supplier.announce_endpoint(deal.deal, "203.0.113.7:3128").await,
+        Error::Market(MarketErrors::NotDealParty(e)) => e
+    );
+    assert_eq!(e.caller, world.customer.sender());
+}
+
+#[tokio::test]
 async fn close_not_allowed() {
     let world = World::new(shared().await).await;
     let deal = world.buy(&world.place(|a| a).await, TWO_HOURS).await.unwrap();

@@ -144,3 +144,18 @@ async fn agrees_on_new_terms_with_the_customer() {
     let matcher = world.devnet.matcher(1).unwrap();
     assert_eq!(matcher.sender(), world.devnet.accounts()[1]);
 }
+
+#[tokio::test]
+async fn announces_where_the_workload_serves() {
+    let world = World::new(shared().await).await;
+    let deal = world.buy(&world.place(|a| a).await, Term::Spot).await.unwrap();
+    assert_eq!(world.customer.endpoint(deal.deal).await.unwrap(), None);
+    let timeout = world.customer.wait_for_endpoint(deal.deal, Duration::from_millis(50)).await;
+    assert!(matches!(timeout, Err(Error::Timeout { .. })), "{timeout:?}");
+
+    world.supplier.announce_endpoint(deal.deal, "203.0.113.7:3128").await.unwrap();
+    // The worker may announce too (a restarted workload); the latest announcement counts.
+    Supplier::new(world.worker.clone()).announce_endpoint(deal.deal, "203.0.113.7:4128").await.unwrap();
+    let endpoint = world.customer.wait_for_endpoint(deal.deal, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(endpoint, "203.0.113.7:4128");
+}
