@@ -1,4 +1,5 @@
-//! Code shared by the example programs: the metered proxy workload a supplier's agent runs for
-//! proxy deals.
+//! Code shared by the example programs: their command-line options ([`cli`]) and the metered
+//! proxy workload a supplier's agent runs for proxy deals ([`proxy`]).
 
+pub mod cli;
 pub mod proxy;

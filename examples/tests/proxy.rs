@@ -1,6 +1,8 @@
 //! The proxy workload as a process: tunnels for the right secret only, counts every byte both ways,
 //! and leaves its final counts in the stats file when it is stopped with SIGTERM.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
+
 use std::{
     path::PathBuf,
     process::{Child, Command, Stdio},

@@ -1,0 +1,70 @@
+//! Command-line options every example shares: which chain, which contracts, which account.
+
+use std::path::PathBuf;
+
+use alloy::{
+    primitives::Address,
+    providers::{DynProvider, Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+};
+use clap::Args;
+use snm_sdk::{Client, Deployment, Error};
+
+/// Where the marketplace is and who acts: `--rpc`, `--deployment` (or `--market`), `--key`, each
+/// also read from its environment variable.
+#[derive(Clone, Debug, Args)]
+pub struct ChainArgs {
+    /// JSON-RPC endpoint of the chain.
+    #[arg(long, env = "SNM_RPC", default_value = "http://127.0.0.1:8545")]
+    pub rpc: String,
+    /// Deployment file: the JSON `contracts/script/Deploy.s.sol` or the devnet writes.
+    #[arg(long, env = "SNM_DEPLOYMENT", conflicts_with = "market")]
+    pub deployment: Option<PathBuf>,
+    /// The market's address, when there is no deployment file (token and oracle are read from it).
+    #[arg(long, env = "SNM_MARKET")]
+    pub market: Option<Address>,
+    /// The reward distributor's address, with `--market`.
+    #[arg(long, env = "SNM_DISTRIBUTOR", requires = "market")]
+    pub distributor: Option<Address>,
+    /// Private key of the acting account (hex). Prefer the environment variable to the command line.
+    #[arg(long, env = "SNM_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+}
+
+impl ChainArgs {
+    /// The signer of `--key`.
+    pub fn signer(&self) -> Result<PrivateKeySigner, Error> {
+        let key = self
+            .key
+            .as_deref()
+            .ok_or_else(|| Error::InvalidInput("no key: pass --key or set SNM_KEY".into()))?;
+        key.trim()
+            .parse()
+            .map_err(|e| Error::InvalidInput(format!("--key is not a private key (64 hex digits): {e}")))
+    }
+
+    /// Where the contracts are: the deployment file, or what the market at `--market` says.
+    pub async fn deployment<P: Provider>(&self, provider: &P) -> Result<Deployment, Error> {
+        match (&self.deployment, self.market) {
+            (Some(path), _) => Deployment::from_file(path),
+            (None, Some(market)) => Deployment::discover(provider, market, self.distributor).await,
+            (None, None) => Err(Error::InvalidInput(
+                "where is the market? pass --deployment <file> (or SNM_DEPLOYMENT) or --market <address>"
+                    .into(),
+            )),
+        }
+    }
+
+    /// A client acting as `--key`'s account.
+    pub async fn connect(&self) -> Result<Client<DynProvider>, Error> {
+        self.connect_as(&self.signer()?).await
+    }
+
+    /// A client acting as `signer`'s account.
+    pub async fn connect_as(&self, signer: &PrivateKeySigner) -> Result<Client<DynProvider>, Error> {
+        let url = self.rpc.parse().map_err(|e| Error::InvalidInput(format!("--rpc `{}`: {e}", self.rpc)))?;
+        let provider = ProviderBuilder::new().wallet(signer.clone()).connect_http(url).erased();
+        let deployment = self.deployment(&provider).await?;
+        Ok(Client::new(provider, deployment, signer.address()))
+    }
+}
