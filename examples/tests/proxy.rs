@@ -38,6 +38,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 /// Starts the proxy binary and waits for its first stats file, which names the bound address.
+#[allow(clippy::zombie_processes)] // the caller waits for the child; a panic here fails the test anyway
 async fn start_proxy(stats: &PathBuf, secret: &str) -> (Child, std::net::SocketAddr) {
     let child = Command::new(env!("CARGO_BIN_EXE_proxy"))
         .args(["--listen", "127.0.0.1:0", "--deal", "7", "--stats"])
