@@ -17,17 +17,17 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, B256};
 use nix::{sys::signal, unistd::Pid};
 use serde::{Deserialize, Serialize};
 
-use crate::units::Bytes;
+use crate::{market::DealId, units::Bytes};
 
 /// What a deal asks the supplier to run, and on which machine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkloadSpec {
     /// The deal.
-    pub deal_id: U256,
+    pub deal_id: DealId,
     /// Container image reference from the bid (for example `ghcr.io/acme/proxy:1.2`).
     pub image: String,
     /// Hash of the workload's configuration, from the bid.
@@ -46,7 +46,7 @@ pub struct WorkloadSpec {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workload {
     /// The deal it serves.
-    pub deal_id: U256,
+    pub deal_id: DealId,
     /// Its process id.
     pub pid: u32,
     /// Unix time it started, seconds.
@@ -76,7 +76,7 @@ pub enum RuntimeError {
     #[error("workload of deal {deal}: {path}: {source}")]
     Io {
         /// The deal.
-        deal: U256,
+        deal: DealId,
         /// The file or directory.
         path: PathBuf,
         /// What went wrong.
@@ -86,7 +86,7 @@ pub enum RuntimeError {
     #[error("workload of deal {deal}: cannot run `{program}`: {source}")]
     Spawn {
         /// The deal.
-        deal: U256,
+        deal: DealId,
         /// The program of the command template.
         program: String,
         /// What went wrong.
@@ -96,7 +96,7 @@ pub enum RuntimeError {
     #[error("workload of deal {deal} exited during start ({status}); last output: {output}")]
     ExitedEarly {
         /// The deal.
-        deal: U256,
+        deal: DealId,
         /// Its exit status.
         status: String,
         /// The end of its log.
@@ -106,7 +106,7 @@ pub enum RuntimeError {
     #[error("workload of deal {deal}: stats file {path} is not valid: {reason}")]
     BadStats {
         /// The deal.
-        deal: U256,
+        deal: DealId,
         /// The stats file.
         path: PathBuf,
         /// What is wrong with it.
@@ -190,7 +190,7 @@ impl ProcessRuntime {
     }
 
     /// The directory of a deal's workload.
-    pub fn deal_dir(&self, deal_id: U256) -> PathBuf {
+    pub fn deal_dir(&self, deal_id: DealId) -> PathBuf {
         self.root.join(format!("deal-{deal_id}"))
     }
 
@@ -418,7 +418,7 @@ mod tests {
 
     fn spec() -> WorkloadSpec {
         WorkloadSpec {
-            deal_id: U256::from(42),
+            deal_id: DealId(42),
             image: "ghcr.io/acme/proxy:1".into(),
             config_hash: B256::repeat_byte(0xab),
             customer: Address::repeat_byte(1),

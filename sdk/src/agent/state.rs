@@ -1,10 +1,12 @@
 //! What a supplier agent remembers across restarts, in one JSON file replaced atomically.
 //!
-//! The file holds the event cursor (the last market event the agent acted on), the asks it placed
-//! and every deal it served with its workload and metered traffic. The agent saves it after each
-//! batch of events, *before* moving the cursor past them, and acting on an event is idempotent
-//! given the state (a deal already known is not started again, a closed one is not stopped twice),
-//! so a restart at any point neither misses nor repeats a deal.
+//! The file holds the event cursor (the last market event the agent acted on) and every deal it
+//! served, with its workload and metered traffic. A batch of events and the cursor past it are
+//! saved together, in one file replaced atomically, before the agent acts on them; acting is
+//! idempotent given the state (a deal with a workload is not started again, and the runtime adopts
+//! a workload it started just before a crash; a stopped one is not stopped twice), so a restart at
+//! any point neither misses nor repeats a deal. The agent's open asks are not kept here: they are
+//! read back from the chain's order book, so an ask placed just before a crash is not placed twice.
 
 use std::{
     collections::BTreeMap,
@@ -15,25 +17,14 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, B256};
 use serde::{Deserialize, Serialize};
 
 use super::runtime::Workload;
-use crate::{events::EventCursor, rewards::CSV_HEADER, units::Bytes};
+use crate::{events::EventCursor, market::DealId, rewards::CSV_HEADER, units::Bytes};
 
 /// Version of the state file's format.
 pub const STATE_VERSION: u32 = 1;
-
-/// An ask the agent placed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AskRecord {
-    /// Index of the ask in the agent's configuration.
-    pub config_index: usize,
-    /// The worker it offers.
-    pub worker: Address,
-    /// Whether it is still open (not taken, cancelled or expired).
-    pub open: bool,
-}
 
 /// A deal on one of the agent's workers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,11 +43,20 @@ pub struct DealRecord {
     pub opened_at: u64,
     /// Unix time it closed, once it did.
     pub closed_at: Option<u64>,
+    /// End of the fixed term; `None` for spot.
+    pub end_time: Option<u64>,
     /// The running (or last) workload; `None` before it started or when it could not start.
     pub workload: Option<Workload>,
-    /// Why the workload could not start, if it could not.
+    /// Failed attempts to start the workload, and the last reason.
+    pub start_failures: u32,
+    /// Why the last start failed, if it did.
     pub failure: Option<String>,
-    /// Final traffic in bytes, once the workload was stopped.
+    /// The endpoint announced on chain, once it was.
+    pub announced: Option<String>,
+    /// Bytes of earlier workloads of this deal that died and were started again.
+    #[serde(default)]
+    pub carried_bytes: u128,
+    /// Final traffic in bytes (carried bytes included), once the workload was stopped.
     pub final_bytes: Option<u128>,
 }
 
@@ -83,10 +83,8 @@ pub struct AgentState {
     pub master: Address,
     /// Last market event acted on.
     pub cursor: EventCursor,
-    /// Asks placed, by id.
-    pub asks: BTreeMap<U256, AskRecord>,
     /// Deals served, by id.
-    pub deals: BTreeMap<U256, DealRecord>,
+    pub deals: BTreeMap<DealId, DealRecord>,
 }
 
 impl AgentState {
@@ -97,19 +95,18 @@ impl AgentState {
             market,
             master,
             cursor: EventCursor::from_block(from_block),
-            asks: BTreeMap::new(),
             deals: BTreeMap::new(),
         }
     }
 
     /// The open deal on `worker`, if any.
-    pub fn open_deal_on(&self, worker: Address) -> Option<(U256, &DealRecord)> {
+    pub fn open_deal_on(&self, worker: Address) -> Option<(DealId, &DealRecord)> {
         self.deals.iter().find(|(_, d)| d.worker == worker && d.is_open()).map(|(id, d)| (*id, d))
     }
 
-    /// Whether ask `config_index` of the configuration has an open ask on chain.
-    pub fn has_open_ask(&self, config_index: usize) -> bool {
-        self.asks.values().any(|a| a.config_index == config_index && a.open)
+    /// Traffic of every finished deal.
+    pub fn total_bytes(&self) -> Bytes {
+        Bytes::new(self.deals.values().filter_map(|d| d.final_bytes).sum())
     }
 
     /// The usage report of every finished deal, in the reward engine's CSV format: one line per
@@ -236,8 +233,12 @@ mod tests {
             config_hash: B256::ZERO,
             opened_at: 1_000,
             closed_at: closed,
+            end_time: None,
             workload: None,
+            start_failures: 0,
             failure: None,
+            announced: None,
+            carried_bytes: 0,
             final_bytes: bytes,
         }
     }
@@ -250,11 +251,7 @@ mod tests {
         assert_eq!(store.load(market, master).unwrap(), None);
 
         let mut state = AgentState::new(market, master, 7);
-        state.deals.insert(U256::from(5), record(3, None, None));
-        state.asks.insert(
-            U256::from(4),
-            AskRecord { config_index: 0, worker: Address::repeat_byte(3), open: false },
-        );
+        state.deals.insert(DealId(5), record(3, None, None));
         store.save(&state).unwrap();
         assert_eq!(store.load(market, master).unwrap(), Some(state));
 
@@ -268,12 +265,12 @@ mod tests {
     #[test]
     fn usage_report_lists_finished_deals_only() {
         let mut state = AgentState::new(Address::ZERO, Address::repeat_byte(2), 0);
-        state.deals.insert(U256::from(1), record(3, Some(4_600), Some(1_500)));
-        state.deals.insert(U256::from(2), record(4, None, None));
+        state.deals.insert(DealId(1), record(3, Some(4_600), Some(1_500)));
+        state.deals.insert(DealId(2), record(4, None, None));
         let csv = state.usage_csv();
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines, [CSV_HEADER, &format!("{},10.0.0.3,1500,1000,4600", Address::repeat_byte(2))]);
-        assert_eq!(state.open_deal_on(Address::repeat_byte(4)).map(|(id, _)| id), Some(U256::from(2)));
+        assert_eq!(state.open_deal_on(Address::repeat_byte(4)).map(|(id, _)| id), Some(DealId(2)));
         assert_eq!(state.open_deal_on(Address::repeat_byte(3)), None);
     }
 }
