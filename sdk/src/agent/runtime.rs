@@ -57,6 +57,10 @@ pub struct Workload {
     pub stats: PathBuf,
     /// The address it serves on, when it reported one (the stats file's `listen`).
     pub endpoint: Option<String>,
+    /// The process's start time in clock ticks since boot (`/proc/<pid>/stat`), which tells it
+    /// from a later process given the same id.
+    #[serde(default)]
+    pub process_start: Option<u64>,
 }
 
 /// Traffic a workload processed.
@@ -221,6 +225,16 @@ impl ProcessRuntime {
         self.template.iter().any(|part| part.contains("{stats}"))
     }
 
+    /// Whether the workload's process exited; reaps it when it is our child.
+    fn exited_workload(&self, workload: &Workload) -> Option<String> {
+        let pid = workload.pid;
+        let ours = self.children.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&pid);
+        if !ours && workload.process_start.is_some() && process_start(pid) != workload.process_start {
+            return Some("exited (its process id now belongs to another process)".to_owned());
+        }
+        self.exited(pid)
+    }
+
     /// Whether the child exited; reaps it when it is ours.
     fn exited(&self, pid: u32) -> Option<String> {
         let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());
@@ -245,8 +259,17 @@ impl Runtime for ProcessRuntime {
         let dir = self.deal_dir(deal);
         let io = |path: &Path, source| RuntimeError::Io { deal, path: path.to_owned(), source };
         std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        // Started before (by an agent that stopped before it could record it) and still running:
+        // adopt it rather than run the deal twice.
+        let record = dir.join("workload.json");
+        if let Some(mut running) = read_record(&record).filter(|w| self.is_running(w)) {
+            if running.endpoint.is_none() {
+                running.endpoint = read_stats(&running).ok().flatten().and_then(|s| s.listen);
+            }
+            return Ok(running);
+        }
         let stats = dir.join("stats.json");
-        // A stats file left by an earlier attempt must not be taken for this start's.
+        // A stats file left by an earlier workload must not be taken for this one's.
         match std::fs::remove_file(&stats) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&stats, e)),
             _ => {}
@@ -269,8 +292,16 @@ impl Runtime for ProcessRuntime {
         let pid = child.id();
         self.children.lock().unwrap_or_else(|e| e.into_inner()).insert(pid, child);
 
-        let mut workload =
-            Workload { deal_id: deal, pid, started_at: unix_now(), dir, stats, endpoint: None };
+        let mut workload = Workload {
+            deal_id: deal,
+            pid,
+            started_at: unix_now(),
+            dir,
+            stats,
+            endpoint: None,
+            process_start: process_start(pid),
+        };
+        write_record(&record, &workload).map_err(|e| io(&record, e))?;
         let started = Instant::now();
         let deadline = started + self.ready_timeout;
         loop {
@@ -302,11 +333,12 @@ impl Runtime for ProcessRuntime {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        write_record(&record, &workload).map_err(|e| io(&record, e))?;
         Ok(workload)
     }
 
     fn is_running(&self, workload: &Workload) -> bool {
-        self.exited(workload.pid).is_none()
+        self.exited_workload(workload).is_none()
     }
 
     fn usage(&self, workload: &Workload) -> Result<Usage, RuntimeError> {
@@ -315,7 +347,7 @@ impl Runtime for ProcessRuntime {
 
     async fn stop(&self, workload: &Workload) -> Result<Usage, RuntimeError> {
         let pid = workload.pid;
-        if self.exited(pid).is_none() {
+        if self.exited_workload(workload).is_none() {
             // The group: a wrapper (a shell, `docker run`) takes its children down with it.
             let group = Pid::from_raw(-(pid as i32));
             signal::kill(group, signal::Signal::SIGTERM).ok();
@@ -381,6 +413,24 @@ fn check_placeholders(part: &str) -> Result<(), RuntimeError> {
         }
     }
     Ok(())
+}
+
+/// The record of a deal's last workload, if it can be read.
+fn read_record(path: &Path) -> Option<Workload> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+fn write_record(path: &Path, workload: &Workload) -> std::io::Result<()> {
+    let json = serde_json::to_vec_pretty(workload).map_err(std::io::Error::other)?;
+    super::state::write_atomically(path, &json)
+}
+
+/// The process's start time, in clock ticks since boot (field 22 of `/proc/<pid>/stat`).
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (in parentheses, possibly with spaces): state is field 3.
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// Whether a process that is not our child still runs (a zombie counts as gone).
@@ -500,6 +550,25 @@ mod tests {
         // The first runtime still holds the child: reaping it shows it is gone.
         assert!(!first.is_running(&workload));
         assert!(!second.is_running(&adopted));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[tokio::test]
+    async fn starting_a_running_deal_again_adopts_its_workload() {
+        let root = temp_root("again");
+        let script = "echo '{\"bytes\": 5, \"listen\": \"{ip}:7\"}' > {stats}; exec sleep 30";
+        let first = ProcessRuntime::new(sh(script), &root).unwrap();
+        let workload = first.start(&spec()).await.unwrap();
+        // An agent that crashed before recording the workload starts the deal again.
+        let second = ProcessRuntime::new(sh(script), &root).unwrap();
+        let again = second.start(&spec()).await.unwrap();
+        assert_eq!((again.pid, again.endpoint.as_deref()), (workload.pid, Some("127.0.0.9:7")));
+        second.stop(&again).await.unwrap();
+        // Once it is gone, a start runs a new process.
+        let fresh = second.start(&spec()).await.unwrap();
+        assert_ne!(fresh.pid, workload.pid);
+        assert_eq!(second.stop(&fresh).await.unwrap().bytes, Bytes::new(5));
+        assert!(!first.is_running(&workload));
         let _ = std::fs::remove_dir_all(&root);
     }
 
