@@ -3,7 +3,7 @@
 //! ```toml
 //! state = "agent/state.json"          # what the agent remembers across restarts
 //! usage_report = "agent/usage.csv"    # metered traffic, in the reward engine's CSV format
-//! poll_every = "1s"                   # how often the chain is read
+//! poll_every = "1s"                   # how often the chain is read ("500ms" works too)
 //! settle_every = "10m"                # how often open deals are settled
 //! withdraw_at = "100 SNM"             # earnings withdrawn once they reach this (omit: never)
 //!
@@ -166,6 +166,17 @@ struct RawAsk {
     max_duration: Option<String>,
 }
 
+/// A duration as [`parse_duration`] reads it, or a whole number of milliseconds (`"250ms"`).
+fn parse_interval(text: &str) -> Result<Duration, Error> {
+    match text.trim().strip_suffix("ms") {
+        Some(millis) => millis.trim().parse().map(Duration::from_millis).map_err(|_| Error::Parse {
+            input: text.to_owned(),
+            reason: "expected whole milliseconds, as in `250ms`",
+        }),
+        None => parse_duration(text),
+    }
+}
+
 impl AgentConfig {
     /// Reads and checks a configuration file.
     pub fn from_file(path: &Path) -> Result<Self, Error> {
@@ -180,7 +191,7 @@ impl AgentConfig {
         let raw: RawConfig = toml::from_str(text).map_err(|e| e.to_string())?;
         let duration = |name: &str, value: &Option<String>, default: Duration| match value {
             None => Ok(default),
-            Some(text) => parse_duration(text).map_err(|e| format!("`{name}`: {e}")),
+            Some(text) => parse_interval(text).map_err(|e| format!("`{name}`: {e}")),
         };
         let poll_every = duration("poll_every", &raw.poll_every, Duration::from_secs(1))?;
         let settle_every = duration("settle_every", &raw.settle_every, Duration::from_secs(600))?;
@@ -273,6 +284,7 @@ mod tests {
 state = "state.json"
 usage_report = "usage.csv"
 settle_every = "5m"
+poll_every = "250ms"
 withdraw_at = "10 SNM"
 [runtime]
 command = ["proxy", "--listen", "{{ip}}:0"]
@@ -293,7 +305,7 @@ ip = "203.0.113.7"
         let c = AgentConfig::from_toml(&config(&ask), Path::new("/etc/agent")).unwrap();
         assert_eq!(c.state, PathBuf::from("/etc/agent/state.json"));
         assert_eq!(c.usage_report, Some(PathBuf::from("/etc/agent/usage.csv")));
-        assert_eq!((c.poll_every, c.settle_every), (Duration::from_secs(1), Duration::from_secs(300)));
+        assert_eq!((c.poll_every, c.settle_every), (Duration::from_millis(250), Duration::from_secs(300)));
         assert_eq!(c.withdraw_at, Some(Snm::from_whole(10)));
         assert_eq!(c.workers[0].ip, "203.0.113.7".parse::<IpAddr>().unwrap());
         let a = &c.asks[0];
