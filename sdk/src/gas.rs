@@ -6,6 +6,16 @@
 
 use std::{collections::BTreeMap, fmt};
 
+use alloy::{
+    consensus::Transaction as _, eips::BlockNumberOrTag, network::TransactionResponse as _,
+    primitives::Address, providers::Provider, sol_types::SolCall,
+};
+
+use crate::{
+    Deployment, Error,
+    bindings::{Market, PriceOracle, RewardDistributor, SNMToken},
+};
+
 /// SONM's measured receipt gas for the operations this market also has, by operation name.
 pub const SONM_GAS: &[(&str, u64)] = &[
     ("place ask", 289_577),
@@ -102,6 +112,95 @@ impl fmt::Display for GasReport {
         }
         Ok(())
     }
+}
+
+/// The operation a call to the marketplace's contracts performs, by the names of [`SONM_GAS`] where
+/// SONM had it; `None` for a call to another address or an unknown function.
+pub fn operation_name(deployment: &Deployment, to: Address, input: &[u8]) -> Option<&'static str> {
+    let selector: [u8; 4] = input.get(..4)?.try_into().ok()?;
+    if to == deployment.market {
+        return Some(match selector {
+            Market::placeAskCall::SELECTOR => "place ask",
+            Market::placeBidCall::SELECTOR => "place bid",
+            Market::cancelAskCall::SELECTOR | Market::cancelBidCall::SELECTOR => "cancel order",
+            Market::openDealCall::SELECTOR => "open deal",
+            Market::quickBuyCall::SELECTOR => "quick buy",
+            Market::quickBuyWithPermitCall::SELECTOR => "quick buy with permit",
+            Market::settleCall::SELECTOR => "settle",
+            Market::topUpCall::SELECTOR => "top up",
+            Market::closeDealCall::SELECTOR => match Market::closeDealCall::abi_decode(input) {
+                Ok(call) if call.blacklist => "close with blacklist",
+                _ => "close deal",
+            },
+            Market::announceEndpointCall::SELECTOR => "announce endpoint",
+            Market::proposeChangeCall::SELECTOR => "propose change",
+            Market::acceptChangeCall::SELECTOR => "accept change",
+            Market::requestWorkerCall::SELECTOR => "register worker",
+            Market::confirmWorkerCall::SELECTOR => "confirm worker",
+            Market::removeWorkerCall::SELECTOR => "remove worker",
+            Market::depositCall::SELECTOR => "escrow deposit",
+            Market::depositWithPermitCall::SELECTOR => "escrow deposit with permit",
+            Market::withdrawCall::SELECTOR => "escrow withdraw",
+            Market::withdrawEarningsCall::SELECTOR => "withdraw earnings",
+            Market::setBlacklistCall::SELECTOR => "blacklist",
+            _ => "market, other",
+        });
+    }
+    if Some(to) == deployment.distributor {
+        return Some(match selector {
+            RewardDistributor::claimCall::SELECTOR => "claim reward",
+            RewardDistributor::claimManyCall::SELECTOR => "claim rewards, batch",
+            RewardDistributor::claimMultiproofCall::SELECTOR => "claim rewards, multiproof",
+            RewardDistributor::fundCall::SELECTOR => "fund rewards",
+            RewardDistributor::proposeRootCall::SELECTOR => "propose reward root",
+            RewardDistributor::acceptRootCall::SELECTOR => "accept reward root",
+            _ => "distributor, other",
+        });
+    }
+    if to == deployment.oracle {
+        return Some(match selector {
+            PriceOracle::reportCall::SELECTOR => "report rate",
+            _ => "oracle, other",
+        });
+    }
+    if to == deployment.token {
+        return Some(match selector {
+            SNMToken::approveCall::SELECTOR => "token approve",
+            SNMToken::transferCall::SELECTOR => "token transfer",
+            _ => "token, other",
+        });
+    }
+    None
+}
+
+/// The gas of every transaction to the marketplace's contracts in blocks `from..=to`, by
+/// [`operation_name`]; contract creations count as `"deploy"`.
+pub async fn scan<P: Provider>(
+    provider: &P,
+    deployment: &Deployment,
+    from: u64,
+    to: u64,
+) -> Result<GasReport, Error> {
+    let mut report = GasReport::new();
+    for number in from..=to {
+        let number = BlockNumberOrTag::Number(number);
+        let (block, receipts) = tokio::try_join!(
+            provider.get_block_by_number(number).full(),
+            provider.get_block_receipts(number.into())
+        )?;
+        let (Some(block), Some(receipts)) = (block, receipts) else { continue };
+        for (tx, receipt) in block.transactions.txns().zip(receipts) {
+            let name = match tx.to() {
+                None => Some("deploy"),
+                Some(to) => operation_name(deployment, to, tx.input()),
+            };
+            if let Some(name) = name {
+                report.record(name, receipt.gas_used);
+            }
+            debug_assert_eq!(tx.tx_hash(), receipt.transaction_hash);
+        }
+    }
+    Ok(report)
 }
 
 #[cfg(test)]

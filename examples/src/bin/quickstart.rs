@@ -1,19 +1,125 @@
-//! The main job (`make demo`): starts the embedded devnet, deploys the marketplace's contracts and
-//! shows the funded accounts.
+//! `quickstart`, the main job (`make demo`): the whole Operation A story on an embedded devnet
+//! (see `snm_examples::story`). Suppliers with workers on distinct IPs publish proxy capacity, a
+//! customer buys a proxy from each, the suppliers' agents deploy the metered proxies, real traffic
+//! flows through them, the deals settle and close, the Operation A campaign pays 50 SNM per unique
+//! IP plus $4 per TB and publishes its root, and the suppliers claim. It ends with a table per
+//! supplier, the gas of every kind of transaction beside SONM's, and a check that every SNM minted
+//! is accounted for.
+//!
+//! ```text
+//! quickstart [--suppliers 20] [--traffic-mb 16]
+//! ```
 
-use snm_sdk::{Error, devnet::Devnet};
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::Parser;
+use snm_examples::story::{self, StoryConfig, Summary};
+use snm_sdk::units::Bytes;
+
+#[derive(Debug, Parser)]
+#[command(about = "The Operation A story on an embedded devnet")]
+struct Cli {
+    /// Suppliers, one worker and one IP each (1 to 200).
+    #[arg(long, default_value_t = 20)]
+    suppliers: usize,
+    /// Most megabytes (10^6 bytes) sent through one proxy each way.
+    #[arg(long, default_value_t = 16)]
+    traffic_mb: u64,
+    /// Working directory for the agents' state, workloads and reports, and the round files.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    println!("starting the embedded devnet (anvil) and deploying the SNM token ...");
-    let devnet = Devnet::start().await?;
-    println!("chain {} at {}", devnet.chain_id(), devnet.endpoint());
-    println!("SNM token at {}", devnet.token());
-    println!();
-    println!("{:<44} {:>24}", "account", "SNM");
-    for (index, account) in devnet.accounts().into_iter().enumerate() {
-        let role = if index == 0 { " (operator)" } else { "" };
-        println!("{:<44} {:>24}", format!("{account}{role}"), devnet.snm_balance(account).await?.to_string());
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Some(proxy) = beside_this_program("proxy") else {
+        eprintln!(
+            "quickstart: the `proxy` program is not built next to this one: run `cargo build -p snm-examples --bins` (make demo does)"
+        );
+        return ExitCode::FAILURE;
+    };
+    let config = StoryConfig {
+        suppliers: cli.suppliers,
+        traffic_per_proxy: Bytes::from_mb(cli.traffic_mb),
+        proxy,
+        dir: cli
+            .dir
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("snm-quickstart-{}", std::process::id()))),
+    };
+    match story::run(&config).await {
+        Ok(summary) => {
+            print_summary(&summary);
+            if summary.ledger.balances() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Err(error) => {
+            eprintln!("quickstart: {error}");
+            ExitCode::FAILURE
+        }
     }
-    Ok(())
+}
+
+fn print_summary(s: &Summary) {
+    println!();
+    println!("Suppliers");
+    println!(
+        "{:>3}  {:<42}  {:<11} {:>14} {:>22} {:>22} {:>22}",
+        "#", "master", "IP", "bytes", "deal earnings", "reward", "claimed"
+    );
+    for (i, line) in s.suppliers.iter().enumerate() {
+        println!(
+            "{:>3}  {:<42}  {:<11} {:>14} {:>22} {:>22} {:>22}",
+            i + 1,
+            line.master.to_string(),
+            line.ip.to_string(),
+            line.bytes.get(),
+            line.earned.to_string(),
+            line.reward.to_string(),
+            line.claimed.to_string()
+        );
+    }
+    let sum = |f: fn(&story::SupplierLine) -> snm_sdk::units::Snm| {
+        s.suppliers.iter().map(f).fold(snm_sdk::units::Snm::ZERO, |a, b| a.checked_add(b).unwrap_or(a))
+    };
+    let bytes: u128 = s.suppliers.iter().map(|l| l.bytes.get()).sum();
+    println!(
+        "{:>3}  {:<42}  {:<11} {:>14} {:>22} {:>22} {:>22}",
+        "",
+        "total",
+        format!("{} IPs", s.suppliers.len()),
+        bytes,
+        sum(|l| l.earned).to_string(),
+        sum(|l| l.reward).to_string(),
+        sum(|l| l.claimed).to_string()
+    );
+    println!();
+    println!("Gas per kind of transaction (receipt gasUsed, 21,000 base included), beside SONM's");
+    print!("{}", s.gas);
+    let whole: Option<u64> = ["place ask", "quick buy", "settle", "close deal", "withdraw earnings"]
+        .iter()
+        .map(|op| s.gas.get(op).map(|g| g.mean()))
+        .sum();
+    if let Some(whole) = whole {
+        let sonm = snm_sdk::gas::sonm_gas("whole fixed-term deal").unwrap_or_default();
+        println!(
+            "a whole deal here (ask, quick buy, one settle, close, withdraw): {whole} gas; SONM's (ask, bid, open, one bill, close): about {sonm}, {:.1}x as much",
+            sonm as f64 / whole.max(1) as f64
+        );
+    }
+    println!();
+    println!("Every SNM minted");
+    println!("{}", s.ledger);
+    println!();
+    println!(
+        "done in {:.1} s; Operation A round {} root {}",
+        s.elapsed.as_secs_f64(),
+        s.round.number(),
+        s.round.root()
+    );
+}
+
+fn beside_this_program(name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let candidate = exe.parent()?.join(name);
+    candidate.is_file().then_some(candidate)
 }

@@ -1,0 +1,435 @@
+//! The main job: the whole Operation A story on an embedded devnet, as `quickstart` runs it.
+//!
+//! Suppliers join with one worker each, on distinct IPs, and run their agents; a customer buys a
+//! proxy from each, cheapest first within a budget; the agents deploy the metered proxy for every
+//! deal and announce it; real traffic flows through every proxy; an hour later (the devnet's clock
+//! is moved) the terms end, the agents close and settle the deals, stop the proxies and write their
+//! usage reports, and withdraw their earnings; the operator computes the Operation A round from the
+//! reports (50 SNM per unique IP, $4 per TB at the campaign's rate), publishes it, and every
+//! supplier claims. It ends with a table per supplier, the gas of every kind of transaction beside
+//! SONM's, and the check that every SNM minted is accounted for.
+
+pub mod ledger;
+pub mod traffic;
+
+use std::{
+    collections::BTreeMap,
+    io::{IsTerminal, Write},
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use alloy::{
+    primitives::Address,
+    providers::{DynProvider, Provider},
+    signers::local::PrivateKeySigner,
+};
+use snm_sdk::{
+    Customer, Error, Supplier,
+    agent::{AgentConfig, AgentEvent, AskTemplate, ProcessRuntime, SupplierAgent, WorkerConfig},
+    devnet::{Devnet, DevnetConfig},
+    gas::{self, GasReport},
+    market::{DealId, Purchase, Requirements},
+    rewards::{Campaign, Round, compute_round},
+    units::{Bytes, NetFlags, Resources, Snm, Term, UsdPerHour},
+};
+use tokio::sync::{mpsc, watch};
+
+use self::ledger::Ledger;
+use crate::proxy::config_hash;
+
+/// How big the story is.
+#[derive(Clone, Debug)]
+pub struct StoryConfig {
+    /// Suppliers, one worker (one IP) each.
+    pub suppliers: usize,
+    /// Most traffic sent through one proxy, each way (each proxy gets a different share of it).
+    pub traffic_per_proxy: Bytes,
+    /// The proxy program the agents run.
+    pub proxy: PathBuf,
+    /// Where agents keep their state, workloads and reports, and the campaign its round files.
+    pub dir: PathBuf,
+}
+
+/// One supplier's line of the summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SupplierLine {
+    /// Its payout account.
+    pub master: Address,
+    /// Its worker's IP.
+    pub ip: IpAddr,
+    /// Traffic its proxy carried, as metered.
+    pub bytes: Bytes,
+    /// What its deal paid it (withdrawn).
+    pub earned: Snm,
+    /// Its Operation A reward.
+    pub reward: Snm,
+    /// What it claimed.
+    pub claimed: Snm,
+}
+
+/// What the story ends with.
+#[derive(Debug)]
+pub struct Summary {
+    /// Per supplier.
+    pub suppliers: Vec<SupplierLine>,
+    /// The round published.
+    pub round: Round,
+    /// Gas of every kind of transaction.
+    pub gas: GasReport,
+    /// Where every SNM is.
+    pub ledger: Ledger,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// The proxies' price: supplier `i` asks 0.36 + 0.018 i USD an hour (a whole number of
+/// 5 * 10^-6 USD per second, so exact per second).
+fn price(i: usize) -> Result<UsdPerHour, Error> {
+    let thousandths = 360 + 18 * i;
+    format!("{}.{:03} USD/h", thousandths / 1000, thousandths % 1000).parse()
+}
+
+/// The worker IP of supplier `i`: 127.0.0.11, 127.0.0.12, ... (every loopback address reaches
+/// this machine on Linux, so each proxy really serves on its own IP).
+fn worker_ip(i: usize) -> IpAddr {
+    let n = 11 + i as u32;
+    IpAddr::V4(Ipv4Addr::from(0x7f00_0000 | n))
+}
+
+const TERM: Duration = Duration::from_secs(3_600);
+const SECRET: &str = "operation-a-demo";
+
+/// Runs the story, printing its progress, and returns its summary.
+pub async fn run(config: &StoryConfig) -> Result<Summary, Error> {
+    let started = Instant::now();
+    if config.suppliers == 0 || config.suppliers > 200 {
+        return Err(Error::InvalidInput("between 1 and 200 suppliers".into()));
+    }
+    let _ = std::fs::remove_dir_all(&config.dir);
+    std::fs::create_dir_all(&config.dir).map_err(|e| io(&config.dir, e))?;
+
+    step(1, "devnet: anvil with the SNM token, the price oracle, the market and the reward distributor");
+    let devnet = Devnet::start_with(DevnetConfig { accounts: 1, ..DevnetConfig::default() }).await?;
+    let operator = devnet.operator()?;
+    let d = devnet.deployment();
+    println!("      chain {} at {}", devnet.chain_id(), devnet.endpoint());
+    println!("      market {}  distributor {}", d.market, d.distributor.unwrap_or_default());
+    let rate = operator.rate().await?.snm_per_usd;
+    println!("      oracle rate {rate}");
+
+    step(
+        2,
+        &format!(
+            "{} suppliers join, each with a worker on its own IP, and start their agents",
+            config.suppliers
+        ),
+    );
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let (stop, stopped) = watch::channel(false);
+    let mut suppliers = Vec::with_capacity(config.suppliers);
+    let mut agents = Vec::with_capacity(config.suppliers);
+    for i in 0..config.suppliers {
+        let master = devnet.new_account(Snm::ZERO).await?;
+        let worker = devnet.new_account(Snm::ZERO).await?;
+        devnet.connect(&worker).request_worker(master.address()).await?;
+        let agent_config = agent_config(config, i, worker.address())?;
+        let supplier = Supplier::new(devnet.connect(&master));
+        let runtime = ProcessRuntime::new(agent_config.command.clone(), agent_config.workload_dir.clone())?;
+        let (mut agent, _) = SupplierAgent::start(supplier.clone(), agent_config, runtime).await?;
+        let (tx, mut stop) = (events_tx.clone(), stopped.clone());
+        agents.push(tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            };
+            agent.run(shutdown, |event| drop(tx.send((i, event.clone())))).await;
+        }));
+        suppliers.push((supplier, master, worker_ip(i)));
+    }
+    let mut progress = Progress::default();
+    progress
+        .wait(&mut events, "asks on the order book", config.suppliers, |e| {
+            matches!(e, AgentEvent::AskPlaced { .. })
+        })
+        .await?;
+
+    step(
+        3,
+        &format!(
+            "a customer buys {} proxies with a public IP, cheapest first, an hour each",
+            config.suppliers
+        ),
+    );
+    let budget_per_proxy = Snm::from_whole(500);
+    let funds = Snm::from_whole(500 * config.suppliers as u64);
+    let customer = Customer::new(devnet.connect(&devnet.new_account(funds).await?));
+    customer.approve(funds).await?;
+    let mut book = customer.order_book().await?;
+    let wanted = Requirements::new(Term::Fixed(TERM))
+        .resources(Resources::new().cpu_milli_cores(500))
+        .flags(NetFlags::PUBLIC_IP | NetFlags::INCOMING);
+    let mut deals: Vec<(DealId, Address)> = Vec::new();
+    while let Some(ask) = customer.best_ask(&book, &wanted, budget_per_proxy).await? {
+        book.remove_ask(ask.id);
+        let deposit = ask.ask.price.snm_needed_up(TERM.as_secs(), rate).ok_or_else(|| overflow("deposit"))?;
+        let purchase =
+            Purchase::new(Term::Fixed(TERM), deposit, "snm/proxy:1").config_hash(config_hash(SECRET));
+        let deal = customer.quick_buy(&ask, &purchase).await?;
+        println!(
+            "      deal {:>3}: worker {} at {} for {}",
+            deal.deal,
+            deal.worker,
+            ask.ask.price.per_hour(),
+            deal.deposit
+        );
+        deals.push((deal.deal, deal.master));
+    }
+    if deals.len() != config.suppliers {
+        return Err(Error::InvalidInput(format!("bought {} proxies of {}", deals.len(), config.suppliers)));
+    }
+
+    step(4, "the agents see the deals, start a metered proxy for each and announce its endpoint");
+    progress
+        .wait(&mut events, "endpoints announced", deals.len(), |e| {
+            matches!(e, AgentEvent::EndpointAnnounced { .. })
+        })
+        .await?;
+    let mut endpoints = Vec::with_capacity(deals.len());
+    for (deal, _) in &deals {
+        let endpoint = customer.wait_for_endpoint(*deal, Duration::from_secs(30)).await?;
+        let addr: SocketAddr =
+            endpoint.parse().map_err(|e| Error::InvalidInput(format!("endpoint `{endpoint}`: {e}")))?;
+        endpoints.push((*deal, addr));
+    }
+
+    step(5, "traffic flows through every proxy to a server and back, checked byte for byte");
+    let target = traffic::echo_server().await.map_err(|e| io(Path::new("echo server"), e))?;
+    let sent = send_traffic(&endpoints, target, config.traffic_per_proxy).await?;
+    println!(
+        "      {} sent through {} proxies ({} crossed them)",
+        Bytes::new(u128::from(sent)),
+        endpoints.len(),
+        Bytes::new(2 * u128::from(sent))
+    );
+
+    step(
+        6,
+        "half an hour later the agents settle the running deals; at the hour the terms end and they close them",
+    );
+    devnet.advance_time(TERM / 2).await?;
+    progress
+        .wait(&mut events, "deals settled", deals.len(), |e| matches!(e, AgentEvent::Settled { .. }))
+        .await?;
+    devnet.advance_time(TERM / 2).await?;
+    progress
+        .wait(&mut events, "deals finished and metered", deals.len(), |e| {
+            matches!(e, AgentEvent::DealFinished { .. })
+        })
+        .await?;
+    wait_for_withdrawals(&suppliers).await?;
+    let _ = stop.send(true);
+    for agent in agents {
+        agent.await.map_err(|e| Error::InvalidInput(format!("an agent stopped abnormally: {e}")))?;
+    }
+    let mut earned = Vec::with_capacity(suppliers.len());
+    for (supplier, _, _) in &suppliers {
+        earned.push(supplier.token_balance(supplier.master()).await?);
+    }
+
+    step(7, "Operation A: 50 SNM per unique IP + $4 per TB, from the agents' usage reports");
+    let campaign = Campaign::operation_a(rate);
+    let reports: Vec<PathBuf> =
+        (0..config.suppliers).map(|i| supplier_dir(config, i).join("usage.csv")).collect();
+    let round = compute_round(&campaign, None, &reports)?;
+    let files = round.write(&config.dir.join("rewards"))?;
+    println!(
+        "      round {}: {} accounts, total {}, root {}",
+        round.number(),
+        round.accounts().len(),
+        round.total(),
+        round.root()
+    );
+    println!("      proofs in {} (OpenZeppelin standard-v1)", files.merkle.display());
+    operator.fund_rewards(round.round_total()).await?;
+    let status = operator.publish_round(&round, &format!("file://{}", files.merkle.display())).await?;
+    println!("      published: root {} accepted, {} funded", status.root, status.funded);
+
+    step(8, "every supplier claims its reward");
+    let mut lines = Vec::with_capacity(suppliers.len());
+    for ((supplier, _, ip), earned) in suppliers.iter().zip(earned) {
+        let master = supplier.master();
+        let (reward, claimed, bytes) = match (round.account(master), round.claim(master)) {
+            (Some(r), Some((amount, proof))) => {
+                (r.round_amount, supplier.claim_reward(amount, proof).await?, r.bytes)
+            }
+            _ => (Snm::ZERO, Snm::ZERO, Bytes::ZERO),
+        };
+        lines.push(SupplierLine { master, ip: *ip, bytes, earned, reward, claimed });
+    }
+
+    let latest = devnet.provider().get_block_number().await?;
+    let gas = gas::scan(devnet.provider(), d, 0, latest).await?;
+    let ledger = Ledger::read(&operator).await?;
+    Ok(Summary { suppliers: lines, round, gas, ledger, elapsed: started.elapsed() })
+}
+
+/// Waits until every agent withdrew its master's earnings (they do after each settlement round).
+async fn wait_for_withdrawals(
+    suppliers: &[(Supplier<DynProvider>, PrivateKeySigner, IpAddr)],
+) -> Result<(), Error> {
+    let start = Instant::now();
+    loop {
+        let mut left = 0;
+        for (supplier, _, _) in suppliers {
+            if supplier.earnings(supplier.master()).await? > Snm::ZERO {
+                left += 1;
+            }
+        }
+        if left == 0 {
+            println!("      earnings withdrawn by every agent");
+            return Ok(());
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            return Err(Error::Timeout {
+                what: format!("{left} agents' withdrawals"),
+                waited: start.elapsed(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Sends a different amount through each proxy, all at once; returns the bytes sent (one way).
+async fn send_traffic(
+    endpoints: &[(DealId, SocketAddr)],
+    target: SocketAddr,
+    most: Bytes,
+) -> Result<u64, Error> {
+    let most = u64::try_from(most.get()).unwrap_or(u64::MAX);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut total = 0;
+    for (k, (deal, proxy)) in endpoints.iter().enumerate() {
+        // Shares from 40 % to 100 % of the most, so the suppliers' traffic differs.
+        let bytes = most / 100 * (40 + (k as u64 * 37) % 61);
+        total += bytes;
+        let (deal, proxy) = (*deal, *proxy);
+        tasks.spawn(async move {
+            traffic::send_through(proxy, target, SECRET, bytes)
+                .await
+                .map_err(|e| Error::InvalidInput(format!("traffic through deal {deal}'s proxy {proxy}: {e}")))
+        });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result.map_err(|e| Error::InvalidInput(format!("a traffic task failed: {e}")))??;
+    }
+    Ok(total)
+}
+
+fn supplier_dir(config: &StoryConfig, i: usize) -> PathBuf {
+    config.dir.join(format!("supplier-{:02}", i + 1))
+}
+
+fn agent_config(config: &StoryConfig, i: usize, worker: Address) -> Result<AgentConfig, Error> {
+    let dir = supplier_dir(config, i);
+    let ip = worker_ip(i);
+    Ok(AgentConfig {
+        state: dir.join("state.json"),
+        usage_report: Some(dir.join("usage.csv")),
+        poll_every: Duration::from_millis(200),
+        settle_every: Duration::from_secs(2),
+        withdraw_at: Some(Snm::from_whole(1)),
+        command: [
+            config.proxy.display().to_string().as_str(),
+            "--listen",
+            "{ip}:0",
+            "--stats",
+            "{stats}",
+            "--deal",
+            "{deal}",
+            "--auth-hash",
+            "{config_hash}",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        workload_dir: dir.join("workloads"),
+        workers: vec![WorkerConfig { address: worker, ip }],
+        asks: vec![AskTemplate {
+            worker,
+            price: price(i)?,
+            resources: Resources::new()
+                .cpu_milli_cores(1_000)
+                .ram(Bytes::from_mib(512))
+                .net_up_mbps(100)
+                .net_down_mbps(100),
+            flags: NetFlags::PUBLIC_IP | NetFlags::INCOMING,
+            region: 0,
+            min_duration: Duration::from_secs(60),
+            max_duration: Some(Duration::from_secs(86_400)),
+        }],
+    })
+}
+
+/// Counts the agents' events and waits for enough of one kind.
+#[derive(Debug, Default)]
+struct Progress {
+    seen: BTreeMap<&'static str, usize>,
+    backlog: Vec<AgentEvent>,
+}
+
+impl Progress {
+    async fn wait(
+        &mut self,
+        events: &mut mpsc::UnboundedReceiver<(usize, AgentEvent)>,
+        what: &'static str,
+        want: usize,
+        counts: impl Fn(&AgentEvent) -> bool,
+    ) -> Result<(), Error> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        // Events that came during earlier waits count too (an agent may be quicker than the story).
+        let mut have = self.backlog.iter().filter(|e| counts(e)).count();
+        let live = std::io::stdout().is_terminal();
+        loop {
+            if live || have >= want {
+                print!("\r      {what}: {have}/{want}");
+                let _ = std::io::stdout().flush();
+            }
+            if have >= want {
+                println!();
+                self.seen.insert(what, have);
+                return Ok(());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, events.recv()).await {
+                Ok(Some((i, event))) => {
+                    if let AgentEvent::WorkloadFailed { .. } | AgentEvent::Retrying { .. } = &event {
+                        println!("\r      supplier {}: {event}", i + 1);
+                    }
+                    if counts(&event) {
+                        have += 1;
+                    }
+                    self.backlog.push(event);
+                }
+                Ok(None) | Err(_) => {
+                    println!();
+                    return Err(Error::Timeout {
+                        what: format!("{what} ({have} of {want})"),
+                        waited: Duration::from_secs(60),
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn step(n: u32, what: &str) {
+    println!("[{n}/8] {what}");
+}
+
+fn io(path: &Path, e: std::io::Error) -> Error {
+    Error::InvalidInput(format!("{}: {e}", path.display()))
+}
+
+fn overflow(what: &str) -> Error {
+    Error::InvalidInput(format!("{what} overflows"))
+}
