@@ -152,4 +152,23 @@ contract MarketGasTest is MarketBase {
         _snap("withdrawEarnings");
         assertEq(market.earningsOf(master), 0);
     }
+
+    /// @dev A customer adding to a running deal's deposit from its free balance.
+    function test_Gas_TopUp() public {
+        uint256 dealId = _openDeal();
+        _deposit(customer, 100e18);
+        vm.prank(customer);
+        market.topUp(dealId, 100e18);
+        _snap("topUp");
+        assertEq(market.balanceOf(customer), 1000e18 - bid.deposit);
+    }
+
+    /// @dev A customer taking free balance back out of the escrow.
+    function test_Gas_Withdraw() public {
+        _fundEscrow();
+        vm.prank(customer);
+        market.withdraw(500e18, customer);
+        _snap("withdraw");
+        assertEq(market.balanceOf(customer), 500e18);
+    }
 }
