@@ -1,5 +1,9 @@
-//! Code shared by the example programs: their command-line options ([`cli`]) and the metered
-//! proxy workload a supplier's agent runs for proxy deals ([`proxy`]).
+//! Code shared by the example programs: their command-line options ([`cli`]) and units ([`units`]),
+//! aligned tables ([`table`]), the metered proxy workload a supplier's agent runs for proxy deals
+//! ([`proxy`]) and a customer's purchase ([`purchase`]).
 
 pub mod cli;
 pub mod proxy;
+pub mod purchase;
+pub mod table;
+pub mod units;
