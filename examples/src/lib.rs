@@ -1,7 +1,8 @@
 //! Code shared by the example programs: their command-line options ([`cli`]) and units ([`units`]),
 //! aligned tables ([`table`]), the metered proxy workload a supplier's agent runs for proxy deals
-//! ([`proxy`]) and a customer's purchase ([`purchase`]).
+//! ([`proxy`]), a customer's purchase ([`purchase`]) and a reward campaign's rounds ([`campaign`]).
 
+pub mod campaign;
 pub mod cli;
 pub mod proxy;
 pub mod purchase;
