@@ -19,13 +19,16 @@ use snm_sdk::{
     Client, Error, Operator,
     bindings::RewardDistributor,
     operator::RewardStatus,
-    rewards::{Campaign, RewardClaim, RewardsError, Round, RoundFiles, StandardMerkleTree, compute_round},
+    rewards::{
+        Campaign, ConflictRule, RewardClaim, RewardsError, Round, RoundFiles, StandardMerkleTree,
+        compute_round,
+    },
     units::{Snm, format_duration},
 };
 
 use crate::{
     table::{Align, Table},
-    units::{plural, tb_text, thousands},
+    units::{plural, sum, tb_text, thousands},
 };
 
 /// Why a campaign step failed. Nothing is published or claimed when it does.
@@ -225,14 +228,18 @@ pub fn round_text(round: &Round) -> String {
             ("rule", Align::Left),
         ]);
         for conflict in round.conflicts() {
-            let rule = serde_json::to_value(conflict.rule).ok().and_then(|v| v.as_str().map(str::to_owned));
+            let rule = match conflict.rule {
+                ConflictRule::EarlierRound => "earlier_round",
+                ConflictRule::EarlierPeriodStart => "earlier_period_start",
+                ConflictRule::LowerAddress => "lower_address",
+            };
             conflicts.row([
                 conflict.ip.to_string(),
                 conflict.owner.to_string(),
                 conflict.excluded.to_string(),
                 tb_text(conflict.excluded_bytes),
                 conflict.excluded_records.to_string(),
-                rule.unwrap_or_default(),
+                rule.to_owned(),
             ]);
         }
         text.push_str(&conflicts.to_string());
@@ -310,12 +317,8 @@ impl<P: Provider + Clone> Distributor<P> {
             .event_signature(RewardDistributor::Claimed::SIGNATURE_HASH)
             .from_block(self.client.deployment().start_block);
         let logs = self.client.provider().get_logs(&filter).await?;
-        Ok(logs
-            .iter()
-            .filter_map(|log| RewardDistributor::Claimed::decode_log(&log.inner).ok())
-            .fold(Snm::ZERO, |sum, claimed| {
-                sum.checked_add(Snm::from_wei(claimed.data.amount)).unwrap_or(sum)
-            }))
+        let claims = logs.iter().filter_map(|log| RewardDistributor::Claimed::decode_log(&log.inner).ok());
+        Ok(sum(claims.map(|claimed| Snm::from_wei(claimed.data.amount))))
     }
 
     /// Fails, saying why, unless the root of `tree` (loaded from `dump`) is the accepted root:

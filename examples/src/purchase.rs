@@ -62,18 +62,12 @@ pub struct Needs {
 impl Needs {
     /// These needs as the SDK's requirements for `term`.
     pub fn requirements(&self, term: Term) -> Requirements {
-        let mut resources = Resources::new().cpu_cores(self.cores.unwrap_or(0));
-        if let Some(ram) = self.ram {
-            resources = resources.ram(ram);
-        }
-        if let Some(storage) = self.storage {
-            resources = resources.storage(storage);
-        }
-        if let Some(memory) = self.gpu_mem {
-            resources = resources.gpu_mem(memory);
-        }
-        resources = resources
+        let resources = Resources::new()
+            .cpu_cores(self.cores.unwrap_or(0))
+            .ram(self.ram.unwrap_or(Bytes::ZERO))
+            .storage(self.storage.unwrap_or(Bytes::ZERO))
             .gpus(self.gpus.unwrap_or(0))
+            .gpu_mem(self.gpu_mem.unwrap_or(Bytes::ZERO))
             .net_up_mbps(self.up_mbps.unwrap_or(0))
             .net_down_mbps(self.down_mbps.unwrap_or(0));
         Requirements { max_price: self.max_price, ..Requirements::new(term) }
@@ -141,9 +135,9 @@ impl Plan {
     }
 }
 
-/// The deposits of `picks` together (saturating, which SNM's supply never reaches).
+/// The deposits of `picks` together.
 pub fn total(picks: &[Pick]) -> Snm {
-    picks.iter().fold(Snm::ZERO, |sum, pick| sum.checked_add(pick.deposit).unwrap_or(sum))
+    units::sum(picks.iter().map(|pick| pick.deposit))
 }
 
 /// Why a purchase failed.
@@ -155,8 +149,8 @@ pub enum PurchaseError {
     /// Fewer machines fit than wanted; nothing was bought.
     #[error("{0}")]
     NothingFits(Box<Shortfall>),
-    /// Some deals were bought, then a purchase failed.
-    #[error("bought {} of {wanted} deals ({}), then: {reason}", bought.len(), ids(bought))]
+    /// A purchase failed, possibly after others were bought.
+    #[error("{}", interrupted(bought, *wanted, reason))]
     Interrupted {
         /// The deals bought.
         bought: Vec<DealId>,
@@ -173,6 +167,13 @@ pub enum PurchaseError {
         /// How long was waited.
         waited: Duration,
     },
+}
+
+fn interrupted(bought: &[DealId], wanted: usize, reason: &str) -> String {
+    match bought {
+        [] => reason.to_owned(),
+        _ => format!("bought {} of {wanted} deals (deal {}), then: {reason}", bought.len(), ids(bought)),
+    }
 }
 
 fn ids(deals: &[DealId]) -> String {
@@ -349,7 +350,7 @@ impl Shortfall {
 /// A price per hour rounded to millionths of a dollar: `0.5 USD/h` for 0.4999999999… USD/h.
 fn approx_per_hour(price: UsdPerSecond) -> String {
     let (micro, half) = (U256::from(1_000_000_000_000u64), U256::from(500_000_000_000u64));
-    let micro = (price.per_hour().scaled() + half) / micro;
+    let micro = price.per_hour().scaled().saturating_add(half) / micro;
     let (whole, fraction) = (micro / U256::from(1_000_000), micro % U256::from(1_000_000));
     let fraction = format!("{fraction:06}");
     match fraction.trim_end_matches('0') {

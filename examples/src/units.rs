@@ -2,9 +2,10 @@
 //! with binary or decimal units (`16GiB`, `500GB`), network flags as a list (`public-ip,incoming`),
 //! prices per hour or per second, traffic in TB, CPU cores, gas with thousands separators.
 
+use alloy::primitives::U256;
 use snm_sdk::{
     Error,
-    units::{Bytes, NetFlags, UsdPerHour, UsdPerSecond},
+    units::{Bytes, NetFlags, Snm, UsdPerHour, UsdPerSecond},
 };
 
 /// Names of the network flags on the command line, in bit order.
@@ -144,6 +145,11 @@ pub fn thousands(n: u64) -> String {
         out.push(digit);
     }
     out
+}
+
+/// The sum of `amounts` (saturating, which SNM's supply never comes near).
+pub fn sum(amounts: impl IntoIterator<Item = Snm>) -> Snm {
+    Snm::from_wei(amounts.into_iter().fold(U256::ZERO, |sum, amount| sum.saturating_add(amount.wei())))
 }
 
 /// `1 thing` or `n things`.

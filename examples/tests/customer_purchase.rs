@@ -1,6 +1,7 @@
 //! `customer_purchase` against a devnet: a supplier's workers and asks placed through the SDK, then
 //! the program run as a customer would run it; its output and the deals on chain checked. Also what
-//! it says when nothing fits, and its refusals (bad key, no tokens).
+//! it says when nothing fits, its refusals (bad key, no tokens), and a supplier that announces no
+//! endpoint.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
 
@@ -272,4 +273,14 @@ async fn says_why_nothing_fits_and_refuses_bad_keys() {
     // Nothing was bought or spent.
     assert!(customer.deals().await.unwrap().is_empty());
     assert_eq!(customer.token_balance(customer.sender()).await.unwrap(), before);
+
+    // Bought, but the supplier announces no endpoint in time: the deal stands, the run fails.
+    let silent = scene
+        .run(PROGRAM, Some(&key), &[&buy("400 SNM", "1")[..], &["--wait-endpoint", "1s"]].concat())
+        .await;
+    let err = silent.failed();
+    let deals = customer.deals().await.unwrap();
+    assert_eq!((deals.len(), deals[0].worker), (1, fitting.ask.worker));
+    assert_has(&silent.stdout, &[&format!("deal {}\n", deals[0].id), "bought 1 deal for 360 SNM"]);
+    assert_has(err, &[&format!("no endpoint announced within 1s for deal {}", deals[0].id)]);
 }

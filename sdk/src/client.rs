@@ -168,15 +168,13 @@ pub struct RewardsPaid {
 impl RewardsPaid {
     /// Everything the transaction paid.
     pub fn total(&self) -> Snm {
-        self.paid.iter().fold(Snm::ZERO, |sum, (_, amount)| sum.checked_add(*amount).unwrap_or(sum))
+        Snm::from_wei(self.paid.iter().fold(U256::ZERO, |sum, (_, amount)| sum.saturating_add(amount.wei())))
     }
 
     /// What `account` was paid (zero when it is not among the payments).
     pub fn paid_to(&self, account: Address) -> Snm {
-        self.paid
-            .iter()
-            .filter(|(a, _)| *a == account)
-            .fold(Snm::ZERO, |sum, (_, amount)| sum.checked_add(*amount).unwrap_or(sum))
+        let paid = self.paid.iter().filter(|(a, _)| *a == account);
+        Snm::from_wei(paid.fold(U256::ZERO, |sum, (_, amount)| sum.saturating_add(amount.wei())))
     }
 }
 

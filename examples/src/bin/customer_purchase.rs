@@ -24,7 +24,11 @@ use std::{
     time::Duration,
 };
 
-use alloy::{primitives::B256, providers::DynProvider};
+use alloy::{
+    primitives::{Address, B256},
+    providers::DynProvider,
+    signers::local::PrivateKeySigner,
+};
 use clap::Parser;
 use snm_examples::{
     cli::ChainArgs,
@@ -34,7 +38,8 @@ use snm_examples::{
     units::{self, plural},
 };
 use snm_sdk::{
-    Customer, Error, Funds,
+    Customer, Error, Funds, OrderBook,
+    client::DepositRule,
     market::{DealId, DealOpened},
     units::{Snm, Term, format_duration, parse_duration},
 };
@@ -98,7 +103,7 @@ async fn run(args: Args) -> Result<(), PurchaseError> {
     let client =
         if args.dry_run { args.chain.connect_read_only().await? } else { args.chain.connect().await? };
     let customer = Customer::new(client);
-    let mut book = customer.order_book().await?;
+    let book = customer.order_book().await?;
     let plan = purchase::plan(&customer, &book, &order).await?;
     print_plan(&order, &plan);
     if args.dry_run {
@@ -130,51 +135,35 @@ async fn run(args: Args) -> Result<(), PurchaseError> {
 
     let mut bought: Vec<DealOpened> = Vec::new();
     let mut queue: VecDeque<Pick> = plan.picks.into();
-    let mut machines: HashSet<_> = queue.iter().map(|pick| pick.ask.ask.worker).collect();
-    let interrupted = |bought: &[DealOpened], reason: String| PurchaseError::Interrupted {
-        bought: bought.iter().map(|deal| deal.deal).collect(),
-        wanted: order.count,
-        reason,
+    let mut buyer = Buyer {
+        customer: &customer,
+        book,
+        order: &order,
+        plan_rule: plan.rule,
+        machines: queue.iter().map(|pick| pick.ask.ask.worker).collect(),
+        image,
+        config_hash: hash,
+        permit,
     };
-    while let Some(mut pick) = queue.pop_front() {
-        for attempt in 1.. {
-            if permit.is_none() {
-                let needed = pick
-                    .deposit
-                    .checked_add(purchase::total(queue.make_contiguous()))
-                    .unwrap_or(pick.deposit);
-                approve_if_needed(&customer, pick.deposit, needed)
-                    .await
-                    .map_err(|e| interrupted(&bought, e.to_string()))?;
+    while let Some(pick) = queue.pop_front() {
+        let remaining = units::sum(std::iter::once(pick.deposit).chain(queue.iter().map(|p| p.deposit)));
+        match buyer.buy(pick, remaining).await {
+            Ok(Some(deal)) => {
+                bought.push(deal.clone());
+                let runway = customer.runway(deal.deal).await.map_err(|e| stopped(&bought, &order, e))?;
+                print!("{}", purchase::deal_text(&deal, &runway));
             }
-            match purchase::buy(&customer, &pick, &order, &image, hash, permit.as_ref()).await {
-                Ok(deal) => {
-                    let runway = customer.runway(deal.deal).await?;
-                    print!("{}", purchase::deal_text(&deal, &runway));
-                    bought.push(deal);
-                    break;
-                }
-                Err(error) if purchase::ask_gone(&error) && attempt < 4 => {
-                    println!("ask {} was taken or withdrawn meanwhile: picking another", pick.ask.id);
-                    customer.sync(&mut book).await?;
-                    book.remove_ask(pick.ask.id);
-                    machines.remove(&pick.ask.ask.worker);
-                    let replacement =
-                        purchase::pick(&customer, &book, &order, 1, &machines, &plan.rule).await?;
-                    let Some(next) = replacement.into_iter().next() else {
-                        return Err(interrupted(
-                            &bought,
-                            "no other machine fits the requirements and the budget".into(),
-                        ));
-                    };
-                    machines.insert(next.ask.ask.worker);
-                    pick = next;
-                }
-                Err(error) => return Err(interrupted(&bought, error.to_string())),
+            Ok(None) => {
+                return Err(stopped(
+                    &bought,
+                    &order,
+                    "no other machine fits the requirements and the budget",
+                ));
             }
+            Err(error) => return Err(stopped(&bought, &order, error)),
         }
     }
-    let deposits = bought.iter().fold(Snm::ZERO, |sum, deal| sum.checked_add(deal.deposit).unwrap_or(sum));
+    let deposits = units::sum(bought.iter().map(|deal| deal.deposit));
     println!("bought {} for {} in deposits", plural(bought.len(), "deal"), deposits);
 
     if let Some(timeout) = args.wait_endpoint {
@@ -183,18 +172,65 @@ async fn run(args: Args) -> Result<(), PurchaseError> {
     Ok(())
 }
 
-/// Approves the market for `remaining` (the deposits still to pay) when its allowance does not
-/// cover `deposit`, the next one.
-async fn approve_if_needed(
-    customer: &Customer<DynProvider>,
-    deposit: Snm,
-    remaining: Snm,
-) -> Result<(), Error> {
-    if customer.allowance(customer.sender()).await? < deposit {
-        customer.approve(remaining).await?;
-        println!("approved the market to take {remaining}");
+/// The purchase stopped for `reason` after buying `bought`.
+fn stopped(bought: &[DealOpened], order: &Order, reason: impl ToString) -> PurchaseError {
+    PurchaseError::Interrupted {
+        bought: bought.iter().map(|deal| deal.deal).collect(),
+        wanted: order.count,
+        reason: reason.to_string(),
     }
-    Ok(())
+}
+
+/// Buys picks one at a time, replacing an ask taken meanwhile by the next best one.
+struct Buyer<'a> {
+    customer: &'a Customer<DynProvider>,
+    book: OrderBook,
+    order: &'a Order,
+    plan_rule: DepositRule,
+    /// The machines picked so far: a replacement is another one.
+    machines: HashSet<Address>,
+    image: String,
+    config_hash: B256,
+    permit: Option<PrivateKeySigner>,
+}
+
+impl Buyer<'_> {
+    /// Buys `pick` (approving `remaining`, the deposits still to pay, when the allowance falls
+    /// short); when its ask is gone meanwhile, the next best machine instead, up to three times.
+    /// `None` when no other machine fits.
+    async fn buy(&mut self, mut pick: Pick, remaining: Snm) -> Result<Option<DealOpened>, Error> {
+        for attempt in 1.. {
+            if self.permit.is_none() && self.customer.allowance(self.customer.sender()).await? < pick.deposit
+            {
+                let amount = remaining.max(pick.deposit);
+                self.customer.approve(amount).await?;
+                println!("approved the market to take {amount}");
+            }
+            let (image, hash, permit) = (&self.image, self.config_hash, self.permit.as_ref());
+            match purchase::buy(self.customer, &pick, self.order, image, hash, permit).await {
+                Ok(deal) => return Ok(Some(deal)),
+                Err(error) if purchase::ask_gone(&error) && attempt < 4 => {
+                    println!("ask {} was taken or withdrawn meanwhile: picking another", pick.ask.id);
+                    self.customer.sync(&mut self.book).await?;
+                    self.book.remove_ask(pick.ask.id);
+                    self.machines.remove(&pick.ask.ask.worker);
+                    let picked = purchase::pick(
+                        self.customer,
+                        &self.book,
+                        self.order,
+                        1,
+                        &self.machines,
+                        &self.plan_rule,
+                    );
+                    let Some(next) = picked.await?.into_iter().next() else { return Ok(None) };
+                    self.machines.insert(next.ask.ask.worker);
+                    pick = next;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(None)
+    }
 }
 
 fn print_plan(order: &Order, plan: &Plan) {

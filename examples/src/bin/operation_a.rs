@@ -41,7 +41,7 @@ use snm_examples::{
     campaign::{self, CampaignError, Distributor},
     cli::ChainArgs,
     table::{Align, Table},
-    units::{plural, thousands},
+    units::{plural, sum, thousands},
 };
 use snm_sdk::{
     Client, Operator,
@@ -251,21 +251,20 @@ async fn wait_for_delay(
     }
 }
 
-/// The dump, and the distributor after checking that the dump's root is the accepted one.
+/// The dump and the accepted round, after checking that the dump's root is the accepted one.
 async fn current_dump(
     client: &Client<DynProvider>,
     dump: &Path,
-) -> Result<(StandardMerkleTree, Distributor<DynProvider>, u64), CampaignError> {
+) -> Result<(StandardMerkleTree, u64), CampaignError> {
     let tree = StandardMerkleTree::load_dump(dump)?;
-    let distributor = Distributor::new(client)?;
-    let round = distributor.check_current(&tree, dump).await?;
-    Ok((tree, distributor, round))
+    let round = Distributor::new(client)?.check_current(&tree, dump).await?;
+    Ok((tree, round))
 }
 
 async fn claim_own(chain: &ChainArgs, dump: &Path) -> Result<(), CampaignError> {
     let client = chain.connect().await?;
     let account = client.sender();
-    let (tree, _, round) = current_dump(&client, dump).await?;
+    let (tree, round) = current_dump(&client, dump).await?;
     let claim = tree.claim(account).ok_or_else(|| CampaignError::NoLeaf {
         account,
         dump: dump.to_owned(),
@@ -287,7 +286,7 @@ async fn claim_own(chain: &ChainArgs, dump: &Path) -> Result<(), CampaignError> 
 
 async fn claim_all(chain: &ChainArgs, dump: &Path, batch: usize) -> Result<(), CampaignError> {
     let client = chain.connect().await?;
-    let (tree, _, round) = current_dump(&client, dump).await?;
+    let (tree, round) = current_dump(&client, dump).await?;
     let status = campaign::claim_status(&client, tree.claims().collect()).await?;
     let (due, done): (Vec<_>, Vec<_>) =
         status.into_iter().partition(|(claim, claimed)| *claimed < claim.cumulative);
@@ -323,7 +322,7 @@ async fn claim_all(chain: &ChainArgs, dump: &Path, batch: usize) -> Result<(), C
                 paid.paid_to(claim.account).to_string(),
             ]);
         }
-        total = total.checked_add(paid.total()).unwrap_or(total);
+        total = sum([total, paid.total()]);
         gas = gas.saturating_add(paid.gas_used);
         accounts += paid.paid.len();
     }
