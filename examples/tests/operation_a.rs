@@ -259,25 +259,27 @@ async fn refuses_bad_input_and_waits_out_the_delay() {
         );
     };
 
-    // A malformed line: file, line and reason; no round written.
-    let bad = scene.path("bad.csv");
-    write(
-        &bad,
-        &format!(
-            "account,ip,bytes,period_start,period_end\n{a},10.0.0.1,1000,1,2\n{a},10.0.0.300,1000,1,2\n"
+    // A malformed line, CSV or JSON: file, line and reason; no round written.
+    let malformed = [
+        (
+            "bad.csv",
+            format!("account,ip,bytes,period_start,period_end\n{a},10.0.0.1,1,1,2\n{a},10.0.0.300,1,1,2\n"),
+            ":3: `10.0.0.300` is not an IP address",
         ),
-    );
-    let refused = scene.run(PROGRAM, None, &compute(&bad).each_ref().map(String::as_str)).await;
-    assert_has(refused.failed(), &[&format!("{}:3: `10.0.0.300` is not an IP address", bad.display())]);
-    let bad_json = scene.path("bad.jsonl");
-    write(
-        &bad_json,
-        &format!(
-            "{{\"account\":\"{a}\",\"ip\":\"10.0.0.1\",\"bytes\":1,\"period_start\":1,\"period_end\":2}}\n{{\"account\":\"{a}\",\"ip\":\n"
+        (
+            "bad.jsonl",
+            format!(
+                "{{\"account\":\"{a}\",\"ip\":\"10.0.0.1\",\"bytes\":1,\"period_start\":1,\"period_end\":2}}\n{{\"account\":\n"
+            ),
+            ":2: malformed JSON record",
         ),
-    );
-    let refused = scene.run(PROGRAM, None, &compute(&bad_json).each_ref().map(String::as_str)).await;
-    assert_has(refused.failed(), &[&format!("{}:2: malformed JSON record", bad_json.display())]);
+    ];
+    for (name, text, reason) in malformed {
+        let report = scene.path(name);
+        write(&report, &text);
+        let refused = scene.run(PROGRAM, None, &compute(&report).each_ref().map(String::as_str)).await;
+        assert_has(refused.failed(), &[&format!("{}{reason}", report.display())]);
+    }
     assert!(!rounds.join("round-1.json").exists() && !rounds.join("round-1.merkle.json").exists());
 
     // A good round, and a copy whose amounts were edited: publishing the copy is refused.
