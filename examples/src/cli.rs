@@ -62,9 +62,24 @@ impl ChainArgs {
 
     /// A client acting as `signer`'s account.
     pub async fn connect_as(&self, signer: &PrivateKeySigner) -> Result<Client<DynProvider>, Error> {
-        let url = self.rpc.parse().map_err(|e| Error::InvalidInput(format!("--rpc `{}`: {e}", self.rpc)))?;
-        let provider = ProviderBuilder::new().wallet(signer.clone()).connect_http(url).erased();
+        let provider = ProviderBuilder::new().wallet(signer.clone()).connect_http(self.url()?).erased();
         let deployment = self.deployment(&provider).await?;
         Ok(Client::new(provider, deployment, signer.address()))
+    }
+
+    /// A client for reads only, needing no key: `--key`'s account when one is given (so that
+    /// reads about "my" orders see it), else the zero address; it cannot sign.
+    pub async fn connect_read_only(&self) -> Result<Client<DynProvider>, Error> {
+        let reader = match &self.key {
+            Some(_) => self.signer()?.address(),
+            None => Address::ZERO,
+        };
+        let provider = ProviderBuilder::new().connect_http(self.url()?).erased();
+        let deployment = self.deployment(&provider).await?;
+        Ok(Client::new(provider, deployment, reader))
+    }
+
+    fn url(&self) -> Result<alloy::transports::http::reqwest::Url, Error> {
+        self.rpc.parse().map_err(|e| Error::InvalidInput(format!("--rpc `{}`: {e}", self.rpc)))
     }
 }

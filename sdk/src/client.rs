@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use alloy::{
     eips::BlockNumberOrTag,
-    primitives::{Address, U256},
+    primitives::{Address, B256, U256},
     providers::Provider,
     rpc::types::Filter,
     rpc::types::TransactionReceipt,
@@ -18,13 +18,15 @@ use tokio::sync::OnceCell;
 use crate::{
     Error,
     bindings::{
+        IRewardDistributor,
         Market::{self, MarketEvents, MarketInstance},
-        PriceOracle, SNMToken,
+        PriceOracle, RewardDistributor, SNMToken,
     },
     error::{Funds, Target, from_contract},
     events::{EventCursor, EventStream},
     market::{Deal, DealClosed, DealId, DealSettled, Rate},
     orderbook::OrderBook,
+    rewards::RewardClaim,
     tx::{self, Call, TxOptions},
     units::{Snm, SnmPerUsd, Term, UsdPerSecond},
 };
@@ -148,6 +150,32 @@ pub struct Fee {
     pub bps: u16,
     /// Who receives it; `None` while the fee is zero and no treasury was set.
     pub treasury: Option<Address>,
+}
+
+/// What one reward claim transaction paid ([`Client::claim_reward_for`],
+/// [`Client::claim_rewards`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RewardsPaid {
+    /// Each account paid and the amount paid now, in the transaction's order (its `Claimed`
+    /// events). A batch entry with nothing left to claim is absent.
+    pub paid: Vec<(Address, Snm)>,
+    /// Gas the transaction used.
+    pub gas_used: u64,
+    /// The transaction.
+    pub transaction: B256,
+}
+
+impl RewardsPaid {
+    /// Everything the transaction paid.
+    pub fn total(&self) -> Snm {
+        Snm::from_wei(self.paid.iter().fold(U256::ZERO, |sum, (_, amount)| sum.saturating_add(amount.wei())))
+    }
+
+    /// What `account` was paid (zero when it is not among the payments).
+    pub fn paid_to(&self, account: Address) -> Snm {
+        let paid = self.paid.iter().filter(|(a, _)| *a == account);
+        Snm::from_wei(paid.fold(U256::ZERO, |sum, (_, amount)| sum.saturating_add(amount.wei())))
+    }
 }
 
 /// A connection to the marketplace as one account: the provider, the contracts and the sender.
@@ -426,6 +454,64 @@ impl<P: Provider + Clone> Client<P> {
     /// (see [`crate::Supplier::confirm_worker`]).
     pub async fn request_worker(&self, master: Address) -> Result<(), Error> {
         self.send_market(Market::requestWorkerCall { master }).await.map(drop)
+    }
+
+    // ------------------------------------------------------------------ reward claims, open to anyone
+
+    /// What `account` has claimed from the reward distributor so far (cumulative).
+    pub async fn claimed_reward(&self, account: Address) -> Result<Snm, Error> {
+        let distributor = RewardDistributor::new(self.distributor_address()?, &self.provider);
+        let claimed = distributor.claimed(account).call().await;
+        claimed.map(Snm::from_wei).map_err(|e| from_contract(e, Target::Distributor))
+    }
+
+    /// Claims `claim.account`'s rewards (its cumulative amount in the accepted root's leaf and the
+    /// proof, for example from [`StandardMerkleTree::claim`](crate::rewards::StandardMerkleTree::claim)).
+    /// Anyone may send it and pay the gas; the tokens go to `claim.account`. Refused with the
+    /// distributor's `NothingToClaim` when the account has already claimed that much, `StaleProof`
+    /// for a proof of a replaced root, `RootNotAccepted` for one of the proposed root.
+    pub async fn claim_reward_for(&self, claim: &RewardClaim) -> Result<RewardsPaid, Error> {
+        let call = RewardDistributor::claimCall {
+            account: claim.account,
+            cumulativeAmount: claim.cumulative.wei(),
+            proof: claim.proof.clone(),
+        };
+        self.send_claims(call).await
+    }
+
+    /// Claims for many accounts in one transaction (the distributor's `claimMany`): each account is
+    /// paid its cumulative amount minus what it has claimed, to itself; an entry with nothing left
+    /// to claim is skipped (absent from [`RewardsPaid::paid`]) while any invalid proof refuses the
+    /// whole batch. Anyone may send it. An empty batch is refused before sending.
+    pub async fn claim_rewards(&self, claims: &[RewardClaim]) -> Result<RewardsPaid, Error> {
+        if claims.is_empty() {
+            return Err(Error::InvalidInput("a batch claim needs at least one claim".into()));
+        }
+        let claims = claims
+            .iter()
+            .map(|c| IRewardDistributor::Claim {
+                account: c.account,
+                cumulativeAmount: c.cumulative.wei(),
+                proof: c.proof.clone(),
+            })
+            .collect();
+        self.send_claims(RewardDistributor::claimManyCall { claims }).await
+    }
+
+    async fn send_claims(&self, call: impl SolCall) -> Result<RewardsPaid, Error> {
+        let distributor = self.distributor_address()?;
+        let receipt = self.send(Call::new(distributor, call.abi_encode(), Target::Distributor)).await?;
+        let paid = tx::events::<RewardDistributor::Claimed>(&receipt, distributor)
+            .map(|claimed| (claimed.account, Snm::from_wei(claimed.amount)))
+            .collect();
+        Ok(RewardsPaid { paid, gas_used: receipt.gas_used, transaction: receipt.transaction_hash })
+    }
+
+    /// The reward distributor's address, or [`Error::InvalidInput`] when the deployment has none.
+    pub(crate) fn distributor_address(&self) -> Result<Address, Error> {
+        self.deployment
+            .distributor
+            .ok_or_else(|| Error::InvalidInput("the deployment has no reward distributor".into()))
     }
 
     // ------------------------------------------------------------------ internals

@@ -190,7 +190,7 @@ impl<P: Provider + Clone> Operator<P> {
 
     /// Adds `amount` of the sender's tokens to the reward distributor (approving it first).
     pub async fn fund_rewards(&self, amount: Snm) -> Result<(), Error> {
-        let distributor = self.distributor()?;
+        let distributor = self.distributor_address()?;
         self.check_funds(Funds::TokenBalance, self.token_balance(self.sender()).await?, amount)?;
         let approve = SNMToken::approveCall { spender: distributor, value: amount.wei() };
         self.send(Call::new(self.deployment().token, approve.abi_encode(), Target::Token)).await?;
@@ -214,7 +214,7 @@ impl<P: Provider + Clone> Operator<P> {
 
     /// The first half of [`Self::publish_round`]: funds what is missing and proposes the root.
     pub async fn propose_round(&self, round: &Round, uri: &str) -> Result<PendingRound, Error> {
-        let distributor = self.distributor()?;
+        let distributor = self.distributor_address()?;
         let status = self.reward_status().await?;
         if let Some(missing) = round.total().checked_sub(status.funded).filter(|m| *m > Snm::ZERO) {
             self.fund_rewards(missing).await?;
@@ -241,7 +241,7 @@ impl<P: Provider + Clone> Operator<P> {
     /// proposal's `acceptable_at` (at most that long plus the receipt timeout, then
     /// [`Error::Timeout`]) and accepts it.
     pub async fn accept_round(&self, pending: &PendingRound) -> Result<RewardStatus, Error> {
-        let distributor = self.distributor()?;
+        let distributor = self.distributor_address()?;
         let start = std::time::Instant::now();
         let limit = Duration::from_secs(pending.acceptable_at.saturating_sub(self.now().await?))
             + self.options().receipt_timeout;
@@ -261,7 +261,7 @@ impl<P: Provider + Clone> Operator<P> {
 
     /// The accepted root, its total, what was funded, and any pending proposal.
     pub async fn reward_status(&self) -> Result<RewardStatus, Error> {
-        let distributor = RewardDistributor::new(self.distributor()?, self.provider());
+        let distributor = RewardDistributor::new(self.distributor_address()?, self.provider());
         let (current, pending, funded) =
             (distributor.currentRoot(), distributor.pendingRoot(), distributor.totalFunded());
         let (current, pending, funded) = tokio::try_join!(current.call(), pending.call(), funded.call())
@@ -280,12 +280,6 @@ impl<P: Provider + Clone> Operator<P> {
                 acceptable_at: pending.acceptableAt,
             }),
         })
-    }
-
-    fn distributor(&self) -> Result<Address, Error> {
-        self.deployment()
-            .distributor
-            .ok_or_else(|| Error::InvalidInput("the deployment has no reward distributor".into()))
     }
 }
 

@@ -9,21 +9,18 @@ use alloy::{
     primitives::{Address, B256},
     providers::Provider,
     rpc::types::Filter,
-    sol_types::{SolCall, SolEvent},
+    sol_types::SolEvent,
 };
 
 use crate::{
     Client, Error,
-    bindings::{
-        Market::{self, MarketEvents},
-        RewardDistributor,
-    },
+    bindings::Market::{self, MarketEvents},
     client::MarketEventStream,
-    error::{Funds, Target},
+    error::Funds,
     events::{Event, EventCursor},
     market::{Ask, DealClosed, DealId, DealOpened, PlacedAsk},
-    rewards::StandardMerkleTree,
-    tx::{self, Call},
+    rewards::{RewardClaim, StandardMerkleTree},
+    tx,
     units::Snm,
 };
 
@@ -138,40 +135,26 @@ impl<P: Provider + Clone> Supplier<P> {
     /// Claims the master's campaign rewards from the reward distributor: `cumulative` is its
     /// amount in the accepted round's leaf and `proof` the leaf's proof (for example from the
     /// reward engine's [`Round::claim`](crate::rewards::Round::claim)). Returns the amount paid
-    /// now (the cumulative amount minus what was already claimed).
+    /// now (the cumulative amount minus what was already claimed). See
+    /// [`Client::claim_reward_for`] for the gas used and claims for other accounts.
     pub async fn claim_reward(&self, cumulative: Snm, proof: Vec<B256>) -> Result<Snm, Error> {
-        let distributor = self.distributor()?;
-        let call = RewardDistributor::claimCall {
-            account: self.master(),
-            cumulativeAmount: cumulative.wei(),
-            proof,
-        };
-        let receipt = self.send(Call::new(distributor, call.abi_encode(), Target::Distributor)).await?;
-        let event: RewardDistributor::Claimed = tx::event(&receipt, distributor)?;
-        Ok(Snm::from_wei(event.amount))
+        let claim = RewardClaim { account: self.master(), cumulative, proof };
+        Ok(self.claim_reward_for(&claim).await?.total())
     }
 
     /// [`Self::claim_reward`] with the amount and proof taken from a round's Merkle dump
     /// (OpenZeppelin's `standard-v1` JSON, `round-N.merkle.json` as the reward engine writes it).
     pub async fn claim_reward_from_dump(&self, dump: &Path) -> Result<Snm, Error> {
         let tree = StandardMerkleTree::load_dump(dump)?;
-        let (Some(amount), Some(proof)) = (tree.amount(self.master()), tree.proof(self.master())) else {
+        let Some(claim) = tree.claim(self.master()) else {
             return Err(Error::InvalidInput(format!("{} has no leaf in {}", self.master(), dump.display())));
         };
-        self.claim_reward(amount, proof).await
+        Ok(self.claim_reward_for(&claim).await?.total())
     }
 
     /// What the master has claimed from the reward distributor so far (cumulative).
     pub async fn claimed_rewards(&self) -> Result<Snm, Error> {
-        let distributor = RewardDistributor::new(self.distributor()?, self.provider());
-        let claimed = distributor.claimed(self.master()).call().await;
-        claimed.map(Snm::from_wei).map_err(|e| crate::error::from_contract(e, Target::Distributor))
-    }
-
-    fn distributor(&self) -> Result<Address, Error> {
-        self.deployment()
-            .distributor
-            .ok_or_else(|| Error::InvalidInput("the deployment has no reward distributor".into()))
+        self.claimed_reward(self.master()).await
     }
 }
 

@@ -133,6 +133,15 @@ pub enum RewardsError {
         /// What is wrong.
         reason: String,
     },
+    /// A round file read back to be published is malformed or does not add up (sums, root,
+    /// campaign rules).
+    #[error("{at}: round file does not add up: {reason}")]
+    Round {
+        /// File, and line when known.
+        at: Location,
+        /// What is wrong.
+        reason: String,
+    },
     /// A Merkle dump could not be loaded or does not verify.
     #[error("{at}: bad Merkle dump: {reason}")]
     Dump {

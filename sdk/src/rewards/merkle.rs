@@ -50,6 +50,18 @@ pub fn verify(root: B256, account: Address, amount: Snm, proof: &[B256]) -> bool
     proof.iter().fold(leaf_hash(account, amount), |node, sibling| node_hash(&node, sibling)) == root
 }
 
+/// One account's claim under a tree's root: the account, its cumulative amount and the leaf's
+/// proof, as the distributor's `claim` and `claimMany` take them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RewardClaim {
+    /// The account paid (whoever sends the claim).
+    pub account: Address,
+    /// Its cumulative amount in the leaf.
+    pub cumulative: Snm,
+    /// The leaf's proof: siblings from the leaf up to the root.
+    pub proof: Vec<B256>,
+}
+
 /// A built tree: every node, and each value's position.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StandardMerkleTree {
@@ -199,6 +211,21 @@ impl StandardMerkleTree {
     /// has no leaf.
     pub fn proof(&self, account: Address) -> Option<Vec<B256>> {
         self.position(account).map(|k| self.proof_at(k))
+    }
+
+    /// `account`'s claim (cumulative amount and proof), or `None` when it has no leaf.
+    pub fn claim(&self, account: Address) -> Option<RewardClaim> {
+        self.position(account).map(|k| self.claim_at(k))
+    }
+
+    /// Every leaf's claim, in the order of [`Self::values`] (by account).
+    pub fn claims(&self) -> impl Iterator<Item = RewardClaim> + '_ {
+        (0..self.values.len()).map(|k| self.claim_at(k))
+    }
+
+    fn claim_at(&self, k: usize) -> RewardClaim {
+        let (account, cumulative) = self.values[k];
+        RewardClaim { account, cumulative, proof: self.proof_at(k) }
     }
 
     /// The proof for `values()[k]`. Panics-free: an index out of range gives an empty proof.

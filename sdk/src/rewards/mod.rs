@@ -14,7 +14,8 @@
 //!   conflicts; [`Round::claim`] gives an account's amount and proof; [`Round::write`] writes the
 //!   round file and OpenZeppelin's `standard-v1` Merkle dump, atomically.
 //! - [`PreviousRound`]: a round file read back and checked (sums, amounts, root) for the next round.
-//! - [`StandardMerkleTree`]: OpenZeppelin's tree, bit for bit.
+//! - [`StandardMerkleTree`]: OpenZeppelin's tree, bit for bit; [`RewardClaim`]: an account's
+//!   amount and proof from it, as the distributor's claims take them.
 //!
 //! Money is exact: amounts are [`Snm`](crate::units::Snm) (wei), prices
 //! [`Usd`](crate::units::Usd) scaled by 10^18, traffic [`Bytes`](crate::units::Bytes) with
@@ -43,7 +44,7 @@ pub mod usage;
 
 pub use campaign::Campaign;
 pub use error::{InputReason, Location, RewardsError};
-pub use merkle::StandardMerkleTree;
+pub use merkle::{RewardClaim, StandardMerkleTree};
 pub use round::{
     AccountReward, Conflict, ConflictRule, IpOwner, PreviousRound, ROUND_FORMAT, Round, RoundFiles, Tally,
     compute_round,
