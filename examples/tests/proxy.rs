@@ -9,26 +9,14 @@ use std::{
     time::Duration,
 };
 
-use snm_examples::proxy::{ProxyStats, config_hash, connect_via};
+use snm_examples::{
+    proxy::{ProxyStats, config_hash, connect_via},
+    story::traffic::echo_server,
+};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpListener,
 };
-
-/// A TCP echo server: what the customer reaches through the proxy.
-async fn echo_server() -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let (mut r, mut w) = stream.split();
-                let _ = tokio::io::copy(&mut r, &mut w).await;
-            });
-        }
-    });
-    addr
-}
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("snm-proxy-{name}-{}", std::process::id()));
@@ -60,7 +48,7 @@ async fn start_proxy(stats: &PathBuf, secret: &str) -> (Child, std::net::SocketA
 async fn tunnels_count_every_byte_and_survive_in_the_stats_file() {
     let dir = temp_dir("count");
     let stats = dir.join("deal-7.json");
-    let target = echo_server().await.to_string();
+    let target = echo_server().await.unwrap().to_string();
     let (mut child, proxy) = start_proxy(&stats, "s3cret").await;
 
     // Two tunnels, each sends 100 KB and reads the echo back.

@@ -8,6 +8,7 @@
 
 use std::{
     io::{BufRead, BufReader},
+    net::SocketAddr,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
@@ -15,17 +16,16 @@ use std::{
 };
 
 use alloy::{providers::DynProvider, signers::local::PrivateKeySigner};
-use snm_examples::proxy::{config_hash, connect_via};
+use snm_examples::{
+    proxy::config_hash,
+    story::traffic::{echo_server, send_through},
+};
 use snm_sdk::{
     Client, Customer,
     devnet::{Devnet, DevnetConfig},
     market::{DealId, DealOpened, PlacedAsk, Purchase},
     rewards::CSV_HEADER,
     units::{Snm, Term},
-};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpListener,
 };
 
 const SECRET: &str = "only-the-customer-knows";
@@ -87,30 +87,10 @@ impl Agent {
     }
 }
 
-/// A TCP echo server: what the customer reaches through its proxy.
-async fn echo_server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let (mut r, mut w) = stream.split();
-                let _ = tokio::io::copy(&mut r, &mut w).await;
-            });
-        }
-    });
-    addr.to_string()
-}
-
-/// Sends `bytes` through the deal's proxy and reads the echo: `2 * bytes` carried.
-async fn traffic(customer: &Customer<DynProvider>, deal: DealId, target: &str, bytes: usize) {
+/// Sends `bytes` through the deal's proxy and checks the echo: `2 * bytes` carried.
+async fn traffic(customer: &Customer<DynProvider>, deal: DealId, target: SocketAddr, bytes: u64) {
     let endpoint = customer.wait_for_endpoint(deal, Duration::from_secs(30)).await.unwrap();
-    let mut tunnel = connect_via(endpoint.parse().unwrap(), target, SECRET).await.unwrap();
-    let payload = vec![42u8; bytes];
-    tunnel.write_all(&payload).await.unwrap();
-    let mut echoed = vec![0u8; bytes];
-    tunnel.read_exact(&mut echoed).await.unwrap();
-    assert_eq!(echoed, payload);
+    send_through(endpoint.parse().unwrap(), target, SECRET, bytes).await.unwrap();
 }
 
 /// The agent's ask once it is on the order book.
@@ -174,7 +154,7 @@ async fn killed_and_restarted_mid_deal_the_agent_misses_and_repeats_nothing() {
     let customer =
         Customer::new(devnet.connect(&devnet.new_account("1000 SNM".parse().unwrap()).await.unwrap()));
     customer.approve("1000 SNM".parse().unwrap()).await.unwrap();
-    let target = echo_server().await;
+    let target = echo_server().await.unwrap();
 
     // The machine asks to join; the agent confirms it and places its ask.
     worker.request_worker(master.sender()).await.unwrap();
@@ -184,19 +164,19 @@ async fn killed_and_restarted_mid_deal_the_agent_misses_and_repeats_nothing() {
 
     // Deal 1 runs, carries 100 KB each way, then the agent is killed.
     let first = buy(&customer, &wait_for_ask(&customer, &master).await).await;
-    traffic(&customer, first.deal, &target, 100_000).await;
+    traffic(&customer, first.deal, target, 100_000).await;
     let before = agent.kill();
     assert_eq!(before.matches(&format!("deal {}: workload running", first.deal)).count(), 1, "{before}");
 
     // While the agent is down the proxy keeps serving, and the customer closes the deal.
-    traffic(&customer, first.deal, &target, 50_000).await;
+    traffic(&customer, first.deal, target, 50_000).await;
     let first_closed = customer.close(first.deal, false).await.unwrap();
 
     // Started again: deal 1 is stopped and metered (not started again), a new ask goes up.
     let agent = Agent::spawn(&dir, &devnet, &master_key);
     agent.wait_for(&format!("deal {}: finished, 300000 B carried", first.deal)).await;
     let second = buy(&customer, &wait_for_ask(&customer, &master).await).await;
-    traffic(&customer, second.deal, &target, 70_000).await;
+    traffic(&customer, second.deal, target, 70_000).await;
 
     // Killed again right after the second deal opened and served: started once, across both runs.
     let during = agent.kill();
