@@ -202,3 +202,11 @@ async fn killed_and_restarted_mid_deal_the_agent_misses_and_repeats_nothing() {
     assert!(lines.contains(&line(&second, 140_000, second_closed.settled_until).as_str()), "{report}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_example_configuration_is_valid() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/agent.toml");
+    let config = snm_sdk::agent::AgentConfig::from_file(&path).unwrap();
+    assert_eq!((config.workers.len(), config.asks.len()), (1, 1));
+    assert_eq!(config.command[0], "proxy");
+}
