@@ -2,7 +2,6 @@
 pragma solidity 0.8.30;
 
 import {Market} from "../src/Market.sol";
-import {PriceOracle} from "../src/PriceOracle.sol";
 import {SNMToken} from "../src/SNMToken.sol";
 import {IMarket} from "../src/interfaces/IMarket.sol";
 import {Deploy} from "./Deploy.s.sol";

@@ -28,8 +28,6 @@ contract RewardGas is Script {
     uint256 internal constant BATCH = 10;
     uint256 internal constant AMOUNT = 1234e18;
 
-    bytes32[] internal _nodes;
-
     function run() external {
         uint256 operatorKey = vm.deriveKey(MNEMONIC, 0);
         uint256 holderKey = vm.deriveKey(MNEMONIC, 1);
@@ -54,16 +52,13 @@ contract RewardGas is Script {
         for (uint256 i; i < SUBTREE; ++i) {
             amounts[i] = AMOUNT + i * 1e15;
             total += amounts[i];
-            _nodes.push(keccak256(bytes.concat(keccak256(abi.encode(accounts[i], amounts[i])))));
         }
+        bytes32[] memory leaves = MerkleBuilder.leaves(accounts, amounts);
         bytes32[] memory upper = new bytes32[](DEPTH - 5);
         for (uint256 i; i < upper.length; ++i) {
             upper[i] = keccak256(abi.encode("random sibling", i));
         }
-        bytes32 root = _subtreeRoot();
-        for (uint256 i; i < upper.length; ++i) {
-            root = _hashPair(root, upper[i]);
-        }
+        bytes32 root = MerkleBuilder.rootOfPath(MerkleBuilder.root(leaves), upper);
 
         vm.startBroadcast(operatorKey);
         SNMToken token = new SNMToken(operator, 1_000_000_000e18);
@@ -79,16 +74,16 @@ contract RewardGas is Script {
         vm.stopBroadcast();
 
         vm.broadcast(holderKey);
-        distributor.claim(holder, amounts[0], _proof(0, upper));
+        distributor.claim(holder, amounts[0], _proof(leaves, 0, upper));
 
         vm.broadcast(newcomerKey);
-        distributor.claim(newcomer, amounts[1], _proof(1, upper));
+        distributor.claim(newcomer, amounts[1], _proof(leaves, 1, upper));
 
         vm.broadcast(operatorKey);
-        distributor.claimMany(_batch(2, accounts, amounts, upper));
+        distributor.claimMany(_batch(2, accounts, amounts, leaves, upper));
 
         vm.broadcast(operatorKey);
-        distributor.claimMany(_batch(2 + BATCH, accounts, amounts, upper));
+        distributor.claimMany(_batch(2 + BATCH, accounts, amounts, leaves, upper));
 
         _multiproofClaim(operatorKey, token, "adjacent", false);
         _multiproofClaim(operatorKey, token, "random", true);
@@ -150,9 +145,9 @@ contract RewardGas is Script {
         for (uint256 i; i < n; ++i) {
             nodes[i] = (1 << DEPTH) - 1 + positions[i];
         }
-        (uint256[] memory order, uint256[] memory siblings, bool[] memory flags_) =
-            MerkleBuilder.multiProofIndices(nodes);
-        flags = flags_;
+        uint256[] memory order;
+        uint256[] memory siblings;
+        (order, siblings, flags) = MerkleBuilder.multiProofIndices(nodes);
         leaves = new IRewardDistributor.Leaf[](n);
         bytes32[] memory hashes = new bytes32[](n);
         for (uint256 k; k < n; ++k) {
@@ -178,48 +173,32 @@ contract RewardGas is Script {
         uint256 first,
         address[] memory accounts,
         uint256[] memory amounts,
+        bytes32[] memory leaves,
         bytes32[] memory upper
-    ) internal view returns (IRewardDistributor.Claim[] memory claims) {
+    ) internal pure returns (IRewardDistributor.Claim[] memory claims) {
         claims = new IRewardDistributor.Claim[](BATCH);
         for (uint256 i; i < BATCH; ++i) {
             claims[i] = IRewardDistributor.Claim({
                 account: accounts[first + i],
                 cumulativeAmount: amounts[first + i],
-                proof: _proof(first + i, upper)
+                proof: _proof(leaves, first + i, upper)
             });
         }
     }
 
-    function _proof(uint256 index, bytes32[] memory upper) internal view returns (bytes32[] memory proof) {
-        proof = new bytes32[](DEPTH);
-        bytes32[] memory level = _nodes;
-        uint256 depth;
-        while (level.length > 1) {
-            proof[depth++] = level[index ^ 1];
-            level = _up(level);
-            index >>= 1;
+    /// @dev Leaf `index`'s path in the real subtree, then the random siblings above it.
+    function _proof(bytes32[] memory leaves, uint256 index, bytes32[] memory upper)
+        internal
+        pure
+        returns (bytes32[] memory proof)
+    {
+        bytes32[] memory lower = MerkleBuilder.proof(leaves, index);
+        proof = new bytes32[](lower.length + upper.length);
+        for (uint256 i; i < lower.length; ++i) {
+            proof[i] = lower[i];
         }
         for (uint256 i; i < upper.length; ++i) {
-            proof[depth + i] = upper[i];
+            proof[lower.length + i] = upper[i];
         }
-    }
-
-    function _subtreeRoot() internal view returns (bytes32) {
-        bytes32[] memory level = _nodes;
-        while (level.length > 1) {
-            level = _up(level);
-        }
-        return level[0];
-    }
-
-    function _up(bytes32[] memory level) internal pure returns (bytes32[] memory next) {
-        next = new bytes32[](level.length / 2);
-        for (uint256 i; i < next.length; ++i) {
-            next[i] = _hashPair(level[2 * i], level[2 * i + 1]);
-        }
-    }
-
-    function _hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32) {
-        return a < b ? keccak256(abi.encode(a, b)) : keccak256(abi.encode(b, a));
     }
 }

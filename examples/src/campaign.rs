@@ -347,11 +347,9 @@ impl<P: Provider + Clone> Distributor<P> {
 
     /// The distributor's whole state, for `status`.
     pub async fn status(&self) -> Result<Status, Error> {
-        let contract = self.contract();
-        let (owner, delay) = (contract.owner(), contract.delay());
         let (owner, delay, reward, claimed, held, now) = tokio::try_join!(
-            async { Ok::<_, Error>(owner.call().await?) },
-            async { Ok::<_, Error>(delay.call().await?) },
+            self.owner(),
+            async { Ok::<_, Error>(self.contract().delay().call().await?) },
             self.reward_status(),
             self.claimed_total(),
             self.client.token_balance(self.address),
@@ -379,22 +377,23 @@ pub async fn claim_status<P: Provider + Clone + 'static>(
     let mut out = Vec::with_capacity(claims.len());
     let mut claims = claims.into_iter().peekable();
     while claims.peek().is_some() {
-        let mut reads = tokio::task::JoinSet::new();
-        for (k, claim) in claims.by_ref().take(AT_ONCE).enumerate() {
-            let client = client.clone();
-            reads.spawn(async move {
-                let claimed = client.claimed_reward(claim.account).await;
-                (k, claim, claimed)
-            });
+        let reads: Vec<_> = claims
+            .by_ref()
+            .take(AT_ONCE)
+            .map(|claim| {
+                let client = client.clone();
+                tokio::spawn(async move {
+                    let claimed = client.claimed_reward(claim.account).await;
+                    (claim, claimed)
+                })
+            })
+            .collect();
+        // Awaited in order, so the results keep the claims' order.
+        for read in reads {
+            let (claim, claimed) =
+                read.await.map_err(|e| Error::InvalidInput(format!("reading a claim: {e}")))?;
+            out.push((claim, claimed?));
         }
-        let mut chunk = Vec::with_capacity(AT_ONCE);
-        while let Some(joined) = reads.join_next().await {
-            let (k, claim, claimed) =
-                joined.map_err(|e| Error::InvalidInput(format!("reading a claim: {e}")))?;
-            chunk.push((k, claim, claimed?));
-        }
-        chunk.sort_by_key(|(k, _, _)| *k);
-        out.extend(chunk.into_iter().map(|(_, claim, claimed)| (claim, claimed)));
     }
     Ok(out)
 }

@@ -57,14 +57,9 @@ impl ChainArgs {
 
     /// A client acting as `--key`'s account.
     pub async fn connect(&self) -> Result<Client<DynProvider>, Error> {
-        self.connect_as(&self.signer()?).await
-    }
-
-    /// A client acting as `signer`'s account.
-    pub async fn connect_as(&self, signer: &PrivateKeySigner) -> Result<Client<DynProvider>, Error> {
-        let provider = ProviderBuilder::new().wallet(signer.clone()).connect_http(self.url()?).erased();
-        let deployment = self.deployment(&provider).await?;
-        Ok(Client::new(provider, deployment, signer.address()))
+        let signer = self.signer()?;
+        let sender = signer.address();
+        self.client(ProviderBuilder::new().wallet(signer).connect_http(self.url()?).erased(), sender).await
     }
 
     /// A client for reads only, needing no key: `--key`'s account when one is given (so that
@@ -74,12 +69,37 @@ impl ChainArgs {
             Some(_) => self.signer()?.address(),
             None => Address::ZERO,
         };
-        let provider = ProviderBuilder::new().connect_http(self.url()?).erased();
+        self.client(ProviderBuilder::new().connect_http(self.url()?).erased(), reader).await
+    }
+
+    /// A client of the deployment through `provider`, sending as `sender`.
+    async fn client(&self, provider: DynProvider, sender: Address) -> Result<Client<DynProvider>, Error> {
         let deployment = self.deployment(&provider).await?;
-        Ok(Client::new(provider, deployment, reader))
+        Ok(Client::new(provider, deployment, sender))
     }
 
     fn url(&self) -> Result<alloy::transports::http::reqwest::Url, Error> {
         self.rpc.parse().map_err(|e| Error::InvalidInput(format!("--rpc `{}`: {e}", self.rpc)))
     }
+}
+
+/// Completes on SIGTERM or Ctrl-C: when a long-running program should stop.
+pub async fn stop_signal() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// A program built next to this one (such as `proxy` beside `quickstart`), if it is there.
+pub fn beside_this_program(name: &str) -> Option<PathBuf> {
+    let candidate = std::env::current_exe().ok()?.parent()?.join(name);
+    candidate.is_file().then_some(candidate)
 }

@@ -257,6 +257,16 @@ pub fn authorization_header(secret: &str) -> String {
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("deal:{secret}")))
 }
 
+/// The command template that runs this proxy (the program at `program`) for each deal of a
+/// supplier's agent (see `snm_sdk::agent::ProcessRuntime`): on the worker's IP and a port the
+/// system picks, metered into the deal's stats file, open to the secret behind the bid's
+/// configuration hash.
+pub fn agent_command(program: &str) -> Vec<String> {
+    [program, "--listen", "{ip}:0", "--stats", "{stats}", "--deal", "{deal}", "--auth-hash", "{config_hash}"]
+        .map(str::to_owned)
+        .to_vec()
+}
+
 /// The `configHash` a customer puts in its bid for a proxy protected by `secret`.
 pub fn config_hash(secret: &str) -> B256 {
     keccak256(secret.as_bytes())

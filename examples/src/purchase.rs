@@ -131,13 +131,8 @@ pub struct Plan {
 impl Plan {
     /// The deposits of every pick together.
     pub fn total(&self) -> Snm {
-        total(&self.picks)
+        units::sum(self.picks.iter().map(|pick| pick.deposit))
     }
-}
-
-/// The deposits of `picks` together.
-pub fn total(picks: &[Pick]) -> Snm {
-    units::sum(picks.iter().map(|pick| pick.deposit))
 }
 
 /// Why a purchase failed.

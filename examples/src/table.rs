@@ -23,7 +23,8 @@ pub enum Align {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Table {
-    columns: Vec<(String, Align)>,
+    header: Vec<String>,
+    aligns: Vec<Align>,
     rows: Vec<Vec<String>>,
 }
 
@@ -31,58 +32,36 @@ impl Table {
     /// A table with these column headers and alignments, no rows.
     pub fn new(columns: &[(&str, Align)]) -> Self {
         Self {
-            columns: columns.iter().map(|(name, align)| ((*name).to_owned(), *align)).collect(),
+            header: columns.iter().map(|(name, _)| (*name).to_owned()).collect(),
+            aligns: columns.iter().map(|(_, align)| *align).collect(),
             rows: Vec::new(),
         }
     }
 
     /// Adds a row (missing cells are empty, extra ones are dropped).
     pub fn row<I: IntoIterator<Item = S>, S: Into<String>>(&mut self, cells: I) {
-        let mut row: Vec<String> = cells.into_iter().map(Into::into).take(self.columns.len()).collect();
-        row.resize(self.columns.len(), String::new());
+        let mut row: Vec<String> = cells.into_iter().map(Into::into).take(self.aligns.len()).collect();
+        row.resize(self.aligns.len(), String::new());
         self.rows.push(row);
-    }
-
-    /// Whether the table has no rows.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
     }
 }
 
 impl fmt::Display for Table {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let widths: Vec<usize> = self
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(k, (name, _))| {
-                self.rows
-                    .iter()
-                    .map(|row| row[k].chars().count())
-                    .chain([name.chars().count()])
-                    .max()
-                    .unwrap_or(0)
-            })
+        let lines = || std::iter::once(&self.header).chain(&self.rows);
+        let widths: Vec<usize> = (0..self.aligns.len())
+            .map(|k| lines().map(|line| line[k].chars().count()).max().unwrap_or(0))
             .collect();
-        let header: Vec<&str> = self.columns.iter().map(|(name, _)| name.as_str()).collect();
-        for line in std::iter::once(header)
-            .chain(self.rows.iter().map(|row| row.iter().map(String::as_str).collect()))
-        {
+        for line in lines() {
             let mut text = String::new();
             for (k, cell) in line.iter().enumerate() {
                 if k > 0 {
                     text.push_str("  ");
                 }
-                let pad = " ".repeat(widths[k].saturating_sub(cell.chars().count()));
-                match self.columns[k].1 {
-                    Align::Left => {
-                        text.push_str(cell);
-                        text.push_str(&pad);
-                    }
-                    Align::Right => {
-                        text.push_str(&pad);
-                        text.push_str(cell);
-                    }
+                let width = widths[k];
+                match self.aligns[k] {
+                    Align::Left => text.push_str(&format!("{cell:<width$}")),
+                    Align::Right => text.push_str(&format!("{cell:>width$}")),
                 }
             }
             writeln!(f, "{}", text.trim_end())?;

@@ -8,14 +8,6 @@ use snm_sdk::{
     units::{Bytes, NetFlags, Snm, UsdPerHour, UsdPerSecond},
 };
 
-/// Names of the network flags on the command line, in bit order.
-const FLAG_NAMES: [(&str, NetFlags); 4] = [
-    ("public-ip", NetFlags::PUBLIC_IP),
-    ("incoming", NetFlags::INCOMING),
-    ("outbound", NetFlags::OUTBOUND),
-    ("ipv6", NetFlags::IPV6),
-];
-
 /// Parses a size: a whole number with a unit `B`, `KB`, `MB`, `GB`, `TB` (powers of 10) or `KiB`,
 /// `MiB`, `GiB`, `TiB` (powers of 2), any case, spaces allowed (`16GiB`, `500 GB`); or what
 /// [`Bytes`] parses (`1234`, `1.5 TB`).
@@ -63,45 +55,32 @@ pub fn size_text(bytes: u64) -> String {
     format!("{bytes} B")
 }
 
-/// Parses network flags as a comma-separated list of `public-ip`, `incoming`, `outbound`, `ipv6`
-/// (any case, `_` for `-` too) or bits written in hex (`0x10`); `none` is no flag.
+/// Parses network flags as a comma-separated list of the SDK's [`NetFlags`] names in lower case
+/// with `-` for `_`: `public-ip`, `incoming`, `outbound`, `ipv6` (any case, `_` too), or bits
+/// written in hex (`0x10`); `none` is no flag.
 pub fn net_flags(text: &str) -> Result<NetFlags, Error> {
     let invalid = |reason| Error::Parse { input: text.to_owned(), reason };
-    let mut flags = NetFlags::empty();
     if text.trim().eq_ignore_ascii_case("none") {
-        return Ok(flags);
+        return Ok(NetFlags::empty());
     }
-    for part in text.split(',').map(|p| p.trim().to_ascii_lowercase().replace('_', "-")) {
-        if let Some(hex) = part.strip_prefix("0x") {
-            let bits = u64::from_str_radix(hex, 16)
-                .map_err(|_| invalid("a flag bit in hex is `0x` and hex digits"))?;
-            flags |= NetFlags::from_bits_retain(bits);
-            continue;
-        }
-        let (_, flag) = FLAG_NAMES.iter().find(|(name, _)| *name == part).ok_or_else(|| {
-            invalid("network flags are public-ip, incoming, outbound, ipv6 (comma-separated) or hex bits")
-        })?;
-        flags |= *flag;
-    }
-    Ok(flags)
+    let mut names = text.split(',').map(|part| part.trim().to_ascii_uppercase().replace('-', "_"));
+    names.try_fold(NetFlags::empty(), |flags, name| {
+        let flag = match name.strip_prefix("0X") {
+            Some(hex) => u64::from_str_radix(hex, 16)
+                .map(NetFlags::from_bits_retain)
+                .map_err(|_| invalid("a flag bit in hex is `0x` and hex digits"))?,
+            None => NetFlags::from_name(&name).ok_or_else(|| {
+                invalid("network flags are public-ip, incoming, outbound, ipv6 (comma-separated) or hex bits")
+            })?,
+        };
+        Ok(flags | flag)
+    })
 }
 
-/// Formats network flags as [`net_flags`] reads them (`public-ip,incoming`; `none`).
+/// Formats network flags as [`net_flags`] reads them: the SDK's display of [`NetFlags`]
+/// (`PUBLIC_IP | INCOMING | 0x100`, `none`) spelled `public-ip,incoming,0x100`.
 pub fn net_flags_text(flags: NetFlags) -> String {
-    if flags.is_empty() {
-        return "none".to_owned();
-    }
-    let mut parts: Vec<String> = FLAG_NAMES
-        .iter()
-        .filter(|(_, flag)| flags.contains(*flag))
-        .map(|(name, _)| (*name).to_owned())
-        .collect();
-    let named = FLAG_NAMES.iter().fold(NetFlags::empty(), |all, (_, flag)| all | *flag);
-    let other = flags.bits() & !named.bits();
-    if other != 0 {
-        parts.push(format!("{other:#x}"));
-    }
-    parts.join(",")
+    flags.to_string().to_ascii_lowercase().replace('_', "-").replace(" | ", ",")
 }
 
 /// Parses a price as people quote it, per hour (`0.9 USD/h`, `$0.9/h`), or as the market stores it,
@@ -184,6 +163,9 @@ mod tests {
         let custom = net_flags("outbound,0x100")?;
         assert_eq!(net_flags_text(custom), "outbound,0x100");
         assert_eq!(net_flags(&net_flags_text(custom))?, custom);
+        assert_eq!(net_flags_text(NetFlags::PUBLIC_IP | NetFlags::INCOMING), "public-ip,incoming");
+        assert_eq!(net_flags_text(NetFlags::empty()), "none");
+        assert!(net_flags("0xzz").is_err() && net_flags("public-ip,").is_err());
         assert!(net_flags("public").is_err());
 
         assert_eq!(price("0.9 USD/h")?, "0.00025 USD/s".parse()?);

@@ -94,15 +94,14 @@ async fn computes_publishes_and_claims_two_rounds() {
         row(c),
         format!("{c} 1 1 0.000123456789 TB 0.000123456789 TB 50.0123456789 SNM 50.0123456789 SNM")
     );
-    let round1 = Round::load(&rounds.join("round-1.json")).unwrap();
+    let (round_file, dump1) = (rounds.join("round-1.json"), rounds.join("round-1.merkle.json"));
+    let round1 = Round::load(&round_file).unwrap();
     assert_has(out, &[&format!("root  {}", round1.root())]);
-    let dump1 = rounds.join("round-1.merkle.json");
 
     let status = scene.run(PROGRAM, None, &["status"]).await;
     assert_has(status.ok(), &["accepted round  none yet", "funded          0 SNM", "pending         none"]);
 
     // The operator publishes it: funds the total, proposes, accepts (no delay on this devnet).
-    let round_file = rounds.join("round-1.json");
     let published =
         scene.run(PROGRAM, Some(&operator), &["publish", "--round", s(&round_file), "--accept"]).await;
     assert_has(

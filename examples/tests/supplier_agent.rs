@@ -6,23 +6,26 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
 
+mod harness;
+
 use std::{
     io::{BufRead, BufReader},
     net::SocketAddr,
-    path::{Path, PathBuf},
+    path::Path,
     process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use alloy::{providers::DynProvider, signers::local::PrivateKeySigner};
+use harness::{Scene, key_hex};
 use snm_examples::{
-    proxy::config_hash,
+    proxy::{agent_command, config_hash},
     story::traffic::{echo_server, send_through},
 };
 use snm_sdk::{
     Client, Customer,
-    devnet::{Devnet, DevnetConfig},
+    devnet::DevnetConfig,
     market::{DealId, DealOpened, PlacedAsk, Purchase},
     rewards::CSV_HEADER,
     units::{Snm, Term},
@@ -37,13 +40,13 @@ struct Agent {
 }
 
 impl Agent {
-    fn spawn(dir: &Path, devnet: &Devnet, master: &PrivateKeySigner) -> Self {
+    fn spawn(scene: &Scene, master: &PrivateKeySigner) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_supplier_agent"))
-            .args(["--rpc", devnet.endpoint().as_str(), "--deployment"])
-            .arg(dir.join("deployment.json"))
+            .args(["--rpc", scene.devnet.endpoint().as_str(), "--deployment"])
+            .arg(&scene.deployment)
             .args(["run", "--config"])
-            .arg(dir.join("agent.toml"))
-            .env("SNM_KEY", alloy::hex::encode(master.to_bytes()))
+            .arg(scene.path("agent.toml"))
+            .env("SNM_KEY", key_hex(master))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -119,7 +122,7 @@ usage_report = "usage.csv"
 poll_every = "100ms"
 settle_every = "1h"
 [runtime]
-command = ["{proxy}", "--listen", "{{ip}}:0", "--stats", "{{stats}}", "--deal", "{{deal}}", "--auth-hash", "{{config_hash}}"]
+command = {command}
 dir = "workloads"
 [[worker]]
 address = "{worker}"
@@ -130,24 +133,17 @@ price = "0.9 USD/h"
 cpu_milli_cores = 1000
 flags = "PUBLIC_IP | INCOMING"
 "#,
-        proxy = env!("CARGO_BIN_EXE_proxy"),
+        // A JSON array of strings is a TOML array too.
+        command = serde_json::to_string(&agent_command(env!("CARGO_BIN_EXE_proxy"))).unwrap(),
         worker = worker.sender(),
     );
     std::fs::write(dir.join("agent.toml"), config).unwrap();
 }
 
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("snm-agent-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[tokio::test]
 async fn killed_and_restarted_mid_deal_the_agent_misses_and_repeats_nothing() {
-    let devnet = Devnet::start_with(DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await.unwrap();
-    let dir = temp_dir();
-    devnet.deployment().write_file(&dir.join("deployment.json")).unwrap();
+    let scene = Scene::start("agent-test", DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await;
+    let (devnet, dir) = (&scene.devnet, &scene.dir);
     let master_key = devnet.new_account(Snm::ZERO).await.unwrap();
     let master = devnet.connect(&master_key);
     let worker = devnet.connect(&devnet.new_account(Snm::ZERO).await.unwrap());
@@ -158,8 +154,8 @@ async fn killed_and_restarted_mid_deal_the_agent_misses_and_repeats_nothing() {
 
     // The machine asks to join; the agent confirms it and places its ask.
     worker.request_worker(master.sender()).await.unwrap();
-    write_config(&dir, &worker);
-    let agent = Agent::spawn(&dir, &devnet, &master_key);
+    write_config(dir, &worker);
+    let agent = Agent::spawn(&scene, &master_key);
     agent.wait_for(&format!("confirmed worker {}", worker.sender())).await;
 
     // Deal 1 runs, carries 100 KB each way, then the agent is killed.
@@ -173,7 +169,7 @@ async fn killed_and_restarted_mid_deal_the_agent_misses_and_repeats_nothing() {
     let first_closed = customer.close(first.deal, false).await.unwrap();
 
     // Started again: deal 1 is stopped and metered (not started again), a new ask goes up.
-    let agent = Agent::spawn(&dir, &devnet, &master_key);
+    let agent = Agent::spawn(&scene, &master_key);
     agent.wait_for(&format!("deal {}: finished, 300000 B carried", first.deal)).await;
     let second = buy(&customer, &wait_for_ask(&customer, &master).await).await;
     traffic(&customer, second.deal, target, 70_000).await;
@@ -181,7 +177,7 @@ async fn killed_and_restarted_mid_deal_the_agent_misses_and_repeats_nothing() {
     // Killed again right after the second deal opened and served: started once, across both runs.
     let during = agent.kill();
     let second_closed = customer.close(second.deal, false).await.unwrap();
-    let agent = Agent::spawn(&dir, &devnet, &master_key);
+    let agent = Agent::spawn(&scene, &master_key);
     agent.wait_for(&format!("deal {}: finished, 140000 B carried", second.deal)).await;
     let after = agent.kill();
     let all = format!("{before}{during}{after}");
@@ -200,7 +196,6 @@ async fn killed_and_restarted_mid_deal_the_agent_misses_and_repeats_nothing() {
     };
     assert!(lines.contains(&line(&first, 300_000, first_closed.settled_until).as_str()), "{report}");
     assert!(lines.contains(&line(&second, 140_000, second_closed.settled_until).as_str()), "{report}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -168,13 +168,22 @@ pub struct RewardsPaid {
 impl RewardsPaid {
     /// Everything the transaction paid.
     pub fn total(&self) -> Snm {
-        Snm::from_wei(self.paid.iter().fold(U256::ZERO, |sum, (_, amount)| sum.saturating_add(amount.wei())))
+        sum(self.paid.iter())
     }
 
     /// What `account` was paid (zero when it is not among the payments).
     pub fn paid_to(&self, account: Address) -> Snm {
-        let paid = self.paid.iter().filter(|(a, _)| *a == account);
-        Snm::from_wei(paid.fold(U256::ZERO, |sum, (_, amount)| sum.saturating_add(amount.wei())))
+        sum(self.paid.iter().filter(|(a, _)| *a == account))
+    }
+}
+
+fn sum<'a>(payments: impl Iterator<Item = &'a (Address, Snm)>) -> Snm {
+    Snm::from_wei(payments.fold(U256::ZERO, |sum, (_, amount)| sum.saturating_add(amount.wei())))
+}
+
+impl From<&RewardClaim> for IRewardDistributor::Claim {
+    fn from(claim: &RewardClaim) -> Self {
+        Self { account: claim.account, cumulativeAmount: claim.cumulative.wei(), proof: claim.proof.clone() }
     }
 }
 
@@ -295,11 +304,19 @@ impl<P: Provider + Clone> Client<P> {
         })
     }
 
+    /// The oracle's current rate alone: one call, where [`Self::rate`] also reads its maximum age.
+    pub(crate) async fn snm_per_usd(&self) -> Result<SnmPerUsd, Error> {
+        let oracle = PriceOracle::new(self.deployment.oracle, &self.provider);
+        let latest = oracle.latestRate().call().await.map_err(|e| from_contract(e, Target::Oracle))?;
+        Ok(SnmPerUsd::from_scaled(latest.snmPerUsd))
+    }
+
     /// The market's deposit rule: the current rate and the minimum runway.
     pub async fn deposit_rule(&self) -> Result<DepositRule, Error> {
         let market = self.market_contract();
-        let (rate, runway) = tokio::try_join!(self.rate(), async { Ok(market.minRunway().call().await?) })?;
-        Ok(DepositRule { rate: rate.snm_per_usd, min_runway: Duration::from_secs(runway.saturating_to()) })
+        let (rate, runway) =
+            tokio::try_join!(self.snm_per_usd(), async { Ok(market.minRunway().call().await?) })?;
+        Ok(DepositRule { rate, min_runway: Duration::from_secs(runway.saturating_to()) })
     }
 
     /// The protocol fee.
@@ -372,24 +389,22 @@ impl<P: Provider + Clone> Client<P> {
     /// [`crate::Customer::quick_buy`]; the `*_with_permit` variants need none.
     pub async fn approve(&self, amount: Snm) -> Result<(), Error> {
         let call = SNMToken::approveCall { spender: self.deployment.market, value: amount.wei() };
-        self.send(Call::new(self.deployment.token, call.abi_encode(), Target::Token)).await.map(drop)
+        self.send_to(Target::Token, call).await.map(drop)
     }
 
     /// Sends `amount` SNM tokens to `to`.
     pub async fn transfer(&self, to: Address, amount: Snm) -> Result<(), Error> {
         self.check_funds(Funds::TokenBalance, self.token_balance(self.sender).await?, amount)?;
-        let call = SNMToken::transferCall { to, value: amount.wei() };
-        self.send(Call::new(self.deployment.token, call.abi_encode(), Target::Token)).await.map(drop)
+        self.send_to(Target::Token, SNMToken::transferCall { to, value: amount.wei() }).await.map(drop)
     }
 
     /// Withdraws `amount` of the sender's free balance to its own address; returns the free
     /// balance left. Checked first: [`Error::InsufficientFunds`] with [`Funds::FreeBalance`].
     pub async fn withdraw(&self, amount: Snm) -> Result<Snm, Error> {
         self.check_funds(Funds::FreeBalance, self.free_balance(self.sender).await?, amount)?;
-        let receipt =
-            self.send_market(Market::withdrawCall { amount: amount.wei(), to: self.sender }).await?;
-        let event: Market::Withdrawn = tx::event(&receipt, self.deployment.market)?;
-        Ok(Snm::from_wei(event.balance))
+        let call = Market::withdrawCall { amount: amount.wei(), to: self.sender };
+        let withdrawn: Market::Withdrawn = self.send_market_event(call).await?;
+        Ok(Snm::from_wei(withdrawn.balance))
     }
 
     /// Blacklists (or un-blacklists) `target`: no deal between the sender and it opens.
@@ -408,8 +423,8 @@ impl<P: Provider + Clone> Client<P> {
     /// Closes a deal after settling it, refunding the rest of the deposit to the customer. With
     /// `blacklist`, the closing party also blacklists the other side.
     pub async fn close_deal(&self, deal: DealId, blacklist: bool) -> Result<DealClosed, Error> {
-        let receipt = self.send_market(Market::closeDealCall { dealId: deal.word(), blacklist }).await?;
-        Ok((&tx::event::<Market::DealClosed>(&receipt, self.deployment.market)?).into())
+        let call = Market::closeDealCall { dealId: deal.word(), blacklist };
+        Ok((&self.send_market_event::<Market::DealClosed>(call).await?).into())
     }
 
     /// Proposes new terms for a deal the sender is a party of: `price` from now on, and the end
@@ -487,20 +502,13 @@ impl<P: Provider + Clone> Client<P> {
         if claims.is_empty() {
             return Err(Error::InvalidInput("a batch claim needs at least one claim".into()));
         }
-        let claims = claims
-            .iter()
-            .map(|c| IRewardDistributor::Claim {
-                account: c.account,
-                cumulativeAmount: c.cumulative.wei(),
-                proof: c.proof.clone(),
-            })
-            .collect();
+        let claims = claims.iter().map(IRewardDistributor::Claim::from).collect();
         self.send_claims(RewardDistributor::claimManyCall { claims }).await
     }
 
     async fn send_claims(&self, call: impl SolCall) -> Result<RewardsPaid, Error> {
         let distributor = self.distributor_address()?;
-        let receipt = self.send(Call::new(distributor, call.abi_encode(), Target::Distributor)).await?;
+        let receipt = self.send_to(Target::Distributor, call).await?;
         let paid = tx::events::<RewardDistributor::Claimed>(&receipt, distributor)
             .map(|claimed| (claimed.account, Snm::from_wei(claimed.amount)))
             .collect();
@@ -526,9 +534,30 @@ impl<P: Provider + Clone> Client<P> {
         tx::send(&self.provider, self.sender, chain_id, &self.nonces, call, &self.options).await
     }
 
-    /// [`Self::send`] of a market call.
+    /// [`Self::send`] of `call` to the deployment's contract `target` (whose errors are decoded
+    /// first).
+    pub(crate) async fn send_to(
+        &self,
+        target: Target,
+        call: impl SolCall,
+    ) -> Result<TransactionReceipt, Error> {
+        let to = match target {
+            Target::Market => self.deployment.market,
+            Target::Oracle => self.deployment.oracle,
+            Target::Distributor => self.distributor_address()?,
+            Target::Token => self.deployment.token,
+        };
+        self.send(Call::new(to, call.abi_encode(), target)).await
+    }
+
+    /// [`Self::send_to`] of a market call.
     pub(crate) async fn send_market(&self, call: impl SolCall) -> Result<TransactionReceipt, Error> {
-        self.send(Call::new(self.deployment.market, call.abi_encode(), Target::Market)).await
+        self.send_to(Target::Market, call).await
+    }
+
+    /// [`Self::send_market`], returning the first `E` event the market emitted.
+    pub(crate) async fn send_market_event<E: SolEvent>(&self, call: impl SolCall) -> Result<E, Error> {
+        tx::event(&self.send_market(call).await?, self.deployment.market)
     }
 
     /// [`Error::InsufficientFunds`] of the sender unless `available` covers `needed`.
@@ -597,8 +626,8 @@ const PERMIT_VALIDITY: Duration = Duration::from_secs(3_600);
 pub(crate) struct Permit {
     pub(crate) deadline: U256,
     pub(crate) v: u8,
-    pub(crate) r: alloy::primitives::B256,
-    pub(crate) s: alloy::primitives::B256,
+    pub(crate) r: B256,
+    pub(crate) s: B256,
 }
 
 mod permit {

@@ -46,7 +46,7 @@ impl<P: Provider + Clone> Customer<P> {
     pub async fn deposit(&self, amount: Snm) -> Result<Snm, Error> {
         self.check_tokens(amount, false).await?;
         let call = Market::depositCall { account: self.sender(), amount: amount.wei() };
-        self.deposited(self.send_market(call).await?)
+        Ok(Snm::from_wei(self.send_market_event::<Market::Deposited>(call).await?.balance))
     }
 
     /// [`Self::deposit`] with an EIP-2612 permit signed by `signer` (the sender's key) instead of
@@ -62,12 +62,7 @@ impl<P: Provider + Clone> Customer<P> {
             r: permit.r,
             s: permit.s,
         };
-        self.deposited(self.send_market(call).await?)
-    }
-
-    fn deposited(&self, receipt: alloy::rpc::types::TransactionReceipt) -> Result<Snm, Error> {
-        let event: Market::Deposited = tx::event(&receipt, self.deployment().market)?;
-        Ok(Snm::from_wei(event.balance))
+        Ok(Snm::from_wei(self.send_market_event::<Market::Deposited>(call).await?.balance))
     }
 
     /// The best ask of `book` for `wanted` within `budget`: the cheapest (then oldest) ask meeting
@@ -86,10 +81,7 @@ impl<P: Provider + Clone> Customer<P> {
             fixed => fixed.secs(),
         };
         let affordable = UsdPerSecond::max_for_budget(budget, seconds, rule.rate);
-        let max_price = match (wanted.max_price, affordable) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let max_price = wanted.max_price.into_iter().chain(affordable).min();
         let wanted = Requirements {
             max_price,
             customer: Some(wanted.customer.unwrap_or(self.sender())),
@@ -112,7 +104,7 @@ impl<P: Provider + Clone> Customer<P> {
             image: purchase.image.clone(),
             configHash: purchase.config_hash,
         };
-        self.opened(self.send_market(call).await?)
+        Ok((&self.send_market_event::<Market::DealOpened>(call).await?).into())
     }
 
     /// [`Self::quick_buy`] with an EIP-2612 permit signed by `signer` (the sender's key) instead of
@@ -137,11 +129,7 @@ impl<P: Provider + Clone> Customer<P> {
             r: permit.r,
             s: permit.s,
         };
-        self.opened(self.send_market(call).await?)
-    }
-
-    fn opened(&self, receipt: alloy::rpc::types::TransactionReceipt) -> Result<DealOpened, Error> {
-        Ok((&tx::event::<Market::DealOpened>(&receipt, self.deployment().market)?).into())
+        Ok((&self.send_market_event::<Market::DealOpened>(call).await?).into())
     }
 
     /// Places a bid (its customer must be the sender). Checked first: the free balance covers the
@@ -212,18 +200,16 @@ impl<P: Provider + Clone> Customer<P> {
     /// Checked first: [`Error::InsufficientFunds`] with [`Funds::FreeBalance`].
     pub async fn top_up(&self, deal: DealId, amount: Snm) -> Result<Snm, Error> {
         self.check_funds(Funds::FreeBalance, self.free_balance(self.sender()).await?, amount)?;
-        let receipt =
-            self.send_market(Market::topUpCall { dealId: deal.word(), amount: amount.wei() }).await?;
-        let event: Market::DealToppedUp = tx::event(&receipt, self.deployment().market)?;
-        Ok(Snm::from_wei(event.deposit))
+        let call = Market::topUpCall { dealId: deal.word(), amount: amount.wei() };
+        Ok(Snm::from_wei(self.send_market_event::<Market::DealToppedUp>(call).await?.deposit))
     }
 
     /// How long a deal's deposit lasts at the current rate: what is left once the elapsed seconds
     /// are paid, divided by the price in SNM per second, in whole seconds (each of them fully
     /// paid), from the latest block's time. A closed deal has no runway.
     pub async fn runway(&self, deal: DealId) -> Result<Runway, Error> {
-        let stored = self.deal(deal).await?.ok_or_else(|| Error::InvalidInput(format!("no deal {deal}")))?;
-        let (rate, now) = tokio::try_join!(self.rate(), self.now())?;
+        let (stored, rate, now) = tokio::try_join!(self.deal(deal), self.snm_per_usd(), self.now())?;
+        let stored = stored.ok_or_else(|| Error::InvalidInput(format!("no deal {deal}")))?;
         if !stored.is_active() {
             return Ok(Runway {
                 deposit_left: Snm::ZERO,
@@ -232,11 +218,9 @@ impl<P: Provider + Clone> Customer<P> {
                 covers_term: false,
             });
         }
-        let owed = self.market_contract().owed(deal.word(), rate.snm_per_usd.scaled()).call().await?;
+        let owed = self.market_contract().owed(deal.word(), rate.scaled()).call().await?;
         let left = stored.deposit.checked_sub(Snm::from_wei(owed.amount)).unwrap_or(Snm::ZERO);
-        let per_second = stored.price.scaled().saturating_mul(rate.snm_per_usd.scaled());
-        let seconds = crate::units::mul_div_down(left.wei(), U256::from(10u64.pow(18)), per_second)
-            .map_or(u64::MAX, |s| s.saturating_to());
+        let seconds = stored.price.seconds_paid(left, rate);
         let (lasts, covers_term) = match stored.end_time {
             Some(end) => {
                 let remaining = end.saturating_sub(now);

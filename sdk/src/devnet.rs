@@ -19,7 +19,7 @@ use std::{
 use alloy::{
     network::EthereumWallet,
     node_bindings::{Anvil, AnvilInstance},
-    primitives::{Address, Bytes},
+    primitives::{Address, Bytes, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
@@ -129,20 +129,13 @@ impl Devnet {
                 reason: "anvil gave no accounts".into(),
             });
         };
-        let connect = |wallet: EthereumWallet| {
-            ProviderBuilder::new()
-                .with_simple_nonce_management()
-                .wallet(wallet)
-                .connect_http(anvil.endpoint_url())
-                .erased()
-        };
         let mut wallet = EthereumWallet::from(operator.clone());
         for signer in others {
             wallet.register_signer(signer.clone());
         }
-        let provider = connect(wallet);
+        let provider = connect(anvil.endpoint_url(), wallet);
         let providers: Vec<DynProvider> =
-            signers.iter().map(|signer| connect(EthereumWallet::from(signer.clone()))).collect();
+            signers.iter().map(|signer| connect(anvil.endpoint_url(), signer.clone().into())).collect();
 
         let deploy = DeployConfig {
             token: None,
@@ -252,7 +245,7 @@ impl Devnet {
     /// A new account with a random key, given 1,000 ETH for gas and `snm` tokens by the operator.
     pub async fn new_account(&self, snm: Snm) -> Result<PrivateKeySigner, Error> {
         let signer = PrivateKeySigner::random();
-        let eth = alloy::primitives::U256::from(10u64).pow(alloy::primitives::U256::from(21));
+        let eth = U256::from(10u64).pow(U256::from(21));
         let operator =
             self.connect(self.signers.first().ok_or_else(|| Error::InvalidInput("no operator".into()))?);
         operator.provider().raw_request::<_, ()>("anvil_setBalance".into(), (signer.address(), eth)).await?;
@@ -266,12 +259,7 @@ impl Devnet {
     /// [`Self::new_account`], or to use the devnet from another tokio runtime than the one that
     /// started it (a connection belongs to the runtime it was opened in).
     pub fn connect(&self, signer: &PrivateKeySigner) -> Client<DynProvider> {
-        let provider = ProviderBuilder::new()
-            .with_simple_nonce_management()
-            .wallet(signer.clone())
-            .connect_http(self.endpoint())
-            .erased();
-        Client::new(provider, self.deployment, signer.address())
+        Client::new(connect(self.endpoint(), signer.clone().into()), self.deployment, signer.address())
     }
 
     /// Account `index` as a customer.
@@ -310,6 +298,11 @@ impl Devnet {
         self.provider.raw_request::<_, String>("evm_mine".into(), ()).await?;
         Ok(())
     }
+}
+
+/// A provider over `url` signing with `wallet`, reading every nonce afresh from the node.
+fn connect(url: alloy::transports::http::reqwest::Url, wallet: EthereumWallet) -> DynProvider {
+    ProviderBuilder::new().with_simple_nonce_management().wallet(wallet).connect_http(url).erased()
 }
 
 fn spawn_anvil(path: &Path, args: &[String], port: Option<u16>) -> Result<AnvilInstance, Error> {

@@ -18,7 +18,6 @@ use crate::{
     client::DepositRule,
     market::{AskId, DealOpened, PlacedAsk, PlacedBid},
     orderbook::OrderBook,
-    tx,
 };
 
 /// A compatible ask and bid.
@@ -76,8 +75,7 @@ impl<P: Provider + Clone> Matcher<P> {
             bidId: m.bid.id.word(),
             bid: (&m.bid.bid).into(),
         };
-        let receipt = self.send_market(call).await?;
-        Ok((&tx::event::<Market::DealOpened>(&receipt, self.deployment().market)?).into())
+        Ok((&self.send_market_event::<Market::DealOpened>(call).await?).into())
     }
 
     /// Brings `book` up to date, opens every match in order, and applies the openings to the

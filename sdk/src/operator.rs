@@ -148,21 +148,18 @@ impl<P: Provider + Clone> Operator<P> {
 
     /// Reports a new SNM/USD rate (the sender must be a reporter).
     pub async fn report_rate(&self, rate: SnmPerUsd) -> Result<(), Error> {
-        self.send_oracle(PriceOracle::reportCall { snmPerUsd: rate.scaled() }).await
+        self.send_to(Target::Oracle, PriceOracle::reportCall { snmPerUsd: rate.scaled() }).await.map(drop)
     }
 
     /// Allows (or stops) `reporter` to report rates.
     pub async fn set_reporter(&self, reporter: Address, allowed: bool) -> Result<(), Error> {
-        self.send_oracle(PriceOracle::setReporterCall { reporter, allowed }).await
+        self.send_to(Target::Oracle, PriceOracle::setReporterCall { reporter, allowed }).await.map(drop)
     }
 
     /// Sets how long a rate stays usable.
     pub async fn set_oracle_max_age(&self, max_age: Duration) -> Result<(), Error> {
-        self.send_oracle(PriceOracle::setMaxAgeCall { maxAge_: U256::from(max_age.as_secs()) }).await
-    }
-
-    async fn send_oracle(&self, call: impl SolCall) -> Result<(), Error> {
-        self.send(Call::new(self.deployment().oracle, call.abi_encode(), Target::Oracle)).await.map(drop)
+        let call = PriceOracle::setMaxAgeCall { maxAge_: U256::from(max_age.as_secs()) };
+        self.send_to(Target::Oracle, call).await.map(drop)
     }
 
     // ------------------------------------------------------------------ market
@@ -181,9 +178,8 @@ impl<P: Provider + Clone> Operator<P> {
 
     /// Sends every accrued fee to the treasury; returns the amount.
     pub async fn withdraw_fees(&self) -> Result<Snm, Error> {
-        let receipt = self.send_market(Market::withdrawFeesCall {}).await?;
-        let event: Market::FeesWithdrawn = tx::event(&receipt, self.deployment().market)?;
-        Ok(Snm::from_wei(event.amount))
+        let withdrawn: Market::FeesWithdrawn = self.send_market_event(Market::withdrawFeesCall {}).await?;
+        Ok(Snm::from_wei(withdrawn.amount))
     }
 
     // ------------------------------------------------------------------ rewards
@@ -193,9 +189,10 @@ impl<P: Provider + Clone> Operator<P> {
         let distributor = self.distributor_address()?;
         self.check_funds(Funds::TokenBalance, self.token_balance(self.sender()).await?, amount)?;
         let approve = SNMToken::approveCall { spender: distributor, value: amount.wei() };
-        self.send(Call::new(self.deployment().token, approve.abi_encode(), Target::Token)).await?;
-        let fund = RewardDistributor::fundCall { amount: amount.wei() };
-        self.send(Call::new(distributor, fund.abi_encode(), Target::Distributor)).await.map(drop)
+        self.send_to(Target::Token, approve).await?;
+        self.send_to(Target::Distributor, RewardDistributor::fundCall { amount: amount.wei() })
+            .await
+            .map(drop)
     }
 
     /// Publishes a round of the reward engine: funds the distributor with what the round adds
@@ -227,7 +224,7 @@ impl<P: Provider + Clone> Operator<P> {
             contentHash: hasher.0.finalize(),
             uri: uri.to_owned(),
         };
-        let receipt = self.send(Call::new(distributor, call.abi_encode(), Target::Distributor)).await?;
+        let receipt = self.send_to(Target::Distributor, call).await?;
         let proposed: RewardDistributor::RootProposed = tx::event(&receipt, distributor)?;
         Ok(PendingRound {
             round: proposed.round,
@@ -241,11 +238,12 @@ impl<P: Provider + Clone> Operator<P> {
     /// proposal's `acceptable_at` (at most that long plus the receipt timeout, then
     /// [`Error::Timeout`]) and accepts it.
     pub async fn accept_round(&self, pending: &PendingRound) -> Result<RewardStatus, Error> {
-        let distributor = self.distributor_address()?;
+        self.distributor_address()?; // refused before the wait, not after
         let start = std::time::Instant::now();
-        let limit = Duration::from_secs(pending.acceptable_at.saturating_sub(self.now().await?))
-            + self.options().receipt_timeout;
-        while self.now().await? < pending.acceptable_at {
+        let mut now = self.now().await?;
+        let limit =
+            Duration::from_secs(pending.acceptable_at.saturating_sub(now)) + self.options().receipt_timeout;
+        while now < pending.acceptable_at {
             if start.elapsed() >= limit {
                 return Err(Error::Timeout {
                     what: format!("the delay of root {}", pending.root),
@@ -253,9 +251,9 @@ impl<P: Provider + Clone> Operator<P> {
                 });
             }
             tokio::time::sleep(self.options().poll_interval).await;
+            now = self.now().await?;
         }
-        let call = RewardDistributor::acceptRootCall { root: pending.root };
-        self.send(Call::new(distributor, call.abi_encode(), Target::Distributor)).await?;
+        self.send_to(Target::Distributor, RewardDistributor::acceptRootCall { root: pending.root }).await?;
         self.reward_status().await
     }
 

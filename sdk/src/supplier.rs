@@ -127,9 +127,7 @@ impl<P: Provider + Clone> Supplier<P> {
     pub async fn withdraw_earnings(&self, amount: Snm) -> Result<Snm, Error> {
         self.check_funds(Funds::Earnings, self.earnings(self.master()).await?, amount)?;
         let call = Market::withdrawEarningsCall { amount: amount.wei(), to: self.master() };
-        let receipt = self.send_market(call).await?;
-        let event: Market::EarningsWithdrawn = tx::event(&receipt, self.deployment().market)?;
-        Ok(Snm::from_wei(event.earnings))
+        Ok(Snm::from_wei(self.send_market_event::<Market::EarningsWithdrawn>(call).await?.earnings))
     }
 
     /// Claims the master's campaign rewards from the reward distributor: `cumulative` is its

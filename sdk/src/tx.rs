@@ -39,9 +39,8 @@ use alloy::{
     providers::Provider,
     rpc::types::{TransactionReceipt, TransactionRequest},
     sol_types::SolEvent,
+    transports::TransportResult,
 };
-
-use alloy::transports::TransportResult;
 
 use crate::{
     Error,
@@ -124,21 +123,25 @@ pub(crate) async fn send<P: Provider>(
     call: Call,
     options: &TxOptions,
 ) -> Result<TransactionReceipt, Error> {
-    let mut request = TransactionRequest::default().from(from).input(call.input.clone().into());
-    request.to = Some(call.to);
+    let simulation = TransactionRequest::default().with_from(from).with_kind(call.to).with_input(call.input);
 
     // 1. Simulate (and estimate), with the fees fetched meanwhile.
     let (gas, fees) = tokio::join!(
-        read(|| provider.estimate_gas(request.clone()).into_future()),
+        read(|| provider.estimate_gas(simulation.clone()).into_future()),
         read(|| provider.estimate_eip1559_fees())
     );
     let gas = gas.map_err(|e| from_rpc(e, call.target))?;
     let fees = fees?;
-    request = request
-        .with_gas_limit(gas.saturating_add(gas.saturating_mul(options.gas_margin_percent) / 100))
-        .with_max_fee_per_gas(fees.max_fee_per_gas)
-        .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas)
-        .with_chain_id(chain_id);
+    let gas_limit = gas.saturating_add(gas.saturating_mul(options.gas_margin_percent) / 100);
+    let transaction = |nonce| {
+        simulation
+            .clone()
+            .with_nonce(nonce)
+            .with_gas_limit(gas_limit)
+            .with_max_fee_per_gas(fees.max_fee_per_gas)
+            .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas)
+            .with_chain_id(chain_id)
+    };
 
     // 2. Nonce and send, under the account's lock. A nonce taken by a transaction sent outside the
     //    SDK between the read and the send is retried once with the next one.
@@ -149,7 +152,7 @@ pub(crate) async fn send<P: Provider>(
         loop {
             let node = read(|| provider.get_transaction_count(from).pending().into_future()).await?;
             let nonce = memory.next(node, options);
-            match provider.send_transaction(request.clone().with_nonce(nonce)).await {
+            match provider.send_transaction(transaction(nonce)).await {
                 Ok(pending) => {
                     memory.taken(nonce);
                     break *pending.tx_hash();
@@ -167,9 +170,7 @@ pub(crate) async fn send<P: Provider>(
     let receipt = wait_receipt(provider, from, hash, options).await?;
     if !receipt.status() {
         let block = receipt.block_number.unwrap_or_default();
-        let mut replay = TransactionRequest::default().from(from).input(call.input.into());
-        replay.to = Some(call.to);
-        return Err(match provider.call(replay).block(block.into()).await {
+        return Err(match provider.call(simulation).block(block.into()).await {
             Err(error) => from_rpc(error, call.target),
             Ok(_) => Error::reverted(format!("transaction {hash} reverted in block {block} (out of gas?)")),
         });

@@ -162,12 +162,17 @@ impl FromStr for Usd {
                 reason: "give either `$` or `USD`, not both",
             });
         }
-        parse_decimal_18(number, &["USD"], "expected an amount such as `4 USD` or `$4`").map(Self).map_err(
-            |e| match e {
-                Error::Parse { reason, .. } => Error::Parse { input: input.to_owned(), reason },
-                other => other,
-            },
-        )
+        parse_decimal_18(number, &["USD"], "expected an amount such as `4 USD` or `$4`")
+            .map(Self)
+            .map_err(naming(input))
+    }
+}
+
+/// Turns the parse error of a part of `input` into one naming the whole of it.
+fn naming(input: &str) -> impl FnOnce(Error) -> Error + '_ {
+    move |error| match error {
+        Error::Parse { reason, .. } => Error::Parse { input: input.to_owned(), reason },
+        other => other,
     }
 }
 
@@ -218,27 +223,26 @@ impl FromStr for SnmPerUsd {
 /// `a * b / d` rounded down, computed in 512 bits; `None` when `d` is zero or the result does not
 /// fit 256 bits.
 pub fn mul_div_down(a: U256, b: U256, d: U256) -> Option<U256> {
+    mul_div(a, b, d, false)
+}
+
+/// [`mul_div_down`] rounded up.
+fn mul_div_up(a: U256, b: U256, d: U256) -> Option<U256> {
+    mul_div(a, b, d, true)
+}
+
+fn mul_div(a: U256, b: U256, d: U256, round_up: bool) -> Option<U256> {
     if d.is_zero() {
         return None;
     }
     let product = U512::from(a).checked_mul(U512::from(b))?;
-    let quotient = product / U512::from(d);
+    let d = U512::from(d);
+    let quotient = if round_up { product.div_ceil(d) } else { product / d };
     (quotient <= U512::from(U256::MAX)).then(|| U256::from(quotient))
 }
 
 /// Seconds in an hour.
 const SECONDS_PER_HOUR: u64 = 3_600;
-
-/// `a * b / d` rounded up, in 512 bits; `None` when `d` is zero or the result does not fit.
-fn mul_div_up(a: U256, b: U256, d: U256) -> Option<U256> {
-    if d.is_zero() {
-        return None;
-    }
-    let product = U512::from(a).checked_mul(U512::from(b))?;
-    let divisor = U512::from(d);
-    let quotient = product.div_ceil(divisor);
-    (quotient <= U512::from(U256::MAX)).then(|| U256::from(quotient))
-}
 
 /// Parses `"<n> USD/<per>"` or `"$<n>/<per>"` (`per` is `s` or `h`) into an integer scaled by 10^18.
 fn parse_usd_rate(input: &str, per: &str, example: &'static str) -> Result<U256, Error> {
@@ -248,10 +252,7 @@ fn parse_usd_rate(input: &str, per: &str, example: &'static str) -> Result<U256,
         Some(rest) => rest.strip_suffix(&format!("/{per}")).ok_or_else(invalid)?,
         None => trimmed.strip_suffix(&format!("USD/{per}")).ok_or_else(invalid)?.trim_end(),
     };
-    parse_decimal_18(number, &[], example).map_err(|e| match e {
-        Error::Parse { reason, .. } => Error::Parse { input: input.to_owned(), reason },
-        other => other,
-    })
+    parse_decimal_18(number, &[], example).map_err(naming(input))
 }
 
 /// `from_scaled`, `scaled`, `Display` and `FromStr` of a price in USD per `$unit`, held as an
@@ -314,15 +315,20 @@ impl UsdPerSecond {
     /// SNM needed to pay `seconds` at `rate`, rounded up: the contract's deposit check
     /// (`snmNeededUp`: `ceil(price * seconds * rate / 10^18)`). `None` on overflow.
     pub fn snm_needed_up(self, seconds: u64, rate: SnmPerUsd) -> Option<Snm> {
-        let usd = self.0.checked_mul(U256::from(seconds))?;
-        mul_div_up(usd, rate.0, U256::from(WEI_PER_SNM)).map(Snm)
+        mul_div_up(self.cost(seconds)?.0, rate.0, U256::from(WEI_PER_SNM)).map(Snm)
     }
 
     /// SNM owed for `seconds` at `rate`, rounded down: what a settlement pays (`snmOwedDown`).
     /// `None` on overflow.
     pub fn snm_owed_down(self, seconds: u64, rate: SnmPerUsd) -> Option<Snm> {
-        let usd = self.0.checked_mul(U256::from(seconds))?;
-        mul_div_down(usd, rate.0, U256::from(WEI_PER_SNM)).map(Snm)
+        rate.usd_to_snm_down(self.cost(seconds)?)
+    }
+
+    /// The whole seconds `budget` pays for at this price and `rate` (rounded down: each of them
+    /// fully paid), saturating at `u64::MAX`, which a zero price or rate also gives.
+    pub fn seconds_paid(self, budget: Snm, rate: SnmPerUsd) -> u64 {
+        let per_second = self.0.saturating_mul(rate.0);
+        mul_div_down(budget.0, U256::from(WEI_PER_SNM), per_second).map_or(u64::MAX, |s| s.saturating_to())
     }
 
     /// The highest price of which `seconds` cost at most `budget` at `rate`: for every price `p`,
@@ -859,6 +865,7 @@ mod tests {
         let price = UsdPerSecond::from_scaled(U256::from(250_000_000_000_000u64)); // 0.9 USD/h
         let rate = SnmPerUsd::from_whole(100);
         assert_eq!(price.snm_needed_up(3_600, rate), Some(Snm::from_whole(90)));
+        assert_eq!(price.seconds_paid(Snm::from_whole(90), rate), 3_600);
         assert_eq!(price.cost(7_200), Some(Usd::from_scaled(U256::from(1_800_000_000_000_000_000u64))));
         // 1/3 wei a second: owed rounds down, needed rounds up.
         let third = UsdPerSecond::from_scaled(U256::from(1));

@@ -34,8 +34,7 @@ async fn bid(world: &World, change: impl FnOnce(Bid) -> Bid) -> PlacedBid {
             .region(276)
             .image("ghcr.io/acme/proxy:1.2", Default::default()),
     );
-    world.customer.deposit(bid.deposit).await.unwrap();
-    world.customer.place_bid(&bid).await.unwrap()
+    world.place_bid(&bid).await
 }
 
 /// What the matcher gets when it opens the test ask (changed by `ask`) with the test bid

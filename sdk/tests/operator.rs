@@ -7,10 +7,10 @@
 
 mod common;
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use alloy::primitives::{U256, keccak256};
-use common::World;
+use common::{World, fixture, scratch};
 use snm_sdk::{
     Error, Operator, Supplier,
     bindings::{RewardDistributor, RewardDistributor::RewardDistributorErrors},
@@ -20,10 +20,6 @@ use snm_sdk::{
     tx::TxOptions,
     units::{Snm, SnmPerUsd, Term},
 };
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rewards").join(name)
-}
 
 #[tokio::test]
 async fn deploys_the_set_on_an_existing_token() {
@@ -100,8 +96,7 @@ async fn publishes_reward_rounds_that_suppliers_claim() {
     let devnet = Devnet::start().await.unwrap();
     let operator = devnet.operator().unwrap();
     let campaign = Campaign::from_toml_file(&fixture("campaign.toml")).unwrap();
-    let dir = std::env::temp_dir().join(format!("snm-sdk-operator-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("operator");
 
     let round1 = compute_round(&campaign, None, &[fixture("round1.csv")]).unwrap();
     let files1 = round1.write(&dir).unwrap();

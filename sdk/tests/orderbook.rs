@@ -13,16 +13,11 @@ use common::{World, price, shared, snm};
 use snm_sdk::{
     Error, OrderBook,
     bindings::Market::MarketErrors,
-    market::{Bid, PlacedBid},
+    market::Bid,
     units::{Resources, Term, UsdPerSecond},
 };
 
 const TWO_HOURS: Term = Term::Fixed(Duration::from_secs(7_200));
-
-async fn place_bid(world: &World, bid: Bid) -> PlacedBid {
-    world.customer.deposit(bid.deposit).await.unwrap();
-    world.customer.place_bid(&bid).await.unwrap()
-}
 
 #[tokio::test]
 async fn the_book_follows_the_chain_incrementally() {
@@ -30,8 +25,8 @@ async fn the_book_follows_the_chain_incrementally() {
     let (a1, a2, a3) = (world.place(|a| a).await, world.place(|a| a).await, world.place(|a| a).await);
     // Too cheap for any ask: nobody matches it.
     let cheap = UsdPerSecond::from_scaled(U256::from(1));
-    let b1 = place_bid(&world, Bid::new(world.customer.sender(), cheap, TWO_HOURS, snm("100 SNM"))).await;
-    let b2 = place_bid(&world, Bid::new(world.customer.sender(), cheap, Term::Spot, snm("100 SNM"))).await;
+    let b1 = world.place_bid(&Bid::new(world.customer.sender(), cheap, TWO_HOURS, snm("100 SNM"))).await;
+    let b2 = world.place_bid(&Bid::new(world.customer.sender(), cheap, Term::Spot, snm("100 SNM"))).await;
 
     let mut book = world.customer.order_book().await.unwrap();
     for ask in [&a1, &a2, &a3] {
@@ -66,7 +61,7 @@ async fn the_matcher_opens_matches_and_reports_refusals() {
         let bid = Bid::new(world.customer.sender(), price(), TWO_HOURS, snm("200 SNM"))
             .resources(Resources::new().cpu_cores(2))
             .counterparty(world.supplier.master());
-        placed.push((ask, place_bid(world, bid).await));
+        placed.push((ask, world.place_bid(&bid).await));
     }
     blocked.customer.set_blacklist(blocked.supplier.master(), true).await.unwrap();
 

@@ -4,8 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
 
-use std::path::PathBuf;
+mod common;
 
+use common::{fixture, scratch};
 use snm_sdk::{
     Error,
     bindings::RewardDistributor::RewardDistributorErrors,
@@ -14,18 +15,13 @@ use snm_sdk::{
     units::Snm,
 };
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rewards").join(name)
-}
-
 #[tokio::test]
 async fn anyone_claims_for_any_account_alone_or_in_a_batch() {
     // The fixture's round-1 accounts are the devnet's accounts 1 to 4.
     let devnet = Devnet::start_with(DevnetConfig { accounts: 5, ..Default::default() }).await.unwrap();
     let operator = devnet.operator().unwrap();
     let campaign = Campaign::from_toml_file(&fixture("campaign.toml")).unwrap();
-    let dir = std::env::temp_dir().join(format!("snm-sdk-reward-claims-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("reward-claims");
     let computed = compute_round(&campaign, None, &[fixture("round1.csv")]).unwrap();
     let files = computed.write(&dir).unwrap();
 

@@ -5,13 +5,12 @@
 // Test helpers outside #[test] functions may panic too.
 #![allow(clippy::expect_used)]
 
-use std::{
-    fs,
-    path::{Path, PathBuf},
-    process::Command,
-};
+mod common;
+
+use std::{fs, path::Path, process::Command};
 
 use alloy::primitives::{Address, B256, U256, address};
+use common::{fixture, scratch};
 use snm_sdk::{
     rewards::{
         Campaign, ConflictRule, InputReason, Location, PreviousRound, RewardsError, Round,
@@ -27,18 +26,6 @@ const D: Address = address!("0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65");
 const E: Address = address!("0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc");
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rewards").join(name)
-}
-
-/// A fresh empty directory under the system temp dir.
-fn scratch(name: &str) -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("snm-rewards-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
 
 fn snm(text: &str) -> Snm {
     text.parse().expect("valid amount")
@@ -105,7 +92,7 @@ fn fixture_round_one_matches_hand_checked_amounts_and_openzeppelin_root() -> Res
 
 #[test]
 fn fixture_round_two_carries_cumulative_totals_and_ip_ownership() -> Result {
-    let dir = scratch("two-rounds")?;
+    let dir = scratch("two-rounds");
     let files1 = round1()?.write(&dir)?;
     assert_eq!(files1, Round::files_in(&dir, 1));
     let round = compute_round(&campaign()?, Some(&files1.round), &[fixture("round2.jsonl")])?;
@@ -154,7 +141,7 @@ fn verify_with_openzeppelin(tree: &StandardMerkleTree, name: &str) -> Result {
         );
         return Ok(());
     }
-    let dir = scratch(name)?;
+    let dir = scratch(name);
     let dump = dir.join("dump.json");
     let mut out = std::io::BufWriter::new(fs::File::create(&dump)?);
     tree.write_dump(&mut out)?;
@@ -238,7 +225,7 @@ fn rounding_happens_once_per_account_never_per_record() -> Result {
 
 #[test]
 fn bad_report_fails_with_file_line_and_reason_and_writes_nothing() -> Result {
-    let dir = scratch("bad-report")?;
+    let dir = scratch("bad-report");
     let out = dir.join("out");
     let cases = [
         (
@@ -302,7 +289,7 @@ fn tampered(dir: &Path, name: &str, edit: impl FnOnce(&mut serde_json::Value), n
 
 #[test]
 fn previous_round_that_does_not_add_up_is_refused() -> Result {
-    let dir = scratch("previous")?;
+    let dir = scratch("previous");
     round1()?.write(&dir)?;
     tampered(&dir, "sum.json", |v| v["total_wei"] = "1000012345678900000001".into(), "total_wei")?;
     tampered(

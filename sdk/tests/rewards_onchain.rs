@@ -3,12 +3,12 @@
 //! stale proof after the root change refused as `StaleProof`, and round 2 paid through one
 //! OpenZeppelin multiproof (`claimMultiproof`) and one batch (`claimMany`).
 
-use std::{fs, path::PathBuf};
+mod common;
 
-use alloy::{
-    primitives::{Address, B256, U256},
-    providers::Provider,
-};
+use std::{fs, time::Duration};
+
+use alloy::primitives::{Address, B256, U256};
+use common::{fixture, scratch};
 use snm_sdk::{
     bindings::{
         IRewardDistributor,
@@ -21,11 +21,7 @@ use snm_sdk::{
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-const DELAY: u64 = 3_600;
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rewards").join(name)
-}
+const DELAY: Duration = Duration::from_secs(3_600);
 
 async fn publish(devnet: &Devnet, distributor: Address, round: &Round, funding: U256) -> Result {
     let provider = devnet.provider();
@@ -35,8 +31,7 @@ async fn publish(devnet: &Devnet, distributor: Address, round: &Round, funding: 
     rewards.fund(funding).send().await?.watch().await?;
     let uri = format!("file://round-{}.merkle.json", round.number());
     rewards.proposeRoot(round.root(), round.total().wei(), B256::ZERO, uri).send().await?.watch().await?;
-    provider.raw_request::<_, i64>("evm_increaseTime".into(), (DELAY,)).await?;
-    provider.raw_request::<_, String>("evm_mine".into(), ()).await?;
+    devnet.advance_time(DELAY).await?;
     rewards.acceptRoot(round.root()).send().await?.watch().await?;
     Ok(())
 }
@@ -81,7 +76,7 @@ async fn engine_proofs_claim_on_chain_round_after_round() -> Result {
     let provider = devnet.provider();
     let operator = devnet.accounts()[0];
     let stranger = devnet.accounts()[9];
-    let rewards = RewardDistributor::deploy(provider, devnet.token(), operator, DELAY).await?;
+    let rewards = RewardDistributor::deploy(provider, devnet.token(), operator, DELAY.as_secs()).await?;
     let token = SNMToken::new(devnet.token(), provider);
     let campaign = Campaign::from_toml_file(&fixture("campaign.toml"))?;
 
@@ -96,9 +91,7 @@ async fn engine_proofs_claim_on_chain_round_after_round() -> Result {
     }
 
     // Round 2 (cumulative): the round-1 proof is now stale, the new one pays only the difference.
-    let dir = std::env::temp_dir().join(format!("snm-rewards-onchain-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir)?;
+    let dir = scratch("rewards-onchain");
     let files1 = round1.write(&dir)?;
     let round2 = compute_round(&campaign, Some(&files1.round), &[fixture("round2.jsonl")])?;
     publish(&devnet, *rewards.address(), &round2, round2.total().wei() - round1.total().wei()).await?;
@@ -109,8 +102,9 @@ async fn engine_proofs_claim_on_chain_round_after_round() -> Result {
         .find(|r| r.round_amount.wei() > U256::ZERO && round1.account(r.account).is_some())
         .ok_or("fixture has an account paid in both rounds")?;
     let (old_amount, old_proof) = round1.claim(grown.account).ok_or("no claim")?;
-    // A call, not a send: a send that fails its gas estimate would still take a nonce from the devnet
-    // provider's cached nonce manager.
+    // A call, not a send: the refusal comes back as the revert's data (a send through the bindings
+    // would stop at its gas estimate, with no nonce taken: the devnet's providers read every nonce
+    // afresh).
     let stale = rewards.claim(grown.account, old_amount.wei(), old_proof).call().await;
     let error = stale.err().ok_or("a stale proof must be refused")?;
     match error.as_decoded_interface_error::<RewardDistributorErrors>() {
@@ -134,17 +128,8 @@ async fn engine_proofs_claim_on_chain_round_after_round() -> Result {
         assert_eq!(rewards.claimed(*account).call().await?, amount.wei());
     }
 
-    let claims: Vec<IRewardDistributor::Claim> = round2
-        .accounts()
-        .iter()
-        .filter_map(|r| round2.claim(r.account))
-        .zip(round2.accounts())
-        .map(|((amount, proof), r)| IRewardDistributor::Claim {
-            account: r.account,
-            cumulativeAmount: amount.wei(),
-            proof,
-        })
-        .collect();
+    let claims: Vec<IRewardDistributor::Claim> =
+        round2.tree().claims().map(|claim| IRewardDistributor::Claim::from(&claim)).collect();
     let paid_many = rewards.claimMany(claims.clone()).call().await?;
     assert_eq!(paid_multi + paid_many, round2.total().wei() - round1.total().wei());
     rewards.claimMany(claims).send().await?.watch().await?;

@@ -60,11 +60,7 @@ contract MarketGasTest is MarketBase {
     }
 
     function test_Gas_OpenDeal() public {
-        _fundEscrow();
-        uint256 askId = _placeAsk(ask);
-        uint256 bidId = _placeBid(bid);
-        vm.prank(customer);
-        market.openDeal(askId, ask, bidId, bid);
+        _openDeal();
         assertLe(_snap("openDeal"), 140_000);
     }
 

@@ -5,6 +5,7 @@ import {IEscrow} from "../../src/interfaces/IEscrow.sol";
 import {IMarket} from "../../src/interfaces/IMarket.sol";
 import {IPriceOracle} from "../../src/interfaces/IPriceOracle.sol";
 import {MarketBase} from "./MarketBase.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Vm} from "forge-std/Vm.sol";
 
 /// @notice Running deals: {IMarket.settle}, {IMarket.topUp} and the {IMarket.owed} view.
@@ -379,7 +380,7 @@ contract MarketSettleTest is MarketBase {
         _report(rate);
         market.settle(dealId);
         uint256 paidFirst = market.earningsOf(master);
-        assertEq(paidFirst, _min(price * first * rate / 1e18, deposit), "first payment");
+        assertEq(paidFirst, Math.min(price * first * rate / 1e18, deposit), "first payment");
 
         if (_deal(dealId).active) {
             extra = bound(extra, 1, 1e24);
@@ -392,7 +393,7 @@ contract MarketSettleTest is MarketBase {
             uint256 owedSecond = price * (block.timestamp - _deal(dealId).settledUntil) * rate / 1e18;
             uint256 left = deposit + extra - paidFirst;
             (uint256 paid, uint256 refund) = _closeByCustomer(dealId);
-            assertEq(paid, _min(owedSecond, left), "second payment");
+            assertEq(paid, Math.min(owedSecond, left), "second payment");
             assertEq(refund, left - paid, "refund");
             assertEq(market.balanceOf(customer), refund);
         }
@@ -409,9 +410,5 @@ contract MarketSettleTest is MarketBase {
             logs[logs.length - 1].data,
             (IMarket.CloseReason, uint256, uint256, uint256, uint256, uint256, bool)
         );
-    }
-
-    function _min(uint256 a, uint256 b) internal pure returns (uint256) {
-        return a < b ? a : b;
     }
 }

@@ -155,10 +155,7 @@ contract RewardDistributorAdversarialTest is RewardDistributorBase {
     function test_ClaimForSomeoneElsePaysAccount() public {
         Tree memory tree = t;
         uint256 before = token.balanceOf(attacker);
-        vm.expectEmit(address(distributor));
-        emit IRewardDistributor.Claimed(tree.accounts[0], tree.amounts[0], tree.amounts[0]);
-        vm.expectEmit(address(token));
-        emit IERC20.Transfer(address(distributor), tree.accounts[0], tree.amounts[0]);
+        _expectPaid(tree.accounts[0], tree.amounts[0], tree.amounts[0]);
         vm.prank(attacker);
         distributor.claim(tree.accounts[0], tree.amounts[0], _proof(tree, 0));
         assertEq(token.balanceOf(attacker), before, "sender not paid");
@@ -223,11 +220,7 @@ contract RewardDistributorAdversarialTest is RewardDistributorBase {
         distributor = new RewardDistributor(IERC20(address(hostile)), operator, 0);
         hostile.approve(address(distributor), type(uint256).max);
         Tree memory tree = t;
-        distributor.fund(tree.total);
-        vm.startPrank(operator);
-        distributor.proposeRoot(tree.root, tree.total, bytes32(0), URI);
-        distributor.acceptRoot(tree.root);
-        vm.stopPrank();
+        _fundAndPublish(tree.root, tree.total);
 
         bytes32[] memory proof = _proof(tree, 1);
         hostile.arm(distributor, tree.accounts[1], tree.amounts[1], proof);

@@ -20,13 +20,6 @@ contract RewardDistributorClaimTest is RewardDistributorBase {
         _fundAndPublish(t.root, t.total);
     }
 
-    function _expectPaid(address account, uint256 amount, uint256 cumulativeAmount) internal {
-        vm.expectEmit(address(distributor));
-        emit IRewardDistributor.Claimed(account, amount, cumulativeAmount);
-        vm.expectEmit(address(token));
-        emit IERC20.Transfer(address(distributor), account, amount);
-    }
-
     function _indices(uint256 a, uint256 b) internal pure returns (uint256[] memory out) {
         out = new uint256[](2);
         (out[0], out[1]) = (a, b);

@@ -1,23 +1,16 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {RewardDistributor} from "../../src/RewardDistributor.sol";
-import {SNMToken} from "../../src/SNMToken.sol";
+import {RewardDistributorBase} from "./RewardDistributorBase.sol";
 import {RewardDistributorHandler} from "./handlers/RewardDistributorHandler.sol";
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {StdInvariant} from "forge-std/StdInvariant.sol";
-import {Test} from "forge-std/Test.sol";
 
 /// @notice Invariants of the distributor under random sequences of the handler's actions.
-contract RewardDistributorInvariantTest is StdInvariant, Test {
-    SNMToken internal token;
-    RewardDistributor internal distributor;
+contract RewardDistributorInvariantTest is RewardDistributorBase {
     RewardDistributorHandler internal handler;
 
-    function setUp() public {
-        address operator = makeAddr("operator");
-        token = new SNMToken(address(this), 444_000_000e18);
-        distributor = new RewardDistributor(IERC20(address(token)), operator, 1 days);
+    /// @dev The base's token and distributor (delay of a day); the handler holds the whole supply.
+    function setUp() public override {
+        super.setUp();
         handler = new RewardDistributorHandler(distributor, token, operator);
         token.transfer(address(handler), token.totalSupply());
 

@@ -21,11 +21,7 @@ contract RewardDistributorTransferTest is RewardDistributorBase {
         distributor = new RewardDistributor(IERC20(address(quirky)), operator, 0);
         quirky.approve(address(distributor), type(uint256).max);
         t = _linearTree(2, "quirk", 10e18);
-        distributor.fund(t.total);
-        vm.startPrank(operator);
-        distributor.proposeRoot(t.root, t.total, bytes32(0), URI);
-        distributor.acceptRoot(t.root);
-        vm.stopPrank();
+        _fundAndPublish(t.root, t.total);
     }
 
     function _failed(address token_) internal pure returns (bytes memory) {
@@ -49,10 +45,7 @@ contract RewardDistributorTransferTest is RewardDistributorBase {
     function test_RevertWhen_TokenHasNoCode() public {
         address eoa = makeAddr("not a token");
         distributor = new RewardDistributor(IERC20(eoa), operator, 0);
-        vm.startPrank(operator);
-        distributor.proposeRoot(t.root, 0, bytes32(0), URI); // nothing can be funded without code
-        distributor.acceptRoot(t.root);
-        vm.stopPrank();
+        _publish(t.root, 0); // nothing can be funded without code
         vm.expectRevert(_failed(eoa));
         _claim(t, 1);
     }

@@ -153,6 +153,22 @@ abstract contract RewardDistributorBase is Test {
         }
     }
 
+    /// @dev Expects a payment of `amount` to `account`: the `Claimed` event, then the token's `Transfer`.
+    function _expectPaid(address account, uint256 amount, uint256 cumulativeAmount) internal {
+        vm.expectEmit(address(distributor));
+        emit IRewardDistributor.Claimed(account, amount, cumulativeAmount);
+        vm.expectEmit(address(token));
+        emit IERC20.Transfer(address(distributor), account, amount);
+    }
+
+    /// @dev The standard leaf hashes of multiproof entries, as OpenZeppelin's `MerkleProof` takes them.
+    function _hashes(IRewardDistributor.Leaf[] memory leaves) internal pure returns (bytes32[] memory out) {
+        out = new bytes32[](leaves.length);
+        for (uint256 k; k < leaves.length; ++k) {
+            out[k] = MerkleBuilder.leaf(leaves[k].account, leaves[k].cumulativeAmount);
+        }
+    }
+
     /// @dev The revert data of `InvalidProof`.
     function _invalidProof(address account, uint256 amount) internal pure returns (bytes memory) {
         return abi.encodeWithSelector(IRewardDistributor.InvalidProof.selector, account, amount);

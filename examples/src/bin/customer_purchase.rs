@@ -122,9 +122,9 @@ async fn run(args: Args) -> Result<(), PurchaseError> {
         ))
         .into());
     }
-    let balance = customer.token_balance(customer.sender()).await?;
-    if balance < plan.total() {
-        let (account, available, needed) = (customer.sender(), balance, plan.total());
+    let (account, needed) = (customer.sender(), plan.total());
+    let available = customer.token_balance(account).await?;
+    if available < needed {
         return Err(
             Error::InsufficientFunds { account, funds: Funds::TokenBalance, available, needed }.into()
         );
@@ -199,7 +199,8 @@ impl Buyer<'_> {
     /// short); when its ask is gone meanwhile, the next best machine instead, up to three times.
     /// `None` when no other machine fits.
     async fn buy(&mut self, mut pick: Pick, remaining: Snm) -> Result<Option<DealOpened>, Error> {
-        for attempt in 1.. {
+        let mut replaced = 0;
+        loop {
             if self.permit.is_none() && self.customer.allowance(self.customer.sender()).await? < pick.deposit
             {
                 let amount = remaining.max(pick.deposit);
@@ -209,7 +210,8 @@ impl Buyer<'_> {
             let (image, hash, permit) = (&self.image, self.config_hash, self.permit.as_ref());
             match purchase::buy(self.customer, &pick, self.order, image, hash, permit).await {
                 Ok(deal) => return Ok(Some(deal)),
-                Err(error) if purchase::ask_gone(&error) && attempt < 4 => {
+                Err(error) if purchase::ask_gone(&error) && replaced < 3 => {
+                    replaced += 1;
                     println!("ask {} was taken or withdrawn meanwhile: picking another", pick.ask.id);
                     self.customer.sync(&mut self.book).await?;
                     self.book.remove_ask(pick.ask.id);
@@ -229,7 +231,6 @@ impl Buyer<'_> {
                 Err(error) => return Err(error),
             }
         }
-        Ok(None)
     }
 }
 

@@ -8,8 +8,11 @@
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use alloy::primitives::B256;
-use snm_examples::proxy::{Proxy, ProxyConfig};
-use tokio::{signal::unix::SignalKind, sync::watch};
+use snm_examples::{
+    cli::stop_signal,
+    proxy::{Proxy, ProxyConfig},
+};
+use tokio::sync::watch;
 
 const USAGE: &str =
     "usage: proxy --listen <ip:port> --stats <file> [--deal <id>] [--auth-hash <0x…32 bytes>]";
@@ -70,14 +73,7 @@ async fn main() -> ExitCode {
     }
     let (stop, stopped) = watch::channel(false);
     tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => return,
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
+        stop_signal().await;
         let _ = stop.send(true);
     });
     match proxy.run(stopped).await {

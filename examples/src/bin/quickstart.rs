@@ -13,7 +13,11 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::Parser;
-use snm_examples::story::{self, StoryConfig, Summary};
+use snm_examples::{
+    cli::beside_this_program,
+    story::{self, StoryConfig, Summary},
+    units::sum,
+};
 use snm_sdk::units::Bytes;
 
 #[derive(Debug, Parser)]
@@ -78,9 +82,7 @@ fn print_summary(s: &Summary) {
             line.claimed.to_string()
         );
     }
-    let sum = |f: fn(&story::SupplierLine) -> snm_sdk::units::Snm| {
-        s.suppliers.iter().map(f).fold(snm_sdk::units::Snm::ZERO, |a, b| a.checked_add(b).unwrap_or(a))
-    };
+    let total = |f: fn(&story::SupplierLine) -> snm_sdk::units::Snm| sum(s.suppliers.iter().map(f));
     let bytes: u128 = s.suppliers.iter().map(|l| l.bytes.get()).sum();
     println!(
         "{:>3}  {:<42}  {:<11} {:>14} {:>22} {:>22} {:>22}",
@@ -88,9 +90,9 @@ fn print_summary(s: &Summary) {
         "total",
         format!("{} IPs", s.suppliers.len()),
         bytes,
-        sum(|l| l.earned).to_string(),
-        sum(|l| l.reward).to_string(),
-        sum(|l| l.claimed).to_string()
+        total(|l| l.earned).to_string(),
+        total(|l| l.reward).to_string(),
+        total(|l| l.claimed).to_string()
     );
     println!();
     println!("Gas per kind of transaction (receipt gasUsed, 21,000 base included), beside SONM's");
@@ -116,10 +118,4 @@ fn print_summary(s: &Summary) {
         s.round.number(),
         s.round.root()
     );
-}
-
-fn beside_this_program(name: &str) -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let candidate = exe.parent()?.join(name);
-    candidate.is_file().then_some(candidate)
 }

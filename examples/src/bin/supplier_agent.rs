@@ -19,12 +19,11 @@ use std::{path::PathBuf, process::ExitCode};
 
 use alloy::primitives::Address;
 use clap::{Parser, Subcommand};
-use snm_examples::cli::ChainArgs;
+use snm_examples::cli::{ChainArgs, beside_this_program, stop_signal};
 use snm_sdk::{
     Error, Supplier,
     agent::{AgentConfig, ProcessRuntime, SupplierAgent},
 };
-use tokio::signal::unix::SignalKind;
 
 #[derive(Debug, Parser)]
 #[command(about = "A supplier's agent: asks, workloads, metering, settlement")]
@@ -80,8 +79,12 @@ async fn register(chain: &ChainArgs, master: Address) -> Result<(), Error> {
 
 async fn run(chain: &ChainArgs, config_path: &std::path::Path) -> Result<(), Error> {
     let mut config = AgentConfig::from_file(config_path)?;
-    if let Some(program) = config.command.first_mut() {
-        *program = beside_this_program(program);
+    // A bare program name built next to this one (such as `proxy`) runs that file.
+    if let Some(program) = config.command.first_mut()
+        && !program.contains('/')
+        && let Some(beside) = beside_this_program(program)
+    {
+        *program = beside.display().to_string();
     }
     let runtime = ProcessRuntime::new(config.command.clone(), config.workload_dir.clone())?;
     let supplier = Supplier::new(chain.connect().await?);
@@ -102,30 +105,4 @@ async fn run(chain: &ChainArgs, config_path: &std::path::Path) -> Result<(), Err
     agent.run(stop_signal(), |event| println!("{event}")).await;
     println!("stopped; workloads keep running and the next start adopts them");
     Ok(())
-}
-
-/// A bare program name that exists next to this executable (such as `proxy`) becomes that file.
-fn beside_this_program(program: &str) -> String {
-    if program.contains('/') {
-        return program.to_owned();
-    }
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join(program)))
-        .filter(|candidate| candidate.is_file())
-        .map_or_else(|| program.to_owned(), |candidate| candidate.display().to_string())
-}
-
-async fn stop_signal() {
-    match tokio::signal::unix::signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }

@@ -13,7 +13,6 @@ pub mod ledger;
 pub mod traffic;
 
 use std::{
-    collections::BTreeMap,
     io::{IsTerminal, Write},
     net::{IpAddr, Ipv4Addr, SocketAddr},
     path::{Path, PathBuf},
@@ -23,7 +22,6 @@ use std::{
 use alloy::{
     primitives::Address,
     providers::{DynProvider, Provider},
-    signers::local::PrivateKeySigner,
 };
 use snm_sdk::{
     Customer, Error, Supplier,
@@ -37,7 +35,7 @@ use snm_sdk::{
 use tokio::sync::{mpsc, watch};
 
 use self::ledger::Ledger;
-use crate::proxy::config_hash;
+use crate::proxy::{agent_command, config_hash};
 
 /// How big the story is.
 #[derive(Clone, Debug)]
@@ -145,7 +143,7 @@ pub async fn run(config: &StoryConfig) -> Result<Summary, Error> {
             };
             agent.run(shutdown, |event| drop(tx.send((i, event.clone())))).await;
         }));
-        suppliers.push((supplier, master, worker_ip(i)));
+        suppliers.push((supplier, worker_ip(i)));
     }
     let mut progress = Progress::default();
     progress
@@ -169,7 +167,7 @@ pub async fn run(config: &StoryConfig) -> Result<Summary, Error> {
     let wanted = Requirements::new(Term::Fixed(TERM))
         .resources(Resources::new().cpu_milli_cores(500))
         .flags(NetFlags::PUBLIC_IP | NetFlags::INCOMING);
-    let mut deals: Vec<(DealId, Address)> = Vec::new();
+    let mut deals: Vec<DealId> = Vec::new();
     while let Some(ask) = customer.best_ask(&book, &wanted, budget_per_proxy).await? {
         book.remove_ask(ask.id);
         let deposit = ask.ask.price.snm_needed_up(TERM.as_secs(), rate).ok_or_else(|| overflow("deposit"))?;
@@ -183,7 +181,7 @@ pub async fn run(config: &StoryConfig) -> Result<Summary, Error> {
             ask.ask.price.per_hour(),
             deal.deposit
         );
-        deals.push((deal.deal, deal.master));
+        deals.push(deal.deal);
     }
     if deals.len() != config.suppliers {
         return Err(Error::InvalidInput(format!("bought {} proxies of {}", deals.len(), config.suppliers)));
@@ -196,7 +194,7 @@ pub async fn run(config: &StoryConfig) -> Result<Summary, Error> {
         })
         .await?;
     let mut endpoints = Vec::with_capacity(deals.len());
-    for (deal, _) in &deals {
+    for deal in &deals {
         let endpoint = customer.wait_for_endpoint(*deal, Duration::from_secs(30)).await?;
         let addr: SocketAddr =
             endpoint.parse().map_err(|e| Error::InvalidInput(format!("endpoint `{endpoint}`: {e}")))?;
@@ -233,7 +231,7 @@ pub async fn run(config: &StoryConfig) -> Result<Summary, Error> {
         agent.await.map_err(|e| Error::InvalidInput(format!("an agent stopped abnormally: {e}")))?;
     }
     let mut earned = Vec::with_capacity(suppliers.len());
-    for (supplier, _, _) in &suppliers {
+    for (supplier, _) in &suppliers {
         earned.push(supplier.token_balance(supplier.master()).await?);
     }
 
@@ -257,7 +255,7 @@ pub async fn run(config: &StoryConfig) -> Result<Summary, Error> {
 
     step(8, "every supplier claims its reward");
     let mut lines = Vec::with_capacity(suppliers.len());
-    for ((supplier, _, ip), earned) in suppliers.iter().zip(earned) {
+    for ((supplier, ip), earned) in suppliers.iter().zip(earned) {
         let master = supplier.master();
         let (reward, claimed, bytes) = match (round.account(master), round.claim(master)) {
             (Some(r), Some((amount, proof))) => {
@@ -275,13 +273,11 @@ pub async fn run(config: &StoryConfig) -> Result<Summary, Error> {
 }
 
 /// Waits until every agent withdrew its master's earnings (they do after each settlement round).
-async fn wait_for_withdrawals(
-    suppliers: &[(Supplier<DynProvider>, PrivateKeySigner, IpAddr)],
-) -> Result<(), Error> {
+async fn wait_for_withdrawals(suppliers: &[(Supplier<DynProvider>, IpAddr)]) -> Result<(), Error> {
     let start = Instant::now();
     loop {
         let mut left = 0;
-        for (supplier, _, _) in suppliers {
+        for (supplier, _) in suppliers {
             if supplier.earnings(supplier.master()).await? > Snm::ZERO {
                 left += 1;
             }
@@ -339,19 +335,7 @@ fn agent_config(config: &StoryConfig, i: usize, worker: Address) -> Result<Agent
         poll_every: Duration::from_millis(200),
         settle_every: Duration::from_secs(2),
         withdraw_at: Some(Snm::from_whole(1)),
-        command: [
-            config.proxy.display().to_string().as_str(),
-            "--listen",
-            "{ip}:0",
-            "--stats",
-            "{stats}",
-            "--deal",
-            "{deal}",
-            "--auth-hash",
-            "{config_hash}",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
+        command: agent_command(&config.proxy.display().to_string()),
         workload_dir: dir.join("workloads"),
         workers: vec![WorkerConfig { address: worker, ip }],
         asks: vec![AskTemplate {
@@ -373,7 +357,6 @@ fn agent_config(config: &StoryConfig, i: usize, worker: Address) -> Result<Agent
 /// Counts the agents' events and waits for enough of one kind.
 #[derive(Debug, Default)]
 struct Progress {
-    seen: BTreeMap<&'static str, usize>,
     backlog: Vec<AgentEvent>,
 }
 
@@ -396,7 +379,6 @@ impl Progress {
             }
             if have >= want {
                 println!();
-                self.seen.insert(what, have);
                 return Ok(());
             }
             let left = deadline.saturating_duration_since(Instant::now());

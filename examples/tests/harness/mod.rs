@@ -19,8 +19,8 @@ pub struct Scene {
 }
 
 impl Scene {
-    /// Starts a devnet with `accounts` accounts (and `config`'s other settings) and writes its
-    /// deployment to `<tmp>/snm-<name>-<pid>/deployment.json`.
+    /// Starts a devnet set up as `config` says and writes its deployment to
+    /// `<tmp>/snm-<name>-<pid>/deployment.json`.
     pub async fn start(name: &str, config: DevnetConfig) -> Self {
         let devnet = Devnet::start_with(config).await.unwrap();
         let dir = std::env::temp_dir().join(format!("snm-{name}-{}", std::process::id()));

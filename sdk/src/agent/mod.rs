@@ -246,16 +246,6 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         &self.state
     }
 
-    /// Its configuration.
-    pub fn config(&self) -> &AgentConfig {
-        &self.config
-    }
-
-    /// The supplier client it acts through.
-    pub fn supplier(&self) -> &Supplier<P> {
-        &self.supplier
-    }
-
     /// One round of work: reads new deal events, starts and stops workloads, announces endpoints,
     /// closes ended terms, keeps the asks open, settles when due, withdraws, and rewrites the usage
     /// report. Failures of single actions are returned as [`AgentEvent::Retrying`] and tried again
@@ -308,25 +298,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                         out.push(AgentEvent::UnknownWorker { deal: opened.deal, worker: opened.worker });
                         continue;
                     };
-                    self.state.deals.insert(
-                        opened.deal,
-                        DealRecord {
-                            worker: opened.worker,
-                            ip: worker.ip,
-                            customer: opened.customer,
-                            image: opened.image.clone(),
-                            config_hash: opened.config_hash,
-                            opened_at: opened.start_time,
-                            closed_at: None,
-                            end_time: opened.end_time,
-                            workload: None,
-                            start_failures: 0,
-                            failure: None,
-                            announced: None,
-                            carried_bytes: 0,
-                            final_bytes: None,
-                        },
-                    );
+                    self.state.deals.insert(opened.deal, DealRecord::opened(&opened, worker.ip));
                     out.push(AgentEvent::DealOpened {
                         deal: opened.deal,
                         worker: opened.worker,

@@ -8,7 +8,6 @@
 
 use std::{
     collections::HashMap,
-    fmt,
     future::Future,
     net::IpAddr,
     path::{Path, PathBuf},
@@ -450,16 +449,6 @@ fn log_tail(path: &Path) -> String {
 
 fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-impl fmt::Display for Workload {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "deal {} (pid {}", self.deal_id, self.pid)?;
-        if let Some(endpoint) = &self.endpoint {
-            write!(f, ", serving on {endpoint}")?;
-        }
-        write!(f, ")")
-    }
 }
 
 #[cfg(test)]

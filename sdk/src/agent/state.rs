@@ -21,7 +21,12 @@ use alloy::primitives::{Address, B256};
 use serde::{Deserialize, Serialize};
 
 use super::runtime::Workload;
-use crate::{events::EventCursor, market::DealId, rewards::CSV_HEADER, units::Bytes};
+use crate::{
+    events::EventCursor,
+    market::{DealId, DealOpened},
+    rewards::CSV_HEADER,
+    units::Bytes,
+};
 
 /// Version of the state file's format.
 pub const STATE_VERSION: u32 = 1;
@@ -61,6 +66,26 @@ pub struct DealRecord {
 }
 
 impl DealRecord {
+    /// The record of a deal that just opened on a worker at `ip`: no workload yet.
+    pub fn opened(deal: &DealOpened, ip: IpAddr) -> Self {
+        Self {
+            worker: deal.worker,
+            ip,
+            customer: deal.customer,
+            image: deal.image.clone(),
+            config_hash: deal.config_hash,
+            opened_at: deal.start_time,
+            closed_at: None,
+            end_time: deal.end_time,
+            workload: None,
+            start_failures: 0,
+            failure: None,
+            announced: None,
+            carried_bytes: 0,
+            final_bytes: None,
+        }
+    }
+
     /// Whether the deal is still open as far as the agent knows.
     pub fn is_open(&self) -> bool {
         self.closed_at.is_none()
@@ -102,11 +127,6 @@ impl AgentState {
     /// The open deal on `worker`, if any.
     pub fn open_deal_on(&self, worker: Address) -> Option<(DealId, &DealRecord)> {
         self.deals.iter().find(|(_, d)| d.worker == worker && d.is_open()).map(|(id, d)| (*id, d))
-    }
-
-    /// Traffic of every finished deal.
-    pub fn total_bytes(&self) -> Bytes {
-        Bytes::new(self.deals.values().filter_map(|d| d.final_bytes).sum())
     }
 
     /// The usage report of every finished deal, in the reward engine's CSV format: one line per

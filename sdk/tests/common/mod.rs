@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)] // test support code
 
 use std::{
+    path::PathBuf,
     sync::{Arc, LazyLock, Weak},
     time::Duration,
 };
@@ -12,7 +13,7 @@ use alloy::{providers::DynProvider, signers::local::PrivateKeySigner};
 use snm_sdk::{
     Client, Customer, Error, Matcher, Operator, Supplier,
     devnet::{Devnet, DevnetConfig},
-    market::{Ask, DealOpened, PlacedAsk, Purchase},
+    market::{Ask, Bid, DealOpened, PlacedAsk, PlacedBid, Purchase},
     units::{Bytes, NetFlags, Resources, Snm, Term, UsdPerHour, UsdPerSecond},
 };
 
@@ -88,6 +89,12 @@ impl World {
         self.supplier.place_ask(&change(self.ask())).await.unwrap()
     }
 
+    /// Deposits `bid`'s deposit into the customer's free balance and places the bid.
+    pub async fn place_bid(&self, bid: &Bid) -> PlacedBid {
+        self.customer.deposit(bid.deposit).await.unwrap();
+        self.customer.place_bid(bid).await.unwrap()
+    }
+
     /// A quick buy of `ask` by the customer for `term` with a 200 SNM deposit.
     pub async fn buy(&self, ask: &PlacedAsk, term: Term) -> Result<DealOpened, Error> {
         self.customer.quick_buy(ask, &Purchase::new(term, snm("200 SNM"), "ghcr.io/acme/proxy:1.2")).await
@@ -118,4 +125,17 @@ pub async fn account(devnet: &Devnet, tokens: &str) -> Client<DynProvider> {
 /// The devnet's operator over a connection of this test.
 pub fn operator(devnet: &Devnet) -> Operator<DynProvider> {
     Operator::new(devnet.connect(devnet.signer(0).unwrap()))
+}
+
+/// A file of the reward engine's known-answer fixture (`tests/fixtures/rewards/`).
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rewards").join(name)
+}
+
+/// A fresh empty directory `name` under the system's temporary one, for this test process.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("snm-sdk-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {GasInputs} from "../../../script/GasInputs.sol";
 import {Market} from "../../../src/Market.sol";
 import {PriceOracle} from "../../../src/PriceOracle.sol";
 import {SNMToken} from "../../../src/SNMToken.sol";
@@ -62,7 +63,6 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
     uint256 public ghostFeesWithdrawn;
     uint256 public ghostRefundErrors;
     uint256 public ghostModelErrors;
-    mapping(bytes32 action => uint256) public calls;
 
     constructor(
         Market market_,
@@ -111,7 +111,6 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
         vm.prank(actor);
         try market.deposit(actor, amount) {
             ghostTokensIn += amount;
-            calls["deposit"]++;
         } catch {}
     }
 
@@ -123,7 +122,6 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
         vm.prank(actor);
         try market.withdraw(amount, actor) {
             ghostTokensOut += amount;
-            calls["withdraw"]++;
         } catch {}
     }
 
@@ -136,7 +134,6 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
         try market.withdrawEarnings(amount, master) {
             ghostTokensOut += amount;
             ghostEarningsWithdrawn += amount;
-            calls["withdrawEarnings"]++;
         } catch {}
     }
 
@@ -144,7 +141,6 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
         feeBps = bound(feeBps, 0, 1000);
         vm.prank(owner);
         market.setFee(feeBps, treasury);
-        calls["setFee"]++;
     }
 
     function withdrawFees() external {
@@ -152,14 +148,12 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
         try market.withdrawFees() {
             ghostTokensOut += fees;
             ghostFeesWithdrawn += fees;
-            calls["withdrawFees"]++;
         } catch {}
     }
 
     function setPaused(bool paused) external {
         vm.prank(owner);
         market.setPaused(paused);
-        calls["setPaused"]++;
     }
 
     function setBlacklist(uint256 ownerSeed, uint256 targetSeed, bool blacklisted) external {
@@ -167,7 +161,6 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
         address target = _pick(_accounts, targetSeed);
         vm.prank(by);
         market.setBlacklist(target, blacklisted);
-        calls["setBlacklist"]++;
     }
 
     // ------------------------------------------------------------ orders
@@ -182,54 +175,38 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
         _placeBid(customerSeed, duration, depositAmount, expiry);
     }
 
-    /// @dev An ask of one of the masters (placed by the master or its worker) at 1e12 to 1e15 USD-wei a
-    /// second, spot or fixed terms up to 30 days, expiring within 3 days one time in four.
+    /// @dev The ask of {GasInputs} for one of the masters (placed by the master or its worker) at 1e12 to
+    /// 1e15 USD-wei a second, spot or fixed terms up to 30 days, expiring within 3 days one time in four.
     function _placeAsk(uint256 masterSeed, uint256 price, bool spot, uint256 expiry) internal {
         uint256 i = masterSeed % _masters.length;
-        IMarket.Ask memory ask = IMarket.Ask({
-            master: _masters[i],
-            worker: _workers[i],
-            resources: IMarket.Resources(8000, 32 << 30, 500 << 30, 1, 24 << 30, 1e9, 1e9),
-            netFlags: 7,
-            region: 276,
-            pricePerSecond: bound(price, 1e12, 1e15),
-            minDuration: 0,
-            maxDuration: spot ? 0 : 30 days,
-            expiry: expiry % 4 == 0 ? uint64(block.timestamp + bound(expiry, 1, 3 days)) : 0,
-            counterparty: address(0)
-        });
+        IMarket.Ask memory ask = GasInputs.ask(_masters[i], _workers[i]);
+        ask.pricePerSecond = bound(price, 1e12, 1e15);
+        if (spot) ask.maxDuration = 0;
+        ask.expiry = expiry % 4 == 0 ? uint64(block.timestamp + bound(expiry, 1, 3 days)) : 0;
         vm.prank(masterSeed % 3 == 0 ? ask.worker : ask.master);
         try market.placeAsk(ask) returns (uint256 askId) {
             _asks.push(ask);
             _askIds.push(askId);
-            calls["placeAsk"]++;
         } catch {}
     }
 
-    /// @dev A bid of one of the customers, spot one time in three or a fixed term of 1 minute to 3 days,
-    /// depositing 1 to 500 SNM, expiring within 3 days one time in four.
+    /// @dev The bid of {GasInputs} for one of the customers, requiring 2 network flags, at up to 1e15 USD-wei
+    /// a second, spot one time in three or a fixed term of 1 minute to 3 days, depositing 1 to 500 SNM,
+    /// expiring within 3 days one time in four.
     function _placeBid(uint256 customerSeed, uint256 duration, uint256 depositAmount, uint256 expiry)
         internal
     {
         address customer = _pick(_customers, customerSeed);
-        IMarket.Bid memory bid = IMarket.Bid({
-            customer: customer,
-            minResources: IMarket.Resources(4000, 16 << 30, 100 << 30, 1, 16 << 30, 1e8, 1e8),
-            requiredFlags: 3,
-            region: 0,
-            maxPricePerSecond: 1e15,
-            duration: duration % 3 == 0 ? 0 : uint64(bound(duration, 60, 3 days)),
-            deposit: bound(depositAmount, 1e18, 500e18),
-            expiry: expiry % 4 == 0 ? uint64(block.timestamp + bound(expiry, 1, 3 days)) : 0,
-            counterparty: address(0),
-            image: "ghcr.io/sonm/proxy:1.0",
-            configHash: keccak256("proxy-config")
-        });
+        IMarket.Bid memory bid = GasInputs.bid(customer);
+        bid.requiredFlags = 3;
+        bid.maxPricePerSecond = 1e15;
+        bid.duration = duration % 3 == 0 ? 0 : uint64(bound(duration, 60, 3 days));
+        bid.deposit = bound(depositAmount, 1e18, 500e18);
+        bid.expiry = expiry % 4 == 0 ? uint64(block.timestamp + bound(expiry, 1, 3 days)) : 0;
         vm.prank(customer);
         try market.placeBid(bid) returns (uint256 bidId) {
             _bids.push(bid);
             _bidIds.push(bidId);
-            calls["placeBid"]++;
         } catch {}
     }
 
@@ -239,7 +216,6 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
         vm.prank(_asks[i].master);
         try market.cancelAsk(_askIds[i], _asks[i]) {
             _removeAsk(i);
-            calls["cancelAsk"]++;
         } catch {}
     }
 
@@ -249,7 +225,6 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
         vm.prank(_bids[i].customer);
         try market.cancelBid(_bidIds[i], _bids[i]) {
             _removeBid(i);
-            calls["cancelBid"]++;
         } catch {}
     }
 
@@ -276,7 +251,6 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
             _newDeal(dealId, ask.pricePerSecond, bid.duration, bid.deposit);
             _removeAsk(a);
             _removeBid(b);
-            calls["openDeal"]++;
         } catch {}
     }
 
@@ -298,7 +272,6 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
             _newDeal(dealId, ask.pricePerSecond, duration, depositAmount);
             _removeAsk(a);
             ghostTokensIn += depositAmount;
-            calls["quickBuy"]++;
         } catch {}
     }
 
@@ -311,9 +284,9 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
         vm.prank(stranger);
         try market.settle(dealId) {
             bool ranOut = _modelSettle(_models[dealId], rate);
-            if (!market.getDeal(dealId).active) _markClosed(dealId);
-            if (ranOut == market.getDeal(dealId).active) ghostModelErrors++;
-            calls["settle"]++;
+            bool active = market.getDeal(dealId).active;
+            if (!active) _markClosed(dealId);
+            if (ranOut == active) ghostModelErrors++;
         } catch {}
     }
 
@@ -327,7 +300,6 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
         vm.prank(actor);
         try market.topUp(dealId, amount) {
             _models[dealId].funded += amount;
-            calls["topUp"]++;
         } catch {}
     }
 
@@ -346,7 +318,6 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
             m.refund = market.balanceOf(d.customer) - balanceBefore;
             if (m.refund != m.funded - m.paid) ghostRefundErrors++;
             _markClosed(dealId);
-            calls["closeDeal"]++;
         } catch {}
     }
 
@@ -357,9 +328,7 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
         price = bound(price, 1e12, 1e15);
         endTime = d.endTime == 0 ? 0 : block.timestamp + bound(endTime, 1, 3 days);
         vm.prank(_party(d, who % 3));
-        try market.proposeChange(dealId, price, endTime) {
-            calls["proposeChange"]++;
-        } catch {}
+        try market.proposeChange(dealId, price, endTime) {} catch {}
     }
 
     function acceptChange(uint256 dealSeed, bool byWorker) external {
@@ -380,7 +349,6 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
             m.price = c.pricePerSecond;
             m.endTime = c.endTime;
             m.settledUntil = block.timestamp;
-            calls["acceptChange"]++;
         } catch {}
     }
 
@@ -391,7 +359,6 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
         if (proposer == address(0)) return;
         vm.prank(proposer);
         market.cancelChange(dealId);
-        calls["cancelChange"]++;
     }
 
     // ------------------------------------------------------------ time and rate
@@ -405,7 +372,6 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
             vm.prank(reporter);
             oracle.report(rate);
         }
-        calls["warp"]++;
     }
 
     /// @dev Reports a rate within the oracle's 20 % step, kept between {MIN_RATE} and {MAX_RATE}.
@@ -417,7 +383,6 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
         if (next > MAX_RATE) next = MAX_RATE;
         vm.prank(reporter);
         oracle.report(next);
-        calls["updateRate"]++;
     }
 
     // ------------------------------------------------------------ views for the invariants

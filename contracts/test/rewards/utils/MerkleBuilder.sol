@@ -66,14 +66,14 @@ library MerkleBuilder {
         }
     }
 
-    /// @notice OpenZeppelin's tree array over `leaves`: root first, node `j`'s children at `2j + 1`
-    /// and `2j + 2`, leaf `i` at `2n - 2 - i` (the JS merkle-tree's `makeMerkleTree`).
-    function heap(bytes32[] memory leaves) internal pure returns (bytes32[] memory tree) {
-        uint256 n = leaves.length;
+    /// @notice OpenZeppelin's tree array over the leaves `nodes`: root first, node `j`'s children at
+    /// `2j + 1` and `2j + 2`, leaf `i` at `2n - 2 - i` (the JS merkle-tree's `makeMerkleTree`).
+    function heap(bytes32[] memory nodes) internal pure returns (bytes32[] memory tree) {
+        uint256 n = nodes.length;
         require(n > 0, "MerkleBuilder: no leaves");
         tree = new bytes32[](2 * n - 1);
         for (uint256 i; i < n; ++i) {
-            tree[tree.length - 1 - i] = leaves[i];
+            tree[tree.length - 1 - i] = nodes[i];
         }
         for (uint256 j = n - 1; j > 0; --j) {
             tree[j - 1] = hashPair(tree[2 * j - 1], tree[2 * j]);
@@ -95,11 +95,12 @@ library MerkleBuilder {
     }
 
     /// @notice OpenZeppelin's `getMultiProof` for leaves `indices` (distinct) of a `heap` tree:
-    /// `order` is the leaves' order in the multiproof (ascending leaf index, i.e. reverse tree order).
+    /// `order` is the leaves' order in the multiproof (ascending leaf index, i.e. reverse tree order),
+    /// `hashes` the proof's siblings.
     function multiProof(bytes32[] memory tree, uint256[] memory indices)
         internal
         pure
-        returns (uint256[] memory order, bytes32[] memory proof, bool[] memory flags)
+        returns (uint256[] memory order, bytes32[] memory hashes, bool[] memory flags)
     {
         uint256 last = tree.length - 1;
         order = new uint256[](indices.length);
@@ -108,12 +109,12 @@ library MerkleBuilder {
         }
         uint256[] memory siblings;
         (order, siblings, flags) = multiProofIndices(order);
-        proof = new bytes32[](siblings.length);
+        hashes = new bytes32[](siblings.length);
         for (uint256 k; k < order.length; ++k) {
             order[k] = last - order[k];
         }
         for (uint256 k; k < siblings.length; ++k) {
-            proof[k] = tree[siblings[k]];
+            hashes[k] = tree[siblings[k]];
         }
     }
 
