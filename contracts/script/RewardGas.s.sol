@@ -11,42 +11,50 @@ import {MerkleBuilder} from "../test/rewards/utils/MerkleBuilder.sol";
 import {Script} from "forge-std/Script.sol";
 
 /// @notice Broadcasts the claims whose receipts scripts/reward-gas.sh reads (run it through that
-/// script, against a fresh anvil): a first claim by an account that already holds SNM, a first
-/// claim by a new holder, two batch claims of 10 accounts (holders, new holders), and two multiproof
-/// claims of 10 holders: at adjacent leaves (a sweep in tree order) and at random leaves.
-/// @dev Tree shape: a 1,000,000-leaf tree has proofs of depth 20. The 32 leaves claimed here are a
-/// real subtree (depth 5) whose root is hashed with 15 random siblings up to the published root, so
+/// script, against a fresh anvil), in this order: a first claim by an account that already holds
+/// SNM, a first claim by a new holder, batch claims of 10 holders, 10 new holders and 100 holders, a
+/// claim in a later round by the account that claimed first (its `claimed` slot already written),
+/// and multiproof claims of 10 holders at adjacent leaves (a sweep in tree order), 10 at random
+/// leaves and 100 at adjacent leaves.
+/// @dev Tree shape: a 1,000,000-leaf tree has proofs of depth 20. The 128 leaves claimed here are a
+/// real subtree (depth 7) whose root is hashed with 13 random siblings up to the published root, so
 /// every proof has 20 siblings and the contract does the work it does in a real 1M-leaf tree; the
-/// random siblings stand for the other 999,968 leaves. The delay is 0 so the root can be accepted
+/// random siblings stand for the other 999,872 leaves. The delay is 0 so the root can be accepted
 /// at once on anvil (the delay check costs the same either way and is not in a claim's path).
-/// Multiproofs are measured on two more distributors whose roots are of a sparse 2^20-leaf tree: 10
-/// real leaves at chosen positions, every node off their paths a random hash.
+/// Multiproofs are measured on more distributors whose roots are of a sparse 2^20-leaf tree: real
+/// leaves at chosen positions, every node off their paths a random hash.
 contract RewardGas is Script {
     string internal constant MNEMONIC = "test test test test test test test test test test test junk";
     uint256 internal constant DEPTH = 20;
-    uint256 internal constant SUBTREE = 32; // 2^5 real leaves
+    uint256 internal constant SUBTREE_DEPTH = 7;
+    uint256 internal constant SUBTREE = 1 << SUBTREE_DEPTH;
     uint256 internal constant BATCH = 10;
+    uint256 internal constant LARGE_BATCH = 100;
     uint256 internal constant AMOUNT = 1234e18;
+    uint256 internal constant NEXT_ROUND_REWARD = 56e18;
+
+    // Leaves of the subtree: 0 = holder, 1 = newcomer, then the batches.
+    uint256 internal constant HOLDERS = 2;
+    uint256 internal constant NEWCOMERS = HOLDERS + BATCH;
+    uint256 internal constant LARGE_HOLDERS = NEWCOMERS + BATCH;
+    uint256 internal constant CLAIMED = LARGE_HOLDERS + LARGE_BATCH;
+
+    uint256 internal operatorKey;
+    uint256 internal holderKey;
+    uint256 internal newcomerKey;
 
     function run() external {
-        uint256 operatorKey = vm.deriveKey(MNEMONIC, 0);
-        uint256 holderKey = vm.deriveKey(MNEMONIC, 1);
-        uint256 newcomerKey = vm.deriveKey(MNEMONIC, 2);
+        operatorKey = vm.deriveKey(MNEMONIC, 0);
+        holderKey = vm.deriveKey(MNEMONIC, 1);
+        newcomerKey = vm.deriveKey(MNEMONIC, 2);
         address operator = vm.addr(operatorKey);
-        address holder = vm.addr(holderKey);
-        address newcomer = vm.addr(newcomerKey);
 
-        // Leaves: 0 = holder, 1 = newcomer, 2..11 = batch of holders, 12..21 = batch of new holders.
         address[] memory accounts = new address[](SUBTREE);
         uint256[] memory amounts = new uint256[](SUBTREE);
-        accounts[0] = holder;
-        accounts[1] = newcomer;
-        for (uint256 i; i < BATCH; ++i) {
-            accounts[2 + i] = address(uint160(uint256(keccak256(abi.encode("batch-holder", i)))));
-            accounts[2 + BATCH + i] = address(uint160(uint256(keccak256(abi.encode("batch-new", i)))));
-        }
-        for (uint256 i = 2 + 2 * BATCH; i < SUBTREE; ++i) {
-            accounts[i] = address(uint160(uint256(keccak256(abi.encode("other", i)))));
+        accounts[0] = vm.addr(holderKey);
+        accounts[1] = vm.addr(newcomerKey);
+        for (uint256 i = 2; i < SUBTREE; ++i) {
+            accounts[i] = address(uint160(uint256(keccak256(abi.encode("subtree account", i)))));
         }
         uint256 total;
         for (uint256 i; i < SUBTREE; ++i) {
@@ -54,7 +62,7 @@ contract RewardGas is Script {
             total += amounts[i];
         }
         bytes32[] memory leaves = MerkleBuilder.leaves(accounts, amounts);
-        bytes32[] memory upper = new bytes32[](DEPTH - 5);
+        bytes32[] memory upper = new bytes32[](DEPTH - SUBTREE_DEPTH);
         for (uint256 i; i < upper.length; ++i) {
             upper[i] = keccak256(abi.encode("random sibling", i));
         }
@@ -63,46 +71,85 @@ contract RewardGas is Script {
         vm.startBroadcast(operatorKey);
         SNMToken token = new SNMToken(operator, 1_000_000_000e18);
         RewardDistributor distributor = new RewardDistributor(IERC20(address(token)), operator, 0);
-        token.approve(address(distributor), total);
+        token.approve(address(distributor), total + NEXT_ROUND_REWARD);
         distributor.fund(total);
-        token.transfer(holder, 1e18);
+        token.transfer(accounts[0], 1e18);
         for (uint256 i; i < BATCH; ++i) {
-            token.transfer(accounts[2 + i], 1e18);
+            token.transfer(accounts[HOLDERS + i], 1e18);
+        }
+        for (uint256 i; i < LARGE_BATCH; ++i) {
+            token.transfer(accounts[LARGE_HOLDERS + i], 1e18);
         }
         distributor.proposeRoot(root, total, keccak256("proofs"), "ipfs://reward-gas");
         distributor.acceptRoot(root);
         vm.stopBroadcast();
 
         vm.broadcast(holderKey);
-        distributor.claim(holder, amounts[0], _proof(leaves, 0, upper));
+        distributor.claim(accounts[0], amounts[0], _proof(leaves, 0, upper));
 
         vm.broadcast(newcomerKey);
-        distributor.claim(newcomer, amounts[1], _proof(leaves, 1, upper));
+        distributor.claim(accounts[1], amounts[1], _proof(leaves, 1, upper));
 
         vm.broadcast(operatorKey);
-        distributor.claimMany(_batch(2, accounts, amounts, leaves, upper));
+        distributor.claimMany(_batch(HOLDERS, BATCH, accounts, amounts, leaves, upper));
 
         vm.broadcast(operatorKey);
-        distributor.claimMany(_batch(2 + BATCH, accounts, amounts, leaves, upper));
+        distributor.claimMany(_batch(NEWCOMERS, BATCH, accounts, amounts, leaves, upper));
 
-        _multiproofClaim(operatorKey, token, "adjacent", false);
-        _multiproofClaim(operatorKey, token, "random", true);
+        vm.broadcast(operatorKey);
+        distributor.claimMany(_batch(LARGE_HOLDERS, LARGE_BATCH, accounts, amounts, leaves, upper));
 
-        require(token.balanceOf(holder) == 1e18 + amounts[0], "holder not paid");
-        require(token.balanceOf(newcomer) == amounts[1], "newcomer not paid");
-        require(token.balanceOf(address(distributor)) == total - _paid(amounts), "distributor balance");
+        amounts[0] = _laterRoundClaim(distributor, accounts, amounts, upper, total);
+
+        _multiproofClaim(token, "adjacent", BATCH, false);
+        _multiproofClaim(token, "random", BATCH, true);
+        _multiproofClaim(token, "adjacent, large", LARGE_BATCH, false);
+
+        require(token.balanceOf(accounts[0]) == 1e18 + amounts[0], "holder not paid");
+        require(token.balanceOf(accounts[1]) == amounts[1], "newcomer not paid");
+        require(
+            token.balanceOf(address(distributor)) == total + NEXT_ROUND_REWARD - _paid(amounts),
+            "distributor balance"
+        );
     }
 
-    /// @dev A distributor whose root is of a sparse 2^20-leaf tree holding `BATCH` holders' leaves
+    /// @dev Round 2: the holder earned more, so its cumulative amount grows; it claims the difference
+    /// under the new root. Returns its new cumulative amount.
+    function _laterRoundClaim(
+        RewardDistributor distributor,
+        address[] memory accounts,
+        uint256[] memory amounts,
+        bytes32[] memory upper,
+        uint256 total
+    ) internal returns (uint256 holderRound2) {
+        uint256[] memory amounts2 = new uint256[](amounts.length);
+        for (uint256 i; i < amounts.length; ++i) {
+            amounts2[i] = amounts[i];
+        }
+        holderRound2 = amounts[0] + NEXT_ROUND_REWARD;
+        amounts2[0] = holderRound2;
+        bytes32[] memory leaves2 = MerkleBuilder.leaves(accounts, amounts2);
+        bytes32 root2 = MerkleBuilder.rootOfPath(MerkleBuilder.root(leaves2), upper);
+        vm.startBroadcast(operatorKey);
+        distributor.fund(NEXT_ROUND_REWARD);
+        distributor.proposeRoot(
+            root2, total + NEXT_ROUND_REWARD, keccak256("proofs 2"), "ipfs://reward-gas/2"
+        );
+        distributor.acceptRoot(root2);
+        vm.stopBroadcast();
+
+        vm.broadcast(holderKey);
+        distributor.claim(accounts[0], holderRound2, _proof(leaves2, 0, upper));
+    }
+
+    /// @dev A distributor whose root is of a sparse 2^20-leaf tree holding `count` holders' leaves
     /// at adjacent or random positions, then one `claimMultiproof` of those leaves.
-    function _multiproofClaim(uint256 operatorKey, SNMToken token, string memory name, bool scattered)
-        internal
-    {
+    function _multiproofClaim(SNMToken token, string memory name, uint256 count, bool scattered) internal {
         address operator = vm.addr(operatorKey);
-        uint256[] memory positions = new uint256[](BATCH);
-        IRewardDistributor.Leaf[] memory values = new IRewardDistributor.Leaf[](BATCH);
+        uint256[] memory positions = new uint256[](count);
+        IRewardDistributor.Leaf[] memory values = new IRewardDistributor.Leaf[](count);
         uint256 total;
-        for (uint256 i; i < BATCH; ++i) {
+        for (uint256 i; i < count; ++i) {
             positions[i] =
                 scattered ? uint256(keccak256(abi.encode(name, "position", i))) % (1 << DEPTH) : 654_321 + i;
             values[i] = IRewardDistributor.Leaf({
@@ -118,7 +165,7 @@ contract RewardGas is Script {
         RewardDistributor distributor = new RewardDistributor(IERC20(address(token)), operator, 0);
         token.approve(address(distributor), total);
         distributor.fund(total);
-        for (uint256 i; i < BATCH; ++i) {
+        for (uint256 i; i < count; ++i) {
             token.transfer(values[i].account, 1e18);
         }
         distributor.proposeRoot(root, total, keccak256("proofs"), "ipfs://reward-gas");
@@ -164,20 +211,21 @@ contract RewardGas is Script {
     }
 
     function _paid(uint256[] memory amounts) internal pure returns (uint256 paid) {
-        for (uint256 i; i < 2 + 2 * BATCH; ++i) {
+        for (uint256 i; i < CLAIMED; ++i) {
             paid += amounts[i];
         }
     }
 
     function _batch(
         uint256 first,
+        uint256 count,
         address[] memory accounts,
         uint256[] memory amounts,
         bytes32[] memory leaves,
         bytes32[] memory upper
     ) internal pure returns (IRewardDistributor.Claim[] memory claims) {
-        claims = new IRewardDistributor.Claim[](BATCH);
-        for (uint256 i; i < BATCH; ++i) {
+        claims = new IRewardDistributor.Claim[](count);
+        for (uint256 i; i < count; ++i) {
             claims[i] = IRewardDistributor.Claim({
                 account: accounts[first + i],
                 cumulativeAmount: amounts[first + i],
