@@ -225,6 +225,79 @@ pub async fn pick<P: Provider + Clone>(
     Ok(picks)
 }
 
+/// Buys picks one at a time, replacing an ask taken meanwhile (by another customer, or cancelled or
+/// expired) by the next best machine. Prints what it does besides buying: an approval, a replaced
+/// ask.
+pub struct Buyer<'a, P> {
+    /// Who buys.
+    pub customer: &'a Customer<P>,
+    /// The order book the picks came from; synced again when an ask is gone.
+    pub book: OrderBook,
+    /// What to buy.
+    pub order: &'a Order,
+    /// The deposit rule the picks were priced with.
+    pub rule: DepositRule,
+    /// The machines (workers) picked so far: a replacement is another one.
+    pub machines: HashSet<Address>,
+    /// The container image each deal runs.
+    pub image: String,
+    /// The keccak-256 of the workload's configuration (see `crate::proxy::config_hash`).
+    pub config_hash: B256,
+    /// Pays deposits with EIP-2612 permits signed by this key instead of an allowance.
+    pub permit: Option<PrivateKeySigner>,
+}
+
+impl<P: Provider + Clone> Buyer<'_, P> {
+    /// Buys `pick` (approving `remaining`, the deposits still to pay, when the allowance falls
+    /// short); when its ask is gone meanwhile, the next best machine instead, up to
+    /// [`Buyer::REPLACEMENTS`] times. `None` when no other machine fits.
+    pub async fn buy(&mut self, mut pick: Pick, remaining: Snm) -> Result<Option<DealOpened>, Error> {
+        let mut replaced = 0;
+        loop {
+            if self.permit.is_none() && self.customer.allowance(self.customer.sender()).await? < pick.deposit
+            {
+                let amount = remaining.max(pick.deposit);
+                self.customer.approve(amount).await?;
+                println!("approved the market to take {amount}");
+            }
+            let (image, hash, permit) = (&self.image, self.config_hash, self.permit.as_ref());
+            match buy(self.customer, &pick, self.order, image, hash, permit).await {
+                Ok(deal) => return Ok(Some(deal)),
+                Err(error) if ask_gone(&error) && replaced < Self::REPLACEMENTS => {
+                    replaced += 1;
+                    println!("ask {} was taken or withdrawn meanwhile: picking another", pick.ask.id);
+                    self.customer.sync(&mut self.book).await?;
+                    self.book.remove_ask(pick.ask.id);
+                    self.machines.remove(&pick.ask.ask.worker);
+                    let picked =
+                        self::pick(self.customer, &self.book, self.order, 1, &self.machines, &self.rule);
+                    let Some(next) = picked.await?.into_iter().next() else { return Ok(None) };
+                    self.machines.insert(next.ask.ask.worker);
+                    pick = next;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+impl<P: Provider + Clone> fmt::Debug for Buyer<'_, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Buyer")
+            .field("buyer", &self.customer.sender())
+            .field("order", self.order)
+            .field("machines", &self.machines)
+            .field("image", &self.image)
+            .field("permit", &self.permit.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P> Buyer<'_, P> {
+    /// How many times one purchase replaces an ask gone meanwhile before giving up.
+    pub const REPLACEMENTS: usize = 3;
+}
+
 /// Buys `pick` for `order`'s term running `image` with `config_hash`: with an EIP-2612 permit
 /// signed by `permit` (one transaction), else from the allowance the market already has.
 pub async fn buy<P: Provider + Clone>(

@@ -11,14 +11,17 @@ use std::time::Duration;
 
 use alloy::{primitives::Address, providers::DynProvider};
 use harness::{Scene, assert_has};
-use snm_examples::proxy::config_hash;
+use snm_examples::{
+    proxy::config_hash,
+    purchase::{self, Buyer, Needs, Order},
+};
 use snm_sdk::{
     Client, Supplier,
     devnet::DevnetConfig,
     events::EventCursor,
-    market::{Ask, DealOpened, PlacedAsk},
+    market::{Ask, DealOpened, PlacedAsk, Purchase},
     supplier::DealEvent,
-    units::{Bytes, NetFlags, Resources, Snm, UsdPerHour},
+    units::{Bytes, NetFlags, Resources, Snm, Term, UsdPerHour},
 };
 
 const PROGRAM: &str = env!("CARGO_BIN_EXE_customer_purchase");
@@ -283,4 +286,55 @@ async fn says_why_nothing_fits_and_refuses_bad_keys() {
     assert_eq!((deals.len(), deals[0].worker), (1, fitting.ask.worker));
     assert_has(&silent.stdout, &[&format!("deal {}\n", deals[0].id), "bought 1 deal for 360 SNM"]);
     assert_has(err, &[&format!("no endpoint announced within 1s for deal {}", deals[0].id)]);
+}
+
+/// The cheapest ask is taken by another customer between the plan and the purchase: the buyer
+/// takes the next best machine instead; when no other machine fits, it says so (`None`).
+#[tokio::test]
+async fn replaces_an_ask_taken_meanwhile_by_the_next_best_machine() {
+    let scene =
+        Scene::start("customer-purchase-replaces", DevnetConfig { accounts: 4, ..Default::default() }).await;
+    let market = Market::new(&scene, 2).await;
+    let cheap = market.offer(0, "0.72 USD/h", 4).await;
+    let next = market.offer(1, "0.9 USD/h", 4).await;
+    let customer = scene.devnet.customer(1).unwrap();
+    let rival = scene.devnet.customer(3).unwrap();
+    let needs = Needs { cores: Some(4), ..Needs::default() };
+    let order = Order {
+        wanted: needs.requirements(Term::Fixed(Duration::from_secs(7200))),
+        budget: snm("400 SNM"),
+        count: 1,
+    };
+
+    let book = customer.order_book().await.unwrap();
+    let plan = purchase::plan(&customer, &book, &order).await.unwrap();
+    assert_eq!(plan.picks.len(), 1);
+    let pick = plan.picks[0].clone();
+    assert_eq!(pick.ask.id, cheap.id, "the plan takes the cheapest ask");
+
+    // Another customer buys it first.
+    rival.approve(pick.deposit).await.unwrap();
+    let taken =
+        rival.quick_buy(&pick.ask, &Purchase::new(order.wanted.term, pick.deposit, "rival")).await.unwrap();
+
+    let mut buyer = Buyer {
+        customer: &customer,
+        book,
+        order: &order,
+        rule: plan.rule,
+        machines: [pick.ask.ask.worker].into(),
+        image: "proxy:1".into(),
+        config_hash: config_hash("s3cret"),
+        permit: None,
+    };
+    let deal = buyer.buy(pick.clone(), pick.deposit).await.unwrap().expect("the next best machine");
+    assert_eq!(deal.ask, next.id, "bought the next best ask");
+    assert_eq!(deal.worker, market.workers[1].sender());
+    assert_ne!(deal.deal, taken.deal);
+    assert_eq!(customer.deals().await.unwrap().len(), 1, "one deal, on the other machine");
+
+    // Both machines are taken now: nothing else fits.
+    let again = buyer.buy(pick, snm("144 SNM")).await.unwrap();
+    assert!(again.is_none(), "no machine left: {again:?}");
+    assert_eq!(customer.deals().await.unwrap().len(), 1, "nothing more bought");
 }

@@ -18,28 +18,19 @@
 //! The secret never leaves the machine: the deal carries its keccak-256 (`configHash`), which the
 //! supplier's proxy checks (see `snm_examples::proxy`).
 
-use std::{
-    collections::{HashSet, VecDeque},
-    process::ExitCode,
-    time::Duration,
-};
+use std::{collections::VecDeque, process::ExitCode, time::Duration};
 
-use alloy::{
-    primitives::{Address, B256},
-    providers::DynProvider,
-    signers::local::PrivateKeySigner,
-};
+use alloy::{primitives::B256, providers::DynProvider};
 use clap::Parser;
 use snm_examples::{
     cli::ChainArgs,
     proxy::config_hash,
-    purchase::{self, Needs, Order, Pick, Plan, PurchaseError},
+    purchase::{self, Buyer, Needs, Order, Pick, Plan, PurchaseError},
     table::{Align, Table},
     units::{self, plural},
 };
 use snm_sdk::{
-    Customer, Error, Funds, OrderBook,
-    client::DepositRule,
+    Customer, Error, Funds,
     market::{DealId, DealOpened},
     units::{Snm, Term, format_duration, parse_duration},
 };
@@ -139,7 +130,7 @@ async fn run(args: Args) -> Result<(), PurchaseError> {
         customer: &customer,
         book,
         order: &order,
-        plan_rule: plan.rule,
+        rule: plan.rule,
         machines: queue.iter().map(|pick| pick.ask.ask.worker).collect(),
         image,
         config_hash: hash,
@@ -178,59 +169,6 @@ fn stopped(bought: &[DealOpened], order: &Order, reason: impl ToString) -> Purch
         bought: bought.iter().map(|deal| deal.deal).collect(),
         wanted: order.count,
         reason: reason.to_string(),
-    }
-}
-
-/// Buys picks one at a time, replacing an ask taken meanwhile by the next best one.
-struct Buyer<'a> {
-    customer: &'a Customer<DynProvider>,
-    book: OrderBook,
-    order: &'a Order,
-    plan_rule: DepositRule,
-    /// The machines picked so far: a replacement is another one.
-    machines: HashSet<Address>,
-    image: String,
-    config_hash: B256,
-    permit: Option<PrivateKeySigner>,
-}
-
-impl Buyer<'_> {
-    /// Buys `pick` (approving `remaining`, the deposits still to pay, when the allowance falls
-    /// short); when its ask is gone meanwhile, the next best machine instead, up to three times.
-    /// `None` when no other machine fits.
-    async fn buy(&mut self, mut pick: Pick, remaining: Snm) -> Result<Option<DealOpened>, Error> {
-        let mut replaced = 0;
-        loop {
-            if self.permit.is_none() && self.customer.allowance(self.customer.sender()).await? < pick.deposit
-            {
-                let amount = remaining.max(pick.deposit);
-                self.customer.approve(amount).await?;
-                println!("approved the market to take {amount}");
-            }
-            let (image, hash, permit) = (&self.image, self.config_hash, self.permit.as_ref());
-            match purchase::buy(self.customer, &pick, self.order, image, hash, permit).await {
-                Ok(deal) => return Ok(Some(deal)),
-                Err(error) if purchase::ask_gone(&error) && replaced < 3 => {
-                    replaced += 1;
-                    println!("ask {} was taken or withdrawn meanwhile: picking another", pick.ask.id);
-                    self.customer.sync(&mut self.book).await?;
-                    self.book.remove_ask(pick.ask.id);
-                    self.machines.remove(&pick.ask.ask.worker);
-                    let picked = purchase::pick(
-                        self.customer,
-                        &self.book,
-                        self.order,
-                        1,
-                        &self.machines,
-                        &self.plan_rule,
-                    );
-                    let Some(next) = picked.await?.into_iter().next() else { return Ok(None) };
-                    self.machines.insert(next.ask.ask.worker);
-                    pick = next;
-                }
-                Err(error) => return Err(error),
-            }
-        }
     }
 }
 
