@@ -68,8 +68,9 @@ slither: toolchain
 reward-gas: toolchain
 	FORGE=$(FORGE) scripts/reward-gas.sh
 
-# Reward engine figures: 1M-leaf Merkle tree + proofs + dump, and 10M usage records (release build).
-bench-rewards:
+# Reward engine figures: 1M-leaf Merkle tree + proofs + dump, 10M usage records, and the operator's
+# multiproof sweep of a 1M-account round on a devnet (gas per account; release build).
+bench-rewards: toolchain
 	$(CARGO) bench -p snm-sdk --bench rewards
 
 # SDK figures: best ask among 100,000 asks, 1,000 deals against a devnet (deals/s, the SDK's share of

@@ -456,7 +456,8 @@ impl fmt::Display for Status {
     }
 }
 
-/// One batch's line: how many accounts it paid, how much, the gas and the transaction.
+/// One batch's line: how many of its accounts it paid, how much, the gas (also per account sent)
+/// and the transaction.
 pub fn batch_line(
     index: usize,
     batches: usize,
@@ -464,11 +465,21 @@ pub fn batch_line(
     paid: &snm_sdk::client::RewardsPaid,
 ) -> String {
     format!(
-        "batch {index}/{batches}: paid {} to {} of {}, gas {} (tx {})",
+        "batch {index}/{batches}: paid {} to {} of {}, gas {}, {} per account (tx {})",
         paid.total(),
         paid.paid.len(),
         plural(accounts, "account"),
         thousands(paid.gas_used),
+        thousands(per_account(paid.gas_used, accounts)),
         paid.transaction
     )
+}
+
+/// Gas per account of a batch of `accounts` accounts (rounded to the nearest unit; the whole gas
+/// when there is no account).
+pub fn per_account(gas: u64, accounts: usize) -> u64 {
+    match u64::try_from(accounts) {
+        Ok(accounts) if accounts > 0 => gas.saturating_add(accounts / 2) / accounts,
+        _ => gas,
+    }
 }

@@ -140,18 +140,31 @@ async fn computes_publishes_and_claims_two_rounds() {
     );
     assert_eq!(balance(a).await, before.checked_add(snm("150 SNM")).unwrap());
 
-    // The payer claims for everyone: A is skipped, B and C are paid exactly, the payer pays gas only.
+    // The payer claims for everyone, by multiproof: A is skipped, B and C are paid exactly, the
+    // payer pays gas only.
     let payer_before = balance(payer.address()).await;
     let all = scene.run(PROGRAM, Some(&payer), &["claim", "--dump", s(&dump1), "--all"]).await;
     let out = all.ok();
     assert_has(
         out,
         &[
-            "3 accounts in the dump, 1 with nothing left to claim; paying 2 in 1 batch of up to 100",
+            "3 accounts in the dump, 1 with nothing left to claim; paying 2 in 1 batch of up to 100 (claimMultiproof, in tree order)",
             "batch 1/1: paid 150.0123456789 SNM to 2 of 2 accounts, gas ",
+            " per account (tx 0x",
             "paid 150.0123456789 SNM to 2 accounts; gas ",
+            " in 1 transaction (",
+            " per account sent)",
         ],
     );
+    // The table lists B and C in the multiproof's order (tree order), with what each was paid.
+    let row =
+        |account: Address| out.lines().find(|l| l.starts_with(&account.to_string())).unwrap().to_owned();
+    assert_has(&row(b), &["100 SNM"]);
+    assert_has(&row(c), &["50.0123456789 SNM"]);
+    let tree_order: Vec<Address> = round1.tree().multi_proof(&[b, c]).unwrap().accounts().collect();
+    let (first, second) = (tree_order[0], tree_order[1]);
+    let (at_first, at_second) = (out.find(&row(first)).unwrap(), out.find(&row(second)).unwrap());
+    assert!(at_first < at_second, "{out}");
     assert_eq!((balance(b).await, balance(c).await), (snm("100 SNM"), snm("50.0123456789 SNM")));
     assert_eq!(balance(payer.address()).await, payer_before);
     let nothing = scene.run(PROGRAM, Some(&payer), &["claim", "--dump", s(&dump1), "--all"]).await;
@@ -204,15 +217,16 @@ async fn computes_publishes_and_claims_two_rounds() {
     // Round 1's proofs are stale now.
     let stale = scene.run(PROGRAM, Some(&supplier), &["claim", "--dump", s(&dump1)]).await;
     assert_has(stale.failed(), &["is of round 1, replaced by round 2: claim with round 2's dump"]);
-    // One account per batch: two transactions, B skipped.
+    // One account per batch, by claimMany: two transactions, B skipped.
     let (a_before, c_before) = (balance(a).await, balance(c).await);
     let dump2 = rounds.join("round-2.merkle.json");
-    let all =
-        scene.run(PROGRAM, Some(&payer), &["claim", "--dump", s(&dump2), "--all", "--batch", "1"]).await;
+    let all = scene
+        .run(PROGRAM, Some(&payer), &["claim", "--dump", s(&dump2), "--all", "--batch", "1", "--claim-many"])
+        .await;
     assert_has(
         all.ok(),
         &[
-            "paying 2 in 2 batches of up to 1",
+            "paying 2 in 2 batches of up to 1 (claimMany, in tree order)",
             "batch 1/2: paid ",
             "batch 2/2: paid ",
             "paid 150 SNM to 2 accounts; gas ",

@@ -5,20 +5,35 @@
 //! (b) 10,000,000 usage records (a CSV generated first, not timed) streamed into a tally and
 //!     settled; target <= 10 s, memory bounded by distinct accounts and IPs.
 //! (c) 1,000,000 JSON-lines records read and tallied (no target; JSON parsing is slower).
+//! (d) The operator's sweep (`operation_a claim --all`) on a devnet: a round of 1,000,000
+//!     accounts published to the distributor, then batches of 100 neighbouring leaves in tree order
+//!     (`StandardMerkleTree::sweep_batches`) claimed by a third party: three by multiproof and one by
+//!     `claimMany` for accounts already holding SNM, one of each for new holders; receipt gas per
+//!     account (target <= 45,000 for a batch claim) and calldata bytes per account. Needs anvil
+//!     (`make toolchain`).
 //!
 //! Without `--bench` in its arguments (as `cargo test --all-targets` runs it) it uses tiny sizes.
+//! Other arguments choose parts by name (`merkle`, `ingest`, `jsonl`, `sweep`), for example
+//! `cargo bench -p snm-sdk --bench rewards -- sweep`; none runs every part.
 
 use std::{
     fs,
     io::{BufWriter, Write},
+    num::NonZeroUsize,
     path::Path,
     thread,
     time::Instant,
 };
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::{
+    consensus::Transaction as _,
+    primitives::{Address, B256, U256},
+    providers::Provider,
+};
 use snm_sdk::{
-    rewards::{Campaign, StandardMerkleTree, Tally, UsageReader, merkle},
+    bindings::RewardDistributor,
+    devnet::{Devnet, DevnetConfig},
+    rewards::{Campaign, RewardClaim, StandardMerkleTree, Tally, UsageReader, merkle},
     units::{Snm, SnmPerUsd},
 };
 
@@ -255,20 +270,193 @@ fn jsonl_part(records: u64, accounts: u64, ips: u64, dir: &Path) -> Result {
     Ok(())
 }
 
+/// Formats a count with thousands separators (`1,234,567`), as gas is usually read.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (k, digit) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// How one measured batch of the sweep is sent.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Multiproof,
+    ClaimMany,
+}
+
+impl Method {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Multiproof => "claimMultiproof",
+            Self::ClaimMany => "claimMany",
+        }
+    }
+}
+
+/// One measured batch: how it is sent, whether its accounts already hold SNM, and the run.
+struct SweepBatch<'a> {
+    method: Method,
+    holders: bool,
+    run: &'a [Address],
+}
+
+/// A measured batch's receipt gas and calldata bytes.
+struct Measured {
+    gas: u64,
+    bytes: usize,
+    accounts: usize,
+}
+
+fn sweep_part(accounts: u64, batch: usize) -> Result {
+    tokio::runtime::Runtime::new()?.block_on(sweep_on_devnet(accounts, batch))
+}
+
+async fn sweep_on_devnet(accounts: u64, batch: usize) -> Result {
+    // About 100 SNM each: the round's total (about 10^8 SNM for 1M accounts) fits the devnet's supply.
+    let values: Vec<(Address, Snm)> = (0..accounts)
+        .map(|k| (account(k), Snm::from_wei(U256::from(100_000_000_000_000_000_000u128 + u128::from(k) * 7))))
+        .collect();
+    let total = Snm::from_wei(values.iter().fold(U256::ZERO, |sum, (_, amount)| sum + amount.wei()));
+    let start = Instant::now();
+    let tree = StandardMerkleTree::build(values)?;
+    let built = start.elapsed();
+
+    let devnet = Devnet::start_with(DevnetConfig { accounts: 2, ..Default::default() }).await?;
+    let operator = devnet.operator()?;
+    operator.fund_rewards(total).await?;
+    let address = devnet.deployment().distributor.ok_or("the devnet has no distributor")?;
+    let distributor = RewardDistributor::new(address, devnet.provider());
+    let uri = "file://bench.merkle.json".to_owned();
+    distributor.proposeRoot(tree.root(), total.wei(), B256::ZERO, uri).send().await?.watch().await?;
+    distributor.acceptRoot(tree.root()).send().await?.watch().await?;
+
+    // The operator's sweep: every account due (a fresh round), in tree order, in runs of `batch`.
+    let batch_size = NonZeroUsize::new(batch).ok_or("batch 0")?;
+    let runs = tree.sweep_batches(tree.values().iter().map(|(a, _)| *a), batch_size)?;
+    let [r1, r2, r3, r4, r5, r6, ..] = runs.as_slice() else { return Err("fewer than 6 batches".into()) };
+    let plan = [
+        SweepBatch { method: Method::Multiproof, holders: true, run: r1 },
+        SweepBatch { method: Method::Multiproof, holders: true, run: r2 },
+        SweepBatch { method: Method::Multiproof, holders: true, run: r3 },
+        SweepBatch { method: Method::ClaimMany, holders: true, run: r4 },
+        SweepBatch { method: Method::Multiproof, holders: false, run: r5 },
+        SweepBatch { method: Method::ClaimMany, holders: false, run: r6 },
+    ];
+    // Holders get 1 wei of SNM before the claim: their token balance slot is already non-zero.
+    for step in plan.iter().filter(|step| step.holders) {
+        for account in step.run {
+            operator.transfer(*account, Snm::from_wei(U256::from(1))).await?;
+        }
+    }
+    let payer = devnet.connect(&devnet.new_account(Snm::ZERO).await?);
+    println!(
+        "(d) the operator's sweep (operation_a claim --all) on anvil: {accounts}-leaf tree (built in {:.2} s), \
+         batches of {batch} neighbouring leaves in tree order, sent by a third party",
+        built.as_secs_f64()
+    );
+    println!(
+        "    batch  method           recipients   accounts        gas  per account  calldata bytes per account"
+    );
+    let mut measured: Vec<(Method, bool, Measured)> = Vec::new();
+    for (index, step) in plan.iter().enumerate() {
+        let paid = match step.method {
+            Method::Multiproof => payer.claim_rewards_multiproof(&tree.multi_proof(step.run)?).await?,
+            Method::ClaimMany => {
+                let claims: Vec<RewardClaim> = step.run.iter().filter_map(|a| tree.claim(*a)).collect();
+                payer.claim_rewards(&claims).await?
+            }
+        };
+        if paid.paid.len() != step.run.len() {
+            return Err(format!(
+                "batch {} paid {} of {} accounts",
+                index + 1,
+                paid.paid.len(),
+                step.run.len()
+            )
+            .into());
+        }
+        let sent =
+            devnet.provider().get_transaction_by_hash(paid.transaction).await?.ok_or("no transaction")?;
+        let m = Measured { gas: paid.gas_used, bytes: sent.input().len(), accounts: step.run.len() };
+        println!(
+            "    {:>5}  {:<15}  {:<11}  {:>8}  {:>9}  {:>11}  {:>26}",
+            index + 1,
+            step.method.name(),
+            if step.holders { "holders" } else { "new holders" },
+            m.accounts,
+            thousands(m.gas),
+            thousands(m.gas / m.accounts as u64),
+            m.bytes / m.accounts
+        );
+        measured.push((step.method, step.holders, m));
+    }
+    for (method, holders) in [
+        (Method::Multiproof, true),
+        (Method::ClaimMany, true),
+        (Method::Multiproof, false),
+        (Method::ClaimMany, false),
+    ] {
+        let rows: Vec<&Measured> =
+            measured.iter().filter(|(m, h, _)| (*m, *h) == (method, holders)).map(|(_, _, m)| m).collect();
+        let (gas, sent) = rows.iter().fold((0u64, 0usize), |(g, a), m| (g + m.gas, a + m.accounts));
+        let per_account = gas / sent.max(1) as u64;
+        let target = if holders && accounts == 1_000_000 {
+            format!(
+                " (batch-claim target <= 45,000: {})",
+                if per_account <= 45_000 { "met" } else { "MISSED" }
+            )
+        } else {
+            String::new()
+        };
+        println!(
+            "    {} per account, {}: {}{target}",
+            method.name(),
+            if holders { "holders" } else { "new holders" },
+            thousands(per_account)
+        );
+    }
+    Ok(())
+}
+
 fn main() -> Result {
     let full = std::env::args().any(|a| a == "--bench");
+    // Part names among the arguments (flags such as `--bench` aside); none means every part.
+    let chosen: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let runs = |part: &str| chosen.is_empty() || chosen.iter().any(|c| c == part);
     let dir = std::env::temp_dir().join(format!("snm-rewards-bench-{}", std::process::id()));
     fs::create_dir_all(&dir)?;
-    let result = if full {
-        merkle_part(1_000_000, &dir)
-            .and_then(|()| ingest_part(10_000_000, 200_000, 1_000_000, &dir))
-            .and_then(|()| jsonl_part(1_000_000, 200_000, 1_000_000, &dir))
-    } else {
+    if !full {
         println!("rewards bench at tiny sizes (run `make bench-rewards` for the real figures)");
-        merkle_part(1_000, &dir)
-            .and_then(|()| ingest_part(10_000, 200, 1_000, &dir))
-            .and_then(|()| jsonl_part(1_000, 200, 1_000, &dir))
-    };
+    }
+    let result = (|| -> Result {
+        if runs("merkle") {
+            merkle_part(if full { 1_000_000 } else { 1_000 }, &dir)?;
+        }
+        if runs("ingest") {
+            if full {
+                ingest_part(10_000_000, 200_000, 1_000_000, &dir)
+            } else {
+                ingest_part(10_000, 200, 1_000, &dir)
+            }?;
+        }
+        if runs("jsonl") {
+            if full {
+                jsonl_part(1_000_000, 200_000, 1_000_000, &dir)
+            } else {
+                jsonl_part(1_000, 200, 1_000, &dir)
+            }?;
+        }
+        if runs("sweep") {
+            if full { sweep_part(1_000_000, 100) } else { sweep_part(1_000, 10) }?;
+        }
+        Ok(())
+    })();
     let _ = fs::remove_dir_all(&dir);
     result
 }

@@ -26,7 +26,7 @@ use crate::{
     events::{EventCursor, EventStream},
     market::{Deal, DealClosed, DealId, DealSettled, Rate},
     orderbook::OrderBook,
-    rewards::RewardClaim,
+    rewards::{RewardClaim, RewardMultiProof},
     tx::{self, Call, TxOptions},
     units::{Snm, SnmPerUsd, Term, UsdPerSecond},
 };
@@ -153,7 +153,7 @@ pub struct Fee {
 }
 
 /// What one reward claim transaction paid ([`Client::claim_reward_for`],
-/// [`Client::claim_rewards`]).
+/// [`Client::claim_rewards`], [`Client::claim_rewards_multiproof`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RewardsPaid {
     /// Each account paid and the amount paid now, in the transaction's order (its `Claimed`
@@ -504,6 +504,40 @@ impl<P: Provider + Clone> Client<P> {
         }
         let claims = claims.iter().map(IRewardDistributor::Claim::from).collect();
         self.send_claims(RewardDistributor::claimManyCall { claims }).await
+    }
+
+    /// Claims for the leaves of one OpenZeppelin multiproof in one transaction (the distributor's
+    /// `claimMultiproof`; make it with
+    /// [`StandardMerkleTree::multi_proof`](crate::rewards::StandardMerkleTree::multi_proof)): each
+    /// account is paid to itself as in [`Self::claim_rewards`], an entry with nothing left to claim
+    /// is skipped. Siblings shared by several leaves are sent once, so for a run of neighbouring
+    /// leaves (a batch of [`StandardMerkleTree::sweep_batches`](crate::rewards::StandardMerkleTree::sweep_batches))
+    /// it costs less gas per account than `claimMany`; for leaves scattered over a large tree,
+    /// `claimMany` is cheaper. A multiproof that does not lead to the accepted root is refused as a
+    /// whole, with `InvalidProof` (or `StaleProof`, `RootNotAccepted`) naming its first leaf, and one
+    /// whose lengths or flags do not fit together with `MerkleProofInvalidMultiproof`. Anyone may
+    /// send it. A multiproof of no leaves is refused before sending.
+    pub async fn claim_rewards_multiproof(
+        &self,
+        multiproof: &RewardMultiProof,
+    ) -> Result<RewardsPaid, Error> {
+        if multiproof.is_empty() {
+            return Err(Error::InvalidInput("a multiproof claim needs at least one leaf".into()));
+        }
+        let leaves = multiproof
+            .leaves
+            .iter()
+            .map(|&(account, cumulative)| IRewardDistributor::Leaf {
+                account,
+                cumulativeAmount: cumulative.wei(),
+            })
+            .collect();
+        let call = RewardDistributor::claimMultiproofCall {
+            leaves,
+            proof: multiproof.proof.clone(),
+            proofFlags: multiproof.flags.clone(),
+        };
+        self.send_claims(call).await
     }
 
     async fn send_claims(&self, call: impl SolCall) -> Result<RewardsPaid, Error> {

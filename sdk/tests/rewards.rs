@@ -1,5 +1,6 @@
 //! The reward engine end to end: the known-answer fixture (two rounds, conflicts, roots computed by
-//! OpenZeppelin's JS library), OpenZeppelin's `StandardMerkleTree.load` on our dumps, previous-round
+//! OpenZeppelin's JS library), OpenZeppelin's `StandardMerkleTree.load` on our dumps and its
+//! `getMultiProof` / `verifyMultiProof` on our multiproofs, previous-round
 //! checks, and bad input failing with file, line and reason while writing nothing.
 
 // Test helpers outside #[test] functions may panic too.
@@ -7,7 +8,11 @@
 
 mod common;
 
-use std::{fs, path::Path, process::Command};
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+};
 
 use alloy::primitives::{Address, B256, U256, address};
 use common::{fixture, scratch};
@@ -132,20 +137,41 @@ fn fixture_round_two_carries_cumulative_totals_and_ip_ownership() -> Result {
     Ok(())
 }
 
-/// Writes `tree`'s dump and our proofs, and has OpenZeppelin's JS library load and verify them.
-fn verify_with_openzeppelin(tree: &StandardMerkleTree, name: &str) -> Result {
+/// The repository's root when OpenZeppelin's JS library is installed in its toolchain; otherwise
+/// says so (the caller skips its check).
+fn openzeppelin_js() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    if !root.join("toolchain/node_modules/@openzeppelin/merkle-tree").exists() {
-        println!(
-            "note: toolchain/node_modules/@openzeppelin/merkle-tree is absent (run `make toolchain`); skipping the OpenZeppelin JS check"
-        );
-        return Ok(());
+    if root.join("toolchain/node_modules/@openzeppelin/merkle-tree").exists() {
+        return Some(root);
     }
-    let dir = scratch(name);
+    println!(
+        "note: toolchain/node_modules/@openzeppelin/merkle-tree is absent (run `make toolchain`); skipping the OpenZeppelin JS check"
+    );
+    None
+}
+
+/// Writes `tree`'s `standard-v1` dump into `dir`.
+fn write_dump(tree: &StandardMerkleTree, dir: &Path) -> Result<PathBuf> {
     let dump = dir.join("dump.json");
     let mut out = std::io::BufWriter::new(fs::File::create(&dump)?);
     tree.write_dump(&mut out)?;
     std::io::Write::flush(&mut out)?;
+    Ok(dump)
+}
+
+/// Runs `node <root>/scripts/<script> <args>`, requiring success; its standard output.
+fn node(root: &Path, script: &str, args: &[&Path]) -> Result<String> {
+    let output = Command::new("node").arg(root.join("scripts").join(script)).args(args).output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "node failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+    Ok(stdout)
+}
+
+/// Writes `tree`'s dump and our proofs, and has OpenZeppelin's JS library load and verify them.
+fn verify_with_openzeppelin(tree: &StandardMerkleTree, name: &str) -> Result {
+    let Some(root) = openzeppelin_js() else { return Ok(()) };
+    let dir = scratch(name);
+    let dump = write_dump(tree, &dir)?;
     let proofs: Vec<serde_json::Value> = tree
         .values()
         .iter()
@@ -155,33 +181,84 @@ fn verify_with_openzeppelin(tree: &StandardMerkleTree, name: &str) -> Result {
         })
         .collect();
     fs::write(dir.join("proofs.json"), serde_json::to_vec(&proofs)?)?;
-    let output = Command::new("node")
-        .arg(root.join("scripts/verify-merkle-dump.mjs"))
-        .arg(&dump)
-        .arg(tree.root().to_string())
-        .arg(dir.join("proofs.json"))
-        .output()?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "node failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let tree_root = PathBuf::from(tree.root().to_string());
+    let stdout = node(&root, "verify-merkle-dump.mjs", &[&dump, &tree_root, &dir.join("proofs.json")])?;
     assert!(stdout.contains(&format!("verified {} values", tree.len())), "{stdout}");
     fs::remove_dir_all(&dir)?;
     Ok(())
+}
+
+/// `n` leaves of pseudo-random accounts with distinct amounts (as in the dump check).
+fn pseudo_random_tree(n: u64) -> Result<StandardMerkleTree> {
+    let values = (0..n)
+        .map(|k| {
+            let account = Address::from_word(alloy::primitives::keccak256(k.to_be_bytes()));
+            (account, Snm::from_wei(U256::from(k) * U256::from(10u64).pow(U256::from(15)) + U256::from(1)))
+        })
+        .collect();
+    Ok(StandardMerkleTree::build(values)?)
 }
 
 #[test]
 fn openzeppelin_js_loads_and_verifies_our_dumps() -> Result {
     verify_with_openzeppelin(round1()?.tree(), "oz-fixture")?;
     for n in [1u64, 2, 3, 7, 1000] {
-        let values = (0..n)
-            .map(|k| {
-                let account = Address::from_word(alloy::primitives::keccak256(k.to_be_bytes()));
-                (
-                    account,
-                    Snm::from_wei(U256::from(k) * U256::from(10u64).pow(U256::from(15)) + U256::from(1)),
-                )
-            })
-            .collect();
-        verify_with_openzeppelin(&StandardMerkleTree::build(values)?, &format!("oz-{n}"))?;
+        verify_with_openzeppelin(&pseudo_random_tree(n)?, &format!("oz-{n}"))?;
+    }
+    Ok(())
+}
+
+/// The value indexes of several sets of `tree`'s leaves, each in a scrambled order: every leaf,
+/// the first and the last alone, a pseudo-random third or so (seeded by the size), and each batch
+/// of a sweep of every account in runs of 10.
+fn leaf_sets(tree: &StandardMerkleTree) -> Result<Vec<Vec<usize>>> {
+    let n = tree.len();
+    let index_of = |account: Address| tree.values().binary_search_by_key(&account, |(a, _)| *a).ok();
+    let mut sets = vec![(0..n).rev().collect(), vec![0], vec![n - 1]];
+    let random: Vec<usize> = (0..n)
+        .filter(|k| alloy::primitives::keccak256([n.to_be_bytes(), k.to_be_bytes()].concat())[0] < 85)
+        .collect();
+    if !random.is_empty() {
+        sets.push(random);
+    }
+    let accounts = tree.values().iter().map(|(account, _)| *account);
+    for run in tree.sweep_batches(accounts, std::num::NonZeroUsize::new(10).ok_or("batch")?)? {
+        sets.push(run.into_iter().filter_map(index_of).collect());
+    }
+    // Scrambled: both libraries order the leaves themselves.
+    for set in &mut sets {
+        set.sort_by_key(|k| alloy::primitives::keccak256(k.to_be_bytes()));
+    }
+    Ok(sets)
+}
+
+#[test]
+fn multiproofs_equal_openzeppelin_js_get_multi_proof() -> Result {
+    let Some(root) = openzeppelin_js() else { return Ok(()) };
+    for n in [1u64, 2, 3, 7, 100] {
+        let tree = pseudo_random_tree(n)?;
+        let dir = scratch(&format!("oz-multiproof-{n}"));
+        let dump = write_dump(&tree, &dir)?;
+        let mut given = Vec::new();
+        for indexes in leaf_sets(&tree)? {
+            let multiproof = tree.multi_proof_at(&indexes)?;
+            assert!(multiproof.verify(tree.root()), "n={n} {indexes:?}");
+            let leaves: Vec<_> = multiproof
+                .leaves
+                .iter()
+                .map(|(account, amount)| serde_json::json!([account, amount.wei().to_string()]))
+                .collect();
+            given.push(serde_json::json!({
+                "indexes": indexes,
+                "leaves": leaves,
+                "proof": multiproof.proof,
+                "flags": multiproof.flags,
+            }));
+        }
+        fs::write(dir.join("multiproofs.json"), serde_json::to_vec(&given)?)?;
+        let stdout = node(&root, "verify-merkle-multiproof.mjs", &[&dump, &dir.join("multiproofs.json")])?;
+        assert!(stdout.contains(&format!("verified {} multiproofs", given.len())), "n={n}: {stdout}");
+        fs::remove_dir_all(&dir)?;
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use snm_sdk::{
         SNMToken,
     },
     devnet::Devnet,
-    rewards::{Campaign, Round, StandardMerkleTree, compute_round, merkle::leaf_hash},
+    rewards::{Campaign, Round, compute_round},
 };
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -34,40 +34,6 @@ async fn publish(devnet: &Devnet, distributor: Address, round: &Round, funding: 
     devnet.advance_time(DELAY).await?;
     rewards.acceptRoot(round.root()).send().await?.watch().await?;
     Ok(())
-}
-
-/// OpenZeppelin's `getMultiProof` over the tree's nodes (`@openzeppelin/merkle-tree`'s algorithm):
-/// the leaves of `accounts` in the multiproof's order (descending tree index), siblings and flags.
-fn multiproof(
-    tree: &StandardMerkleTree,
-    accounts: &[Address],
-) -> Option<(Vec<IRewardDistributor::Leaf>, Vec<B256>, Vec<bool>)> {
-    let nodes = tree.nodes();
-    let mut leaves = Vec::new();
-    for &account in accounts {
-        let amount = tree.amount(account)?;
-        let index = nodes.iter().rposition(|node| *node == leaf_hash(account, amount))?;
-        leaves.push((index, IRewardDistributor::Leaf { account, cumulativeAmount: amount.wei() }));
-    }
-    leaves.sort_by_key(|(index, _)| std::cmp::Reverse(*index));
-    let mut queue: std::collections::VecDeque<usize> = leaves.iter().map(|(index, _)| *index).collect();
-    let (mut proof, mut flags) = (Vec::new(), Vec::new());
-    while let Some(&j) = queue.front() {
-        if j == 0 {
-            break;
-        }
-        queue.pop_front();
-        let sibling = if j % 2 == 1 { j + 1 } else { j - 1 };
-        if queue.front() == Some(&sibling) {
-            flags.push(true);
-            queue.pop_front();
-        } else {
-            flags.push(false);
-            proof.push(nodes[sibling]);
-        }
-        queue.push_back((j - 1) / 2);
-    }
-    Some((leaves.into_iter().map(|(_, leaf)| leaf).collect(), proof, flags))
 }
 
 #[tokio::test]
@@ -120,7 +86,13 @@ async fn engine_proofs_claim_on_chain_round_after_round() -> Result {
     // Every other account through one multiproof, then everyone through a batch (which skips the
     // accounts already paid): together they pay exactly the round's difference.
     let half: Vec<Address> = round2.accounts().iter().step_by(2).map(|r| r.account).collect();
-    let (leaves, proof, flags) = multiproof(round2.tree(), &half).ok_or("account missing from the tree")?;
+    let multiproof = round2.tree().multi_proof(&half)?;
+    let leaves: Vec<IRewardDistributor::Leaf> = multiproof
+        .leaves
+        .iter()
+        .map(|&(account, amount)| IRewardDistributor::Leaf { account, cumulativeAmount: amount.wei() })
+        .collect();
+    let (proof, flags) = (multiproof.proof, multiproof.flags);
     let paid_multi = rewards.claimMultiproof(leaves.clone(), proof.clone(), flags.clone()).call().await?;
     rewards.claimMultiproof(leaves, proof, flags).send().await?.watch().await?;
     for account in &half {

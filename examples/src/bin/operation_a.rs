@@ -14,9 +14,11 @@
 //!    what is left) and accepts it. Run again, it resumes: a proposed root is accepted, an accepted
 //!    one reported.
 //! 3. `claim` (any key) claims the key's own account from the dump; `--all` claims for every
-//!    account in it through batched `claimMany` transactions (the key pays the gas, each account is
-//!    paid to itself), skipping accounts with nothing left to claim, and prints what each was paid
-//!    and the gas.
+//!    account in it (the key pays the gas, each account is paid to itself), skipping accounts with
+//!    nothing left to claim: it sweeps the accounts in tree order, each batch a run of neighbouring
+//!    leaves sent as one OpenZeppelin multiproof (`claimMultiproof`: siblings shared by the batch
+//!    are sent once), or with `--claim-many` as `claimMany` (one proof per account), and prints
+//!    what each was paid and the gas, per batch and per account.
 //! 4. `status` shows the distributor's accepted and pending roots, funded and claimed totals.
 //!
 //! ```text
@@ -30,12 +32,17 @@
 //! ```
 
 use std::{
+    collections::HashMap,
+    num::NonZeroUsize,
     path::{Path, PathBuf},
     process::ExitCode,
     time::{Duration, Instant},
 };
 
-use alloy::{primitives::B256, providers::DynProvider};
+use alloy::{
+    primitives::{Address, B256},
+    providers::DynProvider,
+};
 use clap::{Parser, Subcommand};
 use snm_examples::{
     campaign::{self, CampaignError, Distributor},
@@ -102,9 +109,13 @@ enum Command {
         /// Claims for every account in the dump (paid to each account; the key pays the gas).
         #[arg(long)]
         all: bool,
-        /// Accounts per claimMany transaction, with --all.
+        /// Accounts per transaction, with --all.
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..))]
         batch: u16,
+        /// With --all: sends `claimMany` batches (one proof per account) instead of one multiproof
+        /// per batch (`claimMultiproof`, cheaper for a sweep in tree order).
+        #[arg(long, requires = "all")]
+        claim_many: bool,
     },
     /// The distributor's accepted and pending roots, funded and claimed totals (no key needed).
     Status {
@@ -121,7 +132,12 @@ async fn main() -> ExitCode {
         }
         Command::Publish { chain, round, uri, accept } => publish(&chain, &round, uri, accept).await,
         Command::Claim { chain, dump, all: false, .. } => claim_own(&chain, &dump).await,
-        Command::Claim { chain, dump, all: true, batch } => claim_all(&chain, &dump, batch.into()).await,
+        Command::Claim { chain, dump, all: true, batch, claim_many } => {
+            let method = if claim_many { BatchMethod::ClaimMany } else { BatchMethod::Multiproof };
+            // clap refuses 0, so the fallback is never taken.
+            let batch = NonZeroUsize::new(batch.into()).unwrap_or(NonZeroUsize::MIN);
+            claim_all(&chain, &dump, batch, method).await
+        }
         Command::Status { chain } => status(&chain).await,
     };
     match result {
@@ -284,25 +300,55 @@ async fn claim_own(chain: &ChainArgs, dump: &Path) -> Result<(), CampaignError> 
     Ok(())
 }
 
-async fn claim_all(chain: &ChainArgs, dump: &Path, batch: usize) -> Result<(), CampaignError> {
+/// How `claim --all` sends a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BatchMethod {
+    /// One OpenZeppelin multiproof for the batch (`claimMultiproof`).
+    Multiproof,
+    /// One proof per account (`claimMany`).
+    ClaimMany,
+}
+
+impl BatchMethod {
+    fn function(self) -> &'static str {
+        match self {
+            Self::Multiproof => "claimMultiproof",
+            Self::ClaimMany => "claimMany",
+        }
+    }
+}
+
+/// Pays every account of the dump with something left to claim, in tree order: a batch is a run of
+/// neighbouring leaves, so its multiproof shares all but a few siblings.
+async fn claim_all(
+    chain: &ChainArgs,
+    dump: &Path,
+    batch: NonZeroUsize,
+    method: BatchMethod,
+) -> Result<(), CampaignError> {
     let client = chain.connect().await?;
     let (tree, round) = current_dump(&client, dump).await?;
     let status = campaign::claim_status(&client, tree.claims().collect()).await?;
     let (due, done): (Vec<_>, Vec<_>) =
         status.into_iter().partition(|(claim, claimed)| *claimed < claim.cumulative);
-    let batches = due.len().div_ceil(batch);
     print!("round {round} (root {}): {} in the dump", tree.root(), plural(tree.len(), "account"));
     if due.is_empty() {
         println!(", every one has claimed its whole amount: nothing left to claim");
         return Ok(());
     }
+    let runs =
+        tree.sweep_batches(due.iter().map(|(claim, _)| claim.account), batch).map_err(RewardsError::from)?;
+    let batches = runs.len();
     println!(
-        ", {} with nothing left to claim; paying {} in {} of up to {batch}, gas paid by {}",
+        ", {} with nothing left to claim; paying {} in {} of up to {batch} ({}, in tree order), gas paid by {}",
         done.len(),
         due.len(),
         if batches == 1 { "1 batch".to_owned() } else { format!("{batches} batches") },
+        method.function(),
         client.sender()
     );
+    let mut due: HashMap<Address, (RewardClaim, Snm)> =
+        due.into_iter().map(|(claim, claimed)| (claim.account, (claim, claimed))).collect();
     let mut table = Table::new(&[
         ("account", Align::Left),
         ("cumulative", Align::Right),
@@ -310,11 +356,20 @@ async fn claim_all(chain: &ChainArgs, dump: &Path, batch: usize) -> Result<(), C
         ("paid now", Align::Right),
     ]);
     let (mut total, mut gas, mut accounts) = (Snm::ZERO, 0u64, 0usize);
-    for (index, chunk) in due.chunks(batch).enumerate() {
-        let claims: Vec<RewardClaim> = chunk.iter().map(|(claim, _)| claim.clone()).collect();
-        let paid = client.claim_rewards(&claims).await?;
-        println!("{}", campaign::batch_line(index + 1, batches, claims.len(), &paid));
-        for (claim, before) in chunk {
+    for (index, run) in runs.iter().enumerate() {
+        let entries: Vec<(RewardClaim, Snm)> = run.iter().filter_map(|account| due.remove(account)).collect();
+        let paid = match method {
+            BatchMethod::Multiproof => {
+                let multiproof = tree.multi_proof(run).map_err(RewardsError::from)?;
+                client.claim_rewards_multiproof(&multiproof).await?
+            }
+            BatchMethod::ClaimMany => {
+                let claims: Vec<RewardClaim> = entries.iter().map(|(claim, _)| claim.clone()).collect();
+                client.claim_rewards(&claims).await?
+            }
+        };
+        println!("{}", campaign::batch_line(index + 1, batches, entries.len(), &paid));
+        for (claim, before) in &entries {
             table.row([
                 claim.account.to_string(),
                 claim.cumulative.to_string(),
@@ -328,10 +383,11 @@ async fn claim_all(chain: &ChainArgs, dump: &Path, batch: usize) -> Result<(), C
     }
     print!("{table}");
     println!(
-        "paid {total} to {}; gas {} in {}",
+        "paid {total} to {}; gas {} in {} ({} per account sent)",
         plural(accounts, "account"),
         thousands(gas),
-        plural(batches, "transaction")
+        plural(batches, "transaction"),
+        thousands(campaign::per_account(gas, runs.iter().map(Vec::len).sum()))
     );
     Ok(())
 }

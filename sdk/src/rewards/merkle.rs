@@ -7,13 +7,18 @@
 //! - leaves are sorted by hash (ascending) and stored at the end of the array in reverse order:
 //!   leaf `k` of the sorted list sits at `tree[2n - 2 - k]`; node `i` has children `2i + 1` and
 //!   `2i + 2`; the root is `tree[0]`;
-//! - a proof lists the siblings from the leaf up to (not including) the root.
+//! - a proof lists the siblings from the leaf up to (not including) the root;
+//! - a multiproof ([`RewardMultiProof`]) proves several leaves at once, as OpenZeppelin's
+//!   `getMultiProof` makes it and `processMultiProof` checks it.
 //!
 //! Building uses every core (up to the machine's parallelism) for leaf hashing, each tree level
 //! and the dump's formatting.
 
 use std::{
+    cmp::Reverse,
+    collections::VecDeque,
     io::{self, Write},
+    num::NonZeroUsize,
     path::Path,
     sync::mpsc,
     thread,
@@ -22,7 +27,7 @@ use std::{
 use alloy::primitives::{Address, B256, U256, keccak256};
 use serde::Deserialize;
 
-use super::error::{Location, RewardsError};
+use super::error::{Location, MultiProofError, RewardsError};
 use crate::units::Snm;
 
 /// The leaf encoding written in the dump, as OpenZeppelin names it.
@@ -60,6 +65,78 @@ pub struct RewardClaim {
     pub cumulative: Snm,
     /// The leaf's proof: siblings from the leaf up to the root.
     pub proof: Vec<B256>,
+}
+
+/// An OpenZeppelin multiproof of several leaves under one root: what `@openzeppelin/merkle-tree`'s
+/// `getMultiProof` returns and the distributor's `claimMultiproof` (like `MerkleProof.multiProofVerify`)
+/// takes. A sibling shared by several leaves is sent once, and a node computed from two of them is
+/// not sent at all, so the multiproof of a run of neighbouring leaves (a batch of
+/// [`StandardMerkleTree::sweep_batches`]) is far shorter than their single proofs.
+///
+/// The root is computed as OpenZeppelin's `processMultiProof` does: a queue starts with the
+/// leaves; each flag is one step that hashes the next queued node with either the next queued node
+/// (`true`) or the next hash of `proof` (`false`), and queues the result; the last hash is the root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RewardMultiProof {
+    /// Each leaf's account and cumulative amount, in the multiproof's order: descending index in
+    /// the tree's node array (the order `claimMultiproof` needs them in).
+    pub leaves: Vec<(Address, Snm)>,
+    /// The sibling hashes the leaves do not produce themselves, in the order the steps take them.
+    pub proof: Vec<B256>,
+    /// One flag per hashing step: `true` takes the second node from the queue, `false` from
+    /// `proof`.
+    pub flags: Vec<bool>,
+}
+
+impl RewardMultiProof {
+    /// The accounts proven, in the multiproof's order.
+    pub fn accounts(&self) -> impl Iterator<Item = Address> + '_ {
+        self.leaves.iter().map(|(account, _)| *account)
+    }
+
+    /// The number of leaves proven.
+    pub fn len(&self) -> usize {
+        self.leaves.len()
+    }
+
+    /// Whether no leaf is proven (never true for a multiproof the tree made).
+    pub fn is_empty(&self) -> bool {
+        self.leaves.is_empty()
+    }
+
+    /// The root this multiproof leads to, computed exactly as OpenZeppelin's `processMultiProof`
+    /// (JS) does, with its checks: at least one leaf, leaves plus proof hashes one more than the
+    /// flags, and every step finding the node its flag asks for.
+    pub fn compute_root(&self) -> Result<B256, MultiProofError> {
+        let (leaves, proof, flags) = (self.leaves.len(), self.proof.len(), self.flags.len());
+        if leaves == 0 {
+            return Err(MultiProofError::NoLeaves);
+        }
+        if leaves + proof != flags + 1 {
+            return Err(MultiProofError::LengthMismatch { leaves, proof, flags });
+        }
+        let mut queue: VecDeque<B256> =
+            self.leaves.iter().map(|(account, amount)| leaf_hash(*account, *amount)).collect();
+        let mut siblings = self.proof.iter();
+        for (step, &flag) in self.flags.iter().enumerate() {
+            let exhausted = |wanted| MultiProofError::Exhausted { step, wanted };
+            let a = queue.pop_front().ok_or(exhausted("computed node"))?;
+            let b = if flag {
+                queue.pop_front().ok_or(exhausted("computed node"))?
+            } else {
+                *siblings.next().ok_or(exhausted("proof hash"))?
+            };
+            queue.push_back(node_hash(&a, &b));
+        }
+        // With the lengths checked, exactly one node is left: the last one computed, or the single
+        // leaf when there was no step.
+        queue.pop_back().ok_or(MultiProofError::NoLeaves)
+    }
+
+    /// Whether the multiproof leads to `root` (a malformed one does not).
+    pub fn verify(&self, root: B256) -> bool {
+        self.compute_root() == Ok(root)
+    }
 }
 
 /// A built tree: every node, and each value's position.
@@ -245,6 +322,86 @@ impl StandardMerkleTree {
             proof.push(self.tree[sibling]);
             i = (i - 1) / 2;
         }
+    }
+
+    /// The multiproof of `accounts`' leaves (in any order; the multiproof orders them), as
+    /// OpenZeppelin's `getMultiProof` gives it. Fails on no account, an account without a leaf, or
+    /// an account given twice.
+    pub fn multi_proof(&self, accounts: &[Address]) -> Result<RewardMultiProof, MultiProofError> {
+        let mut chosen = Vec::with_capacity(accounts.len());
+        for &account in accounts {
+            let k = self.position(account).ok_or(MultiProofError::UnknownAccount(account))?;
+            chosen.push(k);
+        }
+        self.multi_proof_of(chosen, |k| MultiProofError::DuplicateAccount(self.values[k].0))
+    }
+
+    /// The multiproof of the leaves of `values()[k]` for each `k` of `indexes` (in any order), as
+    /// OpenZeppelin's `getMultiProof` gives it for value indexes. Fails on no index, an index out
+    /// of range, or an index given twice.
+    pub fn multi_proof_at(&self, indexes: &[usize]) -> Result<RewardMultiProof, MultiProofError> {
+        if let Some(&index) = indexes.iter().find(|&&k| k >= self.values.len()) {
+            return Err(MultiProofError::IndexOutOfRange { index, leaves: self.values.len() });
+        }
+        self.multi_proof_of(indexes.to_vec(), MultiProofError::DuplicateIndex)
+    }
+
+    /// OpenZeppelin's `getMultiProof` (`@openzeppelin/merkle-tree`'s core) for the values at
+    /// `chosen` (in range), with `duplicate(k)` the error for a value given twice.
+    fn multi_proof_of(
+        &self,
+        chosen: Vec<usize>,
+        duplicate: impl Fn(usize) -> MultiProofError,
+    ) -> Result<RewardMultiProof, MultiProofError> {
+        if chosen.is_empty() {
+            return Err(MultiProofError::NoLeaves);
+        }
+        // (tree index, value index), by descending tree index: the multiproof's leaf order.
+        let mut leaves: Vec<(usize, usize)> = chosen.into_iter().map(|k| (self.tree_index[k], k)).collect();
+        leaves.sort_unstable_by_key(|(node, _)| Reverse(*node));
+        if let Some(pair) = leaves.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+            return Err(duplicate(pair[0].1));
+        }
+        // The nodes known so far, in the order their parents are computed: a node whose sibling is
+        // next in line is hashed with it (flag `true`), any other with its sibling from the tree
+        // (flag `false`, sibling sent); either way the parent joins the line, until the root.
+        let mut line: VecDeque<usize> = leaves.iter().map(|(node, _)| *node).collect();
+        let (mut proof, mut flags) = (Vec::new(), Vec::new());
+        while let Some(node) = line.pop_front().filter(|node| *node > 0) {
+            let sibling = if node % 2 == 1 { node + 1 } else { node - 1 };
+            if line.front() == Some(&sibling) {
+                flags.push(true);
+                line.pop_front();
+            } else {
+                flags.push(false);
+                proof.push(self.tree[sibling]);
+            }
+            line.push_back((node - 1) / 2);
+        }
+        let leaves = leaves.into_iter().map(|(_, k)| self.values[k]).collect();
+        Ok(RewardMultiProof { leaves, proof, flags })
+    }
+
+    /// `accounts` in the order a sweep pays them, cut into batches of up to `batch`: by descending
+    /// index in the node array (the multiproof's own order), so that each batch is a run of
+    /// neighbouring leaves whose multiproof shares all but a few siblings (the tree sorts leaves by
+    /// hash, so an account's neighbours are arbitrary accounts, but neighbours all the same). No
+    /// account gives no batch. Fails on an account without a leaf or given twice.
+    pub fn sweep_batches(
+        &self,
+        accounts: impl IntoIterator<Item = Address>,
+        batch: NonZeroUsize,
+    ) -> Result<Vec<Vec<Address>>, MultiProofError> {
+        let mut order = Vec::new();
+        for account in accounts {
+            let k = self.position(account).ok_or(MultiProofError::UnknownAccount(account))?;
+            order.push((self.tree_index[k], account));
+        }
+        order.sort_unstable_by_key(|(node, _)| Reverse(*node));
+        if let Some(pair) = order.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+            return Err(MultiProofError::DuplicateAccount(pair[0].1));
+        }
+        Ok(order.chunks(batch.get()).map(|run| run.iter().map(|(_, account)| *account).collect()).collect())
     }
 
     /// Writes the tree in OpenZeppelin's `standard-v1` dump format (what `StandardMerkleTree.dump()`
@@ -523,6 +680,130 @@ mod tests {
             serial[i] = node_hash(&serial[2 * i + 1], &serial[2 * i + 2]);
         }
         assert_eq!(tree.nodes(), &serial[..]);
+        Ok(())
+    }
+
+    /// `n` leaves of distinct accounts 1..=n.
+    fn tree_of(n: u8) -> Result<StandardMerkleTree, RewardsError> {
+        StandardMerkleTree::build((1..=n).map(|k| (account(k), Snm::from_whole(u64::from(k)))).collect())
+    }
+
+    #[test]
+    fn every_multiproof_verifies_for_every_size() -> Result<(), RewardsError> {
+        for n in 1..=33u8 {
+            let tree = tree_of(n)?;
+            let all: Vec<usize> = (0..tree.len()).collect();
+            let mut subsets = vec![all.clone(), vec![0], vec![tree.len() - 1]];
+            subsets
+                .extend((0..tree.len()).map(|k| vec![k, (k * 7 + 3) % tree.len()]).filter(|s| s[0] != s[1]));
+            subsets.push(all.iter().copied().filter(|k| k % 3 != 1).collect());
+            for subset in subsets {
+                let multiproof = tree.multi_proof_at(&subset)?;
+                assert!(multiproof.verify(tree.root()), "n={n} subset={subset:?}");
+                assert_eq!(multiproof.len(), subset.len());
+                assert_eq!(multiproof.leaves.len() + multiproof.proof.len(), multiproof.flags.len() + 1);
+                // Leaves come by descending tree index, whatever order they were asked in.
+                let order: Vec<usize> = multiproof
+                    .accounts()
+                    .map(|a| tree.position(a).map_or(usize::MAX, |k| tree.tree_index[k]))
+                    .collect();
+                assert!(order.windows(2).all(|pair| pair[0] > pair[1]), "n={n} {order:?}");
+                let mut wrong = multiproof.clone();
+                wrong.leaves[0].1 = Snm::from_whole(1000);
+                assert!(!wrong.verify(tree.root()));
+            }
+            // Every leaf: nothing to send, every step hashes two computed nodes.
+            let whole = tree.multi_proof_at(&all)?;
+            assert!(whole.proof.is_empty() && whole.flags.iter().all(|flag| *flag), "n={n}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_single_leaf_multiproof_is_its_proof() -> Result<(), RewardsError> {
+        let tree = tree_of(11)?;
+        for (k, (who, amount)) in tree.values().iter().enumerate() {
+            let multiproof = tree.multi_proof(&[*who])?;
+            assert_eq!(multiproof.leaves, vec![(*who, *amount)]);
+            assert_eq!(multiproof.proof, tree.proof_at(k));
+            assert_eq!(multiproof.flags, vec![false; multiproof.proof.len()]);
+            assert_eq!(multiproof, tree.multi_proof_at(&[k])?);
+        }
+        let single = tree_of(1)?.multi_proof(&[account(1)])?;
+        assert_eq!((single.proof.len(), single.flags.len()), (0, 0));
+        assert_eq!(single.compute_root()?, leaf_hash(account(1), Snm::from_whole(1)));
+        Ok(())
+    }
+
+    #[test]
+    fn multiproof_refusals_name_the_problem() -> Result<(), RewardsError> {
+        let tree = tree_of(5)?;
+        assert_eq!(tree.multi_proof(&[]), Err(MultiProofError::NoLeaves));
+        assert_eq!(tree.multi_proof_at(&[]), Err(MultiProofError::NoLeaves));
+        assert_eq!(
+            tree.multi_proof(&[account(1), account(9)]),
+            Err(MultiProofError::UnknownAccount(account(9)))
+        );
+        assert_eq!(
+            tree.multi_proof(&[account(2), account(1), account(2)]),
+            Err(MultiProofError::DuplicateAccount(account(2)))
+        );
+        assert_eq!(
+            tree.multi_proof_at(&[0, 5]),
+            Err(MultiProofError::IndexOutOfRange { index: 5, leaves: 5 })
+        );
+        assert_eq!(tree.multi_proof_at(&[3, 0, 3]), Err(MultiProofError::DuplicateIndex(3)));
+        let message = MultiProofError::DuplicateAccount(account(2)).to_string();
+        assert!(message.contains(&account(2).to_string()) && message.contains("twice"), "{message}");
+
+        // Malformed multiproofs do not compute a root, as OpenZeppelin's processMultiProof refuses them.
+        let good = tree.multi_proof(&[account(1), account(4)])?;
+        let mut extra_flag = good.clone();
+        extra_flag.flags.push(false);
+        assert!(matches!(extra_flag.compute_root(), Err(MultiProofError::LengthMismatch { .. })));
+        let mut no_leaves = good.clone();
+        no_leaves.leaves.clear();
+        assert_eq!(no_leaves.compute_root(), Err(MultiProofError::NoLeaves));
+        // Flags all `true` with the proof's length unchanged: the line of nodes runs dry.
+        let mut wrong_flags = good.clone();
+        assert!(wrong_flags.flags.len() >= 2 && wrong_flags.flags.contains(&false), "{good:?}");
+        wrong_flags.flags = vec![true; wrong_flags.flags.len()];
+        assert!(matches!(wrong_flags.compute_root(), Err(MultiProofError::Exhausted { step: 1, .. })));
+        let mut tampered = good.clone();
+        tampered.proof[0] = B256::repeat_byte(0xab);
+        assert!(good.verify(tree.root()) && !tampered.verify(tree.root()));
+        Ok(())
+    }
+
+    #[test]
+    fn sweep_batches_are_runs_in_tree_order() -> Result<(), RewardsError> {
+        let tree = tree_of(23)?;
+        let accounts: Vec<Address> = tree.values().iter().map(|(a, _)| *a).collect();
+        let batch = NonZeroUsize::new(5).ok_or(RewardsError::NothingToDistribute)?;
+        let batches = tree.sweep_batches(accounts.iter().copied(), batch)?;
+        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), vec![5, 5, 5, 5, 3]);
+        // Concatenated, the batches walk the leaves from the last node to the first.
+        let walked: Vec<usize> = batches.concat().iter().filter_map(|a| tree.position(*a)).collect();
+        let expected: Vec<usize> = (tree.len() - 1..tree.nodes().len()).rev().collect();
+        assert_eq!(walked.iter().map(|k| tree.tree_index[*k]).collect::<Vec<_>>(), expected);
+        for run in &batches {
+            let multiproof = tree.multi_proof(run)?;
+            assert!(multiproof.verify(tree.root()));
+            assert_eq!(
+                multiproof.accounts().collect::<Vec<_>>(),
+                *run,
+                "a batch is already in multiproof order"
+            );
+        }
+        assert_eq!(tree.sweep_batches([], batch)?, Vec::<Vec<Address>>::new());
+        assert_eq!(
+            tree.sweep_batches([account(99)], batch),
+            Err(MultiProofError::UnknownAccount(account(99)))
+        );
+        assert_eq!(
+            tree.sweep_batches([account(3), account(3)], batch),
+            Err(MultiProofError::DuplicateAccount(account(3)))
+        );
         Ok(())
     }
 

@@ -15,7 +15,9 @@
 //!   round file and OpenZeppelin's `standard-v1` Merkle dump, atomically.
 //! - [`PreviousRound`]: a round file read back and checked (sums, amounts, root) for the next round.
 //! - [`StandardMerkleTree`]: OpenZeppelin's tree, bit for bit; [`RewardClaim`]: an account's
-//!   amount and proof from it, as the distributor's claims take them.
+//!   amount and proof from it, as the distributor's claims take them; [`RewardMultiProof`]: one
+//!   OpenZeppelin multiproof for many accounts (the distributor's `claimMultiproof`), and
+//!   [`StandardMerkleTree::sweep_batches`] to pay every account in runs of neighbouring leaves.
 //!
 //! Money is exact: amounts are [`Snm`](crate::units::Snm) (wei), prices
 //! [`Usd`](crate::units::Usd) scaled by 10^18, traffic [`Bytes`](crate::units::Bytes) with
@@ -43,8 +45,8 @@ mod round;
 pub mod usage;
 
 pub use campaign::Campaign;
-pub use error::{InputReason, Location, RewardsError};
-pub use merkle::{RewardClaim, StandardMerkleTree};
+pub use error::{InputReason, Location, MultiProofError, RewardsError};
+pub use merkle::{RewardClaim, RewardMultiProof, StandardMerkleTree};
 pub use round::{
     AccountReward, Conflict, ConflictRule, IpOwner, PreviousRound, ROUND_FORMAT, Round, RoundFiles, Tally,
     compute_round,
