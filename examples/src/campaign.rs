@@ -367,35 +367,21 @@ impl<P: Provider + Clone> Distributor<P> {
     }
 }
 
-/// What each claim of `claims` has already been paid (the distributor's `claimed`), read a few at a
-/// time.
-pub async fn claim_status<P: Provider + Clone + 'static>(
+/// What each claim of `claims` has already been paid (the distributor's `claimed`), read from the
+/// distributor's `Claimed` events in one pass ([`Client::claimed_rewards_by_account`]), not one call
+/// per account.
+pub async fn claim_status<P: Provider + Clone>(
     client: &Client<P>,
     claims: Vec<RewardClaim>,
 ) -> Result<Vec<(RewardClaim, Snm)>, Error> {
-    const AT_ONCE: usize = 32;
-    let mut out = Vec::with_capacity(claims.len());
-    let mut claims = claims.into_iter().peekable();
-    while claims.peek().is_some() {
-        let reads: Vec<_> = claims
-            .by_ref()
-            .take(AT_ONCE)
-            .map(|claim| {
-                let client = client.clone();
-                tokio::spawn(async move {
-                    let claimed = client.claimed_reward(claim.account).await;
-                    (claim, claimed)
-                })
-            })
-            .collect();
-        // Awaited in order, so the results keep the claims' order.
-        for read in reads {
-            let (claim, claimed) =
-                read.await.map_err(|e| Error::InvalidInput(format!("reading a claim: {e}")))?;
-            out.push((claim, claimed?));
-        }
-    }
-    Ok(out)
+    let claimed = client.claimed_rewards_by_account().await?;
+    Ok(claims
+        .into_iter()
+        .map(|claim| {
+            let before = claimed.get(&claim.account).copied().unwrap_or(Snm::ZERO);
+            (claim, before)
+        })
+        .collect())
 }
 
 /// The reward distributor's state ([`Distributor::status`]).

@@ -1,7 +1,7 @@
 //! The connection every role client shares: a provider, the contracts' addresses, the sending
 //! account, and the reads and actions open to anyone.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use alloy::{
     eips::BlockNumberOrTag,
@@ -23,7 +23,7 @@ use crate::{
         PriceOracle, RewardDistributor, SNMToken,
     },
     error::{Funds, Target, from_contract},
-    events::{EventCursor, EventStream},
+    events::{EventCursor, EventStream, MAX_BLOCKS_PER_QUERY},
     market::{Deal, DealClosed, DealId, DealSettled, Rate},
     orderbook::OrderBook,
     rewards::{RewardClaim, RewardMultiProof},
@@ -478,6 +478,42 @@ impl<P: Provider + Clone> Client<P> {
         let distributor = RewardDistributor::new(self.distributor_address()?, &self.provider);
         let claimed = distributor.claimed(account).call().await;
         claimed.map(Snm::from_wei).map_err(|e| from_contract(e, Target::Distributor))
+    }
+
+    /// What every account has claimed from the reward distributor so far (cumulative), read from
+    /// its `Claimed` events since [`Deployment::start_block`], one `eth_getLogs` per
+    /// [`MAX_BLOCKS_PER_QUERY`] blocks, instead of one call per account: for a sweep of a
+    /// large round. Accounts that never claimed are absent; claims mined after the read are not
+    /// in it.
+    pub async fn claimed_rewards_by_account(&self) -> Result<HashMap<Address, Snm>, Error> {
+        let distributor = self.distributor_address()?;
+        let head = tx::read(|| self.provider.get_block_number()).await?;
+        let mut claimed: HashMap<Address, Snm> = HashMap::new();
+        let mut start = self.deployment.start_block;
+        while start <= head {
+            let end = head.min(start.saturating_add(MAX_BLOCKS_PER_QUERY - 1));
+            let filter = Filter::new()
+                .address(distributor)
+                .event_signature(RewardDistributor::Claimed::SIGNATURE_HASH)
+                .from_block(start)
+                .to_block(end);
+            for log in tx::read(|| self.provider.get_logs(&filter)).await? {
+                let event = RewardDistributor::Claimed::decode_log(&log.inner).map_err(|error| {
+                    Error::UndecodableEvent {
+                        address: distributor,
+                        block: log.block_number.unwrap_or_default(),
+                        log_index: log.log_index.unwrap_or_default(),
+                        reason: error.to_string(),
+                    }
+                })?;
+                // Cumulative amounts only grow: the largest is the latest.
+                let cumulative = Snm::from_wei(event.cumulativeAmount);
+                let entry = claimed.entry(event.account).or_insert(cumulative);
+                *entry = (*entry).max(cumulative);
+            }
+            start = end + 1;
+        }
+        Ok(claimed)
     }
 
     /// Claims `claim.account`'s rewards (its cumulative amount in the accepted root's leaf and the

@@ -65,6 +65,9 @@ impl<E> Event<E> {
     }
 }
 
+/// Most blocks one `eth_getLogs` query spans: public RPC providers refuse much wider ranges.
+pub const MAX_BLOCKS_PER_QUERY: u64 = 10_000;
+
 /// Streams one contract's events, decoded as `E` (a `sol!`-generated events enum), from a cursor.
 #[derive(Debug)]
 pub struct EventStream<P, E> {
@@ -91,7 +94,7 @@ impl<P: Provider, E: SolEventInterface> EventStream<P, E> {
             address,
             cursor,
             confirmations: 0,
-            max_blocks_per_query: 10_000,
+            max_blocks_per_query: MAX_BLOCKS_PER_QUERY,
             poll_interval: Duration::from_millis(250),
             pending: VecDeque::new(),
             _events: PhantomData,

@@ -186,9 +186,12 @@ async fn a_sweep_pays_every_account_in_multiproof_batches() {
         paid.extend(batch_paid.paid);
     }
     assert_eq!(paid.len(), accounts.len() - 1);
+    let from_events = payer.claimed_rewards_by_account().await.unwrap();
+    assert_eq!(from_events.len(), accounts.len(), "every account's Claimed event read");
     for (account, cumulative) in tree.values() {
         assert_eq!(payer.token_balance(*account).await.unwrap(), *cumulative, "{account}");
         assert_eq!(payer.claimed_reward(*account).await.unwrap(), *cumulative, "{account}");
+        assert_eq!(from_events.get(account), Some(cumulative), "{account}");
     }
     let distributor = devnet.deployment().distributor.unwrap();
     assert_eq!(payer.token_balance(distributor).await.unwrap(), Snm::ZERO, "funded exactly the total");
