@@ -19,10 +19,7 @@ use snm_sdk::{
     Client, Error, Operator,
     bindings::RewardDistributor,
     operator::RewardStatus,
-    rewards::{
-        Campaign, ConflictRule, RewardClaim, RewardsError, Round, RoundFiles, StandardMerkleTree,
-        compute_round,
-    },
+    rewards::{Campaign, ConflictRule, RewardsError, Round, RoundFiles, StandardMerkleTree, compute_round},
     units::{Snm, format_duration},
 };
 
@@ -367,19 +364,39 @@ impl<P: Provider + Clone> Distributor<P> {
     }
 }
 
-/// What each claim of `claims` has already been paid (the distributor's `claimed`), read from the
-/// distributor's `Claimed` events in one pass ([`Client::claimed_rewards_by_account`]), not one call
-/// per account.
+/// An account of a round's tree: its cumulative amount and what it has claimed so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClaimState {
+    /// The account.
+    pub account: Address,
+    /// Its cumulative amount in the tree.
+    pub cumulative: Snm,
+    /// What the distributor has paid it so far.
+    pub claimed: Snm,
+}
+
+impl ClaimState {
+    /// Whether the tree still owes it something.
+    pub fn is_due(&self) -> bool {
+        self.claimed < self.cumulative
+    }
+}
+
+/// Where every account of `tree` stands, in the dump's order: what it has already been paid comes
+/// from the distributor's `Claimed` events in one pass ([`Client::claimed_rewards_by_account`]),
+/// not from one call per account.
 pub async fn claim_status<P: Provider + Clone>(
     client: &Client<P>,
-    claims: Vec<RewardClaim>,
-) -> Result<Vec<(RewardClaim, Snm)>, Error> {
+    tree: &StandardMerkleTree,
+) -> Result<Vec<ClaimState>, Error> {
     let claimed = client.claimed_rewards_by_account().await?;
-    Ok(claims
-        .into_iter()
-        .map(|claim| {
-            let before = claimed.get(&claim.account).copied().unwrap_or(Snm::ZERO);
-            (claim, before)
+    Ok(tree
+        .values()
+        .iter()
+        .map(|&(account, cumulative)| ClaimState {
+            account,
+            cumulative,
+            claimed: claimed.get(&account).copied().unwrap_or(Snm::ZERO),
         })
         .collect())
 }

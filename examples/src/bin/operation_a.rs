@@ -45,7 +45,7 @@ use alloy::{
 };
 use clap::{Parser, Subcommand};
 use snm_examples::{
-    campaign::{self, CampaignError, Distributor},
+    campaign::{self, CampaignError, ClaimState, Distributor},
     cli::ChainArgs,
     table::{Align, Table},
     units::{plural, sum, thousands},
@@ -328,16 +328,15 @@ async fn claim_all(
 ) -> Result<(), CampaignError> {
     let client = chain.connect().await?;
     let (tree, round) = current_dump(&client, dump).await?;
-    let status = campaign::claim_status(&client, tree.claims().collect()).await?;
-    let (due, done): (Vec<_>, Vec<_>) =
-        status.into_iter().partition(|(claim, claimed)| *claimed < claim.cumulative);
+    let (due, done): (Vec<ClaimState>, Vec<ClaimState>) =
+        campaign::claim_status(&client, &tree).await?.into_iter().partition(ClaimState::is_due);
     print!("round {round} (root {}): {} in the dump", tree.root(), plural(tree.len(), "account"));
     if due.is_empty() {
         println!(", every one has claimed its whole amount: nothing left to claim");
         return Ok(());
     }
     let runs =
-        tree.sweep_batches(due.iter().map(|(claim, _)| claim.account), batch).map_err(RewardsError::from)?;
+        tree.sweep_batches(due.iter().map(|state| state.account), batch).map_err(RewardsError::from)?;
     let batches = runs.len();
     println!(
         ", {} with nothing left to claim; paying {} in {} of up to {batch} ({}, in tree order), gas paid by {}",
@@ -347,8 +346,7 @@ async fn claim_all(
         method.function(),
         client.sender()
     );
-    let mut due: HashMap<Address, (RewardClaim, Snm)> =
-        due.into_iter().map(|(claim, claimed)| (claim.account, (claim, claimed))).collect();
+    let mut due: HashMap<Address, ClaimState> = due.into_iter().map(|state| (state.account, state)).collect();
     let mut table = Table::new(&[
         ("account", Align::Left),
         ("cumulative", Align::Right),
@@ -357,24 +355,26 @@ async fn claim_all(
     ]);
     let (mut total, mut gas, mut accounts) = (Snm::ZERO, 0u64, 0usize);
     for (index, run) in runs.iter().enumerate() {
-        let entries: Vec<(RewardClaim, Snm)> = run.iter().filter_map(|account| due.remove(account)).collect();
+        let entries: Vec<ClaimState> = run.iter().filter_map(|account| due.remove(account)).collect();
+        // Proofs are built per batch: a sweep of a large round never holds them all.
         let paid = match method {
             BatchMethod::Multiproof => {
                 let multiproof = tree.multi_proof(run).map_err(RewardsError::from)?;
                 client.claim_rewards_multiproof(&multiproof).await?
             }
             BatchMethod::ClaimMany => {
-                let claims: Vec<RewardClaim> = entries.iter().map(|(claim, _)| claim.clone()).collect();
+                let claims: Vec<RewardClaim> =
+                    run.iter().filter_map(|account| tree.claim(*account)).collect();
                 client.claim_rewards(&claims).await?
             }
         };
         println!("{}", campaign::batch_line(index + 1, batches, entries.len(), &paid));
-        for (claim, before) in &entries {
+        for state in &entries {
             table.row([
-                claim.account.to_string(),
-                claim.cumulative.to_string(),
-                before.to_string(),
-                paid.paid_to(claim.account).to_string(),
+                state.account.to_string(),
+                state.cumulative.to_string(),
+                state.claimed.to_string(),
+                paid.paid_to(state.account).to_string(),
             ]);
         }
         total = sum([total, paid.total()]);
