@@ -113,18 +113,7 @@ pub fn tb_text(bytes: Bytes) -> String {
     }
 }
 
-/// Formats a count with thousands separators (`1,234,567`), as gas is usually read.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (k, digit) in digits.chars().enumerate() {
-        if k > 0 && (digits.len() - k).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
+pub use snm_sdk::gas::thousands;
 
 /// The sum of `amounts` (saturating, which SNM's supply never comes near).
 pub fn sum(amounts: impl IntoIterator<Item = Snm>) -> Snm {

@@ -33,6 +33,7 @@ use alloy::{
 use snm_sdk::{
     bindings::RewardDistributor,
     devnet::{Devnet, DevnetConfig},
+    gas::thousands,
     rewards::{Campaign, RewardClaim, StandardMerkleTree, Tally, UsageReader, merkle},
     units::{Snm, SnmPerUsd},
 };
@@ -268,19 +269,6 @@ fn jsonl_part(records: u64, accounts: u64, ips: u64, dir: &Path) -> Result {
     );
     fs::remove_file(&path)?;
     Ok(())
-}
-
-/// Formats a count with thousands separators (`1,234,567`), as gas is usually read.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (k, digit) in digits.chars().enumerate() {
-        if k > 0 && (digits.len() - k).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }
 
 /// How one measured batch of the sweep is sent.

@@ -37,6 +37,19 @@ pub fn sonm_gas(operation: &str) -> Option<u64> {
     SONM_GAS.iter().find(|(name, _)| *name == operation).map(|(_, gas)| *gas)
 }
 
+/// Formats a count with thousands separators (`1,234,567`), as gas is usually read.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (k, digit) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 /// Gas used, collected per operation: count, total, minimum and maximum.
 #[derive(Clone, Debug, Default)]
 pub struct GasReport {
