@@ -13,6 +13,7 @@ use crate::{
         Market::MarketErrors, PriceOracle::PriceOracleErrors, RewardDistributor::RewardDistributorErrors,
         SNMToken::SNMTokenErrors,
     },
+    tx::{Hashes, Unmined},
     units::{Snm, UsdPerHour, UsdPerSecond},
 };
 
@@ -103,13 +104,39 @@ pub enum Error {
         /// What the action needs.
         needed: Snm,
     },
-    /// Waited too long (for a receipt, a match, a proposal's delay).
+    /// Waited too long (for a match, an endpoint, a proposal's delay; a transaction's receipt is
+    /// [`Error::NotMined`]).
     #[error("timed out after {waited:?} waiting for {what}")]
     Timeout {
         /// What was awaited.
         what: String,
         /// How long.
         waited: Duration,
+    },
+    /// A transaction the SDK sent had no receipt within
+    /// [`TxOptions::receipt_timeout`](crate::tx::TxOptions::receipt_timeout), replacements
+    /// included: every version sent, the fees last offered, whether the node still holds it (and
+    /// what it waits for), and why it was not bumped further (the fee cap was reached, a
+    /// replacement was refused). A version may still be mined later: the nonce stays taken until
+    /// then. Boxed so that every `Result` of the SDK stays small.
+    #[error("{0}")]
+    NotMined(Box<Unmined>),
+    /// The nonce of a transaction the SDK sent was used by another transaction of the same account
+    /// (sent outside the SDK, after the node dropped ours): this call did not happen.
+    #[error(
+        "nonce {nonce} of {account} was used by transaction {by}, which is not this call (sent as {}): \
+         the call did not happen",
+        Hashes(sent)
+    )]
+    NonceTaken {
+        /// The sending account.
+        account: Address,
+        /// The nonce.
+        nonce: u64,
+        /// The transaction mined with it.
+        by: B256,
+        /// The versions of this call that were sent with it, none of them mined.
+        sent: Vec<B256>,
     },
     /// The JSON-RPC endpoint could not be reached, or answered with an error that is not a revert
     /// (for example a transaction the node refuses for its fees).
