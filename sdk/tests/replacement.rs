@@ -162,19 +162,42 @@ fn spawn_transfer(
     tokio::spawn(async move { client.transfer(recipient, snm("5 SNM")).await })
 }
 
+/// A transfer of 5 SNM sent (in a task of its own) by a new account with `options` while anvil
+/// mines nothing, and seen in the pool.
+struct StuckTransfer {
+    /// Anvil runs as long as this lives.
+    devnet: Arc<Devnet>,
+    rpc: DynProvider,
+    client: Client<DynProvider>,
+    key: PrivateKeySigner,
+    recipient: Address,
+    account: Address,
+    nonce: u64,
+    sending: tokio::task::JoinHandle<Result<(), Error>>,
+    original: Pooled,
+}
+
+impl StuckTransfer {
+    async fn send(devnet: Arc<Devnet>, options: TxOptions) -> Self {
+        let rpc = devnet.provider().clone();
+        let (client, key, recipient) = sender(&devnet, options).await;
+        let account = client.sender();
+        let nonce = rpc.get_transaction_count(account).await.unwrap();
+        automine(&rpc, false).await;
+        let sending = spawn_transfer(&client, recipient);
+        let original =
+            until("the transfer in the pool", || async { pooled(&rpc, account).await.first().copied() })
+                .await;
+        assert_eq!(original.nonce, nonce);
+        Self { devnet, rpc, client, key, recipient, account, nonce, sending, original }
+    }
+}
+
 #[tokio::test]
 async fn a_transaction_priced_out_by_a_base_fee_rise_is_sent_again_and_mined() {
-    let devnet = manual_devnet().await;
-    let rpc = devnet.provider().clone();
-    let (client, _, recipient) = sender(&devnet, replacing()).await;
-    let account = client.sender();
-    let nonce = rpc.get_transaction_count(account).await.unwrap();
-
-    automine(&rpc, false).await;
-    let sending = spawn_transfer(&client, recipient);
-    let original =
-        until("the transfer in the pool", || async { pooled(&rpc, account).await.first().copied() }).await;
-    assert_eq!(original.nonce, nonce);
+    // `_devnet` keeps anvil running until the test ends.
+    let StuckTransfer { devnet: _devnet, rpc, client, recipient, account, nonce, sending, original, .. } =
+        StuckTransfer::send(manual_devnet().await, replacing()).await;
     // The next block's base fee is ten times what the transaction offers: anvil mines the block
     // without it and drops it from its pool.
     let priced_out = U256::from(original.fees.max_fee_per_gas * 10);
@@ -198,16 +221,9 @@ async fn a_transaction_priced_out_by_a_base_fee_rise_is_sent_again_and_mined() {
 
 #[tokio::test]
 async fn a_transaction_waiting_in_the_pool_is_replaced_with_higher_fees() {
-    let devnet = manual_devnet().await;
-    let rpc = devnet.provider().clone();
-    let (client, _, recipient) = sender(&devnet, replacing()).await;
-    let account = client.sender();
-    let nonce = rpc.get_transaction_count(account).await.unwrap();
-
-    automine(&rpc, false).await;
-    let sending = spawn_transfer(&client, recipient);
-    let original =
-        until("the transfer in the pool", || async { pooled(&rpc, account).await.first().copied() }).await;
+    // `_devnet` keeps anvil running until the test ends.
+    let StuckTransfer { devnet: _devnet, rpc, client, recipient, account, nonce, sending, original, .. } =
+        StuckTransfer::send(manual_devnet().await, replacing()).await;
     // Anvil's pool takes the replacement in place of the original.
     let replacement = until("a replacement in the pool", || async {
         pooled(&rpc, account).await.into_iter().find(|tx| tx.hash != original.hash)
@@ -337,18 +353,11 @@ async fn a_replacement_refused_as_nonce_too_low_finds_the_original_mined() {
 #[tokio::test]
 async fn a_nonce_taken_by_another_transaction_of_the_account_is_reported() {
     let devnet = manual_devnet().await;
-    let rpc = devnet.provider().clone();
     // The cap keeps the SDK's replacements below the other transaction's fees.
-    let estimate = rpc.estimate_eip1559_fees().await.unwrap();
+    let estimate = devnet.provider().estimate_eip1559_fees().await.unwrap();
     let options = TxOptions { max_fee_per_gas_cap: Some(estimate.max_fee_per_gas * 2), ..replacing() };
-    let (client, key, recipient) = sender(&devnet, options).await;
-    let account = client.sender();
-    let nonce = rpc.get_transaction_count(account).await.unwrap();
-
-    automine(&rpc, false).await;
-    let sending = spawn_transfer(&client, recipient);
-    let original =
-        until("the transfer in the pool", || async { pooled(&rpc, account).await.first().copied() }).await;
+    let StuckTransfer { devnet, rpc, client, key, recipient, account, nonce, sending, original } =
+        StuckTransfer::send(devnet, options).await;
     // The same key sends something else with the same nonce and far higher fees, outside the SDK.
     let other = TransactionRequest::default()
         .with_from(account)
