@@ -101,6 +101,14 @@ pub enum CampaignError {
         /// How long was waited.
         waited: Duration,
     },
+    /// The payouts file could not be written.
+    #[error("{}: cannot write the payouts: {source}", path.display())]
+    Payouts {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The account has no leaf in the dump.
     #[error("{account} has no leaf in {} ({leaves} accounts): nothing to claim", dump.display())]
     NoLeaf {

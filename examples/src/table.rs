@@ -44,6 +44,16 @@ impl Table {
         row.resize(self.aligns.len(), String::new());
         self.rows.push(row);
     }
+
+    /// How many rows it has.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether it has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
 }
 
 impl fmt::Display for Table {

@@ -143,7 +143,17 @@ async fn computes_publishes_and_claims_two_rounds() {
     // The payer claims for everyone, by multiproof: A is skipped, B and C are paid exactly, the
     // payer pays gas only.
     let payer_before = balance(payer.address()).await;
-    let all = scene.run(PROGRAM, Some(&payer), &["claim", "--dump", s(&dump1), "--all"]).await;
+    // A payouts file that cannot be written stops the sweep before anything is sent.
+    let unwritable = scene.path("no-such-dir").join("payouts.csv");
+    let refused = scene
+        .run(PROGRAM, Some(&payer), &["claim", "--dump", s(&dump1), "--all", "--payouts", s(&unwritable)])
+        .await;
+    assert_has(refused.failed(), &[&format!("{}: cannot write the payouts", unwritable.display())]);
+    assert_eq!((balance(b).await, balance(c).await), (Snm::ZERO, Snm::ZERO));
+    let payouts = scene.path("payouts.csv");
+    let all = scene
+        .run(PROGRAM, Some(&payer), &["claim", "--dump", s(&dump1), "--all", "--payouts", s(&payouts)])
+        .await;
     let out = all.ok();
     assert_has(
         out,
@@ -167,6 +177,19 @@ async fn computes_publishes_and_claims_two_rounds() {
     assert!(at_first < at_second, "{out}");
     assert_eq!((balance(b).await, balance(c).await), (snm("100 SNM"), snm("50.0123456789 SNM")));
     assert_eq!(balance(payer.address()).await, payer_before);
+    // The payouts file has the same payments, in wei, with the batch's transaction.
+    let record = std::fs::read_to_string(&payouts).unwrap();
+    let lines: Vec<&str> = record.lines().collect();
+    assert_eq!(lines[0], "account,cumulative_wei,claimed_before_wei,paid_wei,transaction");
+    let transaction = out.split("(tx ").nth(1).unwrap().split(')').next().unwrap();
+    assert_eq!(
+        lines[1..],
+        [first, second].map(|account| {
+            let paid = if account == b { snm("100 SNM") } else { snm("50.0123456789 SNM") };
+            format!("{account},{},0,{},{transaction}", paid.wei(), paid.wei())
+        }),
+        "{record}"
+    );
     let nothing = scene.run(PROGRAM, Some(&payer), &["claim", "--dump", s(&dump1), "--all"]).await;
     assert_has(
         nothing.ok(),

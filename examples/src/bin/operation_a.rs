@@ -33,6 +33,8 @@
 
 use std::{
     collections::HashMap,
+    fs::File,
+    io::{BufWriter, Write},
     num::NonZeroUsize,
     path::{Path, PathBuf},
     process::ExitCode,
@@ -52,6 +54,7 @@ use snm_examples::{
 };
 use snm_sdk::{
     Client, Operator,
+    client::RewardsPaid,
     operator::PendingRound,
     rewards::{RewardClaim, RewardsError, Round, StandardMerkleTree},
     units::{Snm, format_duration},
@@ -116,6 +119,12 @@ enum Command {
         /// per batch (`claimMultiproof`, cheaper for a sweep in tree order).
         #[arg(long, requires = "all")]
         claim_many: bool,
+        /// With --all: writes every payment to this CSV file as it is made (account, cumulative,
+        /// claimed before, paid, all in wei, and the transaction), one batch at a time, so an
+        /// interrupted sweep leaves a true record. The screen lists the first
+        /// 50 accounts only.
+        #[arg(long, requires = "all", value_name = "CSV")]
+        payouts: Option<PathBuf>,
     },
     /// The distributor's accepted and pending roots, funded and claimed totals (no key needed).
     Status {
@@ -132,11 +141,11 @@ async fn main() -> ExitCode {
         }
         Command::Publish { chain, round, uri, accept } => publish(&chain, &round, uri, accept).await,
         Command::Claim { chain, dump, all: false, .. } => claim_own(&chain, &dump).await,
-        Command::Claim { chain, dump, all: true, batch, claim_many } => {
+        Command::Claim { chain, dump, all: true, batch, claim_many, payouts } => {
             let method = if claim_many { BatchMethod::ClaimMany } else { BatchMethod::Multiproof };
             // clap refuses 0, so the fallback is never taken.
             let batch = NonZeroUsize::new(batch.into()).unwrap_or(NonZeroUsize::MIN);
-            claim_all(&chain, &dump, batch, method).await
+            claim_all(&chain, &dump, batch, method, payouts.as_deref()).await
         }
         Command::Status { chain } => status(&chain).await,
     };
@@ -325,6 +334,7 @@ async fn claim_all(
     dump: &Path,
     batch: NonZeroUsize,
     method: BatchMethod,
+    payouts: Option<&Path>,
 ) -> Result<(), CampaignError> {
     let client = chain.connect().await?;
     let (tree, round) = current_dump(&client, dump).await?;
@@ -346,6 +356,7 @@ async fn claim_all(
         method.function(),
         client.sender()
     );
+    let mut payouts = payouts.map(PayoutsFile::create).transpose()?;
     let mut due: HashMap<Address, ClaimState> = due.into_iter().map(|state| (state.account, state)).collect();
     let mut table = Table::new(&[
         ("account", Align::Left),
@@ -369,19 +380,32 @@ async fn claim_all(
             }
         };
         println!("{}", campaign::batch_line(index + 1, batches, entries.len(), &paid));
+        if let Some(file) = payouts.as_mut() {
+            file.write(&entries, &paid)?;
+        }
         for state in &entries {
-            table.row([
-                state.account.to_string(),
-                state.cumulative.to_string(),
-                state.claimed.to_string(),
-                paid.paid_to(state.account).to_string(),
-            ]);
+            if table.len() < TABLE_ROWS {
+                table.row([
+                    state.account.to_string(),
+                    state.cumulative.to_string(),
+                    state.claimed.to_string(),
+                    paid.paid_to(state.account).to_string(),
+                ]);
+            }
         }
         total = sum([total, paid.total()]);
         gas = gas.saturating_add(paid.gas_used);
         accounts += paid.paid.len();
     }
     print!("{table}");
+    let listed = runs.iter().map(Vec::len).sum::<usize>();
+    if listed > table.len() {
+        let more = plural(listed - table.len(), "more account");
+        match &payouts {
+            Some(file) => println!("… and {more}: every payment is in {}", file.path.display()),
+            None => println!("… and {more} (--payouts FILE records every payment)"),
+        }
+    }
     println!(
         "paid {total} to {}; gas {} in {} ({} per account sent)",
         plural(accounts, "account"),
@@ -390,6 +414,51 @@ async fn claim_all(
         thousands(campaign::per_account(gas, runs.iter().map(Vec::len).sum()))
     );
     Ok(())
+}
+
+/// Accounts listed on screen by `claim --all`; the payouts file has them all.
+const TABLE_ROWS: usize = 50;
+
+/// The CSV record of a sweep's payments (`claim --all --payouts`), flushed after each batch.
+struct PayoutsFile {
+    path: PathBuf,
+    out: BufWriter<File>,
+}
+
+impl PayoutsFile {
+    fn create(path: &Path) -> Result<Self, CampaignError> {
+        let mut file = Self {
+            path: path.to_owned(),
+            out: BufWriter::new(File::create(path).map_err(|e| Self::error(path, e))?),
+        };
+        writeln!(file.out, "account,cumulative_wei,claimed_before_wei,paid_wei,transaction")
+            .map_err(|e| Self::error(path, e))?;
+        Ok(file)
+    }
+
+    /// One line per account of a paid batch (0 for an account paid meanwhile by someone else).
+    fn write(&mut self, entries: &[ClaimState], paid: &RewardsPaid) -> Result<(), CampaignError> {
+        let mut lines = String::new();
+        for state in entries {
+            let amount = paid.paid_to(state.account);
+            lines.push_str(&format!(
+                "{},{},{},{},{}\n",
+                state.account,
+                state.cumulative.wei(),
+                state.claimed.wei(),
+                amount.wei(),
+                paid.transaction
+            ));
+        }
+        self.out
+            .write_all(lines.as_bytes())
+            .and_then(|()| self.out.flush())
+            .map_err(|e| Self::error(&self.path, e))
+    }
+
+    fn error(path: &Path, source: std::io::Error) -> CampaignError {
+        CampaignError::Payouts { path: path.to_owned(), source }
+    }
 }
 
 async fn status(chain: &ChainArgs) -> Result<(), CampaignError> {
