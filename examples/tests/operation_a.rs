@@ -393,3 +393,59 @@ async fn refuses_bad_input_and_waits_out_the_delay() {
     let claimed = scene.run(PROGRAM, Some(&supplier), &["claim", "--dump", s(&dump)]).await;
     assert_has(claimed.ok(), &["paid now        150 SNM"]);
 }
+
+/// A sweep of more accounts than the screen lists: 50 rows, then a line pointing to the payouts
+/// file, which has every payment.
+#[tokio::test]
+async fn a_large_sweep_lists_fifty_accounts_and_records_every_payment() {
+    const ACCOUNTS: usize = 120;
+    let scene =
+        Scene::start("operation-a-large-sweep", DevnetConfig { accounts: 2, ..Default::default() }).await;
+    let operator = scene.devnet.signer(0).unwrap().clone();
+    let payer = scene.devnet.signer(1).unwrap().clone();
+    let (campaign, rounds, reports) =
+        (scene.path("campaign.toml"), scene.path("rounds"), scene.path("week.csv"));
+    write(&campaign, CAMPAIGN);
+    // Every account one IP of its own without traffic: 50 SNM each.
+    let accounts: Vec<Address> = (0..ACCOUNTS).map(|_| PrivateKeySigner::random().address()).collect();
+    let mut csv = String::from("account,ip,bytes,period_start,period_end\n");
+    for (k, account) in accounts.iter().enumerate() {
+        csv.push_str(&format!("{account},10.1.{}.{},0,1000,1999\n", k / 200, k % 200 + 1));
+    }
+    write(&reports, &csv);
+    let args = ["compute", "--campaign", s(&campaign), "--reports", s(&reports), "--out", s(&rounds)];
+    scene.run(PROGRAM, None, &args).await.ok();
+    let (round_file, dump) = (rounds.join("round-1.json"), rounds.join("round-1.merkle.json"));
+    scene.run(PROGRAM, Some(&operator), &["publish", "--round", s(&round_file), "--accept"]).await.ok();
+
+    let payouts = scene.path("payouts.csv");
+    let args = ["claim", "--dump", s(&dump), "--all", "--batch", "50", "--payouts", s(&payouts)];
+    let swept = scene.run(PROGRAM, Some(&payer), &args).await;
+    let out = swept.ok();
+    assert_has(
+        out,
+        &[
+            "paying 120 in 3 batches of up to 50 (claimMultiproof, in tree order)",
+            &format!("… and 70 more accounts: every payment is in {}", payouts.display()),
+            "paid 6000 SNM to 120 accounts; gas ",
+        ],
+    );
+    let listed = accounts.iter().filter(|account| out.lines().any(|l| l.starts_with(&account.to_string())));
+    assert_eq!(listed.count(), 50, "{out}");
+
+    let record = std::fs::read_to_string(&payouts).unwrap();
+    let mut paid: Vec<Address> = Vec::new();
+    for line in record.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(fields[3], snm("50 SNM").wei().to_string(), "{line}");
+        paid.push(fields[0].parse().unwrap());
+    }
+    let (mut paid_sorted, mut expected) = (paid.clone(), accounts.clone());
+    paid_sorted.sort();
+    expected.sort();
+    assert_eq!(paid_sorted, expected, "every account once");
+    let client = scene.devnet.client(0).unwrap();
+    for account in &accounts {
+        assert_eq!(client.token_balance(*account).await.unwrap(), snm("50 SNM"));
+    }
+}
