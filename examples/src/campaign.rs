@@ -12,8 +12,6 @@ use std::{
 use alloy::{
     primitives::{Address, B256},
     providers::Provider,
-    rpc::types::Filter,
-    sol_types::SolEvent,
 };
 use snm_sdk::{
     Client, Error, Operator,
@@ -314,16 +312,12 @@ impl<P: Provider + Clone> Distributor<P> {
         Ok(())
     }
 
-    /// Everything paid by claims so far: the sum of the distributor's `Claimed` events since the
-    /// deployment.
+    /// Everything paid by claims so far: what every account has claimed, from the distributor's
+    /// `Claimed` events since the deployment ([`Client::claimed_rewards_by_account`], which reads
+    /// them in chunks a node accepts). Each account's payments add up to its latest cumulative
+    /// amount, so the sum is the total paid.
     pub async fn claimed_total(&self) -> Result<Snm, Error> {
-        let filter = Filter::new()
-            .address(self.address)
-            .event_signature(RewardDistributor::Claimed::SIGNATURE_HASH)
-            .from_block(self.client.deployment().start_block);
-        let logs = self.client.provider().get_logs(&filter).await?;
-        let claims = logs.iter().filter_map(|log| RewardDistributor::Claimed::decode_log(&log.inner).ok());
-        Ok(sum(claims.map(|claimed| Snm::from_wei(claimed.data.amount))))
+        Ok(sum(self.client.claimed_rewards_by_account().await?.into_values()))
     }
 
     /// Fails, saying why, unless the root of `tree` (loaded from `dump`) is the accepted root:

@@ -14,6 +14,8 @@ use snm_sdk::{
     units::Snm,
 };
 
+use crate::units::sum;
+
 /// The token's supply against what every holder has, and the market's and the distributor's books
 /// against the tokens they hold.
 #[derive(Clone, Debug)]
@@ -37,7 +39,8 @@ pub struct Ledger {
 impl Ledger {
     /// Reads it from the chain: holders from every `Transfer` of the token; the market's debts from
     /// its events (free balances of depositors and customers, deposits of open deals, earnings of
-    /// masters, accrued fees); the distributor's from its totals.
+    /// masters, accrued fees); the distributor's from what it was funded minus what its `Claimed`
+    /// events paid.
     pub async fn read(client: &Client<DynProvider>) -> Result<Self, Error> {
         let deployment = client.deployment();
         let provider = client.provider();
@@ -91,16 +94,10 @@ impl Ledger {
 
         let (distributor, distributor_owes) = match deployment.distributor {
             Some(address) => {
-                let rewards = RewardDistributor::new(address, provider);
-                let mut claimed = U256::ZERO;
-                let filter = logs(address).event_signature(RewardDistributor::Claimed::SIGNATURE_HASH);
-                for log in provider.get_logs(&filter).await? {
-                    if let Ok(c) = RewardDistributor::Claimed::decode_log(&log.inner) {
-                        claimed += c.data.amount;
-                    }
-                }
-                let funded = rewards.totalFunded().call().await?;
-                (token.balanceOf(address).call().await?, funded.saturating_sub(claimed))
+                // Each account's payments add up to its latest cumulative claim.
+                let claimed = sum(client.claimed_rewards_by_account().await?.into_values());
+                let funded = RewardDistributor::new(address, provider).totalFunded().call().await?;
+                (token.balanceOf(address).call().await?, funded.saturating_sub(claimed.wei()))
             }
             None => (U256::ZERO, U256::ZERO),
         };
