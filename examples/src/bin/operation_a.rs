@@ -338,26 +338,30 @@ async fn claim_all(
 ) -> Result<(), CampaignError> {
     let client = chain.connect().await?;
     let (tree, round) = current_dump(&client, dump).await?;
-    let (due, done): (Vec<ClaimState>, Vec<ClaimState>) =
-        campaign::claim_status(&client, &tree).await?.into_iter().partition(ClaimState::is_due);
+    // Looked up by account as the batches (in tree order) are paid.
+    let mut due: HashMap<Address, ClaimState> = campaign::claim_status(&client, &tree)
+        .await?
+        .into_iter()
+        .filter(ClaimState::is_due)
+        .map(|state| (state.account, state))
+        .collect();
     print!("round {round} (root {}): {} in the dump", tree.root(), plural(tree.len(), "account"));
     if due.is_empty() {
         println!(", every one has claimed its whole amount: nothing left to claim");
         return Ok(());
     }
-    let runs =
-        tree.sweep_batches(due.iter().map(|state| state.account), batch).map_err(RewardsError::from)?;
+    let paying = due.len();
+    // The sweep's order comes from the tree, not from the map's.
+    let runs = tree.sweep_batches(due.keys().copied(), batch).map_err(RewardsError::from)?;
     let batches = runs.len();
     println!(
-        ", {} with nothing left to claim; paying {} in {} of up to {batch} ({}, in tree order), gas paid by {}",
-        done.len(),
-        due.len(),
+        ", {} with nothing left to claim; paying {paying} in {} of up to {batch} ({}, in tree order), gas paid by {}",
+        tree.len() - paying,
         if batches == 1 { "1 batch".to_owned() } else { format!("{batches} batches") },
         method.function(),
         client.sender()
     );
     let mut payouts = payouts.map(PayoutsFile::create).transpose()?;
-    let mut due: HashMap<Address, ClaimState> = due.into_iter().map(|state| (state.account, state)).collect();
     let mut table = Table::new(&[
         ("account", Align::Left),
         ("cumulative", Align::Right),
@@ -383,24 +387,21 @@ async fn claim_all(
         if let Some(file) = payouts.as_mut() {
             file.write(&entries, &paid)?;
         }
-        for state in &entries {
-            if table.len() < TABLE_ROWS {
-                table.row([
-                    state.account.to_string(),
-                    state.cumulative.to_string(),
-                    state.claimed.to_string(),
-                    paid.paid_to(state.account).to_string(),
-                ]);
-            }
+        for state in entries.iter().take(TABLE_ROWS.saturating_sub(table.len())) {
+            table.row([
+                state.account.to_string(),
+                state.cumulative.to_string(),
+                state.claimed.to_string(),
+                paid.paid_to(state.account).to_string(),
+            ]);
         }
         total = sum([total, paid.total()]);
         gas = gas.saturating_add(paid.gas_used);
         accounts += paid.paid.len();
     }
     print!("{table}");
-    let listed = runs.iter().map(Vec::len).sum::<usize>();
-    if listed > table.len() {
-        let more = plural(listed - table.len(), "more account");
+    if paying > table.len() {
+        let more = plural(paying - table.len(), "more account");
         match &payouts {
             Some(file) => println!("… and {more}: every payment is in {}", file.path.display()),
             None => println!("… and {more} (--payouts FILE records every payment)"),
@@ -411,7 +412,7 @@ async fn claim_all(
         plural(accounts, "account"),
         thousands(gas),
         plural(batches, "transaction"),
-        thousands(campaign::per_account(gas, runs.iter().map(Vec::len).sum()))
+        thousands(campaign::per_account(gas, paying))
     );
     Ok(())
 }
