@@ -1,6 +1,6 @@
 //! A customer's purchase (the `customer_purchase` program): requirements and a budget from the
 //! command line ([`Needs`], [`Order`]), the asks to take ([`plan`]: the SDK's best ask, again and
-//! again, on distinct machines), what each deal costs, buying one ([`buy`]), and why nothing fits
+//! again, on distinct machines), what each deal costs, buying them ([`Buyer`]), and why nothing fits
 //! when nothing does ([`Shortfall`]).
 
 use std::{collections::HashSet, fmt, time::Duration};
@@ -260,8 +260,7 @@ impl<P: Provider + Clone> Buyer<'_, P> {
                 self.customer.approve(amount).await?;
                 println!("approved the market to take {amount}");
             }
-            let (image, hash, permit) = (&self.image, self.config_hash, self.permit.as_ref());
-            match buy(self.customer, &pick, self.order, image, hash, permit).await {
+            match self.quick_buy(&pick).await {
                 Ok(deal) => return Ok(Some(deal)),
                 Err(error) if ask_gone(&error) && replaced < Self::REPLACEMENTS => {
                     replaced += 1;
@@ -277,6 +276,18 @@ impl<P: Provider + Clone> Buyer<'_, P> {
                 }
                 Err(error) => return Err(error),
             }
+        }
+    }
+
+    /// Takes `pick` for the order's term running the image with the configuration hash: with an
+    /// EIP-2612 permit when the buyer has a key for it (one transaction), else from the allowance
+    /// the market already has.
+    async fn quick_buy(&self, pick: &Pick) -> Result<DealOpened, Error> {
+        let purchase =
+            Purchase::new(self.order.wanted.term, pick.deposit, &self.image).config_hash(self.config_hash);
+        match &self.permit {
+            Some(signer) => self.customer.quick_buy_with_permit(signer, &pick.ask, &purchase).await,
+            None => self.customer.quick_buy(&pick.ask, &purchase).await,
         }
     }
 }
@@ -296,23 +307,6 @@ impl<P: Provider + Clone> fmt::Debug for Buyer<'_, P> {
 impl<P> Buyer<'_, P> {
     /// How many times one purchase replaces an ask gone meanwhile before giving up.
     pub const REPLACEMENTS: usize = 3;
-}
-
-/// Buys `pick` for `order`'s term running `image` with `config_hash`: with an EIP-2612 permit
-/// signed by `permit` (one transaction), else from the allowance the market already has.
-pub async fn buy<P: Provider + Clone>(
-    customer: &Customer<P>,
-    pick: &Pick,
-    order: &Order,
-    image: &str,
-    config_hash: B256,
-    permit: Option<&PrivateKeySigner>,
-) -> Result<DealOpened, Error> {
-    let purchase = Purchase::new(order.wanted.term, pick.deposit, image).config_hash(config_hash);
-    match permit {
-        Some(signer) => customer.quick_buy_with_permit(signer, &pick.ask, &purchase).await,
-        None => customer.quick_buy(&pick.ask, &purchase).await,
-    }
 }
 
 /// Whether a purchase failed because the ask is no longer there as seen (taken by someone else,
