@@ -10,7 +10,7 @@ mod harness;
 use std::time::Duration;
 
 use alloy::{primitives::Address, providers::DynProvider};
-use harness::{Scene, assert_has};
+use harness::{Scene, assert_has, snm};
 use snm_examples::{
     proxy::config_hash,
     purchase::{self, Buyer, Needs, Order},
@@ -25,10 +25,6 @@ use snm_sdk::{
 };
 
 const PROGRAM: &str = env!("CARGO_BIN_EXE_customer_purchase");
-
-fn snm(text: &str) -> Snm {
-    text.parse().unwrap()
-}
 
 /// A supplier (account 2) and its machines, each a new account with its own key.
 struct Market {

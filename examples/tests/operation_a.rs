@@ -12,7 +12,7 @@ mod harness;
 use std::{path::Path, time::Duration};
 
 use alloy::{primitives::Address, signers::local::PrivateKeySigner};
-use harness::{Scene, assert_has};
+use harness::{Scene, assert_has, snm};
 use snm_sdk::{devnet::DevnetConfig, rewards::Round, units::Snm};
 
 const PROGRAM: &str = env!("CARGO_BIN_EXE_operation_a");
@@ -24,10 +24,6 @@ snm_per_ip = "50 SNM"
 usd_per_tb = "$4"
 snm_per_usd = "25 SNM/USD"
 "#;
-
-fn snm(text: &str) -> Snm {
-    text.parse().unwrap()
-}
 
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
@@ -440,10 +436,10 @@ async fn a_large_sweep_lists_fifty_accounts_and_records_every_payment() {
         assert_eq!(fields[3], snm("50 SNM").wei().to_string(), "{line}");
         paid.push(fields[0].parse().unwrap());
     }
-    let (mut paid_sorted, mut expected) = (paid.clone(), accounts.clone());
-    paid_sorted.sort();
+    let mut expected = accounts.clone();
+    paid.sort();
     expected.sort();
-    assert_eq!(paid_sorted, expected, "every account once");
+    assert_eq!(paid, expected, "every account once");
     let client = scene.devnet.client(0).unwrap();
     for account in &accounts {
         assert_eq!(client.token_balance(*account).await.unwrap(), snm("50 SNM"));

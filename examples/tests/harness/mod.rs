@@ -9,7 +9,10 @@ use std::{
 };
 
 use alloy::signers::local::PrivateKeySigner;
-use snm_sdk::devnet::{Devnet, DevnetConfig};
+use snm_sdk::{
+    devnet::{Devnet, DevnetConfig},
+    units::Snm,
+};
 
 /// A devnet, a scratch directory, and the deployment file in it.
 pub struct Scene {
@@ -104,4 +107,9 @@ pub fn assert_has(text: &str, needles: &[&str]) {
     for needle in needles {
         assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
     }
+}
+
+/// An amount as written (`"150 SNM"`, `"50.0123456789 SNM"`).
+pub fn snm(text: &str) -> Snm {
+    text.parse().unwrap()
 }
