@@ -7,6 +7,7 @@ import {PriceOracle} from "../../src/PriceOracle.sol";
 import {SNMToken} from "../../src/SNMToken.sol";
 import {IMarket} from "../../src/interfaces/IMarket.sol";
 import {IPriceOracle} from "../../src/interfaces/IPriceOracle.sol";
+import {Permits} from "../utils/Permits.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Test} from "forge-std/Test.sol";
 
@@ -152,20 +153,9 @@ abstract contract MarketBase is Test {
         returns (uint256 deadline, uint8 v, bytes32 r, bytes32 s)
     {
         deadline = block.timestamp + 1 days;
-        bytes32 structHash = keccak256(
-            abi.encode(
-                keccak256(
-                    "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
-                ),
-                customer,
-                address(market),
-                value,
-                token.nonces(customer),
-                deadline
-            )
-        );
         (v, r, s) = vm.sign(
-            customerKey, keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash))
+            customerKey,
+            Permits.digest(token, customer, address(market), value, token.nonces(customer), deadline)
         );
     }
 
