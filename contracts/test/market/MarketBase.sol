@@ -82,6 +82,26 @@ abstract contract MarketBase is Test {
         market.deposit(account, amount);
     }
 
+    /// @dev Takes back the customer's allowance for the market (the permit paths then need their permit).
+    function _revokeAllowance() internal {
+        vm.prank(customer);
+        token.approve(address(market), 0);
+    }
+
+    // ------------------------------------------------------------ owner
+
+    /// @dev The owner sets a fee of `feeBps` paid to `treasury`.
+    function _setFee(uint256 feeBps) internal {
+        vm.prank(owner);
+        market.setFee(feeBps, treasury);
+    }
+
+    /// @dev The owner pauses the market.
+    function _pause() internal {
+        vm.prank(owner);
+        market.setPaused(true);
+    }
+
     // ------------------------------------------------------------ orders
 
     /// @dev An ask of `master` for `worker` with every resource set and 3 network flags, fixed terms up to 30
@@ -163,14 +183,27 @@ abstract contract MarketBase is Test {
         return market.getDeal(dealId);
     }
 
+    /// @dev `by` closes the deal, blacklisting the other side when `blacklist` is set.
+    function _close(address by, uint256 dealId, bool blacklist) internal {
+        vm.prank(by);
+        market.closeDeal(dealId, blacklist);
+    }
+
+    /// @dev The deal is closed for `reason`, its deposit paid out or refunded.
+    function _assertClosed(uint256 dealId, IMarket.CloseReason reason) internal view {
+        IMarket.Deal memory d = _deal(dealId);
+        assertFalse(d.active);
+        assertEq(uint8(d.reason), uint8(reason));
+        assertEq(d.deposit, 0);
+    }
+
     // ------------------------------------------------------------ time and rate
 
     /// @dev Moves the clock `seconds_` forward and has the reporter restate the rate, so it stays fresh.
     function _skipFresh(uint256 seconds_) internal {
         skip(seconds_);
         (uint256 rate,) = oracle.latestRate();
-        vm.prank(reporter);
-        oracle.report(rate);
+        _report(rate);
     }
 
     /// @dev Reports `rate` (within the oracle's maximum change of the current one).
