@@ -6,6 +6,8 @@ import {SNMToken} from "../src/SNMToken.sol";
 import {IMarket} from "../src/interfaces/IMarket.sol";
 import {Deploy} from "./Deploy.s.sol";
 import {GasInputs} from "./GasInputs.sol";
+// The tests' permit digest (library, internal functions only: nothing of it is deployed).
+import {Permits} from "../test/utils/Permits.sol";
 
 /// @notice The receipt-gas scenario of `make gas` (scripts/gas.sh), with SONM's inputs: price 1e14 USD-wei
 /// per second, an ask with every resource set and 3 network flags, a bid for a fixed term of 3600 s.
@@ -154,18 +156,8 @@ contract GasReport is Deploy {
         returns (uint8 v, bytes32 r, bytes32 s)
     {
         address owner = vm.addr(key);
-        bytes32 structHash = keccak256(
-            abi.encode(
-                keccak256(
-                    "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
-                ),
-                owner,
-                spender,
-                value,
-                token.nonces(owner),
-                block.timestamp + 1 days
-            )
+        return vm.sign(
+            key, Permits.digest(token, owner, spender, value, token.nonces(owner), block.timestamp + 1 days)
         );
-        return vm.sign(key, keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash)));
     }
 }

@@ -85,10 +85,10 @@ contract RewardGas is Script {
         vm.stopBroadcast();
 
         vm.broadcast(holderKey);
-        distributor.claim(accounts[0], amounts[0], _proof(leaves, 0, upper));
+        distributor.claim(accounts[0], amounts[0], MerkleBuilder.subtreeProof(leaves, 0, upper));
 
         vm.broadcast(newcomerKey);
-        distributor.claim(accounts[1], amounts[1], _proof(leaves, 1, upper));
+        distributor.claim(accounts[1], amounts[1], MerkleBuilder.subtreeProof(leaves, 1, upper));
 
         vm.broadcast(operatorKey);
         distributor.claimMany(_batch(HOLDERS, BATCH, accounts, amounts, leaves, upper));
@@ -139,7 +139,7 @@ contract RewardGas is Script {
         vm.stopBroadcast();
 
         vm.broadcast(holderKey);
-        distributor.claim(accounts[0], holderRound2, _proof(leaves2, 0, upper));
+        distributor.claim(accounts[0], holderRound2, MerkleBuilder.subtreeProof(leaves2, 0, upper));
     }
 
     /// @dev A distributor whose root is of a sparse 2^20-leaf tree holding `count` holders' leaves
@@ -229,24 +229,8 @@ contract RewardGas is Script {
             claims[i] = IRewardDistributor.Claim({
                 account: accounts[first + i],
                 cumulativeAmount: amounts[first + i],
-                proof: _proof(leaves, first + i, upper)
+                proof: MerkleBuilder.subtreeProof(leaves, first + i, upper)
             });
-        }
-    }
-
-    /// @dev Leaf `index`'s path in the real subtree, then the random siblings above it.
-    function _proof(bytes32[] memory leaves, uint256 index, bytes32[] memory upper)
-        internal
-        pure
-        returns (bytes32[] memory proof)
-    {
-        bytes32[] memory lower = MerkleBuilder.proof(leaves, index);
-        proof = new bytes32[](lower.length + upper.length);
-        for (uint256 i; i < lower.length; ++i) {
-            proof[i] = lower[i];
-        }
-        for (uint256 i; i < upper.length; ++i) {
-            proof[lower.length + i] = upper[i];
         }
     }
 }

@@ -2,14 +2,13 @@
 pragma solidity 0.8.30;
 
 import {SNMToken} from "../src/SNMToken.sol";
+import {Permits} from "./utils/Permits.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {Test} from "forge-std/Test.sol";
 
 contract SNMTokenTest is Test {
     uint256 internal constant SUPPLY = 444_000_000e18;
-    bytes32 internal constant PERMIT_TYPEHASH =
-        keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
 
     SNMToken internal token;
     address internal holder = makeAddr("holder");
@@ -49,7 +48,7 @@ contract SNMTokenTest is Test {
         (address owner, uint256 key) = makeAddrAndKey("owner");
         address spender = makeAddr("spender");
         uint256 deadline = block.timestamp + 1 hours;
-        bytes32 digest = _permitDigest(owner, spender, 5e18, 0, deadline);
+        bytes32 digest = Permits.digest(token, owner, spender, 5e18, 0, deadline);
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
 
         token.permit(owner, spender, 5e18, deadline, v, r, s);
@@ -61,7 +60,7 @@ contract SNMTokenTest is Test {
     function test_RevertWhen_PermitExpired() public {
         (address owner, uint256 key) = makeAddrAndKey("owner");
         uint256 deadline = block.timestamp;
-        bytes32 digest = _permitDigest(owner, holder, 1, 0, deadline);
+        bytes32 digest = Permits.digest(token, owner, holder, 1, 0, deadline);
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
         vm.warp(deadline + 1);
 
@@ -73,19 +72,10 @@ contract SNMTokenTest is Test {
         (address owner,) = makeAddrAndKey("owner");
         (address mallory, uint256 malloryKey) = makeAddrAndKey("mallory");
         uint256 deadline = block.timestamp + 1;
-        bytes32 digest = _permitDigest(owner, mallory, 1, 0, deadline);
+        bytes32 digest = Permits.digest(token, owner, mallory, 1, 0, deadline);
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(malloryKey, digest);
 
         vm.expectRevert(abi.encodeWithSelector(ERC20Permit.ERC2612InvalidSigner.selector, mallory, owner));
         token.permit(owner, mallory, 1, deadline, v, r, s);
-    }
-
-    function _permitDigest(address owner, address spender, uint256 value, uint256 nonce, uint256 deadline)
-        internal
-        view
-        returns (bytes32)
-    {
-        bytes32 structHash = keccak256(abi.encode(PERMIT_TYPEHASH, owner, spender, value, nonce, deadline));
-        return keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash));
     }
 }

@@ -108,8 +108,7 @@ contract EscrowTest is MarketBase {
     }
 
     function test_RevertWhen_DepositWithoutAllowance() public {
-        vm.prank(customer);
-        token.approve(address(market), 0);
+        _revokeAllowance();
         vm.expectRevert(
             abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 0, 1e18)
         );
@@ -117,8 +116,7 @@ contract EscrowTest is MarketBase {
     }
 
     function test_DepositWithPermit() public {
-        vm.prank(customer);
-        token.approve(address(market), 0);
+        _revokeAllowance();
         (uint256 deadline, uint8 v, bytes32 r, bytes32 s) = _signPermit(7e18);
 
         vm.expectEmit(address(market));
@@ -132,8 +130,7 @@ contract EscrowTest is MarketBase {
     }
 
     function test_DepositWithPermit_FrontRunPermitIgnored() public {
-        vm.prank(customer);
-        token.approve(address(market), 0);
+        _revokeAllowance();
         (uint256 deadline, uint8 v, bytes32 r, bytes32 s) = _signPermit(7e18);
         // Someone submits the permit first: the market's own permit call then fails and is ignored.
         token.permit(customer, address(market), 7e18, deadline, v, r, s);
@@ -144,8 +141,7 @@ contract EscrowTest is MarketBase {
     }
 
     function test_RevertWhen_DepositWithPermitInvalidAndNoAllowance() public {
-        vm.prank(customer);
-        token.approve(address(market), 0);
+        _revokeAllowance();
         (uint256 deadline, uint8 v, bytes32 r, bytes32 s) = _signPermit(7e18);
 
         // Signed for 7 SNM, used for 8: the permit fails, and so does the transfer.
@@ -295,8 +291,7 @@ contract EscrowTest is MarketBase {
     }
 
     function test_SettlePaysFeeToTreasury() public {
-        vm.prank(owner);
-        market.setFee(1000, treasury);
+        _setFee(1000);
         uint256 dealId = _openFixed();
         _skipFresh(1001);
         market.settle(dealId);
@@ -316,13 +311,11 @@ contract EscrowTest is MarketBase {
     }
 
     function test_FeeIsFixedWhenTheDealOpens() public {
-        vm.prank(owner);
-        market.setFee(100, treasury);
+        _setFee(100);
         uint256 dealId = _openFixed();
         assertEq(_deal(dealId).feeBps, 100);
 
-        vm.prank(owner);
-        market.setFee(1000, treasury);
+        _setFee(1000);
         _skipFresh(100);
         market.settle(dealId);
 
@@ -337,8 +330,7 @@ contract EscrowTest is MarketBase {
     }
 
     function test_RevertWhen_WithdrawFeesWithoutTreasury() public {
-        vm.prank(owner);
-        market.setFee(500, treasury);
+        _setFee(500);
         uint256 dealId = _openFixed();
         _skipFresh(100);
         market.settle(dealId);

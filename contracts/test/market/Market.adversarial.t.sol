@@ -240,8 +240,7 @@ contract MarketAdversarialTest is MarketBase {
         _skipFresh(100);
         vm.prank(master);
         market.proposeChange(dealId, PRICE / 2, 0);
-        vm.prank(customer);
-        market.closeDeal(dealId, false);
+        _close(customer, dealId, false);
         bytes32 closed = keccak256(abi.encode(_deal(dealId)));
         uint256 refund = market.balanceOf(customer);
         uint256 earned = market.earningsOf(master);
@@ -251,11 +250,9 @@ contract MarketAdversarialTest is MarketBase {
         vm.expectRevert(inactive);
         market.settle(dealId);
         vm.expectRevert(inactive);
-        vm.prank(customer);
-        market.closeDeal(dealId, false);
+        _close(customer, dealId, false);
         vm.expectRevert(inactive);
-        vm.prank(master);
-        market.closeDeal(dealId, true);
+        _close(master, dealId, true);
         vm.expectRevert(inactive);
         vm.prank(customer);
         market.topUp(dealId, 1);
@@ -280,17 +277,13 @@ contract MarketAdversarialTest is MarketBase {
         vm.expectRevert(stale);
         market.settle(dealId);
         vm.expectRevert(stale);
-        vm.prank(master);
-        market.closeDeal(dealId, false);
+        _close(master, dealId, false);
         vm.expectRevert(stale);
-        vm.prank(worker);
-        market.closeDeal(dealId, true);
+        _close(worker, dealId, true);
         vm.expectRevert(stale);
-        vm.prank(stranger);
-        market.closeDeal(dealId, false);
+        _close(stranger, dealId, false);
 
-        vm.prank(customer);
-        market.closeDeal(dealId, false);
+        _close(customer, dealId, false);
         uint256 paid = _owed(PRICE, MAX_AGE + 1000, RATE);
         assertEq(market.balanceOf(customer), DEPOSIT - paid);
         assertEq(market.earningsOf(master), paid);
@@ -299,8 +292,7 @@ contract MarketAdversarialTest is MarketBase {
     function test_StaleRate_CustomerClosingPastTheDepositGetsNothingBack() public {
         uint256 dealId = _openSpot();
         skip(10_000); // stale, and the deposit pays only 5000 s
-        vm.prank(customer);
-        market.closeDeal(dealId, false);
+        _close(customer, dealId, false);
         assertEq(market.balanceOf(customer), 0);
         assertEq(market.earningsOf(master), DEPOSIT);
         assertEq(uint8(_deal(dealId).reason), uint8(IMarket.CloseReason.OutOfFunds));
@@ -315,8 +307,7 @@ contract MarketAdversarialTest is MarketBase {
         IMarket.Ask memory ask = _spotAsk();
         ask.pricePerSecond = type(uint80).max;
         ask.minDuration = 0;
-        vm.prank(master);
-        uint256 askId = m.placeAsk(ask);
+        uint256 askId = _placeAskOn(m, ask);
         uint256 deposit = type(uint96).max;
         deal(address(token), customer, deposit);
         vm.prank(customer);
@@ -363,8 +354,7 @@ contract MarketAdversarialTest is MarketBase {
         (Market m,) = _marketAtRate(0.5e18);
         IMarket.Ask memory ask = _spotAsk();
         ask.pricePerSecond = 1;
-        vm.prank(master);
-        uint256 askId = m.placeAsk(ask);
+        uint256 askId = _placeAskOn(m, ask);
         vm.prank(customer);
         token.approve(address(m), 1800);
         vm.prank(customer);
@@ -400,8 +390,7 @@ contract MarketAdversarialTest is MarketBase {
 
     function test_Blacklist_CustomerWhoBlacklistedCannotQuickBuy() public {
         uint256 dealId = _openFixed();
-        vm.prank(customer);
-        market.closeDeal(dealId, true);
+        _close(customer, dealId, true);
         uint256 askId = _placeAsk(_ask());
         vm.expectRevert(abi.encodeWithSelector(IMarket.BlacklistedBy.selector, customer, master));
         vm.prank(customer);
@@ -410,8 +399,7 @@ contract MarketAdversarialTest is MarketBase {
 
     function test_Blacklist_BlacklistedCustomerCannotQuickBuy() public {
         uint256 dealId = _openSpot();
-        vm.prank(worker);
-        market.closeDeal(dealId, true);
+        _close(worker, dealId, true);
         uint256 askId = _placeAsk(_ask());
         vm.expectRevert(abi.encodeWithSelector(IMarket.BlacklistedBy.selector, master, customer));
         vm.prank(customer);
@@ -453,8 +441,7 @@ contract MarketAdversarialTest is MarketBase {
         uint256 dealId = _openSpot();
         IMarket.Ask memory ask = _ask();
         uint256 askId = _placeAsk(ask); // placing orders still works
-        vm.prank(owner);
-        market.setPaused(true);
+        _pause();
 
         vm.expectRevert(IMarket.MarketPaused.selector);
         vm.prank(customer);
@@ -464,8 +451,7 @@ contract MarketAdversarialTest is MarketBase {
         market.settle(dealId);
         vm.prank(master);
         market.withdrawEarnings(100 * _perSecond(), master);
-        vm.prank(customer);
-        market.closeDeal(dealId, false);
+        _close(customer, dealId, false);
         vm.prank(customer);
         market.withdraw(DEPOSIT - 100 * _perSecond(), customer);
         assertEq(token.balanceOf(address(market)), 0);
@@ -505,8 +491,7 @@ contract MarketAdversarialTest is MarketBase {
 
     function test_RevertWhen_DealIdUsedAsOrder() public {
         uint256 dealId = _openFixed();
-        vm.prank(customer);
-        market.closeDeal(dealId, false);
+        _close(customer, dealId, false);
         // A deal's record (open or closed) never passes as an order.
         IMarket.Bid memory bid = _bid();
         vm.expectRevert(abi.encodeWithSelector(IMarket.OrderMismatch.selector, dealId));

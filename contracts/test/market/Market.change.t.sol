@@ -150,8 +150,7 @@ contract MarketChangeTest is MarketBase {
         _skipFresh(100);
         _accept(customer, fixedDeal, PRICE, end - 600);
         _skipFresh(TERM);
-        vm.prank(stranger);
-        market.closeDeal(fixedDeal, false);
+        _close(stranger, fixedDeal, false);
         assertEq(market.earningsOf(master), (TERM - 600) * _perSecond());
         assertEq(market.balanceOf(customer), DEPOSIT - (TERM - 600) * _perSecond());
     }
@@ -222,8 +221,7 @@ contract MarketChangeTest is MarketBase {
 
     function test_RevertWhen_AcceptChangeDealClosed() public {
         _propose(customer, fixedDeal, PRICE / 2, end);
-        vm.prank(customer);
-        market.closeDeal(fixedDeal, false);
+        _close(customer, fixedDeal, false);
         vm.expectRevert(abi.encodeWithSelector(IMarket.DealNotActive.selector, fixedDeal));
         _accept(master, fixedDeal, PRICE / 2, end);
     }
@@ -322,8 +320,7 @@ contract MarketChangeTest is MarketBase {
     }
 
     function test_PauseLeavesRunningDealsAndChangesAlone() public {
-        vm.prank(owner);
-        market.setPaused(true);
+        _pause();
         _propose(customer, spotDeal, PRICE / 2, 0);
         _skipFresh(10);
         _accept(master, spotDeal, PRICE / 2, 0);
@@ -342,8 +339,7 @@ contract MarketChangeTest is MarketBase {
         _skipFresh(before);
         _accept(customer, spotDeal, newPrice, 0);
         _skipFresh(later);
-        vm.prank(customer);
-        market.closeDeal(spotDeal, false);
+        _close(customer, spotDeal, false);
 
         uint256 expected = _owed(PRICE, before, RATE) + _owed(newPrice, later, RATE);
         if (expected > DEPOSIT) expected = DEPOSIT;

@@ -21,18 +21,6 @@ contract MarketCloseTest is MarketBase {
         emit IMarket.DealClosed(dealId, reason, by, paid, 0, rate, until, refund, blacklisted);
     }
 
-    function _close(address by, uint256 dealId, bool blacklist) internal {
-        vm.prank(by);
-        market.closeDeal(dealId, blacklist);
-    }
-
-    function _assertClosed(uint256 dealId, IMarket.CloseReason reason) internal view {
-        IMarket.Deal memory d = _deal(dealId);
-        assertFalse(d.active);
-        assertEq(uint8(d.reason), uint8(reason));
-        assertEq(d.deposit, 0);
-    }
-
     /// @dev A spot deal whose deposit pays `seconds_` seconds and `fraction` wei more.
     function _openSpotFor(uint256 seconds_, uint256 fraction) internal returns (uint256) {
         IMarket.Bid memory bid = _spotBid();
@@ -82,8 +70,7 @@ contract MarketCloseTest is MarketBase {
     }
 
     function test_CloseByCustomer_WithFee() public {
-        vm.prank(owner);
-        market.setFee(1000, treasury);
+        _setFee(1000);
         uint256 dealId = _openFixed();
         _skipFresh(100);
         uint256 paid = 100 * _perSecond();
@@ -118,8 +105,7 @@ contract MarketCloseTest is MarketBase {
 
     function test_CloseByCustomer_WorksWhilePaused() public {
         uint256 dealId = _openFixed();
-        vm.prank(owner);
-        market.setPaused(true);
+        _pause();
         _skipFresh(10);
         _close(customer, dealId, false);
         _assertClosed(dealId, IMarket.CloseReason.ByCustomer);

@@ -195,8 +195,7 @@ contract MarketDealsTest is MarketBase {
     }
 
     function test_RevertWhen_OpenDealPaused() public {
-        vm.prank(owner);
-        market.setPaused(true);
+        _pause();
         _expectMatchRevert(abi.encodeWithSelector(IMarket.MarketPaused.selector));
     }
 
@@ -419,8 +418,7 @@ contract MarketDealsTest is MarketBase {
 
     function test_QuickBuyWithPermit() public {
         askId = _placeAsk(ask);
-        vm.prank(customer);
-        token.approve(address(market), 0);
+        _revokeAllowance();
         (uint256 deadline, uint8 v, bytes32 r, bytes32 s) = _signPermit(DEPOSIT);
         uint256 expectedId = market.nextOrderId();
 
@@ -437,8 +435,7 @@ contract MarketDealsTest is MarketBase {
 
     function test_QuickBuyWithPermit_FrontRunPermitIgnored() public {
         askId = _placeAsk(ask);
-        vm.prank(customer);
-        token.approve(address(market), 0);
+        _revokeAllowance();
         (uint256 deadline, uint8 v, bytes32 r, bytes32 s) = _signPermit(DEPOSIT);
         token.permit(customer, address(market), DEPOSIT, deadline, v, r, s);
 
@@ -450,8 +447,7 @@ contract MarketDealsTest is MarketBase {
 
     function test_RevertWhen_QuickBuyWithPermitSignedForLess() public {
         askId = _placeAsk(ask);
-        vm.prank(customer);
-        token.approve(address(market), 0);
+        _revokeAllowance();
         (uint256 deadline, uint8 v, bytes32 r, bytes32 s) = _signPermit(DEPOSIT - 1);
 
         vm.expectRevert(

@@ -54,8 +54,7 @@ contract MarketEndpointTest is MarketBase {
     }
 
     function test_RevertWhen_AnnouncingOnClosedOrUnknownDeal() public {
-        vm.prank(customer);
-        market.closeDeal(dealId, false);
+        _close(customer, dealId, false);
         vm.expectRevert(abi.encodeWithSelector(IMarket.DealNotActive.selector, dealId));
         vm.prank(worker);
         market.announceEndpoint(dealId, "203.0.113.7:3128");

@@ -47,8 +47,7 @@ contract MarketSettleTest is MarketBase {
     }
 
     function test_Settle_WithFee() public {
-        vm.prank(owner);
-        market.setFee(250, treasury);
+        _setFee(250);
         uint256 dealId = _openFixed();
         _skipFresh(777);
         uint256 amount = 777 * _perSecond();
@@ -108,10 +107,7 @@ contract MarketSettleTest is MarketBase {
         vm.prank(stranger);
         market.settle(dealId);
 
-        IMarket.Deal memory d = _deal(dealId);
-        assertFalse(d.active);
-        assertEq(uint8(d.reason), uint8(IMarket.CloseReason.OutOfFunds));
-        assertEq(d.deposit, 0);
+        _assertClosed(dealId, IMarket.CloseReason.OutOfFunds);
         assertEq(market.earningsOf(master), DEPOSIT);
     }
 
@@ -145,8 +141,7 @@ contract MarketSettleTest is MarketBase {
 
     function test_Settle_WorksWhilePaused() public {
         uint256 dealId = _openFixed();
-        vm.prank(owner);
-        market.setPaused(true);
+        _pause();
         _skipFresh(10);
         market.settle(dealId);
         assertEq(market.earningsOf(master), 10 * _perSecond());
@@ -185,8 +180,7 @@ contract MarketSettleTest is MarketBase {
     function test_Owed_InactiveDeal() public {
         uint256 dealId = _openFixed();
         _skipFresh(100);
-        vm.prank(customer);
-        market.closeDeal(dealId, false);
+        _close(customer, dealId, false);
         skip(100);
         (uint256 amount, uint256 until) = market.owed(dealId, RATE);
         assertEq(amount, 0);
@@ -231,8 +225,7 @@ contract MarketSettleTest is MarketBase {
         market.topUp(dealId, 1e18);
 
         // The rest goes back to the customer on close.
-        vm.prank(customer);
-        market.closeDeal(dealId, false);
+        _close(customer, dealId, false);
         assertEq(market.balanceOf(customer), DEPOSIT + 1e18);
         assertEq(market.balanceOf(stranger), 0);
     }
@@ -251,8 +244,7 @@ contract MarketSettleTest is MarketBase {
 
     function test_TopUp_WorksWhilePausedAndWithStaleRate() public {
         uint256 dealId = _openFixed();
-        vm.prank(owner);
-        market.setPaused(true);
+        _pause();
         skip(MAX_AGE * 2);
         _deposit(customer, 1e18);
         vm.prank(customer);
@@ -312,10 +304,7 @@ contract MarketSettleTest is MarketBase {
         feeBps = bound(feeBps, 0, 1000);
         uint256 rate = bound(rateSeed, RATE * 8 / 10, RATE * 12 / 10);
         _report(rate);
-        if (feeBps != 0) {
-            vm.prank(owner);
-            market.setFee(feeBps, treasury);
-        }
+        if (feeBps != 0) _setFee(feeBps);
         IMarket.Ask memory ask = _spotAsk();
         ask.pricePerSecond = price;
         uint256 needed = (price * RUNWAY * rate + 1e18 - 1) / 1e18;
@@ -403,8 +392,7 @@ contract MarketSettleTest is MarketBase {
     /// @dev Closes as the customer; returns what the final settlement paid and the refund.
     function _closeByCustomer(uint256 dealId) internal returns (uint256 paid, uint256 refund) {
         vm.recordLogs();
-        vm.prank(customer);
-        market.closeDeal(dealId, false);
+        _close(customer, dealId, false);
         Vm.Log[] memory logs = vm.getRecordedLogs();
         (, paid,,,, refund,) = abi.decode(
             logs[logs.length - 1].data,

@@ -7,6 +7,7 @@ import {PriceOracle} from "../../src/PriceOracle.sol";
 import {SNMToken} from "../../src/SNMToken.sol";
 import {IMarket} from "../../src/interfaces/IMarket.sol";
 import {IPriceOracle} from "../../src/interfaces/IPriceOracle.sol";
+import {Permits} from "../utils/Permits.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Test} from "forge-std/Test.sol";
 
@@ -81,6 +82,26 @@ abstract contract MarketBase is Test {
         market.deposit(account, amount);
     }
 
+    /// @dev Takes back the customer's allowance for the market (the permit paths then need their permit).
+    function _revokeAllowance() internal {
+        vm.prank(customer);
+        token.approve(address(market), 0);
+    }
+
+    // ------------------------------------------------------------ owner
+
+    /// @dev The owner sets a fee of `feeBps` paid to `treasury`.
+    function _setFee(uint256 feeBps) internal {
+        vm.prank(owner);
+        market.setFee(feeBps, treasury);
+    }
+
+    /// @dev The owner pauses the market.
+    function _pause() internal {
+        vm.prank(owner);
+        market.setPaused(true);
+    }
+
     // ------------------------------------------------------------ orders
 
     /// @dev An ask of `master` for `worker` with every resource set and 3 network flags, fixed terms up to 30
@@ -152,25 +173,28 @@ abstract contract MarketBase is Test {
         returns (uint256 deadline, uint8 v, bytes32 r, bytes32 s)
     {
         deadline = block.timestamp + 1 days;
-        bytes32 structHash = keccak256(
-            abi.encode(
-                keccak256(
-                    "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
-                ),
-                customer,
-                address(market),
-                value,
-                token.nonces(customer),
-                deadline
-            )
-        );
         (v, r, s) = vm.sign(
-            customerKey, keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash))
+            customerKey,
+            Permits.digest(token, customer, address(market), value, token.nonces(customer), deadline)
         );
     }
 
     function _deal(uint256 dealId) internal view returns (IMarket.Deal memory) {
         return market.getDeal(dealId);
+    }
+
+    /// @dev `by` closes the deal, blacklisting the other side when `blacklist` is set.
+    function _close(address by, uint256 dealId, bool blacklist) internal {
+        vm.prank(by);
+        market.closeDeal(dealId, blacklist);
+    }
+
+    /// @dev The deal is closed for `reason`, its deposit paid out or refunded.
+    function _assertClosed(uint256 dealId, IMarket.CloseReason reason) internal view {
+        IMarket.Deal memory d = _deal(dealId);
+        assertFalse(d.active);
+        assertEq(uint8(d.reason), uint8(reason));
+        assertEq(d.deposit, 0);
     }
 
     // ------------------------------------------------------------ time and rate
@@ -179,8 +203,7 @@ abstract contract MarketBase is Test {
     function _skipFresh(uint256 seconds_) internal {
         skip(seconds_);
         (uint256 rate,) = oracle.latestRate();
-        vm.prank(reporter);
-        oracle.report(rate);
+        _report(rate);
     }
 
     /// @dev Reports `rate` (within the oracle's maximum change of the current one).

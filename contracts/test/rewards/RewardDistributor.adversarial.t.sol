@@ -116,8 +116,7 @@ contract RewardDistributorAdversarialTest is RewardDistributorBase {
     function test_RevertWhen_ClaimUnderCancelledRoot() public {
         Tree memory next = _grow(t, 0, 5e18);
         _propose(next.root, next.total);
-        vm.prank(operator);
-        distributor.cancelRoot(next.root);
+        _cancel(next.root);
         vm.expectRevert(_invalidProof(next.accounts[0], next.amounts[0]));
         _claim(next, 0);
     }

@@ -106,16 +106,11 @@ contract RewardDistributorGasTest is RewardDistributorBase {
 
         IRewardDistributor.Claim[] memory claims = new IRewardDistributor.Claim[](n);
         for (uint256 i; i < n; ++i) {
-            bytes32[] memory lower = MerkleBuilder.proof(tree, i);
-            bytes32[] memory full = new bytes32[](DEPTH);
-            for (uint256 j; j < 4; ++j) {
-                full[j] = lower[j];
-            }
-            for (uint256 j; j < DEPTH - 4; ++j) {
-                full[4 + j] = upper[j];
-            }
-            claims[i] =
-                IRewardDistributor.Claim({account: accounts[i], cumulativeAmount: amounts[i], proof: full});
+            claims[i] = IRewardDistributor.Claim({
+                account: accounts[i],
+                cumulativeAmount: amounts[i],
+                proof: MerkleBuilder.subtreeProof(tree, i, upper)
+            });
         }
         uint256 paid = distributor.claimMany(claims);
         vm.snapshotGasLastCall("RewardDistributor", name);

@@ -13,10 +13,6 @@ contract RewardDistributorOwnershipTest is RewardDistributorBase {
     address internal successor = makeAddr("successor");
     address internal stranger = makeAddr("stranger");
 
-    function _unauthorized(address caller) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, caller);
-    }
-
     function test_TransferOwnership() public {
         vm.expectEmit(address(distributor));
         emit Ownable2Step.OwnershipTransferStarted(operator, successor);

@@ -165,15 +165,14 @@ contract RewardDistributorRootsTest is RewardDistributorBase {
 
     function test_ProposeRoot_AfterCancelKeepsRound() public {
         _proposeAs(operator, ROOT, TOTAL);
-        vm.prank(operator);
-        distributor.cancelRoot(ROOT);
+        _cancel(ROOT);
         vm.expectEmit(address(distributor));
         emit IRewardDistributor.RootProposed(1, ROOT2, 0, CONTENT, uint64(block.timestamp) + DELAY, URI);
         _proposeAs(operator, ROOT2, 0);
     }
 
     function test_RevertWhen_ProposeRootCallerNotOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, stranger));
+        vm.expectRevert(_unauthorized(stranger));
         _proposeAs(stranger, ROOT, TOTAL);
     }
 
@@ -202,8 +201,7 @@ contract RewardDistributorRootsTest is RewardDistributorBase {
         _proposeAs(operator, ROOT, TOTAL);
         vm.expectEmit(address(distributor));
         emit IRewardDistributor.RootCancelled(1, ROOT);
-        vm.prank(operator);
-        distributor.cancelRoot(ROOT);
+        _cancel(ROOT);
         _assertNoProposal();
         assertEq(distributor.roundOf(ROOT), 0, "roundOf");
     }
@@ -212,38 +210,34 @@ contract RewardDistributorRootsTest is RewardDistributorBase {
     function test_CancelRoot_AfterDelay() public {
         _proposeAs(operator, ROOT, TOTAL);
         vm.warp(block.timestamp + 10 * DELAY);
-        vm.prank(operator);
-        distributor.cancelRoot(ROOT);
+        _cancel(ROOT);
         _assertNoProposal();
     }
 
     function test_RevertWhen_CancelRootCallerNotOwner() public {
         _proposeAs(operator, ROOT, TOTAL);
         vm.prank(stranger);
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, stranger));
+        vm.expectRevert(_unauthorized(stranger));
         distributor.cancelRoot(ROOT);
     }
 
     function test_RevertWhen_CancelRootNothingProposed() public {
-        vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.NotProposed.selector, ROOT, bytes32(0)));
-        distributor.cancelRoot(ROOT);
+        _cancel(ROOT);
     }
 
     function test_RevertWhen_CancelRootWrongRoot() public {
         _proposeAs(operator, ROOT, TOTAL);
-        vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.NotProposed.selector, ROOT2, ROOT));
-        distributor.cancelRoot(ROOT2);
+        _cancel(ROOT2);
     }
 
     /// @dev Naming the zero root never cancels anything, even when nothing is pending.
     function test_RevertWhen_CancelRootZero() public {
-        vm.prank(operator);
         vm.expectRevert(
             abi.encodeWithSelector(IRewardDistributor.NotProposed.selector, bytes32(0), bytes32(0))
         );
-        distributor.cancelRoot(bytes32(0));
+        _cancel(bytes32(0));
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -296,8 +290,7 @@ contract RewardDistributorRootsTest is RewardDistributorBase {
 
     function test_AcceptRoot_ZeroDelay() public {
         distributor = new RewardDistributor(IERC20(address(token)), operator, 0);
-        vm.prank(operator);
-        distributor.proposeRoot(ROOT, 0, CONTENT, URI);
+        _proposeAs(operator, ROOT, 0);
         assertEq(distributor.pendingRoot().acceptableAt, block.timestamp);
         _accept(ROOT);
         assertEq(distributor.merkleRoot(), ROOT);
@@ -308,34 +301,30 @@ contract RewardDistributorRootsTest is RewardDistributorBase {
         _proposeAs(operator, ROOT, TOTAL);
         vm.warp(block.timestamp + DELAY);
         vm.prank(stranger);
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, stranger));
+        vm.expectRevert(_unauthorized(stranger));
         distributor.acceptRoot(ROOT);
     }
 
     function test_RevertWhen_AcceptRootNothingProposed() public {
-        vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.NotProposed.selector, ROOT, bytes32(0)));
-        distributor.acceptRoot(ROOT);
+        _accept(ROOT);
     }
 
     function test_RevertWhen_AcceptRootWrongRoot() public {
         _fund(TOTAL);
         _proposeAs(operator, ROOT, TOTAL);
         vm.warp(block.timestamp + DELAY);
-        vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.NotProposed.selector, ROOT2, ROOT));
-        distributor.acceptRoot(ROOT2);
+        _accept(ROOT2);
     }
 
     function test_RevertWhen_AcceptRootCancelled() public {
         _fund(TOTAL);
         _proposeAs(operator, ROOT, TOTAL);
-        vm.prank(operator);
-        distributor.cancelRoot(ROOT);
+        _cancel(ROOT);
         vm.warp(block.timestamp + DELAY);
-        vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.NotProposed.selector, ROOT, bytes32(0)));
-        distributor.acceptRoot(ROOT);
+        _accept(ROOT);
     }
 
     function test_RevertWhen_RootNotReady() public {
@@ -343,22 +332,20 @@ contract RewardDistributorRootsTest is RewardDistributorBase {
         _proposeAs(operator, ROOT, TOTAL);
         uint64 acceptableAt = uint64(block.timestamp) + DELAY;
         vm.warp(acceptableAt - 1);
-        vm.prank(operator);
         vm.expectRevert(
             abi.encodeWithSelector(IRewardDistributor.ProposalNotReady.selector, ROOT, acceptableAt)
         );
-        distributor.acceptRoot(ROOT);
+        _accept(ROOT);
     }
 
     function test_RevertWhen_RootUnderfunded() public {
         _fund(TOTAL - 1);
         _proposeAs(operator, ROOT, TOTAL);
         vm.warp(block.timestamp + DELAY);
-        vm.prank(operator);
         vm.expectRevert(
             abi.encodeWithSelector(IRewardDistributor.RootUnderfunded.selector, ROOT, TOTAL, TOTAL - 1)
         );
-        distributor.acceptRoot(ROOT);
+        _accept(ROOT);
     }
 
     /// @dev Funding after the proposal is enough: the check is made at acceptance.

@@ -5,6 +5,7 @@ import {RewardDistributor} from "../../src/RewardDistributor.sol";
 import {SNMToken} from "../../src/SNMToken.sol";
 import {IRewardDistributor} from "../../src/interfaces/IRewardDistributor.sol";
 import {MerkleBuilder} from "./utils/MerkleBuilder.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Test} from "forge-std/Test.sol";
 
@@ -48,6 +49,11 @@ abstract contract RewardDistributorBase is Test {
     function _accept(bytes32 root) internal {
         vm.prank(operator);
         distributor.acceptRoot(root);
+    }
+
+    function _cancel(bytes32 root) internal {
+        vm.prank(operator);
+        distributor.cancelRoot(root);
     }
 
     /// @dev Proposes, waits for the delay and accepts.
@@ -167,6 +173,11 @@ abstract contract RewardDistributorBase is Test {
         for (uint256 k; k < leaves.length; ++k) {
             out[k] = MerkleBuilder.leaf(leaves[k].account, leaves[k].cumulativeAmount);
         }
+    }
+
+    /// @dev The revert data of `OwnableUnauthorizedAccount`.
+    function _unauthorized(address caller) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, caller);
     }
 
     /// @dev The revert data of `InvalidProof`.

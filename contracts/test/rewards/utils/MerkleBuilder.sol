@@ -58,6 +58,23 @@ library MerkleBuilder {
         return path;
     }
 
+    /// @notice The proof of `nodes[index]` in a tree where the subtree over `nodes` is hashed with
+    /// `upper` up to the root (`rootOfPath(root(nodes), upper)`): its path in the subtree, then `upper`.
+    function subtreeProof(bytes32[] memory nodes, uint256 index, bytes32[] memory upper)
+        internal
+        pure
+        returns (bytes32[] memory path)
+    {
+        bytes32[] memory lower = proof(nodes, index);
+        path = new bytes32[](lower.length + upper.length);
+        for (uint256 i; i < lower.length; ++i) {
+            path[i] = lower[i];
+        }
+        for (uint256 i; i < upper.length; ++i) {
+            path[lower.length + i] = upper[i];
+        }
+    }
+
     /// @notice The root reached from `start` through `siblings` (sorted pairs).
     function rootOfPath(bytes32 start, bytes32[] memory siblings) internal pure returns (bytes32 node) {
         node = start;
