@@ -7,8 +7,7 @@ use alloy::{
     eips::BlockNumberOrTag,
     primitives::{Address, B256, U256},
     providers::Provider,
-    rpc::types::Filter,
-    rpc::types::TransactionReceipt,
+    rpc::types::{Filter, Log, TransactionReceipt},
     signers::Signer,
     sol_types::{Eip712Domain, SolCall, SolEvent, SolStruct},
 };
@@ -23,7 +22,7 @@ use crate::{
         PriceOracle, RewardDistributor, SNMToken,
     },
     error::{Funds, Target, from_contract},
-    events::{EventCursor, EventStream, MAX_BLOCKS_PER_QUERY},
+    events::{EventCursor, EventStream, MAX_BLOCKS_PER_QUERY, block_ranges},
     market::{Deal, DealClosed, DealId, DealSettled, Rate},
     orderbook::OrderBook,
     rewards::{RewardClaim, RewardMultiProof},
@@ -348,17 +347,30 @@ impl<P: Provider + Clone> Client<P> {
     /// ([`Supplier::announce_endpoint`](crate::Supplier::announce_endpoint)); `None` before any
     /// announcement.
     pub async fn endpoint(&self, deal: DealId) -> Result<Option<String>, Error> {
+        Ok(self.endpoint_since(deal, self.deployment.start_block).await?.0)
+    }
+
+    /// The deal's last endpoint announced from block `from` to the chain's head, and that head:
+    /// a waiter reads only the blocks after it next time.
+    pub(crate) async fn endpoint_since(
+        &self,
+        deal: DealId,
+        from: u64,
+    ) -> Result<(Option<String>, u64), Error> {
         let filter = Filter::new()
             .address(self.deployment.market)
             .event_signature(Market::EndpointAnnounced::SIGNATURE_HASH)
-            .topic1(deal.word())
-            .from_block(self.deployment.start_block);
-        let logs = self.provider.get_logs(&filter).await?;
-        Ok(logs
-            .iter()
-            .rev()
-            .find_map(|log| Market::EndpointAnnounced::decode_log(&log.inner).ok())
-            .map(|announced| announced.data.endpoint))
+            .topic1(deal.word());
+        let mut last = None;
+        let head = self
+            .scan_logs(filter, from, |log| {
+                if let Ok(announced) = Market::EndpointAnnounced::decode_log(&log.inner) {
+                    last = Some(announced.data.endpoint);
+                }
+                Ok(())
+            })
+            .await?;
+        Ok((last, head))
     }
 
     // ------------------------------------------------------------------ events and the order book
@@ -487,32 +499,25 @@ impl<P: Provider + Clone> Client<P> {
     /// in it.
     pub async fn claimed_rewards_by_account(&self) -> Result<HashMap<Address, Snm>, Error> {
         let distributor = self.distributor_address()?;
-        let head = tx::read(|| self.provider.get_block_number()).await?;
+        let filter =
+            Filter::new().address(distributor).event_signature(RewardDistributor::Claimed::SIGNATURE_HASH);
         let mut claimed: HashMap<Address, Snm> = HashMap::new();
-        let mut start = self.deployment.start_block;
-        while start <= head {
-            let end = head.min(start.saturating_add(MAX_BLOCKS_PER_QUERY - 1));
-            let filter = Filter::new()
-                .address(distributor)
-                .event_signature(RewardDistributor::Claimed::SIGNATURE_HASH)
-                .from_block(start)
-                .to_block(end);
-            for log in tx::read(|| self.provider.get_logs(&filter)).await? {
-                let event = RewardDistributor::Claimed::decode_log(&log.inner).map_err(|error| {
-                    Error::UndecodableEvent {
-                        address: distributor,
-                        block: log.block_number.unwrap_or_default(),
-                        log_index: log.log_index.unwrap_or_default(),
-                        reason: error.to_string(),
-                    }
-                })?;
-                // Cumulative amounts only grow: the largest is the latest.
-                let cumulative = Snm::from_wei(event.cumulativeAmount);
-                let entry = claimed.entry(event.account).or_insert(cumulative);
-                *entry = (*entry).max(cumulative);
-            }
-            start = end + 1;
-        }
+        self.scan_logs(filter, self.deployment.start_block, |log| {
+            let event = RewardDistributor::Claimed::decode_log(&log.inner).map_err(|error| {
+                Error::UndecodableEvent {
+                    address: distributor,
+                    block: log.block_number.unwrap_or_default(),
+                    log_index: log.log_index.unwrap_or_default(),
+                    reason: error.to_string(),
+                }
+            })?;
+            // Cumulative amounts only grow: the largest is the latest.
+            let cumulative = Snm::from_wei(event.cumulativeAmount);
+            let entry = claimed.entry(event.account).or_insert(cumulative);
+            *entry = (*entry).max(cumulative);
+            Ok(())
+        })
+        .await?;
         Ok(claimed)
     }
 
@@ -593,6 +598,28 @@ impl<P: Provider + Clone> Client<P> {
     }
 
     // ------------------------------------------------------------------ internals
+
+    /// Hands every log `filter` selects (address, event, topics; its blocks are set here) from
+    /// block `from` to the chain's head to `each`, in chain order, and returns that head. One
+    /// `eth_getLogs` per [`MAX_BLOCKS_PER_QUERY`] blocks, as [`EventStream`] reads them (public RPC
+    /// providers refuse wider ranges, and a market's history outgrows one range), each retried
+    /// after a transport failure like every read; logs are handled a range at a time, never all
+    /// held at once.
+    pub(crate) async fn scan_logs(
+        &self,
+        filter: Filter,
+        from: u64,
+        mut each: impl FnMut(&Log) -> Result<(), Error>,
+    ) -> Result<u64, Error> {
+        let head = tx::read(|| self.provider.get_block_number()).await?;
+        for (start, end) in block_ranges(from, head, MAX_BLOCKS_PER_QUERY) {
+            let filter = filter.clone().from_block(start).to_block(end);
+            for log in tx::read(|| self.provider.get_logs(&filter)).await? {
+                each(&log)?;
+            }
+        }
+        Ok(head)
+    }
 
     pub(crate) async fn chain_id(&self) -> Result<u64, Error> {
         Ok(*self.chain_id.get_or_try_init(|| tx::read(|| self.provider.get_chain_id())).await?)

@@ -184,10 +184,15 @@ impl<P: Provider + Clone> Customer<P> {
     /// ([`Client::endpoint`]); [`Error::Timeout`] after `timeout`.
     pub async fn wait_for_endpoint(&self, deal: DealId, timeout: Duration) -> Result<String, Error> {
         let start = std::time::Instant::now();
+        // Each poll reads only the blocks the previous one did not: the first announcement found
+        // is the latest one.
+        let mut from = self.deployment().start_block;
         loop {
-            if let Some(endpoint) = self.endpoint(deal).await? {
+            let (endpoint, head) = self.endpoint_since(deal, from).await?;
+            if let Some(endpoint) = endpoint {
                 return Ok(endpoint);
             }
+            from = head.saturating_add(1);
             let waited = start.elapsed();
             if waited >= timeout {
                 return Err(Error::Timeout { what: format!("the endpoint of deal {deal}"), waited });
@@ -247,12 +252,18 @@ impl<P: Provider + Clone> Customer<P> {
         let filter = Filter::new()
             .address(self.deployment().market)
             .event_signature(Market::DealOpened::SIGNATURE_HASH)
-            .topic2(self.sender().into_word())
-            .from_block(self.deployment().start_block);
-        let mut deals = Vec::new();
-        for log in self.provider().get_logs(&filter).await? {
-            let Ok(opened) = Market::DealOpened::decode_log(&log.inner) else { continue };
-            if let Some(deal) = self.deal(DealId::from_word(opened.data.dealId)).await? {
+            .topic2(self.sender().into_word());
+        let mut opened = Vec::new();
+        self.scan_logs(filter, self.deployment().start_block, |log| {
+            if let Ok(event) = Market::DealOpened::decode_log(&log.inner) {
+                opened.push(DealId::from_word(event.data.dealId));
+            }
+            Ok(())
+        })
+        .await?;
+        let mut deals = Vec::with_capacity(opened.len());
+        for id in opened {
+            if let Some(deal) = self.deal(id).await? {
                 deals.push(deal);
             }
         }

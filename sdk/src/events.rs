@@ -68,6 +68,19 @@ impl<E> Event<E> {
 /// Most blocks one `eth_getLogs` query spans: public RPC providers refuse much wider ranges.
 pub const MAX_BLOCKS_PER_QUERY: u64 = 10_000;
 
+/// The block ranges `(start, end)`, in order, that cover `from..=to` with at most `max_blocks`
+/// blocks each: one `eth_getLogs` query per range. None when `from` is past `to`.
+pub(crate) fn block_ranges(from: u64, to: u64, max_blocks: u64) -> impl Iterator<Item = (u64, u64)> {
+    let span = max_blocks.max(1) - 1;
+    let mut next = (from <= to).then_some(from);
+    std::iter::from_fn(move || {
+        let start = next?;
+        let end = to.min(start.saturating_add(span));
+        next = end.checked_add(1).filter(|n| *n <= to);
+        Some((start, end))
+    })
+}
+
 /// Streams one contract's events, decoded as `E` (a `sol!`-generated events enum), from a cursor.
 #[derive(Debug)]
 pub struct EventStream<P, E> {
@@ -148,9 +161,7 @@ impl<P: Provider, E: SolEventInterface> EventStream<P, E> {
     async fn fill(&mut self) -> Result<(), Error> {
         let head = self.provider.get_block_number().await?.saturating_sub(self.confirmations);
         let mut from = self.pending.back().map_or(self.cursor, Event::cursor);
-        let mut start = from.block;
-        while start <= head {
-            let end = head.min(start.saturating_add(self.max_blocks_per_query - 1));
+        for (start, end) in block_ranges(from.block, head, self.max_blocks_per_query) {
             let filter = Filter::new().address(self.address).from_block(start).to_block(end);
             let logs = self.provider.get_logs(&filter).await?;
             for log in logs {
@@ -160,7 +171,6 @@ impl<P: Provider, E: SolEventInterface> EventStream<P, E> {
                     self.pending.push_back(event);
                 }
             }
-            start = end + 1;
         }
         Ok(())
     }
@@ -180,5 +190,19 @@ impl<P: Provider, E: SolEventInterface> EventStream<P, E> {
                 reason: error.to_string(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::block_ranges;
+
+    #[test]
+    fn block_ranges_cover_the_blocks_once_in_order() {
+        let ranges = |from, to, max| block_ranges(from, to, max).collect::<Vec<_>>();
+        assert_eq!(ranges(0, 25, 10), [(0, 9), (10, 19), (20, 25)]);
+        assert_eq!(ranges(5, 5, 10), [(5, 5)]);
+        assert_eq!(ranges(6, 5, 10), []);
+        assert_eq!(ranges(u64::MAX - 1, u64::MAX, 10), [(u64::MAX - 1, u64::MAX)]);
     }
 }

@@ -61,13 +61,22 @@ impl<P: Provider + Clone> Supplier<P> {
         let filter = Filter::new()
             .address(self.deployment().market)
             .event_signature(Market::WorkerConfirmed::SIGNATURE_HASH)
-            .topic2(self.master().into_word())
-            .from_block(self.deployment().start_block);
-        let mut workers: Vec<Address> = Vec::new();
-        for log in self.provider().get_logs(&filter).await? {
-            let Ok(confirmed) = Market::WorkerConfirmed::decode_log(&log.inner) else { continue };
-            let worker = confirmed.data.worker;
-            if !workers.contains(&worker) && self.master_of(worker).await? == Some(self.master()) {
+            .topic2(self.master().into_word());
+        // Each worker once, in order of its first confirmation; a worker removed (or moved to
+        // another master) since is left out below.
+        let mut confirmed: Vec<Address> = Vec::new();
+        self.scan_logs(filter, self.deployment().start_block, |log| {
+            if let Ok(event) = Market::WorkerConfirmed::decode_log(&log.inner)
+                && !confirmed.contains(&event.data.worker)
+            {
+                confirmed.push(event.data.worker);
+            }
+            Ok(())
+        })
+        .await?;
+        let mut workers = Vec::with_capacity(confirmed.len());
+        for worker in confirmed {
+            if self.master_of(worker).await? == Some(self.master()) {
                 workers.push(worker);
             }
         }

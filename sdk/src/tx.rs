@@ -58,7 +58,7 @@ use alloy::{
     consensus::Transaction as _,
     eips::eip1559::Eip1559Estimation,
     network::{TransactionBuilder, TransactionResponse as _},
-    primitives::{Address, B256, Bytes, TxKind},
+    primitives::{Address, B256, Bytes, TxKind, U256},
     providers::Provider,
     rpc::types::{Transaction, TransactionReceipt, TransactionRequest},
     sol_types::SolEvent,
@@ -68,6 +68,7 @@ use alloy::{
 use crate::{
     Error,
     error::{Target, from_rpc},
+    units::fmt_decimal,
 };
 
 /// The least raise of both fees that geth and reth accept for a replacement, in percent.
@@ -187,14 +188,9 @@ struct Gwei(u128);
 
 impl fmt::Display for Gwei {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const GWEI: u128 = 1_000_000_000;
-        let (whole, fraction) = (self.0 / GWEI, self.0 % GWEI);
-        if fraction == 0 {
-            write!(f, "{whole} gwei")
-        } else {
-            let digits = format!("{fraction:09}");
-            write!(f, "{whole}.{} gwei", digits.trim_end_matches('0'))
-        }
+        // A gwei is 10^9 wei.
+        fmt_decimal(f, U256::from(self.0), 9)?;
+        f.write_str(" gwei")
     }
 }
 
@@ -407,8 +403,7 @@ impl Refusal {
         if error.is_transport_error() {
             return Self::NoAnswer;
         }
-        let message = error.as_error_resp().map_or_else(|| error.to_string(), |e| e.message.to_string());
-        Self::of_message(&message)
+        Self::of_message(&node_message(error))
     }
 
     fn of_message(message: &str) -> Self {
@@ -424,6 +419,12 @@ impl Refusal {
             Self::Other
         }
     }
+}
+
+/// What the node said when it refused a transaction: its JSON-RPC error message, or the transport's
+/// error when there is none.
+fn node_message(error: &TransportError) -> String {
+    error.as_error_resp().map_or_else(|| error.to_string(), |e| e.message.to_string())
 }
 
 /// Simulates, sends and awaits `call` from `from`, replacing it while it is not mined (see the
@@ -686,9 +687,7 @@ impl InFlight {
                 // replacement bumps from the fees tried.
                 Refusal::AlreadyKnown | Refusal::Underpriced | Refusal::NoAnswer => {}
                 Refusal::Other => {
-                    let reason =
-                        error.as_error_resp().map_or_else(|| error.to_string(), |e| e.message.to_string());
-                    self.stopped = Some(ReplacementStop::Refused { fees, reason });
+                    self.stopped = Some(ReplacementStop::Refused { fees, reason: node_message(&error) });
                 }
             },
         }

@@ -107,13 +107,19 @@ fn parse_decimal_18(input: &str, suffixes: &[&str], example: &'static str) -> Re
 
 /// Writes an integer scaled by 10^18 as a decimal number without trailing zeros.
 fn fmt_decimal_18(f: &mut fmt::Formatter<'_>, scaled: U256) -> fmt::Result {
-    let unit = U256::from(WEI_PER_SNM);
-    let whole = scaled / unit;
-    let fraction = scaled % unit;
+    fmt_decimal(f, scaled, 18)
+}
+
+/// Writes an integer scaled by 10^`decimals` (at most 38, so that the fraction fits a `u128`) as a
+/// decimal number without trailing zeros: `2.5`, `30`, `0.000000001`. Shared by every fixed-point
+/// amount the SDK prints (SNM and USD at 18 decimals, fees in gwei at 9).
+pub(crate) fn fmt_decimal(f: &mut fmt::Formatter<'_>, scaled: U256, decimals: usize) -> fmt::Result {
+    let unit = U256::from(10u8).pow(U256::from(decimals));
+    let (whole, fraction) = scaled.div_rem(unit);
     if fraction.is_zero() {
         return write!(f, "{whole}");
     }
-    let digits = format!("{:018}", fraction.to::<u128>());
+    let digits = format!("{:0decimals$}", fraction.saturating_to::<u128>());
     write!(f, "{whole}.{}", digits.trim_end_matches('0'))
 }
 

@@ -328,11 +328,7 @@ impl StandardMerkleTree {
     /// OpenZeppelin's `getMultiProof` gives it. Fails on no account, an account without a leaf, or
     /// an account given twice.
     pub fn multi_proof(&self, accounts: &[Address]) -> Result<RewardMultiProof, MultiProofError> {
-        let mut chosen = Vec::with_capacity(accounts.len());
-        for &account in accounts {
-            let k = self.position(account).ok_or(MultiProofError::UnknownAccount(account))?;
-            chosen.push(k);
-        }
+        let chosen = self.positions(accounts.iter().copied())?;
         self.multi_proof_of(chosen, |k| MultiProofError::DuplicateAccount(self.values[k].0))
     }
 
@@ -356,12 +352,7 @@ impl StandardMerkleTree {
         if chosen.is_empty() {
             return Err(MultiProofError::NoLeaves);
         }
-        // (tree index, value index), by descending tree index: the multiproof's leaf order.
-        let mut leaves: Vec<(usize, usize)> = chosen.into_iter().map(|k| (self.tree_index[k], k)).collect();
-        leaves.sort_unstable_by_key(|(node, _)| Reverse(*node));
-        if let Some(pair) = leaves.windows(2).find(|pair| pair[0].0 == pair[1].0) {
-            return Err(duplicate(pair[0].1));
-        }
+        let leaves = self.in_proof_order(chosen, duplicate)?;
         // The nodes known so far, in the order their parents are computed: a node whose sibling is
         // next in line is hashed with it (flag `true`), any other with its sibling from the tree
         // (flag `false`, sibling sent); either way the parent joins the line, until the root.
@@ -392,16 +383,35 @@ impl StandardMerkleTree {
         accounts: impl IntoIterator<Item = Address>,
         batch: NonZeroUsize,
     ) -> Result<Vec<Vec<Address>>, MultiProofError> {
-        let mut order = Vec::new();
-        for account in accounts {
-            let k = self.position(account).ok_or(MultiProofError::UnknownAccount(account))?;
-            order.push((self.tree_index[k], account));
+        // The multiproof's own order, so that each batch is already in it.
+        let duplicate = |k: usize| MultiProofError::DuplicateAccount(self.values[k].0);
+        let order = self.in_proof_order(self.positions(accounts)?, duplicate)?;
+        let accounts: Vec<Address> = order.iter().map(|&(_, k)| self.values[k].0).collect();
+        Ok(accounts.chunks(batch.get()).map(<[Address]>::to_vec).collect())
+    }
+
+    /// The value index of each of `accounts`, in their order; fails on the first without a leaf.
+    fn positions(&self, accounts: impl IntoIterator<Item = Address>) -> Result<Vec<usize>, MultiProofError> {
+        accounts
+            .into_iter()
+            .map(|account| self.position(account).ok_or(MultiProofError::UnknownAccount(account)))
+            .collect()
+    }
+
+    /// `(tree index, value index)` of each value index of `chosen` (in range), by descending tree
+    /// index: the order of a multiproof's leaves (OpenZeppelin's `getMultiProof` sorts them so),
+    /// with `duplicate(k)` the error for a value given twice.
+    fn in_proof_order(
+        &self,
+        chosen: Vec<usize>,
+        duplicate: impl Fn(usize) -> MultiProofError,
+    ) -> Result<Vec<(usize, usize)>, MultiProofError> {
+        let mut leaves: Vec<(usize, usize)> = chosen.into_iter().map(|k| (self.tree_index[k], k)).collect();
+        leaves.sort_unstable_by_key(|(node, _)| Reverse(*node));
+        match leaves.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+            Some(pair) => Err(duplicate(pair[0].1)),
+            None => Ok(leaves),
         }
-        order.sort_unstable_by_key(|(node, _)| Reverse(*node));
-        if let Some(pair) = order.windows(2).find(|pair| pair[0].0 == pair[1].0) {
-            return Err(MultiProofError::DuplicateAccount(pair[0].1));
-        }
-        Ok(order.chunks(batch.get()).map(|run| run.iter().map(|(_, account)| *account).collect()).collect())
     }
 
     /// Writes the tree in OpenZeppelin's `standard-v1` dump format (what `StandardMerkleTree.dump()`
