@@ -8,9 +8,9 @@ export FOUNDRY_DISABLE_NIGHTLY_WARNING := 1
 
 .PHONY: demo test toolchain build artifacts check-artifacts check-snapshots test-contracts test-rust lint slither gas reward-gas bench-rewards bench-sdk coverage check-coverage
 
-# The proxy the suppliers' agents run is a program of its own: build every example, then run the story.
+# The proxy the suppliers' agents run is a program of its own (snm-proxy): build it beside the story, then run it.
 demo: toolchain
-	$(CARGO) build --release --quiet -p snm-examples --bins
+	$(CARGO) build --release --quiet -p snm-proxy -p snm-examples --bins
 	$(CARGO) run --release --quiet -p snm-examples --bin quickstart
 
 test: toolchain lint check-artifacts test-contracts check-snapshots check-coverage test-rust slither

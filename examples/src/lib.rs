@@ -1,12 +1,5 @@
-//! Code shared by the example programs: their command-line options ([`cli`]) and units ([`units`]),
-//! aligned tables ([`table`]), the metered proxy workload a supplier's agent runs for proxy deals
-//! ([`proxy`]), a customer's purchase ([`purchase`]), a reward campaign's rounds ([`campaign`]) and
-//! the main job's story ([`story`]).
+//! The main job's story ([`story`]), which `quickstart` runs: the whole Operation A on an
+//! embedded devnet, with the supplier agent (`snm-agent`) and the metered proxy (`snm-proxy`).
+//! The other programs of this crate are short, one story each, on the SDK's public API alone.
 
-pub mod campaign;
-pub mod cli;
-pub mod proxy;
-pub mod purchase;
 pub mod story;
-pub mod table;
-pub mod units;

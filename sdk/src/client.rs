@@ -167,17 +167,13 @@ pub struct RewardsPaid {
 impl RewardsPaid {
     /// Everything the transaction paid.
     pub fn total(&self) -> Snm {
-        sum(self.paid.iter())
+        self.paid.iter().map(|(_, amount)| *amount).sum()
     }
 
     /// What `account` was paid (zero when it is not among the payments).
     pub fn paid_to(&self, account: Address) -> Snm {
-        sum(self.paid.iter().filter(|(a, _)| *a == account))
+        self.paid.iter().filter(|(a, _)| *a == account).map(|(_, amount)| *amount).sum()
     }
-}
-
-fn sum<'a>(payments: impl Iterator<Item = &'a (Address, Snm)>) -> Snm {
-    Snm::from_wei(payments.fold(U256::ZERO, |sum, (_, amount)| sum.saturating_add(amount.wei())))
 }
 
 impl From<&RewardClaim> for IRewardDistributor::Claim {
@@ -335,6 +331,12 @@ impl<P: Provider + Clone> Client<P> {
     /// The confirmed master of `worker`, if any.
     pub async fn master_of(&self, worker: Address) -> Result<Option<Address>, Error> {
         let master = self.market_contract().masterOf(worker).call().await?;
+        Ok((!master.is_zero()).then_some(master))
+    }
+
+    /// The master `worker` asked to join and that has not confirmed it yet, if any.
+    pub async fn pending_master_of(&self, worker: Address) -> Result<Option<Address>, Error> {
+        let master = self.market_contract().pendingMasterOf(worker).call().await?;
         Ok((!master.is_zero()).then_some(master))
     }
 

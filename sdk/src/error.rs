@@ -209,20 +209,6 @@ pub enum Error {
     /// The reward engine failed (bad input, config or previous round; names file and line).
     #[error(transparent)]
     Rewards(#[from] crate::rewards::RewardsError),
-    /// The supplier agent could not start, watch or stop a workload.
-    #[error(transparent)]
-    Runtime(#[from] crate::agent::RuntimeError),
-    /// The supplier agent's state file could not be read or written.
-    #[error(transparent)]
-    AgentState(#[from] crate::agent::StateError),
-    /// A configuration file is not valid.
-    #[error("{}: {reason}", file.display())]
-    Config {
-        /// The file.
-        file: std::path::PathBuf,
-        /// What is wrong with it.
-        reason: String,
-    },
 }
 
 impl Error {

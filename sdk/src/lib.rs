@@ -63,10 +63,10 @@
 
 #![deny(missing_docs)]
 
-pub mod agent;
 pub mod bindings;
 pub mod client;
 pub mod customer;
+#[cfg(feature = "devnet")]
 pub mod devnet;
 mod error;
 pub mod events;

@@ -53,6 +53,20 @@ impl Snm {
     }
 }
 
+impl std::iter::Sum for Snm {
+    /// The sum, saturating at `U256::MAX` (which SNM's supply never comes near).
+    fn sum<I: Iterator<Item = Self>>(amounts: I) -> Self {
+        Self(amounts.fold(U256::ZERO, |sum, amount| sum.saturating_add(amount.0)))
+    }
+}
+
+impl<'a> std::iter::Sum<&'a Snm> for Snm {
+    /// The sum, saturating at `U256::MAX`.
+    fn sum<I: Iterator<Item = &'a Self>>(amounts: I) -> Self {
+        amounts.copied().sum()
+    }
+}
+
 impl fmt::Display for Snm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt_decimal_18(f, self.0)?;

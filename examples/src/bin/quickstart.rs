@@ -13,12 +13,8 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::Parser;
-use snm_examples::{
-    cli::beside_this_program,
-    story::{self, StoryConfig, Summary},
-    units::sum,
-};
-use snm_sdk::units::Bytes;
+use snm_examples::story::{self, StoryConfig, Summary};
+use snm_sdk::units::{Bytes, Snm};
 
 #[derive(Debug, Parser)]
 #[command(about = "The Operation A story on an embedded devnet")]
@@ -37,9 +33,9 @@ struct Cli {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Some(proxy) = beside_this_program("proxy") else {
+    let Some(proxy) = beside_this_program("snm-proxy") else {
         eprintln!(
-            "quickstart: the `proxy` program is not built next to this one: run `cargo build -p snm-examples --bins` (make demo does)"
+            "quickstart: the `snm-proxy` program is not built next to this one: run `cargo build -p snm-proxy` with the same profile (make demo does)"
         );
         return ExitCode::FAILURE;
     };
@@ -57,7 +53,7 @@ async fn main() -> ExitCode {
             if summary.ledger.balances() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
         Err(error) => {
-            eprintln!("quickstart: {error}");
+            eprintln!("quickstart: {error:#}");
             ExitCode::FAILURE
         }
     }
@@ -82,7 +78,7 @@ fn print_summary(s: &Summary) {
             line.claimed.to_string()
         );
     }
-    let total = |f: fn(&story::SupplierLine) -> snm_sdk::units::Snm| sum(s.suppliers.iter().map(f));
+    let total = |f: fn(&story::SupplierLine) -> Snm| s.suppliers.iter().map(f).sum::<Snm>();
     let bytes: u128 = s.suppliers.iter().map(|l| l.bytes.get()).sum();
     println!(
         "{:>3}  {:<42}  {:<11} {:>14} {:>22} {:>22} {:>22}",
@@ -118,4 +114,10 @@ fn print_summary(s: &Summary) {
         s.round.number(),
         s.round.root()
     );
+}
+
+/// A program built next to this one (such as `snm-proxy` beside `quickstart`), if it is there.
+fn beside_this_program(name: &str) -> Option<PathBuf> {
+    let candidate = std::env::current_exe().ok()?.parent()?.join(name);
+    candidate.is_file().then_some(candidate)
 }

@@ -14,8 +14,6 @@ use snm_sdk::{
     units::Snm,
 };
 
-use crate::units::sum;
-
 /// The token's supply against what every holder has, and the market's and the distributor's books
 /// against the tokens they hold.
 #[derive(Clone, Debug)]
@@ -95,7 +93,7 @@ impl Ledger {
         let (distributor, distributor_owes) = match deployment.distributor {
             Some(address) => {
                 // Each account's payments add up to its latest cumulative claim.
-                let claimed = sum(client.claimed_rewards_by_account().await?.into_values());
+                let claimed: Snm = client.claimed_rewards_by_account().await?.into_values().sum();
                 let funded = RewardDistributor::new(address, provider).totalFunded().call().await?;
                 (token.balanceOf(address).call().await?, funded.saturating_sub(claimed.wei()))
             }

@@ -10,12 +10,11 @@
 //! SONM's, and the check that every SNM minted is accounted for.
 
 pub mod ledger;
-pub mod traffic;
 
 use std::{
     io::{IsTerminal, Write},
     net::{IpAddr, Ipv4Addr, SocketAddr},
-    path::{Path, PathBuf},
+    path::PathBuf,
     time::{Duration, Instant},
 };
 
@@ -23,9 +22,11 @@ use alloy::{
     primitives::Address,
     providers::{DynProvider, Provider},
 };
+use anyhow::{Context, bail};
+use snm_agent::{AgentConfig, AgentEvent, AskTemplate, ProcessRuntime, SupplierAgent, WorkerConfig};
+use snm_proxy::{agent_command, config_hash, traffic};
 use snm_sdk::{
-    Customer, Error, Supplier,
-    agent::{AgentConfig, AgentEvent, AskTemplate, ProcessRuntime, SupplierAgent, WorkerConfig},
+    Customer, Supplier,
     devnet::{Devnet, DevnetConfig},
     gas::{self, GasReport},
     market::{DealId, Purchase, Requirements},
@@ -35,7 +36,6 @@ use snm_sdk::{
 use tokio::sync::{mpsc, watch};
 
 use self::ledger::Ledger;
-use crate::proxy::{agent_command, config_hash};
 
 /// How big the story is.
 #[derive(Clone, Debug)]
@@ -84,9 +84,9 @@ pub struct Summary {
 
 /// The proxies' price: supplier `i` asks 0.36 + 0.018 i USD an hour (a whole number of
 /// 5 * 10^-6 USD per second, so exact per second).
-fn price(i: usize) -> Result<UsdPerHour, Error> {
+fn price(i: usize) -> anyhow::Result<UsdPerHour> {
     let thousandths = 360 + 18 * i;
-    format!("{}.{:03} USD/h", thousandths / 1000, thousandths % 1000).parse()
+    Ok(format!("{}.{:03} USD/h", thousandths / 1000, thousandths % 1000).parse()?)
 }
 
 /// The worker IP of supplier `i`: 127.0.0.11, 127.0.0.12, ... (every loopback address reaches
@@ -100,13 +100,13 @@ const TERM: Duration = Duration::from_secs(3_600);
 const SECRET: &str = "operation-a-demo";
 
 /// Runs the story, printing its progress, and returns its summary.
-pub async fn run(config: &StoryConfig) -> Result<Summary, Error> {
+pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let started = Instant::now();
     if config.suppliers == 0 || config.suppliers > 200 {
-        return Err(Error::InvalidInput("between 1 and 200 suppliers".into()));
+        bail!("between 1 and 200 suppliers, not {}", config.suppliers);
     }
     let _ = std::fs::remove_dir_all(&config.dir);
-    std::fs::create_dir_all(&config.dir).map_err(|e| io(&config.dir, e))?;
+    std::fs::create_dir_all(&config.dir).with_context(|| config.dir.display().to_string())?;
 
     step(1, "devnet: anvil with the SNM token, the price oracle, the market and the reward distributor");
     let devnet = Devnet::start_with(DevnetConfig { accounts: 1, ..DevnetConfig::default() }).await?;
@@ -170,7 +170,7 @@ pub async fn run(config: &StoryConfig) -> Result<Summary, Error> {
     let mut deals: Vec<DealId> = Vec::new();
     while let Some(ask) = customer.best_ask(&book, &wanted, budget_per_proxy).await? {
         book.remove_ask(ask.id);
-        let deposit = ask.ask.price.snm_needed_up(TERM.as_secs(), rate).ok_or_else(|| overflow("deposit"))?;
+        let deposit = ask.ask.price.snm_needed_up(TERM.as_secs(), rate).context("the deposit overflows")?;
         let purchase =
             Purchase::new(Term::Fixed(TERM), deposit, "snm/proxy:1").config_hash(config_hash(SECRET));
         let deal = customer.quick_buy(&ask, &purchase).await?;
@@ -184,7 +184,7 @@ pub async fn run(config: &StoryConfig) -> Result<Summary, Error> {
         deals.push(deal.deal);
     }
     if deals.len() != config.suppliers {
-        return Err(Error::InvalidInput(format!("bought {} proxies of {}", deals.len(), config.suppliers)));
+        bail!("bought {} proxies of {}", deals.len(), config.suppliers);
     }
 
     step(4, "the agents see the deals, start a metered proxy for each and announce its endpoint");
@@ -196,13 +196,12 @@ pub async fn run(config: &StoryConfig) -> Result<Summary, Error> {
     let mut endpoints = Vec::with_capacity(deals.len());
     for deal in &deals {
         let endpoint = customer.wait_for_endpoint(*deal, Duration::from_secs(30)).await?;
-        let addr: SocketAddr =
-            endpoint.parse().map_err(|e| Error::InvalidInput(format!("endpoint `{endpoint}`: {e}")))?;
+        let addr: SocketAddr = endpoint.parse().with_context(|| format!("endpoint `{endpoint}`"))?;
         endpoints.push((*deal, addr));
     }
 
     step(5, "traffic flows through every proxy to a server and back, checked byte for byte");
-    let target = traffic::echo_server().await.map_err(|e| io(Path::new("echo server"), e))?;
+    let target = traffic::echo_server().await.context("echo server")?;
     let sent = send_traffic(&endpoints, target, config.traffic_per_proxy).await?;
     println!(
         "      {} sent through {} proxies ({} crossed them)",
@@ -228,7 +227,7 @@ pub async fn run(config: &StoryConfig) -> Result<Summary, Error> {
     wait_for_withdrawals(&suppliers).await?;
     let _ = stop.send(true);
     for agent in agents {
-        agent.await.map_err(|e| Error::InvalidInput(format!("an agent stopped abnormally: {e}")))?;
+        agent.await.context("an agent stopped abnormally")?;
     }
     let mut earned = Vec::with_capacity(suppliers.len());
     for (supplier, _) in &suppliers {
@@ -273,7 +272,7 @@ pub async fn run(config: &StoryConfig) -> Result<Summary, Error> {
 }
 
 /// Waits until every agent withdrew its master's earnings (they do after each settlement round).
-async fn wait_for_withdrawals(suppliers: &[(Supplier<DynProvider>, IpAddr)]) -> Result<(), Error> {
+async fn wait_for_withdrawals(suppliers: &[(Supplier<DynProvider>, IpAddr)]) -> anyhow::Result<()> {
     let start = Instant::now();
     loop {
         let mut left = 0;
@@ -287,10 +286,7 @@ async fn wait_for_withdrawals(suppliers: &[(Supplier<DynProvider>, IpAddr)]) -> 
             return Ok(());
         }
         if start.elapsed() > Duration::from_secs(60) {
-            return Err(Error::Timeout {
-                what: format!("{left} agents' withdrawals"),
-                waited: start.elapsed(),
-            });
+            bail!("{left} agents did not withdraw their earnings within {:?}", start.elapsed());
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -301,7 +297,7 @@ async fn send_traffic(
     endpoints: &[(DealId, SocketAddr)],
     target: SocketAddr,
     most: Bytes,
-) -> Result<u64, Error> {
+) -> anyhow::Result<u64> {
     let most = u64::try_from(most.get()).unwrap_or(u64::MAX);
     let mut tasks = tokio::task::JoinSet::new();
     let mut total = 0;
@@ -313,11 +309,11 @@ async fn send_traffic(
         tasks.spawn(async move {
             traffic::send_through(proxy, target, SECRET, bytes)
                 .await
-                .map_err(|e| Error::InvalidInput(format!("traffic through deal {deal}'s proxy {proxy}: {e}")))
+                .with_context(|| format!("traffic through deal {deal}'s proxy {proxy}"))
         });
     }
     while let Some(result) = tasks.join_next().await {
-        result.map_err(|e| Error::InvalidInput(format!("a traffic task failed: {e}")))??;
+        result.context("a traffic task failed")??;
     }
     Ok(total)
 }
@@ -326,7 +322,7 @@ fn supplier_dir(config: &StoryConfig, i: usize) -> PathBuf {
     config.dir.join(format!("supplier-{:02}", i + 1))
 }
 
-fn agent_config(config: &StoryConfig, i: usize, worker: Address) -> Result<AgentConfig, Error> {
+fn agent_config(config: &StoryConfig, i: usize, worker: Address) -> anyhow::Result<AgentConfig> {
     let dir = supplier_dir(config, i);
     let ip = worker_ip(i);
     Ok(AgentConfig {
@@ -367,7 +363,7 @@ impl Progress {
         what: &'static str,
         want: usize,
         counts: impl Fn(&AgentEvent) -> bool,
-    ) -> Result<(), Error> {
+    ) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(60);
         // Events that came during earlier waits count too (an agent may be quicker than the story).
         let mut have = self.backlog.iter().filter(|e| counts(e)).count();
@@ -394,10 +390,7 @@ impl Progress {
                 }
                 Ok(None) | Err(_) => {
                     println!();
-                    return Err(Error::Timeout {
-                        what: format!("{what} ({have} of {want})"),
-                        waited: Duration::from_secs(60),
-                    });
+                    bail!("timed out after 60 s waiting for {what} ({have} of {want})");
                 }
             }
         }
@@ -406,12 +399,4 @@ impl Progress {
 
 fn step(n: u32, what: &str) {
     println!("[{n}/8] {what}");
-}
-
-fn io(path: &Path, e: std::io::Error) -> Error {
-    Error::InvalidInput(format!("{}: {e}", path.display()))
-}
-
-fn overflow(what: &str) -> Error {
-    Error::InvalidInput(format!("{what} overflows"))
 }

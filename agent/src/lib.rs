@@ -1,0 +1,565 @@
+//! `snm-agent`: the supplier agent. It runs a master's workers, deploys each deal's workload and
+//! meters it.
+//!
+//! A [`SupplierAgent`] keeps the asks of its [`AgentConfig`] open, watches the deals opening on
+//! its workers, starts each deal's workload through a [`Runtime`] (the embedded default,
+//! [`ProcessRuntime`], runs a command template such as the metered proxy or `docker run …`),
+//! announces where it serves, stops it when the deal closes and records the traffic it carried in
+//! a usage report for the reward campaign. It also settles its open deals periodically, closes
+//! fixed-term deals that reached their end, and withdraws the earnings.
+//!
+//! Everything it knows is in its [`AgentState`] file, written before it acts, so an agent that is
+//! killed and started again resumes where it was: no deal is missed or served twice (see
+//! [`state`]).
+//!
+//! - [`config`]: the configuration file ([`AgentConfig`]).
+//! - [`runtime`]: where workloads run ([`Runtime`], with [`ProcessRuntime`] as the embedded default).
+//! - [`state`]: what the agent remembers across restarts ([`AgentState`] in a [`StateStore`]).
+
+pub mod config;
+mod error;
+pub mod runtime;
+pub mod state;
+
+use std::{fmt, future::Future, net::IpAddr, time::Instant};
+
+use alloy::{primitives::Address, providers::Provider};
+pub use config::{AgentConfig, AskTemplate, WorkerConfig};
+pub use error::{AgentError, ConfigError};
+pub use runtime::{ProcessRuntime, Runtime, RuntimeError, Usage, Workload, WorkloadSpec};
+use snm_sdk::{
+    Error, Supplier,
+    events::EventCursor,
+    market::{AskId, CloseReason, DealId},
+    orderbook::OrderBook,
+    supplier::{DealEvent, DealWatch},
+    units::{Bytes, Snm, UsdPerHour},
+};
+pub use state::{AgentState, DealRecord, StateError, StateStore};
+
+/// Starts of a deal's workload tried before the agent gives up on it (and closes it when it is a
+/// spot deal, so that its customer is refunded).
+pub const MAX_START_ATTEMPTS: u32 = 3;
+
+/// Something the agent did or saw, for its log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AgentEvent {
+    /// The agent confirmed a worker that had asked to join its master.
+    WorkerConfirmed(Address),
+    /// An ask of the configuration was placed.
+    AskPlaced {
+        /// Its id.
+        ask: AskId,
+        /// The worker offered.
+        worker: Address,
+        /// Its price.
+        price: UsdPerHour,
+    },
+    /// A deal opened on one of the workers.
+    DealOpened {
+        /// The deal.
+        deal: DealId,
+        /// The machine.
+        worker: Address,
+        /// Who pays.
+        customer: Address,
+        /// The image to run.
+        image: String,
+    },
+    /// A deal opened on a worker of this master that the configuration does not list: the agent
+    /// cannot run it.
+    UnknownWorker {
+        /// The deal.
+        deal: DealId,
+        /// The worker.
+        worker: Address,
+    },
+    /// A deal's workload runs (started now, or found running after a restart).
+    WorkloadStarted {
+        /// The deal.
+        deal: DealId,
+        /// Its process.
+        pid: u32,
+        /// Where it serves, if it said.
+        endpoint: Option<String>,
+    },
+    /// A deal's workload could not start.
+    WorkloadFailed {
+        /// The deal.
+        deal: DealId,
+        /// Why.
+        reason: String,
+        /// Attempts so far.
+        attempts: u32,
+    },
+    /// A deal's workload stopped by itself while the deal runs; it is started again.
+    WorkloadDied {
+        /// The deal.
+        deal: DealId,
+        /// Traffic it had carried (kept for the usage report).
+        bytes: Bytes,
+    },
+    /// The workload's endpoint was announced on chain.
+    EndpointAnnounced {
+        /// The deal.
+        deal: DealId,
+        /// Where it serves.
+        endpoint: String,
+    },
+    /// The agent closed a deal: a fixed term that ended, or a spot deal it cannot serve.
+    ClosedDeal {
+        /// The deal.
+        deal: DealId,
+        /// Why it closed.
+        reason: CloseReason,
+    },
+    /// A deal closed and its workload was stopped; its traffic is in the usage report.
+    DealFinished {
+        /// The deal.
+        deal: DealId,
+        /// Traffic its workload carried.
+        bytes: Bytes,
+    },
+    /// A deal was settled.
+    Settled {
+        /// The deal.
+        deal: DealId,
+        /// Paid from its deposit (fee included).
+        amount: Snm,
+    },
+    /// Earnings were withdrawn to the master.
+    Withdrawn {
+        /// How much.
+        amount: Snm,
+    },
+    /// Something failed and will be tried again (the chain unreachable, a stale rate, ...).
+    Retrying {
+        /// What the agent was doing.
+        doing: String,
+        /// The error.
+        error: String,
+    },
+}
+
+impl fmt::Display for AgentEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::WorkerConfirmed(worker) => write!(f, "confirmed worker {worker}"),
+            Self::AskPlaced { ask, worker, price } => {
+                write!(f, "ask {ask} placed for worker {worker} at {price}")
+            }
+            Self::DealOpened { deal, worker, customer, image } => {
+                write!(f, "deal {deal} opened on worker {worker} for {customer}, image `{image}`")
+            }
+            Self::UnknownWorker { deal, worker } => {
+                write!(f, "deal {deal} is on worker {worker}, which the configuration does not list")
+            }
+            Self::WorkloadStarted { deal, pid, endpoint } => {
+                write!(f, "deal {deal}: workload running (pid {pid})")?;
+                match endpoint {
+                    Some(endpoint) => write!(f, " on {endpoint}"),
+                    None => Ok(()),
+                }
+            }
+            Self::WorkloadFailed { deal, reason, attempts } => {
+                write!(f, "deal {deal}: workload failed to start (attempt {attempts}): {reason}")
+            }
+            Self::WorkloadDied { deal, bytes } => {
+                write!(f, "deal {deal}: workload stopped by itself after {bytes}; starting it again")
+            }
+            Self::EndpointAnnounced { deal, endpoint } => write!(f, "deal {deal}: announced {endpoint}"),
+            Self::ClosedDeal { deal, reason } => write!(f, "deal {deal}: closed ({reason:?})"),
+            Self::DealFinished { deal, bytes } => write!(f, "deal {deal}: finished, {bytes} carried"),
+            Self::Settled { deal, amount } => write!(f, "deal {deal}: settled {amount}"),
+            Self::Withdrawn { amount } => write!(f, "withdrew {amount} of earnings"),
+            Self::Retrying { doing, error } => write!(f, "{doing} failed, will retry: {error}"),
+        }
+    }
+}
+
+/// A supplier's agent: see the [module](self) documentation.
+#[derive(Debug)]
+pub struct SupplierAgent<P, R> {
+    supplier: Supplier<P>,
+    config: AgentConfig,
+    runtime: R,
+    store: StateStore,
+    state: AgentState,
+    watch: DealWatch<P>,
+    book: OrderBook,
+    last_settle: Option<Instant>,
+    report_written: bool,
+}
+
+impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
+    /// Starts the agent of `supplier`'s master: loads its state (or starts a new one reading the
+    /// market's events from its deployment block), and checks that every configured worker is
+    /// linked to the master, confirming those that asked to join. Returns the agent and what it did.
+    pub async fn start(
+        supplier: Supplier<P>,
+        config: AgentConfig,
+        runtime: R,
+    ) -> Result<(Self, Vec<AgentEvent>), AgentError> {
+        let master = supplier.master();
+        let market = supplier.deployment().market;
+        let store = StateStore::new(&config.state);
+        let state = match store.load(market, master)? {
+            Some(state) => state,
+            None => {
+                let state = AgentState::new(market, master, supplier.deployment().start_block);
+                store.save(&state)?;
+                state
+            }
+        };
+        let mut events = Vec::new();
+        for worker in &config.workers {
+            if supplier.master_of(worker.address).await? == Some(master) {
+                continue;
+            }
+            if supplier.pending_master_of(worker.address).await? != Some(master) {
+                return Err(AgentError::WorkerNotLinked { worker: worker.address, master });
+            }
+            supplier.confirm_worker(worker.address).await?;
+            events.push(AgentEvent::WorkerConfirmed(worker.address));
+        }
+        let watch = supplier.watch_deals(state.cursor);
+        let book = OrderBook::starting_at(EventCursor::from_block(supplier.deployment().start_block));
+        let agent = Self {
+            supplier,
+            config,
+            runtime,
+            store,
+            state,
+            watch,
+            book,
+            last_settle: None,
+            report_written: false,
+        };
+        Ok((agent, events))
+    }
+
+    /// What the agent knows.
+    pub fn state(&self) -> &AgentState {
+        &self.state
+    }
+
+    /// One round of work: reads new deal events, starts and stops workloads, announces endpoints,
+    /// closes ended terms, keeps the asks open, settles when due, withdraws, and rewrites the usage
+    /// report. Failures of single actions are returned as [`AgentEvent::Retrying`] and tried again
+    /// next round; an error is returned only when the chain's events or the state file cannot be
+    /// read or written.
+    pub async fn step(&mut self) -> Result<Vec<AgentEvent>, AgentError> {
+        let mut out = Vec::new();
+        self.read_deal_events(&mut out).await?;
+        let finished = self.reconcile_workloads(&mut out).await?;
+        self.close_ended_terms(&mut out).await;
+        self.keep_asks_open(&mut out).await;
+        self.settle_when_due(&mut out).await;
+        if finished || !self.report_written {
+            self.write_usage_report()?;
+        }
+        Ok(out)
+    }
+
+    /// Runs [`step`](Self::step) every `poll_every` until `shutdown` completes, passing what
+    /// happens to `log`. Workloads keep running after the agent stops (as containers do); the next
+    /// agent adopts them.
+    pub async fn run(&mut self, shutdown: impl Future<Output = ()>, mut log: impl FnMut(&AgentEvent)) {
+        tokio::pin!(shutdown);
+        loop {
+            match self.step().await {
+                Ok(events) => events.iter().for_each(&mut log),
+                Err(error) => {
+                    log(&AgentEvent::Retrying { doing: "a round".into(), error: error.to_string() })
+                }
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(self.config.poll_every) => {}
+            }
+        }
+    }
+
+    async fn read_deal_events(&mut self, out: &mut Vec<AgentEvent>) -> Result<(), AgentError> {
+        let events = self.watch.poll().await?;
+        if events.is_empty() {
+            return Ok(());
+        }
+        for event in events {
+            match event.event {
+                DealEvent::Opened(opened) => {
+                    if self.state.deals.contains_key(&opened.deal) {
+                        continue;
+                    }
+                    let Some(worker) = self.config.worker(opened.worker) else {
+                        out.push(AgentEvent::UnknownWorker { deal: opened.deal, worker: opened.worker });
+                        continue;
+                    };
+                    self.state.deals.insert(opened.deal, DealRecord::opened(&opened, worker.ip));
+                    out.push(AgentEvent::DealOpened {
+                        deal: opened.deal,
+                        worker: opened.worker,
+                        customer: opened.customer,
+                        image: opened.image,
+                    });
+                }
+                DealEvent::Closed(closed) => {
+                    if let Some(record) = self.state.deals.get_mut(&closed.deal)
+                        && record.closed_at.is_none()
+                    {
+                        record.closed_at = Some(closed.settled_until.max(record.opened_at));
+                    }
+                }
+            }
+        }
+        // The events and the cursor past them are saved together, before acting on them.
+        self.state.cursor = self.watch.cursor();
+        self.store.save(&self.state)?;
+        Ok(())
+    }
+
+    /// Starts the workloads of open deals, restarts those that died, announces endpoints, and
+    /// stops the workloads of closed deals. Returns whether a deal finished.
+    async fn reconcile_workloads(&mut self, out: &mut Vec<AgentEvent>) -> Result<bool, AgentError> {
+        let mut finished = false;
+        let ids: Vec<DealId> = self.state.deals.keys().copied().collect();
+        for deal in ids {
+            let Some(record) = self.state.deals.get(&deal).cloned() else { continue };
+            if record.final_bytes.is_some() {
+                continue;
+            }
+            if !record.is_open() {
+                let bytes = match &record.workload {
+                    Some(workload) => self.runtime.stop(workload).await?.bytes,
+                    None => Bytes::ZERO,
+                };
+                let total = bytes.get().saturating_add(record.carried_bytes);
+                self.update(deal, |r| r.final_bytes = Some(total))?;
+                out.push(AgentEvent::DealFinished { deal, bytes: Bytes::new(total) });
+                finished = true;
+                continue;
+            }
+            let mut workload = record.workload.clone();
+            if let Some(running) = &workload
+                && !self.runtime.is_running(running)
+            {
+                let bytes = self.runtime.usage(running).map(|u| u.bytes).unwrap_or(Bytes::ZERO);
+                self.update(deal, |r| {
+                    r.carried_bytes = r.carried_bytes.saturating_add(bytes.get());
+                    r.workload = None;
+                    r.announced = None;
+                })?;
+                out.push(AgentEvent::WorkloadDied { deal, bytes });
+                workload = None;
+            }
+            if workload.is_none() {
+                workload = self.start_workload(deal, &record, out).await?;
+            }
+            if let Some(endpoint) = workload.as_ref().and_then(|w| w.endpoint.as_deref()) {
+                let endpoint = public_endpoint(endpoint, record.ip);
+                let announced = self.state.deals.get(&deal).and_then(|r| r.announced.clone());
+                if announced.as_deref() != Some(endpoint.as_str()) {
+                    match self.supplier.announce_endpoint(deal, &endpoint).await {
+                        Ok(()) => {
+                            self.update(deal, |r| r.announced = Some(endpoint.clone()))?;
+                            out.push(AgentEvent::EndpointAnnounced { deal, endpoint });
+                        }
+                        Err(error) => {
+                            out.push(retrying(format!("announcing deal {deal}'s endpoint"), &error))
+                        }
+                    }
+                }
+            }
+        }
+        Ok(finished)
+    }
+
+    async fn start_workload(
+        &mut self,
+        deal: DealId,
+        record: &DealRecord,
+        out: &mut Vec<AgentEvent>,
+    ) -> Result<Option<Workload>, AgentError> {
+        if record.start_failures >= MAX_START_ATTEMPTS {
+            return Ok(None);
+        }
+        let spec = WorkloadSpec {
+            deal_id: deal,
+            image: record.image.clone(),
+            config_hash: record.config_hash,
+            customer: record.customer,
+            master: self.supplier.master(),
+            worker: record.worker,
+            ip: record.ip,
+        };
+        match self.runtime.start(&spec).await {
+            Ok(workload) => {
+                self.update(deal, |r| {
+                    r.workload = Some(workload.clone());
+                    r.failure = None;
+                })?;
+                out.push(AgentEvent::WorkloadStarted {
+                    deal,
+                    pid: workload.pid,
+                    endpoint: workload.endpoint.clone(),
+                });
+                Ok(Some(workload))
+            }
+            Err(error) => {
+                let attempts = record.start_failures + 1;
+                let reason = error.to_string();
+                self.update(deal, |r| {
+                    r.start_failures = attempts;
+                    r.failure = Some(reason.clone());
+                })?;
+                out.push(AgentEvent::WorkloadFailed { deal, reason, attempts });
+                // A spot deal the supplier cannot serve is closed, refunding its customer.
+                if attempts >= MAX_START_ATTEMPTS && record.end_time.is_none() {
+                    match self.supplier.close(deal, false).await {
+                        Ok(closed) => out.push(AgentEvent::ClosedDeal { deal, reason: closed.reason }),
+                        Err(error) => out.push(retrying(format!("closing deal {deal}"), &error)),
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Closes the fixed-term deals whose end has passed (their workloads stop when the close
+    /// arrives as an event).
+    async fn close_ended_terms(&mut self, out: &mut Vec<AgentEvent>) {
+        let ended: Vec<DealId> = self
+            .state
+            .deals
+            .iter()
+            .filter(|(_, r)| r.is_open() && r.end_time.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        if ended.is_empty() {
+            return;
+        }
+        let now = match self.supplier.now().await {
+            Ok(now) => now,
+            Err(error) => return out.push(retrying("reading the chain's time".into(), &error)),
+        };
+        for deal in ended {
+            let end = self.state.deals.get(&deal).and_then(|r| r.end_time).unwrap_or(u64::MAX);
+            if now < end {
+                continue;
+            }
+            match self.supplier.close(deal, false).await {
+                Ok(closed) => out.push(AgentEvent::ClosedDeal { deal, reason: closed.reason }),
+                Err(error) => out.push(retrying(format!("closing ended deal {deal}"), &error)),
+            }
+        }
+    }
+
+    /// Places each configured ask that is not open on the chain's order book, unless its worker
+    /// is busy with a deal.
+    async fn keep_asks_open(&mut self, out: &mut Vec<AgentEvent>) {
+        if self.config.asks.is_empty() {
+            return;
+        }
+        if let Err(error) = self.supplier.sync(&mut self.book).await {
+            return out.push(retrying("reading the order book".into(), &error));
+        }
+        let master = self.supplier.master();
+        for template in self.config.asks.clone() {
+            if self.state.open_deal_on(template.worker).is_some() {
+                continue;
+            }
+            let ask = match template.ask(master) {
+                Ok(ask) => ask,
+                Err(error) => return out.push(retrying("building an ask".into(), &error)),
+            };
+            if self.book.asks().any(|placed| placed.ask == ask) {
+                continue;
+            }
+            match self.supplier.place_ask(&ask).await {
+                Ok(placed) => {
+                    // Known at once, so the next template for the same terms is not placed twice.
+                    self.book.insert_ask(placed.clone());
+                    out.push(AgentEvent::AskPlaced {
+                        ask: placed.id,
+                        worker: template.worker,
+                        price: template.price,
+                    });
+                }
+                Err(error) => {
+                    out.push(retrying(format!("placing an ask for worker {}", template.worker), &error))
+                }
+            }
+        }
+    }
+
+    async fn settle_when_due(&mut self, out: &mut Vec<AgentEvent>) {
+        if self.last_settle.is_some_and(|at| at.elapsed() < self.config.settle_every) {
+            return;
+        }
+        self.last_settle = Some(Instant::now());
+        let open: Vec<DealId> =
+            self.state.deals.iter().filter(|(_, r)| r.is_open()).map(|(id, _)| *id).collect();
+        for deal in open {
+            match self.supplier.settle(deal).await {
+                Ok(Some(settled)) => out.push(AgentEvent::Settled { deal, amount: settled.amount }),
+                Ok(None) => {}
+                Err(error) => out.push(retrying(format!("settling deal {deal}"), &error)),
+            }
+        }
+        let Some(threshold) = self.config.withdraw_at else { return };
+        match self.supplier.earnings(self.supplier.master()).await {
+            Ok(earnings) if earnings >= threshold && earnings > Snm::ZERO => {
+                match self.supplier.withdraw_earnings(earnings).await {
+                    Ok(_) => out.push(AgentEvent::Withdrawn { amount: earnings }),
+                    Err(error) => out.push(retrying("withdrawing earnings".into(), &error)),
+                }
+            }
+            Ok(_) => {}
+            Err(error) => out.push(retrying("reading earnings".into(), &error)),
+        }
+    }
+
+    fn write_usage_report(&mut self) -> Result<(), AgentError> {
+        if let Some(path) = &self.config.usage_report {
+            state::write_atomically(path, self.state.usage_csv().as_bytes())
+                .map_err(|source| StateError::Io { path: path.clone(), source })?;
+        }
+        self.report_written = true;
+        Ok(())
+    }
+
+    /// Changes a deal's record and saves the state.
+    fn update(&mut self, deal: DealId, change: impl FnOnce(&mut DealRecord)) -> Result<(), AgentError> {
+        if let Some(record) = self.state.deals.get_mut(&deal) {
+            change(record);
+        }
+        Ok(self.store.save(&self.state)?)
+    }
+}
+
+fn retrying(doing: String, error: &Error) -> AgentEvent {
+    AgentEvent::Retrying { doing, error: error.to_string() }
+}
+
+/// The endpoint customers use: the workload's address, with an unspecified host (a workload
+/// listening on every interface) replaced by the worker's public IP.
+fn public_endpoint(listen: &str, ip: IpAddr) -> String {
+    match listen.parse::<std::net::SocketAddr>() {
+        Ok(addr) if addr.ip().is_unspecified() => std::net::SocketAddr::new(ip, addr.port()).to_string(),
+        _ => listen.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unspecified_hosts_become_the_worker_ip() {
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(public_endpoint("0.0.0.0:3128", ip), "203.0.113.7:3128");
+        assert_eq!(public_endpoint("[::]:3128", ip), "203.0.113.7:3128");
+        assert_eq!(public_endpoint("127.0.0.9:3128", ip), "127.0.0.9:3128");
+        assert_eq!(public_endpoint("proxy.example:3128", ip), "proxy.example:3128");
+    }
+}

@@ -1,0 +1,575 @@
+//! Where a deal's workload runs: the [`Runtime`] trait and its embedded default, [`ProcessRuntime`].
+//!
+//! A runtime starts the customer's workload when a deal opens on one of the supplier's workers,
+//! tells whether it still runs, reads the traffic it processed, and stops it when the deal closes.
+//! The [`Workload`] it returns is plain data that the agent persists, so an agent restarted in the
+//! middle of a deal finds the workload again (processes outlive the agent, as containers do) instead
+//! of starting a second one.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    net::IpAddr,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::Mutex,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use alloy::primitives::{Address, B256};
+use nix::{sys::signal, unistd::Pid};
+use serde::{Deserialize, Serialize};
+
+use snm_sdk::{market::DealId, units::Bytes};
+
+/// What a deal asks the supplier to run, and on which machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkloadSpec {
+    /// The deal.
+    pub deal_id: DealId,
+    /// Container image reference from the bid (for example `ghcr.io/acme/proxy:1.2`).
+    pub image: String,
+    /// Hash of the workload's configuration, from the bid.
+    pub config_hash: B256,
+    /// Who pays.
+    pub customer: Address,
+    /// The supplier's payout account.
+    pub master: Address,
+    /// The machine's key.
+    pub worker: Address,
+    /// The machine's public IP address, where the workload serves.
+    pub ip: IpAddr,
+}
+
+/// A started workload, as the agent persists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workload {
+    /// The deal it serves.
+    pub deal_id: DealId,
+    /// Its process id.
+    pub pid: u32,
+    /// Unix time it started, seconds.
+    pub started_at: u64,
+    /// Its working directory (log and stats file).
+    pub dir: PathBuf,
+    /// Where the workload reports its traffic (JSON with `bytes_up` and `bytes_down`, or `bytes`).
+    pub stats: PathBuf,
+    /// The address it serves on, when it reported one (the stats file's `listen`).
+    pub endpoint: Option<String>,
+    /// The process's start time in clock ticks since boot (`/proc/<pid>/stat`), which tells it
+    /// from a later process given the same id.
+    #[serde(default)]
+    pub process_start: Option<u64>,
+}
+
+/// Traffic a workload processed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Bytes processed, both directions together.
+    pub bytes: Bytes,
+}
+
+/// A runtime failed to start, inspect or stop a workload.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The command template is malformed.
+    #[error("command template: {0}")]
+    Template(String),
+    /// The workload's directory or files could not be used.
+    #[error("workload of deal {deal}: {path}: {source}")]
+    Io {
+        /// The deal.
+        deal: DealId,
+        /// The file or directory.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The program could not be started.
+    #[error("workload of deal {deal}: cannot run `{program}`: {source}")]
+    Spawn {
+        /// The deal.
+        deal: DealId,
+        /// The program of the command template.
+        program: String,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The workload exited before it was ready.
+    #[error("workload of deal {deal} exited during start ({status}); last output: {output}")]
+    ExitedEarly {
+        /// The deal.
+        deal: DealId,
+        /// Its exit status.
+        status: String,
+        /// The end of its log.
+        output: String,
+    },
+    /// The workload's stats file is not valid.
+    #[error("workload of deal {deal}: stats file {path} is not valid: {reason}")]
+    BadStats {
+        /// The deal.
+        deal: DealId,
+        /// The stats file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Starts, watches and stops workloads. Implementations must be idempotent on [`stop`](Runtime::stop):
+/// stopping a workload that already exited returns its usage.
+pub trait Runtime: Send + Sync {
+    /// Starts the workload of a deal.
+    fn start(&self, spec: &WorkloadSpec) -> impl Future<Output = Result<Workload, RuntimeError>> + Send;
+
+    /// Whether the workload still runs.
+    fn is_running(&self, workload: &Workload) -> bool;
+
+    /// The traffic processed so far.
+    fn usage(&self, workload: &Workload) -> Result<Usage, RuntimeError>;
+
+    /// Stops the workload (gracefully, then forcibly) and returns its final usage.
+    fn stop(&self, workload: &Workload) -> impl Future<Output = Result<Usage, RuntimeError>> + Send;
+}
+
+/// How long a workload that writes no stats file must stay up for its start to count.
+const STARTUP_GRACE: Duration = Duration::from_millis(300);
+
+/// The placeholders a [`ProcessRuntime`] command template may use.
+pub const PLACEHOLDERS: &[&str] =
+    &["deal", "image", "config_hash", "customer", "master", "worker", "ip", "dir", "stats"];
+
+/// Runs each workload as a local process from a command template, for example
+/// `["proxy", "--listen", "{ip}:0", "--stats", "{stats}", "--auth-hash", "{config_hash}"]` or
+/// `["docker", "run", "--rm", "--name", "snm-{deal}", "-e", "CONFIG_HASH={config_hash}", "{image}"]`.
+///
+/// Placeholders ([`PLACEHOLDERS`]) are filled from the deal; `{dir}` is a directory made for the
+/// deal under the runtime's root, holding the workload's log (`workload.log`) and `{stats}`
+/// (`stats.json`). The process runs in its own process group, so it outlives an agent that is
+/// stopped with Ctrl-C, and is stopped with SIGTERM, then SIGKILL after a grace period.
+#[derive(Debug)]
+pub struct ProcessRuntime {
+    template: Vec<String>,
+    root: PathBuf,
+    ready_timeout: Duration,
+    stop_timeout: Duration,
+    children: Mutex<HashMap<u32, Child>>,
+}
+
+impl ProcessRuntime {
+    /// A runtime running `template` (program first), with deal directories under `root`. Fails
+    /// when the template is empty or names an unknown placeholder.
+    pub fn new(template: Vec<String>, root: impl Into<PathBuf>) -> Result<Self, RuntimeError> {
+        let Some(program) = template.first() else {
+            return Err(RuntimeError::Template("the command is empty".into()));
+        };
+        if program.trim().is_empty() {
+            return Err(RuntimeError::Template("the program is empty".into()));
+        }
+        for part in &template {
+            check_placeholders(part)?;
+        }
+        Ok(Self {
+            template,
+            root: root.into(),
+            ready_timeout: Duration::from_secs(10),
+            stop_timeout: Duration::from_secs(5),
+            children: Mutex::default(),
+        })
+    }
+
+    /// How long [`start`](Runtime::start) waits for a template using `{stats}` to write its first
+    /// stats file (default 10 s).
+    pub fn with_ready_timeout(mut self, timeout: Duration) -> Self {
+        self.ready_timeout = timeout;
+        self
+    }
+
+    /// How long [`stop`](Runtime::stop) waits after SIGTERM before SIGKILL (default 5 s).
+    pub fn with_stop_timeout(mut self, timeout: Duration) -> Self {
+        self.stop_timeout = timeout;
+        self
+    }
+
+    /// The directory of a deal's workload.
+    pub fn deal_dir(&self, deal_id: DealId) -> PathBuf {
+        self.root.join(format!("deal-{deal_id}"))
+    }
+
+    fn fill(&self, part: &str, spec: &WorkloadSpec, dir: &Path, stats: &Path) -> String {
+        let mut out = part.to_owned();
+        for name in PLACEHOLDERS {
+            let key = format!("{{{name}}}");
+            if !out.contains(&key) {
+                continue;
+            }
+            let value = match *name {
+                "deal" => spec.deal_id.to_string(),
+                "image" => spec.image.clone(),
+                "config_hash" => spec.config_hash.to_string(),
+                "customer" => spec.customer.to_string(),
+                "master" => spec.master.to_string(),
+                "worker" => spec.worker.to_string(),
+                "ip" => spec.ip.to_string(),
+                "dir" => dir.display().to_string(),
+                _ => stats.display().to_string(),
+            };
+            out = out.replace(&key, &value);
+        }
+        out
+    }
+
+    fn uses_stats(&self) -> bool {
+        self.template.iter().any(|part| part.contains("{stats}"))
+    }
+
+    /// Whether the workload's process exited; reaps it when it is our child.
+    fn exited_workload(&self, workload: &Workload) -> Option<String> {
+        let pid = workload.pid;
+        let ours = self.children.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&pid);
+        if !ours && workload.process_start.is_some() && process_start(pid) != workload.process_start {
+            return Some("exited (its process id now belongs to another process)".to_owned());
+        }
+        self.exited(pid)
+    }
+
+    /// Whether the child exited; reaps it when it is ours.
+    fn exited(&self, pid: u32) -> Option<String> {
+        let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(child) = children.get_mut(&pid) {
+            return match child.try_wait() {
+                Ok(Some(status)) => {
+                    children.remove(&pid);
+                    Some(status.to_string())
+                }
+                Ok(None) => None,
+                Err(error) => Some(error.to_string()),
+            };
+        }
+        drop(children);
+        (!process_alive(pid)).then(|| "exited".to_owned())
+    }
+}
+
+impl Runtime for ProcessRuntime {
+    async fn start(&self, spec: &WorkloadSpec) -> Result<Workload, RuntimeError> {
+        let deal = spec.deal_id;
+        let dir = self.deal_dir(deal);
+        let io = |path: &Path, source| RuntimeError::Io { deal, path: path.to_owned(), source };
+        std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        // Started before (by an agent that stopped before it could record it) and still running:
+        // adopt it rather than run the deal twice.
+        let record = dir.join("workload.json");
+        if let Some(mut running) = read_record(&record).filter(|w| self.is_running(w)) {
+            if running.endpoint.is_none() {
+                running.endpoint = read_stats(&running).ok().flatten().and_then(|s| s.listen);
+            }
+            return Ok(running);
+        }
+        let stats = dir.join("stats.json");
+        // A stats file left by an earlier workload must not be taken for this one's.
+        match std::fs::remove_file(&stats) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&stats, e)),
+            _ => {}
+        }
+        let log_path = dir.join("workload.log");
+        let log = std::fs::File::create(&log_path).map_err(|e| io(&log_path, e))?;
+        let log_err = log.try_clone().map_err(|e| io(&log_path, e))?;
+
+        let args: Vec<String> =
+            self.template.iter().map(|part| self.fill(part, spec, &dir, &stats)).collect();
+        let (program, rest) = args.split_first().ok_or_else(|| RuntimeError::Template("empty".into()))?;
+        let mut command = Command::new(program);
+        command.args(rest).stdin(Stdio::null()).stdout(log).stderr(log_err);
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command.spawn().map_err(|source| RuntimeError::Spawn {
+            deal,
+            program: program.clone(),
+            source,
+        })?;
+        let pid = child.id();
+        self.children.lock().unwrap_or_else(|e| e.into_inner()).insert(pid, child);
+
+        let mut workload = Workload {
+            deal_id: deal,
+            pid,
+            started_at: unix_now(),
+            dir,
+            stats,
+            endpoint: None,
+            process_start: process_start(pid),
+        };
+        write_record(&record, &workload).map_err(|e| io(&record, e))?;
+        let started = Instant::now();
+        let deadline = started + self.ready_timeout;
+        loop {
+            if let Some(status) = self.exited(pid) {
+                return Err(RuntimeError::ExitedEarly { deal, status, output: log_tail(&log_path) });
+            }
+            if !self.uses_stats() {
+                // Nothing to wait for but an immediate failure (a bad image, a port in use).
+                if started.elapsed() >= STARTUP_GRACE.min(self.ready_timeout) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+            // A file caught half-written by a workload that does not write atomically reads as
+            // invalid: try again until the deadline.
+            if let Ok(Some(file)) = read_stats(&workload) {
+                workload.endpoint = file.listen;
+                break;
+            }
+            if Instant::now() >= deadline {
+                // Running but silent: stop it rather than leave a workload the agent cannot meter.
+                self.stop(&workload).await.ok();
+                return Err(RuntimeError::BadStats {
+                    deal,
+                    path: workload.stats.clone(),
+                    reason: format!("not written within {:?}", self.ready_timeout),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        write_record(&record, &workload).map_err(|e| io(&record, e))?;
+        Ok(workload)
+    }
+
+    fn is_running(&self, workload: &Workload) -> bool {
+        self.exited_workload(workload).is_none()
+    }
+
+    fn usage(&self, workload: &Workload) -> Result<Usage, RuntimeError> {
+        Ok(Usage { bytes: read_stats(workload)?.map_or(Bytes::ZERO, |file| file.bytes()) })
+    }
+
+    async fn stop(&self, workload: &Workload) -> Result<Usage, RuntimeError> {
+        let pid = workload.pid;
+        if self.exited_workload(workload).is_none() {
+            // The group: a wrapper (a shell, `docker run`) takes its children down with it.
+            let group = Pid::from_raw(-(pid as i32));
+            signal::kill(group, signal::Signal::SIGTERM).ok();
+            let deadline = Instant::now() + self.stop_timeout;
+            while self.exited(pid).is_none() {
+                if Instant::now() >= deadline {
+                    signal::kill(group, signal::Signal::SIGKILL).ok();
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    self.exited(pid);
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        self.usage(workload)
+    }
+}
+
+/// What the runtime reads of a stats file.
+#[derive(Debug, Deserialize)]
+struct StatsFile {
+    bytes_up: Option<u64>,
+    bytes_down: Option<u64>,
+    bytes: Option<u64>,
+    listen: Option<String>,
+}
+
+impl StatsFile {
+    fn bytes(&self) -> Bytes {
+        let part = |v: Option<u64>| u128::from(v.unwrap_or(0));
+        Bytes::new(part(self.bytes) + part(self.bytes_up) + part(self.bytes_down))
+    }
+}
+
+/// The stats file, `None` while there is none.
+fn read_stats(workload: &Workload) -> Result<Option<StatsFile>, RuntimeError> {
+    let (deal, path) = (workload.deal_id, &workload.stats);
+    let text = match std::fs::read(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(RuntimeError::Io { deal, path: path.clone(), source }),
+    };
+    serde_json::from_slice(&text).map(Some).map_err(|e| RuntimeError::BadStats {
+        deal,
+        path: path.clone(),
+        reason: e.to_string(),
+    })
+}
+
+/// Checks that every `{name}` (a lowercase word in braces) is a known placeholder; other braces
+/// are literal text (JSON, Go templates).
+fn check_placeholders(part: &str) -> Result<(), RuntimeError> {
+    let mut rest = part;
+    while let Some(open) = rest.find('{') {
+        rest = &rest[open + 1..];
+        let word = rest.bytes().take_while(|b| b.is_ascii_lowercase() || *b == b'_').count();
+        if word > 0 && rest[word..].starts_with('}') && !PLACEHOLDERS.contains(&&rest[..word]) {
+            return Err(RuntimeError::Template(format!(
+                "unknown placeholder `{{{}}}` in `{part}` (known: {})",
+                &rest[..word],
+                PLACEHOLDERS.iter().map(|p| format!("{{{p}}}")).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The record of a deal's last workload, if it can be read.
+fn read_record(path: &Path) -> Option<Workload> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+fn write_record(path: &Path, workload: &Workload) -> std::io::Result<()> {
+    let json = serde_json::to_vec_pretty(workload).map_err(std::io::Error::other)?;
+    super::state::write_atomically(path, &json)
+}
+
+/// The process's start time, in clock ticks since boot (field 22 of `/proc/<pid>/stat`).
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (in parentheses, possibly with spaces): state is field 3.
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether a process that is not our child still runs (a zombie counts as gone).
+fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name, which is in parentheses and may hold spaces.
+        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) != Some("Z"),
+        Err(_) => false,
+    }
+}
+
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let tail: Vec<&str> = text.lines().rev().take(5).collect();
+    tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> WorkloadSpec {
+        WorkloadSpec {
+            deal_id: DealId(42),
+            image: "ghcr.io/acme/proxy:1".into(),
+            config_hash: B256::repeat_byte(0xab),
+            customer: Address::repeat_byte(1),
+            master: Address::repeat_byte(2),
+            worker: Address::repeat_byte(3),
+            ip: "127.0.0.9".parse().unwrap(),
+        }
+    }
+
+    fn temp_root(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("snm-runtime-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn sh(script: &str) -> Vec<String> {
+        vec!["sh".into(), "-c".into(), script.into()]
+    }
+
+    #[test]
+    fn refuses_unknown_placeholders_and_empty_commands() {
+        let error = ProcessRuntime::new(vec!["run".into(), "{dael}".into()], "/tmp").unwrap_err();
+        assert!(error.to_string().contains("unknown placeholder `{dael}`"), "{error}");
+        assert!(
+            ProcessRuntime::new(vec!["x{deal".into(), "{{.ID}}".into(), "{\"a\": 1}".into()], "/tmp").is_ok()
+        );
+        assert!(ProcessRuntime::new(vec![], "/tmp").is_err());
+    }
+
+    #[tokio::test]
+    async fn fills_the_template_and_reads_usage_after_stop() {
+        let root = temp_root("fill");
+        let script = "echo \"{\\\"bytes_up\\\": 10, \\\"bytes_down\\\": 32, \\\"listen\\\": \\\"{ip}:1\\\"}\" > {stats}; \
+                      echo {deal} {image} {config_hash} {worker}; exec sleep 30";
+        let runtime = ProcessRuntime::new(sh(script), &root).unwrap();
+        let workload = runtime.start(&spec()).await.unwrap();
+        assert_eq!(workload.endpoint.as_deref(), Some("127.0.0.9:1"));
+        assert!(runtime.is_running(&workload));
+        let usage = runtime.stop(&workload).await.unwrap();
+        assert_eq!(usage.bytes, Bytes::new(42));
+        assert!(!runtime.is_running(&workload));
+        let log = std::fs::read_to_string(workload.dir.join("workload.log")).unwrap();
+        assert!(log.starts_with(&format!(
+            "42 ghcr.io/acme/proxy:1 {} {}",
+            B256::repeat_byte(0xab),
+            spec().worker
+        )));
+        // Stopping again is harmless.
+        assert_eq!(runtime.stop(&workload).await.unwrap().bytes, Bytes::new(42));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[tokio::test]
+    async fn a_workload_that_dies_at_start_is_an_error_with_its_output() {
+        let root = temp_root("dies");
+        let runtime = ProcessRuntime::new(sh("echo cannot bind {ip} >&2; exit 3"), &root).unwrap();
+        let error = runtime.start(&spec()).await.unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("exited during start") && text.contains("cannot bind 127.0.0.9"), "{text}");
+
+        let missing = ProcessRuntime::new(vec!["/nonexistent/workload".into()], &root).unwrap();
+        assert!(matches!(missing.start(&spec()).await, Err(RuntimeError::Spawn { .. })));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[tokio::test]
+    async fn a_new_runtime_adopts_and_stops_a_running_workload() {
+        let root = temp_root("adopt");
+        let first =
+            ProcessRuntime::new(sh("trap 'exit 0' TERM; while true; do sleep 0.05; done"), &root).unwrap();
+        let workload = first.start(&spec()).await.unwrap();
+        // The agent restarts: a fresh runtime knows the workload only from its persisted record.
+        let record = serde_json::to_string(&workload).unwrap();
+        let second =
+            ProcessRuntime::new(sh("true"), &root).unwrap().with_stop_timeout(Duration::from_secs(2));
+        let adopted: Workload = serde_json::from_str(&record).unwrap();
+        assert!(second.is_running(&adopted));
+        assert_eq!(second.stop(&adopted).await.unwrap().bytes, Bytes::ZERO);
+        // The first runtime still holds the child: reaping it shows it is gone.
+        assert!(!first.is_running(&workload));
+        assert!(!second.is_running(&adopted));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[tokio::test]
+    async fn starting_a_running_deal_again_adopts_its_workload() {
+        let root = temp_root("again");
+        let script = "echo '{\"bytes\": 5, \"listen\": \"{ip}:7\"}' > {stats}; exec sleep 30";
+        let first = ProcessRuntime::new(sh(script), &root).unwrap();
+        let workload = first.start(&spec()).await.unwrap();
+        // An agent that crashed before recording the workload starts the deal again.
+        let second = ProcessRuntime::new(sh(script), &root).unwrap();
+        let again = second.start(&spec()).await.unwrap();
+        assert_eq!((again.pid, again.endpoint.as_deref()), (workload.pid, Some("127.0.0.9:7")));
+        second.stop(&again).await.unwrap();
+        // Once it is gone, a start runs a new process.
+        let fresh = second.start(&spec()).await.unwrap();
+        assert_ne!(fresh.pid, workload.pid);
+        assert_eq!(second.stop(&fresh).await.unwrap().bytes, Bytes::new(5));
+        assert!(!first.is_running(&workload));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[tokio::test]
+    async fn a_workload_ignoring_sigterm_is_killed() {
+        let root = temp_root("kill");
+        let runtime = ProcessRuntime::new(sh("trap '' TERM; while true; do sleep 0.05; done"), &root)
+            .unwrap()
+            .with_stop_timeout(Duration::from_millis(200));
+        let workload = runtime.start(&spec()).await.unwrap();
+        runtime.stop(&workload).await.unwrap();
+        assert!(!runtime.is_running(&workload));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}

@@ -1,0 +1,296 @@
+//! What a supplier agent remembers across restarts, in one JSON file replaced atomically.
+//!
+//! The file holds the event cursor (the last market event the agent acted on) and every deal it
+//! served, with its workload and metered traffic. A batch of events and the cursor past it are
+//! saved together, in one file replaced atomically, before the agent acts on them; acting is
+//! idempotent given the state (a deal with a workload is not started again, and the runtime adopts
+//! a workload it started just before a crash; a stopped one is not stopped twice), so a restart at
+//! any point neither misses nor repeats a deal. The agent's open asks are not kept here: they are
+//! read back from the chain's order book, so an ask placed just before a crash is not placed twice.
+
+use std::{
+    collections::BTreeMap,
+    fmt::Write as _,
+    fs::{self, File},
+    io::{self, Write},
+    net::IpAddr,
+    path::{Path, PathBuf},
+};
+
+use alloy::primitives::{Address, B256};
+use serde::{Deserialize, Serialize};
+
+use super::runtime::Workload;
+use snm_sdk::{
+    events::EventCursor,
+    market::{DealId, DealOpened},
+    rewards::CSV_HEADER,
+    units::Bytes,
+};
+
+/// Version of the state file's format.
+pub const STATE_VERSION: u32 = 1;
+
+/// A deal on one of the agent's workers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DealRecord {
+    /// The machine.
+    pub worker: Address,
+    /// The machine's IP, as reported to the campaign.
+    pub ip: IpAddr,
+    /// Who pays.
+    pub customer: Address,
+    /// Image from the bid.
+    pub image: String,
+    /// Configuration hash from the bid.
+    pub config_hash: B256,
+    /// Unix time the deal opened.
+    pub opened_at: u64,
+    /// Unix time it closed, once it did.
+    pub closed_at: Option<u64>,
+    /// End of the fixed term; `None` for spot.
+    pub end_time: Option<u64>,
+    /// The running (or last) workload; `None` before it started or when it could not start.
+    pub workload: Option<Workload>,
+    /// Failed attempts to start the workload, and the last reason.
+    pub start_failures: u32,
+    /// Why the last start failed, if it did.
+    pub failure: Option<String>,
+    /// The endpoint announced on chain, once it was.
+    pub announced: Option<String>,
+    /// Bytes of earlier workloads of this deal that died and were started again.
+    #[serde(default)]
+    pub carried_bytes: u128,
+    /// Final traffic in bytes (carried bytes included), once the workload was stopped.
+    pub final_bytes: Option<u128>,
+}
+
+impl DealRecord {
+    /// The record of a deal that just opened on a worker at `ip`: no workload yet.
+    pub fn opened(deal: &DealOpened, ip: IpAddr) -> Self {
+        Self {
+            worker: deal.worker,
+            ip,
+            customer: deal.customer,
+            image: deal.image.clone(),
+            config_hash: deal.config_hash,
+            opened_at: deal.start_time,
+            closed_at: None,
+            end_time: deal.end_time,
+            workload: None,
+            start_failures: 0,
+            failure: None,
+            announced: None,
+            carried_bytes: 0,
+            final_bytes: None,
+        }
+    }
+
+    /// Whether the deal is still open as far as the agent knows.
+    pub fn is_open(&self) -> bool {
+        self.closed_at.is_none()
+    }
+
+    /// Final traffic, once the workload was stopped.
+    pub fn bytes(&self) -> Option<Bytes> {
+        self.final_bytes.map(Bytes::new)
+    }
+}
+
+/// The agent's memory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentState {
+    /// Format version ([`STATE_VERSION`]).
+    pub version: u32,
+    /// The market this state belongs to (a state file is refused for another market).
+    pub market: Address,
+    /// The master it serves.
+    pub master: Address,
+    /// Last market event acted on.
+    pub cursor: EventCursor,
+    /// Deals served, by id.
+    pub deals: BTreeMap<DealId, DealRecord>,
+}
+
+impl AgentState {
+    /// A fresh state that starts reading events at `from_block`.
+    pub fn new(market: Address, master: Address, from_block: u64) -> Self {
+        Self {
+            version: STATE_VERSION,
+            market,
+            master,
+            cursor: EventCursor::from_block(from_block),
+            deals: BTreeMap::new(),
+        }
+    }
+
+    /// The open deal on `worker`, if any.
+    pub fn open_deal_on(&self, worker: Address) -> Option<(DealId, &DealRecord)> {
+        self.deals.iter().find(|(_, d)| d.worker == worker && d.is_open()).map(|(id, d)| (*id, d))
+    }
+
+    /// The usage report of every finished deal, in the reward engine's CSV format: one line per
+    /// deal with the master as account, the worker's IP, the metered bytes and the deal's period.
+    pub fn usage_csv(&self) -> String {
+        let mut csv = format!("{CSV_HEADER}\n");
+        for record in self.deals.values() {
+            if let (Some(closed_at), Some(bytes)) = (record.closed_at, record.bytes()) {
+                let end = closed_at.max(record.opened_at);
+                // Writing to a String cannot fail.
+                let _ = writeln!(
+                    csv,
+                    "{},{},{},{},{}",
+                    self.master,
+                    record.ip,
+                    bytes.get(),
+                    record.opened_at,
+                    end
+                );
+            }
+        }
+        csv
+    }
+}
+
+/// Errors of the state file.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The file could not be read or written.
+    #[error("agent state {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: io::Error,
+    },
+    /// The file is not a valid state.
+    #[error("agent state {path} is not valid: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// The state file.
+#[derive(Clone, Debug)]
+pub struct StateStore {
+    path: PathBuf,
+}
+
+impl StateStore {
+    /// A store at `path` (created on the first save).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Loads the state, `None` when there is no file yet. A state of another market or master, or
+    /// of an unknown version, is an error rather than silently replaced.
+    pub fn load(&self, market: Address, master: Address) -> Result<Option<AgentState>, StateError> {
+        let text = match fs::read(&self.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(self.io(source)),
+        };
+        let state: AgentState = serde_json::from_slice(&text).map_err(|e| self.invalid(e.to_string()))?;
+        if state.version != STATE_VERSION {
+            return Err(self.invalid(format!("version {} (this agent reads {STATE_VERSION})", state.version)));
+        }
+        if (state.market, state.master) != (market, master) {
+            return Err(self.invalid(format!(
+                "it belongs to market {} and master {}, not market {market} and master {master}",
+                state.market, state.master
+            )));
+        }
+        Ok(Some(state))
+    }
+
+    /// Saves the state durably: a temporary file, flushed to disk, renamed over the old one.
+    pub fn save(&self, state: &AgentState) -> Result<(), StateError> {
+        let json = serde_json::to_vec_pretty(state).map_err(|e| self.invalid(e.to_string()))?;
+        write_atomically(&self.path, &json).map_err(|e| self.io(e))
+    }
+
+    fn io(&self, source: io::Error) -> StateError {
+        StateError::Io { path: self.path.clone(), source }
+    }
+
+    fn invalid(&self, reason: String) -> StateError {
+        StateError::Invalid { path: self.path.clone(), reason }
+    }
+}
+
+/// Replaces `path` with `contents` so that a crash leaves either the old or the new file.
+pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir)?;
+    }
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    let mut file = File::create(&tmp)?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(worker: u8, closed: Option<u64>, bytes: Option<u128>) -> DealRecord {
+        DealRecord {
+            worker: Address::repeat_byte(worker),
+            ip: format!("10.0.0.{worker}").parse().unwrap(),
+            customer: Address::repeat_byte(9),
+            image: "proxy".into(),
+            config_hash: B256::ZERO,
+            opened_at: 1_000,
+            closed_at: closed,
+            end_time: None,
+            workload: None,
+            start_failures: 0,
+            failure: None,
+            announced: None,
+            carried_bytes: 0,
+            final_bytes: bytes,
+        }
+    }
+
+    #[test]
+    fn saves_and_loads_and_refuses_another_market() {
+        let dir = std::env::temp_dir().join(format!("snm-agent-state-{}", std::process::id()));
+        let store = StateStore::new(dir.join("state.json"));
+        let (market, master) = (Address::repeat_byte(1), Address::repeat_byte(2));
+        assert_eq!(store.load(market, master).unwrap(), None);
+
+        let mut state = AgentState::new(market, master, 7);
+        state.deals.insert(DealId(5), record(3, None, None));
+        store.save(&state).unwrap();
+        assert_eq!(store.load(market, master).unwrap(), Some(state));
+
+        let error = store.load(Address::repeat_byte(8), master).unwrap_err();
+        assert!(error.to_string().contains("belongs to market"), "{error}");
+        fs::write(store.path(), b"{").unwrap();
+        assert!(matches!(store.load(market, master), Err(StateError::Invalid { .. })));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn usage_report_lists_finished_deals_only() {
+        let mut state = AgentState::new(Address::ZERO, Address::repeat_byte(2), 0);
+        state.deals.insert(DealId(1), record(3, Some(4_600), Some(1_500)));
+        state.deals.insert(DealId(2), record(4, None, None));
+        let csv = state.usage_csv();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines, [CSV_HEADER, &format!("{},10.0.0.3,1500,1000,4600", Address::repeat_byte(2))]);
+        assert_eq!(state.open_deal_on(Address::repeat_byte(4)).map(|(id, _)| id), Some(DealId(2)));
+        assert_eq!(state.open_deal_on(Address::repeat_byte(3)), None);
+    }
+}

@@ -1,0 +1,251 @@
+//! The `snm-agent` program against a devnet: it confirms its worker, keeps its ask open, runs
+//! the metered proxy for each deal, and, killed with SIGKILL in the middle of a deal and started
+//! again, neither misses nor repeats anything: the deal that closed while it was down is stopped and
+//! metered once, the deal that opened while it was down is started once, and the usage report has
+//! every byte the customer sent, exactly once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
+
+use std::{
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use alloy::{providers::DynProvider, signers::local::PrivateKeySigner};
+use snm_proxy::{
+    agent_command, config_hash,
+    traffic::{echo_server, send_through},
+};
+use snm_sdk::{
+    Client, Customer,
+    devnet::{Devnet, DevnetConfig},
+    market::{DealId, DealOpened, PlacedAsk, Purchase},
+    rewards::CSV_HEADER,
+    units::{Snm, Term},
+};
+
+const SECRET: &str = "only-the-customer-knows";
+
+/// A devnet, a scratch directory, and the deployment file in it.
+struct Scene {
+    devnet: Devnet,
+    dir: PathBuf,
+    deployment: PathBuf,
+}
+
+impl Scene {
+    async fn start(name: &str, config: DevnetConfig) -> Self {
+        let devnet = Devnet::start_with(config).await.unwrap();
+        let dir = std::env::temp_dir().join(format!("snm-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let deployment = dir.join("deployment.json");
+        devnet.deployment().write_file(&deployment).unwrap();
+        Self { devnet, dir, deployment }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+impl Drop for Scene {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A private key as `SNM_KEY` takes it: `0x` and 64 hex digits.
+fn key_hex(key: &PrivateKeySigner) -> String {
+    format!("0x{}", alloy::hex::encode(key.to_bytes()))
+}
+
+/// The workload the agent runs: the `snm-proxy` binary, which a workspace build puts beside this
+/// test's directory (`make test` builds every binary first).
+fn proxy_program() -> String {
+    let exe = std::env::current_exe().unwrap();
+    let program = exe.parent().and_then(Path::parent).unwrap().join("snm-proxy");
+    assert!(
+        program.is_file(),
+        "{} is missing: build it first (`cargo build -p snm-proxy`; `make test` does)",
+        program.display()
+    );
+    program.display().to_string()
+}
+
+/// The agent as a process, with everything it printed.
+struct Agent {
+    child: Child,
+    output: Arc<Mutex<String>>,
+}
+
+impl Agent {
+    fn spawn(scene: &Scene, master: &PrivateKeySigner) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_snm-agent"))
+            .args(["--rpc", scene.devnet.endpoint().as_str(), "--deployment"])
+            .arg(&scene.deployment)
+            .args(["run", "--config"])
+            .arg(scene.path("agent.toml"))
+            .env("SNM_KEY", key_hex(master))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let output = Arc::new(Mutex::new(String::new()));
+        let stdout = child.stdout.take().unwrap();
+        let sink = Arc::clone(&output);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                println!("agent | {line}");
+                let mut out = sink.lock().unwrap();
+                out.push_str(&line);
+                out.push('\n');
+            }
+        });
+        Self { child, output }
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    async fn wait_for(&self, text: &str) {
+        let start = Instant::now();
+        while !self.output().contains(text) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the agent never said `{text}`:\n{}",
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn kill(mut self) -> String {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        // The reader thread ends with the pipe; give it a moment to take the last lines.
+        std::thread::sleep(Duration::from_millis(100));
+        self.output()
+    }
+}
+
+/// Sends `bytes` through the deal's proxy and checks the echo: `2 * bytes` carried.
+async fn traffic(customer: &Customer<DynProvider>, deal: DealId, target: SocketAddr, bytes: u64) {
+    let endpoint = customer.wait_for_endpoint(deal, Duration::from_secs(30)).await.unwrap();
+    send_through(endpoint.parse().unwrap(), target, SECRET, bytes).await.unwrap();
+}
+
+/// The agent's ask once it is on the order book.
+async fn wait_for_ask(customer: &Customer<DynProvider>, master: &Client<DynProvider>) -> PlacedAsk {
+    let start = Instant::now();
+    loop {
+        let book = customer.order_book().await.unwrap();
+        if let Some(ask) = book.asks().find(|a| a.ask.master == master.sender()) {
+            return ask.clone();
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the agent placed no ask");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn buy(customer: &Customer<DynProvider>, ask: &PlacedAsk) -> DealOpened {
+    let purchase =
+        Purchase::new(Term::Spot, "100 SNM".parse().unwrap(), "snm/proxy:1").config_hash(config_hash(SECRET));
+    customer.quick_buy(ask, &purchase).await.unwrap()
+}
+
+fn write_config(dir: &Path, worker: &Client<DynProvider>) {
+    let config = format!(
+        r#"state = "state.json"
+usage_report = "usage.csv"
+poll_every = "100ms"
+settle_every = "1h"
+[runtime]
+command = {command}
+dir = "workloads"
+[[worker]]
+address = "{worker}"
+ip = "127.0.0.1"
+[[ask]]
+worker = "{worker}"
+price = "0.9 USD/h"
+cpu_milli_cores = 1000
+flags = "PUBLIC_IP | INCOMING"
+"#,
+        // A JSON array of strings is a TOML array too.
+        command = serde_json::to_string(&agent_command(&proxy_program())).unwrap(),
+        worker = worker.sender(),
+    );
+    std::fs::write(dir.join("agent.toml"), config).unwrap();
+}
+
+#[tokio::test]
+async fn killed_and_restarted_mid_deal_the_agent_misses_and_repeats_nothing() {
+    let scene = Scene::start("agent-test", DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await;
+    let (devnet, dir) = (&scene.devnet, &scene.dir);
+    let master_key = devnet.new_account(Snm::ZERO).await.unwrap();
+    let master = devnet.connect(&master_key);
+    let worker = devnet.connect(&devnet.new_account(Snm::ZERO).await.unwrap());
+    let customer =
+        Customer::new(devnet.connect(&devnet.new_account("1000 SNM".parse().unwrap()).await.unwrap()));
+    customer.approve("1000 SNM".parse().unwrap()).await.unwrap();
+    let target = echo_server().await.unwrap();
+
+    // The machine asks to join; the agent confirms it and places its ask.
+    worker.request_worker(master.sender()).await.unwrap();
+    write_config(dir, &worker);
+    let agent = Agent::spawn(&scene, &master_key);
+    agent.wait_for(&format!("confirmed worker {}", worker.sender())).await;
+
+    // Deal 1 runs, carries 100 KB each way, then the agent is killed.
+    let first = buy(&customer, &wait_for_ask(&customer, &master).await).await;
+    traffic(&customer, first.deal, target, 100_000).await;
+    let before = agent.kill();
+    assert_eq!(before.matches(&format!("deal {}: workload running", first.deal)).count(), 1, "{before}");
+
+    // While the agent is down the proxy keeps serving, and the customer closes the deal.
+    traffic(&customer, first.deal, target, 50_000).await;
+    let first_closed = customer.close(first.deal, false).await.unwrap();
+
+    // Started again: deal 1 is stopped and metered (not started again), a new ask goes up.
+    let agent = Agent::spawn(&scene, &master_key);
+    agent.wait_for(&format!("deal {}: finished, 300000 B carried", first.deal)).await;
+    let second = buy(&customer, &wait_for_ask(&customer, &master).await).await;
+    traffic(&customer, second.deal, target, 70_000).await;
+
+    // Killed again right after the second deal opened and served: started once, across both runs.
+    let during = agent.kill();
+    let second_closed = customer.close(second.deal, false).await.unwrap();
+    let agent = Agent::spawn(&scene, &master_key);
+    agent.wait_for(&format!("deal {}: finished, 140000 B carried", second.deal)).await;
+    let after = agent.kill();
+    let all = format!("{before}{during}{after}");
+    assert_eq!(all.matches(&format!("deal {}: workload running", first.deal)).count(), 1, "{all}");
+    assert_eq!(all.matches(&format!("deal {}: workload running", second.deal)).count(), 1, "{all}");
+    assert_eq!(all.matches(&format!("deal {}: finished", first.deal)).count(), 1, "{all}");
+    assert_eq!(all.matches(&format!("deal {} opened", second.deal)).count(), 1, "{all}");
+
+    // The usage report: one line per deal, every byte once, the deal's period.
+    let report = std::fs::read_to_string(dir.join("usage.csv")).unwrap();
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines[0], CSV_HEADER);
+    assert_eq!(lines.len(), 3, "{report}");
+    let line = |deal: &DealOpened, bytes: u64, end: u64| {
+        format!("{},127.0.0.1,{bytes},{},{end}", master.sender(), deal.start_time)
+    };
+    assert!(lines.contains(&line(&first, 300_000, first_closed.settled_until).as_str()), "{report}");
+    assert!(lines.contains(&line(&second, 140_000, second_closed.settled_until).as_str()), "{report}");
+}
+
+#[test]
+fn the_example_configuration_is_valid() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/agent.toml");
+    let config = snm_agent::AgentConfig::from_file(&path).unwrap();
+    assert_eq!((config.workers.len(), config.asks.len()), (1, 1));
+    assert_eq!(config.command[0], "snm-proxy");
+}

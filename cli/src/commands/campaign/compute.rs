@@ -1,0 +1,32 @@
+//! `snm campaign compute`: a round from usage reports, no chain needed.
+
+use std::path::PathBuf;
+
+use crate::campaign::{self, CampaignError};
+
+/// The campaign's rules, the reports, the previous round, and where to write.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The campaign's rules (TOML: id, name, snm_per_ip, usd_per_tb, snm_per_usd).
+    #[arg(long)]
+    campaign: PathBuf,
+    /// Usage reports: `.csv` (header `account,ip,bytes,period_start,period_end`) or `.jsonl`.
+    #[arg(long, required = true, num_args = 1..)]
+    reports: Vec<PathBuf>,
+    /// The previous round's file (round-N.json); none for round 1.
+    #[arg(long)]
+    previous: Option<PathBuf>,
+    /// Where to write the round's files (created if needed; existing rounds are never
+    /// overwritten).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Computes the round, writes its files and prints it.
+pub(super) fn run(args: &Args) -> Result<(), CampaignError> {
+    let (round, files) =
+        campaign::compute(&args.campaign, &args.reports, args.previous.as_deref(), &args.out)?;
+    print!("{}", campaign::round_text(&round));
+    println!("wrote {} and {}", files.round.display(), files.merkle.display());
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! `snm campaign status`: the distributor's roots and totals (no key needed).
+
+use crate::{
+    campaign::{CampaignError, Distributor},
+    chain::ChainArgs,
+};
+
+/// Which chain and contracts.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    chain: ChainArgs,
+}
+
+/// Prints the distributor's state.
+pub(super) async fn run(args: &Args) -> Result<(), CampaignError> {
+    let client = args.chain.connect_read_only().await?;
+    print!("{}", Distributor::new(&client)?.status().await?);
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! `snm customer buy`: a customer buys compute on any chain the marketplace runs on. It reads the
+//! order book from the market's events, takes the cheapest asks that meet the requirements and
+//! that the budget pays for (the SDK's `best_ask`, on as many distinct machines as `--count`
+//! says), pays each deposit (ERC-20 allowance, or an EIP-2612 permit with `--permit`), quick-buys
+//! the asks, and prints each deal: id, worker, master, price, term, deposit and runway. With
+//! `--wait-endpoint` it waits for each supplier to announce where its workload serves (a proxy's
+//! `ip:port`); with `--dry-run` it only shows what it would take and pay. When nothing fits it
+//! says why: how many asks are open, how many meet the requirements, the cheapest against the
+//! budget.
+//!
+//! ```text
+//! export SNM_RPC=http://127.0.0.1:8545 SNM_DEPLOYMENT=deployment.json SNM_KEY=0x…
+//! snm customer buy --term 2h --budget "200 SNM" --cores 4 --ram 16GiB --net public-ip,incoming \
+//!     --image ghcr.io/acme/proxy:1.2 --secret s3cret --count 3 --wait-endpoint 2m
+//! snm customer buy --term spot --budget "50 SNM" --max-price "0.5 USD/h" --dry-run
+//! ```
+//!
+//! The secret never leaves the machine: the deal carries its keccak-256 (`configHash`), which the
+//! supplier's proxy checks (see `snm_proxy`).
+
+use std::{collections::VecDeque, time::Duration};
+
+use alloy::{primitives::B256, providers::DynProvider};
+use snm_proxy::config_hash;
+use snm_sdk::{
+    Customer, Error, Funds,
+    market::{DealId, DealOpened},
+    units::{Snm, Term, format_duration, parse_duration},
+};
+
+use crate::{
+    chain::ChainArgs,
+    purchase::{self, Buyer, Needs, Order, Pick, Plan, PurchaseError},
+    table::{Align, Table},
+    units::{self, plural},
+};
+
+/// Buys compute: the cheapest asks meeting the requirements within the budget, on distinct
+/// machines, and prints the deals.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// How long to rent: a fixed term (`2h`, `30m`, `1d12h`) or `spot` (open-ended, paid while the
+    /// deposit lasts).
+    #[arg(long)]
+    term: Term,
+    /// The most SNM to pay into each deal, e.g. `200 SNM`. A fixed term's deposit is its whole cost
+    /// at the oracle's rate; a spot deal's is the budget (which must cover the market's minimum
+    /// runway).
+    #[arg(long)]
+    budget: Snm,
+    #[command(flatten)]
+    needs: Needs,
+    /// The container image the supplier runs for the deal.
+    #[arg(long, required_unless_present = "dry_run")]
+    image: Option<String>,
+    /// A secret only the customer knows; the deal carries its keccak-256 (`configHash`), so only
+    /// the customer can use the workload (a proxy checks it).
+    #[arg(long, env = "SNM_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+    /// How many deals to buy, each on its own machine (many proxies: many IPs).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    count: u16,
+    /// Waits up to this long (`90s`, `5m`) for each supplier to announce the deal's endpoint, and
+    /// prints it.
+    #[arg(long, value_parser = parse_duration, value_name = "TIMEOUT")]
+    wait_endpoint: Option<Duration>,
+    /// Pays each deposit with an EIP-2612 permit (one transaction per deal) instead of an
+    /// allowance.
+    #[arg(long)]
+    permit: bool,
+    /// Only shows the asks it would take and what it would pay; sends nothing (no key needed).
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Runs `snm customer buy`.
+pub async fn run(args: Args) -> Result<(), PurchaseError> {
+    let order =
+        Order { wanted: args.needs.requirements(args.term), budget: args.budget, count: args.count.into() };
+    let client =
+        if args.dry_run { args.chain.connect_read_only().await? } else { args.chain.connect().await? };
+    let customer = Customer::new(client);
+    let book = customer.order_book().await?;
+    let plan = purchase::plan(&customer, &book, &order).await?;
+    print_plan(&order, &plan);
+    if args.dry_run {
+        println!("dry run: nothing bought");
+        return Ok(());
+    }
+
+    let (now, rate) = tokio::try_join!(customer.now(), customer.rate())?;
+    if !rate.is_fresh(now) {
+        return Err(PurchaseError::StaleRate(rate));
+    }
+    let (account, needed) = (customer.sender(), plan.total());
+    let available = customer.token_balance(account).await?;
+    if available < needed {
+        return Err(
+            Error::InsufficientFunds { account, funds: Funds::TokenBalance, available, needed }.into()
+        );
+    }
+    let permit = if args.permit { Some(args.chain.signer()?) } else { None };
+    let image = args.image.unwrap_or_default();
+    let hash = args.secret.as_deref().map_or(B256::ZERO, config_hash);
+
+    let mut bought: Vec<DealOpened> = Vec::new();
+    let mut queue: VecDeque<Pick> = plan.picks.into();
+    let mut buyer = Buyer {
+        customer: &customer,
+        book,
+        order: &order,
+        rule: plan.rule,
+        machines: queue.iter().map(|pick| pick.ask.ask.worker).collect(),
+        image,
+        config_hash: hash,
+        permit,
+    };
+    while let Some(pick) = queue.pop_front() {
+        let remaining: Snm = std::iter::once(pick.deposit).chain(queue.iter().map(|p| p.deposit)).sum();
+        match buyer.buy(pick, remaining).await {
+            Ok(Some(deal)) => {
+                bought.push(deal.clone());
+                let runway = customer.runway(deal.deal).await.map_err(|e| stopped(&bought, &order, e))?;
+                print!("{}", purchase::deal_text(&deal, &runway));
+            }
+            Ok(None) => {
+                return Err(stopped(
+                    &bought,
+                    &order,
+                    "no other machine fits the requirements and the budget",
+                ));
+            }
+            Err(error) => return Err(stopped(&bought, &order, error)),
+        }
+    }
+    let deposits: Snm = bought.iter().map(|deal| deal.deposit).sum();
+    println!("bought {} for {} in deposits", plural(bought.len(), "deal"), deposits);
+
+    if let Some(timeout) = args.wait_endpoint {
+        wait_for_endpoints(&customer, &bought, timeout).await?;
+    }
+    Ok(())
+}
+
+/// The purchase stopped for `reason` after buying `bought`.
+fn stopped(bought: &[DealOpened], order: &Order, reason: impl ToString) -> PurchaseError {
+    PurchaseError::Interrupted {
+        bought: bought.iter().map(|deal| deal.deal).collect(),
+        wanted: order.count,
+        reason: reason.to_string(),
+    }
+}
+
+fn print_plan(order: &Order, plan: &Plan) {
+    let term = match order.wanted.term {
+        Term::Spot => {
+            let runway = format_duration(Duration::from_secs(order.budget_seconds(&plan.rule)));
+            format!("spot (a deposit covers at least the minimum runway, {runway})")
+        }
+        term => format!("for {term}"),
+    };
+    println!(
+        "{}, {term}, up to {} each, at {}:",
+        plural(order.count, "machine"),
+        order.budget,
+        plan.rule.rate
+    );
+    let mut table = Table::new(&[
+        ("ask", Align::Right),
+        ("worker", Align::Left),
+        ("master", Align::Left),
+        ("cores", Align::Right),
+        ("RAM", Align::Right),
+        ("net", Align::Left),
+        ("region", Align::Right),
+        ("price", Align::Right),
+        ("deposit", Align::Right),
+    ]);
+    for pick in &plan.picks {
+        let ask = &pick.ask.ask;
+        table.row([
+            pick.ask.id.to_string(),
+            ask.worker.to_string(),
+            ask.master.to_string(),
+            units::cores_text(ask.resources.cpu_milli_cores),
+            units::size_text(ask.resources.ram_bytes),
+            units::net_flags_text(ask.net_flags),
+            if ask.region == 0 { "any".to_owned() } else { ask.region.to_string() },
+            ask.price.per_hour().to_string(),
+            pick.deposit.to_string(),
+        ]);
+    }
+    print!("{table}");
+    println!("total deposit {}", plan.total());
+}
+
+/// Waits for every deal's endpoint at once, printing each as it comes.
+async fn wait_for_endpoints(
+    customer: &Customer<DynProvider>,
+    deals: &[DealOpened],
+    timeout: Duration,
+) -> Result<(), PurchaseError> {
+    println!("waiting up to {} for the suppliers' endpoints ...", format_duration(timeout));
+    let mut waits = tokio::task::JoinSet::new();
+    for deal in deals {
+        let (customer, id) = (customer.clone(), deal.deal);
+        waits.spawn(async move { (id, customer.wait_for_endpoint(id, timeout).await) });
+    }
+    let mut missing: Vec<DealId> = Vec::new();
+    while let Some(joined) = waits.join_next().await {
+        let (id, endpoint) = joined.map_err(PurchaseError::Task)?;
+        match endpoint {
+            Ok(endpoint) => println!("deal {id} serves at {endpoint}"),
+            Err(Error::Timeout { .. }) => missing.push(id),
+            Err(error) => return Err(error.into()),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    missing.sort();
+    Err(PurchaseError::NoEndpoint { deals: missing, waited: timeout })
+}

@@ -1,0 +1,4 @@
+//! One module per role, one file per command (`commands/<role>/<command>.rs`).
+
+pub mod campaign;
+pub mod customer;

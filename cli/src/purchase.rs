@@ -1,0 +1,527 @@
+//! A customer's purchase (`snm customer buy`): requirements and a budget from the
+//! command line ([`Needs`], [`Order`]), the asks to take ([`plan`]: the SDK's best ask, again and
+//! again, on distinct machines), what each deal costs, buying them ([`Buyer`]), and why nothing fits
+//! when nothing does ([`Shortfall`]).
+
+use std::{collections::HashSet, fmt, time::Duration};
+
+use alloy::{
+    primitives::{Address, B256, U256},
+    providers::Provider,
+    signers::local::PrivateKeySigner,
+};
+use clap::Args;
+use snm_sdk::{
+    Customer, Error, OrderBook,
+    bindings::Market::MarketErrors,
+    client::DepositRule,
+    customer::Runway,
+    market::{AskId, DealId, DealOpened, Mismatch, PlacedAsk, Purchase, Rate, Requirements},
+    units::{Bytes, NetFlags, Resources, Snm, SnmPerUsd, Term, UsdPerSecond, format_duration},
+};
+
+use crate::units::{self, plural};
+
+/// What the machine must have: the requirement options of `snm customer buy`.
+#[derive(Clone, Debug, Default, Args)]
+pub struct Needs {
+    /// Least CPU cores.
+    #[arg(long)]
+    pub cores: Option<u64>,
+    /// Least memory, e.g. `16GiB` or `8GB`.
+    #[arg(long, value_parser = units::size)]
+    pub ram: Option<Bytes>,
+    /// Least disk, e.g. `100GB`.
+    #[arg(long, value_parser = units::size)]
+    pub storage: Option<Bytes>,
+    /// Least number of GPUs.
+    #[arg(long)]
+    pub gpus: Option<u64>,
+    /// Least memory per GPU, e.g. `24GiB`.
+    #[arg(long, value_parser = units::size)]
+    pub gpu_mem: Option<Bytes>,
+    /// Least upload bandwidth, in Mbit/s.
+    #[arg(long, value_name = "MBIT/S")]
+    pub up_mbps: Option<u64>,
+    /// Least download bandwidth, in Mbit/s.
+    #[arg(long, value_name = "MBIT/S")]
+    pub down_mbps: Option<u64>,
+    /// Network flags the machine must have, comma-separated: `public-ip`, `incoming`, `outbound`,
+    /// `ipv6` (or bits in hex, `0x10`).
+    #[arg(long, value_parser = units::net_flags, value_name = "FLAGS")]
+    pub net: Option<NetFlags>,
+    /// Region the machine must be in (a code such as ISO 3166 numeric: 276 is Germany); any when
+    /// not given.
+    #[arg(long)]
+    pub region: Option<u32>,
+    /// Highest price, per hour (`1.2 USD/h`, `$1.2/h`) or per second (`0.0003 USD/s`).
+    #[arg(long, value_parser = units::price, value_name = "PRICE")]
+    pub max_price: Option<UsdPerSecond>,
+}
+
+impl Needs {
+    /// These needs as the SDK's requirements for `term`.
+    pub fn requirements(&self, term: Term) -> Requirements {
+        let resources = Resources::new()
+            .cpu_cores(self.cores.unwrap_or(0))
+            .ram(self.ram.unwrap_or(Bytes::ZERO))
+            .storage(self.storage.unwrap_or(Bytes::ZERO))
+            .gpus(self.gpus.unwrap_or(0))
+            .gpu_mem(self.gpu_mem.unwrap_or(Bytes::ZERO))
+            .net_up_mbps(self.up_mbps.unwrap_or(0))
+            .net_down_mbps(self.down_mbps.unwrap_or(0));
+        Requirements { max_price: self.max_price, ..Requirements::new(term) }
+            .resources(resources)
+            .flags(self.net.unwrap_or_default())
+            .region(self.region.unwrap_or(0))
+    }
+}
+
+/// What to buy: the requirements (with the term), the most to pay into each deal, how many deals
+/// on distinct machines.
+#[derive(Clone, Debug)]
+pub struct Order {
+    /// The requirements and the term.
+    pub wanted: Requirements,
+    /// The most SNM paid into one deal's deposit.
+    pub budget: Snm,
+    /// How many deals, each on its own machine.
+    pub count: usize,
+}
+
+impl Order {
+    /// The seconds the budget must pay for: the fixed term, or for spot the market's minimum
+    /// runway (what a deposit must cover at opening).
+    pub fn budget_seconds(&self, rule: &DepositRule) -> u64 {
+        match self.wanted.term {
+            Term::Spot => rule.min_runway.as_secs(),
+            fixed => fixed.secs(),
+        }
+    }
+
+    /// The deposit of a deal at `price`: for a fixed term, its whole cost at the current rate
+    /// (rounded up, so the deposit covers the term unless the rate rises); for spot, the budget
+    /// (the deal runs as long as it lasts). `None` on overflow.
+    pub fn deposit(&self, price: UsdPerSecond, rule: &DepositRule) -> Option<Snm> {
+        match self.wanted.term {
+            Term::Spot => Some(self.budget),
+            fixed => price.snm_needed_up(fixed.secs(), rule.rate),
+        }
+    }
+}
+
+/// An ask to take and the deposit it needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pick {
+    /// The ask.
+    pub ask: PlacedAsk,
+    /// What goes into the deal's deposit.
+    pub deposit: Snm,
+}
+
+/// The asks a purchase takes, cheapest first, each on its own machine.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The market's deposit rule when the plan was made (rate and minimum runway).
+    pub rule: DepositRule,
+    /// The asks.
+    pub picks: Vec<Pick>,
+}
+
+impl Plan {
+    /// The deposits of every pick together.
+    pub fn total(&self) -> Snm {
+        self.picks.iter().map(|pick| pick.deposit).sum()
+    }
+}
+
+/// Why a purchase failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PurchaseError {
+    /// The SDK's error (chain, contracts, funds, arguments).
+    #[error(transparent)]
+    Sdk(#[from] Error),
+    /// The command line's chain options cannot be used.
+    #[error(transparent)]
+    Chain(#[from] crate::chain::ChainError),
+    /// Fewer machines fit than wanted; nothing was bought.
+    #[error("{0}")]
+    NothingFits(Box<Shortfall>),
+    /// A purchase failed, possibly after others were bought.
+    #[error("{}", interrupted(bought, *wanted, reason))]
+    Interrupted {
+        /// The deals bought.
+        bought: Vec<DealId>,
+        /// How many were wanted.
+        wanted: usize,
+        /// What stopped the purchase.
+        reason: String,
+    },
+    /// The oracle's rate is too old for any deal to open.
+    #[error(
+        "the oracle's rate ({}) was reported at block time {}, more than {} ago: no deal opens until the \
+         operator reports a new one",
+        .0.snm_per_usd,
+        .0.updated_at,
+        format_duration(.0.max_age)
+    )]
+    StaleRate(Rate),
+    /// A task waiting for the chain stopped abnormally (a bug: it panicked).
+    #[error("waiting for an endpoint: {0}")]
+    Task(#[source] tokio::task::JoinError),
+    /// Some suppliers announced no endpoint in time (the deals are bought and running).
+    #[error("no endpoint announced within {} for deal {}", format_duration(*waited), ids(deals))]
+    NoEndpoint {
+        /// The deals without an endpoint.
+        deals: Vec<DealId>,
+        /// How long was waited.
+        waited: Duration,
+    },
+}
+
+fn interrupted(bought: &[DealId], wanted: usize, reason: &str) -> String {
+    match bought {
+        [] => reason.to_owned(),
+        _ => format!("bought {} of {wanted} deals (deal {}), then: {reason}", bought.len(), ids(bought)),
+    }
+}
+
+fn ids(deals: &[DealId]) -> String {
+    deals.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// The asks `order` takes: the SDK's [`best_ask`](Customer::best_ask) (the cheapest ask meeting
+/// the requirements that the budget pays for), again and again, each time leaving out the machine
+/// already picked, until `order.count` machines are found. [`PurchaseError::NothingFits`] explains
+/// a shortfall.
+pub async fn plan<P: Provider + Clone>(
+    customer: &Customer<P>,
+    book: &OrderBook,
+    order: &Order,
+) -> Result<Plan, PurchaseError> {
+    let (rule, now) = tokio::try_join!(customer.deposit_rule(), customer.now())?;
+    let picks = pick(customer, book, order, order.count, &HashSet::new(), &rule).await?;
+    if picks.len() < order.count {
+        let shortfall = Shortfall::explain(book, order, customer.sender(), &rule, now, picks.len());
+        return Err(PurchaseError::NothingFits(Box::new(shortfall)));
+    }
+    Ok(Plan { rule, picks })
+}
+
+/// Up to `count` asks for `order` on distinct machines, none of them in `exclude` (workers):
+/// cheapest first (see [`plan`]).
+pub async fn pick<P: Provider + Clone>(
+    customer: &Customer<P>,
+    book: &OrderBook,
+    order: &Order,
+    count: usize,
+    exclude: &HashSet<Address>,
+    rule: &DepositRule,
+) -> Result<Vec<Pick>, Error> {
+    let mut book = book.clone();
+    let mut machines = exclude.clone();
+    let mut picks = Vec::new();
+    while picks.len() < count {
+        let taken: Vec<AskId> = book
+            .asks()
+            .filter(|placed| machines.contains(&placed.ask.worker))
+            .map(|placed| placed.id)
+            .collect();
+        for id in taken {
+            book.remove_ask(id);
+        }
+        let Some(ask) = customer.best_ask(&book, &order.wanted, order.budget).await? else { break };
+        let deposit = order
+            .deposit(ask.ask.price, rule)
+            .ok_or_else(|| Error::InvalidInput(format!("the deposit of ask {} overflows", ask.id)))?;
+        machines.insert(ask.ask.worker);
+        picks.push(Pick { ask, deposit });
+    }
+    Ok(picks)
+}
+
+/// Buys picks one at a time, replacing an ask taken meanwhile (by another customer, or cancelled or
+/// expired) by the next best machine. Prints what it does besides buying: an approval, a replaced
+/// ask.
+pub struct Buyer<'a, P> {
+    /// Who buys.
+    pub customer: &'a Customer<P>,
+    /// The order book the picks came from; synced again when an ask is gone.
+    pub book: OrderBook,
+    /// What to buy.
+    pub order: &'a Order,
+    /// The deposit rule the picks were priced with.
+    pub rule: DepositRule,
+    /// The machines (workers) picked so far: a replacement is another one.
+    pub machines: HashSet<Address>,
+    /// The container image each deal runs.
+    pub image: String,
+    /// The keccak-256 of the workload's configuration (see `snm_proxy::config_hash`).
+    pub config_hash: B256,
+    /// Pays deposits with EIP-2612 permits signed by this key instead of an allowance.
+    pub permit: Option<PrivateKeySigner>,
+}
+
+impl<P: Provider + Clone> Buyer<'_, P> {
+    /// Buys `pick` (approving `remaining`, the deposits still to pay, when the allowance falls
+    /// short); when its ask is gone meanwhile, the next best machine instead, up to
+    /// [`Buyer::REPLACEMENTS`] times. `None` when no other machine fits.
+    pub async fn buy(&mut self, mut pick: Pick, remaining: Snm) -> Result<Option<DealOpened>, Error> {
+        let mut replaced = 0;
+        loop {
+            if self.permit.is_none() && self.customer.allowance(self.customer.sender()).await? < pick.deposit
+            {
+                let amount = remaining.max(pick.deposit);
+                self.customer.approve(amount).await?;
+                println!("approved the market to take {amount}");
+            }
+            match self.quick_buy(&pick).await {
+                Ok(deal) => return Ok(Some(deal)),
+                Err(error) if ask_gone(&error) && replaced < Self::REPLACEMENTS => {
+                    replaced += 1;
+                    println!("ask {} was taken or withdrawn meanwhile: picking another", pick.ask.id);
+                    self.customer.sync(&mut self.book).await?;
+                    self.book.remove_ask(pick.ask.id);
+                    self.machines.remove(&pick.ask.ask.worker);
+                    let picked =
+                        self::pick(self.customer, &self.book, self.order, 1, &self.machines, &self.rule);
+                    let Some(next) = picked.await?.into_iter().next() else { return Ok(None) };
+                    self.machines.insert(next.ask.ask.worker);
+                    pick = next;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Takes `pick` for the order's term running the image with the configuration hash: with an
+    /// EIP-2612 permit when the buyer has a key for it (one transaction), else from the allowance
+    /// the market already has.
+    async fn quick_buy(&self, pick: &Pick) -> Result<DealOpened, Error> {
+        let purchase =
+            Purchase::new(self.order.wanted.term, pick.deposit, &self.image).config_hash(self.config_hash);
+        match &self.permit {
+            Some(signer) => self.customer.quick_buy_with_permit(signer, &pick.ask, &purchase).await,
+            None => self.customer.quick_buy(&pick.ask, &purchase).await,
+        }
+    }
+}
+
+impl<P: Provider + Clone> fmt::Debug for Buyer<'_, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Buyer")
+            .field("buyer", &self.customer.sender())
+            .field("order", self.order)
+            .field("machines", &self.machines)
+            .field("image", &self.image)
+            .field("permit", &self.permit.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P> Buyer<'_, P> {
+    /// How many times one purchase replaces an ask gone meanwhile before giving up.
+    pub const REPLACEMENTS: usize = 3;
+}
+
+/// Whether a purchase failed because the ask is no longer there as seen (taken by someone else,
+/// cancelled, or expired meanwhile): another ask may do.
+pub fn ask_gone(error: &Error) -> bool {
+    matches!(error.as_market(), Some(MarketErrors::OrderMismatch(_) | MarketErrors::OrderExpired(_)))
+}
+
+/// Every reason an ask may not meet requirements, in the order the explanation lists them.
+const MISMATCHES: [(Mismatch, &str); 7] = [
+    (Mismatch::Resources, "short of resources"),
+    (Mismatch::Flags, "missing network flags"),
+    (Mismatch::Region, "in another region"),
+    (Mismatch::Duration, "not offering the term"),
+    (Mismatch::Price, "above the maximum price"),
+    (Mismatch::Counterparty, "reserved for another customer"),
+    (Mismatch::Expired, "expired"),
+];
+
+/// Why fewer machines than wanted fit: the order book seen through the requirements, then the
+/// budget.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shortfall {
+    /// Machines wanted.
+    pub wanted: usize,
+    /// Machines found within the budget.
+    pub found: usize,
+    /// Open asks in the book.
+    pub open_asks: usize,
+    /// Asks left out by the requirements, by reason (the first reason of each ask).
+    pub left_out: Vec<(Mismatch, usize)>,
+    /// Asks meeting the requirements (the budget aside).
+    pub fitting: usize,
+    /// Machines (workers) among them.
+    pub fitting_machines: usize,
+    /// The cheapest of them: its id and price.
+    pub cheapest: Option<(AskId, UsdPerSecond)>,
+    /// What the cheapest costs for the budget's seconds.
+    pub cheapest_cost: Option<Snm>,
+    /// The highest price the budget pays for (`None`: any).
+    pub max_affordable: Option<UsdPerSecond>,
+    /// The budget per deal.
+    pub budget: Snm,
+    /// The term.
+    pub term: Term,
+    /// The seconds the budget must pay for (the term, or the minimum runway for spot).
+    pub seconds: u64,
+    /// The rate.
+    pub rate: SnmPerUsd,
+}
+
+impl Shortfall {
+    /// Explains why only `found` of `order.count` machines fit in `book` for `customer` at block
+    /// time `now` under `rule`.
+    pub fn explain(
+        book: &OrderBook,
+        order: &Order,
+        customer: Address,
+        rule: &DepositRule,
+        now: u64,
+        found: usize,
+    ) -> Self {
+        let wanted = Requirements {
+            customer: Some(order.wanted.customer.unwrap_or(customer)),
+            ..order.wanted.clone()
+        };
+        let mut left_out: Vec<(Mismatch, usize)> = MISMATCHES.iter().map(|(m, _)| (*m, 0)).collect();
+        let (mut fitting, mut machines, mut cheapest) = (0, HashSet::new(), None);
+        // The deal opens in a later block, as the SDK's best ask assumes.
+        for placed in book.asks() {
+            match wanted.check(&placed.ask, now + 1) {
+                Ok(()) => {
+                    fitting += 1;
+                    machines.insert(placed.ask.worker);
+                    cheapest = cheapest.or(Some((placed.id, placed.ask.price)));
+                }
+                Err(reason) => {
+                    if let Some(entry) = left_out.iter_mut().find(|(m, _)| *m == reason) {
+                        entry.1 += 1;
+                    }
+                }
+            }
+        }
+        let seconds = order.budget_seconds(rule);
+        Self {
+            wanted: order.count,
+            found,
+            open_asks: book.ask_count(),
+            left_out: left_out.into_iter().filter(|(_, n)| *n > 0).collect(),
+            fitting,
+            fitting_machines: machines.len(),
+            cheapest,
+            cheapest_cost: cheapest.and_then(|(_, price)| price.snm_needed_up(seconds, rule.rate)),
+            max_affordable: UsdPerSecond::max_for_budget(order.budget, seconds, rule.rate),
+            budget: order.budget,
+            term: order.wanted.term,
+            seconds,
+            rate: rule.rate,
+        }
+    }
+}
+
+/// A price per hour rounded to millionths of a dollar: `0.5 USD/h` for 0.4999999999… USD/h.
+fn approx_per_hour(price: UsdPerSecond) -> String {
+    let (micro, half) = (U256::from(1_000_000_000_000u64), U256::from(500_000_000_000u64));
+    let micro = price.per_hour().scaled().saturating_add(half) / micro;
+    let (whole, fraction) = (micro / U256::from(1_000_000), micro % U256::from(1_000_000));
+    let fraction = format!("{fraction:06}");
+    match fraction.trim_end_matches('0') {
+        "" => format!("{whole} USD/h"),
+        fraction => format!("{whole}.{fraction} USD/h"),
+    }
+}
+
+impl fmt::Display for Shortfall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let paid_for = match self.term {
+            Term::Spot => {
+                format!("the minimum runway of {} (spot)", format_duration(Duration::from_secs(self.seconds)))
+            }
+            fixed => fixed.to_string(),
+        };
+        writeln!(
+            f,
+            "nothing fits: {} within the budget, {} wanted",
+            plural(self.found, "machine"),
+            self.wanted
+        )?;
+        writeln!(f, "  open asks                  {}", self.open_asks)?;
+        if !self.left_out.is_empty() {
+            let reasons: Vec<String> = self
+                .left_out
+                .iter()
+                .map(|(m, n)| {
+                    let why = MISMATCHES.iter().find(|(k, _)| k == m).map_or("", |(_, why)| why);
+                    format!("{n} {why}")
+                })
+                .collect();
+            writeln!(f, "  left out                   {}", reasons.join(", "))?;
+        }
+        writeln!(
+            f,
+            "  meeting the requirements   {} on {}",
+            plural(self.fitting, "ask"),
+            plural(self.fitting_machines, "machine")
+        )?;
+        let affordable = match self.max_affordable {
+            Some(price) => format!("up to about {}", approx_per_hour(price)),
+            None => "any price".to_owned(),
+        };
+        write!(
+            f,
+            "  budget                     {} pays {affordable} for {paid_for} at {}",
+            self.budget, self.rate
+        )?;
+        if let (Some((id, price)), Some(cost)) = (self.cheapest, self.cheapest_cost) {
+            write!(
+                f,
+                "\n  cheapest meeting them      ask {id} at {}: {cost} for {paid_for}",
+                price.per_hour()
+            )?;
+            if cost > self.budget {
+                write!(f, ", above the budget")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A deal bought, as lines of aligned `label  value`, for the program's output.
+pub fn deal_text(deal: &DealOpened, runway: &Runway) -> String {
+    let term = match deal.end_time {
+        Some(end) => format!(
+            "{}, until block time {end}",
+            format_duration(Duration::from_secs(end.saturating_sub(deal.start_time)))
+        ),
+        None => "spot (runs while the deposit lasts)".to_owned(),
+    };
+    let lasts = format_duration(runway.lasts);
+    let runway = match (deal.end_time, runway.covers_term) {
+        (Some(_), true) => format!("{lasts}, covers the term"),
+        (Some(_), false) => format!("{lasts}, short of the term: top up"),
+        (None, _) => format!("{lasts} at the current rate"),
+    };
+    let mut lines = vec![
+        ("ask", deal.ask.to_string()),
+        ("worker", deal.worker.to_string()),
+        ("master", deal.master.to_string()),
+        ("price", format!("{} ({})", deal.price.per_hour(), deal.price)),
+        ("term", term),
+        ("deposit", deal.deposit.to_string()),
+        ("runway", runway),
+        ("image", deal.image.clone()),
+    ];
+    if deal.config_hash != B256::ZERO {
+        lines.push(("config", format!("{} (keccak256 of the secret)", deal.config_hash)));
+    }
+    let mut text = format!("deal {}\n", deal.deal);
+    for (label, value) in lines {
+        text.push_str(&format!("  {label:<9}{value}\n"));
+    }
+    text
+}

@@ -1,0 +1,69 @@
+//! Real traffic through a proxy: a target server standing in for the internet, and a customer's
+//! data sent through a proxy to it and back (the main job and the tests use both).
+
+use std::{io, net::SocketAddr};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpListener,
+};
+
+use crate::connect_via;
+
+/// A TCP echo server on `127.0.0.1`, serving until the process ends; returns its address.
+pub async fn echo_server() -> io::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (mut r, mut w) = stream.split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+            });
+        }
+    });
+    Ok(addr)
+}
+
+/// Sends `bytes` through the proxy at `proxy` to `target` and reads them back, checking every
+/// byte: `2 * bytes` cross the proxy. Data goes in chunks while the echo is read concurrently.
+pub async fn send_through(proxy: SocketAddr, target: SocketAddr, secret: &str, bytes: u64) -> io::Result<()> {
+    let tunnel = connect_via(proxy, &target.to_string(), secret).await?;
+    let (mut reader, mut writer) = tunnel.into_split();
+    let pattern = |i: u64| (i % 251) as u8;
+    let send = async move {
+        let mut chunk = vec![0u8; 64 * 1024];
+        let mut sent = 0u64;
+        while sent < bytes {
+            let n = chunk.len().min((bytes - sent) as usize);
+            for (k, byte) in chunk[..n].iter_mut().enumerate() {
+                *byte = pattern(sent + k as u64);
+            }
+            writer.write_all(&chunk[..n]).await?;
+            sent += n as u64;
+        }
+        writer.shutdown().await
+    };
+    let receive = async move {
+        let mut chunk = vec![0u8; 64 * 1024];
+        let mut received = 0u64;
+        while received < bytes {
+            let n = reader.read(&mut chunk).await?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("echo ended at {received} of {bytes}"),
+                ));
+            }
+            if chunk[..n].iter().enumerate().any(|(k, b)| *b != pattern(received + k as u64)) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the echo differs from what was sent",
+                ));
+            }
+            received += n as u64;
+        }
+        Ok(())
+    };
+    tokio::try_join!(send, receive).map(drop)
+}
