@@ -14,6 +14,28 @@ use std::{fmt, str::FromStr, time::Duration};
 
 use crate::{Error, bindings::IMarket};
 
+/// `Serialize` as the type's `Display` and `Deserialize` through its `FromStr`: money, prices and
+/// terms travel as the exact decimal strings people read (`"12.5 SNM"`, `"0.9 USD/h"`, `"2h"`), never
+/// as floats or raw integers whose scale a reader would have to guess.
+macro_rules! serde_as_text {
+    ($($unit:ty),* $(,)?) => {$(
+        impl serde::Serialize for $unit {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $unit {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+
+serde_as_text!(Snm, Usd, SnmPerUsd, UsdPerSecond, UsdPerHour, Term, NetFlags);
+
 /// Wei per SNM: the token has 18 decimals.
 const WEI_PER_SNM: u128 = 1_000_000_000_000_000_000;
 
@@ -578,7 +600,7 @@ impl FromStr for NetFlags {
 /// ```
 ///
 /// Sizes above 2^64 − 1 bytes (18 EB) and rates above 2^64 − 1 bit/s are capped there.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Resources {
     /// CPU in thousandths of a core.
     pub cpu_milli_cores: u64,
@@ -697,8 +719,12 @@ impl From<Resources> for IMarket::Resources {
 
 /// An amount of data, in bytes (1 TB = 10^12 bytes, decimal, as traffic is billed).
 ///
-/// Parses from `"1234"`, `"1234 B"` or `"1.5 TB"` (exact to the byte); formats as `"1234 B"`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Parses from `"1234"`, `"1234 B"` or `"1.5 TB"` (exact to the byte); formats as `"1234 B"`;
+/// serializes as a plain number of bytes.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Bytes(u128);
 
 impl Bytes {
@@ -949,6 +975,26 @@ mod tests {
         assert_eq!(Resources::new().ram(Bytes::new(u128::MAX)).ram_bytes, u64::MAX, "capped");
         let round_trip: Resources = IMarket::Resources::from(machine).into();
         assert_eq!(round_trip, machine);
+        Ok(())
+    }
+
+    #[test]
+    fn money_prices_and_terms_travel_in_json_as_exact_text() -> Result<(), Box<dyn std::error::Error>> {
+        let amount: Snm = "199.95 SNM".parse()?;
+        assert_eq!(serde_json::to_string(&amount)?, r#""199.95 SNM""#);
+        assert_eq!(serde_json::from_str::<Snm>(r#""199.95 SNM""#)?, amount);
+        let price: UsdPerHour = "0.9 USD/h".parse()?;
+        assert_eq!(serde_json::to_string(&price)?, r#""0.9 USD/h""#);
+        assert_eq!(serde_json::from_str::<UsdPerSecond>(r#""0.00025 USD/s""#)?, price.to_per_second()?);
+        assert_eq!(serde_json::to_string(&Term::Fixed(Duration::from_secs(5400)))?, r#""1h30m""#);
+        assert_eq!(serde_json::from_str::<Term>(r#""spot""#)?, Term::Spot);
+        assert_eq!(
+            serde_json::to_string(&(NetFlags::PUBLIC_IP | NetFlags::INCOMING))?,
+            r#""PUBLIC_IP | INCOMING""#
+        );
+        assert_eq!(serde_json::to_string(&Bytes::from_gb(2))?, "2000000000");
+        let wrong = serde_json::from_str::<Snm>(r#""-5 SNM""#).map(drop).unwrap_err().to_string();
+        assert!(wrong.contains("-5 SNM"), "{wrong}");
         Ok(())
     }
 }
