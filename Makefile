@@ -47,9 +47,15 @@ coverage: toolchain
 check-coverage: toolchain
 	FORGE=$(FORGE) scripts/coverage.sh --check
 
+# Every crate's tests (the examples' test runs each example program against a devnet), the doc
+# tests, documentation without a warning, and the SDK built bare (no devnet, no reward engine) as a
+# customer who adds it with `default-features = false` gets it.
 test-rust:
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
+	$(CARGO) build -p snm-sdk --no-default-features --quiet
+	$(CARGO) build -p snm-sdk --no-default-features --features rewards --quiet
 
 # Receipt gas of every market operation on a fresh anvil, beside SONM's figures; writes docs/GAS.md.
 gas: toolchain build

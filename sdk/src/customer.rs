@@ -181,7 +181,7 @@ impl<P: Provider + Clone> Customer<P> {
     }
 
     /// Waits until the deal's supplier announces where the workload serves
-    /// ([`Client::endpoint`]); [`Error::Timeout`] after `timeout`.
+    /// ([`Client::endpoint`](crate::Client::endpoint)); [`Error::Timeout`] after `timeout`.
     pub async fn wait_for_endpoint(&self, deal: DealId, timeout: Duration) -> Result<String, Error> {
         let start = std::time::Instant::now();
         // Each poll reads only the blocks the previous one did not: the first announcement found
