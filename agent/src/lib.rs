@@ -18,6 +18,7 @@
 
 pub mod config;
 mod error;
+mod file;
 pub mod runtime;
 pub mod state;
 
@@ -521,7 +522,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
 
     fn write_usage_report(&mut self) -> Result<(), AgentError> {
         if let Some(path) = &self.config.usage_report {
-            state::write_atomically(path, self.state.usage_csv().as_bytes())
+            file::write_atomically(path, self.state.usage_csv().as_bytes())
                 .map_err(|source| StateError::Io { path: path.clone(), source })?;
         }
         self.report_written = true;

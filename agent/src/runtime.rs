@@ -421,7 +421,7 @@ fn read_record(path: &Path) -> Option<Workload> {
 
 fn write_record(path: &Path, workload: &Workload) -> std::io::Result<()> {
     let json = serde_json::to_vec_pretty(workload).map_err(std::io::Error::other)?;
-    super::state::write_atomically(path, &json)
+    crate::file::write_atomically(path, &json)
 }
 
 /// The process's start time, in clock ticks since boot (field 22 of `/proc/<pid>/stat`).

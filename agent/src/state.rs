@@ -11,8 +11,7 @@
 use std::{
     collections::BTreeMap,
     fmt::Write as _,
-    fs::{self, File},
-    io::{self, Write},
+    fs, io,
     net::IpAddr,
     path::{Path, PathBuf},
 };
@@ -214,7 +213,7 @@ impl StateStore {
     /// Saves the state durably: a temporary file, flushed to disk, renamed over the old one.
     pub fn save(&self, state: &AgentState) -> Result<(), StateError> {
         let json = serde_json::to_vec_pretty(state).map_err(|e| self.invalid(e.to_string()))?;
-        write_atomically(&self.path, &json).map_err(|e| self.io(e))
+        crate::file::write_atomically(&self.path, &json).map_err(|e| self.io(e))
     }
 
     fn io(&self, source: io::Error) -> StateError {
@@ -224,20 +223,6 @@ impl StateStore {
     fn invalid(&self, reason: String) -> StateError {
         StateError::Invalid { path: self.path.clone(), reason }
     }
-}
-
-/// Replaces `path` with `contents` so that a crash leaves either the old or the new file.
-pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir)?;
-    }
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    let tmp = path.with_file_name(name);
-    let mut file = File::create(&tmp)?;
-    file.write_all(contents)?;
-    file.sync_all()?;
-    fs::rename(&tmp, path)
 }
 
 #[cfg(test)]
