@@ -75,6 +75,7 @@ pub mod market;
 pub mod matcher;
 pub mod operator;
 pub mod orderbook;
+pub mod provider;
 pub mod rewards;
 pub mod supplier;
 pub mod tx;
