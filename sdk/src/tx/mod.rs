@@ -14,8 +14,10 @@
 //!    bindings on the same provider, and a refused send leaves no gap. It tells the SDK which
 //!    nonce it gave; a provider without it uses its own nonce filler, and the SDK reads the nonce
 //!    back from the node (`eth_getTransactionByHash`, one more request).
-//! 3. **Receipt**: polled at once, then with a growing interval (up to
-//!    [`TxOptions::poll_interval`]), until [`TxOptions::receipt_timeout`] ([`Error::NotMined`],
+//! 3. **Receipt**: first polled about when the client's earlier receipts came (learned as they
+//!    come, at most [`TxOptions::poll_interval`] after the send; at once before any came), then
+//!    with a growing interval (up to [`TxOptions::poll_interval`]), until
+//!    [`TxOptions::receipt_timeout`] ([`Error::NotMined`],
 //!    which says whether the node still holds the transaction and what it waits for, the fees it
 //!    offers, and why it was not bumped further).
 //!    A transaction that passed the simulation but reverted when mined (someone took the ask in
@@ -45,6 +47,7 @@
 
 mod fees;
 mod options;
+mod pace;
 pub(crate) mod refusal;
 mod replacement;
 mod unmined;
@@ -58,12 +61,12 @@ use alloy::{
 };
 
 use self::replacement::{InFlight, Version, nonce_of};
-pub(crate) use self::unmined::Hashes;
 pub use self::{
     fees::{Fees, MIN_FEE_BUMP_PERCENT},
     options::TxOptions,
     unmined::{PoolState, ReplacementStop, Unmined},
 };
+pub(crate) use self::{pace::ReceiptPace, unmined::Hashes};
 use crate::{
     Error,
     error::{Target, from_rpc},
@@ -92,6 +95,7 @@ pub(crate) async fn send<P: Provider>(
     chain_id: u64,
     call: Call,
     options: &TxOptions,
+    pace: &ReceiptPace,
 ) -> Result<TransactionReceipt, Error> {
     let simulation = TransactionRequest::default().with_from(from).with_kind(call.to).with_input(call.input);
 
@@ -116,7 +120,7 @@ pub(crate) async fn send<P: Provider>(
 
     // 3 and 4. Receipt, replacing while it does not come; a transaction reverted on chain is
     //    replayed to say why.
-    let receipt = InFlight::new(from, nonce, unsigned, first).wait_mined(provider, options).await?;
+    let receipt = InFlight::new(from, nonce, unsigned, first).wait_mined(provider, options, pace).await?;
     if !receipt.status() {
         let block = receipt.block_number.unwrap_or_default();
         return Err(match provider.call(simulation).block(block.into()).await {

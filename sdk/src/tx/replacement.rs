@@ -14,7 +14,7 @@ use alloy::{
 use crate::{
     Error,
     tx::{
-        Fees, PoolState, ReplacementStop, TxOptions, Unmined,
+        Fees, PoolState, ReceiptPace, ReplacementStop, TxOptions, Unmined,
         refusal::{Refusal, node_message},
         with_fees,
     },
@@ -79,20 +79,24 @@ impl InFlight {
         }
     }
 
-    /// Polls for the receipt of any version: at once, every millisecond for the first few (a
-    /// devnet mines in about that), then every 2, 4, 8 ... ms up to the poll interval, until the
-    /// receipt timeout, replacing the transaction every [`TxOptions::replace_after`]. Transport
-    /// failures (a node restarting) count as "not yet" until then.
+    /// Polls for the receipt of any version: first after `pace`'s wait, then every millisecond
+    /// for the next few (a devnet mines in about that), then every 2, 4, 8 ... ms up to the poll
+    /// interval, until the receipt timeout, replacing the transaction every
+    /// [`TxOptions::replace_after`]. Transport failures (a node restarting) count as "not yet"
+    /// until then.
     pub(crate) async fn wait_mined<P: Provider>(
         &mut self,
         provider: &P,
         options: &TxOptions,
+        pace: &ReceiptPace,
     ) -> Result<TransactionReceipt, Error> {
         let start = Instant::now();
+        tokio::time::sleep(pace.first_wait(options.poll_interval.min(options.receipt_timeout))).await;
         let mut pause = Duration::from_millis(1);
         let mut polls = 0;
         loop {
             if let Some(receipt) = self.poll(provider).await? {
+                pace.found(start.elapsed(), polls + 1);
                 return Ok(receipt);
             }
             let waited = start.elapsed();
