@@ -29,7 +29,7 @@ use std::{
 
 use alloy::{
     primitives::{Address, B256, U256},
-    providers::{DynProvider, Provider},
+    providers::DynProvider,
     rpc::{
         client::ClientBuilder,
         json_rpc::{RequestPacket, ResponsePacket},
