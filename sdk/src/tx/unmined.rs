@@ -78,7 +78,8 @@ pub enum PoolState {
         /// The account's next nonce to be mined.
         behind: u64,
     },
-    /// The node knows none of the versions, and the nonce is still free: they were dropped.
+    /// The node knows none of the versions, and the nonce is still free (or unknown, see
+    /// [`Unmined::nonce`]): they were dropped.
     Dropped,
     /// The account's mined nonce passed this one, but through none of the versions found (a
     /// transaction the SDK did not send, mined before the blocks searched).
