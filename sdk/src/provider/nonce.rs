@@ -2,9 +2,10 @@
 //! [`NonceProvider`], which gives each account's transactions consecutive nonces without a gap or
 //! a nonce given twice, whoever sends them (the SDK's clients or the raw bindings).
 //!
-//! For a transaction without a nonce it takes the account's turn (one send at a time per account,
-//! the simulation and signing of the others waiting), picks the nonce, and keeps the turn until
-//! the node answered the send. The nonce is the one after the last this layer saw accepted, while
+//! For a transaction without a nonce it takes the account's turn (one send at a time per account),
+//! picks the nonce, and keeps the turn until the node answered the send; the provider's fillers run
+//! in the turn, so a transaction that comes without its gas and fees (a raw binding's) is also
+//! estimated there, while the clients' come filled (their simulation is done before). The nonce is the one after the last this layer saw accepted, while
 //! that is recent (within [`NonceLayer::remember_for`]; no request), else the node's pending
 //! transaction count. A nonce counts as taken only once the node accepted its transaction, so a
 //! refused send leaves no gap; a send that got no answer (it may have arrived) makes the layer
