@@ -17,14 +17,10 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use alloy::{
-    primitives::Address,
-    providers::{DynProvider, Provider, ProviderBuilder},
-    signers::local::PrivateKeySigner,
-};
+use alloy::{primitives::Address, providers::DynProvider, signers::local::PrivateKeySigner};
 use clap::{Args, Parser, Subcommand};
 use snm_agent::{AgentConfig, ProcessRuntime, SupplierAgent};
-use snm_sdk::{Client, Deployment, Supplier};
+use snm_sdk::{Client, Deployment, Supplier, provider, tx::TxOptions};
 
 #[derive(Debug, Parser)]
 #[command(about = "A supplier's agent: asks, workloads, metering, settlement")]
@@ -131,8 +127,7 @@ impl ChainArgs {
     /// A client acting as `--key`'s account.
     async fn connect(&self) -> anyhow::Result<Client<DynProvider>> {
         let sender = self.key.address();
-        let provider =
-            ProviderBuilder::new().wallet(self.key.clone()).connect_http(self.rpc.clone()).erased();
+        let provider = provider::connect_http(self.rpc.clone(), self.key.clone(), &TxOptions::default());
         let deployment = match (&self.deployment, self.market) {
             (Some(path), _) => Deployment::from_file(path)?,
             (None, Some(market)) => Deployment::discover(&provider, market, None).await?,

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use alloy::{
     primitives::Address,
-    providers::{DynProvider, Provider, ProviderBuilder},
+    providers::{DynProvider, Provider},
     signers::local::PrivateKeySigner,
 };
 use clap::Args;
-use snm_sdk::{Client, Deployment};
+use snm_sdk::{Client, Deployment, provider, tx::TxOptions};
 
 /// Why the command line's chain options cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +83,7 @@ impl ChainArgs {
     pub async fn connect(&self) -> Result<Client<DynProvider>, ChainError> {
         let signer = self.signer()?;
         let sender = signer.address();
-        self.client(ProviderBuilder::new().wallet(signer).connect_http(self.url()?).erased(), sender).await
+        self.client(provider::connect_http(self.url()?, signer, &TxOptions::default()), sender).await
     }
 
     /// A client for reads only, needing no key: `--key`'s account when one is given (so that
@@ -93,7 +93,7 @@ impl ChainArgs {
             Some(_) => self.signer()?.address(),
             None => Address::ZERO,
         };
-        self.client(ProviderBuilder::new().connect_http(self.url()?).erased(), reader).await
+        self.client(provider::connect_http_reader(self.url()?), reader).await
     }
 
     /// A client of the deployment through `provider`, sending as `sender`.

@@ -29,7 +29,7 @@ use std::{
 
 use alloy::{
     primitives::{Address, B256, U256},
-    providers::{DynProvider, Provider, ProviderBuilder},
+    providers::DynProvider,
     rpc::{
         client::ClientBuilder,
         json_rpc::{RequestPacket, ResponsePacket},
@@ -43,6 +43,8 @@ use snm_sdk::{
     devnet::{Devnet, DevnetConfig},
     events::Event,
     market::{Ask, PlacedAsk, Purchase, Requirements},
+    provider::{self, NonceLayer, RetryReadsLayer},
+    tx::TxOptions,
     units::{Bytes, NetFlags, Resources, Snm, Term, UsdPerSecond},
 };
 use tokio::task::JoinSet;
@@ -263,14 +265,20 @@ where
     }
 }
 
-/// A client for `signer` over a transport that adds its requests' time to `wait`.
+/// A client for `signer` over the SDK's provider whose transport adds its requests' time to
+/// `wait` (under the read retries: each attempt is a request).
 fn timed_client(devnet: &Devnet, signer: &PrivateKeySigner, wait: &NodeWait) -> Client<DynProvider> {
-    let rpc = ClientBuilder::default().layer(wait.clone()).http(devnet.endpoint());
-    let provider = ProviderBuilder::new()
-        .with_simple_nonce_management()
-        .wallet(signer.clone())
-        .connect_client(rpc)
-        .erased();
+    let rpc = ClientBuilder::default()
+        .layer(RetryReadsLayer::default())
+        .layer(wait.clone())
+        .http(devnet.endpoint());
+    let options = TxOptions::default();
+    let provider = provider::connect_client(
+        rpc,
+        signer.clone(),
+        &options,
+        &NonceLayer::remember_for(options.receipt_timeout),
+    );
     Client::new(provider, *devnet.deployment(), signer.address())
 }
 

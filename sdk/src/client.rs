@@ -187,8 +187,9 @@ impl From<&RewardClaim> for IRewardDistributor::Claim {
 /// Role clients ([`crate::Customer`], [`crate::Supplier`], [`crate::Operator`],
 /// [`crate::Matcher`]) wrap one and dereference to it, so the reads and actions here are theirs
 /// too. `P` is any alloy provider that can send transactions for `sender`: one with a wallet for
-/// it (`ProviderBuilder::new().wallet(signer)`), or a node that signs for it. Transactions are
-/// simulated before they are sent and never leave a nonce gap (see [`crate::tx`]).
+/// it ([`crate::provider::connect_http`], or your own: see [`crate::provider`] for what to add),
+/// or a node that signs for it. Transactions are simulated before they are sent and never leave a
+/// nonce gap (see [`crate::tx`]).
 #[derive(Clone, Debug)]
 pub struct Client<P> {
     provider: P,
@@ -196,7 +197,7 @@ pub struct Client<P> {
     sender: Address,
     options: TxOptions,
     chain_id: Arc<OnceCell<u64>>,
-    nonces: Arc<tx::NonceMemory>,
+    pace: Arc<tx::ReceiptPace>,
 }
 
 impl<P: Provider + Clone> Client<P> {
@@ -208,7 +209,7 @@ impl<P: Provider + Clone> Client<P> {
             sender,
             options: TxOptions::default(),
             chain_id: Arc::default(),
-            nonces: Arc::default(),
+            pace: Arc::default(),
         }
     }
 
@@ -219,7 +220,7 @@ impl<P: Provider + Clone> Client<P> {
 
     /// The same provider and contracts, sending as another account (the provider must sign for it).
     pub fn as_account(&self, sender: Address) -> Self {
-        Self { sender, nonces: Arc::default(), ..self.clone() }
+        Self { sender, ..self.clone() }
     }
 
     /// The account transactions are sent from.
@@ -613,10 +614,10 @@ impl<P: Provider + Clone> Client<P> {
         from: u64,
         mut each: impl FnMut(&Log) -> Result<(), Error>,
     ) -> Result<u64, Error> {
-        let head = tx::read(|| self.provider.get_block_number()).await?;
+        let head = self.provider.get_block_number().await?;
         for (start, end) in block_ranges(from, head, MAX_BLOCKS_PER_QUERY) {
             let filter = filter.clone().from_block(start).to_block(end);
-            for log in tx::read(|| self.provider.get_logs(&filter)).await? {
+            for log in self.provider.get_logs(&filter).await? {
                 each(&log)?;
             }
         }
@@ -624,13 +625,13 @@ impl<P: Provider + Clone> Client<P> {
     }
 
     pub(crate) async fn chain_id(&self) -> Result<u64, Error> {
-        Ok(*self.chain_id.get_or_try_init(|| tx::read(|| self.provider.get_chain_id())).await?)
+        Ok(*self.chain_id.get_or_try_init(|| self.provider.get_chain_id().into_future()).await?)
     }
 
     /// Simulates, sends and awaits a transaction from the sender.
     pub(crate) async fn send(&self, call: Call) -> Result<TransactionReceipt, Error> {
         let chain_id = self.chain_id().await?;
-        tx::send(&self.provider, self.sender, chain_id, &self.nonces, call, &self.options).await
+        tx::send(&self.provider, self.sender, chain_id, call, &self.options, &self.pace).await
     }
 
     /// [`Self::send`] of `call` to the deployment's contract `target` (whose errors are decoded

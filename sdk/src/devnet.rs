@@ -7,9 +7,9 @@
 //! `make toolchain`), or `anvil` on `PATH`. The node stops when the [`Devnet`] is dropped.
 //!
 //! Account 0 is the operator: it deploys and owns the contracts and reports the rate. Every
-//! account's provider signs for that account only and reads nonces afresh from the node
-//! (`SimpleNonceManager`), so transactions sent through the bindings and through the clients mix
-//! without nonce trouble.
+//! account's provider signs for that account only. The devnet's providers are the SDK's
+//! recommended one ([`crate::provider`]) and share one [`NonceLayer`], so transactions sent
+//! through the bindings and through the clients, on any of them, get consecutive nonces.
 
 use std::{
     path::{Path, PathBuf},
@@ -20,13 +20,15 @@ use alloy::{
     network::EthereumWallet,
     node_bindings::{Anvil, AnvilInstance},
     primitives::{Address, Bytes, U256},
-    providers::{DynProvider, Provider, ProviderBuilder},
+    providers::{DynProvider, Provider},
     signers::local::PrivateKeySigner,
 };
 
 use crate::{
     Client, Customer, Deployment, Error, Matcher, Operator, Supplier,
     operator::DeployConfig,
+    provider::{self, NonceLayer},
+    tx::TxOptions,
     units::{Snm, SnmPerUsd},
 };
 
@@ -88,6 +90,7 @@ pub struct Devnet {
     anvil_path: PathBuf,
     anvil_args: Vec<String>,
     accounts: u32,
+    nonces: NonceLayer,
     provider: DynProvider,
     providers: Vec<DynProvider>,
     signers: Vec<PrivateKeySigner>,
@@ -133,9 +136,10 @@ impl Devnet {
         for signer in others {
             wallet.register_signer(signer.clone());
         }
-        let provider = connect(anvil.endpoint_url(), wallet);
+        let nonces = NonceLayer::new();
+        let provider = connect(anvil.endpoint_url(), wallet, &nonces);
         let providers: Vec<DynProvider> =
-            signers.iter().map(|signer| connect(anvil.endpoint_url(), signer.clone().into())).collect();
+            signers.iter().map(|signer| connect(anvil.endpoint_url(), signer.clone(), &nonces)).collect();
 
         let deploy = DeployConfig {
             token: None,
@@ -157,6 +161,7 @@ impl Devnet {
             anvil_path: path,
             anvil_args: args,
             accounts,
+            nonces,
             provider,
             providers,
             signers,
@@ -259,7 +264,7 @@ impl Devnet {
     /// [`Self::new_account`], or to use the devnet from another tokio runtime than the one that
     /// started it (a connection belongs to the runtime it was opened in).
     pub fn connect(&self, signer: &PrivateKeySigner) -> Client<DynProvider> {
-        Client::new(connect(self.endpoint(), signer.clone().into()), self.deployment, signer.address())
+        Client::new(connect(self.endpoint(), signer.clone(), &self.nonces), self.deployment, signer.address())
     }
 
     /// Account `index` as a customer.
@@ -300,9 +305,13 @@ impl Devnet {
     }
 }
 
-/// A provider over `url` signing with `wallet`, reading every nonce afresh from the node.
-fn connect(url: alloy::transports::http::reqwest::Url, wallet: EthereumWallet) -> DynProvider {
-    ProviderBuilder::new().with_simple_nonce_management().wallet(wallet).connect_http(url).erased()
+/// The recommended provider over `url` signing with `wallet`, with the devnet's `nonces`.
+fn connect(
+    url: alloy::transports::http::reqwest::Url,
+    wallet: impl Into<EthereumWallet>,
+    nonces: &NonceLayer,
+) -> DynProvider {
+    provider::connect_client(provider::http_client(url), wallet, &TxOptions::default(), nonces)
 }
 
 fn spawn_anvil(path: &Path, args: &[String], port: Option<u16>) -> Result<AnvilInstance, Error> {

@@ -138,10 +138,12 @@ pub enum Error {
         /// The versions of this call that were sent with it, none of them mined.
         sent: Vec<B256>,
     },
-    /// The JSON-RPC endpoint could not be reached, or answered with an error that is not a revert
-    /// (for example a transaction the node refuses for its fees).
+    /// The JSON-RPC endpoint could not be reached (a read, after the retries of the provider's
+    /// [`RetryReadsLayer`](crate::provider::RetryReadsLayer)), a send's answer was lost (it may
+    /// have reached the node: it is not sent again), or the node answered with an error that is
+    /// not a revert (for example a transaction it refuses for its fees).
     #[error("transport: {0}")]
-    Transport(TransportError),
+    Transport(#[source] TransportError),
     /// A call through the generated bindings failed in a way that is not a revert (for example an
     /// undecodable return value).
     #[error("contract call: {0}")]

@@ -16,8 +16,10 @@
 //!
 //! They share a [`Client`] (reads, events, the order book, actions open to anyone). Every
 //! transaction is simulated first: the contracts' custom errors arrive typed ([`Error`]), and a
-//! refused transaction never takes a nonce ([`tx`]). Money and machines have types of their own
-//! ([`units`]): no bare integers for SNM, prices or sizes.
+//! refused transaction never takes a nonce ([`tx`]). [`provider::connect_http`] builds the
+//! provider to use: nonces, fee cap and read retries in alloy's provider stack, so that the raw
+//! bindings' sends get them too ([`provider`] says what to add to a provider of your own). Money
+//! and machines have types of their own ([`units`]): no bare integers for SNM, prices or sizes.
 //!
 //! The [`devnet`] starts a local `anvil` with everything deployed and funded, for demos and tests:
 //!
@@ -75,6 +77,7 @@ pub mod market;
 pub mod matcher;
 pub mod operator;
 pub mod orderbook;
+pub mod provider;
 pub mod rewards;
 pub mod supplier;
 pub mod tx;

@@ -1,24 +1,40 @@
 //! Nonces: a refused action never leaves a gap (even through a provider with alloy's default
 //! cached nonce manager, the pitfall that makes the next `watch()` hang), a transaction that passed
-//! its simulation but reverted when mined is decoded and leaves no gap either, and many customers
-//! opening deals at once (each of them several at once) all get consecutive nonces.
+//! its simulation but reverted when mined is decoded and leaves no gap either, many customers
+//! opening deals at once (each of them several at once) all get consecutive nonces, and so do the
+//! raw bindings' sends mixed with the clients' on one provider.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
 
 mod common;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::{
+    primitives::Address,
+    providers::{Provider, ProviderBuilder},
+    rpc::{
+        client::ClientBuilder,
+        json_rpc::{RequestPacket, ResponsePacket},
+    },
+    signers::local::PrivateKeySigner,
+    transports::{TransportError, TransportFut},
+};
 use common::{World, shared, snm};
 use snm_sdk::{
-    Customer, Error, Supplier,
+    Client, Customer, Error, Supplier,
     bindings::{Market::MarketErrors, SNMToken},
     devnet::{Devnet, DevnetConfig},
     market::Purchase,
+    provider::{self, NonceLayer, RetryReadsLayer},
+    tx::TxOptions,
     units::{Snm, Term},
 };
-use tokio::{task::JoinSet, time::timeout};
+use tokio::{sync::watch, task::JoinSet, time::timeout};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -72,7 +88,19 @@ async fn a_transaction_reverted_when_mined_is_decoded_and_leaves_no_gap() {
     provider.raw_request::<_, ()>("evm_setAutomine".into(), (false,)).await.unwrap();
 
     let purchase = Purchase::new(Term::Spot, snm("100 SNM"), "img");
-    let buyers = [world.customer.clone(), rival.customer.clone()];
+    // The node simulates on its pending block, which holds what its pool holds: the buyers' sends
+    // wait until both simulations are done, so that both pass whatever the machine's pace.
+    let simulations = SimulationsFirst::new(2);
+    let buyer = |world: &World| {
+        let rpc = ClientBuilder::default()
+            .layer(RetryReadsLayer::default())
+            .layer(simulations.clone())
+            .http(devnet.endpoint());
+        let key = world.customer_key.clone();
+        let provider = provider::connect_client(rpc, key.clone(), &TxOptions::default(), &NonceLayer::new());
+        Customer::new(Client::new(provider, *devnet.deployment(), key.address()))
+    };
+    let buyers = [buyer(&world), buyer(&rival)];
     let mut races = JoinSet::new();
     for buyer in buyers.clone() {
         let (ask, purchase) = (ask.clone(), purchase.clone());
@@ -168,4 +196,121 @@ async fn many_customers_open_deals_at_once() {
     }
     let book = world.customer.order_book().await.unwrap();
     assert!(asks.iter().all(|a| book.ask(a.id).is_none()), "every ask consumed");
+}
+
+#[tokio::test]
+async fn raw_binding_sends_mixed_with_client_sends_on_one_provider_get_consecutive_nonces() {
+    const SENDS: usize = 12;
+    let devnet = shared().await;
+    let key = devnet.new_account(snm("1000 SNM")).await.unwrap();
+    let account = key.address();
+    // The SDK's provider, shared by a client and the token's generated binding.
+    let provider = provider::connect_http(devnet.endpoint(), key, &TxOptions::default());
+    let client = Client::new(provider.clone(), *devnet.deployment(), account);
+    let token = SNMToken::new(devnet.token(), provider.clone());
+    let before = provider.get_transaction_count(account).await.unwrap();
+    let recipients: Vec<Address> = (0..SENDS).map(|_| PrivateKeySigner::random().address()).collect();
+
+    let send_all = |recipients: Vec<Address>| {
+        let mut sending = JoinSet::new();
+        for (k, recipient) in recipients.into_iter().enumerate() {
+            let (client, token) = (client.clone(), token.clone());
+            sending.spawn(async move {
+                if k % 2 == 0 {
+                    client.transfer(recipient, snm("1 SNM")).await.unwrap();
+                } else {
+                    // No `from`: the binding's send goes out as the provider's signer.
+                    let receipt = token.transfer(recipient, snm("1 SNM").wei()).send().await.unwrap();
+                    assert!(receipt.get_receipt().await.unwrap().status());
+                }
+            });
+        }
+        timeout(LIMIT, sending.join_all())
+    };
+    let (first, second) = recipients.split_at(SENDS / 2);
+    send_all(first.to_vec()).await.unwrap();
+    // Between them, sends the node refuses (more tokens than the account has), through the
+    // binding and through the client: they take no nonce.
+    let refused = token.transfer(recipients[0], snm("1000000 SNM").wei()).send().await;
+    assert!(refused.is_err(), "a transfer beyond the balance is refused");
+    let refused = client.transfer(recipients[0], snm("1000000 SNM")).await;
+    assert!(matches!(refused, Err(Error::InsufficientFunds { .. })), "{refused:?}");
+    send_all(second.to_vec()).await.unwrap();
+
+    // Every transfer was mined once, with the nonces after `before` and none other: a gap would
+    // have left the later ones waiting, a nonce given twice would have lost one of them.
+    let mined = provider.get_transaction_count(account).await.unwrap();
+    assert_eq!(mined, before + SENDS as u64, "one nonce per transfer");
+    let pending = provider.get_transaction_count(account).pending().await.unwrap();
+    assert_eq!(pending, mined, "nothing left waiting");
+    for recipient in recipients {
+        assert_eq!(client.token_balance(recipient).await.unwrap(), snm("1 SNM"), "paid once");
+    }
+}
+
+/// A transport layer holding every `eth_sendRawTransaction` until `count` `eth_estimateGas`
+/// answers came back (through any clone).
+#[derive(Clone)]
+struct SimulationsFirst {
+    count: usize,
+    done: Arc<watch::Sender<usize>>,
+}
+
+impl SimulationsFirst {
+    fn new(count: usize) -> Self {
+        Self { count, done: Arc::new(watch::Sender::new(0)) }
+    }
+}
+
+impl<S> tower::Layer<S> for SimulationsFirst {
+    type Service = Held<S>;
+
+    fn layer(&self, inner: S) -> Held<S> {
+        Held { inner, simulations: self.clone() }
+    }
+}
+
+#[derive(Clone)]
+struct Held<S> {
+    inner: S,
+    simulations: SimulationsFirst,
+}
+
+impl<S> tower::Service<RequestPacket> for Held<S>
+where
+    S: tower::Service<
+            RequestPacket,
+            Response = ResponsePacket,
+            Error = TransportError,
+            Future = TransportFut<'static>,
+        > + Clone
+        + Send
+        + 'static,
+{
+    type Response = ResponsePacket;
+    type Error = TransportError;
+    type Future = TransportFut<'static>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: RequestPacket) -> Self::Future {
+        let simulations = self.simulations.clone();
+        let method = request.method_names().next().unwrap_or_default().to_owned();
+        // The service polled ready stays here; the request waits with a clone, made ready again.
+        let mut inner = self.inner.clone();
+        Box::pin(async move {
+            if method == "eth_sendRawTransaction" {
+                let mut done = simulations.done.subscribe();
+                done.wait_for(|done| *done >= simulations.count).await.unwrap();
+            }
+            std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
+            let response = inner.call(request).await;
+            if method == "eth_estimateGas" {
+                simulations.done.send_modify(|done| *done += 1);
+            }
+            response
+        })
+    }
 }

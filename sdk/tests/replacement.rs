@@ -264,7 +264,7 @@ async fn the_fee_cap_stops_the_bumping_and_the_timeout_says_so() {
     assert_eq!(unmined.stopped, Some(ReplacementStop::FeeCapReached { cap }), "{unmined}");
     assert!(unmined.versions.len() >= 2, "replaced before the cap: {unmined}");
     assert!(unmined.fees.max_fee_per_gas <= cap, "{unmined}");
-    assert_eq!((unmined.account, unmined.nonce), (account, nonce));
+    assert_eq!((unmined.account, unmined.nonce), (account, Some(nonce)));
     assert_eq!(unmined.state, PoolState::Pending { hash: unmined.latest() }, "{unmined}");
     let message = unmined.to_string();
     assert!(message.contains("fee cap") && message.contains(&unmined.latest().to_string()), "{message}");
