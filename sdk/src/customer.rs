@@ -146,7 +146,7 @@ impl<P: Provider + Clone> Customer<P> {
             Some(signer) => self.escrow.deposit_with_permit(signer.as_ref(), amount).await,
             None => {
                 self.approve_if_short(amount).await?;
-                self.escrow.deposit(amount).await
+                self.escrow.send_deposit(amount).await
             }
         }
     }
@@ -188,7 +188,7 @@ impl<P: Provider + Clone> Customer<P> {
             Some(signer) => self.market.quick_buy_with_permit(signer.as_ref(), ask, purchase).await,
             None => {
                 self.approve_if_short(purchase.deposit).await?;
-                self.market.quick_buy(ask, purchase).await
+                self.market.send_quick_buy(ask, purchase).await
             }
         }
     }
@@ -241,8 +241,9 @@ impl<P: Provider + Clone> Customer<P> {
         })
     }
 
-    /// Approves the market for `amount` when its allowance is below it, after checking that the
-    /// sender holds `amount` (no approval is sent for a payment that cannot happen).
+    /// Checks that the sender holds `amount` ([`Error::InsufficientFunds`] otherwise, before any
+    /// approval) and approves the market for it when its allowance is below: the checks the
+    /// services' `deposit` and `quick_buy` make, in the same two reads.
     async fn approve_if_short(&self, amount: Snm) -> Result<(), Error> {
         let (sender, market) = (self.sender(), self.market.address());
         let (balance, allowance) =

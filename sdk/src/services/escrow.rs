@@ -84,6 +84,11 @@ impl<P: Provider + Clone> EscrowService<P> {
     /// [`Customer::deposit`](crate::Customer::deposit) approves or signs a permit when needed.
     pub async fn deposit(&self, amount: Snm) -> Result<Snm, Error> {
         self.client.token().check_spend(amount, self.address, false).await?;
+        self.send_deposit(amount).await
+    }
+
+    /// [`Self::deposit`] without the checks (its caller made them).
+    pub(crate) async fn send_deposit(&self, amount: Snm) -> Result<Snm, Error> {
         let call = Market::depositCall { account: self.sender(), amount: amount.wei() };
         let deposited: Market::Deposited = self.client.send_event(Target::Market, call).await?;
         Ok(Snm::from_wei(deposited.balance))

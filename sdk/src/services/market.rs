@@ -150,6 +150,15 @@ impl<P: Provider + Clone> MarketService<P> {
     /// approves or signs a permit when needed.
     pub async fn quick_buy(&self, ask: &PlacedAsk, purchase: &Purchase) -> Result<DealOpened, Error> {
         self.client.token().check_spend(purchase.deposit, self.address, false).await?;
+        self.send_quick_buy(ask, purchase).await
+    }
+
+    /// [`Self::quick_buy`] without the checks (its caller made them).
+    pub(crate) async fn send_quick_buy(
+        &self,
+        ask: &PlacedAsk,
+        purchase: &Purchase,
+    ) -> Result<DealOpened, Error> {
         let call = Market::quickBuyCall {
             askId: ask.id.word(),
             ask: (&ask.ask).into(),
