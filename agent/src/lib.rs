@@ -202,29 +202,30 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         runtime: R,
     ) -> Result<(Self, Vec<AgentEvent>), AgentError> {
         let master = supplier.master();
-        let market = supplier.deployment().market;
+        let market = supplier.client().deployment().market;
         let store = StateStore::new(&config.state);
         let state = match store.load(market, master)? {
             Some(state) => state,
             None => {
-                let state = AgentState::new(market, master, supplier.deployment().start_block);
+                let state = AgentState::new(market, master, supplier.client().deployment().start_block);
                 store.save(&state)?;
                 state
             }
         };
         let mut events = Vec::new();
         for worker in &config.workers {
-            if supplier.master_of(worker.address).await? == Some(master) {
+            if supplier.market().master_of(worker.address).await? == Some(master) {
                 continue;
             }
-            if supplier.pending_master_of(worker.address).await? != Some(master) {
+            if supplier.market().pending_master_of(worker.address).await? != Some(master) {
                 return Err(AgentError::WorkerNotLinked { worker: worker.address, master });
             }
-            supplier.confirm_worker(worker.address).await?;
+            supplier.market().confirm_worker(worker.address).await?;
             events.push(AgentEvent::WorkerConfirmed(worker.address));
         }
         let watch = supplier.watch_deals(state.cursor);
-        let book = OrderBook::starting_at(EventCursor::from_block(supplier.deployment().start_block));
+        let book =
+            OrderBook::starting_at(EventCursor::from_block(supplier.client().deployment().start_block));
         let agent = Self {
             supplier,
             config,
@@ -289,23 +290,23 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         for event in events {
             match event.event {
                 DealEvent::Opened(opened) => {
-                    if self.state.deals.contains_key(&opened.deal) {
+                    if self.state.deals.contains_key(&opened.id) {
                         continue;
                     }
                     let Some(worker) = self.config.worker(opened.worker) else {
-                        out.push(AgentEvent::UnknownWorker { deal: opened.deal, worker: opened.worker });
+                        out.push(AgentEvent::UnknownWorker { deal: opened.id, worker: opened.worker });
                         continue;
                     };
-                    self.state.deals.insert(opened.deal, DealRecord::opened(&opened, worker.ip));
+                    self.state.deals.insert(opened.id, DealRecord::opened(&opened, worker.ip));
                     out.push(AgentEvent::DealOpened {
-                        deal: opened.deal,
+                        deal: opened.id,
                         worker: opened.worker,
                         customer: opened.customer,
                         image: opened.image,
                     });
                 }
                 DealEvent::Closed(closed) => {
-                    if let Some(record) = self.state.deals.get_mut(&closed.deal)
+                    if let Some(record) = self.state.deals.get_mut(&closed.id)
                         && record.closed_at.is_none()
                     {
                         record.closed_at = Some(closed.settled_until.max(record.opened_at));
@@ -360,7 +361,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                 let endpoint = public_endpoint(endpoint, record.ip);
                 let announced = self.state.deals.get(&deal).and_then(|r| r.announced.clone());
                 if announced.as_deref() != Some(endpoint.as_str()) {
-                    match self.supplier.announce_endpoint(deal, &endpoint).await {
+                    match self.supplier.market().announce_endpoint(deal, &endpoint).await {
                         Ok(()) => {
                             self.update(deal, |r| r.announced = Some(endpoint.clone()))?;
                             out.push(AgentEvent::EndpointAnnounced { deal, endpoint });
@@ -416,7 +417,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                 out.push(AgentEvent::WorkloadFailed { deal, reason, attempts });
                 // A spot deal the supplier cannot serve is closed, refunding its customer.
                 if attempts >= MAX_START_ATTEMPTS && record.end_time.is_none() {
-                    match self.supplier.close(deal, false).await {
+                    match self.supplier.market().close_deal(deal, false).await {
                         Ok(closed) => out.push(AgentEvent::ClosedDeal { deal, reason: closed.reason }),
                         Err(error) => out.push(retrying(format!("closing deal {deal}"), &error)),
                     }
@@ -439,7 +440,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         if ended.is_empty() {
             return;
         }
-        let now = match self.supplier.now().await {
+        let now = match self.supplier.client().now().await {
             Ok(now) => now,
             Err(error) => return out.push(retrying("reading the chain's time".into(), &error)),
         };
@@ -448,7 +449,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             if now < end {
                 continue;
             }
-            match self.supplier.close(deal, false).await {
+            match self.supplier.market().close_deal(deal, false).await {
                 Ok(closed) => out.push(AgentEvent::ClosedDeal { deal, reason: closed.reason }),
                 Err(error) => out.push(retrying(format!("closing ended deal {deal}"), &error)),
             }
@@ -461,7 +462,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         if self.config.asks.is_empty() {
             return;
         }
-        if let Err(error) = self.supplier.sync(&mut self.book).await {
+        if let Err(error) = self.supplier.market().sync(&mut self.book).await {
             return out.push(retrying("reading the order book".into(), &error));
         }
         let master = self.supplier.master();
@@ -476,7 +477,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             if self.book.asks().any(|placed| placed.ask == ask) {
                 continue;
             }
-            match self.supplier.place_ask(&ask).await {
+            match self.supplier.market().place_ask(&ask).await {
                 Ok(placed) => {
                     // Known at once, so the next template for the same terms is not placed twice.
                     self.book.insert_ask(placed.clone());
@@ -501,16 +502,16 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         let open: Vec<DealId> =
             self.state.deals.iter().filter(|(_, r)| r.is_open()).map(|(id, _)| *id).collect();
         for deal in open {
-            match self.supplier.settle(deal).await {
+            match self.supplier.market().settle(deal).await {
                 Ok(Some(settled)) => out.push(AgentEvent::Settled { deal, amount: settled.amount }),
                 Ok(None) => {}
                 Err(error) => out.push(retrying(format!("settling deal {deal}"), &error)),
             }
         }
         let Some(threshold) = self.config.withdraw_at else { return };
-        match self.supplier.earnings(self.supplier.master()).await {
+        match self.supplier.escrow().earnings(self.supplier.master()).await {
             Ok(earnings) if earnings >= threshold && earnings > Snm::ZERO => {
-                match self.supplier.withdraw_earnings(earnings).await {
+                match self.supplier.escrow().withdraw_earnings(earnings).await {
                     Ok(_) => out.push(AgentEvent::Withdrawn { amount: earnings }),
                     Err(error) => out.push(retrying("withdrawing earnings".into(), &error)),
                 }

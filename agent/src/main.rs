@@ -65,11 +65,11 @@ async fn main() -> ExitCode {
 
 async fn register(chain: &ChainArgs, master: Address) -> anyhow::Result<()> {
     let worker = chain.connect().await?;
-    if worker.master_of(worker.sender()).await? == Some(master) {
+    if worker.market().master_of(worker.sender()).await? == Some(master) {
         println!("worker {} already belongs to {master}", worker.sender());
         return Ok(());
     }
-    worker.request_worker(master).await?;
+    worker.market().request_worker(master).await?;
     println!("worker {} asked to join {master}; its agent confirms it when it starts", worker.sender());
     Ok(())
 }
@@ -88,7 +88,7 @@ async fn run(chain: &ChainArgs, config_path: &std::path::Path) -> anyhow::Result
     println!(
         "agent of master {} on market {}: {} worker(s), {} ask(s), state in {}",
         supplier.master(),
-        supplier.deployment().market,
+        supplier.client().deployment().market,
         config.workers.len(),
         config.asks.len(),
         config.state.display()

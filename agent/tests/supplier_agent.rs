@@ -136,7 +136,7 @@ impl Agent {
 
 /// Sends `bytes` through the deal's proxy and checks the echo: `2 * bytes` carried.
 async fn traffic(customer: &Customer<DynProvider>, deal: DealId, target: SocketAddr, bytes: u64) {
-    let endpoint = customer.wait_for_endpoint(deal, Duration::from_secs(30)).await.unwrap();
+    let endpoint = customer.market().wait_for_endpoint(deal, Duration::from_secs(30)).await.unwrap();
     send_through(endpoint.parse().unwrap(), target, SECRET, bytes).await.unwrap();
 }
 
@@ -144,7 +144,7 @@ async fn traffic(customer: &Customer<DynProvider>, deal: DealId, target: SocketA
 async fn wait_for_ask(customer: &Customer<DynProvider>, master: &Client<DynProvider>) -> PlacedAsk {
     let start = Instant::now();
     loop {
-        let book = customer.order_book().await.unwrap();
+        let book = customer.market().order_book().await.unwrap();
         if let Some(ask) = book.asks().find(|a| a.ask.master == master.sender()) {
             return ask.clone();
         }
@@ -193,42 +193,42 @@ async fn killed_and_restarted_mid_deal_the_agent_misses_and_repeats_nothing() {
     let worker = devnet.connect(&devnet.new_account(Snm::ZERO).await.unwrap());
     let customer =
         Customer::new(devnet.connect(&devnet.new_account("1000 SNM".parse().unwrap()).await.unwrap()));
-    customer.approve("1000 SNM".parse().unwrap()).await.unwrap();
+    customer.token().approve_market("1000 SNM".parse().unwrap()).await.unwrap();
     let target = echo_server().await.unwrap();
 
     // The machine asks to join; the agent confirms it and places its ask.
-    worker.request_worker(master.sender()).await.unwrap();
+    worker.market().request_worker(master.sender()).await.unwrap();
     write_config(dir, &worker);
     let agent = Agent::spawn(&scene, &master_key);
     agent.wait_for(&format!("confirmed worker {}", worker.sender())).await;
 
     // Deal 1 runs, carries 100 KB each way, then the agent is killed.
     let first = buy(&customer, &wait_for_ask(&customer, &master).await).await;
-    traffic(&customer, first.deal, target, 100_000).await;
+    traffic(&customer, first.id, target, 100_000).await;
     let before = agent.kill();
-    assert_eq!(before.matches(&format!("deal {}: workload running", first.deal)).count(), 1, "{before}");
+    assert_eq!(before.matches(&format!("deal {}: workload running", first.id)).count(), 1, "{before}");
 
     // While the agent is down the proxy keeps serving, and the customer closes the deal.
-    traffic(&customer, first.deal, target, 50_000).await;
-    let first_closed = customer.close(first.deal, false).await.unwrap();
+    traffic(&customer, first.id, target, 50_000).await;
+    let first_closed = customer.market().close_deal(first.id, false).await.unwrap();
 
     // Started again: deal 1 is stopped and metered (not started again), a new ask goes up.
     let agent = Agent::spawn(&scene, &master_key);
-    agent.wait_for(&format!("deal {}: finished, 300000 B carried", first.deal)).await;
+    agent.wait_for(&format!("deal {}: finished, 300000 B carried", first.id)).await;
     let second = buy(&customer, &wait_for_ask(&customer, &master).await).await;
-    traffic(&customer, second.deal, target, 70_000).await;
+    traffic(&customer, second.id, target, 70_000).await;
 
     // Killed again right after the second deal opened and served: started once, across both runs.
     let during = agent.kill();
-    let second_closed = customer.close(second.deal, false).await.unwrap();
+    let second_closed = customer.market().close_deal(second.id, false).await.unwrap();
     let agent = Agent::spawn(&scene, &master_key);
-    agent.wait_for(&format!("deal {}: finished, 140000 B carried", second.deal)).await;
+    agent.wait_for(&format!("deal {}: finished, 140000 B carried", second.id)).await;
     let after = agent.kill();
     let all = format!("{before}{during}{after}");
-    assert_eq!(all.matches(&format!("deal {}: workload running", first.deal)).count(), 1, "{all}");
-    assert_eq!(all.matches(&format!("deal {}: workload running", second.deal)).count(), 1, "{all}");
-    assert_eq!(all.matches(&format!("deal {}: finished", first.deal)).count(), 1, "{all}");
-    assert_eq!(all.matches(&format!("deal {} opened", second.deal)).count(), 1, "{all}");
+    assert_eq!(all.matches(&format!("deal {}: workload running", first.id)).count(), 1, "{all}");
+    assert_eq!(all.matches(&format!("deal {}: workload running", second.id)).count(), 1, "{all}");
+    assert_eq!(all.matches(&format!("deal {}: finished", first.id)).count(), 1, "{all}");
+    assert_eq!(all.matches(&format!("deal {} opened", second.id)).count(), 1, "{all}");
 
     // The usage report: one line per deal, every byte once, the deal's period.
     let report = std::fs::read_to_string(dir.join("usage.csv")).unwrap();

@@ -1,7 +1,8 @@
 //! A reward campaign's rounds (`snm campaign`): a round computed from usage reports by
 //! the SDK's reward engine and shown as a table ([`compute`], [`round_text`]), the checks before it
-//! is published ([`check_dump`], [`Distributor`]) and claimed ([`Distributor::check_current`],
-//! [`claim_status`]), and the distributor's state ([`Status`]).
+//! is published ([`check_dump`], [`check_owner`]) and claimed ([`check_current`],
+//! [`claim_status`]), and the distributor's state ([`Status`]), over the SDK's
+//! [`DistributorService`].
 
 use std::{
     fmt,
@@ -14,10 +15,9 @@ use alloy::{
     providers::Provider,
 };
 use snm_sdk::{
-    Client, Error, Operator,
-    bindings::RewardDistributor,
-    operator::RewardStatus,
+    Client, Error,
     rewards::{Campaign, ConflictRule, RewardsError, Round, RoundFiles, StandardMerkleTree, compute_round},
+    services::{DistributorService, RewardStatus, RewardsPaid},
     units::{Snm, format_duration},
 };
 
@@ -272,101 +272,68 @@ pub fn check_dump(round: &Round, round_file: &Path, dump: &Path) -> Result<(), C
     Ok(())
 }
 
-/// The reward distributor of a deployment, for the reads the campaign's steps need beyond the
-/// SDK's clients.
-#[derive(Clone, Debug)]
-pub struct Distributor<P> {
-    client: Client<P>,
-    address: Address,
+/// The reward distributor of `client`'s deployment ([`CampaignError::NoDistributor`], which says
+/// which options name it, without one).
+pub fn distributor<P: Provider + Clone>(client: &Client<P>) -> Result<DistributorService<P>, CampaignError> {
+    client.distributor().map_err(|error| match error {
+        Error::NoDistributor => CampaignError::NoDistributor,
+        other => CampaignError::Sdk(other),
+    })
 }
 
-impl<P: Provider + Clone> Distributor<P> {
-    /// The distributor of `client`'s deployment ([`CampaignError::NoDistributor`] without one).
-    pub fn new(client: &Client<P>) -> Result<Self, CampaignError> {
-        let address = client.deployment().distributor.ok_or(CampaignError::NoDistributor)?;
-        Ok(Self { client: client.clone(), address })
+/// Fails with [`CampaignError::NotOwner`] unless `account` owns the distributor.
+pub async fn check_owner<P: Provider + Clone>(
+    distributor: &DistributorService<P>,
+    account: Address,
+) -> Result<(), CampaignError> {
+    let owner = distributor.owner().await?;
+    if owner != account {
+        return Err(CampaignError::NotOwner { account, owner });
     }
+    Ok(())
+}
 
-    /// Its address.
-    pub fn address(&self) -> Address {
-        self.address
+/// Fails, saying why, unless the root of `tree` (loaded from `dump`) is the accepted root:
+/// [`CampaignError::StaleDump`], [`CampaignError::NotAccepted`] or
+/// [`CampaignError::UnknownRoot`]. Returns the accepted round's number.
+pub async fn check_current<P: Provider + Clone>(
+    distributor: &DistributorService<P>,
+    tree: &StandardMerkleTree,
+    dump: &Path,
+) -> Result<u64, CampaignError> {
+    let status = distributor.status().await?;
+    let root = tree.root();
+    if root == status.root {
+        return Ok(status.round);
     }
+    let dump = dump.to_owned();
+    if let Some(pending) = status.pending.filter(|p| p.root == root) {
+        return Err(CampaignError::NotAccepted {
+            dump,
+            round: pending.round,
+            acceptable_at: pending.acceptable_at,
+        });
+    }
+    let dump_round = distributor.round_of(root).await?;
+    if dump_round != 0 {
+        return Err(CampaignError::StaleDump { dump, dump_round, current_round: status.round });
+    }
+    Err(CampaignError::UnknownRoot { dump, root, accepted: status.root })
+}
 
-    fn contract(&self) -> RewardDistributor::RewardDistributorInstance<&P> {
-        RewardDistributor::new(self.address, self.client.provider())
-    }
-
-    /// The accepted and pending roots and the funded total (the operator's view, read by anyone).
-    pub async fn reward_status(&self) -> Result<RewardStatus, Error> {
-        Operator::new(self.client.clone()).reward_status().await
-    }
-
-    /// Who proposes and accepts roots.
-    pub async fn owner(&self) -> Result<Address, Error> {
-        Ok(self.contract().owner().call().await?)
-    }
-
-    /// Fails with [`CampaignError::NotOwner`] unless `account` owns the distributor.
-    pub async fn check_owner(&self, account: Address) -> Result<(), CampaignError> {
-        let owner = self.owner().await?;
-        if owner != account {
-            return Err(CampaignError::NotOwner { account, owner });
-        }
-        Ok(())
-    }
-
-    /// Everything paid by claims so far: what every account has claimed, from the distributor's
-    /// `Claimed` events since the deployment ([`Client::claimed_rewards_by_account`], which reads
-    /// them in chunks a node accepts). Each account's payments add up to its latest cumulative
-    /// amount, so the sum is the total paid.
-    pub async fn claimed_total(&self) -> Result<Snm, Error> {
-        Ok(self.client.claimed_rewards_by_account().await?.into_values().sum())
-    }
-
-    /// Fails, saying why, unless the root of `tree` (loaded from `dump`) is the accepted root:
-    /// [`CampaignError::StaleDump`], [`CampaignError::NotAccepted`] or
-    /// [`CampaignError::UnknownRoot`]. Returns the accepted round's number.
-    pub async fn check_current(&self, tree: &StandardMerkleTree, dump: &Path) -> Result<u64, CampaignError> {
-        let status = self.reward_status().await?;
-        let root = tree.root();
-        if root == status.root {
-            return Ok(status.round);
-        }
-        let dump = dump.to_owned();
-        if let Some(pending) = status.pending.filter(|p| p.root == root) {
-            return Err(CampaignError::NotAccepted {
-                dump,
-                round: pending.round,
-                acceptable_at: pending.acceptable_at,
-            });
-        }
-        let dump_round = self.contract().roundOf(root).call().await.map_err(Error::from)?;
-        if dump_round != 0 {
-            return Err(CampaignError::StaleDump { dump, dump_round, current_round: status.round });
-        }
-        Err(CampaignError::UnknownRoot { dump, root, accepted: status.root })
-    }
-
-    /// The distributor's whole state, for `status`.
-    pub async fn status(&self) -> Result<Status, Error> {
-        let (owner, delay, reward, claimed, held, now) = tokio::try_join!(
-            self.owner(),
-            async { Ok::<_, Error>(self.contract().delay().call().await?) },
-            self.reward_status(),
-            self.claimed_total(),
-            self.client.token_balance(self.address),
-            self.client.now(),
-        )?;
-        Ok(Status {
-            address: self.address,
-            owner,
-            delay: Duration::from_secs(delay),
-            reward,
-            claimed,
-            held,
-            now,
-        })
-    }
+/// The distributor's whole state, for `status`: its roots, what claims paid (from its `Claimed`
+/// events, in chunks a node accepts), what it holds.
+pub async fn status<P: Provider + Clone>(distributor: &DistributorService<P>) -> Result<Status, Error> {
+    let (client, token) = (distributor.client(), distributor.client().token());
+    let (owner, delay, reward, claimed, held, now) = tokio::try_join!(
+        distributor.owner(),
+        distributor.delay(),
+        distributor.status(),
+        distributor.claimed_total(),
+        token.balance(distributor.address()),
+        client.now(),
+    )?;
+    Ok(Status { address: distributor.address(), owner, delay, reward, claimed, held, now })
 }
 
 /// An account of a round's tree: its cumulative amount and what it has claimed so far.
@@ -388,13 +355,13 @@ impl ClaimState {
 }
 
 /// Where every account of `tree` stands, in the dump's order: what it has already been paid comes
-/// from the distributor's `Claimed` events in one pass ([`Client::claimed_rewards_by_account`]),
-/// not from one call per account.
+/// from the distributor's `Claimed` events in one pass
+/// ([`DistributorService::claimed_by_account`]), not from one call per account.
 pub async fn claim_status<P: Provider + Clone>(
-    client: &Client<P>,
+    distributor: &DistributorService<P>,
     tree: &StandardMerkleTree,
 ) -> Result<Vec<ClaimState>, Error> {
-    let claimed = client.claimed_rewards_by_account().await?;
+    let claimed = distributor.claimed_by_account().await?;
     Ok(tree
         .values()
         .iter()
@@ -406,7 +373,7 @@ pub async fn claim_status<P: Provider + Clone>(
         .collect())
 }
 
-/// The reward distributor's state ([`Distributor::status`]).
+/// The reward distributor's state ([`status`]).
 #[derive(Clone, Debug)]
 pub struct Status {
     /// Its address.
@@ -466,12 +433,7 @@ impl fmt::Display for Status {
 
 /// One batch's line: how many of its accounts it paid, how much, the gas (also per account sent)
 /// and the transaction.
-pub fn batch_line(
-    index: usize,
-    batches: usize,
-    accounts: usize,
-    paid: &snm_sdk::client::RewardsPaid,
-) -> String {
+pub fn batch_line(index: usize, batches: usize, accounts: usize, paid: &RewardsPaid) -> String {
     format!(
         "batch {index}/{batches}: paid {} to {} of {}, gas {}, {} per account (tx {})",
         paid.total(),

@@ -37,7 +37,10 @@ pub enum ChainError {
     /// Neither a deployment file nor a market address was given.
     #[error("where is the market? pass --deployment <file> (or SNM_DEPLOYMENT) or --market <address>")]
     NoMarket,
-    /// The deployment could not be read or discovered.
+    /// The deployment file could not be read.
+    #[error(transparent)]
+    Deployment(#[from] snm_sdk::deployment::DeploymentError),
+    /// The deployment could not be discovered from the market.
     #[error(transparent)]
     Sdk(#[from] snm_sdk::Error),
 }

@@ -1,12 +1,12 @@
 //! A customer's purchase (`snm customer buy`): requirements and a budget from the
 //! command line ([`Needs`], [`Order`]), the asks to take ([`plan`]: the SDK's best ask, again and
 //! again, on distinct machines), what each deal costs, buying them ([`Buyer`]), and why nothing fits
-//! when nothing does ([`Shortfall`]).
+//! when nothing does ([`NothingFits`], around the SDK's [`Shortfall`]).
 
 use std::{collections::HashSet, fmt, time::Duration};
 
 use alloy::{
-    primitives::{Address, B256, U256},
+    primitives::{Address, B256},
     providers::Provider,
     signers::local::PrivateKeySigner,
 };
@@ -14,10 +14,10 @@ use clap::Args;
 use snm_sdk::{
     Customer, Error, OrderBook,
     bindings::Market::MarketErrors,
-    client::DepositRule,
     customer::Runway,
-    market::{AskId, DealId, DealOpened, Mismatch, PlacedAsk, Purchase, Rate, Requirements},
-    units::{Bytes, NetFlags, Resources, Snm, SnmPerUsd, Term, UsdPerSecond, format_duration},
+    market::{AskId, DealId, DealOpened, DepositRule, PlacedAsk, Purchase, Rate, Requirements},
+    shortfall::{Shortfall, budget_seconds},
+    units::{Bytes, NetFlags, Resources, Snm, Term, UsdPerSecond, format_duration},
 };
 
 use crate::units::{self, plural};
@@ -93,10 +93,7 @@ impl Order {
     /// The seconds the budget must pay for: the fixed term, or for spot the market's minimum
     /// runway (what a deposit must cover at opening).
     pub fn budget_seconds(&self, rule: &DepositRule) -> u64 {
-        match self.wanted.term {
-            Term::Spot => rule.min_runway.as_secs(),
-            fixed => fixed.secs(),
-        }
+        budget_seconds(self.wanted.term, rule)
     }
 
     /// The deposit of a deal at `price`: for a fixed term, its whole cost at the current rate
@@ -146,7 +143,7 @@ pub enum PurchaseError {
     Chain(#[from] crate::chain::ChainError),
     /// Fewer machines fit than wanted; nothing was bought.
     #[error("{0}")]
-    NothingFits(Box<Shortfall>),
+    NothingFits(Box<NothingFits>),
     /// A purchase failed, possibly after others were bought.
     #[error("{}", interrupted(bought, *wanted, reason))]
     Interrupted {
@@ -199,11 +196,17 @@ pub async fn plan<P: Provider + Clone>(
     book: &OrderBook,
     order: &Order,
 ) -> Result<Plan, PurchaseError> {
-    let (rule, now) = tokio::try_join!(customer.deposit_rule(), customer.now())?;
+    let (rule, now) = tokio::try_join!(customer.market().deposit_rule(), customer.client().now())?;
     let picks = pick(customer, book, order, order.count, &HashSet::new(), &rule).await?;
     if picks.len() < order.count {
-        let shortfall = Shortfall::explain(book, order, customer.sender(), &rule, now, picks.len());
-        return Err(PurchaseError::NothingFits(Box::new(shortfall)));
+        let wanted = Requirements {
+            customer: Some(order.wanted.customer.unwrap_or(customer.sender())),
+            ..order.wanted.clone()
+        };
+        // The deal opens in a later block, as the SDK's best ask assumes.
+        let shortfall = Shortfall::explain(book, &wanted, order.budget, &rule, now + 1);
+        let nothing = NothingFits { wanted: order.count, found: picks.len(), shortfall };
+        return Err(PurchaseError::NothingFits(Box::new(nothing)));
     }
     Ok(Plan { rule, picks })
 }
@@ -230,10 +233,14 @@ pub async fn pick<P: Provider + Clone>(
         for id in taken {
             book.remove_ask(id);
         }
-        let Some(ask) = customer.best_ask(&book, &order.wanted, order.budget).await? else { break };
-        let deposit = order
-            .deposit(ask.ask.price, rule)
-            .ok_or_else(|| Error::InvalidInput(format!("the deposit of ask {} overflows", ask.id)))?;
+        let ask = match customer.best_ask(&book, &order.wanted, order.budget).await {
+            Ok(ask) => ask,
+            Err(Error::NothingFits(_)) => break,
+            Err(error) => return Err(error),
+        };
+        // The best ask's cost fits the budget, so its deposit cannot overflow; the budget is the
+        // most a deal of the order pays anyway.
+        let deposit = order.deposit(ask.ask.price, rule).unwrap_or(order.budget);
         machines.insert(ask.ask.worker);
         picks.push(Pick { ask, deposit });
     }
@@ -269,10 +276,10 @@ impl<P: Provider + Clone> Buyer<'_, P> {
     pub async fn buy(&mut self, mut pick: Pick, remaining: Snm) -> Result<Option<DealOpened>, Error> {
         let mut replaced = 0;
         loop {
-            if self.permit.is_none() && self.customer.allowance(self.customer.sender()).await? < pick.deposit
-            {
+            let (me, market) = (self.customer.sender(), self.customer.market().address());
+            if self.permit.is_none() && self.customer.token().allowance(me, market).await? < pick.deposit {
                 let amount = remaining.max(pick.deposit);
-                self.customer.approve(amount).await?;
+                self.customer.token().approve_market(amount).await?;
                 println!("approved the market to take {amount}");
             }
             match self.quick_buy(&pick).await {
@@ -280,7 +287,7 @@ impl<P: Provider + Clone> Buyer<'_, P> {
                 Err(error) if ask_gone(&error) && replaced < Self::REPLACEMENTS => {
                     replaced += 1;
                     println!("ask {} was taken or withdrawn meanwhile: picking another", pick.ask.id);
-                    self.customer.sync(&mut self.book).await?;
+                    self.customer.market().sync(&mut self.book).await?;
                     self.book.remove_ask(pick.ask.id);
                     self.machines.remove(&pick.ask.ask.worker);
                     let picked =
@@ -301,8 +308,8 @@ impl<P: Provider + Clone> Buyer<'_, P> {
         let purchase =
             Purchase::new(self.order.wanted.term, pick.deposit, &self.image).config_hash(self.config_hash);
         match &self.permit {
-            Some(signer) => self.customer.quick_buy_with_permit(signer, &pick.ask, &purchase).await,
-            None => self.customer.quick_buy(&pick.ask, &purchase).await,
+            Some(signer) => self.customer.market().quick_buy_with_permit(signer, &pick.ask, &purchase).await,
+            None => self.customer.market().quick_buy(&pick.ask, &purchase).await,
         }
     }
 }
@@ -330,160 +337,58 @@ pub fn ask_gone(error: &Error) -> bool {
     matches!(error.as_market(), Some(MarketErrors::OrderMismatch(_) | MarketErrors::OrderExpired(_)))
 }
 
-/// Every reason an ask may not meet requirements, in the order the explanation lists them.
-const MISMATCHES: [(Mismatch, &str); 7] = [
-    (Mismatch::Resources, "short of resources"),
-    (Mismatch::Flags, "missing network flags"),
-    (Mismatch::Region, "in another region"),
-    (Mismatch::Duration, "not offering the term"),
-    (Mismatch::Price, "above the maximum price"),
-    (Mismatch::Counterparty, "reserved for another customer"),
-    (Mismatch::Expired, "expired"),
-];
-
-/// Why fewer machines than wanted fit: the order book seen through the requirements, then the
-/// budget.
+/// Fewer machines than wanted fit: how many, and the SDK's diagnosis of the order book for the
+/// requirements and the budget.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Shortfall {
+pub struct NothingFits {
     /// Machines wanted.
     pub wanted: usize,
     /// Machines found within the budget.
     pub found: usize,
-    /// Open asks in the book.
-    pub open_asks: usize,
-    /// Asks left out by the requirements, by reason (the first reason of each ask).
-    pub left_out: Vec<(Mismatch, usize)>,
-    /// Asks meeting the requirements (the budget aside).
-    pub fitting: usize,
-    /// Machines (workers) among them.
-    pub fitting_machines: usize,
-    /// The cheapest of them: its id and price.
-    pub cheapest: Option<(AskId, UsdPerSecond)>,
-    /// What the cheapest costs for the budget's seconds.
-    pub cheapest_cost: Option<Snm>,
-    /// The highest price the budget pays for (`None`: any).
-    pub max_affordable: Option<UsdPerSecond>,
-    /// The budget per deal.
-    pub budget: Snm,
-    /// The term.
-    pub term: Term,
-    /// The seconds the budget must pay for (the term, or the minimum runway for spot).
-    pub seconds: u64,
-    /// The rate.
-    pub rate: SnmPerUsd,
+    /// Why: the order book seen through the requirements, then the budget.
+    pub shortfall: Shortfall,
 }
 
-impl Shortfall {
-    /// Explains why only `found` of `order.count` machines fit in `book` for `customer` at block
-    /// time `now` under `rule`.
-    pub fn explain(
-        book: &OrderBook,
-        order: &Order,
-        customer: Address,
-        rule: &DepositRule,
-        now: u64,
-        found: usize,
-    ) -> Self {
-        let wanted = Requirements {
-            customer: Some(order.wanted.customer.unwrap_or(customer)),
-            ..order.wanted.clone()
-        };
-        let mut left_out: Vec<(Mismatch, usize)> = MISMATCHES.iter().map(|(m, _)| (*m, 0)).collect();
-        let (mut fitting, mut machines, mut cheapest) = (0, HashSet::new(), None);
-        // The deal opens in a later block, as the SDK's best ask assumes.
-        for placed in book.asks() {
-            match wanted.check(&placed.ask, now + 1) {
-                Ok(()) => {
-                    fitting += 1;
-                    machines.insert(placed.ask.worker);
-                    cheapest = cheapest.or(Some((placed.id, placed.ask.price)));
-                }
-                Err(reason) => {
-                    if let Some(entry) = left_out.iter_mut().find(|(m, _)| *m == reason) {
-                        entry.1 += 1;
-                    }
-                }
-            }
-        }
-        let seconds = order.budget_seconds(rule);
-        Self {
-            wanted: order.count,
-            found,
-            open_asks: book.ask_count(),
-            left_out: left_out.into_iter().filter(|(_, n)| *n > 0).collect(),
-            fitting,
-            fitting_machines: machines.len(),
-            cheapest,
-            cheapest_cost: cheapest.and_then(|(_, price)| price.snm_needed_up(seconds, rule.rate)),
-            max_affordable: UsdPerSecond::max_for_budget(order.budget, seconds, rule.rate),
-            budget: order.budget,
-            term: order.wanted.term,
-            seconds,
-            rate: rule.rate,
-        }
-    }
-}
-
-/// A price per hour rounded to millionths of a dollar: `0.5 USD/h` for 0.4999999999… USD/h.
-fn approx_per_hour(price: UsdPerSecond) -> String {
-    let (micro, half) = (U256::from(1_000_000_000_000u64), U256::from(500_000_000_000u64));
-    let micro = price.per_hour().scaled().saturating_add(half) / micro;
-    let (whole, fraction) = (micro / U256::from(1_000_000), micro % U256::from(1_000_000));
-    let fraction = format!("{fraction:06}");
-    match fraction.trim_end_matches('0') {
-        "" => format!("{whole} USD/h"),
-        fraction => format!("{whole}.{fraction} USD/h"),
-    }
-}
-
-impl fmt::Display for Shortfall {
+impl fmt::Display for NothingFits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let paid_for = match self.term {
-            Term::Spot => {
-                format!("the minimum runway of {} (spot)", format_duration(Duration::from_secs(self.seconds)))
-            }
-            fixed => fixed.to_string(),
-        };
+        let s = &self.shortfall;
         writeln!(
             f,
             "nothing fits: {} within the budget, {} wanted",
             plural(self.found, "machine"),
             self.wanted
         )?;
-        writeln!(f, "  open asks                  {}", self.open_asks)?;
-        if !self.left_out.is_empty() {
-            let reasons: Vec<String> = self
-                .left_out
-                .iter()
-                .map(|(m, n)| {
-                    let why = MISMATCHES.iter().find(|(k, _)| k == m).map_or("", |(_, why)| why);
-                    format!("{n} {why}")
-                })
-                .collect();
+        writeln!(f, "  open asks                  {}", s.open_asks)?;
+        if !s.left_out.is_empty() {
+            let reasons: Vec<String> =
+                s.left_out.iter().map(|l| format!("{} {}", l.asks, l.reason)).collect();
             writeln!(f, "  left out                   {}", reasons.join(", "))?;
         }
         writeln!(
             f,
             "  meeting the requirements   {} on {}",
-            plural(self.fitting, "ask"),
-            plural(self.fitting_machines, "machine")
+            plural(s.fitting, "ask"),
+            plural(s.fitting_machines, "machine")
         )?;
-        let affordable = match self.max_affordable {
-            Some(price) => format!("up to about {}", approx_per_hour(price)),
-            None => "any price".to_owned(),
-        };
         write!(
             f,
-            "  budget                     {} pays {affordable} for {paid_for} at {}",
-            self.budget, self.rate
+            "  budget                     {} pays {} for {} at {}",
+            s.budget,
+            s.affordable(),
+            s.paid_for(),
+            s.rate
         )?;
-        if let (Some((id, price)), Some(cost)) = (self.cheapest, self.cheapest_cost) {
+        if let Some(cheapest) = s.cheapest
+            && let Some(cost) = cheapest.cost
+        {
             write!(
                 f,
-                "\n  cheapest meeting them      ask {id} at {}: {cost} for {paid_for}",
-                price.per_hour()
+                "\n  cheapest meeting them      ask {} at {}: {cost} for {}",
+                cheapest.ask,
+                cheapest.price.per_hour(),
+                s.paid_for()
             )?;
-            if cost > self.budget {
+            if cost > s.budget {
                 write!(f, ", above the budget")?;
             }
         }
@@ -519,7 +424,7 @@ pub fn deal_text(deal: &DealOpened, runway: &Runway) -> String {
     if deal.config_hash != B256::ZERO {
         lines.push(("config", format!("{} (keccak256 of the secret)", deal.config_hash)));
     }
-    let mut text = format!("deal {}\n", deal.deal);
+    let mut text = format!("deal {}\n", deal.id);
     for (label, value) in lines {
         text.push_str(&format!("  {label:<9}{value}\n"));
     }

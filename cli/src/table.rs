@@ -14,7 +14,7 @@ pub enum Align {
 /// A table: a header line, then one line per row, columns two spaces apart.
 ///
 /// ```
-/// use snm_examples::table::{Align, Table};
+/// use snm_cli::table::{Align, Table};
 ///
 /// let mut table = Table::new(&[("account", Align::Left), ("paid", Align::Right)]);
 /// table.row(["0xA", "150 SNM"]);

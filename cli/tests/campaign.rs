@@ -42,7 +42,7 @@ async fn computes_publishes_and_claims_two_rounds() {
     let (a, b, c) =
         (supplier.address(), PrivateKeySigner::random().address(), PrivateKeySigner::random().address());
     let client = scene.devnet.client(0).unwrap();
-    let balance = async |account: Address| client.token_balance(account).await.unwrap();
+    let balance = async |account: Address| client.token().balance(account).await.unwrap();
     let (campaign, rounds) = (scene.path("campaign.toml"), scene.path("rounds"));
     write(&campaign, CAMPAIGN);
 
@@ -110,13 +110,16 @@ async fn computes_publishes_and_claims_two_rounds() {
             "funded          300.0123456789 SNM",
         ],
     );
-    let on_chain = scene.devnet.operator().unwrap().reward_status().await.unwrap();
+    let on_chain = scene.devnet.operator().unwrap().distributor().unwrap().status().await.unwrap();
     assert_eq!((on_chain.round, on_chain.root, on_chain.funded), (1, round1.root(), round1.total()));
     // Again: nothing more happens.
     let again =
         scene.run(SNM_CAMPAIGN, Some(&operator), &["publish", "--round", s(&round_file), "--accept"]).await;
     assert_has(again.ok(), &["round 1 is already accepted"]);
-    assert_eq!(scene.devnet.operator().unwrap().reward_status().await.unwrap().funded, round1.total());
+    assert_eq!(
+        scene.devnet.operator().unwrap().distributor().unwrap().status().await.unwrap().funded,
+        round1.total()
+    );
     // Only the operator publishes.
     let not_owner = scene.run(SNM_CAMPAIGN, Some(&supplier), &["publish", "--round", s(&round_file)]).await;
     assert_has(
@@ -291,7 +294,7 @@ async fn refuses_bad_input_and_waits_out_the_delay() {
             .map(str::to_owned)
     };
     let unchanged = async || {
-        let status = scene.devnet.operator().unwrap().reward_status().await.unwrap();
+        let status = scene.devnet.operator().unwrap().distributor().unwrap().status().await.unwrap();
         assert_eq!(
             (status.round, status.funded, status.pending),
             (0, Snm::ZERO, None),
@@ -451,6 +454,6 @@ async fn a_large_sweep_lists_fifty_accounts_and_records_every_payment() {
     assert_eq!(paid, expected, "every account once");
     let client = scene.devnet.client(0).unwrap();
     for account in &accounts {
-        assert_eq!(client.token_balance(*account).await.unwrap(), snm("50 SNM"));
+        assert_eq!(client.token().balance(*account).await.unwrap(), snm("50 SNM"));
     }
 }

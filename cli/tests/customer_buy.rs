@@ -51,7 +51,7 @@ impl Market {
             .resources(Resources::new().cpu_cores(cores).ram(ram))
             .flags(NetFlags::PUBLIC_IP | NetFlags::INCOMING)
             .region(276);
-        self.supplier.place_ask(&ask).await.unwrap()
+        self.supplier.market().place_ask(&ask).await.unwrap()
     }
 }
 
@@ -112,7 +112,10 @@ async fn buys_the_cheapest_fitting_machines_and_prints_the_deals() {
     );
     assert!(rows[1].contains("public-ip,incoming") && rows[1].contains("32 GiB"), "{out}");
     assert!(!out.contains(&too_small.ask.worker.to_string()), "{out}");
-    assert!(customer.deals().await.unwrap().is_empty(), "a dry run buys nothing");
+    assert!(
+        customer.market().deals_of(customer.sender()).await.unwrap().is_empty(),
+        "a dry run buys nothing"
+    );
 
     // The suppliers' side announces an endpoint for each deal as it opens.
     let announcer = {
@@ -124,7 +127,8 @@ async fn buys_the_cheapest_fitting_machines_and_prints_the_deals() {
             while opened.len() < 2 {
                 if let DealEvent::Opened(deal) = watch.next().await.unwrap().event {
                     supplier
-                        .announce_endpoint(deal.deal, &format!("198.51.100.{}:3128", deal.deal.0))
+                        .market()
+                        .announce_endpoint(deal.id, &format!("198.51.100.{}:3128", deal.id.0))
                         .await
                         .unwrap();
                     opened.push(deal);
@@ -133,7 +137,7 @@ async fn buys_the_cheapest_fitting_machines_and_prints_the_deals() {
             opened
         })
     };
-    let before = customer.token_balance(customer.sender()).await.unwrap();
+    let before = customer.token().balance(customer.sender()).await.unwrap();
     let args = [
         &wanted[..],
         &[
@@ -157,8 +161,8 @@ async fn buys_the_cheapest_fitting_machines_and_prints_the_deals() {
         assert_has(
             out,
             &[
-                &format!("deal {}\n", deal.deal),
-                &format!("deal {} serves at 198.51.100.{}:3128", deal.deal, deal.deal.0),
+                &format!("deal {}\n", deal.id),
+                &format!("deal {} serves at 198.51.100.{}:3128", deal.id, deal.id.0),
             ],
         );
         assert_eq!(deal.config_hash, config_hash("s3cret"));
@@ -167,7 +171,7 @@ async fn buys_the_cheapest_fitting_machines_and_prints_the_deals() {
     assert_eq!(lines_with(out, "runway   2h, covers the term").len(), 2, "{out}");
 
     // On chain: two deals of this customer, on the two machines, at the asks' prices, for 2 h.
-    let deals = customer.deals().await.unwrap();
+    let deals = customer.market().deals_of(customer.sender()).await.unwrap();
     let terms: Vec<(Address, Snm, Option<u64>)> =
         deals.iter().map(|d| (d.worker, d.deposit, d.end_time.map(|end| end - d.settled_until))).collect();
     assert_eq!(
@@ -177,12 +181,12 @@ async fn buys_the_cheapest_fitting_machines_and_prints_the_deals() {
     assert_eq!((deals[0].price, deals[1].price), (cheap.ask.price, big.ask.price));
     assert!(deals.iter().all(|d| d.customer == customer.sender() && d.master == market.supplier.master()));
     assert_eq!(
-        customer.token_balance(customer.sender()).await.unwrap(),
+        customer.token().balance(customer.sender()).await.unwrap(),
         before.checked_sub(snm("504 SNM")).unwrap()
     );
 
     // Spot with a permit: the other ask of the first machine (still open), the whole budget as deposit.
-    let allowance = customer.allowance(customer.sender()).await.unwrap();
+    let allowance = customer.token().allowance(customer.sender(), customer.market().address()).await.unwrap();
     let spot = scene
         .run(
             BUY,
@@ -201,14 +205,14 @@ async fn buys_the_cheapest_fitting_machines_and_prints_the_deals() {
         ],
     );
     assert!(!out.contains("approved"), "{out}");
-    let deals = customer.deals().await.unwrap();
+    let deals = customer.market().deals_of(customer.sender()).await.unwrap();
     let last = deals.last().unwrap();
     assert_eq!(
         (last.worker, last.price, last.deposit, last.end_time),
         (second_of_same_machine.ask.worker, second_of_same_machine.ask.price, snm("100 SNM"), None)
     );
     assert_eq!(
-        customer.allowance(customer.sender()).await.unwrap(),
+        customer.token().allowance(customer.sender(), customer.market().address()).await.unwrap(),
         allowance,
         "a permit leaves the allowance alone"
     );
@@ -223,7 +227,7 @@ async fn says_why_nothing_fits_and_refuses_bad_keys() {
     market.offer(1, "0.36 USD/h", 2).await;
     let key = scene.devnet.signer(1).unwrap().clone();
     let customer = scene.devnet.customer(1).unwrap();
-    let before = customer.token_balance(customer.sender()).await.unwrap();
+    let before = customer.token().balance(customer.sender()).await.unwrap();
     let buy = |budget: &'static str, count: &'static str| {
         ["--term", "2h", "--budget", budget, "--cores", "4", "--image", "nginx", "--count", count]
     };
@@ -267,14 +271,14 @@ async fn says_why_nothing_fits_and_refuses_bad_keys() {
     );
 
     // Nothing was bought or spent.
-    assert!(customer.deals().await.unwrap().is_empty());
-    assert_eq!(customer.token_balance(customer.sender()).await.unwrap(), before);
+    assert!(customer.market().deals_of(customer.sender()).await.unwrap().is_empty());
+    assert_eq!(customer.token().balance(customer.sender()).await.unwrap(), before);
 
     // Bought, but the supplier announces no endpoint in time: the deal stands, the run fails.
     let silent =
         scene.run(BUY, Some(&key), &[&buy("400 SNM", "1")[..], &["--wait-endpoint", "1s"]].concat()).await;
     let err = silent.failed();
-    let deals = customer.deals().await.unwrap();
+    let deals = customer.market().deals_of(customer.sender()).await.unwrap();
     assert_eq!((deals.len(), deals[0].worker), (1, fitting.ask.worker));
     assert_has(&silent.stdout, &[&format!("deal {}\n", deals[0].id), "bought 1 deal for 360 SNM"]);
     assert_has(err, &[&format!("no endpoint announced within 1s for deal {}", deals[0].id)]);
@@ -298,14 +302,14 @@ async fn replaces_an_ask_taken_meanwhile_by_the_next_best_machine() {
         count: 1,
     };
 
-    let book = customer.order_book().await.unwrap();
+    let book = customer.market().order_book().await.unwrap();
     let plan = purchase::plan(&customer, &book, &order).await.unwrap();
     assert_eq!(plan.picks.len(), 1);
     let pick = plan.picks[0].clone();
     assert_eq!(pick.ask.id, cheap.id, "the plan takes the cheapest ask");
 
     // Another customer buys it first.
-    rival.approve(pick.deposit).await.unwrap();
+    rival.token().approve_market(pick.deposit).await.unwrap();
     let taken =
         rival.quick_buy(&pick.ask, &Purchase::new(order.wanted.term, pick.deposit, "rival")).await.unwrap();
 
@@ -322,11 +326,15 @@ async fn replaces_an_ask_taken_meanwhile_by_the_next_best_machine() {
     let deal = buyer.buy(pick.clone(), pick.deposit).await.unwrap().expect("the next best machine");
     assert_eq!(deal.ask, next.id, "bought the next best ask");
     assert_eq!(deal.worker, market.workers[1].sender());
-    assert_ne!(deal.deal, taken.deal);
-    assert_eq!(customer.deals().await.unwrap().len(), 1, "one deal, on the other machine");
+    assert_ne!(deal.id, taken.id);
+    assert_eq!(
+        customer.market().deals_of(customer.sender()).await.unwrap().len(),
+        1,
+        "one deal, on the other machine"
+    );
 
     // Both machines are taken now: nothing else fits.
     let again = buyer.buy(pick, snm("144 SNM")).await.unwrap();
     assert!(again.is_none(), "no machine left: {again:?}");
-    assert_eq!(customer.deals().await.unwrap().len(), 1, "nothing more bought");
+    assert_eq!(customer.market().deals_of(customer.sender()).await.unwrap().len(), 1, "nothing more bought");
 }

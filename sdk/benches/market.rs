@@ -297,7 +297,7 @@ async fn place_asks(suppliers: &[(Supplier<DynProvider>, Address)], count: usize
         let (supplier, worker) = suppliers[k % suppliers.len()].clone();
         placing.spawn(async move {
             let ask = Ask::new(supplier.master(), worker, price).resources(Resources::new().cpu_cores(4));
-            supplier.place_ask(&ask).await.unwrap()
+            supplier.market().place_ask(&ask).await.unwrap()
         });
     }
     placing.join_all().await
@@ -322,7 +322,7 @@ async fn market(
     for _ in 0..customers {
         let key = devnet.new_account(Snm::from_whole(1_000_000)).await.unwrap();
         let customer = Customer::new(timed_client(&devnet, &key, wait));
-        customer.approve(Snm::from_whole(1_000_000)).await.unwrap();
+        customer.token().approve_market(Snm::from_whole(1_000_000)).await.unwrap();
         buyers.push(customer);
     }
     let start = Instant::now();
@@ -389,7 +389,7 @@ async fn deals_against_devnet() {
         ),
     }
     println!("  requests: {}", wait.methods());
-    assert_eq!(customers[0].order_book().await.unwrap().ask_count(), 0, "every ask was bought");
+    assert_eq!(customers[0].market().order_book().await.unwrap().ask_count(), 0, "every ask was bought");
     drop(devnet);
 
     // Eight customers at once.
@@ -413,7 +413,7 @@ async fn deals_against_devnet() {
             100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
         );
     }
-    assert_eq!(customers[0].order_book().await.unwrap().ask_count(), 0, "every ask was bought");
+    assert_eq!(customers[0].market().order_book().await.unwrap().ask_count(), 0, "every ask was bought");
     drop(devnet);
 }
 

@@ -317,7 +317,7 @@ async fn sweep_on_devnet(accounts: u64, batch: usize) -> Result {
 
     let devnet = Devnet::start_with(DevnetConfig { accounts: 2, ..Default::default() }).await?;
     let operator = devnet.operator()?;
-    operator.fund_rewards(total).await?;
+    operator.distributor()?.fund(total).await?;
     let address = devnet.deployment().distributor.ok_or("the devnet has no distributor")?;
     let distributor = RewardDistributor::new(address, devnet.provider());
     let uri = "file://bench.merkle.json".to_owned();
@@ -339,7 +339,7 @@ async fn sweep_on_devnet(accounts: u64, batch: usize) -> Result {
     // Holders get 1 wei of SNM before the claim: their token balance slot is already non-zero.
     for step in plan.iter().filter(|step| step.holders) {
         for account in step.run {
-            operator.transfer(*account, Snm::from_wei(U256::from(1))).await?;
+            operator.token().transfer(*account, Snm::from_wei(U256::from(1))).await?;
         }
     }
     let payer = devnet.connect(&devnet.new_account(Snm::ZERO).await?);
@@ -354,10 +354,10 @@ async fn sweep_on_devnet(accounts: u64, batch: usize) -> Result {
     let mut measured: Vec<(Method, bool, Measured)> = Vec::new();
     for (index, step) in plan.iter().enumerate() {
         let paid = match step.method {
-            Method::Multiproof => payer.claim_rewards_multiproof(&tree.multi_proof(step.run)?).await?,
+            Method::Multiproof => payer.distributor()?.claim_multiproof(&tree.multi_proof(step.run)?).await?,
             Method::ClaimMany => {
                 let claims: Vec<RewardClaim> = step.run.iter().filter_map(|a| tree.claim(*a)).collect();
-                payer.claim_rewards(&claims).await?
+                payer.distributor()?.claim_many(&claims).await?
             }
         };
         if paid.paid.len() != step.run.len() {

@@ -1,230 +1,228 @@
-//! The customer's client: fund the escrow, find and buy machines, bid, run and close deals.
+//! The customer's client: find the best machine for a budget (or why none fits), buy it paying
+//! from the wallet, keep the deal funded, know how long its deposit lasts.
 
-use std::time::Duration;
+use std::{fmt, sync::Arc, time::Duration};
 
-use alloy::{
-    primitives::U256, providers::Provider, rpc::types::Filter, signers::Signer, sol_types::SolEvent,
-};
+use alloy::{primitives::Address, providers::Provider, signers::Signer};
+use serde::{Deserialize, Serialize};
 
 use crate::{
-    Error,
-    bindings::Market::{self, MarketEvents},
-    error::Funds,
-    market::{Bid, DealId, DealOpened, PlacedAsk, PlacedBid, Purchase, Requirements},
+    Client, Error,
+    block_time::BlockTime,
+    market::{DealId, DealOpened, PlacedAsk, Purchase, Requirements},
     orderbook::OrderBook,
-    tx,
-    units::{Snm, Term, UsdPerSecond},
+    services::{EscrowService, MarketService, OracleService, TokenService},
+    shortfall::{Shortfall, budget_seconds},
+    units::{Snm, UsdPerSecond, format_duration},
 };
 
 /// How long a deal's deposit lasts at the current rate ([`Customer::runway`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Runway {
+    /// The deal.
+    pub deal: DealId,
     /// Deposit left once the seconds elapsed so far are paid.
     pub deposit_left: Snm,
     /// How long it pays for from now (for a fixed term, at most until the term ends).
+    #[serde(with = "crate::market::duration_text")]
     pub lasts: Duration,
     /// Block time it lasts until.
     pub until: u64,
     /// Whether it pays for the rest of the fixed term (always `false` for spot).
     pub covers_term: bool,
+    /// The end of the fixed term; `None` for spot (and for a closed deal).
+    pub end_time: Option<u64>,
 }
 
-crate::client::role_client! {
-    /// A customer: deposits SNM, buys machines (directly or through bids) and runs deals.
-    ///
-    /// Dereferences to [`Client`](crate::Client) for the reads and actions open to every role
-    /// (balances, deals, [`approve`](crate::Client::approve),
-    /// [`withdraw`](crate::Client::withdraw), [`order_book`](crate::Client::order_book), ...).
-    Customer
+impl fmt::Display for Runway {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "deal {}: {} left, lasting {} until block time {}",
+            self.deal,
+            self.deposit_left,
+            format_duration(self.lasts),
+            BlockTime(self.until)
+        )?;
+        match (self.end_time, self.covers_term) {
+            (Some(_), true) => f.write_str(", to the end of its term"),
+            (Some(end), false) => {
+                write!(f, ", short of its term's end at block time {}: top up", BlockTime(end))
+            }
+            (None, _) => f.write_str(" at the current rate (spot)"),
+        }
+    }
+}
+
+/// A customer: buys machines, keeps its deals funded, and knows how long they last.
+///
+/// It holds the services a customer uses (see [`crate::services`]): bids, deals and their
+/// endpoints through [`Self::market`], its free balance through [`Self::escrow`], the rate through
+/// [`Self::oracle`], its tokens through [`Self::token`]. Its own methods are what a customer does
+/// across them: pick the best ask or say why none fits, buy it, deposit and top up from the
+/// wallet (with an EIP-2612 permit when it has the key, see [`Self::with_permit_signer`]; else
+/// approving the market when the allowance falls short), read the runway.
+#[derive(Clone)]
+pub struct Customer<P> {
+    market: MarketService<P>,
+    escrow: EscrowService<P>,
+    oracle: OracleService<P>,
+    token: TokenService<P>,
+    permit_signer: Option<Arc<dyn Signer + Send + Sync>>,
+}
+
+impl<P> fmt::Debug for Customer<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Customer")
+            .field("customer", &self.market.client().sender())
+            .field("permit_signer", &self.permit_signer.as_ref().map(|s| s.address()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: Provider + Clone> From<Client<P>> for Customer<P> {
+    fn from(client: Client<P>) -> Self {
+        Self::new(client)
+    }
 }
 
 impl<P: Provider + Clone> Customer<P> {
-    /// Moves `amount` of the sender's tokens into its free balance in the market (needs the
-    /// market's allowance: [`approve`](crate::Client::approve)); returns the new free balance.
-    /// Checked first: [`Error::InsufficientFunds`] with [`Funds::TokenBalance`] or
-    /// [`Funds::Allowance`].
-    pub async fn deposit(&self, amount: Snm) -> Result<Snm, Error> {
-        self.check_tokens(amount, false).await?;
-        let call = Market::depositCall { account: self.sender(), amount: amount.wei() };
-        Ok(Snm::from_wei(self.send_market_event::<Market::Deposited>(call).await?.balance))
+    /// The customer acting as `client`'s sender. Without a permit key, paying from the wallet
+    /// approves the market when its allowance falls short (one more transaction).
+    pub fn new(client: Client<P>) -> Self {
+        Self {
+            market: client.market(),
+            escrow: client.escrow(),
+            oracle: client.oracle(),
+            token: client.token(),
+            permit_signer: None,
+        }
     }
 
-    /// [`Self::deposit`] with an EIP-2612 permit signed by `signer` (the sender's key) instead of
-    /// an allowance: one transaction.
-    pub async fn deposit_with_permit<S: Signer + Sync>(&self, signer: &S, amount: Snm) -> Result<Snm, Error> {
-        self.check_tokens(amount, true).await?;
-        let permit = self.sign_permit(signer, self.deployment().market, amount).await?;
-        let call = Market::depositWithPermitCall {
-            account: self.sender(),
-            amount: amount.wei(),
-            deadline: permit.deadline,
-            v: permit.v,
-            r: permit.r,
-            s: permit.s,
-        };
-        Ok(Snm::from_wei(self.send_market_event::<Market::Deposited>(call).await?.balance))
+    /// The same customer signing EIP-2612 permits with `signer` (the sender's key): purchases and
+    /// deposits from the wallet then take one transaction and no approval. The market's permit
+    /// sets its allowance to the amount paid, which the call spends: an allowance given before is
+    /// used up. A key of another account is refused when used ([`Error::PermitSigner`]).
+    pub fn with_permit_signer(self, signer: impl Signer + Send + Sync + 'static) -> Self {
+        Self { permit_signer: Some(Arc::new(signer)), ..self }
+    }
+
+    /// The account that buys and pays.
+    pub fn sender(&self) -> Address {
+        self.client().sender()
+    }
+
+    /// The connection it sends through.
+    pub fn client(&self) -> &Client<P> {
+        self.market.client()
+    }
+
+    /// The market: bids, deals, endpoints, the order book.
+    pub fn market(&self) -> &MarketService<P> {
+        &self.market
+    }
+
+    /// The escrow: the free balance, top-ups from it, withdrawals.
+    pub fn escrow(&self) -> &EscrowService<P> {
+        &self.escrow
+    }
+
+    /// The price oracle: the rate deals are paid at.
+    pub fn oracle(&self) -> &OracleService<P> {
+        &self.oracle
+    }
+
+    /// The token: balances, allowances, approvals.
+    pub fn token(&self) -> &TokenService<P> {
+        &self.token
+    }
+
+    /// Moves `amount` of the sender's tokens into its free balance in the market, for bids and
+    /// top-ups; returns the new free balance. One transaction with a permit key; else the market
+    /// is approved first when its allowance falls short. Checked first:
+    /// [`Error::InsufficientFunds`] with [`Funds::TokenBalance`](crate::Funds::TokenBalance).
+    pub async fn deposit(&self, amount: Snm) -> Result<Snm, Error> {
+        match &self.permit_signer {
+            Some(signer) => self.escrow.deposit_with_permit(signer.as_ref(), amount).await,
+            None => {
+                self.approve_if_short(amount).await?;
+                self.escrow.send_deposit(amount).await
+            }
+        }
     }
 
     /// The best ask of `book` for `wanted` within `budget`: the cheapest (then oldest) ask meeting
     /// the requirements whose price lets `budget` pay for the whole fixed term, or for the minimum
     /// runway of a spot deal, at the current rate. Asks reserved for another customer are left
-    /// out.
+    /// out. When none fits, [`Error::NothingFits`] says why ([`Shortfall`]: how many asks each
+    /// requirement left out, the cheapest fitting one and what it costs against the budget).
     pub async fn best_ask(
         &self,
         book: &OrderBook,
         wanted: &Requirements,
         budget: Snm,
-    ) -> Result<Option<PlacedAsk>, Error> {
-        let (rule, now) = tokio::try_join!(self.deposit_rule(), self.now())?;
-        let seconds = match wanted.term {
-            Term::Spot => rule.min_runway.as_secs(),
-            fixed => fixed.secs(),
-        };
-        let affordable = UsdPerSecond::max_for_budget(budget, seconds, rule.rate);
-        let max_price = wanted.max_price.into_iter().chain(affordable).min();
-        let wanted = Requirements {
-            max_price,
-            customer: Some(wanted.customer.unwrap_or(self.sender())),
+    ) -> Result<PlacedAsk, Error> {
+        let (rule, now) = tokio::try_join!(self.market.deposit_rule(), self.client().now())?;
+        let affordable = UsdPerSecond::max_for_budget(budget, budget_seconds(wanted.term, &rule), rule.rate);
+        let wanted =
+            Requirements { customer: Some(wanted.customer.unwrap_or(self.sender())), ..wanted.clone() };
+        let within = Requirements {
+            max_price: wanted.max_price.into_iter().chain(affordable).min(),
             ..wanted.clone()
         };
         // The deal opens in a later block: an ask expiring now would be refused.
-        Ok(book.best_ask(&wanted, now + 1).cloned())
+        match book.best_ask(&within, now + 1) {
+            Some(ask) => Ok(ask.clone()),
+            None => {
+                Err(Error::NothingFits(Box::new(Shortfall::explain(book, &wanted, budget, &rule, now + 1))))
+            }
+        }
     }
 
-    /// Takes `ask` directly: `purchase.deposit` comes from the sender's tokens (after
-    /// [`approve`](crate::Client::approve)) into a new deal. Checked first:
-    /// [`Error::InsufficientFunds`] with [`Funds::TokenBalance`] or [`Funds::Allowance`].
+    /// Takes `ask` directly, paying `purchase.deposit` from the sender's tokens into a new deal:
+    /// one transaction with a permit key; else the market is approved first when its allowance
+    /// falls short (two transactions). Checked first: [`Error::InsufficientFunds`] with
+    /// [`Funds::TokenBalance`](crate::Funds::TokenBalance).
     pub async fn quick_buy(&self, ask: &PlacedAsk, purchase: &Purchase) -> Result<DealOpened, Error> {
-        self.check_tokens(purchase.deposit, false).await?;
-        let call = Market::quickBuyCall {
-            askId: ask.id.word(),
-            ask: (&ask.ask).into(),
-            duration: U256::from(purchase.term.secs()),
-            deposit_: purchase.deposit.wei(),
-            image: purchase.image.clone(),
-            configHash: purchase.config_hash,
-        };
-        Ok((&self.send_market_event::<Market::DealOpened>(call).await?).into())
-    }
-
-    /// [`Self::quick_buy`] with an EIP-2612 permit signed by `signer` (the sender's key) instead of
-    /// an allowance: one transaction.
-    pub async fn quick_buy_with_permit<S: Signer + Sync>(
-        &self,
-        signer: &S,
-        ask: &PlacedAsk,
-        purchase: &Purchase,
-    ) -> Result<DealOpened, Error> {
-        self.check_tokens(purchase.deposit, true).await?;
-        let permit = self.sign_permit(signer, self.deployment().market, purchase.deposit).await?;
-        let call = Market::quickBuyWithPermitCall {
-            askId: ask.id.word(),
-            ask: (&ask.ask).into(),
-            duration: U256::from(purchase.term.secs()),
-            deposit_: purchase.deposit.wei(),
-            image: purchase.image.clone(),
-            configHash: purchase.config_hash,
-            permitDeadline: permit.deadline,
-            v: permit.v,
-            r: permit.r,
-            s: permit.s,
-        };
-        Ok((&self.send_market_event::<Market::DealOpened>(call).await?).into())
-    }
-
-    /// Places a bid (its customer must be the sender). Checked first: the free balance covers the
-    /// deposit ([`Error::InsufficientFunds`] with [`Funds::FreeBalance`]).
-    pub async fn place_bid(&self, bid: &Bid) -> Result<PlacedBid, Error> {
-        if bid.customer != self.sender() {
-            return Err(Error::InvalidInput(format!(
-                "the bid's customer {} is not the sender {}",
-                bid.customer,
-                self.sender()
-            )));
-        }
-        self.check_funds(Funds::FreeBalance, self.free_balance(self.sender()).await?, bid.deposit)?;
-        let receipt = self.send_market(Market::placeBidCall { bid: bid.into() }).await?;
-        let block = receipt.block_number.unwrap_or_default();
-        Ok(PlacedBid::from_event(&tx::event::<Market::BidPlaced>(&receipt, self.deployment().market)?, block))
-    }
-
-    /// Cancels an open bid.
-    pub async fn cancel_bid(&self, bid: &PlacedBid) -> Result<(), Error> {
-        self.send_market(Market::cancelBidCall { bidId: bid.id.word(), bid: (&bid.bid).into() })
-            .await
-            .map(drop)
-    }
-
-    /// Waits until `bid` is matched and returns the deal (the `DealOpened` with its bid id), for at
-    /// most `timeout` ([`Error::Timeout`]); [`Error::OrderCancelled`] if it is cancelled first.
-    pub async fn wait_for_match(&self, bid: &PlacedBid, timeout: Duration) -> Result<DealOpened, Error> {
-        let start = std::time::Instant::now();
-        let mut events = self.events(crate::events::EventCursor::from_block(bid.block));
-        loop {
-            for event in events.poll().await? {
-                match &event.event {
-                    MarketEvents::DealOpened(opened) if opened.info.bidId == bid.id.word() => {
-                        return Ok(opened.into());
-                    }
-                    MarketEvents::OrderCancelled(cancelled) if cancelled.orderId == bid.id.word() => {
-                        return Err(Error::OrderCancelled(bid.id.0));
-                    }
-                    _ => {}
-                }
+        match &self.permit_signer {
+            Some(signer) => self.market.quick_buy_with_permit(signer.as_ref(), ask, purchase).await,
+            None => {
+                self.approve_if_short(purchase.deposit).await?;
+                self.market.send_quick_buy(ask, purchase).await
             }
-            let waited = start.elapsed();
-            if waited >= timeout {
-                return Err(Error::Timeout { what: format!("a match of bid {}", bid.id), waited });
-            }
-            tokio::time::sleep(self.options().poll_interval.min(timeout - waited)).await;
         }
     }
 
-    /// Waits until the deal's supplier announces where the workload serves
-    /// ([`Client::endpoint`](crate::Client::endpoint)); [`Error::Timeout`] after `timeout`.
-    pub async fn wait_for_endpoint(&self, deal: DealId, timeout: Duration) -> Result<String, Error> {
-        let start = std::time::Instant::now();
-        // Each poll reads only the blocks the previous one did not: the first announcement found
-        // is the latest one.
-        let mut from = self.deployment().start_block;
-        loop {
-            let (endpoint, head) = self.endpoint_since(deal, from).await?;
-            if let Some(endpoint) = endpoint {
-                return Ok(endpoint);
-            }
-            from = head.saturating_add(1);
-            let waited = start.elapsed();
-            if waited >= timeout {
-                return Err(Error::Timeout { what: format!("the endpoint of deal {deal}"), waited });
-            }
-            tokio::time::sleep(self.options().poll_interval.min(timeout - waited)).await;
-        }
-    }
-
-    /// Adds `amount` of the sender's free balance to a deal's deposit; returns the new deposit.
-    /// Checked first: [`Error::InsufficientFunds`] with [`Funds::FreeBalance`].
-    pub async fn top_up(&self, deal: DealId, amount: Snm) -> Result<Snm, Error> {
-        self.check_funds(Funds::FreeBalance, self.free_balance(self.sender()).await?, amount)?;
-        let call = Market::topUpCall { dealId: deal.word(), amount: amount.wei() };
-        Ok(Snm::from_wei(self.send_market_event::<Market::DealToppedUp>(call).await?.deposit))
+    /// Adds `amount` of the sender's tokens to a running deal's deposit; returns the new deposit.
+    /// The market tops a deal up only from the free balance, so this is two transactions (three
+    /// without a permit key when the allowance falls short): the deposit into the free balance
+    /// ([`Self::deposit`]), then [`EscrowService::top_up`]. Should the second fail (the deal
+    /// closed meanwhile), the amount stays in the free balance.
+    pub async fn top_up_from_wallet(&self, deal: DealId, amount: Snm) -> Result<Snm, Error> {
+        self.deposit(amount).await?;
+        self.escrow.top_up(deal, amount).await
     }
 
     /// How long a deal's deposit lasts at the current rate: what is left once the elapsed seconds
     /// are paid, divided by the price in SNM per second, in whole seconds (each of them fully
-    /// paid), from the latest block's time. A closed deal has no runway.
+    /// paid), from the latest block's time. A closed deal has no runway; an unknown id is
+    /// [`Error::DealNotFound`].
     pub async fn runway(&self, deal: DealId) -> Result<Runway, Error> {
-        let (stored, rate, now) = tokio::try_join!(self.deal(deal), self.snm_per_usd(), self.now())?;
-        let stored = stored.ok_or_else(|| Error::InvalidInput(format!("no deal {deal}")))?;
+        let (stored, rate, now) =
+            tokio::try_join!(self.market.deal(deal), self.oracle.snm_per_usd(), self.client().now())?;
+        let stored = stored.ok_or(Error::DealNotFound(deal))?;
         if !stored.is_active() {
             return Ok(Runway {
+                deal,
                 deposit_left: Snm::ZERO,
                 lasts: Duration::ZERO,
                 until: now,
                 covers_term: false,
+                end_time: None,
             });
         }
-        let owed = self.market_contract().owed(deal.word(), rate.scaled()).call().await?;
-        let left = stored.deposit.checked_sub(Snm::from_wei(owed.amount)).unwrap_or(Snm::ZERO);
+        let owed = self.market.owed(deal, rate).await?;
+        let left = stored.deposit.checked_sub(owed).unwrap_or(Snm::ZERO);
         let seconds = stored.price.seconds_paid(left, rate);
         let (lasts, covers_term) = match stored.end_time {
             Some(end) => {
@@ -234,39 +232,26 @@ impl<P: Provider + Clone> Customer<P> {
             None => (seconds, false),
         };
         Ok(Runway {
+            deal,
             deposit_left: left,
             lasts: Duration::from_secs(lasts),
             until: now.saturating_add(lasts),
             covers_term,
+            end_time: stored.end_time,
         })
     }
 
-    /// Closes a deal (a customer may close at any time); with `blacklist`, also blacklists its
-    /// master. The rest of the deposit returns to the free balance.
-    pub async fn close(&self, deal: DealId, blacklist: bool) -> Result<crate::market::DealClosed, Error> {
-        self.close_deal(deal, blacklist).await
-    }
-
-    /// Every deal opened for the sender, as stored now (running and closed), oldest first.
-    pub async fn deals(&self) -> Result<Vec<crate::market::Deal>, Error> {
-        let filter = Filter::new()
-            .address(self.deployment().market)
-            .event_signature(Market::DealOpened::SIGNATURE_HASH)
-            .topic2(self.sender().into_word());
-        let mut opened = Vec::new();
-        self.scan_logs(filter, self.deployment().start_block, |log| {
-            if let Ok(event) = Market::DealOpened::decode_log(&log.inner) {
-                opened.push(DealId::from_word(event.data.dealId));
-            }
-            Ok(())
-        })
-        .await?;
-        let mut deals = Vec::with_capacity(opened.len());
-        for id in opened {
-            if let Some(deal) = self.deal(id).await? {
-                deals.push(deal);
-            }
+    /// Checks that the sender holds `amount` ([`Error::InsufficientFunds`] otherwise, before any
+    /// approval) and approves the market for it when its allowance is below: the checks the
+    /// services' `deposit` and `quick_buy` make, in the same two reads.
+    async fn approve_if_short(&self, amount: Snm) -> Result<(), Error> {
+        let (sender, market) = (self.sender(), self.market.address());
+        let (balance, allowance) =
+            tokio::try_join!(self.token.balance(sender), self.token.allowance(sender, market))?;
+        self.client().check_funds(crate::Funds::TokenBalance, balance, amount)?;
+        if allowance < amount {
+            self.token.approve(self.market.address(), amount).await?;
         }
-        Ok(deals)
+        Ok(())
     }
 }

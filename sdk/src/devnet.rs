@@ -35,6 +35,44 @@ use crate::{
 /// Environment variable naming the anvil binary to use instead of the pinned one.
 pub const ANVIL_ENV: &str = "SNM_ANVIL";
 
+/// Why a devnet could not be started or used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DevnetError {
+    /// The anvil binary could not be started.
+    #[error(
+        "could not start anvil at `{}`: {source} (install the pinned copy with `make toolchain`, or set {ANVIL_ENV})",
+        path.display()
+    )]
+    Spawn {
+        /// The binary that was tried.
+        path: PathBuf,
+        /// Why it failed.
+        #[source]
+        source: alloy::node_bindings::NodeError,
+    },
+    /// Anvil started without any account.
+    #[error("anvil at `{}` gave no accounts", path.display())]
+    NoAccounts {
+        /// The binary.
+        path: PathBuf,
+    },
+    /// The restarted anvil refused the saved chain state.
+    #[error("anvil at `{}` refused to load the saved state", path.display())]
+    LoadState {
+        /// The binary.
+        path: PathBuf,
+    },
+    /// An account index beyond the devnet's accounts.
+    #[error("the devnet has {accounts} accounts (0 to {}): there is no account {index}", accounts.saturating_sub(1))]
+    NoAccount {
+        /// The index asked for.
+        index: usize,
+        /// How many accounts the devnet has.
+        accounts: u32,
+    },
+}
+
 /// How a [`Devnet`] is set up.
 #[derive(Clone, Debug)]
 pub struct DevnetConfig {
@@ -127,10 +165,7 @@ impl Devnet {
         let signers: Vec<PrivateKeySigner> =
             anvil.keys().iter().cloned().map(PrivateKeySigner::from).collect();
         let Some((operator, others)) = signers.split_first() else {
-            return Err(Error::Devnet {
-                path: path.display().to_string(),
-                reason: "anvil gave no accounts".into(),
-            });
+            return Err(DevnetError::NoAccounts { path }.into());
         };
         let mut wallet = EthereumWallet::from(operator.clone());
         for signer in others {
@@ -153,7 +188,7 @@ impl Devnet {
         };
         let operator = Operator::deploy(providers[0].clone(), operator.address(), &deploy).await?;
         for signer in others {
-            operator.transfer(signer.address(), config.snm_per_account).await?;
+            operator.token().transfer(signer.address(), config.snm_per_account).await?;
         }
         let deployment = *operator.deployment();
         Ok(Self {
@@ -192,10 +227,7 @@ impl Devnet {
             }
         };
         if !loaded {
-            return Err(Error::Devnet {
-                path: self.anvil_path.display().to_string(),
-                reason: "anvil refused to load the saved state".into(),
-            });
+            return Err(DevnetError::LoadState { path: self.anvil_path.clone() }.into());
         }
         Ok(())
     }
@@ -220,9 +252,14 @@ impl Devnet {
         self.signers.iter().map(PrivateKeySigner::address).collect()
     }
 
-    /// The signer (private key) of account `index`, if there is one.
-    pub fn signer(&self, index: usize) -> Option<&PrivateKeySigner> {
-        self.signers.get(index)
+    /// The signer (private key) of account `index` ([`DevnetError::NoAccount`] beyond the
+    /// devnet's accounts).
+    pub fn signer(&self, index: usize) -> Result<&PrivateKeySigner, Error> {
+        self.signers.get(index).ok_or_else(|| self.no_account(index))
+    }
+
+    fn no_account(&self, index: usize) -> Error {
+        DevnetError::NoAccount { index, accounts: self.accounts }.into()
     }
 
     /// Where the contracts are.
@@ -235,14 +272,11 @@ impl Devnet {
         self.deployment.token
     }
 
-    /// A client sending as account `index` (through a provider signing for it alone).
+    /// A client sending as account `index` (through a provider signing for it alone;
+    /// [`DevnetError::NoAccount`] beyond the devnet's accounts).
     pub fn client(&self, index: usize) -> Result<Client<DynProvider>, Error> {
         let (Some(provider), Some(signer)) = (self.providers.get(index), self.signers.get(index)) else {
-            return Err(Error::InvalidInput(format!(
-                "the devnet has {} accounts, not {}",
-                self.accounts,
-                index + 1
-            )));
+            return Err(self.no_account(index));
         };
         Ok(Client::new(provider.clone(), self.deployment, signer.address()))
     }
@@ -251,11 +285,10 @@ impl Devnet {
     pub async fn new_account(&self, snm: Snm) -> Result<PrivateKeySigner, Error> {
         let signer = PrivateKeySigner::random();
         let eth = U256::from(10u64).pow(U256::from(21));
-        let operator =
-            self.connect(self.signers.first().ok_or_else(|| Error::InvalidInput("no operator".into()))?);
+        let operator = self.connect(self.signer(0)?);
         operator.provider().raw_request::<_, ()>("anvil_setBalance".into(), (signer.address(), eth)).await?;
         if snm > Snm::ZERO {
-            operator.transfer(signer.address(), snm).await?;
+            operator.token().transfer(signer.address(), snm).await?;
         }
         Ok(signer)
     }
@@ -267,9 +300,11 @@ impl Devnet {
         Client::new(connect(self.endpoint(), signer.clone(), &self.nonces), self.deployment, signer.address())
     }
 
-    /// Account `index` as a customer.
+    /// Account `index` as a customer, signing EIP-2612 permits with its key (so purchases and
+    /// deposits take one transaction; see [`Customer::with_permit_signer`]).
     pub fn customer(&self, index: usize) -> Result<Customer<DynProvider>, Error> {
-        self.client(index).map(Customer::new)
+        let signer = self.signer(index)?.clone();
+        Ok(Customer::new(self.client(index)?).with_permit_signer(signer))
     }
 
     /// Account `index` as a supplier (its master account).
@@ -289,7 +324,7 @@ impl Devnet {
 
     /// The SNM balance of `account`.
     pub async fn snm_balance(&self, account: Address) -> Result<Snm, Error> {
-        self.client(0)?.token_balance(account).await
+        self.client(0)?.token().balance(account).await
     }
 
     /// The latest block number.
@@ -319,7 +354,7 @@ fn spawn_anvil(path: &Path, args: &[String], port: Option<u16>) -> Result<AnvilI
     if let Some(port) = port {
         anvil = anvil.port(port);
     }
-    anvil.try_spawn().map_err(|e| Error::Devnet { path: path.display().to_string(), reason: e.to_string() })
+    anvil.try_spawn().map_err(|source| DevnetError::Spawn { path: path.to_owned(), source }.into())
 }
 
 /// The anvil binary a devnet starts by default: `$SNM_ANVIL`, else the pinned one, else `anvil` on

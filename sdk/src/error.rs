@@ -1,4 +1,8 @@
-//! The SDK's one error type, with every custom error of the contracts decoded.
+//! The SDK's error type: every custom error of the contracts decoded and told as a sentence, the
+//! checks made before sending, and the failures of the SDK's own modules
+//! ([`DeploymentError`](crate::deployment::DeploymentError),
+//! [`DevnetError`](crate::devnet::DevnetError), the reward engine's
+//! [`RewardsError`](crate::rewards::RewardsError)), each keeping its source.
 
 use std::time::Duration;
 
@@ -13,6 +17,10 @@ use crate::{
         Market::MarketErrors, PriceOracle::PriceOracleErrors, RewardDistributor::RewardDistributorErrors,
         SNMToken::SNMTokenErrors,
     },
+    deployment::DeploymentError,
+    market::DealId,
+    reverts,
+    shortfall::Shortfall,
     tx::{Hashes, Unmined},
     units::{Snm, UsdPerHour, UsdPerSecond},
 };
@@ -45,7 +53,9 @@ impl std::fmt::Display for Funds {
 /// Everything that can go wrong in the SDK.
 ///
 /// A transaction that the contracts refuse arrives as the contract's own custom error, decoded with
-/// its fields into the generated enum of the contract that raised it, so it can be matched:
+/// its fields into the generated enum of the contract that raised it, so it can be matched; its
+/// `Display` is a sentence a person understands, with the amounts in SNM, prices in USD an hour,
+/// times and, where there is one, what to do about it:
 ///
 /// ```
 /// use snm_sdk::{Error, bindings::Market::MarketErrors};
@@ -63,6 +73,21 @@ impl std::fmt::Display for Funds {
 /// }
 /// ```
 ///
+/// ```
+/// use alloy::primitives::U256;
+/// use snm_sdk::{Error, bindings::Market::{self, MarketErrors}};
+///
+/// let refused = Error::Market(MarketErrors::DepositBelowRunway(Market::DepositBelowRunway {
+///     deposit: U256::from(10u64).pow(U256::from(18)),
+///     required: U256::from(90u64) * U256::from(10u64).pow(U256::from(18)),
+/// }));
+/// assert_eq!(
+///     refused.to_string(),
+///     "market: a deposit of 1 SNM is below the 90 SNM that the minimum runway needs at the ask's \
+///      price and the current rate: deposit at least 90 SNM"
+/// );
+/// ```
+///
 /// Market calls can also fail with the oracle's errors (`StaleRate`, raised inside the market's
 /// call to the oracle) or the token's (`ERC20InsufficientAllowance`); each arrives as the variant of
 /// the contract that raised it. The SDK's clients simulate every transaction before sending it, so
@@ -71,18 +96,30 @@ impl std::fmt::Display for Funds {
 #[non_exhaustive]
 pub enum Error {
     /// The market (with its escrow and identity parts) refused: one of its custom errors.
-    #[error("market: {0:?}")]
+    #[error("market: {}", reverts::market(.0))]
     Market(MarketErrors),
     /// The price oracle refused (for example `StaleRate` while opening a deal).
-    #[error("price oracle: {0:?}")]
+    #[error("price oracle: {}", reverts::oracle(.0))]
     Oracle(PriceOracleErrors),
     /// The reward distributor refused. Boxed (its `StaleProof` carries three hashes) so that every
     /// `Result` of the SDK stays small; match it through [`Error::as_distributor`] or `*boxed`.
-    #[error("reward distributor: {0:?}")]
+    #[error("reward distributor: {}", reverts::distributor(.0))]
     Distributor(Box<RewardDistributorErrors>),
     /// The SNM token refused (for example `ERC20InsufficientAllowance`).
-    #[error("SNM token: {0:?}")]
+    #[error("SNM token: {}", reverts::token(.0))]
     Token(SNMTokenErrors),
+    /// The market refused to close a deal (its `CloseNotAllowed`), as
+    /// [`MarketService::close_deal`](crate::services::MarketService::close_deal) reports it: with
+    /// the deal's end read back, so that the sentence says when the caller may close.
+    #[error("market: {}", reverts::close_not_allowed(*deal, *caller, *end_time))]
+    CloseNotAllowed {
+        /// The deal.
+        deal: DealId,
+        /// Who tried to close it.
+        caller: Address,
+        /// The end of its fixed term; `None` for spot (or when the deal could not be read).
+        end_time: Option<u64>,
+    },
     /// A revert none of the contracts' custom errors describes: a `require` message, a panic, or
     /// no data at all.
     #[error("reverted: {reason}")]
@@ -165,9 +202,75 @@ pub enum Error {
         /// It rounded down per second.
         down: UsdPerSecond,
     },
-    /// An argument the SDK refuses before sending anything (it says why).
-    #[error("invalid input: {0}")]
-    InvalidInput(String),
+    /// No ask of the order book meets the requirements within the budget
+    /// ([`Customer::best_ask`](crate::Customer::best_ask)): why, ask by ask. Boxed so that every
+    /// `Result` of the SDK stays small.
+    #[error("{0}")]
+    NothingFits(Box<Shortfall>),
+    /// No deal has this id (orders and deals share one id sequence: it may be an order's).
+    #[error("no deal has id {0} (asks, bids and deals share one id sequence: is it an order's id?)")]
+    DealNotFound(DealId),
+    /// The deployment names no reward distributor, and the call needs one.
+    #[error("the deployment names no reward distributor: set `Deployment::distributor` to its address")]
+    NoDistributor,
+    /// A batch claim of no accounts, refused before sending (the distributor would refuse it as
+    /// `EmptyBatch`).
+    #[error("a batch claim needs at least one claim")]
+    EmptyClaimBatch,
+    /// A permit signed by another key than the account whose tokens it allows, refused before
+    /// sending (the token would refuse it as `ERC2612InvalidSigner`).
+    #[error("the permit's signer {signer} is not the sender {owner}: sign with the sender's key")]
+    PermitSigner {
+        /// The key's account.
+        signer: Address,
+        /// The account whose tokens the permit allows (the sender).
+        owner: Address,
+    },
+    /// A bid whose customer is not the sender, refused before sending (the market would refuse it
+    /// as `NotOrderOwner`).
+    #[error("the bid's customer {customer} is not the sender {sender}: a bid is placed by its customer")]
+    ForeignBid {
+        /// The bid's customer.
+        customer: Address,
+        /// The sender.
+        sender: Address,
+    },
+    /// An ask the sender may not place, refused before sending (the market would refuse it as
+    /// `NotOrderOwner`).
+    #[error(
+        "the sender {sender} is neither the ask's master {master} nor its worker {worker}: an ask is placed by one \
+         of them"
+    )]
+    ForeignAsk {
+        /// The ask's master.
+        master: Address,
+        /// The ask's worker.
+        worker: Address,
+        /// The sender.
+        sender: Address,
+    },
+    /// An account has no leaf in a round's Merkle dump: nothing to claim with it.
+    #[error("{account} has no leaf in {}: nothing to claim with this dump", dump.display())]
+    NoLeaf {
+        /// The account.
+        account: Address,
+        /// The dump.
+        dump: std::path::PathBuf,
+    },
+    /// The node answered that it has no latest block.
+    #[error("the node has no latest block")]
+    NoLatestBlock,
+    /// The deployment file could not be read, parsed or written.
+    #[error(transparent)]
+    Deployment(#[from] DeploymentError),
+    /// The local devnet could not be started or used.
+    #[cfg(feature = "devnet")]
+    #[error(transparent)]
+    Devnet(#[from] crate::devnet::DevnetError),
+    /// Reading or writing failed where no file of the SDK's is involved (for example hashing a
+    /// round's Merkle dump, or an integrator's own file read with `?`).
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
     /// A transaction succeeded without the event it should have emitted (the address is not the
     /// contract it should be).
     #[error("transaction {transaction} emitted no {event}")]
@@ -180,14 +283,6 @@ pub enum Error {
     /// An order was cancelled while waiting for it to be matched.
     #[error("order {0} was cancelled")]
     OrderCancelled(u64),
-    /// The local `anvil` node could not be started.
-    #[error("devnet: could not start anvil at `{path}`: {reason}")]
-    Devnet {
-        /// The anvil binary that was tried.
-        path: String,
-        /// Why it failed.
-        reason: String,
-    },
     /// A log of a contract could not be decoded as one of its events (wrong address or ABI).
     #[error("log {log_index} of block {block} from {address} is not one of its events: {reason}")]
     UndecodableEvent {
@@ -219,7 +314,12 @@ impl Error {
     pub fn is_revert(&self) -> bool {
         matches!(
             self,
-            Self::Market(_) | Self::Oracle(_) | Self::Distributor(_) | Self::Token(_) | Self::Reverted { .. }
+            Self::Market(_)
+                | Self::Oracle(_)
+                | Self::Distributor(_)
+                | Self::Token(_)
+                | Self::CloseNotAllowed { .. }
+                | Self::Reverted { .. }
         )
     }
 

@@ -7,58 +7,51 @@
 //! One client per role, over any alloy [`Provider`](alloy::providers::Provider) that can send for
 //! its account:
 //!
-//! - [`Customer`]: deposit (allowance or EIP-2612 permit), pick the best ask for requirements and a
-//!   budget, quick buy, bid and wait for the match, top up, runway, close, withdraw.
-//! - [`Supplier`]: link workers, place and cancel asks, watch its deals, settle, close, withdraw
-//!   earnings, claim rewards.
-//! - [`Operator`]: deploy the contracts, report the rate, set the fee, pause, publish reward rounds.
+//! - [`Customer`]: pick the best ask for requirements and a budget (or learn why none fits), buy it
+//!   paying from the wallet (an EIP-2612 permit, or an approval when the allowance falls short),
+//!   top up, read the runway.
+//! - [`Supplier`]: link workers, watch its machines' deals.
+//! - [`Operator`]: deploy the contracts.
 //! - [`Matcher`]: open deals from compatible bids and asks of the [`OrderBook`].
 //!
-//! They share a [`Client`] (reads, events, the order book, actions open to anyone). Every
-//! transaction is simulated first: the contracts' custom errors arrive typed ([`Error`]), and a
+//! Each holds the services it needs, one per contract ([`services`]: market, escrow, oracle,
+//! distributor, token), all made from one [`Client`] (the provider, the contracts' addresses, the
+//! sending account): a customer reads a deal with `customer.market().deal(id)`, a supplier
+//! withdraws with `supplier.escrow().withdraw_all_earnings()`. Every transaction is simulated
+//! first: the contracts' custom errors arrive typed, each told as a sentence ([`Error`]), and a
 //! refused transaction never takes a nonce ([`tx`]). [`provider::connect_http`] builds the
 //! provider to use: nonces, fee cap and read retries in alloy's provider stack, so that the raw
 //! bindings' sends get them too ([`provider`] says what to add to a provider of your own). Money
-//! and machines have types of their own ([`units`]): no bare integers for SNM, prices or sizes.
+//! and machines have types of their own ([`units`]), and every result serializes with `serde`
+//! (money as exact decimal text). The [`prelude`] imports the usual names at once.
 //!
 //! The [`devnet`] starts a local `anvil` with everything deployed and funded, for demos and tests:
 //!
 //! ```
-//! use snm_sdk::{
-//!     Error,
-//!     devnet::Devnet,
-//!     market::{Ask, Purchase, Requirements},
-//!     units::{Bytes, NetFlags, Resources, Snm, UsdPerHour},
-//! };
+//! use snm_sdk::{devnet::Devnet, prelude::*};
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Error> {
 //! let devnet = Devnet::start().await?; // anvil, every contract, SNM on every account
 //!
 //! // A supplier (account 1) links its machine's key (account 2) and offers it at 0.9 USD an hour.
-//! let supplier = devnet.supplier(1)?;
-//! let machine = devnet.client(2)?;
+//! let (supplier, machine) = (devnet.supplier(1)?, devnet.client(2)?);
 //! supplier.register_worker(&machine).await?;
 //! let price = "0.9 USD/h".parse::<UsdPerHour>()?.to_per_second()?;
 //! let offer = Ask::new(supplier.master(), machine.sender(), price)
 //!     .resources(Resources::new().cpu_cores(8).ram(Bytes::from_gib(32)))
 //!     .flags(NetFlags::PUBLIC_IP | NetFlags::INCOMING);
-//! supplier.place_ask(&offer).await?;
+//! supplier.market().place_ask(&offer).await?;
 //!
-//! // A customer (account 3) takes the cheapest machine with 4 cores and a public IP of which two
-//! // hours cost at most 200 SNM, and buys those two hours.
+//! // A customer (account 3) buys two hours of the cheapest machine with 4 cores and a public IP,
+//! // paying at most 200 SNM (Error::NothingFits says why when no machine fits).
 //! let customer = devnet.customer(3)?;
-//! let book = customer.order_book().await?;
-//! let wanted = Requirements::new("2h".parse()?)
-//!     .resources(Resources::new().cpu_cores(4))
-//!     .flags(NetFlags::PUBLIC_IP);
+//! let wanted = Requirements::new("2h".parse()?).resources(Resources::new().cpu_cores(4)).flags(NetFlags::PUBLIC_IP);
 //! let budget: Snm = "200 SNM".parse()?;
-//! let ask = customer.best_ask(&book, &wanted, budget).await?;
-//! let ask = ask.ok_or_else(|| Error::InvalidInput("no machine fits".into()))?;
-//! customer.approve(budget).await?;
+//! let ask = customer.best_ask(&customer.market().order_book().await?, &wanted, budget).await?;
 //! let deal = customer.quick_buy(&ask, &Purchase::new(wanted.term, budget, "ghcr.io/acme/proxy:1.2")).await?;
 //! println!("{deal}");
-//! assert!(customer.runway(deal.deal).await?.covers_term);
+//! assert!(customer.runway(deal.id).await?.covers_term);
 //! # Ok(())
 //! # }
 //! ```
@@ -66,8 +59,10 @@
 #![deny(missing_docs)]
 
 pub mod bindings;
+mod block_time;
 pub mod client;
 pub mod customer;
+pub mod deployment;
 #[cfg(feature = "devnet")]
 pub mod devnet;
 mod error;
@@ -77,14 +72,19 @@ pub mod market;
 pub mod matcher;
 pub mod operator;
 pub mod orderbook;
+pub mod prelude;
 pub mod provider;
+mod reverts;
 pub mod rewards;
+pub mod services;
+pub mod shortfall;
 pub mod supplier;
 pub mod tx;
 pub mod units;
 
-pub use client::{Client, Deployment};
+pub use client::Client;
 pub use customer::Customer;
+pub use deployment::Deployment;
 pub use error::{Error, Funds};
 pub use matcher::Matcher;
 pub use operator::Operator;

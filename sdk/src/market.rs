@@ -1,9 +1,18 @@
 //! The market's objects as typed Rust values: orders ([`Ask`], [`Bid`]), their ids, deals and the
-//! events a deal's life emits, and the matching rules of the contract's `openDeal`
-//! ([`Requirements::check`]).
+//! events a deal's life emits, the market's rules ([`DepositRule`], [`Fee`], the oracle's
+//! [`Rate`]) and the matching rules of the contract's `openDeal` ([`Requirements::check`]).
 //!
 //! Every type converts exactly to and from the generated binding (`bindings::IMarket::*`), so an
-//! order read back from its placement event hashes to what the contract stored.
+//! order read back from its placement event hashes to what the contract stored. Every type
+//! serializes with `serde`: money and prices as their exact decimal text (`"199.95 SNM"`,
+//! `"0.9 USD/h"`), durations as text (`"1h30m"`), block times as unix seconds, ids as numbers.
+//!
+//! # One id sequence
+//!
+//! Asks, bids and deals take their ids from one counter of the market, starting at 1: the first
+//! deal opened after 20 asks were placed is deal 21 (a quick buy takes the next id; a deal opened
+//! from a bid takes the bid's id). An id therefore names one object only, and [`AskId`], [`BidId`]
+//! and [`DealId`] keep the kinds apart in Rust.
 
 use std::{fmt, time::Duration};
 
@@ -12,8 +21,56 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     bindings::{IMarket, Market},
+    block_time::BlockTime,
     units::{NetFlags, Resources, Snm, SnmPerUsd, Term, UsdPerSecond, format_duration},
 };
+
+/// `serde` of durations as the text people write (`"1h30m"`), whole seconds.
+pub(crate) mod duration_text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::units::{format_duration, parse_duration};
+
+    pub(crate) fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format_duration(*duration))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        parse(&String::deserialize(deserializer)?)
+    }
+
+    /// The same for an optional duration (`null` for `None`).
+    pub(crate) mod option {
+        use std::time::Duration;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub(crate) fn serialize<S: Serializer>(
+            duration: &Option<Duration>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match duration {
+                Some(duration) => super::serialize(duration, serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Duration>, D::Error> {
+            match Option::<String>::deserialize(deserializer)? {
+                Some(text) => super::parse(&text).map(Some),
+                None => Ok(None),
+            }
+        }
+    }
+
+    fn parse<E: serde::de::Error>(text: &str) -> Result<Duration, E> {
+        parse_duration(text).map_err(E::custom)
+    }
+}
 
 /// Timestamps are unix seconds (block time). The contract's ids fit 64 bits (its counter is a
 /// `uint64`), so wider values read from events saturate, which never happens on this market.
@@ -69,15 +126,17 @@ macro_rules! id_type {
 }
 
 id_type!(
-    /// The id of an ask (ids of orders and deals come from one counter, starting at 1).
+    /// The id of an ask. Asks, bids and deals share one id sequence, starting at 1 (see the
+    /// [module documentation](self#one-id-sequence)).
     AskId
 );
 id_type!(
-    /// The id of a bid.
+    /// The id of a bid (from the sequence asks and deals share).
     BidId
 );
 id_type!(
-    /// The id of a deal: the id of the bid it consumed, or a fresh id for a quick buy.
+    /// The id of a deal: the id of the bid it consumed, or the next id of the sequence asks, bids
+    /// and deals share for a quick buy (the first deal after 20 asks is deal 21).
     DealId
 );
 
@@ -104,7 +163,7 @@ impl From<BidId> for DealId {
 ///     .durations(Duration::from_secs(600), None);
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Ask {
     /// Payout account of the supplier; must be the confirmed master of `worker`.
     pub master: Address,
@@ -113,14 +172,16 @@ pub struct Ask {
     /// What the machine provides.
     pub resources: Resources,
     /// Its network capabilities.
-    pub net_flags: NetFlags,
+    pub flags: NetFlags,
     /// Region code (for example ISO 3166 numeric); 0 = unspecified.
     pub region: u32,
     /// The price.
     pub price: UsdPerSecond,
     /// Shortest fixed term accepted (whole seconds).
+    #[serde(with = "duration_text")]
     pub min_duration: Duration,
     /// Longest fixed term accepted; `None` (or zero): no maximum, and spot deals accepted.
+    #[serde(with = "duration_text::option")]
     pub max_duration: Option<Duration>,
     /// Block time after which the ask cannot be taken; `None`: never.
     pub expiry: Option<u64>,
@@ -136,7 +197,7 @@ impl Ask {
             master,
             worker,
             resources: Resources::new(),
-            net_flags: NetFlags::empty(),
+            flags: NetFlags::empty(),
             region: 0,
             price,
             min_duration: Duration::ZERO,
@@ -146,14 +207,11 @@ impl Ask {
         }
     }
 
-    /// The machine's network capabilities.
-    pub fn flags(self, net_flags: NetFlags) -> Self {
-        Self { net_flags, ..self }
-    }
-
     setters! {
         /// The machine's resources.
         resources: (Resources),
+        /// The machine's network capabilities.
+        flags: (NetFlags),
         /// The region code.
         region: (u32),
         /// The block time after which the ask cannot be taken.
@@ -183,7 +241,7 @@ impl From<&Ask> for IMarket::Ask {
             master: ask.master,
             worker: ask.worker,
             resources: ask.resources.into(),
-            netFlags: ask.net_flags.bits(),
+            netFlags: ask.flags.bits(),
             region: ask.region,
             pricePerSecond: ask.price.scaled(),
             minDuration: ask.min_duration.as_secs(),
@@ -200,7 +258,7 @@ impl From<&IMarket::Ask> for Ask {
             master: ask.master,
             worker: ask.worker,
             resources: ask.resources.clone().into(),
-            net_flags: NetFlags::from_bits_retain(ask.netFlags),
+            flags: NetFlags::from_bits_retain(ask.netFlags),
             region: ask.region,
             price: UsdPerSecond::from_scaled(ask.pricePerSecond),
             min_duration: Duration::from_secs(ask.minDuration),
@@ -212,7 +270,7 @@ impl From<&IMarket::Ask> for Ask {
 }
 
 /// A customer's demand, matched against asks by anyone (see [`crate::matcher`]).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Bid {
     /// Who pays; the deposit comes from this account's free balance in the market.
     pub customer: Address,
@@ -327,7 +385,7 @@ impl From<&IMarket::Bid> for Bid {
 }
 
 /// An ask on the order book: its id, its fields as placed, and where it was placed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlacedAsk {
     /// Its id.
     pub id: AskId,
@@ -338,7 +396,7 @@ pub struct PlacedAsk {
 }
 
 /// A bid on the order book.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlacedBid {
     /// Its id.
     pub id: BidId,
@@ -371,7 +429,7 @@ impl PlacedBid {
 ///     .resources(Resources::new().cpu_cores(4).ram(Bytes::from_gib(8)))
 ///     .flags(NetFlags::PUBLIC_IP);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Requirements {
     /// Least of each resource needed.
     pub resources: Resources,
@@ -391,7 +449,9 @@ pub struct Requirements {
 }
 
 /// Why an ask does not meet [`Requirements`]: the contract's error for the same check is named.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Its `Display` reads after "the ask is" (`short of resources`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Mismatch {
     /// The ask has expired (`OrderExpired`).
     Expired,
@@ -408,6 +468,20 @@ pub enum Mismatch {
     /// The ask is reserved for another customer, or is not the required master's
     /// (`CounterpartyMismatch`).
     Counterparty,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Expired => "expired",
+            Self::Resources => "short of resources",
+            Self::Flags => "missing network flags",
+            Self::Region => "in another region",
+            Self::Price => "above the maximum price",
+            Self::Duration => "not offering the term",
+            Self::Counterparty => "reserved for another customer (or not of the required master)",
+        })
+    }
 }
 
 impl Requirements {
@@ -442,7 +516,7 @@ impl Requirements {
         if !ask.resources.covers(&self.resources) {
             return Err(Mismatch::Resources);
         }
-        if !ask.net_flags.contains(self.flags) {
+        if !ask.flags.contains(self.flags) {
             return Err(Mismatch::Flags);
         }
         if self.region != 0 && self.region != ask.region {
@@ -467,6 +541,7 @@ impl Requirements {
 
 /// Why a deal closed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CloseReason {
     /// The customer closed it.
     ByCustomer,
@@ -476,6 +551,17 @@ pub enum CloseReason {
     Expired,
     /// Its deposit ran out.
     OutOfFunds,
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::ByCustomer => "closed by its customer",
+            Self::BySupplier => "closed by its supplier",
+            Self::Expired => "its term ended",
+            Self::OutOfFunds => "its deposit ran out",
+        })
+    }
 }
 
 impl CloseReason {
@@ -491,7 +577,7 @@ impl CloseReason {
 }
 
 /// A deal as stored on chain.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deal {
     /// Its id.
     pub id: DealId,
@@ -545,11 +631,36 @@ impl Deal {
     }
 }
 
+impl fmt::Display for Deal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "deal {}: {} rents worker {} of {} at {} ({}), deposit {}, paid until block time {}",
+            self.id,
+            self.customer,
+            self.worker,
+            self.master,
+            self.price.per_hour(),
+            self.price,
+            self.deposit,
+            BlockTime(self.settled_until)
+        )?;
+        match self.end_time {
+            Some(end) => write!(f, ", fixed term ending at block time {}", BlockTime(end))?,
+            None => f.write_str(", spot")?,
+        }
+        match self.closed {
+            Some(reason) => write!(f, "; closed: {reason}"),
+            None => f.write_str("; running"),
+        }
+    }
+}
+
 /// A deal opened (the `DealOpened` event): the ask (and bid) consumed and the terms.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DealOpened {
-    /// The deal.
-    pub deal: DealId,
+    /// The deal's id.
+    pub id: DealId,
     /// Who pays.
     pub customer: Address,
     /// The supplier's payout account.
@@ -577,7 +688,7 @@ pub struct DealOpened {
 impl From<&Market::DealOpened> for DealOpened {
     fn from(e: &Market::DealOpened) -> Self {
         Self {
-            deal: DealId::from_word(e.dealId),
+            id: DealId::from_word(e.dealId),
             customer: e.customer,
             master: e.master,
             worker: e.info.worker,
@@ -602,7 +713,7 @@ impl fmt::Display for DealOpened {
         write!(
             f,
             "deal {}: {} rents worker {} of {} at {} ({}), term {term}, deposit {}",
-            self.deal,
+            self.id,
             self.customer,
             self.worker,
             self.master,
@@ -618,10 +729,10 @@ impl fmt::Display for DealOpened {
 }
 
 /// A deal closed (the `DealClosed` event), with its final settlement.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DealClosed {
-    /// The deal.
-    pub deal: DealId,
+    /// The deal's id.
+    pub id: DealId,
     /// Why.
     pub reason: CloseReason,
     /// Who closed it.
@@ -643,7 +754,7 @@ pub struct DealClosed {
 impl From<&Market::DealClosed> for DealClosed {
     fn from(e: &Market::DealClosed) -> Self {
         Self {
-            deal: DealId::from_word(e.dealId),
+            id: DealId::from_word(e.dealId),
             reason: CloseReason::from_code(e.reason).unwrap_or(CloseReason::OutOfFunds),
             by: e.by,
             paid: Snm::from_wei(e.paid),
@@ -656,11 +767,33 @@ impl From<&Market::DealClosed> for DealClosed {
     }
 }
 
+impl fmt::Display for DealClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "deal {} closed ({}) by {}: paid {} (fee {}) at {}, up to block time {}; {} refunded to the \
+             customer's free balance",
+            self.id,
+            self.reason,
+            self.by,
+            self.paid,
+            self.fee,
+            self.rate,
+            BlockTime(self.settled_until),
+            self.refund
+        )?;
+        if self.blacklisted {
+            f.write_str("; the closing party blacklisted the other")?;
+        }
+        Ok(())
+    }
+}
+
 /// A deal paid up to a time (the `DealSettled` event).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DealSettled {
-    /// The deal.
-    pub deal: DealId,
+    /// The deal's id.
+    pub id: DealId,
     /// The master paid.
     pub master: Address,
     /// Taken from the deposit (fee included).
@@ -678,7 +811,7 @@ pub struct DealSettled {
 impl From<&Market::DealSettled> for DealSettled {
     fn from(e: &Market::DealSettled) -> Self {
         Self {
-            deal: DealId::from_word(e.dealId),
+            id: DealId::from_word(e.dealId),
             master: e.master,
             amount: Snm::from_wei(e.amount),
             fee: Snm::from_wei(e.fee),
@@ -689,14 +822,31 @@ impl From<&Market::DealSettled> for DealSettled {
     }
 }
 
+impl fmt::Display for DealSettled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "deal {} settled up to block time {}: {} paid to {} (fee {}) at {}, {} left in its deposit",
+            self.id,
+            BlockTime(self.settled_until),
+            self.amount,
+            self.master,
+            self.fee,
+            self.rate,
+            self.deposit_left
+        )
+    }
+}
+
 /// The oracle's SNM/USD rate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rate {
     /// SNM per USD.
     pub snm_per_usd: SnmPerUsd,
     /// Block time it was reported.
     pub updated_at: u64,
     /// How long a rate stays usable for moving money.
+    #[serde(with = "duration_text")]
     pub max_age: Duration,
 }
 
@@ -707,8 +857,76 @@ impl Rate {
     }
 }
 
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}, reported at block time {}, usable for {} after",
+            self.snm_per_usd,
+            BlockTime(self.updated_at),
+            format_duration(self.max_age)
+        )
+    }
+}
+
+/// The deposit rule of the market: opening needs a deposit covering `min_runway` seconds (or the
+/// whole fixed term when shorter) at the ask's price and the current rate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepositRule {
+    /// The oracle's current rate.
+    pub rate: SnmPerUsd,
+    /// Seconds a deposit must cover at opening.
+    #[serde(with = "duration_text")]
+    pub min_runway: Duration,
+}
+
+impl DepositRule {
+    /// The seconds a deposit must cover for `term`.
+    pub fn runway_secs(&self, term: Term) -> u64 {
+        match term.secs() {
+            0 => self.min_runway.as_secs(),
+            secs => secs.min(self.min_runway.as_secs()),
+        }
+    }
+
+    /// The least deposit the contract accepts for `term` at `price` (rounded up, as it checks).
+    pub fn required(&self, price: UsdPerSecond, term: Term) -> Option<Snm> {
+        price.snm_needed_up(self.runway_secs(term), self.rate)
+    }
+}
+
+impl fmt::Display for DepositRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "a deposit covers at least {} (or the whole term when shorter) at {}",
+            format_duration(self.min_runway),
+            self.rate
+        )
+    }
+}
+
+/// The protocol fee.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fee {
+    /// Basis points of each supplier payment.
+    pub bps: u16,
+    /// Who receives it; `None` while the fee is zero and no treasury was set.
+    pub treasury: Option<Address>,
+}
+
+impl fmt::Display for Fee {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} basis points of each supplier payment", self.bps)?;
+        match self.treasury {
+            Some(treasury) => write!(f, ", to {treasury}"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The terms of a quick buy (taking an ask directly).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Purchase {
     /// How long the deal runs.
     pub term: Term,

@@ -12,16 +12,17 @@ use std::collections::HashSet;
 
 use alloy::providers::Provider;
 
+use serde::Serialize;
+
 use crate::{
-    Error,
-    bindings::Market,
-    client::DepositRule,
-    market::{AskId, DealOpened, PlacedAsk, PlacedBid},
+    Client, Error,
+    market::{AskId, DealOpened, DepositRule, PlacedAsk, PlacedBid},
     orderbook::OrderBook,
+    services::MarketService,
 };
 
 /// A compatible ask and bid.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Match {
     /// The ask.
     pub ask: PlacedAsk,
@@ -52,38 +53,60 @@ pub fn find_matches(book: &OrderBook, now: u64, rule: Option<&DepositRule>) -> V
     matches
 }
 
-/// What one [`Matcher::run`] did.
-#[derive(Debug, Default)]
+/// What one [`Matcher::run`] did. Serializes each refusal's reason as its sentence.
+#[derive(Debug, Default, Serialize)]
 pub struct MatchReport {
     /// The deals opened.
     pub opened: Vec<DealOpened>,
     /// The matches the market refused, with its reason.
+    #[serde(serialize_with = "refusals")]
     pub refused: Vec<(Match, Error)>,
 }
 
-crate::client::role_client! {
-    /// A matcher bot: syncs the order book, finds matches and opens them, paying the gas.
-    Matcher
+/// The refusals as (match, sentence) pairs.
+fn refusals<S: serde::Serializer>(refused: &[(Match, Error)], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(refused.iter().map(|(m, error)| (m, error.to_string())))
+}
+
+/// A matcher bot: syncs the order book, finds matches and opens them, paying the gas.
+#[derive(Clone, Debug)]
+pub struct Matcher<P> {
+    market: MarketService<P>,
+}
+
+impl<P: Provider + Clone> From<Client<P>> for Matcher<P> {
+    fn from(client: Client<P>) -> Self {
+        Self::new(client)
+    }
 }
 
 impl<P: Provider + Clone> Matcher<P> {
-    /// Opens the deal of `m` (`openDeal`).
+    /// The matcher sending as `client`'s sender (it pays the gas of the deals it opens).
+    pub fn new(client: Client<P>) -> Self {
+        Self { market: client.market() }
+    }
+
+    /// The account it sends as.
+    pub fn sender(&self) -> alloy::primitives::Address {
+        self.market.client().sender()
+    }
+
+    /// The market: the order book, its events, the deals it opens.
+    pub fn market(&self) -> &MarketService<P> {
+        &self.market
+    }
+
+    /// Opens the deal of `m` ([`MarketService::open_deal`]).
     pub async fn open(&self, m: &Match) -> Result<DealOpened, Error> {
-        let call = Market::openDealCall {
-            askId: m.ask.id.word(),
-            ask: (&m.ask.ask).into(),
-            bidId: m.bid.id.word(),
-            bid: (&m.bid.bid).into(),
-        };
-        Ok((&self.send_market_event::<Market::DealOpened>(call).await?).into())
+        self.market.open_deal(&m.ask, &m.bid).await
     }
 
     /// Brings `book` up to date, opens every match in order, and applies the openings to the
     /// book. A match the market refuses (a revert) is reported, not fatal; any other failure
     /// stops the run.
     pub async fn run(&self, book: &mut OrderBook) -> Result<MatchReport, Error> {
-        self.sync(book).await?;
-        let (rule, now) = tokio::try_join!(self.deposit_rule(), self.now())?;
+        self.market.sync(book).await?;
+        let (rule, now) = tokio::try_join!(self.market.deposit_rule(), self.market.client().now())?;
         let mut report = MatchReport::default();
         for m in find_matches(book, now + 1, Some(&rule)) {
             match self.open(&m).await {
@@ -92,7 +115,7 @@ impl<P: Provider + Clone> Matcher<P> {
                 Err(error) => return Err(error),
             }
         }
-        self.sync(book).await?;
+        self.market.sync(book).await?;
         Ok(report)
     }
 }

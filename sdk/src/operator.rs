@@ -1,21 +1,20 @@
-//! The operator's client: deploys the contracts, reports the rate, sets fees, pauses, and publishes
-//! reward rounds.
+//! The operator's client: deploys the contracts, and holds the services through which it reports
+//! the rate, sets the fee, pauses, and publishes reward rounds.
 
 use std::time::Duration;
 
 use alloy::{
-    primitives::{Address, B256, Keccak256, TxKind, U256},
+    primitives::{Address, TxKind, U256},
     providers::Provider,
     sol_types::{SolCall, SolConstructor},
 };
 
 use crate::{
-    Client, Error,
+    Client, Deployment, Error,
     bindings::{Market, PriceOracle, RewardDistributor, SNMToken},
-    client::Deployment,
-    error::{Funds, Target, from_contract},
-    rewards::Round,
-    tx::{self, Call},
+    error::Target,
+    services::{DistributorService, EscrowService, MarketService, OracleService, TokenService},
+    tx::Call,
     units::{Snm, SnmPerUsd},
 };
 
@@ -57,46 +56,40 @@ impl Default for DeployConfig {
     }
 }
 
-/// The reward distributor's state ([`Operator::reward_status`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RewardStatus {
-    /// The accepted round (0 before the first).
-    pub round: u64,
-    /// The accepted root claims are checked against (zero before the first round).
-    pub root: B256,
-    /// Its cumulative total: everything ever claimable under it.
-    pub total: Snm,
-    /// Everything funded so far.
-    pub funded: Snm,
-    /// Where the accepted round's proofs are published.
-    pub uri: String,
-    /// Hash of the proofs file.
-    pub content_hash: B256,
-    /// The proposal waiting for its delay, if any.
-    pub pending: Option<PendingRound>,
+/// The operator: owner of the market, the oracle and the reward distributor.
+///
+/// It holds every service (see [`crate::services`]): it pauses through [`Self::market`]
+/// ([`MarketService::set_paused`]), sets the fee through [`Self::escrow`]
+/// ([`EscrowService::set_fee`]), reports the rate through [`Self::oracle`]
+/// ([`OracleService::report`]), funds and publishes reward rounds through [`Self::distributor`]
+/// (`publish_round`, with the `rewards` feature). Its own method deploys the whole set.
+#[derive(Clone, Debug)]
+pub struct Operator<P> {
+    market: MarketService<P>,
+    escrow: EscrowService<P>,
+    oracle: OracleService<P>,
+    token: TokenService<P>,
+    distributor: Option<DistributorService<P>>,
 }
 
-/// A proposed reward root waiting to be accepted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PendingRound {
-    /// The round it becomes.
-    pub round: u64,
-    /// The proposed root.
-    pub root: B256,
-    /// Its cumulative total.
-    pub total: Snm,
-    /// Earliest block time it can be accepted.
-    pub acceptable_at: u64,
-}
-
-crate::client::role_client! {
-    /// The operator: owner of the market, the oracle and the reward distributor.
-    ///
-    /// Dereferences to [`Client`] for the reads and actions open to every role.
-    Operator
+impl<P: Provider + Clone> From<Client<P>> for Operator<P> {
+    fn from(client: Client<P>) -> Self {
+        Self::new(client)
+    }
 }
 
 impl<P: Provider + Clone> Operator<P> {
+    /// The operator acting as `client`'s sender (the contracts' owner).
+    pub fn new(client: Client<P>) -> Self {
+        Self {
+            market: client.market(),
+            escrow: client.escrow(),
+            oracle: client.oracle(),
+            token: client.token(),
+            distributor: client.distributor().ok(),
+        }
+    }
+
     /// Deploys the whole set from `sender`, which owns it: the token (unless given), the oracle
     /// (with its reporter), the market and the reward distributor. The devnet uses this.
     pub async fn deploy(provider: P, sender: Address, config: &DeployConfig) -> Result<Self, Error> {
@@ -141,143 +134,48 @@ impl<P: Provider + Clone> Operator<P> {
         let (distributor, _) =
             deployer.create(&RewardDistributor::BYTECODE, &args.abi_encode(), Target::Distributor).await?;
         let deployment = Deployment { token, oracle, market, distributor: Some(distributor), start_block };
-        Ok(Self { client: Client::new(deployer.provider().clone(), deployment, sender) })
+        Ok(Self::new(Client::new(deployer.provider().clone(), deployment, sender)))
     }
 
-    // ------------------------------------------------------------------ oracle
-
-    /// Reports a new SNM/USD rate (the sender must be a reporter).
-    pub async fn report_rate(&self, rate: SnmPerUsd) -> Result<(), Error> {
-        self.send_to(Target::Oracle, PriceOracle::reportCall { snmPerUsd: rate.scaled() }).await.map(drop)
+    /// The account it acts as.
+    pub fn sender(&self) -> Address {
+        self.client().sender()
     }
 
-    /// Allows (or stops) `reporter` to report rates.
-    pub async fn set_reporter(&self, reporter: Address, allowed: bool) -> Result<(), Error> {
-        self.send_to(Target::Oracle, PriceOracle::setReporterCall { reporter, allowed }).await.map(drop)
+    /// The connection it sends through.
+    pub fn client(&self) -> &Client<P> {
+        self.market.client()
     }
 
-    /// Sets how long a rate stays usable.
-    pub async fn set_oracle_max_age(&self, max_age: Duration) -> Result<(), Error> {
-        let call = PriceOracle::setMaxAgeCall { maxAge_: U256::from(max_age.as_secs()) };
-        self.send_to(Target::Oracle, call).await.map(drop)
+    /// The contracts' addresses.
+    pub fn deployment(&self) -> &Deployment {
+        self.client().deployment()
     }
 
-    // ------------------------------------------------------------------ market
-
-    /// Sets the protocol fee (basis points of each supplier payment, at most 1,000) and the
-    /// treasury receiving it; applies to deals opened afterwards.
-    pub async fn set_fee(&self, fee_bps: u16, treasury: Address) -> Result<(), Error> {
-        let call = Market::setFeeCall { feeBps: U256::from(fee_bps), treasury };
-        self.send_market(call).await.map(drop)
+    /// The market: pause.
+    pub fn market(&self) -> &MarketService<P> {
+        &self.market
     }
 
-    /// Pauses (`true`) or resumes new deals. Settling, closing, top-ups and withdrawals always work.
-    pub async fn set_paused(&self, paused: bool) -> Result<(), Error> {
-        self.send_market(Market::setPausedCall { paused_: paused }).await.map(drop)
+    /// The escrow: the fee and its withdrawal.
+    pub fn escrow(&self) -> &EscrowService<P> {
+        &self.escrow
     }
 
-    /// Sends every accrued fee to the treasury; returns the amount.
-    pub async fn withdraw_fees(&self) -> Result<Snm, Error> {
-        let withdrawn: Market::FeesWithdrawn = self.send_market_event(Market::withdrawFeesCall {}).await?;
-        Ok(Snm::from_wei(withdrawn.amount))
+    /// The price oracle: reports, reporters, the rate's maximum age.
+    pub fn oracle(&self) -> &OracleService<P> {
+        &self.oracle
     }
 
-    // ------------------------------------------------------------------ rewards
-
-    /// Adds `amount` of the sender's tokens to the reward distributor (approving it first).
-    pub async fn fund_rewards(&self, amount: Snm) -> Result<(), Error> {
-        let distributor = self.distributor_address()?;
-        self.check_funds(Funds::TokenBalance, self.token_balance(self.sender()).await?, amount)?;
-        let approve = SNMToken::approveCall { spender: distributor, value: amount.wei() };
-        self.send_to(Target::Token, approve).await?;
-        self.send_to(Target::Distributor, RewardDistributor::fundCall { amount: amount.wei() })
-            .await
-            .map(drop)
+    /// The token: the operator's tokens (the whole supply of a token it deployed).
+    pub fn token(&self) -> &TokenService<P> {
+        &self.token
     }
 
-    /// Publishes a round of the reward engine: funds the distributor with what the round adds
-    /// (its cumulative total minus everything funded so far, so a retry never funds twice),
-    /// proposes its root with its total, waits out the delay in block time, and accepts it. The
-    /// content hash is the keccak-256 of the round's Merkle dump (`round-N.merkle.json` as
-    /// [`Round::write`] writes it); `uri` says where it is published.
-    ///
-    /// The wait polls the chain's time: on a devnet with a delay, advance it
-    /// ([`crate::devnet::Devnet::advance_time`]) or use [`Self::propose_round`] and
-    /// [`Self::accept_round`].
-    pub async fn publish_round(&self, round: &Round, uri: &str) -> Result<RewardStatus, Error> {
-        let pending = self.propose_round(round, uri).await?;
-        self.accept_round(&pending).await
-    }
-
-    /// The first half of [`Self::publish_round`]: funds what is missing and proposes the root.
-    pub async fn propose_round(&self, round: &Round, uri: &str) -> Result<PendingRound, Error> {
-        let distributor = self.distributor_address()?;
-        let status = self.reward_status().await?;
-        if let Some(missing) = round.total().checked_sub(status.funded).filter(|m| *m > Snm::ZERO) {
-            self.fund_rewards(missing).await?;
-        }
-        let mut hasher = HashWriter(Keccak256::new());
-        round.tree().write_dump(&mut hasher).map_err(|e| Error::InvalidInput(format!("dump: {e}")))?;
-        let call = RewardDistributor::proposeRootCall {
-            root: round.root(),
-            total: round.total().wei(),
-            contentHash: hasher.0.finalize(),
-            uri: uri.to_owned(),
-        };
-        let receipt = self.send_to(Target::Distributor, call).await?;
-        let proposed: RewardDistributor::RootProposed = tx::event(&receipt, distributor)?;
-        Ok(PendingRound {
-            round: proposed.round,
-            root: proposed.root,
-            total: Snm::from_wei(proposed.total),
-            acceptable_at: proposed.acceptableAt,
-        })
-    }
-
-    /// The second half of [`Self::publish_round`]: waits until the chain's time reaches the
-    /// proposal's `acceptable_at` (at most that long plus the receipt timeout, then
-    /// [`Error::Timeout`]) and accepts it.
-    pub async fn accept_round(&self, pending: &PendingRound) -> Result<RewardStatus, Error> {
-        self.distributor_address()?; // refused before the wait, not after
-        let start = std::time::Instant::now();
-        let mut now = self.now().await?;
-        let limit =
-            Duration::from_secs(pending.acceptable_at.saturating_sub(now)) + self.options().receipt_timeout;
-        while now < pending.acceptable_at {
-            if start.elapsed() >= limit {
-                return Err(Error::Timeout {
-                    what: format!("the delay of root {}", pending.root),
-                    waited: limit,
-                });
-            }
-            tokio::time::sleep(self.options().poll_interval).await;
-            now = self.now().await?;
-        }
-        self.send_to(Target::Distributor, RewardDistributor::acceptRootCall { root: pending.root }).await?;
-        self.reward_status().await
-    }
-
-    /// The accepted root, its total, what was funded, and any pending proposal.
-    pub async fn reward_status(&self) -> Result<RewardStatus, Error> {
-        let distributor = RewardDistributor::new(self.distributor_address()?, self.provider());
-        let (current, pending, funded) =
-            (distributor.currentRoot(), distributor.pendingRoot(), distributor.totalFunded());
-        let (current, pending, funded) = tokio::try_join!(current.call(), pending.call(), funded.call())
-            .map_err(|e| from_contract(e, Target::Distributor))?;
-        Ok(RewardStatus {
-            round: current.round,
-            root: current.root,
-            total: Snm::from_wei(current.total),
-            funded: Snm::from_wei(funded),
-            uri: current.uri,
-            content_hash: current.contentHash,
-            pending: (!pending.root.is_zero()).then(|| PendingRound {
-                round: pending.round,
-                root: pending.root,
-                total: Snm::from_wei(pending.total),
-                acceptable_at: pending.acceptableAt,
-            }),
-        })
+    /// The reward distributor: funding, roots, rounds; [`Error::NoDistributor`] when the
+    /// deployment names none.
+    pub fn distributor(&self) -> Result<&DistributorService<P>, Error> {
+        self.distributor.as_ref().ok_or(Error::NoDistributor)
     }
 }
 
@@ -291,19 +189,5 @@ impl<P: Provider + Clone> Client<P> {
             transaction: receipt.transaction_hash,
         })?;
         Ok((address, receipt.block_number.unwrap_or_default()))
-    }
-}
-
-/// Feeds written bytes to a Keccak-256 hasher.
-struct HashWriter(Keccak256);
-
-impl std::io::Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }

@@ -3,7 +3,7 @@
 //! The market stores only a hash per order; an order's fields are in its `AskPlaced` / `BidPlaced`
 //! event. The book adds those, removes orders named by `OrderCancelled` and the ask and bid a
 //! `DealOpened` consumed, and remembers the cursor of the last event it applied, so
-//! [`Client::sync`](crate::Client::sync) continues from there. Queries are in memory: the
+//! [`MarketService::sync`](crate::services::MarketService::sync) continues from there. Queries are in memory: the
 //! cheapest matching ask among 100,000 is found in well under a millisecond when it is among the
 //! cheapest, and in a few milliseconds in the worst case (see `sdk/BENCHMARKS.md`).
 //!
@@ -144,6 +144,8 @@ impl OrderBook {
     }
 
     /// The cheapest ask meeting `wanted` at block time `now` (the oldest among equally cheap).
+    /// When there is none, [`Shortfall::explain`](crate::shortfall::Shortfall::explain) says why
+    /// (and [`Customer::best_ask`](crate::Customer::best_ask) adds the budget to the requirements).
     pub fn best_ask(&self, wanted: &Requirements, now: u64) -> Option<&PlacedAsk> {
         self.asks_matching(wanted, now).next()
     }

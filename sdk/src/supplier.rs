@@ -1,172 +1,120 @@
-//! The supplier's client: a master account with its workers, asks, deals, earnings and rewards.
+//! The supplier's client: a master account with its workers, watching the deals of its machines.
 
-use std::{
-    collections::{HashMap, VecDeque},
-    path::Path,
-};
+use std::collections::{HashMap, VecDeque};
 
-use alloy::{
-    primitives::{Address, B256},
-    providers::Provider,
-    rpc::types::Filter,
-    sol_types::SolEvent,
-};
+use alloy::{primitives::Address, providers::Provider};
+use serde::{Deserialize, Serialize};
 
 use crate::{
     Client, Error,
-    bindings::Market::{self, MarketEvents},
-    client::MarketEventStream,
-    error::Funds,
+    bindings::Market::MarketEvents,
     events::{Event, EventCursor},
-    market::{Ask, DealClosed, DealId, DealOpened, PlacedAsk},
-    rewards::{RewardClaim, StandardMerkleTree},
-    tx,
-    units::Snm,
+    market::{DealClosed, DealId, DealOpened},
+    services::{
+        DistributorService, EscrowService, MarketEventStream, MarketService, OracleService, TokenService,
+    },
 };
 
-crate::client::role_client! {
-    /// A supplier: the master (payout) account of one or more workers (machines, each with its own
-    /// key), offering them with asks and paid by their deals.
-    ///
-    /// Dereferences to [`Client`] for the reads and actions open to every role
-    /// ([`Client::settle`], [`Client::close_deal`], [`Client::earnings`], ...).
-    Supplier
+/// A supplier: the master (payout) account of one or more workers (machines, each with its own
+/// key), offering them with asks and paid by their deals.
+///
+/// It holds the services a supplier uses (see [`crate::services`]): asks, deals, workers and
+/// endpoints through [`Self::market`], earnings through [`Self::escrow`] (for example
+/// [`EscrowService::withdraw_all_earnings`]), the rate through [`Self::oracle`], its tokens
+/// through [`Self::token`], campaign
+/// rewards through [`Self::distributor`]. Its own methods are what a supplier does across
+/// accounts and events: link a worker, watch its machines' deals.
+#[derive(Clone, Debug)]
+pub struct Supplier<P> {
+    market: MarketService<P>,
+    escrow: EscrowService<P>,
+    oracle: OracleService<P>,
+    token: TokenService<P>,
+    distributor: Option<DistributorService<P>>,
+}
+
+impl<P: Provider + Clone> From<Client<P>> for Supplier<P> {
+    fn from(client: Client<P>) -> Self {
+        Self::new(client)
+    }
 }
 
 impl<P: Provider + Clone> Supplier<P> {
+    /// The supplier whose master account is `client`'s sender.
+    pub fn new(client: Client<P>) -> Self {
+        Self {
+            market: client.market(),
+            escrow: client.escrow(),
+            oracle: client.oracle(),
+            token: client.token(),
+            distributor: client.distributor().ok(),
+        }
+    }
+
     /// The master account (the sender).
     pub fn master(&self) -> Address {
-        self.sender()
+        self.client().sender()
+    }
+
+    /// The account it sends as: the master.
+    pub fn sender(&self) -> Address {
+        self.master()
+    }
+
+    /// The connection it sends through.
+    pub fn client(&self) -> &Client<P> {
+        self.market.client()
+    }
+
+    /// The market: asks, deals, workers, endpoints.
+    pub fn market(&self) -> &MarketService<P> {
+        &self.market
+    }
+
+    /// The escrow: the master's earnings.
+    pub fn escrow(&self) -> &EscrowService<P> {
+        &self.escrow
+    }
+
+    /// The price oracle: the rate deals pay at.
+    pub fn oracle(&self) -> &OracleService<P> {
+        &self.oracle
+    }
+
+    /// The token: the master's tokens.
+    pub fn token(&self) -> &TokenService<P> {
+        &self.token
+    }
+
+    /// The reward distributor, for campaign rewards; [`Error::NoDistributor`] when the deployment
+    /// names none.
+    pub fn distributor(&self) -> Result<&DistributorService<P>, Error> {
+        self.distributor.as_ref().ok_or(Error::NoDistributor)
     }
 
     /// Links a worker to this master: the worker asks with its own key (`worker`'s sender), then
-    /// the master confirms.
+    /// the master confirms. Two transactions, one from each account.
     pub async fn register_worker<Q: Provider + Clone>(&self, worker: &Client<Q>) -> Result<(), Error> {
-        worker.request_worker(self.master()).await?;
-        self.confirm_worker(worker.sender()).await
-    }
-
-    /// Confirms the pending request of `worker` (after its [`Client::request_worker`]).
-    pub async fn confirm_worker(&self, worker: Address) -> Result<(), Error> {
-        self.send_market(Market::confirmWorkerCall { worker }).await.map(drop)
-    }
-
-    /// Ends the link with `worker`, pending or confirmed. Open deals are not affected.
-    pub async fn remove_worker(&self, worker: Address) -> Result<(), Error> {
-        self.send_market(Market::removeWorkerCall { worker, master: self.master() }).await.map(drop)
-    }
-
-    /// The master's confirmed workers, in order of confirmation.
-    pub async fn workers(&self) -> Result<Vec<Address>, Error> {
-        let filter = Filter::new()
-            .address(self.deployment().market)
-            .event_signature(Market::WorkerConfirmed::SIGNATURE_HASH)
-            .topic2(self.master().into_word());
-        // Each worker once, in order of its first confirmation; a worker removed (or moved to
-        // another master) since is left out below.
-        let mut confirmed: Vec<Address> = Vec::new();
-        self.scan_logs(filter, self.deployment().start_block, |log| {
-            if let Ok(event) = Market::WorkerConfirmed::decode_log(&log.inner)
-                && !confirmed.contains(&event.data.worker)
-            {
-                confirmed.push(event.data.worker);
-            }
-            Ok(())
-        })
-        .await?;
-        let mut workers = Vec::with_capacity(confirmed.len());
-        for worker in confirmed {
-            if self.master_of(worker).await? == Some(self.master()) {
-                workers.push(worker);
-            }
-        }
-        Ok(workers)
-    }
-
-    /// Places an ask. The sender must be the ask's master or its worker (a machine may offer
-    /// itself), and the worker a confirmed worker of the master.
-    pub async fn place_ask(&self, ask: &Ask) -> Result<PlacedAsk, Error> {
-        if self.sender() != ask.master && self.sender() != ask.worker {
-            return Err(Error::InvalidInput(format!(
-                "the sender {} is neither the ask's master {} nor its worker {}",
-                self.sender(),
-                ask.master,
-                ask.worker
-            )));
-        }
-        let receipt = self.send_market(Market::placeAskCall { ask: ask.into() }).await?;
-        let block = receipt.block_number.unwrap_or_default();
-        Ok(PlacedAsk::from_event(&tx::event::<Market::AskPlaced>(&receipt, self.deployment().market)?, block))
-    }
-
-    /// Cancels an open ask.
-    pub async fn cancel_ask(&self, ask: &PlacedAsk) -> Result<(), Error> {
-        self.send_market(Market::cancelAskCall { askId: ask.id.word(), ask: (&ask.ask).into() })
-            .await
-            .map(drop)
+        worker.market().request_worker(self.master()).await?;
+        self.market.confirm_worker(worker.sender()).await
     }
 
     /// The deals of this master's workers as they open and close, after `from` (see
     /// [`DealWatch`]).
     pub fn watch_deals(&self, from: EventCursor) -> DealWatch<P> {
         DealWatch {
-            client: self.client.clone(),
-            stream: self.events(from),
+            market: self.market.clone(),
+            stream: self.market.events(from),
             cursor: from,
             pending: VecDeque::new(),
             masters: HashMap::new(),
         }
     }
-
-    /// Closes a deal as its supplier (a spot deal at any time, a fixed-term deal from its end);
-    /// with `blacklist`, also blacklists its customer.
-    pub async fn close(&self, deal: DealId, blacklist: bool) -> Result<DealClosed, Error> {
-        self.close_deal(deal, blacklist).await
-    }
-
-    /// Announces where the deal's workload serves (for example `203.0.113.7:3128`), so that the
-    /// customer's software finds it ([`Client::endpoint`]); sent by the master or the deal's worker.
-    pub async fn announce_endpoint(&self, deal: DealId, endpoint: &str) -> Result<(), Error> {
-        let call = Market::announceEndpointCall { dealId: deal.word(), endpoint: endpoint.to_owned() };
-        self.send_market(call).await.map(drop)
-    }
-
-    /// Withdraws `amount` of the master's earnings to its own address; returns the earnings left.
-    /// Checked first: [`Error::InsufficientFunds`] with [`Funds::Earnings`].
-    pub async fn withdraw_earnings(&self, amount: Snm) -> Result<Snm, Error> {
-        self.check_funds(Funds::Earnings, self.earnings(self.master()).await?, amount)?;
-        let call = Market::withdrawEarningsCall { amount: amount.wei(), to: self.master() };
-        Ok(Snm::from_wei(self.send_market_event::<Market::EarningsWithdrawn>(call).await?.earnings))
-    }
-
-    /// Claims the master's campaign rewards from the reward distributor: `cumulative` is its
-    /// amount in the accepted round's leaf and `proof` the leaf's proof (for example from the
-    /// reward engine's [`Round::claim`](crate::rewards::Round::claim)). Returns the amount paid
-    /// now (the cumulative amount minus what was already claimed). See
-    /// [`Client::claim_reward_for`] for the gas used and claims for other accounts.
-    pub async fn claim_reward(&self, cumulative: Snm, proof: Vec<B256>) -> Result<Snm, Error> {
-        let claim = RewardClaim { account: self.master(), cumulative, proof };
-        Ok(self.claim_reward_for(&claim).await?.total())
-    }
-
-    /// [`Self::claim_reward`] with the amount and proof taken from a round's Merkle dump
-    /// (OpenZeppelin's `standard-v1` JSON, `round-N.merkle.json` as the reward engine writes it).
-    pub async fn claim_reward_from_dump(&self, dump: &Path) -> Result<Snm, Error> {
-        let tree = StandardMerkleTree::load_dump(dump)?;
-        let Some(claim) = tree.claim(self.master()) else {
-            return Err(Error::InvalidInput(format!("{} has no leaf in {}", self.master(), dump.display())));
-        };
-        Ok(self.claim_reward_for(&claim).await?.total())
-    }
-
-    /// What the master has claimed from the reward distributor so far (cumulative).
-    pub async fn claimed_rewards(&self) -> Result<Snm, Error> {
-        self.claimed_reward(self.master()).await
-    }
 }
 
 /// A deal of the watched master opening or closing.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DealEvent {
     /// A customer rented one of the master's workers.
     Opened(DealOpened),
@@ -182,7 +130,7 @@ pub enum DealEvent {
 /// market about any other.
 #[derive(Debug)]
 pub struct DealWatch<P> {
-    client: Client<P>,
+    market: MarketService<P>,
     stream: MarketEventStream<P>,
     /// After the last market event fully handled (delivered or skipped).
     cursor: EventCursor,
@@ -242,18 +190,18 @@ impl<P: Provider + Clone> DealWatch<P> {
     }
 
     async fn handle(&mut self, event: &Event<MarketEvents>) -> Result<Option<Event<DealEvent>>, Error> {
-        let master = self.client.sender();
+        let master = self.market.client().sender();
         let deal_event = match &event.event {
             MarketEvents::DealOpened(opened) => {
                 let opened = DealOpened::from(opened);
-                self.masters.insert(opened.deal, opened.master);
+                self.masters.insert(opened.id, opened.master);
                 (opened.master == master).then_some(DealEvent::Opened(opened))
             }
             MarketEvents::DealClosed(closed) => {
                 let closed = DealClosed::from(closed);
-                let deal_master = match self.masters.remove(&closed.deal) {
+                let deal_master = match self.masters.remove(&closed.id) {
                     Some(m) => Some(m),
-                    None => self.client.deal(closed.deal).await?.map(|d| d.master),
+                    None => self.market.deal(closed.id).await?.map(|d| d.master),
                 };
                 (deal_master == Some(master)).then_some(DealEvent::Closed(closed))
             }

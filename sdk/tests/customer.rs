@@ -8,11 +8,11 @@ mod common;
 
 use std::time::Duration;
 
-use alloy::{primitives::U256, signers::local::PrivateKeySigner};
+use alloy::{primitives::U256, providers::Provider, signers::local::PrivateKeySigner};
 use common::{World, price, shared, snm};
 use snm_sdk::{
     Error, OrderBook,
-    market::{Bid, CloseReason, Purchase, Requirements},
+    market::{Bid, CloseReason, Mismatch, Purchase, Requirements},
     units::{NetFlags, Resources, Snm, Term, UsdPerSecond},
 };
 
@@ -22,21 +22,25 @@ const TWO_HOURS: Term = Term::Fixed(Duration::from_secs(7_200));
 async fn deposits_with_an_allowance_or_a_permit_and_withdraws() {
     let world = World::new(shared().await).await;
     let customer = &world.customer;
-    assert_eq!(customer.allowance(customer.sender()).await.unwrap(), snm("10000 SNM"));
-    assert_eq!(customer.deposit(snm("100 SNM")).await.unwrap(), snm("100 SNM"));
-    customer.approve(Snm::ZERO).await.unwrap();
+    let market = customer.market().address();
+    assert_eq!(customer.token().allowance(customer.sender(), market).await.unwrap(), snm("10000 SNM"));
+    assert_eq!(customer.escrow().deposit(snm("100 SNM")).await.unwrap(), snm("100 SNM"));
+    customer.token().approve_market(Snm::ZERO).await.unwrap();
     // A permit needs no allowance, and the wrong key is refused before anything is sent.
     let other = PrivateKeySigner::random();
-    let refused = customer.deposit_with_permit(&other, snm("1 SNM")).await;
-    assert!(matches!(refused, Err(Error::InvalidInput(_))), "{refused:?}");
+    let refused = customer.escrow().deposit_with_permit(&other, snm("1 SNM")).await;
+    assert!(
+        matches!(refused, Err(Error::PermitSigner { signer, owner }) if signer == other.address() && owner == customer.sender()),
+        "{refused:?}"
+    );
     assert_eq!(
-        customer.deposit_with_permit(&world.customer_key, snm("50.5 SNM")).await.unwrap(),
+        customer.escrow().deposit_with_permit(&world.customer_key, snm("50.5 SNM")).await.unwrap(),
         snm("150.5 SNM")
     );
-    assert_eq!(customer.free_balance(customer.sender()).await.unwrap(), snm("150.5 SNM"));
-    assert_eq!(customer.token_balance(customer.sender()).await.unwrap(), snm("9849.5 SNM"));
-    assert_eq!(customer.withdraw(snm("150 SNM")).await.unwrap(), snm("0.5 SNM"));
-    assert_eq!(customer.token_balance(customer.sender()).await.unwrap(), snm("9999.5 SNM"));
+    assert_eq!(customer.escrow().free_balance(customer.sender()).await.unwrap(), snm("150.5 SNM"));
+    assert_eq!(customer.token().balance(customer.sender()).await.unwrap(), snm("9849.5 SNM"));
+    assert_eq!(customer.escrow().withdraw(snm("150 SNM")).await.unwrap(), snm("0.5 SNM"));
+    assert_eq!(customer.token().balance(customer.sender()).await.unwrap(), snm("9999.5 SNM"));
 }
 
 #[tokio::test]
@@ -56,18 +60,32 @@ async fn picks_the_cheapest_fitting_ask_within_budget() {
     let reserved_here = world.place(|a| a.counterparty(customer.sender()).price_at(at("0.72 USD/h"))).await;
     let pricey = world.place(|a| a.price_at(at("3.6 USD/h"))).await;
 
-    let book = customer.order_book().await.unwrap();
+    let book = customer.market().order_book().await.unwrap();
     let wanted = Requirements::new(TWO_HOURS)
         .resources(Resources::new().cpu_cores(2))
         .flags(NetFlags::PUBLIC_IP)
         .region(276)
         .master(world.supplier.master());
     // Two hours at 0.36 USD/h and 100 SNM/USD is 72 SNM: the oldest of the two 0.36 USD/h asks.
-    let best = customer.best_ask(&book, &wanted, snm("72 SNM")).await.unwrap().unwrap();
+    let best = customer.best_ask(&book, &wanted, snm("72 SNM")).await.unwrap();
     assert_eq!(best.id, first.id);
-    assert!(customer.best_ask(&book, &wanted, snm("71.99 SNM")).await.unwrap().is_none());
+    // A cent short: the diagnosis names the cheapest fitting ask, its cost and what was left out.
+    let short = customer.best_ask(&book, &wanted, snm("71.99 SNM")).await;
+    let Err(Error::NothingFits(why)) = short else { panic!("{short:?}") };
+    let cheapest = why.cheapest.unwrap();
+    assert_eq!((cheapest.ask, cheapest.cost), (first.id, Some(snm("72 SNM"))));
+    assert!(why.over_budget() && why.fitting >= 4, "{why}");
+    let left_out = |reason| why.left_out.iter().find(|l| l.reason == reason).map_or(0, |l| l.asks);
+    assert!(left_out(Mismatch::Resources) >= 1 && left_out(Mismatch::Counterparty) >= 1, "{why}");
+    assert!(
+        why.to_string().contains(&format!(
+            "the cheapest, ask {} at 0.36 USD/h, costs 72 SNM for 2h, above the budget of 71.99 SNM",
+            first.id
+        )),
+        "{why}"
+    );
     // The listing: cheapest first, then oldest; reserved asks only for their customer.
-    let now = customer.now().await.unwrap();
+    let now = customer.client().now().await.unwrap();
     let wanted = wanted.customer(customer.sender());
     let listed: Vec<_> = book.asks_matching(&wanted, now).map(|a| a.id).collect();
     assert_eq!(listed, vec![first.id, second.id, reserved_here.id, pricey.id]);
@@ -76,10 +94,10 @@ async fn picks_the_cheapest_fitting_ask_within_budget() {
     }
     // Spot: the budget must cover the minimum runway (1 h): 0.36 USD/h is 36 SNM.
     let spot = Requirements::new(Term::Spot).master(world.supplier.master());
-    let best = customer.best_ask(&book, &spot, snm("36 SNM")).await.unwrap().unwrap();
+    let best = customer.best_ask(&book, &spot, snm("36 SNM")).await.unwrap();
     assert_eq!(best.id, small.id);
     let best = customer.best_ask(&book, &spot.resources(Resources::new().cpu_cores(4)), snm("36 SNM")).await;
-    assert_eq!(best.unwrap().unwrap().id, other_region.id, "any region, 4 cores: 0.108 USD/h");
+    assert_eq!(best.unwrap().id, other_region.id, "any region, 4 cores: 0.108 USD/h");
 }
 
 trait PriceAt {
@@ -106,14 +124,65 @@ async fn quick_buys_with_an_allowance_or_a_permit() {
     assert_eq!(deal.end_time, Some(deal.start_time + 7_200));
     assert_eq!(deal.image, "ghcr.io/acme/proxy:1.2");
 
-    customer.approve(Snm::ZERO).await.unwrap();
+    customer.token().approve_market(Snm::ZERO).await.unwrap();
     let ask = world.place(|a| a).await;
     let purchase = Purchase::new(Term::Spot, snm("100 SNM"), "img").config_hash([7; 32].into());
-    let deal = customer.quick_buy_with_permit(&world.customer_key, &ask, &purchase).await.unwrap();
+    let deal = customer.market().quick_buy_with_permit(&world.customer_key, &ask, &purchase).await.unwrap();
     assert_eq!((deal.end_time, deal.config_hash), (None, [7; 32].into()));
-    let stored = customer.deal(deal.deal).await.unwrap().unwrap();
+    let stored = customer.market().deal(deal.id).await.unwrap().unwrap();
     assert_eq!((stored.deposit, stored.end_time, stored.closed), (snm("100 SNM"), None, None));
-    assert_eq!(customer.token_balance(customer.sender()).await.unwrap(), snm("9700 SNM"));
+    assert_eq!(customer.token().balance(customer.sender()).await.unwrap(), snm("9700 SNM"));
+}
+
+/// How many transactions `account` has sent.
+async fn sent(world: &World, account: alloy::primitives::Address) -> u64 {
+    world.customer.client().provider().get_transaction_count(account).await.unwrap()
+}
+
+#[tokio::test]
+async fn pays_from_the_wallet_with_one_permit_or_an_approval_when_short() {
+    let world = World::new(shared().await).await;
+    let customer = &world.customer;
+    let (me, market) = (customer.sender(), customer.market().address());
+    // No permit key and no allowance: the purchase approves what it needs first (two
+    // transactions), leaving no allowance behind.
+    customer.token().approve_market(Snm::ZERO).await.unwrap();
+    let before = sent(&world, me).await;
+    let purchase = Purchase::new(TWO_HOURS, snm("200 SNM"), "img");
+    let deal = customer.quick_buy(&world.place(|a| a).await, &purchase).await.unwrap();
+    assert_eq!((deal.customer, deal.deposit), (me, snm("200 SNM")));
+    assert_eq!(sent(&world, me).await - before, 2);
+    assert_eq!(customer.token().allowance(me, market).await.unwrap(), Snm::ZERO);
+    // An allowance that covers it: one transaction.
+    customer.token().approve_market(snm("500 SNM")).await.unwrap();
+    let before = sent(&world, me).await;
+    customer.quick_buy(&world.place(|a| a).await, &purchase).await.unwrap();
+    assert_eq!(sent(&world, me).await - before, 1);
+    assert_eq!(customer.token().allowance(me, market).await.unwrap(), snm("300 SNM"));
+
+    // With its key, a customer signs a permit instead: one transaction. The market's permit sets
+    // the allowance to what it spends, so the allowance given before is used up.
+    let with_key =
+        snm_sdk::Customer::new(customer.client().clone()).with_permit_signer(world.customer_key.clone());
+    let before = sent(&world, me).await;
+    let deal = with_key.quick_buy(&world.place(|a| a).await, &purchase).await.unwrap();
+    assert_eq!(sent(&world, me).await - before, 1);
+    assert_eq!(with_key.deposit(snm("10 SNM")).await.unwrap(), snm("10 SNM"));
+    assert_eq!(sent(&world, me).await - before, 2);
+    assert_eq!(customer.token().allowance(me, market).await.unwrap(), Snm::ZERO);
+    // A top-up from the wallet is two transactions (the market tops up from the free balance);
+    // the free balance is left as it was.
+    let before = sent(&world, me).await;
+    assert_eq!(with_key.top_up_from_wallet(deal.id, snm("50 SNM")).await.unwrap(), snm("250 SNM"));
+    assert_eq!(sent(&world, me).await - before, 2);
+    assert_eq!(customer.escrow().free_balance(me).await.unwrap(), snm("10 SNM"));
+    // Another account's key is refused before anything is sent.
+    let stranger =
+        snm_sdk::Customer::new(customer.client().clone()).with_permit_signer(PrivateKeySigner::random());
+    let before = sent(&world, me).await;
+    let refused = stranger.top_up_from_wallet(deal.id, snm("1 SNM")).await;
+    assert!(matches!(refused, Err(Error::PermitSigner { .. })), "{refused:?}");
+    assert_eq!(sent(&world, me).await, before);
 }
 
 #[tokio::test]
@@ -126,25 +195,25 @@ async fn a_bid_is_matched_and_awaited() {
         .resources(Resources::new().cpu_cores(4))
         .counterparty(world.supplier.master())
         .image("ghcr.io/acme/proxy:1.2", [1; 32].into());
-    let placed = customer.place_bid(&bid).await.unwrap();
+    let placed = customer.market().place_bid(&bid).await.unwrap();
     assert_eq!(placed.bid, bid);
 
     let waiting = {
         let customer = customer.clone();
         let placed = placed.clone();
-        tokio::spawn(async move { customer.wait_for_match(&placed, Duration::from_secs(30)).await })
+        tokio::spawn(async move { customer.market().wait_for_match(&placed, Duration::from_secs(30)).await })
     };
     let matcher = world.matcher().await;
     let mut book = OrderBook::new();
     // Only this test places bids that asks can match in this binary: the matcher opens ours.
     let report = matcher.run(&mut book).await.unwrap();
     let opened = waiting.await.unwrap().unwrap();
-    assert_eq!(opened.deal, placed.id.into());
+    assert_eq!(opened.id, placed.id.into());
     assert_eq!((opened.ask, opened.bid), (ask.id, Some(placed.id)));
     assert_eq!((opened.config_hash, opened.deposit), ([1; 32].into(), snm("200 SNM")));
     assert!(report.opened.contains(&opened), "{report:?}");
     assert!(book.ask(ask.id).is_none() && book.bid(placed.id).is_none());
-    assert_eq!(customer.free_balance(customer.sender()).await.unwrap(), Snm::ZERO);
+    assert_eq!(customer.escrow().free_balance(customer.sender()).await.unwrap(), Snm::ZERO);
 }
 
 #[tokio::test]
@@ -156,11 +225,11 @@ async fn waiting_for_a_match_ends_on_cancel_or_timeout() {
     let bid =
         Bid::new(customer.sender(), UsdPerSecond::from_scaled(U256::from(1)), Term::Spot, snm("10 SNM"))
             .counterparty(world.supplier.master());
-    let placed = customer.place_bid(&bid).await.unwrap();
-    let waited = customer.wait_for_match(&placed, Duration::from_millis(300)).await;
+    let placed = customer.market().place_bid(&bid).await.unwrap();
+    let waited = customer.market().wait_for_match(&placed, Duration::from_millis(300)).await;
     assert!(matches!(waited, Err(Error::Timeout { .. })), "{waited:?}");
-    customer.cancel_bid(&placed).await.unwrap();
-    let waited = customer.wait_for_match(&placed, Duration::from_secs(10)).await;
+    customer.market().cancel_bid(&placed).await.unwrap();
+    let waited = customer.market().wait_for_match(&placed, Duration::from_secs(10)).await;
     assert!(matches!(waited, Err(Error::OrderCancelled(id)) if id == placed.id.0), "{waited:?}");
 }
 
@@ -171,16 +240,16 @@ async fn tops_up_estimates_runway_and_closes_with_a_blacklist() {
     let ask = world.place(|a| a).await;
     // Spot at 0.00025 USD/s and 100 SNM/USD: 0.025 SNM a second, 200 SNM last 8,000 s.
     let deal = world.buy(&ask, Term::Spot).await.unwrap();
-    let runway = customer.runway(deal.deal).await.unwrap();
+    let runway = customer.runway(deal.id).await.unwrap();
     assert!(
         runway.lasts <= Duration::from_secs(8_000) && runway.lasts >= Duration::from_secs(7_990),
         "{runway:?}"
     );
     assert!(!runway.covers_term);
     customer.deposit(snm("100 SNM")).await.unwrap();
-    assert_eq!(customer.top_up(deal.deal, snm("100 SNM")).await.unwrap(), snm("300 SNM"));
+    assert_eq!(customer.escrow().top_up(deal.id, snm("100 SNM")).await.unwrap(), snm("300 SNM"));
     world.devnet.advance_time(Duration::from_secs(1_000)).await.unwrap();
-    let runway = customer.runway(deal.deal).await.unwrap();
+    let runway = customer.runway(deal.id).await.unwrap();
     // The runway is computed at the latest block's time: `until - lasts`.
     let elapsed = runway.until - runway.lasts.as_secs() - deal.start_time;
     assert_eq!(runway.lasts, Duration::from_secs(12_000 - elapsed));
@@ -189,25 +258,25 @@ async fn tops_up_estimates_runway_and_closes_with_a_blacklist() {
         snm("300 SNM").checked_sub(price().snm_owed_down(elapsed, rate(&world).await).unwrap()).unwrap()
     );
 
-    let closed = customer.close(deal.deal, true).await.unwrap();
+    let closed = customer.market().close_deal(deal.id, true).await.unwrap();
     assert_eq!(
         (closed.reason, closed.by, closed.blacklisted),
         (CloseReason::ByCustomer, customer.sender(), true)
     );
     assert_eq!(closed.paid.checked_add(closed.refund), Some(snm("300 SNM")));
-    assert!(customer.is_blacklisted(customer.sender(), world.supplier.master()).await.unwrap());
-    assert_eq!(customer.free_balance(customer.sender()).await.unwrap(), closed.refund);
-    let runway = customer.runway(deal.deal).await.unwrap();
+    assert!(customer.market().is_blacklisted(customer.sender(), world.supplier.master()).await.unwrap());
+    assert_eq!(customer.escrow().free_balance(customer.sender()).await.unwrap(), closed.refund);
+    let runway = customer.runway(deal.id).await.unwrap();
     assert_eq!((runway.lasts, runway.deposit_left), (Duration::ZERO, Snm::ZERO));
     // A fixed term is covered when the deposit lasts to its end.
     let world = World::new(world.devnet.clone()).await;
     let deal = world.buy(&world.place(|a| a).await, TWO_HOURS).await.unwrap();
-    let runway = world.customer.runway(deal.deal).await.unwrap();
+    let runway = world.customer.runway(deal.id).await.unwrap();
     assert!(runway.covers_term && runway.until == deal.end_time.unwrap(), "{runway:?}");
 }
 
 async fn rate(world: &World) -> snm_sdk::units::SnmPerUsd {
-    world.customer.rate().await.unwrap().snm_per_usd
+    world.customer.oracle().rate().await.unwrap().snm_per_usd
 }
 
 #[tokio::test]
@@ -216,10 +285,10 @@ async fn lists_its_deals() {
     let customer = &world.customer;
     let first = world.buy(&world.place(|a| a).await, TWO_HOURS).await.unwrap();
     let second = world.buy(&world.place(|a| a).await, Term::Spot).await.unwrap();
-    customer.close(first.deal, false).await.unwrap();
-    let deals = customer.deals().await.unwrap();
-    assert_eq!(deals.iter().map(|d| d.id).collect::<Vec<_>>(), vec![first.deal, second.deal]);
+    customer.market().close_deal(first.id, false).await.unwrap();
+    let deals = customer.market().deals_of(customer.sender()).await.unwrap();
+    assert_eq!(deals.iter().map(|d| d.id).collect::<Vec<_>>(), vec![first.id, second.id]);
     assert_eq!(deals[0].closed, Some(CloseReason::ByCustomer));
     assert!(deals[1].is_active() && deals[1].worker == world.worker.sender());
-    assert!(customer.deal(snm_sdk::market::DealId(u64::MAX)).await.unwrap().is_none());
+    assert!(customer.market().deal(snm_sdk::market::DealId(u64::MAX)).await.unwrap().is_none());
 }

@@ -66,9 +66,9 @@ async fn not_order_owner() {
     let world = World::new(shared().await).await;
     let ask = world.place(|a| a).await;
     let stranger = snm_sdk::Supplier::new(world.stranger().await);
-    let e = expect_err!(stranger.cancel_ask(&ask).await, Error::Market(MarketErrors::NotOrderOwner(e)) => e);
+    let e = expect_err!(stranger.market().cancel_ask(&ask).await, Error::Market(MarketErrors::NotOrderOwner(e)) => e);
     assert_eq!((e.orderId, e.caller), (ask.id.word(), stranger.sender()));
-    world.supplier.cancel_ask(&ask).await.unwrap();
+    world.supplier.market().cancel_ask(&ask).await.unwrap();
 }
 
 #[tokio::test]
@@ -76,13 +76,13 @@ async fn invalid_order() {
     let world = World::new(shared().await).await;
     let free = world.ask().durations(Duration::ZERO, None);
     let free = snm_sdk::market::Ask { price: UsdPerSecond::ZERO, ..free };
-    expect_err!(world.supplier.place_ask(&free).await, Error::Market(MarketErrors::InvalidOrder(_)) => ());
+    expect_err!(world.supplier.market().place_ask(&free).await, Error::Market(MarketErrors::InvalidOrder(_)) => ());
 }
 
 #[tokio::test]
 async fn order_expired() {
     let world = World::new(shared().await).await;
-    let now = world.customer.now().await.unwrap();
+    let now = world.customer.client().now().await.unwrap();
     let ask = world.place(|a| a.expiry(now + 30)).await;
     world.devnet.advance_time(Duration::from_secs(60)).await.unwrap();
     let e = expect_err!(world.buy(&ask, TWO_HOURS).await, Error::Market(MarketErrors::OrderExpired(e)) => e);
@@ -94,10 +94,10 @@ async fn market_paused() {
     let devnet = std::sync::Arc::new(Devnet::start().await.unwrap());
     let world = World::new(devnet).await;
     let ask = world.place(|a| a).await;
-    world.operator().set_paused(true).await.unwrap();
-    assert!(world.customer.paused().await.unwrap());
+    world.operator().market().set_paused(true).await.unwrap();
+    assert!(world.customer.market().paused().await.unwrap());
     expect_err!(world.buy(&ask, TWO_HOURS).await, Error::Market(MarketErrors::MarketPaused(_)) => ());
-    world.operator().set_paused(false).await.unwrap();
+    world.operator().market().set_paused(false).await.unwrap();
     world.buy(&ask, TWO_HOURS).await.unwrap();
 }
 
@@ -158,7 +158,7 @@ async fn duration_out_of_range() {
 async fn blacklisted_by() {
     let world = World::new(shared().await).await;
     let ask = world.place(|a| a).await;
-    world.customer.set_blacklist(world.supplier.master(), true).await.unwrap();
+    world.customer.market().set_blacklist(world.supplier.master(), true).await.unwrap();
     let e = expect_err!(world.buy(&ask, TWO_HOURS).await, Error::Market(MarketErrors::BlacklistedBy(e)) => e);
     assert_eq!((e.blocker, e.blocked), (world.customer.sender(), world.supplier.master()));
 }
@@ -167,13 +167,13 @@ async fn blacklisted_by() {
 async fn worker_not_confirmed() {
     let world = World::new(shared().await).await;
     let ask = world.place(|a| a).await;
-    world.supplier.remove_worker(world.worker.sender()).await.unwrap();
+    world.supplier.market().remove_worker(world.worker.sender(), world.supplier.master()).await.unwrap();
     let e = expect_err!(
         world.buy(&ask, TWO_HOURS).await,
         Error::Market(MarketErrors::WorkerNotConfirmed(e)) => e
     );
     assert_eq!((e.worker, e.master), (world.worker.sender(), world.supplier.master()));
-    let refused = world.supplier.place_ask(&world.ask()).await;
+    let refused = world.supplier.market().place_ask(&world.ask()).await;
     expect_err!(refused, Error::Market(MarketErrors::WorkerNotConfirmed(_)) => ());
 }
 
@@ -196,12 +196,12 @@ async fn deposit_below_runway() {
 async fn deal_not_active() {
     let world = World::new(shared().await).await;
     let deal = world.buy(&world.place(|a| a).await, TWO_HOURS).await.unwrap();
-    world.customer.close(deal.deal, false).await.unwrap();
+    world.customer.market().close_deal(deal.id, false).await.unwrap();
     let e = expect_err!(
-        world.customer.close(deal.deal, false).await,
+        world.customer.market().close_deal(deal.id, false).await,
         Error::Market(MarketErrors::DealNotActive(e)) => e
     );
-    assert_eq!(e.dealId, deal.deal.word());
+    assert_eq!(e.dealId, deal.id.word());
 }
 
 #[tokio::test]
@@ -210,10 +210,10 @@ async fn not_deal_party() {
     let deal = world.buy(&world.place(|a| a).await, TWO_HOURS).await.unwrap();
     let stranger = world.stranger().await;
     let e = expect_err!(
-        stranger.close_deal(deal.deal, true).await,
+        stranger.market().close_deal(deal.id, true).await,
         Error::Market(MarketErrors::NotDealParty(e)) => e
     );
-    assert_eq!((e.dealId, e.caller), (deal.deal.word(), stranger.sender()));
+    assert_eq!((e.dealId, e.caller), (deal.id.word(), stranger.sender()));
 }
 
 #[tokio::test]
@@ -221,13 +221,13 @@ async fn invalid_endpoint_and_announcer_not_supplier() {
     let world = World::new(shared().await).await;
     let deal = world.buy(&world.place(|a| a).await, TWO_HOURS).await.unwrap();
     let e = expect_err!(
-        world.supplier.announce_endpoint(deal.deal, "").await,
+        world.supplier.market().announce_endpoint(deal.id, "").await,
         Error::Market(MarketErrors::InvalidEndpoint(e)) => e
     );
     assert_eq!(e.length, U256::ZERO);
-    let customer_as_supplier = snm_sdk::Supplier::new((*world.customer).clone());
+    let customer_as_supplier = snm_sdk::Supplier::new(world.customer.client().clone());
     let e = expect_err!(
-        customer_as_supplier.announce_endpoint(deal.deal, "203.0.113.7:3128").await,
+        customer_as_supplier.market().announce_endpoint(deal.id, "203.0.113.7:3128").await,
         Error::Market(MarketErrors::NotDealParty(e)) => e
     );
     assert_eq!(e.caller, world.customer.sender());
@@ -237,11 +237,17 @@ async fn invalid_endpoint_and_announcer_not_supplier() {
 async fn close_not_allowed() {
     let world = World::new(shared().await).await;
     let deal = world.buy(&world.place(|a| a).await, TWO_HOURS).await.unwrap();
-    let e = expect_err!(
-        world.supplier.close(deal.deal, false).await,
-        Error::Market(MarketErrors::CloseNotAllowed(e)) => e
+    // The market's `CloseNotAllowed`, with the deal's end read back for the sentence.
+    let (id, caller, end) = expect_err!(
+        world.supplier.market().close_deal(deal.id, false).await,
+        Error::CloseNotAllowed { deal, caller, end_time } => (deal, caller, end_time)
     );
-    assert_eq!((e.dealId, e.caller), (deal.deal.word(), world.supplier.master()));
+    assert_eq!((id, caller, end), (deal.id, world.supplier.master(), deal.end_time));
+    // Through the bindings, the bare contract error: its sentence has no end time to give.
+    let market = world.supplier.market().contract();
+    let call = market.closeDeal(deal.id.word(), false).from(world.supplier.master());
+    let e = expect_err!(call.call().await.map_err(Error::from), Error::Market(MarketErrors::CloseNotAllowed(e)) => e);
+    assert_eq!((e.dealId, e.caller), (deal.id.word(), world.supplier.master()));
 }
 
 #[tokio::test]
@@ -249,17 +255,18 @@ async fn no_pending_change() {
     let world = World::new(shared().await).await;
     let deal = world.buy(&world.place(|a| a).await, Term::Spot).await.unwrap();
     let e = expect_err!(
-        world.supplier.accept_change(deal.deal, common::price(), None).await,
+        world.supplier.market().accept_change(deal.id, common::price(), None).await,
         Error::Market(MarketErrors::NoPendingChange(e)) => e
     );
-    assert_eq!(e.dealId, deal.deal.word());
+    assert_eq!(e.dealId, deal.id.word());
 }
 
 #[tokio::test]
 async fn invalid_change() {
     let world = World::new(shared().await).await;
     let deal = world.buy(&world.place(|a| a).await, Term::Spot).await.unwrap();
-    let refused = world.customer.propose_change(deal.deal, common::price(), Some(u64::from(u32::MAX))).await;
+    let refused =
+        world.customer.market().propose_change(deal.id, common::price(), Some(u64::from(u32::MAX))).await;
     expect_err!(refused, Error::Market(MarketErrors::InvalidChange(_)) => ());
 }
 
@@ -288,7 +295,7 @@ async fn amount_too_large() {
     let devnet = Devnet::start_with(config).await.unwrap();
     let whale = devnet.customer(0).unwrap();
     let amount = Snm::from_whole(80_000_000_000);
-    whale.approve(amount).await.unwrap();
+    whale.token().approve_market(amount).await.unwrap();
     let e = expect_err!(whale.deposit(amount).await, Error::Market(MarketErrors::AmountTooLarge(e)) => e);
     assert_eq!(e.amount, amount.wei());
 }
@@ -299,7 +306,7 @@ async fn insufficient_balance() {
     let world = World::new(shared().await).await;
     let ask = world.place(|a| a).await;
     let bid = bid(&world, |b| b).await;
-    world.customer.withdraw(snm("150 SNM")).await.unwrap();
+    world.customer.escrow().withdraw(snm("150 SNM")).await.unwrap();
     let matcher = world.matcher().await;
     let e = expect_err!(
         matcher.open(&Match { ask, bid }).await,
@@ -316,11 +323,11 @@ async fn insufficient_earnings() {
     // The SDK checks earnings before sending; the contract's own error, through the bindings.
     let world = World::new(shared().await).await;
     let e = expect_err!(
-        world.supplier.withdraw_earnings(snm("1 SNM")).await,
+        world.supplier.escrow().withdraw_earnings(snm("1 SNM")).await,
         Error::InsufficientFunds { funds: Funds::Earnings, available, needed, .. } => (available, needed)
     );
     assert_eq!(e, (Snm::ZERO, snm("1 SNM")));
-    let market = world.supplier.market_contract();
+    let market = world.supplier.market().contract();
     let call = market.withdrawEarnings(U256::from(1), world.supplier.master()).from(world.supplier.master());
     let e = expect_err!(
         call.call().await.map_err(Error::from),
@@ -332,7 +339,7 @@ async fn insufficient_earnings() {
 #[tokio::test]
 async fn fee_too_high() {
     let world = World::new(shared().await).await;
-    let refused = world.operator().set_fee(1_001, Address::repeat_byte(1)).await;
+    let refused = world.operator().escrow().set_fee(1_001, Address::repeat_byte(1)).await;
     let e = expect_err!(refused, Error::Market(MarketErrors::FeeTooHigh(e)) => e);
     assert_eq!((e.feeBps, e.maxFeeBps), (U256::from(1_001), U256::from(1_000)));
 }
@@ -340,14 +347,14 @@ async fn fee_too_high() {
 #[tokio::test]
 async fn zero_address() {
     let world = World::new(shared().await).await;
-    let refused = world.customer.set_blacklist(Address::ZERO, true).await;
+    let refused = world.customer.market().set_blacklist(Address::ZERO, true).await;
     expect_err!(refused, Error::Market(MarketErrors::ZeroAddress(_)) => ());
 }
 
 #[tokio::test]
 async fn no_fees() {
     let world = World::new(shared().await).await;
-    expect_err!(world.operator().withdraw_fees().await, Error::Market(MarketErrors::NoFees(_)) => ());
+    expect_err!(world.operator().escrow().withdraw_fees().await, Error::Market(MarketErrors::NoFees(_)) => ());
 }
 
 // ---------------------------------------------------------------- identity
@@ -357,7 +364,7 @@ async fn already_worker() {
     let world = World::new(shared().await).await;
     let other = world.stranger().await;
     let e = expect_err!(
-        world.worker.request_worker(other.sender()).await,
+        world.worker.market().request_worker(other.sender()).await,
         Error::Market(MarketErrors::AlreadyWorker(e)) => e
     );
     assert_eq!((e.worker, e.master), (world.worker.sender(), world.supplier.master()));
@@ -368,7 +375,7 @@ async fn no_worker_request() {
     let world = World::new(shared().await).await;
     let machine = Address::repeat_byte(9);
     let e = expect_err!(
-        world.supplier.confirm_worker(machine).await,
+        world.supplier.market().confirm_worker(machine).await,
         Error::Market(MarketErrors::NoWorkerRequest(e)) => e
     );
     assert_eq!((e.worker, e.master), (machine, world.supplier.master()));
@@ -379,7 +386,7 @@ async fn not_worker_of() {
     let world = World::new(shared().await).await;
     let machine = Address::repeat_byte(9);
     let e = expect_err!(
-        world.supplier.remove_worker(machine).await,
+        world.supplier.market().remove_worker(machine, world.supplier.master()).await,
         Error::Market(MarketErrors::NotWorkerOf(e)) => e
     );
     assert_eq!((e.worker, e.master), (machine, world.supplier.master()));
@@ -390,7 +397,7 @@ async fn zero_master() {
     let world = World::new(shared().await).await;
     let machine = world.stranger().await;
     expect_err!(
-        machine.request_worker(Address::ZERO).await,
+        machine.market().request_worker(Address::ZERO).await,
         Error::Market(MarketErrors::ZeroMaster(_)) => ()
     );
 }
@@ -400,12 +407,12 @@ async fn ownable_unauthorized_account() {
     let world = World::new(shared().await).await;
     let impostor = Operator::new(world.stranger().await);
     let e = expect_err!(
-        impostor.set_paused(true).await,
+        impostor.market().set_paused(true).await,
         Error::Market(MarketErrors::OwnableUnauthorizedAccount(e)) => e
     );
     assert_eq!(e.account, impostor.sender());
     // The same selector on the oracle is decoded as the oracle's.
-    let refused = impostor.set_reporter(impostor.sender(), true).await;
+    let refused = impostor.oracle().set_reporter(impostor.sender(), true).await;
     expect_err!(refused, Error::Oracle(PriceOracleErrors::OwnableUnauthorizedAccount(_)) => ());
 }
 
@@ -416,7 +423,7 @@ async fn not_reporter() {
     let world = World::new(shared().await).await;
     let impostor = Operator::new(world.stranger().await);
     let e = expect_err!(
-        impostor.report_rate(SnmPerUsd::from_whole(100)).await,
+        impostor.oracle().report(SnmPerUsd::from_whole(100)).await,
         Error::Oracle(PriceOracleErrors::NotReporter(e)) => e
     );
     assert_eq!(e.caller, impostor.sender());
@@ -425,16 +432,16 @@ async fn not_reporter() {
 #[tokio::test]
 async fn zero_rate() {
     let world = World::new(shared().await).await;
-    let refused = world.operator().report_rate(SnmPerUsd::from_scaled(U256::ZERO)).await;
+    let refused = world.operator().oracle().report(SnmPerUsd::from_scaled(U256::ZERO)).await;
     expect_err!(refused, Error::Oracle(PriceOracleErrors::ZeroRate(_)) => ());
 }
 
 #[tokio::test]
 async fn rate_change_too_large() {
     let world = World::new(shared().await).await;
-    let previous = world.customer.rate().await.unwrap().snm_per_usd;
+    let previous = world.customer.oracle().rate().await.unwrap().snm_per_usd;
     let e = expect_err!(
-        world.operator().report_rate(SnmPerUsd::from_whole(1_000)).await,
+        world.operator().oracle().report(SnmPerUsd::from_whole(1_000)).await,
         Error::Oracle(PriceOracleErrors::RateChangeTooLarge(e)) => e
     );
     assert_eq!(
@@ -451,21 +458,21 @@ async fn stale_rate() {
     let deal = world.buy(&ask, Term::Spot).await.unwrap();
     let next = world.place(|a| a).await;
     devnet.advance_time(Duration::from_secs(2 * 86_400)).await.unwrap();
-    let rate = world.customer.rate().await.unwrap();
-    assert!(!rate.is_fresh(world.customer.now().await.unwrap()));
+    let rate = world.customer.oracle().rate().await.unwrap();
+    assert!(!rate.is_fresh(world.customer.client().now().await.unwrap()));
     let e =
         expect_err!(world.buy(&next, TWO_HOURS).await, Error::Oracle(PriceOracleErrors::StaleRate(e)) => e);
     assert_eq!((e.updatedAt, e.maxAge), (U256::from(rate.updated_at), U256::from(86_400)));
     // The customer can still close (at the last rate); a fresh report reopens the market.
-    world.customer.close(deal.deal, false).await.unwrap();
-    world.operator().report_rate(rate.snm_per_usd).await.unwrap();
+    world.customer.market().close_deal(deal.id, false).await.unwrap();
+    world.operator().oracle().report(rate.snm_per_usd).await.unwrap();
     world.buy(&next, TWO_HOURS).await.unwrap();
 }
 
 #[tokio::test]
 async fn invalid_max_age() {
     let world = World::new(shared().await).await;
-    let refused = world.operator().set_oracle_max_age(Duration::ZERO).await;
+    let refused = world.operator().oracle().set_max_age(Duration::ZERO).await;
     expect_err!(refused, Error::Oracle(PriceOracleErrors::InvalidMaxAge(_)) => ());
 }
 
@@ -481,7 +488,7 @@ async fn invalid_max_change() {
 #[tokio::test]
 async fn zero_reporter() {
     let world = World::new(shared().await).await;
-    let refused = world.operator().set_reporter(Address::ZERO, true).await;
+    let refused = world.operator().oracle().set_reporter(Address::ZERO, true).await;
     expect_err!(refused, Error::Oracle(PriceOracleErrors::ZeroReporter(_)) => ());
 }
 
@@ -493,14 +500,14 @@ async fn token_error_bubbles_through_the_market() {
     // the token's error is decoded.
     let world = World::new(shared().await).await;
     let ask = world.place(|a| a).await;
-    world.customer.approve(Snm::ZERO).await.unwrap();
+    world.customer.token().approve_market(Snm::ZERO).await.unwrap();
     let purchase = Purchase::new(TWO_HOURS, snm("200 SNM"), "img");
     let e = expect_err!(
-        world.customer.quick_buy(&ask, &purchase).await,
+        world.customer.market().quick_buy(&ask, &purchase).await,
         Error::InsufficientFunds { funds: Funds::Allowance, available, needed, .. } => (available, needed)
     );
     assert_eq!(e, (Snm::ZERO, snm("200 SNM")));
-    let market = world.customer.market_contract();
+    let market = world.customer.market().contract();
     let call = market
         .quickBuy(
             ask.id.word(),
@@ -517,7 +524,7 @@ async fn token_error_bubbles_through_the_market() {
     );
     assert_eq!(
         (e.spender, e.allowance, e.needed),
-        (world.customer.deployment().market, U256::ZERO, snm("200 SNM").wei())
+        (world.customer.client().deployment().market, U256::ZERO, snm("200 SNM").wei())
     );
 }
 
@@ -531,7 +538,7 @@ async fn insufficient_funds_are_checked_before_sending() {
     // A bid above the free balance.
     let bid = Bid::new(customer.sender(), common::price(), TWO_HOURS, snm("200 SNM"));
     let e = expect_err!(
-        customer.place_bid(&bid).await,
+        customer.market().place_bid(&bid).await,
         Error::InsufficientFunds { account, funds: Funds::FreeBalance, available, needed } => {
             (account, available, needed)
         }
@@ -547,11 +554,11 @@ async fn insufficient_funds_are_checked_before_sending() {
     // A top-up and a withdrawal above the free balance.
     let deal = world.buy(&ask, TWO_HOURS).await.unwrap();
     expect_err!(
-        customer.top_up(deal.deal, snm("1 SNM")).await,
+        customer.escrow().top_up(deal.id, snm("1 SNM")).await,
         Error::InsufficientFunds { funds: Funds::FreeBalance, .. } => ()
     );
     expect_err!(
-        customer.withdraw(snm("1 SNM")).await,
+        customer.escrow().withdraw(snm("1 SNM")).await,
         Error::InsufficientFunds { funds: Funds::FreeBalance, .. } => ()
     );
 }

@@ -75,14 +75,14 @@ async fn market_events_resume_across_restart_without_loss_or_duplicates() -> Res
     let mut devnet = Devnet::start().await?;
     let (supplier, worker, customer) = (devnet.supplier(1)?, devnet.client(2)?, devnet.customer(3)?);
     supplier.register_worker(&worker).await?;
-    customer.approve(Snm::from_whole(1_000)).await?;
+    customer.token().approve_market(Snm::from_whole(1_000)).await?;
     let price = UsdPerSecond::from_scaled(U256::from(10u64.pow(14)));
     let purchase = Purchase::new(Term::Spot, Snm::from_whole(100), "img");
     let start = EventCursor::from_block(devnet.deployment().start_block);
-    let mut stream = customer.events(start);
+    let mut stream = customer.market().events(start);
     let mut watch = supplier.watch_deals(start);
 
-    let first = supplier.place_ask(&Ask::new(supplier.master(), worker.sender(), price)).await?;
+    let first = supplier.market().place_ask(&Ask::new(supplier.master(), worker.sender(), price)).await?;
     let deal_a = customer.quick_buy(&first, &purchase).await?;
     let mut before = stream.poll().await?;
     let saved = stream.cursor();
@@ -91,9 +91,9 @@ async fn market_events_resume_across_restart_without_loss_or_duplicates() -> Res
     let watch_saved = watch.cursor();
 
     devnet.restart().await?;
-    let second = supplier.place_ask(&Ask::new(supplier.master(), worker.sender(), price)).await?;
+    let second = supplier.market().place_ask(&Ask::new(supplier.master(), worker.sender(), price)).await?;
     let deal_b = customer.quick_buy(&second, &purchase).await?;
-    customer.close(deal_a.deal, false).await?;
+    customer.market().close_deal(deal_a.id, false).await?;
 
     // The old reader carries on; a new one resumes from the saved cursor: the same events.
     let mut retries = 0;
@@ -107,9 +107,9 @@ async fn market_events_resume_across_restart_without_loss_or_duplicates() -> Res
             Err(error) => return Err(error),
         }
     };
-    let resumed = customer.events(saved).poll().await?;
+    let resumed = customer.market().events(saved).poll().await?;
     assert_eq!(carried, resumed);
-    let everything = customer.events(start).poll().await?;
+    let everything = customer.market().events(start).poll().await?;
     let tail = everything.iter().position(|e| e.cursor() == saved).map(|k| &everything[k + 1..]);
     assert_eq!(tail, Some(resumed.as_slice()), "exactly the events after the cursor");
     let names: Vec<&str> = resumed
@@ -127,7 +127,7 @@ async fn market_events_resume_across_restart_without_loss_or_duplicates() -> Res
     let mut resumed_watch = supplier.watch_deals(watch_saved);
     let deals: Vec<DealEvent> = resumed_watch.poll().await?.into_iter().map(|e| e.event).collect();
     assert!(matches!(&deals[..], [DealEvent::Opened(b), DealEvent::Closed(a)]
-            if *b == deal_b && a.deal == deal_a.deal));
+            if *b == deal_b && a.id == deal_a.id));
     let carried: Vec<DealEvent> = watch.poll().await?.into_iter().map(|e| e.event).collect();
     assert_eq!(carried, deals);
     Ok(())

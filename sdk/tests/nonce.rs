@@ -57,8 +57,9 @@ async fn a_refused_action_leaves_no_gap_with_alloys_default_nonce_manager() {
     let too_small = Purchase::new(Term::Spot, snm("1 SNM"), "img");
     let refused = timeout(LIMIT, customer.quick_buy(&ask, &too_small)).await.unwrap();
     assert!(matches!(refused, Err(Error::Market(MarketErrors::DepositBelowRunway(_)))), "{refused:?}");
-    let refused =
-        timeout(LIMIT, customer.set_blacklist(alloy::primitives::Address::ZERO, true)).await.unwrap();
+    let refused = timeout(LIMIT, customer.market().set_blacklist(alloy::primitives::Address::ZERO, true))
+        .await
+        .unwrap();
     assert!(matches!(refused, Err(Error::Market(MarketErrors::ZeroAddress(_)))), "{refused:?}");
     timeout(LIMIT, customer.quick_buy(&ask, &Purchase::new(Term::Spot, snm("100 SNM"), "img")))
         .await
@@ -67,10 +68,10 @@ async fn a_refused_action_leaves_no_gap_with_alloys_default_nonce_manager() {
     assert_eq!(provider.get_transaction_count(customer.sender()).await.unwrap(), sent_before + 1);
 
     // The provider's own cached nonces still work after the SDK's sends, and the SDK's after them.
-    let token = SNMToken::new(customer.deployment().token, &provider);
+    let token = SNMToken::new(customer.client().deployment().token, &provider);
     let transfer = token.transfer(world.supplier.master(), snm("1 SNM").wei()).from(customer.sender());
     timeout(LIMIT, async { transfer.send().await.unwrap().watch().await.unwrap() }).await.unwrap();
-    timeout(LIMIT, customer.approve(snm("5 SNM"))).await.unwrap().unwrap();
+    timeout(LIMIT, customer.token().approve_market(snm("5 SNM"))).await.unwrap().unwrap();
     assert_eq!(provider.get_transaction_count(customer.sender()).await.unwrap(), sent_before + 3);
 }
 
@@ -163,7 +164,7 @@ async fn many_customers_open_deals_at_once() {
                 snm_sdk::market::Ask { master: second.master(), worker: worker.sender(), ..world.ask() },
             )
         };
-        placing.spawn(async move { supplier.place_ask(&ask).await });
+        placing.spawn(async move { supplier.market().place_ask(&ask).await });
     }
     let mut asks: Vec<_> = placing.join_all().await.into_iter().map(Result::unwrap).collect();
     asks.sort_by_key(|a| a.id);
@@ -173,7 +174,7 @@ async fn many_customers_open_deals_at_once() {
     for _ in 0..CUSTOMERS {
         let key = devnet.new_account(snm("1000 SNM")).await.unwrap();
         let customer = Customer::new(devnet.connect(&key));
-        customer.approve(snm("1000 SNM")).await.unwrap();
+        customer.token().approve_market(snm("1000 SNM")).await.unwrap();
         customers.push(customer);
     }
     let mut buying = JoinSet::new();
@@ -185,16 +186,16 @@ async fn many_customers_open_deals_at_once() {
         });
     }
     let deals: Vec<_> = timeout(Duration::from_secs(120), buying.join_all()).await.unwrap();
-    let mut ids: Vec<_> = deals.into_iter().map(|d| d.unwrap().deal).collect();
+    let mut ids: Vec<_> = deals.into_iter().map(|d| d.unwrap().id).collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), CUSTOMERS * DEALS_EACH);
     for customer in &customers {
-        let sent = customer.provider().get_transaction_count(customer.sender()).await.unwrap();
+        let sent = customer.client().provider().get_transaction_count(customer.sender()).await.unwrap();
         assert_eq!(sent, 1 + DEALS_EACH as u64, "approve and its deals, nothing skipped or repeated");
-        assert_eq!(customer.token_balance(customer.sender()).await.unwrap(), Snm::from_whole(500));
+        assert_eq!(customer.token().balance(customer.sender()).await.unwrap(), Snm::from_whole(500));
     }
-    let book = world.customer.order_book().await.unwrap();
+    let book = world.customer.market().order_book().await.unwrap();
     assert!(asks.iter().all(|a| book.ask(a.id).is_none()), "every ask consumed");
 }
 
@@ -217,7 +218,7 @@ async fn raw_binding_sends_mixed_with_client_sends_on_one_provider_get_consecuti
             let (client, token) = (client.clone(), token.clone());
             sending.spawn(async move {
                 if k % 2 == 0 {
-                    client.transfer(recipient, snm("1 SNM")).await.unwrap();
+                    client.token().transfer(recipient, snm("1 SNM")).await.unwrap();
                 } else {
                     // No `from`: the binding's send goes out as the provider's signer.
                     let receipt = token.transfer(recipient, snm("1 SNM").wei()).send().await.unwrap();
@@ -233,7 +234,7 @@ async fn raw_binding_sends_mixed_with_client_sends_on_one_provider_get_consecuti
     // binding and through the client: they take no nonce.
     let refused = token.transfer(recipients[0], snm("1000000 SNM").wei()).send().await;
     assert!(refused.is_err(), "a transfer beyond the balance is refused");
-    let refused = client.transfer(recipients[0], snm("1000000 SNM")).await;
+    let refused = client.token().transfer(recipients[0], snm("1000000 SNM")).await;
     assert!(matches!(refused, Err(Error::InsufficientFunds { .. })), "{refused:?}");
     send_all(second.to_vec()).await.unwrap();
 
@@ -244,7 +245,7 @@ async fn raw_binding_sends_mixed_with_client_sends_on_one_provider_get_consecuti
     let pending = provider.get_transaction_count(account).pending().await.unwrap();
     assert_eq!(pending, mined, "nothing left waiting");
     for recipient in recipients {
-        assert_eq!(client.token_balance(recipient).await.unwrap(), snm("1 SNM"), "paid once");
+        assert_eq!(client.token().balance(recipient).await.unwrap(), snm("1 SNM"), "paid once");
     }
 }
 

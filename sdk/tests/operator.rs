@@ -42,14 +42,14 @@ async fn deploys_the_set_on_an_existing_token() {
             .unwrap(),
         snm_sdk::Deployment { start_block: 0, ..deployment }
     );
-    let rule = operator.deposit_rule().await.unwrap();
+    let rule = operator.market().deposit_rule().await.unwrap();
     assert_eq!((rule.rate, rule.min_runway), (SnmPerUsd::from_whole(50), Duration::from_secs(600)));
     // The deployer owns everything and reports the rate.
-    operator.report_rate(SnmPerUsd::from_whole(55)).await.unwrap();
-    assert_eq!(operator.rate().await.unwrap().snm_per_usd, SnmPerUsd::from_whole(55));
-    operator.set_paused(true).await.unwrap();
-    assert!(operator.paused().await.unwrap());
-    let status = operator.reward_status().await.unwrap();
+    operator.oracle().report(SnmPerUsd::from_whole(55)).await.unwrap();
+    assert_eq!(operator.oracle().rate().await.unwrap().snm_per_usd, SnmPerUsd::from_whole(55));
+    operator.market().set_paused(true).await.unwrap();
+    assert!(operator.market().paused().await.unwrap());
+    let status = operator.distributor().unwrap().status().await.unwrap();
     assert_eq!((status.round, status.funded, status.pending), (0, Snm::ZERO, None));
 }
 
@@ -59,35 +59,44 @@ async fn reports_rates_sets_the_fee_and_collects_it() {
     let world = World::new(devnet.clone()).await;
     let operator = world.operator();
     let treasury = world.stranger().await.sender();
-    operator.set_fee(500, treasury).await.unwrap();
-    assert_eq!(operator.fee().await.unwrap(), snm_sdk::client::Fee { bps: 500, treasury: Some(treasury) });
+    operator.escrow().set_fee(500, treasury).await.unwrap();
+    assert_eq!(
+        operator.escrow().fee().await.unwrap(),
+        snm_sdk::market::Fee { bps: 500, treasury: Some(treasury) }
+    );
 
     // A second reporter moves the rate by 10 %.
     let reporter = Operator::new(world.stranger().await);
-    operator.set_reporter(reporter.sender(), true).await.unwrap();
-    reporter.report_rate(SnmPerUsd::from_whole(110)).await.unwrap();
-    operator.set_oracle_max_age(Duration::from_secs(7_200)).await.unwrap();
-    let rate = operator.rate().await.unwrap();
+    operator.oracle().set_reporter(reporter.sender(), true).await.unwrap();
+    reporter.oracle().report(SnmPerUsd::from_whole(110)).await.unwrap();
+    operator.oracle().set_max_age(Duration::from_secs(7_200)).await.unwrap();
+    let rate = operator.oracle().rate().await.unwrap();
     assert_eq!((rate.snm_per_usd, rate.max_age), (SnmPerUsd::from_whole(110), Duration::from_secs(7_200)));
-    assert!(rate.is_fresh(operator.now().await.unwrap()));
-    operator.set_reporter(reporter.sender(), false).await.unwrap();
-    assert!(reporter.report_rate(SnmPerUsd::from_whole(100)).await.is_err());
+    assert!(rate.is_fresh(operator.client().now().await.unwrap()));
+    operator.oracle().set_reporter(reporter.sender(), false).await.unwrap();
+    assert!(reporter.oracle().report(SnmPerUsd::from_whole(100)).await.is_err());
 
     let deal = world.buy(&world.place(|a| a).await, Term::Spot).await.unwrap();
-    assert_eq!(world.customer.deal(deal.deal).await.unwrap().unwrap().fee_bps, 500);
+    assert_eq!(world.customer.market().deal(deal.id).await.unwrap().unwrap().fee_bps, 500);
     devnet.advance_time(Duration::from_secs(1_000)).await.unwrap();
-    let settled = world.supplier.settle(deal.deal).await.unwrap().unwrap();
+    let settled = world.supplier.market().settle(deal.id).await.unwrap().unwrap();
     assert_eq!(settled.rate, SnmPerUsd::from_whole(110));
     assert_eq!(settled.fee.wei(), settled.amount.wei() * U256::from(500) / U256::from(10_000));
     assert_eq!(
-        world.supplier.earnings(world.supplier.master()).await.unwrap(),
+        world.supplier.escrow().earnings(world.supplier.master()).await.unwrap(),
         settled.amount.checked_sub(settled.fee).unwrap()
     );
     // Closing works while paused; fees go to the treasury.
-    operator.set_paused(true).await.unwrap();
-    let closed = world.customer.close(deal.deal, false).await.unwrap();
-    assert_eq!(operator.withdraw_fees().await.unwrap(), settled.fee.checked_add(closed.fee).unwrap());
-    assert_eq!(operator.token_balance(treasury).await.unwrap(), settled.fee.checked_add(closed.fee).unwrap());
+    operator.market().set_paused(true).await.unwrap();
+    let closed = world.customer.market().close_deal(deal.id, false).await.unwrap();
+    assert_eq!(
+        operator.escrow().withdraw_fees().await.unwrap(),
+        settled.fee.checked_add(closed.fee).unwrap()
+    );
+    assert_eq!(
+        operator.token().balance(treasury).await.unwrap(),
+        settled.fee.checked_add(closed.fee).unwrap()
+    );
 }
 
 #[tokio::test]
@@ -100,8 +109,9 @@ async fn publishes_reward_rounds_that_suppliers_claim() {
 
     let round1 = compute_round(&campaign, None, &[fixture("round1.csv")]).unwrap();
     let files1 = round1.write(&dir).unwrap();
-    let before = operator.token_balance(operator.sender()).await.unwrap();
-    let status = operator.publish_round(&round1, "file://round-1.merkle.json").await.unwrap();
+    let before = operator.token().balance(operator.sender()).await.unwrap();
+    let status =
+        operator.distributor().unwrap().publish_round(&round1, "file://round-1.merkle.json").await.unwrap();
     assert_eq!(
         (status.round, status.root, status.total, status.funded),
         (1, round1.root(), round1.total(), round1.total())
@@ -113,22 +123,36 @@ async fn publishes_reward_rounds_that_suppliers_claim() {
     );
     assert_eq!((status.uri.as_str(), status.pending), ("file://round-1.merkle.json", None));
     assert_eq!(
-        operator.token_balance(operator.sender()).await.unwrap(),
+        operator.token().balance(operator.sender()).await.unwrap(),
         before.checked_sub(round1.total()).unwrap()
     );
 
     let alice = Supplier::new(devnet.client(1).unwrap());
     let bob = Supplier::new(devnet.client(2).unwrap());
     let (amount, proof) = round1.claim(alice.master()).unwrap();
-    assert_eq!(alice.claim_reward(amount, proof.clone()).await.unwrap(), amount);
-    let again = alice.claim_reward(amount, proof).await;
+    assert_eq!(
+        alice.distributor().unwrap().claim(alice.master(), amount, proof.clone()).await.unwrap().total(),
+        amount
+    );
+    let again = alice.distributor().unwrap().claim(alice.master(), amount, proof).await;
     let e = again.as_ref().err().and_then(Error::as_distributor);
     assert!(matches!(e, Some(RewardDistributorErrors::NothingToClaim(_))), "{again:?}");
     let bob_amount = round1.account(bob.master()).unwrap().cumulative;
-    assert_eq!(bob.claim_reward_from_dump(&files1.merkle).await.unwrap(), bob_amount);
-    assert_eq!(bob.claimed_rewards().await.unwrap(), bob_amount);
+    assert_eq!(
+        bob.distributor()
+            .unwrap()
+            .claim_from_dump(bob.master(), &files1.merkle)
+            .await
+            .unwrap()
+            .paid_to(bob.master()),
+        bob_amount
+    );
+    assert_eq!(bob.distributor().unwrap().claimed(bob.master()).await.unwrap(), bob_amount);
     let wrong = alice
-        .claim_reward(
+        .distributor()
+        .unwrap()
+        .claim(
+            alice.master(),
             amount.checked_add(Snm::from_whole(1)).unwrap(),
             round1.claim(alice.master()).unwrap().1,
         )
@@ -143,14 +167,15 @@ async fn publishes_reward_rounds_that_suppliers_claim() {
 
     // Round 2 funds only what it adds; the round-1 proof is now stale.
     let round2 = compute_round(&campaign, Some(&files1.round), &[fixture("round2.jsonl")]).unwrap();
-    let status = operator.publish_round(&round2, "file://round-2.merkle.json").await.unwrap();
+    let status =
+        operator.distributor().unwrap().publish_round(&round2, "file://round-2.merkle.json").await.unwrap();
     assert_eq!((status.round, status.funded), (2, round2.total()));
     assert_eq!(
-        operator.token_balance(operator.sender()).await.unwrap(),
+        operator.token().balance(operator.sender()).await.unwrap(),
         before.checked_sub(round2.total()).unwrap()
     );
     let (old_amount, old_proof) = round1.claim(alice.master()).unwrap();
-    let stale = alice.claim_reward(old_amount, old_proof).await;
+    let stale = alice.distributor().unwrap().claim(alice.master(), old_amount, old_proof).await;
     assert!(
         matches!(
             stale.as_ref().err().and_then(Error::as_distributor),
@@ -159,7 +184,10 @@ async fn publishes_reward_rounds_that_suppliers_claim() {
         "{stale:?}"
     );
     let (amount2, proof2) = round2.claim(alice.master()).unwrap();
-    assert_eq!(alice.claim_reward(amount2, proof2).await.unwrap(), amount2.checked_sub(amount).unwrap());
+    assert_eq!(
+        alice.distributor().unwrap().claim(alice.master(), amount2, proof2).await.unwrap().total(),
+        amount2.checked_sub(amount).unwrap()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -176,13 +204,14 @@ async fn waits_out_the_reward_delay() {
     let operator = devnet.operator().unwrap();
     let campaign = Campaign::from_toml_file(&fixture("campaign.toml")).unwrap();
     let round = compute_round(&campaign, None, &[fixture("round1.csv")]).unwrap();
-    let pending = operator.propose_round(&round, "ipfs://round-1").await.unwrap();
-    let status = operator.reward_status().await.unwrap();
+    let pending = operator.distributor().unwrap().propose_round(&round, "ipfs://round-1").await.unwrap();
+    let status = operator.distributor().unwrap().status().await.unwrap();
     assert_eq!((status.round, status.funded, status.pending.as_ref()), (0, round.total(), Some(&pending)));
-    assert_eq!(pending.acceptable_at, operator.now().await.unwrap() + 2);
+    assert_eq!(pending.acceptable_at, operator.client().now().await.unwrap() + 2);
 
     // Too early for the distributor, and the chain's clock does not move by itself on anvil.
-    let distributor = RewardDistributor::new(operator.deployment().distributor.unwrap(), operator.provider());
+    let distributor =
+        RewardDistributor::new(operator.deployment().distributor.unwrap(), operator.client().provider());
     let early =
         distributor.acceptRoot(pending.root).from(operator.sender()).call().await.map_err(Error::from);
     assert!(
@@ -194,15 +223,20 @@ async fn waits_out_the_reward_delay() {
     );
     let impatient = Operator::new(
         operator
+            .client()
             .as_account(operator.sender())
             .with_options(TxOptions { receipt_timeout: Duration::from_millis(300), ..TxOptions::default() }),
     );
     // The wait is bounded by the delay left plus the receipt timeout (2.3 s here).
-    let waited =
-        tokio::time::timeout(Duration::from_secs(60), impatient.accept_round(&pending)).await.unwrap();
+    let waited = tokio::time::timeout(
+        Duration::from_secs(60),
+        impatient.distributor().unwrap().accept_when_ready(&pending),
+    )
+    .await
+    .unwrap();
     assert!(matches!(waited, Err(Error::Timeout { .. })), "{waited:?}");
 
     devnet.advance_time(Duration::from_secs(2)).await.unwrap();
-    let status = operator.accept_round(&pending).await.unwrap();
+    let status = operator.distributor().unwrap().accept_when_ready(&pending).await.unwrap();
     assert_eq!((status.round, status.root, status.uri.as_str()), (1, round.root(), "ipfs://round-1"));
 }

@@ -28,24 +28,24 @@ async fn the_book_follows_the_chain_incrementally() {
     let b1 = world.place_bid(&Bid::new(world.customer.sender(), cheap, TWO_HOURS, snm("100 SNM"))).await;
     let b2 = world.place_bid(&Bid::new(world.customer.sender(), cheap, Term::Spot, snm("100 SNM"))).await;
 
-    let mut book = world.customer.order_book().await.unwrap();
+    let mut book = world.customer.market().order_book().await.unwrap();
     for ask in [&a1, &a2, &a3] {
         assert_eq!(book.ask(ask.id), Some(ask));
     }
     assert_eq!((book.bid(b1.id), book.bid(b2.id)), (Some(&b1), Some(&b2)));
     let cursor = book.cursor();
 
-    world.supplier.cancel_ask(&a2).await.unwrap();
-    world.customer.cancel_bid(&b2).await.unwrap();
+    world.supplier.market().cancel_ask(&a2).await.unwrap();
+    world.customer.market().cancel_bid(&b2).await.unwrap();
     world.buy(&a3, TWO_HOURS).await.unwrap();
-    let changed = world.customer.sync(&mut book).await.unwrap();
+    let changed = world.customer.market().sync(&mut book).await.unwrap();
     assert!(changed >= 3 && book.cursor() > cursor);
     assert!(book.ask(a1.id).is_some() && book.bid(b1.id).is_some());
     assert!(book.ask(a2.id).is_none() && book.ask(a3.id).is_none() && book.bid(b2.id).is_none());
-    assert_eq!(world.customer.sync(&mut book).await.unwrap(), 0, "nothing new");
+    assert_eq!(world.customer.market().sync(&mut book).await.unwrap(), 0, "nothing new");
 
     // The same as a book rebuilt from the start.
-    let fresh = world.customer.order_book().await.unwrap();
+    let fresh = world.customer.market().order_book().await.unwrap();
     assert_eq!(fresh.asks().collect::<Vec<_>>(), book.asks().collect::<Vec<_>>());
     assert_eq!(fresh.bids().collect::<Vec<_>>(), book.bids().collect::<Vec<_>>());
     assert_eq!(OrderBook::new().cursor(), Default::default());
@@ -63,20 +63,20 @@ async fn the_matcher_opens_matches_and_reports_refusals() {
             .counterparty(world.supplier.master());
         placed.push((ask, world.place_bid(&bid).await));
     }
-    blocked.customer.set_blacklist(blocked.supplier.master(), true).await.unwrap();
+    blocked.customer.market().set_blacklist(blocked.supplier.master(), true).await.unwrap();
 
     let matcher = good.matcher().await;
     let mut book = OrderBook::new();
     let report = matcher.run(&mut book).await.unwrap();
     let (ask, bid) = &placed[0];
     let opened = report.opened.iter().find(|o| o.bid == Some(bid.id)).expect("the good pair opens");
-    assert_eq!((opened.ask, opened.deal), (ask.id, bid.id.into()));
+    assert_eq!((opened.ask, opened.id), (ask.id, bid.id.into()));
     let (_, error) =
         report.refused.iter().find(|(m, _)| m.bid.id == placed[1].1.id).expect("the blocked pair is refused");
     assert!(matches!(error, Error::Market(MarketErrors::BlacklistedBy(_))), "{error:?}");
     // The book follows: the good pair is gone, the refused one stays.
     assert!(book.bid(bid.id).is_none() && book.ask(ask.id).is_none());
     assert!(book.bid(placed[1].1.id).is_some());
-    let deal = good.customer.deal(opened.deal).await.unwrap().unwrap();
+    let deal = good.customer.market().deal(opened.id).await.unwrap().unwrap();
     assert_eq!((deal.customer, deal.deposit), (good.customer.sender(), snm("200 SNM")));
 }

@@ -59,7 +59,7 @@ async fn every_read_is_retried_by_the_transport_whoever_makes_it() {
     // A client's read: its first three attempts fail, the fourth is answered.
     flaky.fail_reads(3);
     assert_eq!(
-        timeout(LIMIT, client.token_balance(client.sender())).await.unwrap().unwrap(),
+        timeout(LIMIT, client.token().balance(client.sender())).await.unwrap().unwrap(),
         snm("1000 SNM")
     );
     assert_eq!(flaky.calls(), ["eth_call ✗", "eth_call ✗", "eth_call ✗", "eth_call"]);
@@ -77,7 +77,7 @@ async fn every_read_is_retried_by_the_transport_whoever_makes_it() {
 
     // Beyond the retries (four), the failure reaches the caller.
     flaky.fail_reads(5);
-    let failed = timeout(LIMIT, client.token_balance(client.sender())).await.unwrap();
+    let failed = timeout(LIMIT, client.token().balance(client.sender())).await.unwrap();
     assert!(matches!(failed, Err(Error::Transport(_))), "{failed:?}");
     assert_eq!(flaky.calls().len(), 5, "the first attempt and four retries");
 }
@@ -95,7 +95,7 @@ async fn a_send_whose_answer_was_lost_is_not_sent_again_and_the_next_takes_the_n
     // The node gets the transaction, its answer is lost: the caller hears of the failure, nothing
     // is sent twice.
     flaky.lose_send_answers(1);
-    let lost = timeout(LIMIT, client.transfer(recipient, snm("5 SNM"))).await.unwrap();
+    let lost = timeout(LIMIT, client.token().transfer(recipient, snm("5 SNM"))).await.unwrap();
     assert!(matches!(lost, Err(Error::Transport(_))), "{lost:?}");
     let sends = flaky.calls().iter().filter(|call| call.starts_with("eth_sendRawTransaction")).count();
     assert_eq!(sends, 1, "the send is not repeated");
@@ -103,9 +103,9 @@ async fn a_send_whose_answer_was_lost_is_not_sent_again_and_the_next_takes_the_n
     until_mined(rpc, account, before + 1).await;
 
     // The next send takes the next nonce: the lost one's was not given again.
-    timeout(LIMIT, client.transfer(recipient, snm("5 SNM"))).await.unwrap().unwrap();
+    timeout(LIMIT, client.token().transfer(recipient, snm("5 SNM"))).await.unwrap().unwrap();
     assert_eq!(rpc.get_transaction_count(account).await.unwrap(), before + 2);
-    assert_eq!(client.token_balance(recipient).await.unwrap(), snm("10 SNM"));
+    assert_eq!(client.token().balance(recipient).await.unwrap(), snm("10 SNM"));
 }
 
 #[tokio::test]

@@ -159,7 +159,7 @@ fn spawn_transfer(
     recipient: Address,
 ) -> tokio::task::JoinHandle<Result<(), Error>> {
     let client = client.clone();
-    tokio::spawn(async move { client.transfer(recipient, snm("5 SNM")).await })
+    tokio::spawn(async move { client.token().transfer(recipient, snm("5 SNM")).await })
 }
 
 /// A transfer of 5 SNM sent (in a task of its own) by a new account with `options` while anvil
@@ -216,7 +216,7 @@ async fn a_transaction_priced_out_by_a_base_fee_rise_is_sent_again_and_mined() {
         "it covers the risen base fee"
     );
     assert_eq!(rpc.get_transaction_count(account).await.unwrap(), nonce + 1, "one nonce used");
-    assert_eq!(client.token_balance(recipient).await.unwrap(), snm("5 SNM"), "paid once");
+    assert_eq!(client.token().balance(recipient).await.unwrap(), snm("5 SNM"), "paid once");
 }
 
 #[tokio::test]
@@ -238,7 +238,7 @@ async fn a_transaction_waiting_in_the_pool_is_replaced_with_higher_fees() {
     let mined = mined_with(&rpc, account, nonce).await;
     assert_ne!(mined.tx_hash(), original.hash, "a replacement was mined");
     assert_eq!(rpc.get_transaction_count(account).await.unwrap(), nonce + 1, "one nonce used");
-    assert_eq!(client.token_balance(recipient).await.unwrap(), snm("5 SNM"), "paid once");
+    assert_eq!(client.token().balance(recipient).await.unwrap(), snm("5 SNM"), "paid once");
 }
 
 #[tokio::test]
@@ -259,7 +259,7 @@ async fn the_fee_cap_stops_the_bumping_and_the_timeout_says_so() {
     let nonce = rpc.get_transaction_count(account).await.unwrap();
 
     automine(&rpc, false).await;
-    let sent = timeout(LIMIT, client.transfer(recipient, snm("5 SNM"))).await.unwrap();
+    let sent = timeout(LIMIT, client.token().transfer(recipient, snm("5 SNM"))).await.unwrap();
     let unmined = expect_err!(sent, Error::NotMined(unmined) => unmined);
     assert_eq!(unmined.stopped, Some(ReplacementStop::FeeCapReached { cap }), "{unmined}");
     assert!(unmined.versions.len() >= 2, "replaced before the cap: {unmined}");
@@ -277,10 +277,10 @@ async fn the_fee_cap_stops_the_bumping_and_the_timeout_says_so() {
     // Mined later, it pays once, and the account's next transaction takes the next nonce.
     mine(&rpc).await;
     automine(&rpc, true).await;
-    assert_eq!(client.token_balance(recipient).await.unwrap(), snm("5 SNM"));
-    timeout(LIMIT, client.transfer(recipient, snm("5 SNM"))).await.unwrap().unwrap();
+    assert_eq!(client.token().balance(recipient).await.unwrap(), snm("5 SNM"));
+    timeout(LIMIT, client.token().transfer(recipient, snm("5 SNM"))).await.unwrap().unwrap();
     assert_eq!(rpc.get_transaction_count(account).await.unwrap(), nonce + 2, "no gap");
-    assert_eq!(client.token_balance(recipient).await.unwrap(), snm("10 SNM"));
+    assert_eq!(client.token().balance(recipient).await.unwrap(), snm("10 SNM"));
 }
 
 #[tokio::test]
@@ -316,7 +316,7 @@ async fn concurrent_stuck_transactions_of_one_account_are_replaced_with_consecut
 
     assert_eq!(rpc.get_transaction_count(account).await.unwrap(), nonce + SENDS as u64, "nothing skipped");
     for recipient in recipients {
-        assert_eq!(client.token_balance(recipient).await.unwrap(), snm("5 SNM"), "each paid once");
+        assert_eq!(client.token().balance(recipient).await.unwrap(), snm("5 SNM"), "each paid once");
     }
 }
 
@@ -339,7 +339,7 @@ async fn a_replacement_refused_as_nonce_too_low_finds_the_original_mined() {
     let recipient = PrivateKeySigner::random().address();
     let nonce = rpc.get_transaction_count(key.address()).await.unwrap();
 
-    timeout(LIMIT, client.transfer(recipient, snm("5 SNM"))).await.unwrap().unwrap();
+    timeout(LIMIT, client.token().transfer(recipient, snm("5 SNM"))).await.unwrap().unwrap();
 
     let answers = lag.send_answers.lock().unwrap().clone();
     assert_eq!(answers.len(), 2, "the original and one replacement were sent: {answers:?}");
@@ -347,7 +347,7 @@ async fn a_replacement_refused_as_nonce_too_low_finds_the_original_mined() {
     let mined = mined_with(&rpc, key.address(), nonce).await;
     assert_eq!(answers[0], mined.tx_hash().to_string(), "the original was mined");
     assert_eq!(rpc.get_transaction_count(key.address()).await.unwrap(), nonce + 1);
-    assert_eq!(client.token_balance(recipient).await.unwrap(), snm("5 SNM"), "paid once");
+    assert_eq!(client.token().balance(recipient).await.unwrap(), snm("5 SNM"), "paid once");
 }
 
 #[tokio::test]
@@ -378,7 +378,7 @@ async fn a_nonce_taken_by_another_transaction_of_the_account_is_reported() {
     assert_eq!((by, taken), (other, nonce));
     assert!(versions.contains(&original.hash) && !versions.contains(&other), "{versions:?}");
     assert_eq!(rpc.get_transaction_count(account).await.unwrap(), nonce + 1);
-    assert_eq!(client.token_balance(recipient).await.unwrap(), Snm::ZERO, "the call did not happen");
+    assert_eq!(client.token().balance(recipient).await.unwrap(), Snm::ZERO, "the call did not happen");
 }
 
 /// A transport layer that answers `eth_getTransactionReceipt` with `null` until a second

@@ -44,7 +44,7 @@ async fn anyone_claims_for_any_account_alone_or_in_a_batch() {
         (computed.accounts(), computed.ips(), computed.conflicts())
     );
     assert_eq!(round.campaign(), &campaign);
-    operator.publish_round(&round, "file://round-1.merkle.json").await.unwrap();
+    operator.distributor().unwrap().publish_round(&round, "file://round-1.merkle.json").await.unwrap();
 
     let payer = devnet.connect(&devnet.new_account(Snm::ZERO).await.unwrap());
     let tree = StandardMerkleTree::load_dump(&files.merkle).unwrap();
@@ -54,7 +54,7 @@ async fn anyone_claims_for_any_account_alone_or_in_a_batch() {
     let before: Vec<Snm> = {
         let mut balances = Vec::new();
         for claim in &claims {
-            balances.push(payer.token_balance(claim.account).await.unwrap());
+            balances.push(payer.token().balance(claim.account).await.unwrap());
         }
         balances
     };
@@ -62,12 +62,12 @@ async fn anyone_claims_for_any_account_alone_or_in_a_batch() {
     // A claim sent by the payer for account 1: paid to account 1, once.
     let first = tree.claim(accounts[1]).unwrap();
     assert_eq!(first, claims.iter().find(|c| c.account == accounts[1]).unwrap().clone());
-    let paid = payer.claim_reward_for(&first).await.unwrap();
+    let paid = payer.distributor().unwrap().claim_for(&first).await.unwrap();
     assert_eq!(paid.paid, vec![(accounts[1], first.cumulative)]);
     assert!(paid.gas_used > 21_000, "{paid:?}");
-    assert_eq!(payer.claimed_reward(accounts[1]).await.unwrap(), first.cumulative);
-    assert_eq!(payer.claimed_reward(accounts[2]).await.unwrap(), Snm::ZERO);
-    let twice = payer.claim_reward_for(&first).await;
+    assert_eq!(payer.distributor().unwrap().claimed(accounts[1]).await.unwrap(), first.cumulative);
+    assert_eq!(payer.distributor().unwrap().claimed(accounts[2]).await.unwrap(), Snm::ZERO);
+    let twice = payer.distributor().unwrap().claim_for(&first).await;
     assert!(
         matches!(
             twice.as_ref().err().and_then(Error::as_distributor),
@@ -77,22 +77,22 @@ async fn anyone_claims_for_any_account_alone_or_in_a_batch() {
     );
 
     // One batch for every account: account 1 is skipped, the others are paid their amounts.
-    let batch = payer.claim_rewards(&claims).await.unwrap();
+    let batch = payer.distributor().unwrap().claim_many(&claims).await.unwrap();
     let expected: Vec<(_, Snm)> =
         claims.iter().filter(|c| c.account != accounts[1]).map(|c| (c.account, c.cumulative)).collect();
     assert_eq!(batch.paid, expected);
     assert_eq!(batch.total(), round.total().checked_sub(first.cumulative).unwrap());
     assert_eq!(batch.paid_to(accounts[1]), Snm::ZERO);
     for (claim, before) in claims.iter().zip(&before) {
-        let after = payer.token_balance(claim.account).await.unwrap();
+        let after = payer.token().balance(claim.account).await.unwrap();
         assert_eq!(after, before.checked_add(claim.cumulative).unwrap(), "{}", claim.account);
-        assert_eq!(payer.claimed_reward(claim.account).await.unwrap(), claim.cumulative);
+        assert_eq!(payer.distributor().unwrap().claimed(claim.account).await.unwrap(), claim.cumulative);
     }
-    assert_eq!(payer.token_balance(payer.sender()).await.unwrap(), Snm::ZERO, "the payer pays only gas");
+    assert_eq!(payer.token().balance(payer.sender()).await.unwrap(), Snm::ZERO, "the payer pays only gas");
     // Again: every entry is skipped, nothing is paid.
-    assert_eq!(payer.claim_rewards(&claims).await.unwrap().paid, vec![]);
-    let empty = payer.claim_rewards(&[]).await;
-    assert!(matches!(empty, Err(Error::InvalidInput(_))), "{empty:?}");
+    assert_eq!(payer.distributor().unwrap().claim_many(&claims).await.unwrap().paid, vec![]);
+    let empty = payer.distributor().unwrap().claim_many(&[]).await;
+    assert!(matches!(empty, Err(Error::EmptyClaimBatch)), "{empty:?}");
 
     // A round file that does not add up is refused, naming the file and the reason.
     let text = std::fs::read_to_string(&files.round).unwrap();
@@ -133,7 +133,14 @@ async fn a_sweep_pays_every_account_in_multiproof_batches() {
     let reports = dir.join("week.csv");
     std::fs::write(&reports, report).unwrap();
     let round = compute_round(&campaign, None, &[reports]).unwrap();
-    devnet.operator().unwrap().publish_round(&round, "file://round-1.merkle.json").await.unwrap();
+    devnet
+        .operator()
+        .unwrap()
+        .distributor()
+        .unwrap()
+        .publish_round(&round, "file://round-1.merkle.json")
+        .await
+        .unwrap();
     let tree = round.tree();
     assert_eq!(tree.len(), accounts.len());
     let payer = devnet.connect(&devnet.new_account(Snm::ZERO).await.unwrap());
@@ -148,7 +155,7 @@ async fn a_sweep_pays_every_account_in_multiproof_batches() {
     let first = tree.multi_proof(&batches[0]).unwrap();
     let mut tampered = first.clone();
     tampered.proof[0].0[31] ^= 1;
-    match distributor_error(payer.claim_rewards_multiproof(&tampered).await) {
+    match distributor_error(payer.distributor().unwrap().claim_multiproof(&tampered).await) {
         RewardDistributorErrors::InvalidProof(e) => {
             assert_eq!((e.account, e.cumulativeAmount), (first.leaves[0].0, first.leaves[0].1.wei()));
         }
@@ -156,29 +163,33 @@ async fn a_sweep_pays_every_account_in_multiproof_batches() {
     }
     let mut wrong_flag = first.clone();
     wrong_flag.flags[0] = !wrong_flag.flags[0];
-    let refused = distributor_error(payer.claim_rewards_multiproof(&wrong_flag).await);
+    let refused = distributor_error(payer.distributor().unwrap().claim_multiproof(&wrong_flag).await);
     assert!(matches!(refused, RewardDistributorErrors::MerkleProofInvalidMultiproof(_)), "{refused:?}");
     let mut wrong_amount = first.clone();
     wrong_amount.leaves[3].1 = Snm::from_whole(1_000);
-    let refused = distributor_error(payer.claim_rewards_multiproof(&wrong_amount).await);
+    let refused = distributor_error(payer.distributor().unwrap().claim_multiproof(&wrong_amount).await);
     assert!(matches!(refused, RewardDistributorErrors::InvalidProof(_)), "{refused:?}");
     let empty = RewardMultiProof { leaves: vec![], proof: vec![], flags: vec![] };
-    let empty = payer.claim_rewards_multiproof(&empty).await;
-    assert!(matches!(empty, Err(Error::InvalidInput(_))), "{empty:?}");
+    let empty = payer.distributor().unwrap().claim_multiproof(&empty).await;
+    assert!(matches!(empty, Err(Error::EmptyClaimBatch)), "{empty:?}");
     for account in &batches[0] {
-        assert_eq!(payer.claimed_reward(*account).await.unwrap(), Snm::ZERO, "nothing paid by a refusal");
+        assert_eq!(
+            payer.distributor().unwrap().claimed(*account).await.unwrap(),
+            Snm::ZERO,
+            "nothing paid by a refusal"
+        );
     }
 
     // One account of the second batch claims alone first: the sweep skips it (pays it 0).
     let early = tree.claim(batches[1][4]).unwrap();
-    payer.claim_reward_for(&early).await.unwrap();
+    payer.distributor().unwrap().claim_for(&early).await.unwrap();
 
     // The sweep: every other account paid exactly its cumulative amount, once.
     let mut paid = Vec::new();
     for run in &batches {
         let multiproof = tree.multi_proof(run).unwrap();
         assert_eq!(multiproof.accounts().collect::<Vec<_>>(), *run);
-        let batch_paid = payer.claim_rewards_multiproof(&multiproof).await.unwrap();
+        let batch_paid = payer.distributor().unwrap().claim_multiproof(&multiproof).await.unwrap();
         assert!(batch_paid.gas_used > 21_000, "{batch_paid:?}");
         let expected: Vec<(Address, Snm)> =
             multiproof.leaves.iter().copied().filter(|(account, _)| *account != early.account).collect();
@@ -186,19 +197,20 @@ async fn a_sweep_pays_every_account_in_multiproof_batches() {
         paid.extend(batch_paid.paid);
     }
     assert_eq!(paid.len(), accounts.len() - 1);
-    let from_events = payer.claimed_rewards_by_account().await.unwrap();
+    let from_events = payer.distributor().unwrap().claimed_by_account().await.unwrap();
     assert_eq!(from_events.len(), accounts.len(), "every account's Claimed event read");
     for (account, cumulative) in tree.values() {
-        assert_eq!(payer.token_balance(*account).await.unwrap(), *cumulative, "{account}");
-        assert_eq!(payer.claimed_reward(*account).await.unwrap(), *cumulative, "{account}");
+        assert_eq!(payer.token().balance(*account).await.unwrap(), *cumulative, "{account}");
+        assert_eq!(payer.distributor().unwrap().claimed(*account).await.unwrap(), *cumulative, "{account}");
         assert_eq!(from_events.get(account), Some(cumulative), "{account}");
     }
     let distributor = devnet.deployment().distributor.unwrap();
-    assert_eq!(payer.token_balance(distributor).await.unwrap(), Snm::ZERO, "funded exactly the total");
+    assert_eq!(payer.token().balance(distributor).await.unwrap(), Snm::ZERO, "funded exactly the total");
 
     // A second sweep pays nobody (every entry skipped, no refusal).
     for run in &batches {
-        let again = payer.claim_rewards_multiproof(&tree.multi_proof(run).unwrap()).await.unwrap();
+        let again =
+            payer.distributor().unwrap().claim_multiproof(&tree.multi_proof(run).unwrap()).await.unwrap();
         assert_eq!((again.total(), again.paid), (Snm::ZERO, vec![]));
     }
     let _ = std::fs::remove_dir_all(&dir);

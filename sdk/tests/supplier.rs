@@ -7,6 +7,7 @@ mod common;
 
 use std::time::Duration;
 
+use alloy::providers::Provider;
 use common::{World, price, shared, snm};
 use snm_sdk::{
     Error, Supplier,
@@ -21,17 +22,27 @@ async fn registers_removes_and_lists_workers() {
     let world = World::new(shared().await).await;
     let supplier = &world.supplier;
     let second = world.stranger().await;
-    second.request_worker(supplier.master()).await.unwrap();
-    assert_eq!(supplier.workers().await.unwrap(), vec![world.worker.sender()], "a request is not a link");
-    supplier.confirm_worker(second.sender()).await.unwrap();
-    assert_eq!(supplier.workers().await.unwrap(), vec![world.worker.sender(), second.sender()]);
-    assert_eq!(supplier.master_of(second.sender()).await.unwrap(), Some(supplier.master()));
-    supplier.remove_worker(world.worker.sender()).await.unwrap();
-    assert_eq!(supplier.workers().await.unwrap(), vec![second.sender()]);
-    assert_eq!(supplier.master_of(world.worker.sender()).await.unwrap(), None);
+    second.market().request_worker(supplier.master()).await.unwrap();
+    assert_eq!(
+        supplier.market().workers_of(supplier.master()).await.unwrap(),
+        vec![world.worker.sender()],
+        "a request is not a link"
+    );
+    supplier.market().confirm_worker(second.sender()).await.unwrap();
+    assert_eq!(
+        supplier.market().workers_of(supplier.master()).await.unwrap(),
+        vec![world.worker.sender(), second.sender()]
+    );
+    assert_eq!(supplier.market().master_of(second.sender()).await.unwrap(), Some(supplier.master()));
+    supplier.market().remove_worker(world.worker.sender(), supplier.master()).await.unwrap();
+    assert_eq!(supplier.market().workers_of(supplier.master()).await.unwrap(), vec![second.sender()]);
+    assert_eq!(supplier.market().master_of(world.worker.sender()).await.unwrap(), None);
     // Re-linked, it is listed once.
     supplier.register_worker(&world.worker).await.unwrap();
-    assert_eq!(supplier.workers().await.unwrap(), vec![world.worker.sender(), second.sender()]);
+    assert_eq!(
+        supplier.market().workers_of(supplier.master()).await.unwrap(),
+        vec![world.worker.sender(), second.sender()]
+    );
 }
 
 #[tokio::test]
@@ -40,18 +51,22 @@ async fn places_and_cancels_asks() {
     let supplier = &world.supplier;
     let ask = world.place(|a| a).await;
     assert_eq!(ask.ask, world.ask());
-    let mut book = supplier.order_book().await.unwrap();
+    let mut book = supplier.market().order_book().await.unwrap();
     assert_eq!(book.ask(ask.id), Some(&ask));
-    supplier.cancel_ask(&ask).await.unwrap();
-    supplier.sync(&mut book).await.unwrap();
+    supplier.market().cancel_ask(&ask).await.unwrap();
+    supplier.market().sync(&mut book).await.unwrap();
     assert!(book.ask(ask.id).is_none());
-    let again = supplier.cancel_ask(&ask).await;
+    let again = supplier.market().cancel_ask(&ask).await;
     assert!(matches!(again, Err(Error::Market(MarketErrors::OrderMismatch(_)))), "{again:?}");
     // The master or the worker places an ask, nobody else.
     let foreign = snm_sdk::market::Ask { master: world.customer.sender(), ..world.ask() };
-    assert!(matches!(supplier.place_ask(&foreign).await, Err(Error::InvalidInput(_))));
-    let by_the_machine = Supplier::new(world.worker.clone()).place_ask(&world.ask()).await.unwrap();
-    book = supplier.order_book().await.unwrap();
+    let refused = supplier.market().place_ask(&foreign).await;
+    assert!(
+        matches!(refused, Err(Error::ForeignAsk { master, sender, .. }) if master == world.customer.sender() && sender == supplier.master()),
+        "{refused:?}"
+    );
+    let by_the_machine = world.worker.market().place_ask(&world.ask()).await.unwrap();
+    book = supplier.market().order_book().await.unwrap();
     assert_eq!(book.ask(by_the_machine.id).map(|a| a.ask.worker), Some(world.worker.sender()));
 }
 
@@ -60,8 +75,8 @@ async fn watches_the_deals_of_its_workers_and_resumes() {
     let devnet = shared().await;
     let world = World::new(devnet.clone()).await;
     let rival = World::new(devnet).await;
-    let start = world.supplier.now().await.unwrap();
-    let from = snm_sdk::events::EventCursor::from_block(world.supplier.deployment().start_block);
+    let start = world.supplier.client().now().await.unwrap();
+    let from = snm_sdk::events::EventCursor::from_block(world.supplier.client().deployment().start_block);
     let mut watch = world.supplier.watch_deals(from);
 
     let first = world.buy(&world.place(|a| a).await, Term::Spot).await.unwrap();
@@ -74,17 +89,17 @@ async fn watches_the_deals_of_its_workers_and_resumes() {
     let saved = watch.cursor();
     assert_eq!(saved, event.cursor());
 
-    world.customer.close(first.deal, false).await.unwrap();
-    world.supplier.close(second.deal, true).await.unwrap();
+    world.customer.market().close_deal(first.id, false).await.unwrap();
+    world.supplier.market().close_deal(second.id, true).await.unwrap();
     let rest = watch.poll().await.unwrap();
     let kinds: Vec<_> = rest
         .iter()
         .map(|e| match &e.event {
-            DealEvent::Opened(o) => ("opened", o.deal),
-            DealEvent::Closed(c) => ("closed", c.deal),
+            DealEvent::Opened(o) => ("opened", o.id),
+            DealEvent::Closed(c) => ("closed", c.id),
         })
         .collect();
-    assert_eq!(kinds, vec![("opened", second.deal), ("closed", first.deal), ("closed", second.deal)]);
+    assert_eq!(kinds, vec![("opened", second.id), ("closed", first.id), ("closed", second.id)]);
     let DealEvent::Closed(closed) = &rest[2].event else { panic!() };
     assert_eq!(
         (closed.reason, closed.by, closed.blacklisted),
@@ -103,25 +118,53 @@ async fn settles_closes_and_withdraws_earnings() {
     let supplier: &Supplier<_> = &world.supplier;
     let deal = world.buy(&world.place(|a| a).await, Term::Spot).await.unwrap();
     world.devnet.advance_time(Duration::from_secs(400)).await.unwrap();
-    let rate = supplier.rate().await.unwrap().snm_per_usd;
-    let settled = supplier.settle(deal.deal).await.unwrap().unwrap();
+    let rate = supplier.oracle().rate().await.unwrap().snm_per_usd;
+    let settled = supplier.market().settle(deal.id).await.unwrap().unwrap();
     let seconds = settled.settled_until - deal.start_time;
     assert_eq!(settled.amount, price().snm_owed_down(seconds, rate).unwrap());
     assert_eq!((settled.fee, settled.master), (Snm::ZERO, supplier.master()));
     assert_eq!(settled.deposit_left, snm("200 SNM").checked_sub(settled.amount).unwrap());
-    assert_eq!(supplier.earnings(supplier.master()).await.unwrap(), settled.amount);
+    assert_eq!(supplier.escrow().earnings(supplier.master()).await.unwrap(), settled.amount);
 
-    let closed = supplier.close(deal.deal, false).await.unwrap();
+    let closed = supplier.market().close_deal(deal.id, false).await.unwrap();
     assert_eq!(closed.reason, CloseReason::BySupplier);
     let earned = settled.amount.checked_add(closed.paid).unwrap();
-    assert_eq!(supplier.earnings(supplier.master()).await.unwrap(), earned);
-    let stored = supplier.deal(deal.deal).await.unwrap().unwrap();
+    assert_eq!(supplier.escrow().earnings(supplier.master()).await.unwrap(), earned);
+    let stored = supplier.market().deal(deal.id).await.unwrap().unwrap();
     assert_eq!((stored.closed, stored.deposit), (Some(CloseReason::BySupplier), Snm::ZERO));
 
-    let left = supplier.withdraw_earnings(snm("1 SNM")).await.unwrap();
+    let left = supplier.escrow().withdraw_earnings(snm("1 SNM")).await.unwrap();
     assert_eq!(left, earned.checked_sub(snm("1 SNM")).unwrap());
-    assert_eq!(supplier.token_balance(supplier.master()).await.unwrap(), snm("1 SNM"));
-    assert!(supplier.deal(DealId(0)).await.unwrap().is_none());
+    assert_eq!(supplier.token().balance(supplier.master()).await.unwrap(), snm("1 SNM"));
+    assert!(supplier.market().deal(DealId(0)).await.unwrap().is_none());
+
+    // The rest in one call; with nothing left, nothing is sent.
+    let all = supplier.escrow().withdraw_all_earnings().await.unwrap();
+    assert_eq!(all, left);
+    assert_eq!(supplier.escrow().earnings(supplier.master()).await.unwrap(), Snm::ZERO);
+    assert_eq!(supplier.token().balance(supplier.master()).await.unwrap(), earned);
+    let provider = supplier.client().provider();
+    let sent = provider.get_transaction_count(supplier.master()).await.unwrap();
+    assert_eq!(supplier.escrow().withdraw_all_earnings().await.unwrap(), Snm::ZERO);
+    assert_eq!(provider.get_transaction_count(supplier.master()).await.unwrap(), sent);
+}
+
+#[tokio::test]
+async fn a_supplier_closing_a_fixed_term_early_is_told_when_it_may() {
+    let world = World::new(shared().await).await;
+    let deal = world.buy(&world.place(|a| a).await, Term::Fixed(Duration::from_secs(7_200))).await.unwrap();
+    let refused = world.supplier.market().close_deal(deal.id, false).await;
+    let Err(error @ Error::CloseNotAllowed { .. }) = refused else { panic!("{refused:?}") };
+    let end = deal.end_time.unwrap();
+    assert!(
+        matches!(error, Error::CloseNotAllowed { deal: d, end_time: Some(e), .. } if d == deal.id && e == end)
+    );
+    assert!(error.is_revert());
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!("may not close deal {} yet: a supplier may close a fixed-term deal only after its end, at block time {end} (", deal.id)),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -131,13 +174,13 @@ async fn agrees_on_new_terms_with_the_customer() {
     let cheaper =
         snm_sdk::units::UsdPerSecond::from_scaled(price().scaled() / alloy::primitives::U256::from(2));
     // A proposal can be withdrawn; the other side accepts the one standing.
-    world.supplier.propose_change(deal.deal, cheaper, None).await.unwrap();
-    world.supplier.cancel_change(deal.deal).await.unwrap();
-    let gone = world.customer.accept_change(deal.deal, cheaper, None).await;
+    world.supplier.market().propose_change(deal.id, cheaper, None).await.unwrap();
+    world.supplier.market().cancel_change(deal.id).await.unwrap();
+    let gone = world.customer.market().accept_change(deal.id, cheaper, None).await;
     assert!(matches!(gone, Err(Error::Market(MarketErrors::NoPendingChange(_)))), "{gone:?}");
-    world.supplier.propose_change(deal.deal, cheaper, None).await.unwrap();
-    world.customer.accept_change(deal.deal, cheaper, None).await.unwrap();
-    let stored = world.customer.deal(deal.deal).await.unwrap().unwrap();
+    world.supplier.market().propose_change(deal.id, cheaper, None).await.unwrap();
+    world.customer.market().accept_change(deal.id, cheaper, None).await.unwrap();
+    let stored = world.customer.market().deal(deal.id).await.unwrap().unwrap();
     assert_eq!((stored.price, stored.end_time), (cheaper, None));
     assert!(stored.settled_until >= deal.start_time, "the seconds before were settled at the old price");
     // The devnet hands out ready-made matchers too.
@@ -149,13 +192,13 @@ async fn agrees_on_new_terms_with_the_customer() {
 async fn announces_where_the_workload_serves() {
     let world = World::new(shared().await).await;
     let deal = world.buy(&world.place(|a| a).await, Term::Spot).await.unwrap();
-    assert_eq!(world.customer.endpoint(deal.deal).await.unwrap(), None);
-    let timeout = world.customer.wait_for_endpoint(deal.deal, Duration::from_millis(50)).await;
+    assert_eq!(world.customer.market().endpoint(deal.id).await.unwrap(), None);
+    let timeout = world.customer.market().wait_for_endpoint(deal.id, Duration::from_millis(50)).await;
     assert!(matches!(timeout, Err(Error::Timeout { .. })), "{timeout:?}");
 
-    world.supplier.announce_endpoint(deal.deal, "203.0.113.7:3128").await.unwrap();
+    world.supplier.market().announce_endpoint(deal.id, "203.0.113.7:3128").await.unwrap();
     // The worker may announce too (a restarted workload); the latest announcement counts.
-    Supplier::new(world.worker.clone()).announce_endpoint(deal.deal, "203.0.113.7:4128").await.unwrap();
-    let endpoint = world.customer.wait_for_endpoint(deal.deal, Duration::from_secs(5)).await.unwrap();
+    world.worker.market().announce_endpoint(deal.id, "203.0.113.7:4128").await.unwrap();
+    let endpoint = world.customer.market().wait_for_endpoint(deal.id, Duration::from_secs(5)).await.unwrap();
     assert_eq!(endpoint, "203.0.113.7:4128");
 }

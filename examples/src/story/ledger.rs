@@ -93,7 +93,7 @@ impl Ledger {
         let (distributor, distributor_owes) = match deployment.distributor {
             Some(address) => {
                 // Each account's payments add up to its latest cumulative claim.
-                let claimed: Snm = client.claimed_rewards_by_account().await?.into_values().sum();
+                let claimed: Snm = client.distributor()?.claimed_total().await?;
                 let funded = RewardDistributor::new(address, provider).totalFunded().call().await?;
                 (token.balanceOf(address).call().await?, funded.saturating_sub(claimed.wei()))
             }

@@ -114,7 +114,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let d = devnet.deployment();
     println!("      chain {} at {}", devnet.chain_id(), devnet.endpoint());
     println!("      market {}  distributor {}", d.market, d.distributor.unwrap_or_default());
-    let rate = operator.rate().await?.snm_per_usd;
+    let rate = operator.oracle().rate().await?.snm_per_usd;
     println!("      oracle rate {rate}");
 
     step(
@@ -131,7 +131,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     for i in 0..config.suppliers {
         let master = devnet.new_account(Snm::ZERO).await?;
         let worker = devnet.new_account(Snm::ZERO).await?;
-        devnet.connect(&worker).request_worker(master.address()).await?;
+        devnet.connect(&worker).market().request_worker(master.address()).await?;
         let agent_config = agent_config(config, i, worker.address())?;
         let supplier = Supplier::new(devnet.connect(&master));
         let runtime = ProcessRuntime::new(agent_config.command.clone(), agent_config.workload_dir.clone())?;
@@ -162,13 +162,18 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let budget_per_proxy = Snm::from_whole(500);
     let funds = Snm::from_whole(500 * config.suppliers as u64);
     let customer = Customer::new(devnet.connect(&devnet.new_account(funds).await?));
-    customer.approve(funds).await?;
-    let mut book = customer.order_book().await?;
+    customer.token().approve_market(funds).await?;
+    let mut book = customer.market().order_book().await?;
     let wanted = Requirements::new(Term::Fixed(TERM))
         .resources(Resources::new().cpu_milli_cores(500))
         .flags(NetFlags::PUBLIC_IP | NetFlags::INCOMING);
     let mut deals: Vec<DealId> = Vec::new();
-    while let Some(ask) = customer.best_ask(&book, &wanted, budget_per_proxy).await? {
+    loop {
+        let ask = match customer.best_ask(&book, &wanted, budget_per_proxy).await {
+            Ok(ask) => ask,
+            Err(snm_sdk::Error::NothingFits(_)) => break,
+            Err(error) => return Err(error.into()),
+        };
         book.remove_ask(ask.id);
         let deposit = ask.ask.price.snm_needed_up(TERM.as_secs(), rate).context("the deposit overflows")?;
         let purchase =
@@ -176,12 +181,12 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         let deal = customer.quick_buy(&ask, &purchase).await?;
         println!(
             "      deal {:>3}: worker {} at {} for {}",
-            deal.deal,
+            deal.id,
             deal.worker,
             ask.ask.price.per_hour(),
             deal.deposit
         );
-        deals.push(deal.deal);
+        deals.push(deal.id);
     }
     if deals.len() != config.suppliers {
         bail!("bought {} proxies of {}", deals.len(), config.suppliers);
@@ -195,7 +200,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         .await?;
     let mut endpoints = Vec::with_capacity(deals.len());
     for deal in &deals {
-        let endpoint = customer.wait_for_endpoint(*deal, Duration::from_secs(30)).await?;
+        let endpoint = customer.market().wait_for_endpoint(*deal, Duration::from_secs(30)).await?;
         let addr: SocketAddr = endpoint.parse().with_context(|| format!("endpoint `{endpoint}`"))?;
         endpoints.push((*deal, addr));
     }
@@ -231,7 +236,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     }
     let mut earned = Vec::with_capacity(suppliers.len());
     for (supplier, _) in &suppliers {
-        earned.push(supplier.token_balance(supplier.master()).await?);
+        earned.push(supplier.token().balance(supplier.master()).await?);
     }
 
     step(7, "Operation A: 50 SNM per unique IP + $4 per TB, from the agents' usage reports");
@@ -248,8 +253,9 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         round.root()
     );
     println!("      proofs in {} (OpenZeppelin standard-v1)", files.merkle.display());
-    operator.fund_rewards(round.round_total()).await?;
-    let status = operator.publish_round(&round, &format!("file://{}", files.merkle.display())).await?;
+    let distributor = operator.distributor()?;
+    distributor.fund(round.round_total()).await?;
+    let status = distributor.publish_round(&round, &format!("file://{}", files.merkle.display())).await?;
     println!("      published: root {} accepted, {} funded", status.root, status.funded);
 
     step(8, "every supplier claims its reward");
@@ -258,7 +264,8 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         let master = supplier.master();
         let (reward, claimed, bytes) = match (round.account(master), round.claim(master)) {
             (Some(r), Some((amount, proof))) => {
-                (r.round_amount, supplier.claim_reward(amount, proof).await?, r.bytes)
+                let paid = supplier.distributor()?.claim(master, amount, proof).await?;
+                (r.round_amount, paid.total(), r.bytes)
             }
             _ => (Snm::ZERO, Snm::ZERO, Bytes::ZERO),
         };
@@ -267,7 +274,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
 
     let latest = devnet.provider().get_block_number().await?;
     let gas = gas::scan(devnet.provider(), d, 0, latest).await?;
-    let ledger = Ledger::read(&operator).await?;
+    let ledger = Ledger::read(operator.client()).await?;
     Ok(Summary { suppliers: lines, round, gas, ledger, elapsed: started.elapsed() })
 }
 
@@ -277,7 +284,7 @@ async fn wait_for_withdrawals(suppliers: &[(Supplier<DynProvider>, IpAddr)]) -> 
     loop {
         let mut left = 0;
         for (supplier, _) in suppliers {
-            if supplier.earnings(supplier.master()).await? > Snm::ZERO {
+            if supplier.escrow().earnings(supplier.master()).await? > Snm::ZERO {
                 left += 1;
             }
         }

@@ -70,7 +70,7 @@ impl World {
         supplier.register_worker(&worker).await.unwrap();
         let customer_key = devnet.new_account(snm("10000 SNM")).await.unwrap();
         let customer = Customer::new(devnet.connect(&customer_key));
-        customer.approve(snm("10000 SNM")).await.unwrap();
+        customer.token().approve_market(snm("10000 SNM")).await.unwrap();
         Self { devnet, supplier, worker, customer, customer_key }
     }
 
@@ -86,13 +86,13 @@ impl World {
 
     /// Places the test ask changed by `change`.
     pub async fn place(&self, change: impl FnOnce(Ask) -> Ask) -> PlacedAsk {
-        self.supplier.place_ask(&change(self.ask())).await.unwrap()
+        self.supplier.market().place_ask(&change(self.ask())).await.unwrap()
     }
 
     /// Deposits `bid`'s deposit into the customer's free balance and places the bid.
     pub async fn place_bid(&self, bid: &Bid) -> PlacedBid {
         self.customer.deposit(bid.deposit).await.unwrap();
-        self.customer.place_bid(bid).await.unwrap()
+        self.customer.market().place_bid(bid).await.unwrap()
     }
 
     /// A quick buy of `ask` by the customer for `term` with a 200 SNM deposit.

@@ -10,14 +10,13 @@ use std::{
 
 use alloy::{primitives::Address, providers::DynProvider};
 use snm_sdk::{
-    Client,
-    client::RewardsPaid,
     rewards::{RewardClaim, RewardsError, StandardMerkleTree},
+    services::{DistributorService, RewardsPaid},
     units::Snm,
 };
 
 use crate::{
-    campaign::{self, CampaignError, ClaimState, Distributor},
+    campaign::{self, CampaignError, ClaimState},
     chain::ChainArgs,
     table::{Align, Table},
     units::{plural, thousands},
@@ -51,11 +50,11 @@ pub struct Args {
 
 /// The dump and the accepted round, after checking that the dump's root is the accepted one.
 async fn current_dump(
-    client: &Client<DynProvider>,
+    distributor: &DistributorService<DynProvider>,
     dump: &Path,
 ) -> Result<(StandardMerkleTree, u64), CampaignError> {
     let tree = StandardMerkleTree::load_dump(dump)?;
-    let round = Distributor::new(client)?.check_current(&tree, dump).await?;
+    let round = campaign::check_current(distributor, &tree, dump).await?;
     Ok((tree, round))
 }
 
@@ -72,18 +71,19 @@ pub(super) async fn run(args: Args) -> Result<(), CampaignError> {
 
 async fn claim_own(chain: &ChainArgs, dump: &Path) -> Result<(), CampaignError> {
     let client = chain.connect().await?;
+    let distributor = campaign::distributor(&client)?;
     let account = client.sender();
-    let (tree, round) = current_dump(&client, dump).await?;
+    let (tree, round) = current_dump(&distributor, dump).await?;
     let claim = tree.claim(account).ok_or_else(|| CampaignError::NoLeaf {
         account,
         dump: dump.to_owned(),
         leaves: tree.len(),
     })?;
-    let claimed = client.claimed_reward(account).await?;
+    let claimed = distributor.claimed(account).await?;
     if claimed >= claim.cumulative {
         return Err(CampaignError::NothingToClaim { account, claimed, cumulative: claim.cumulative });
     }
-    let paid = client.claim_reward_for(&claim).await?;
+    let paid = distributor.claim_for(&claim).await?;
     println!("claimed for {account} under round {round} (root {})", tree.root());
     let line = |label: &str, value: String| println!("  {label:<16}{value}");
     line("cumulative", claim.cumulative.to_string());
@@ -121,9 +121,10 @@ async fn claim_all(
     payouts: Option<&Path>,
 ) -> Result<(), CampaignError> {
     let client = chain.connect().await?;
-    let (tree, round) = current_dump(&client, dump).await?;
+    let distributor = campaign::distributor(&client)?;
+    let (tree, round) = current_dump(&distributor, dump).await?;
     // Looked up by account as the batches (in tree order) are paid.
-    let mut due: HashMap<Address, ClaimState> = campaign::claim_status(&client, &tree)
+    let mut due: HashMap<Address, ClaimState> = campaign::claim_status(&distributor, &tree)
         .await?
         .into_iter()
         .filter(ClaimState::is_due)
@@ -159,12 +160,12 @@ async fn claim_all(
         let paid = match method {
             BatchMethod::Multiproof => {
                 let multiproof = tree.multi_proof(run).map_err(RewardsError::from)?;
-                client.claim_rewards_multiproof(&multiproof).await?
+                distributor.claim_multiproof(&multiproof).await?
             }
             BatchMethod::ClaimMany => {
                 let claims: Vec<RewardClaim> =
                     run.iter().filter_map(|account| tree.claim(*account)).collect();
-                client.claim_rewards(&claims).await?
+                distributor.claim_many(&claims).await?
             }
         };
         println!("{}", campaign::batch_line(index + 1, batches, entries.len(), &paid));

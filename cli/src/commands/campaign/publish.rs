@@ -7,14 +7,14 @@ use std::{
 
 use alloy::{primitives::B256, providers::DynProvider};
 use snm_sdk::{
-    Operator,
-    operator::PendingRound,
+    Client,
     rewards::{RewardsError, Round},
+    services::PendingRound,
     units::{Snm, format_duration},
 };
 
 use crate::{
-    campaign::{self, CampaignError, Distributor},
+    campaign::{self, CampaignError},
     chain::ChainArgs,
     units::plural,
 };
@@ -51,13 +51,13 @@ pub(super) async fn run(args: Args) -> Result<(), CampaignError> {
         round.round_total()
     );
     println!("root {}", round.root());
-    let operator = Operator::new(chain.connect().await?);
-    let distributor = Distributor::new(&operator)?;
-    distributor.check_owner(operator.sender()).await?;
-    let status = operator.reward_status().await?;
+    let operator = chain.connect().await?;
+    let distributor = campaign::distributor(&operator)?;
+    campaign::check_owner(&distributor, operator.sender()).await?;
+    let status = distributor.status().await?;
     if status.root == round.root() {
         println!("round {} is already accepted", status.round);
-        print!("{}", distributor.status().await?);
+        print!("{}", campaign::status(&distributor).await?);
         return Ok(());
     }
     let pending = match status.pending {
@@ -93,7 +93,7 @@ pub(super) async fn run(args: Args) -> Result<(), CampaignError> {
                     std::fs::canonicalize(&dump).map_err(|e| RewardsError::io(&dump, e))?.display()
                 ),
             };
-            let pending = operator.propose_round(&round, &uri).await?;
+            let pending = distributor.propose_round(&round, &uri).await?;
             println!(
                 "proposed as round {} (proofs at {uri}), acceptable at block time {}",
                 pending.round, pending.acceptable_at
@@ -103,21 +103,18 @@ pub(super) async fn run(args: Args) -> Result<(), CampaignError> {
     };
     if accept {
         wait_for_delay(&operator, &pending).await?;
-        let accepted = operator.accept_round(&pending).await?;
+        let accepted = distributor.accept_when_ready(&pending).await?;
         println!("accepted round {}", accepted.round);
     } else {
         println!("not accepted yet: run again with --accept (from block time {})", pending.acceptable_at);
     }
-    print!("{}", distributor.status().await?);
+    print!("{}", campaign::status(&distributor).await?);
     Ok(())
 }
 
 /// Waits until the chain's time reaches the proposal's acceptance time, saying how long is left
 /// every ten seconds; fails when the clock does not get there within that time and two minutes.
-async fn wait_for_delay(
-    operator: &Operator<DynProvider>,
-    pending: &PendingRound,
-) -> Result<(), CampaignError> {
+async fn wait_for_delay(operator: &Client<DynProvider>, pending: &PendingRound) -> Result<(), CampaignError> {
     let start = Instant::now();
     let mut last_report: Option<Instant> = None;
     let mut limit = None;

@@ -1,7 +1,7 @@
 //! `snm campaign status`: the distributor's roots and totals (no key needed).
 
 use crate::{
-    campaign::{CampaignError, Distributor},
+    campaign::{self, CampaignError},
     chain::ChainArgs,
 };
 
@@ -15,6 +15,6 @@ pub struct Args {
 /// Prints the distributor's state.
 pub(super) async fn run(args: &Args) -> Result<(), CampaignError> {
     let client = args.chain.connect_read_only().await?;
-    print!("{}", Distributor::new(&client)?.status().await?);
+    print!("{}", campaign::status(&campaign::distributor(&client)?).await?);
     Ok(())
 }

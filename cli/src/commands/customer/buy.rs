@@ -82,7 +82,7 @@ pub async fn run(args: Args) -> Result<(), PurchaseError> {
     let client =
         if args.dry_run { args.chain.connect_read_only().await? } else { args.chain.connect().await? };
     let customer = Customer::new(client);
-    let book = customer.order_book().await?;
+    let book = customer.market().order_book().await?;
     let plan = purchase::plan(&customer, &book, &order).await?;
     print_plan(&order, &plan);
     if args.dry_run {
@@ -90,12 +90,12 @@ pub async fn run(args: Args) -> Result<(), PurchaseError> {
         return Ok(());
     }
 
-    let (now, rate) = tokio::try_join!(customer.now(), customer.rate())?;
+    let (now, rate) = tokio::try_join!(customer.client().now(), customer.oracle().rate())?;
     if !rate.is_fresh(now) {
         return Err(PurchaseError::StaleRate(rate));
     }
     let (account, needed) = (customer.sender(), plan.total());
-    let available = customer.token_balance(account).await?;
+    let available = customer.token().balance(account).await?;
     if available < needed {
         return Err(
             Error::InsufficientFunds { account, funds: Funds::TokenBalance, available, needed }.into()
@@ -122,7 +122,7 @@ pub async fn run(args: Args) -> Result<(), PurchaseError> {
         match buyer.buy(pick, remaining).await {
             Ok(Some(deal)) => {
                 bought.push(deal.clone());
-                let runway = customer.runway(deal.deal).await.map_err(|e| stopped(&bought, &order, e))?;
+                let runway = customer.runway(deal.id).await.map_err(|e| stopped(&bought, &order, e))?;
                 print!("{}", purchase::deal_text(&deal, &runway));
             }
             Ok(None) => {
@@ -147,7 +147,7 @@ pub async fn run(args: Args) -> Result<(), PurchaseError> {
 /// The purchase stopped for `reason` after buying `bought`.
 fn stopped(bought: &[DealOpened], order: &Order, reason: impl ToString) -> PurchaseError {
     PurchaseError::Interrupted {
-        bought: bought.iter().map(|deal| deal.deal).collect(),
+        bought: bought.iter().map(|deal| deal.id).collect(),
         wanted: order.count,
         reason: reason.to_string(),
     }
@@ -186,7 +186,7 @@ fn print_plan(order: &Order, plan: &Plan) {
             ask.master.to_string(),
             units::cores_text(ask.resources.cpu_milli_cores),
             units::size_text(ask.resources.ram_bytes),
-            units::net_flags_text(ask.net_flags),
+            units::net_flags_text(ask.flags),
             if ask.region == 0 { "any".to_owned() } else { ask.region.to_string() },
             ask.price.per_hour().to_string(),
             pick.deposit.to_string(),
@@ -205,8 +205,8 @@ async fn wait_for_endpoints(
     println!("waiting up to {} for the suppliers' endpoints ...", format_duration(timeout));
     let mut waits = tokio::task::JoinSet::new();
     for deal in deals {
-        let (customer, id) = (customer.clone(), deal.deal);
-        waits.spawn(async move { (id, customer.wait_for_endpoint(id, timeout).await) });
+        let (customer, id) = (customer.clone(), deal.id);
+        waits.spawn(async move { (id, customer.market().wait_for_endpoint(id, timeout).await) });
     }
     let mut missing: Vec<DealId> = Vec::new();
     while let Some(joined) = waits.join_next().await {
