@@ -81,6 +81,7 @@ fn proxy_program() -> String {
 struct Agent {
     child: Child,
     output: Arc<Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
 }
 
 impl Agent {
@@ -98,7 +99,7 @@ impl Agent {
         let output = Arc::new(Mutex::new(String::new()));
         let stdout = child.stdout.take().unwrap();
         let sink = Arc::clone(&output);
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 println!("agent | {line}");
                 let mut out = sink.lock().unwrap();
@@ -106,7 +107,7 @@ impl Agent {
                 out.push('\n');
             }
         });
-        Self { child, output }
+        Self { child, output, reader }
     }
 
     fn output(&self) -> String {
@@ -125,11 +126,13 @@ impl Agent {
         }
     }
 
+    /// Kills the agent and returns everything it printed: the pipe ends with the process (its
+    /// workloads write to log files of their own, so none holds it open), and the reader has taken
+    /// every line once it joins.
     fn kill(mut self) -> String {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
-        // The reader thread ends with the pipe; give it a moment to take the last lines.
-        std::thread::sleep(Duration::from_millis(100));
+        self.reader.join().unwrap();
         self.output()
     }
 }
@@ -205,6 +208,9 @@ async fn killed_and_restarted_mid_deal_the_agent_misses_and_repeats_nothing() {
     // Deal 1 runs, carries 100 KB each way, then the agent is killed.
     let first = buy(&customer, &wait_for_ask(&customer, &master).await).await;
     traffic(&customer, first.id, target, 100_000).await;
+    // The agent prints a round's events once the round is done: the customer can see the endpoint
+    // on chain before the agent has said so.
+    agent.wait_for(&format!("deal {}: announced", first.id)).await;
     let before = agent.kill();
     assert_eq!(before.matches(&format!("deal {}: workload running", first.id)).count(), 1, "{before}");
 
@@ -219,6 +225,7 @@ async fn killed_and_restarted_mid_deal_the_agent_misses_and_repeats_nothing() {
     traffic(&customer, second.id, target, 70_000).await;
 
     // Killed again right after the second deal opened and served: started once, across both runs.
+    agent.wait_for(&format!("deal {}: announced", second.id)).await;
     let during = agent.kill();
     let second_closed = customer.market().close_deal(second.id, false).await.unwrap();
     let agent = Agent::spawn(&scene, &master_key);
