@@ -129,11 +129,12 @@ impl Agent {
     /// Kills the agent and returns everything it printed: the pipe ends with the process (its
     /// workloads write to log files of their own, so none holds it open), and the reader has taken
     /// every line once it joins.
-    fn kill(mut self) -> String {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        self.reader.join().unwrap();
-        self.output()
+    fn kill(self) -> String {
+        let Self { mut child, output, reader } = self;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        reader.join().unwrap();
+        output.lock().unwrap().clone()
     }
 }
 
