@@ -1,0 +1,53 @@
+//! Every short example runs to its end on its own devnet and prints its story's outcome.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
+
+use std::process::Command;
+
+/// Runs the example `program`; returns what it printed, failing the test on a non-zero exit.
+fn run(program: &str) -> String {
+    let out = Command::new(program).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("$ {program}\n{stdout}{stderr}");
+    assert!(out.status.success(), "{program} failed ({:?}):\n{stdout}\n{stderr}", out.status);
+    stdout
+}
+
+#[track_caller]
+fn assert_has(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn quick_buy_takes_the_cheapest_fitting_machine_and_its_deposit_lasts_the_term() {
+    let out = run(env!("CARGO_BIN_EXE_quick_buy"));
+    // The 0.9 USD/h machine (ask 2), not the 1.8 USD/h one; two hours at 100 SNM/USD is 180 SNM,
+    // within the 200 SNM budget, and all 200 are deposited.
+    assert_has(&out, &["cheapest fitting ask: 2 at 0.9 USD/h", "deal 3:", "term 2h, deposit 200 SNM"]);
+    assert_has(&out, &["200 SNM left, lasting 2h", "to the end of its term"]);
+}
+
+#[test]
+fn a_supplier_is_paid_for_the_time_used_and_withdraws() {
+    let out = run(env!("CARGO_BIN_EXE_supplier_asks"));
+    // 90 minutes at 0.72 USD/h and 100 SNM/USD: 108 SNM; the other 192 go back to the customer.
+    assert_has(&out, &["ask 1 placed at 0.72 USD/h", "deal 2:", "term spot, deposit 300 SNM"]);
+    assert_has(&out, &["108 SNM paid to", "192 SNM refunded", "withdrew 108 SNM"]);
+}
+
+#[test]
+fn a_reward_round_pays_50_snm_per_ip_and_4_usd_per_tb() {
+    let out = run(env!("CARGO_BIN_EXE_reward_round"));
+    // Alice: 2 IPs (100 SNM) and 1.75 TB ($7 = 700 SNM); Bob: 1 IP (50 SNM) and 3 TB ($12 = 1200 SNM).
+    assert_has(&out, &["round 1: total 2050 SNM", "round 1 accepted"]);
+    assert_has(&out, &["claimed 800 SNM", "claimed 1250 SNM"]);
+}
+
+#[test]
+fn a_provider_of_ones_own_with_the_sdks_layers_sends_for_a_fresh_key() {
+    let out = run(env!("CARGO_BIN_EXE_own_provider"));
+    assert_has(&out, &["deposited; free balance in the market 120 SNM", "wallet holds 380 SNM"]);
+}
