@@ -809,7 +809,9 @@ mod dec {
 
         pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Snm, D::Error> {
             let text = String::deserialize(deserializer)?;
-            fixed::parse(&text, 0).map(Snm::from_wei).map_err(D::Error::custom)
+            fixed::parse(&text, 0)
+                .map(Snm::from_wei)
+                .map_err(|e| D::Error::custom(e.expecting("a decimal amount of wei")))
         }
     }
 
@@ -823,7 +825,9 @@ mod dec {
 
         pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Bytes, D::Error> {
             let text = String::deserialize(deserializer)?;
-            fixed::parse_u128(&text, 0).map(Bytes::new).map_err(D::Error::custom)
+            fixed::parse_u128(&text, 0)
+                .map(Bytes::new)
+                .map_err(|e| D::Error::custom(e.expecting("a decimal number of bytes")))
         }
     }
 }

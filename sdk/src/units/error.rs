@@ -81,8 +81,8 @@ pub enum ParseErrorKind {
     UnitOrder,
     /// The value is zero where it must not be (a fixed term of `0s`).
     Zero,
-    /// A name in the text is not one of those known (a network flag such as `FAST`).
-    UnknownName,
+    /// A network flag's name is not one of those known (`FAST`), or a name is empty (`public-ip,`).
+    UnknownFlag,
 }
 
 impl fmt::Display for ParseErrorKind {
@@ -97,7 +97,7 @@ impl fmt::Display for ParseErrorKind {
             Self::Unit => f.write_str("its unit is missing, unknown or given twice"),
             Self::UnitOrder => f.write_str("its units are not largest first, each once"),
             Self::Zero => f.write_str("it is zero"),
-            Self::UnknownName => f.write_str("it names something unknown"),
+            Self::UnknownFlag => f.write_str("it names no known flag"),
         }
     }
 }

@@ -92,8 +92,8 @@ impl FromStr for NetFlags {
     /// Flags separated by `|` or `,`: names (`PUBLIC_IP`, `public-ip`, any case) or bits in hex
     /// (`0x10`); `none` is no flag.
     fn from_str(input: &str) -> Result<Self, ParseError> {
-        const EXPECTED: &str = "flags such as `PUBLIC_IP | INCOMING` or `public-ip,incoming` (names public-ip, incoming, \
-             outbound, ipv6, or bits in hex as `0x10`), or `none`";
+        const EXPECTED: &str = "network flags separated by `,` or `|`: public-ip, incoming, outbound, \
+                                ipv6 (any case, `-` or `_`) or bits in hex such as `0x10`; or `none`";
         let error = |kind| ParseError::new(input, kind, EXPECTED);
         if input.trim().eq_ignore_ascii_case("none") {
             return Ok(Self::empty());
@@ -105,7 +105,7 @@ impl FromStr for NetFlags {
                     .map(Self::from_bits_retain)
                     .map_err(|_| error(ParseErrorKind::NotANumber))?,
                 None => Self::from_name(&item.to_ascii_uppercase().replace('-', "_"))
-                    .ok_or_else(|| error(ParseErrorKind::UnknownName))?,
+                    .ok_or_else(|| error(ParseErrorKind::UnknownFlag))?,
             };
             Ok(flags | flag)
         })
@@ -471,10 +471,10 @@ mod tests {
         );
         assert!(flags.contains(NetFlags::PUBLIC_IP) && !flags.contains(NetFlags::OUTBOUND));
         let cases = [
-            ("PUBLIC", ParseErrorKind::UnknownName),
-            ("public", ParseErrorKind::UnknownName),
-            ("public-ip,", ParseErrorKind::UnknownName),
-            ("", ParseErrorKind::UnknownName),
+            ("PUBLIC", ParseErrorKind::UnknownFlag),
+            ("public", ParseErrorKind::UnknownFlag),
+            ("public-ip,", ParseErrorKind::UnknownFlag),
+            ("", ParseErrorKind::UnknownFlag),
             ("0xzz", ParseErrorKind::NotANumber),
         ];
         for (bad, kind) in cases {
