@@ -1,7 +1,7 @@
 //! How the command line shows numbers beside the SDK's units: sizes and CPU cores in the tables,
-//! gas with thousands separators, plurals. What a unit reads and writes is the SDK's
-//! ([`Bytes`](snm_sdk::units::Bytes) parses `16GiB` and `500 GB`,
-//! [`NetFlags`](snm_sdk::units::NetFlags) parses `public-ip,incoming`,
+//! gas with thousands separators, plurals. What a unit reads and writes is the SDK's ([`Bytes`]
+//! parses `16GiB` and `500 GB`, [`NetFlags`](snm_sdk::units::NetFlags) parses
+//! `public-ip,incoming`,
 //! [`UsdPerSecond::parse_rounding_down`](snm_sdk::units::UsdPerSecond::parse_rounding_down) reads
 //! a price per hour or per second); the options take those directly.
 
