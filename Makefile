@@ -80,6 +80,8 @@ bench-rewards: toolchain
 	$(CARGO) bench -p snm-sdk --bench rewards
 
 # SDK figures: best ask among 100,000 asks, 1,000 deals against a devnet (deals/s, the SDK's share of
-# the time); release build; the figures are written up in sdk/BENCHMARKS.md.
+# the time), the units' decimal codec against std and alloy; release build; the figures are written
+# up in sdk/BENCHMARKS.md.
 bench-sdk: toolchain
 	$(CARGO) bench -p snm-sdk --bench market
+	$(CARGO) bench -p snm-sdk --bench units

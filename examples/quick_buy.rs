@@ -32,7 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let budget: Snm = "200 SNM".parse()?;
     let book = customer.market().order_book().await?;
     let ask = customer.best_ask(&book, &wanted, budget).await?; // Error::NothingFits says why not
-    println!("cheapest fitting ask: {} at {}", ask.id, ask.ask.price.per_hour());
+    println!("cheapest fitting ask: {} at {}", ask.id, ask.ask.price.to_per_hour());
 
     let deal =
         customer.quick_buy(&ask, &Purchase::new(wanted.term, budget, "ghcr.io/acme/proxy:1.2")).await?;

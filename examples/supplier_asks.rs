@@ -29,7 +29,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .flags(NetFlags::PUBLIC_IP | NetFlags::INCOMING)
         .durations(Duration::from_secs(3_600), None);
     let placed = supplier.market().place_ask(&offer).await?;
-    println!("ask {} placed at {}", placed.id, price.per_hour());
+    println!("ask {} placed at {}", placed.id, price.to_per_hour());
 
     // Watch the machine's deals from now on; a customer (account 3) rents it, spot.
     let mut deals = supplier.watch_deals(EventCursor::from_block(devnet.block_number().await?));

@@ -43,7 +43,7 @@ use serde::Deserialize;
 use snm_sdk::{
     Error,
     market::Ask,
-    units::{Bytes, NetFlags, Resources, Snm, UsdPerHour, parse_duration},
+    units::{Bytes, NetFlags, ParseError, ParseErrorKind, Resources, Snm, UsdPerHour, fixed, parse_duration},
 };
 
 use crate::error::ConfigError;
@@ -169,12 +169,16 @@ struct RawAsk {
 }
 
 /// A duration as [`parse_duration`] reads it, or a whole number of milliseconds (`"250ms"`).
-fn parse_interval(text: &str) -> Result<Duration, Error> {
+fn parse_interval(text: &str) -> Result<Duration, ParseError> {
+    const EXPECTED: &str = "whole milliseconds, as in `250ms`, or a duration such as `2s`";
     match text.trim().strip_suffix("ms") {
-        Some(millis) => millis.trim().parse().map(Duration::from_millis).map_err(|_| Error::Parse {
-            input: text.to_owned(),
-            reason: "expected whole milliseconds, as in `250ms`",
-        }),
+        Some(millis) => {
+            let millis = fixed::parse_u128(millis.trim(), 0)
+                .map_err(|error| ParseError::new(text, error.kind(), EXPECTED))?;
+            u64::try_from(millis)
+                .map(Duration::from_millis)
+                .map_err(|_| ParseError::new(text, ParseErrorKind::TooLarge, EXPECTED))
+        }
         None => parse_duration(text),
     }
 }

@@ -23,7 +23,7 @@ use snm_sdk::{
 
 use crate::{
     table::{Align, Table},
-    units::{plural, tb_text, thousands},
+    units::{plural, thousands},
 };
 
 /// Why a campaign step failed. Nothing is published or claimed when it does.
@@ -213,8 +213,8 @@ pub fn round_text(round: &Round) -> String {
             account.account.to_string(),
             account.ips.to_string(),
             account.round_ips.to_string(),
-            tb_text(account.bytes),
-            tb_text(account.round_bytes),
+            account.bytes.in_tb().to_string(),
+            account.round_bytes.in_tb().to_string(),
             account.round_amount.to_string(),
             account.cumulative.to_string(),
         ]);
@@ -243,7 +243,7 @@ pub fn round_text(round: &Round) -> String {
                 conflict.ip.to_string(),
                 conflict.owner.to_string(),
                 conflict.excluded.to_string(),
-                tb_text(conflict.excluded_bytes),
+                conflict.excluded_bytes.in_tb().to_string(),
                 conflict.excluded_records.to_string(),
                 rule.to_owned(),
             ]);

@@ -20,7 +20,7 @@ use snm_sdk::{
     units::{Bytes, NetFlags, Resources, Snm, Term, UsdPerSecond, format_duration},
 };
 
-use crate::units::{self, plural};
+use crate::units::plural;
 
 /// What the machine must have: the requirement options of `snm customer buy`.
 #[derive(Clone, Debug, Default, Args)]
@@ -29,16 +29,16 @@ pub struct Needs {
     #[arg(long)]
     pub cores: Option<u64>,
     /// Least memory, e.g. `16GiB` or `8GB`.
-    #[arg(long, value_parser = units::size)]
+    #[arg(long)]
     pub ram: Option<Bytes>,
     /// Least disk, e.g. `100GB`.
-    #[arg(long, value_parser = units::size)]
+    #[arg(long)]
     pub storage: Option<Bytes>,
     /// Least number of GPUs.
     #[arg(long)]
     pub gpus: Option<u64>,
     /// Least memory per GPU, e.g. `24GiB`.
-    #[arg(long, value_parser = units::size)]
+    #[arg(long)]
     pub gpu_mem: Option<Bytes>,
     /// Least upload bandwidth, in Mbit/s.
     #[arg(long, value_name = "MBIT/S")]
@@ -48,14 +48,15 @@ pub struct Needs {
     pub down_mbps: Option<u64>,
     /// Network flags the machine must have, comma-separated: `public-ip`, `incoming`, `outbound`,
     /// `ipv6` (or bits in hex, `0x10`).
-    #[arg(long, value_parser = units::net_flags, value_name = "FLAGS")]
+    #[arg(long, value_name = "FLAGS")]
     pub net: Option<NetFlags>,
     /// Region the machine must be in (a code such as ISO 3166 numeric: 276 is Germany); any when
     /// not given.
     #[arg(long)]
     pub region: Option<u32>,
-    /// Highest price, per hour (`1.2 USD/h`, `$1.2/h`) or per second (`0.0003 USD/s`).
-    #[arg(long, value_parser = units::price, value_name = "PRICE")]
+    /// Highest price, per hour (`1.2 USD/h`, `$1.2/h`; rounded down per second, so never above
+    /// it) or per second (`0.0003 USD/s`).
+    #[arg(long, value_parser = UsdPerSecond::parse_rounding_down, value_name = "PRICE")]
     pub max_price: Option<UsdPerSecond>,
 }
 
@@ -385,7 +386,7 @@ impl fmt::Display for NothingFits {
                 f,
                 "\n  cheapest meeting them      ask {} at {}: {cost} for {}",
                 cheapest.ask,
-                cheapest.price.per_hour(),
+                cheapest.price.to_per_hour(),
                 s.paid_for()
             )?;
             if cost > s.budget {
@@ -415,7 +416,7 @@ pub fn deal_text(deal: &DealOpened, runway: &Runway) -> String {
         ("ask", deal.ask.to_string()),
         ("worker", deal.worker.to_string()),
         ("master", deal.master.to_string()),
-        ("price", format!("{} ({})", deal.price.per_hour(), deal.price)),
+        ("price", format!("{} ({})", deal.price.to_per_hour(), deal.price)),
         ("term", term),
         ("deposit", deal.deposit.to_string()),
         ("runway", runway),
@@ -429,4 +430,62 @@ pub fn deal_text(deal: &DealOpened, runway: &Runway) -> String {
         text.push_str(&format!("  {label:<9}{value}\n"));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use snm_sdk::units::UsdPerHour;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Options {
+        #[command(flatten)]
+        needs: Needs,
+    }
+
+    #[test]
+    fn needs_read_sizes_flags_and_prices_as_people_type_them() -> Result<(), Box<dyn std::error::Error>> {
+        let options = Options::try_parse_from([
+            "snm",
+            "--ram",
+            "16GiB",
+            "--storage",
+            "500 gb",
+            "--gpu-mem",
+            "1.5 TB",
+            "--net",
+            "public-ip,incoming",
+            "--max-price",
+            "$1/h",
+        ])?;
+        let needs = options.needs;
+        assert_eq!(
+            (needs.ram, needs.storage, needs.gpu_mem),
+            (Some(Bytes::from_gib(16)), Some(Bytes::from_gb(500)), Some(Bytes::new(1_500_000_000_000)))
+        );
+        assert_eq!(needs.net, Some(NetFlags::PUBLIC_IP | NetFlags::INCOMING));
+        // $1/h is not a whole number of 10^-18 USD per second: a maximum rounds down.
+        assert_eq!(needs.max_price, Some(UsdPerHour::from_whole(1).to_per_second_down()));
+        let options = Options::try_parse_from(["snm", "--ram", "4096", "--net", "PUBLIC_IP | 0x100"])?;
+        assert_eq!(options.needs.ram, Some(Bytes::new(4096)));
+        assert_eq!(options.needs.net, Some(NetFlags::PUBLIC_IP | NetFlags::from_bits_retain(0x100)));
+        let options = Options::try_parse_from(["snm", "--max-price", "0.00025 USD/s"])?;
+        assert_eq!(options.needs.max_price, Some("0.9 USD/h".parse::<UsdPerHour>()?.to_per_second()?));
+        for [option, bad] in [
+            ["--ram", "1.5GiB"],
+            ["--ram", "16 GB/s"],
+            ["--storage", "-1GB"],
+            ["--net", "public"],
+            ["--net", "public-ip,"],
+            ["--net", "0xzz"],
+            ["--max-price", "1 USD"],
+        ] {
+            let argument = format!("{option}={bad}");
+            let error = Options::try_parse_from(["snm", &argument]).map(drop).unwrap_err().to_string();
+            assert!(error.contains(&format!("cannot parse `{bad}`")), "{option} {bad}: {error}");
+        }
+        Ok(())
+    }
 }

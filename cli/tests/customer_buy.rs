@@ -267,7 +267,11 @@ async fn says_why_nothing_fits_and_refuses_bad_keys() {
     assert_eq!(bad_flag.code, Some(2));
     assert_has(
         &bad_flag.stderr,
-        &["invalid value 'public' for '--net <FLAGS>'", "network flags are public-ip"],
+        &[
+            "invalid value 'public' for '--net <FLAGS>'",
+            "it names no known flag",
+            "public-ip, incoming, outbound, ipv6",
+        ],
     );
 
     // Nothing was bought or spent.

@@ -6,6 +6,8 @@
 
 use std::process::Command;
 
+use snm_sdk::units::fixed::Fixed;
+
 #[test]
 fn the_operation_a_story_runs_end_to_end() {
     let dir = std::env::temp_dir().join(format!("snm-quickstart-test-{}", std::process::id()));
@@ -40,19 +42,11 @@ fn the_operation_a_story_runs_end_to_end() {
         assert_eq!(row[2], format!("127.0.0.{}", 11 + i));
         let bytes: u128 = row[3].parse().unwrap();
         assert!((800_000..=2_000_000).contains(&bytes), "{row:?}");
-        let tenths = 360 + 18 * i;
-        let earned = if tenths % 10 == 0 {
-            format!("{}", tenths / 10)
-        } else {
-            format!("{}.{}", tenths / 10, tenths % 10)
-        };
+        let tenths = 360 + 18 * i as u128;
+        let earned = Fixed::from_u128(tenths, 1).to_string();
         assert_eq!(&row[4..6], [earned.as_str(), "SNM"], "{row:?}");
         let reward_wei = 50 * 10u128.pow(18) + bytes * 4 * 10u128.pow(8);
-        let reward = format!(
-            "{}.{}",
-            reward_wei / 10u128.pow(18),
-            format!("{:018}", reward_wei % 10u128.pow(18)).trim_end_matches('0')
-        );
+        let reward = Fixed::from_u128(reward_wei, 18).to_string();
         assert_eq!(&row[6..8], [reward.as_str(), "SNM"], "{row:?}");
         assert_eq!(row[6..8], row[8..10], "claimed all: {row:?}");
     }

@@ -179,7 +179,7 @@ fn best_ask_among_100k() {
         }
         times.sort();
         let found =
-            found.map_or("none".to_owned(), |(id, price)| format!("ask {id} at {}", price.per_hour()));
+            found.map_or("none".to_owned(), |(id, price)| format!("ask {id} at {}", price.to_per_hour()));
         println!("  {name:<58} median {:>9}  max {:>9}  -> {found}", ms(times[50]), ms(times[99]));
     }
 }

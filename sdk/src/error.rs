@@ -22,7 +22,7 @@ use crate::{
     reverts,
     shortfall::Shortfall,
     tx::{Hashes, Unmined},
-    units::{Snm, UsdPerHour, UsdPerSecond},
+    units::{InexactPrice, ParseError, Snm},
 };
 
 /// Whose funds fell short, in [`Error::InsufficientFunds`].
@@ -191,17 +191,10 @@ pub enum Error {
     /// Signing (a permit, a transaction) failed.
     #[error("signer: {0}")]
     Signer(#[from] alloy::signers::Error),
-    /// A price per hour is not a whole number of 10^-18 USD per second; choose a rounding.
-    #[error(
-        "{per_hour} is not a whole number of 10^-18 USD per second: use to_per_second_down ({down}) or \
-         to_per_second_up"
-    )]
-    InexactPrice {
-        /// The price given.
-        per_hour: UsdPerHour,
-        /// It rounded down per second.
-        down: UsdPerSecond,
-    },
+    /// A price per hour is not a whole number of 10^-18 USD per second; the error names both
+    /// roundings.
+    #[error(transparent)]
+    InexactPrice(#[from] InexactPrice),
     /// No ask of the order book meets the requirements within the budget
     /// ([`Customer::best_ask`](crate::Customer::best_ask)): why, ask by ask. Boxed so that every
     /// `Result` of the SDK stays small.
@@ -295,14 +288,10 @@ pub enum Error {
         /// The decoder's message.
         reason: String,
     },
-    /// A value could not be parsed.
-    #[error("cannot parse `{input}`: {reason}")]
-    Parse {
-        /// The text that was given.
-        input: String,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
+    /// A text is not a value of its unit (an amount, a price, a duration, a size, flags): the
+    /// text, what is wrong with it and what was expected.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
     /// The reward engine failed (bad input, config or previous round; names file and line).
     #[error(transparent)]
     Rewards(#[from] crate::rewards::RewardsError),

@@ -14,6 +14,7 @@ use alloy::{
 use crate::{
     Deployment, Error,
     bindings::{Market, PriceOracle, RewardDistributor, SNMToken},
+    units::fixed::Fixed,
 };
 
 /// SONM's measured receipt gas for the operations this market also has, by operation name.
@@ -39,15 +40,7 @@ pub fn sonm_gas(operation: &str) -> Option<u64> {
 
 /// Formats a count with thousands separators (`1,234,567`), as gas is usually read.
 pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (k, digit) in digits.chars().enumerate() {
-        if k > 0 && (digits.len() - k).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
+    format!("{:#}", Fixed::from_u128(n.into(), 0))
 }
 
 /// Gas used, collected per operation: count, total, minimum and maximum.

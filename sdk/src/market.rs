@@ -640,7 +640,7 @@ impl fmt::Display for Deal {
             self.customer,
             self.worker,
             self.master,
-            self.price.per_hour(),
+            self.price.to_per_hour(),
             self.price,
             self.deposit,
             BlockTime(self.settled_until)
@@ -718,7 +718,7 @@ impl fmt::Display for DealOpened {
             self.worker,
             self.master,
             self.price,
-            self.price.per_hour(),
+            self.price.to_per_hour(),
             self.deposit
         )?;
         if !self.image.is_empty() {

@@ -17,7 +17,7 @@ use crate::{
     },
     block_time::BlockTime,
     market::DealId,
-    units::{NetFlags, Snm, SnmPerUsd, UsdPerSecond, format_duration},
+    units::{NetFlags, Snm, SnmPerUsd, UsdPerSecond, fixed::Fixed, format_duration},
 };
 
 /// An amount in wei, as SNM.
@@ -27,7 +27,7 @@ fn snm(wei: U256) -> Snm {
 
 /// A price in 10^-18 USD per second, per hour (as people compare prices).
 fn per_hour(scaled: U256) -> String {
-    UsdPerSecond::from_scaled(scaled).per_hour().to_string()
+    UsdPerSecond::from_scaled(scaled).to_per_hour().to_string()
 }
 
 /// A block time in unix seconds, with its UTC date.
@@ -42,13 +42,7 @@ fn duration(seconds: U256) -> String {
 
 /// Basis points as a percentage (`2000` is `20 %`, `1250` is `12.5 %`).
 fn percent(bps: U256) -> String {
-    let bps: u64 = bps.saturating_to();
-    let (whole, hundredths) = (bps / 100, bps % 100);
-    match hundredths {
-        0 => format!("{whole} %"),
-        h if h % 10 == 0 => format!("{whole}.{} %", h / 10),
-        h => format!("{whole}.{h:02} %"),
-    }
+    format!("{} %", Fixed::new(bps, 2))
 }
 
 /// An order id; 0 is the order being placed.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::{
     market::{AskId, DepositRule, Mismatch, Requirements},
     orderbook::OrderBook,
-    units::{Snm, SnmPerUsd, Term, UsdPerSecond, format_duration},
+    units::{Snm, SnmPerUsd, Term, UsdPerSecond, fixed::Fixed, format_duration},
 };
 
 /// Every reason an ask may not meet requirements, in the order a [`Shortfall`] lists them.
@@ -168,13 +168,8 @@ pub fn budget_seconds(term: Term, rule: &DepositRule) -> u64 {
 /// highest price a budget pays for is rarely a round number).
 pub fn approx_per_hour(price: UsdPerSecond) -> String {
     let (micro, half) = (U256::from(1_000_000_000_000u64), U256::from(500_000_000_000u64));
-    let micro = price.per_hour().scaled().saturating_add(half) / micro;
-    let (whole, fraction) = (micro / U256::from(1_000_000), micro % U256::from(1_000_000));
-    let fraction = format!("{fraction:06}");
-    match fraction.trim_end_matches('0') {
-        "" => format!("{whole} USD/h"),
-        fraction => format!("{whole}.{fraction} USD/h"),
-    }
+    let micro = price.to_per_hour().scaled().saturating_add(half) / micro;
+    format!("{} USD/h", Fixed::new(micro, 6))
 }
 
 /// `n` followed by `noun`, plural unless `n` is one.
@@ -214,7 +209,7 @@ impl fmt::Display for Shortfall {
             f,
             "{but} the cheapest, ask {} at {}, costs {cost} for {}, {verdict} (which pays {} at {})",
             cheapest.ask,
-            cheapest.price.per_hour(),
+            cheapest.price.to_per_hour(),
             self.paid_for(),
             self.affordable(),
             self.rate

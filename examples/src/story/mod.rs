@@ -19,7 +19,7 @@ use std::{
 };
 
 use alloy::{
-    primitives::Address,
+    primitives::{Address, U256},
     providers::{DynProvider, Provider},
 };
 use anyhow::{Context, bail};
@@ -84,9 +84,9 @@ pub struct Summary {
 
 /// The proxies' price: supplier `i` asks 0.36 + 0.018 i USD an hour (a whole number of
 /// 5 * 10^-6 USD per second, so exact per second).
-fn price(i: usize) -> anyhow::Result<UsdPerHour> {
-    let thousandths = 360 + 18 * i;
-    Ok(format!("{}.{:03} USD/h", thousandths / 1000, thousandths % 1000).parse()?)
+fn price(i: usize) -> UsdPerHour {
+    let thousandths = 360 + 18 * i as u64;
+    UsdPerHour::from_scaled(U256::from(thousandths) * U256::from(10u64.pow(15)))
 }
 
 /// The worker IP of supplier `i`: 127.0.0.11, 127.0.0.12, ... (every loopback address reaches
@@ -183,7 +183,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
             "      deal {:>3}: worker {} at {} for {}",
             deal.id,
             deal.worker,
-            ask.ask.price.per_hour(),
+            ask.ask.price.to_per_hour(),
             deal.deposit
         );
         deals.push(deal.id);
@@ -343,7 +343,7 @@ fn agent_config(config: &StoryConfig, i: usize, worker: Address) -> anyhow::Resu
         workers: vec![WorkerConfig { address: worker, ip }],
         asks: vec![AskTemplate {
             worker,
-            price: price(i)?,
+            price: price(i),
             resources: Resources::new()
                 .cpu_milli_cores(1_000)
                 .ram(Bytes::from_mib(512))

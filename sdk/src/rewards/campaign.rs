@@ -49,11 +49,11 @@ mod as_string {
 
     pub(super) fn deserialize<'de, T, D>(deserializer: D) -> Result<T, D::Error>
     where
-        T: FromStr<Err = crate::Error>,
+        T: FromStr<Err: Display>,
         D: Deserializer<'de>,
     {
         let text = String::deserialize(deserializer)?;
-        text.parse().map_err(|e: crate::Error| D::Error::custom(e.to_string()))
+        text.parse().map_err(D::Error::custom)
     }
 }
 

@@ -28,7 +28,7 @@ use alloy::primitives::{Address, B256, U256, keccak256};
 use serde::Deserialize;
 
 use super::error::{Location, MultiProofError, RewardsError};
-use crate::units::Snm;
+use crate::units::{Snm, fixed};
 
 /// The leaf encoding written in the dump, as OpenZeppelin names it.
 pub const LEAF_ENCODING: [&str; 2] = ["address", "uint256"];
@@ -444,9 +444,9 @@ impl StandardMerkleTree {
                 buf.extend_from_slice(b"{\"value\":[\"");
                 buf.extend_from_slice(account.to_checksum_buffer(None).as_str().as_bytes());
                 buf.extend_from_slice(b"\",\"");
-                push_decimal(buf, amount.wei());
+                fixed::push(buf, amount.wei(), 0);
                 buf.extend_from_slice(b"\"],\"treeIndex\":");
-                push_decimal(buf, U256::from(self.tree_index[k]));
+                fixed::push(buf, U256::from(self.tree_index[k]), 0);
                 buf.extend_from_slice(if k == last { b"}\n" } else { b"},\n" });
             }
         })?;
@@ -486,7 +486,7 @@ impl StandardMerkleTree {
         for entry in &dump.values {
             let account: Address =
                 entry.value.0.parse().map_err(|_| bad(format!("bad address `{}`", entry.value.0)))?;
-            let amount = U256::from_str_radix(&entry.value.1, 10)
+            let amount = fixed::parse(&entry.value.1, 0)
                 .map_err(|_| bad(format!("bad amount `{}`", entry.value.1)))?;
             if entry.tree_index < n - 1 || entry.tree_index >= dump.tree.len() || seen[entry.tree_index] {
                 return Err(bad(format!("treeIndex {} is not a free leaf position", entry.tree_index)));
@@ -548,26 +548,6 @@ const HEX_PAIRS: [[u8; 2]; 256] = {
 fn hex_into(out: &mut [u8], bytes: &[u8]) {
     for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
         pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
-    }
-}
-
-/// Appends the decimal digits of `value`.
-pub(crate) fn push_decimal(buf: &mut Vec<u8>, value: U256) {
-    if value <= U256::from(u128::MAX) {
-        let mut v = value.to::<u128>();
-        let mut digits = [0u8; 40];
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        buf.extend_from_slice(&digits[at..]);
-    } else {
-        buf.extend_from_slice(value.to_string().as_bytes());
     }
 }
 

@@ -800,8 +800,7 @@ pub fn compute_round(
 /// Decimal-string serde for amounts and byte counts (JSON numbers lose precision above 2^53).
 mod dec {
     pub(super) mod snm {
-        use crate::units::Snm;
-        use alloy::primitives::U256;
+        use crate::units::{Snm, fixed};
         use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
         pub(crate) fn serialize<S: Serializer>(value: &Snm, serializer: S) -> Result<S::Ok, S::Error> {
@@ -810,15 +809,14 @@ mod dec {
 
         pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Snm, D::Error> {
             let text = String::deserialize(deserializer)?;
-            if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(D::Error::custom(format!("`{text}` is not a decimal amount of wei")));
-            }
-            U256::from_str_radix(&text, 10).map(Snm::from_wei).map_err(|e| D::Error::custom(e.to_string()))
+            fixed::parse(&text, 0)
+                .map(Snm::from_wei)
+                .map_err(|e| D::Error::custom(e.expecting("a decimal amount of wei")))
         }
     }
 
     pub(super) mod bytes {
-        use crate::units::Bytes;
+        use crate::units::{Bytes, fixed};
         use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
         pub(crate) fn serialize<S: Serializer>(value: &Bytes, serializer: S) -> Result<S::Ok, S::Error> {
@@ -827,10 +825,9 @@ mod dec {
 
         pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Bytes, D::Error> {
             let text = String::deserialize(deserializer)?;
-            if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(D::Error::custom(format!("`{text}` is not a decimal number of bytes")));
-            }
-            text.parse().map(Bytes::new).map_err(|_| D::Error::custom(format!("`{text}` is too large")))
+            fixed::parse_u128(&text, 0)
+                .map(Bytes::new)
+                .map_err(|e| D::Error::custom(e.expecting("a decimal number of bytes")))
         }
     }
 }

@@ -33,7 +33,7 @@ use alloy::primitives::{Address, map::HashSet};
 use serde::Deserialize;
 
 use super::error::{InputReason, Location, RewardsError};
-use crate::units::Bytes;
+use crate::units::{Bytes, ParseErrorKind, fixed};
 
 /// The CSV header line, required as the first line of a CSV report.
 pub const CSV_HEADER: &str = "account,ip,bytes,period_start,period_end";
@@ -302,32 +302,16 @@ fn parse_ip(text: &[u8]) -> Result<IpAddr, InputReason> {
 
 fn parse_bytes(text: &[u8]) -> Result<Bytes, InputReason> {
     let shown = || String::from_utf8_lossy(text).into_owned();
-    if text.first() == Some(&b'-') && text.len() > 1 && text[1..].iter().all(u8::is_ascii_digit) {
-        return Err(InputReason::NegativeBytes(shown()));
+    match fixed::parse_ascii::<u128>(text, 0) {
+        Ok(bytes) => Ok(Bytes::new(bytes)),
+        Err(ParseErrorKind::Negative) => Err(InputReason::NegativeBytes(shown())),
+        Err(_) => Err(InputReason::BadBytes(shown())),
     }
-    if text.is_empty() || text.len() > 39 || !text.iter().all(u8::is_ascii_digit) {
-        return Err(InputReason::BadBytes(shown()));
-    }
-    let mut value: u128 = 0;
-    for &d in text {
-        value = value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u128::from(d - b'0')))
-            .ok_or_else(|| InputReason::BadBytes(shown()))?;
-    }
-    Ok(Bytes::new(value))
 }
 
 fn parse_time(text: &[u8], field: &'static str) -> Result<u64, InputReason> {
-    let bad = || InputReason::BadTime { field, value: String::from_utf8_lossy(text).into_owned() };
-    if text.is_empty() || text.len() > 20 || !text.iter().all(u8::is_ascii_digit) {
-        return Err(bad());
-    }
-    let mut value: u64 = 0;
-    for &d in text {
-        value = value.checked_mul(10).and_then(|v| v.checked_add(u64::from(d - b'0'))).ok_or_else(bad)?;
-    }
-    Ok(value)
+    fixed::parse_ascii::<u64>(text, 0)
+        .map_err(|_| InputReason::BadTime { field, value: String::from_utf8_lossy(text).into_owned() })
 }
 
 #[derive(Deserialize)]

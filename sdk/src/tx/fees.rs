@@ -3,9 +3,9 @@
 
 use std::fmt;
 
-use alloy::{eips::eip1559::Eip1559Estimation, primitives::U256};
+use alloy::eips::eip1559::Eip1559Estimation;
 
-use crate::{tx::TxOptions, units::fmt_decimal};
+use crate::{tx::TxOptions, units::fixed::Fixed};
 
 /// The least raise of both fees that geth and reth accept for a replacement, in percent.
 pub const MIN_FEE_BUMP_PERCENT: u64 = 10;
@@ -78,8 +78,7 @@ pub(crate) struct Gwei(pub(crate) u128);
 impl fmt::Display for Gwei {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A gwei is 10^9 wei.
-        fmt_decimal(f, U256::from(self.0), 9)?;
-        f.write_str(" gwei")
+        write!(f, "{} gwei", Fixed::from_u128(self.0, 9))
     }
 }
 

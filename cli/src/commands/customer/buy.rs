@@ -186,9 +186,9 @@ fn print_plan(order: &Order, plan: &Plan) {
             ask.master.to_string(),
             units::cores_text(ask.resources.cpu_milli_cores),
             units::size_text(ask.resources.ram_bytes),
-            units::net_flags_text(ask.flags),
+            ask.flags.list().to_string(),
             if ask.region == 0 { "any".to_owned() } else { ask.region.to_string() },
-            ask.price.per_hour().to_string(),
+            ask.price.to_per_hour().to_string(),
             pick.deposit.to_string(),
         ]);
     }
