@@ -6,7 +6,7 @@
 use std::{
     path::PathBuf,
     process::{Child, Command, Stdio},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use snm_proxy::{ProxyStats, config_hash, connect_via, traffic::echo_server};
@@ -14,6 +14,9 @@ use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpListener,
 };
+
+/// How long a condition may take to come true on a loaded machine before the test fails.
+const PATIENCE: Duration = Duration::from_secs(30);
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("snm-proxy-{name}-{}", std::process::id()));
@@ -32,13 +35,14 @@ async fn start_proxy(stats: &PathBuf, secret: &str) -> (Child, std::net::SocketA
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    for _ in 0..200 {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
         if let Ok(s) = ProxyStats::read(stats) {
             return (child, s.listen.parse().unwrap());
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("the proxy wrote no stats file");
+    panic!("the proxy wrote no stats file within {PATIENCE:?}");
 }
 
 #[tokio::test]
@@ -64,7 +68,8 @@ async fn tunnels_count_every_byte_and_survive_in_the_stats_file() {
 
     // The counts reach the file while running ...
     let mut running = ProxyStats::default();
-    for _ in 0..100 {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
         running = ProxyStats::read(&stats).unwrap();
         if running.total_bytes() == 400_000 && running.refused == 1 {
             break;
