@@ -21,7 +21,7 @@ use crate::{
     market::DealId,
     reverts,
     shortfall::Shortfall,
-    tx::{Hashes, Unmined},
+    tx::unmined::{Hashes, Unmined},
     units::{InexactPrice, ParseError, Snm},
 };
 
@@ -259,7 +259,7 @@ pub enum Error {
     /// The local devnet could not be started or used.
     #[cfg(feature = "devnet")]
     #[error(transparent)]
-    Devnet(#[from] crate::devnet::DevnetError),
+    Devnet(#[from] crate::devnet::error::DevnetError),
     /// Reading or writing failed where no file of the SDK's is involved (for example hashing a
     /// round's Merkle dump, or an integrator's own file read with `?`).
     #[error("I/O: {0}")]

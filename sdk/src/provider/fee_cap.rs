@@ -9,7 +9,7 @@ use alloy::{
     transports::TransportResult,
 };
 
-use crate::tx::Fees;
+use crate::tx::fees::Fees;
 
 /// A filler that holds every transaction's `maxFeePerGas` (and its tip, or a legacy gas price)
 /// under a cap, after the provider's gas filler estimated them and before its wallet filler signs:

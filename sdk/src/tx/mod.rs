@@ -45,12 +45,12 @@
 //! fillers only add the nonce (the nonce layer does, before them) and sign it (a wallet filler),
 //! or the node signs it.
 
-mod fees;
+pub(crate) mod fees;
 mod options;
 mod pace;
 pub(crate) mod refusal;
 mod replacement;
-mod unmined;
+pub(crate) mod unmined;
 
 use alloy::{
     network::TransactionBuilder,
@@ -60,13 +60,13 @@ use alloy::{
     sol_types::SolEvent,
 };
 
+pub(crate) use self::pace::ReceiptPace;
 use self::replacement::{InFlight, Version, nonce_of};
 pub use self::{
     fees::{Fees, MIN_FEE_BUMP_PERCENT},
     options::TxOptions,
     unmined::{PoolState, ReplacementStop, Unmined},
 };
-pub(crate) use self::{pace::ReceiptPace, unmined::Hashes};
 use crate::{
     Error,
     error::{Target, from_rpc},

@@ -5,7 +5,7 @@ use std::{fmt, time::Duration};
 
 use alloy::primitives::{Address, B256};
 
-use crate::tx::{Fees, fees::Gwei};
+use super::fees::{Fees, Gwei};
 
 /// A transaction that had no receipt within [`TxOptions::receipt_timeout`](crate::tx::TxOptions::receipt_timeout)
 /// ([`Error::NotMined`](crate::Error::NotMined)): its versions, what the node holds, and why bumping stopped.
