@@ -38,17 +38,31 @@
 //! # }
 //! ```
 
+#[cfg(feature = "rewards")]
 mod campaign;
+#[cfg(feature = "rewards")]
 mod error;
 pub mod merkle;
+#[cfg(feature = "rewards")]
 mod round;
+#[cfg(feature = "rewards")]
+mod tally;
+#[cfg(feature = "rewards")]
 pub mod usage;
 
+#[cfg(feature = "rewards")]
 pub use campaign::Campaign;
-pub use error::{InputReason, Location, MultiProofError, RewardsError};
-pub use merkle::{RewardClaim, RewardMultiProof, StandardMerkleTree};
+#[cfg(feature = "rewards")]
+pub use error::{InputReason, Location, RewardsError};
+#[cfg(feature = "rewards")]
+pub use merkle::StandardMerkleTree;
+pub use merkle::{MultiProofError, RewardClaim, RewardMultiProof};
+#[cfg(feature = "rewards")]
 pub use round::{
-    AccountReward, Conflict, ConflictRule, IpOwner, PreviousRound, ROUND_FORMAT, Round, RoundFiles, Tally,
+    AccountReward, Conflict, ConflictRule, IpOwner, PreviousRound, ROUND_FORMAT, Round, RoundFiles,
     compute_round,
 };
+#[cfg(feature = "rewards")]
+pub use tally::Tally;
+#[cfg(feature = "rewards")]
 pub use usage::{CSV_HEADER, Period, UsageFormat, UsageReader, UsageRecord};
