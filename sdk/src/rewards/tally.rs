@@ -350,3 +350,324 @@ impl Tally {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use alloy::primitives::U256;
+
+    use super::*;
+    use crate::{
+        rewards::{
+            merkle::verify,
+            usage::{CSV_HEADER, Period, UsageFormat},
+        },
+        units::{SnmPerUsd, Usd},
+    };
+
+    /// Operation A at 25 SNM/USD: 50 SNM per IP, and 1 TB = $4 = 100 SNM.
+    fn campaign() -> Campaign {
+        Campaign::operation_a(SnmPerUsd::from_whole(25))
+    }
+
+    fn who(k: u8) -> Address {
+        Address::repeat_byte(k)
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("an IP")
+    }
+
+    fn record(account: u8, at: &str, bytes: Bytes, start: u64) -> UsageRecord {
+        UsageRecord { account: who(account), ip: ip(at), bytes, period: Period { start, end: start + 10 } }
+    }
+
+    /// The round of `records`, added one by one (line `k + 1` for record `k`).
+    fn round_of(
+        campaign: Campaign,
+        previous: Option<PreviousRound>,
+        records: &[UsageRecord],
+    ) -> Result<Round, RewardsError> {
+        let mut tally = Tally::new(campaign, previous);
+        for (k, r) in records.iter().enumerate() {
+            tally.add(r, || Location::line("r.csv", k as u64 + 1))?;
+        }
+        tally.finish()
+    }
+
+    /// A fresh directory for one test's files.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("snm-tally-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn owners(round: &Round) -> Vec<(IpAddr, Address, u64)> {
+        round.ips().iter().map(|o| (o.ip, o.owner, o.round)).collect()
+    }
+
+    #[test]
+    fn each_ip_counts_once_for_its_account_and_traffic_sums_per_account() -> Result<(), RewardsError> {
+        let half = Bytes::new(Bytes::PER_TB / 2);
+        let round = round_of(
+            campaign(),
+            None,
+            &[
+                record(0xa, "10.0.0.1", Bytes::from_tb(1), 100),
+                record(0xa, "10.0.0.1", half, 200),
+                record(0xa, "::ffff:10.0.0.1", Bytes::ZERO, 300), // the same IPv4 address
+                record(0xa, "10.0.0.2", half, 100),
+                record(0xb, "2001:db8::3", Bytes::from_tb(3), 100),
+            ],
+        )?;
+        assert_eq!((round.number(), round.records(), round.previous_root()), (1, 5, None));
+        // A: 2 IPs and 2 TB = 100 + 200 SNM; B: 1 IP and 3 TB = 50 + 300 SNM.
+        let a = round.account(who(0xa)).expect("A is paid");
+        assert_eq!((a.ips, a.bytes, a.cumulative), (2, Bytes::from_tb(2), Snm::from_whole(300)));
+        assert_eq!(
+            (a.round_ips, a.round_bytes, a.round_amount),
+            (2, Bytes::from_tb(2), Snm::from_whole(300))
+        );
+        let b = round.account(who(0xb)).expect("B is paid");
+        assert_eq!((b.ips, b.bytes, b.cumulative), (1, Bytes::from_tb(3), Snm::from_whole(350)));
+        assert_eq!(round.accounts().len(), 2);
+        assert_eq!(
+            owners(&round),
+            vec![
+                (ip("10.0.0.1"), who(0xa), 1),
+                (ip("10.0.0.2"), who(0xa), 1),
+                (ip("2001:db8::3"), who(0xb), 1)
+            ],
+            "IPv4 first, each once, sorted"
+        );
+        assert!(round.conflicts().is_empty());
+        assert_eq!((round.total(), round.round_total()), (Snm::from_whole(650), Snm::from_whole(650)));
+        for account in [who(0xa), who(0xb)] {
+            let (amount, proof) = round.claim(account).expect("a leaf");
+            assert!(verify(round.root(), account, amount, &proof));
+        }
+        assert_eq!(round.claim(who(0xc)), None);
+        Ok(())
+    }
+
+    #[test]
+    fn a_contested_ip_goes_to_the_earliest_start_then_the_lower_address() -> Result<(), RewardsError> {
+        let round = round_of(
+            campaign(),
+            None,
+            &[
+                // 10.0.0.1: A's earliest record (50) is earlier than B's (100), though listed later.
+                record(0xb, "10.0.0.1", Bytes::from_tb(1), 100),
+                record(0xa, "10.0.0.1", Bytes::from_tb(1), 300),
+                record(0xb, "10.0.0.1", Bytes::from_tb(2), 400),
+                record(0xa, "10.0.0.1", Bytes::from_tb(1), 50),
+                // 10.0.0.2: the same start; the lower address (A) wins.
+                record(0xb, "10.0.0.2", Bytes::from_tb(1), 100),
+                record(0xa, "10.0.0.2", Bytes::ZERO, 100),
+                // 10.0.0.3: C reports only an IP B owns; C gets nothing.
+                record(0xb, "10.0.0.3", Bytes::ZERO, 10),
+                record(0xc, "10.0.0.3", Bytes::from_tb(5), 20),
+            ],
+        )?;
+        let conflicts: Vec<_> = round
+            .conflicts()
+            .iter()
+            .map(|c| (c.ip, c.owner, c.owner_first_start, c.excluded, c.excluded_first_start, c.rule))
+            .collect();
+        assert_eq!(
+            conflicts,
+            vec![
+                (ip("10.0.0.1"), who(0xa), Some(50), who(0xb), 100, ConflictRule::EarlierPeriodStart),
+                (ip("10.0.0.2"), who(0xa), Some(100), who(0xb), 100, ConflictRule::LowerAddress),
+                (ip("10.0.0.3"), who(0xb), Some(10), who(0xc), 20, ConflictRule::EarlierPeriodStart),
+            ]
+        );
+        let excluded: Vec<_> =
+            round.conflicts().iter().map(|c| (c.excluded_bytes, c.excluded_records)).collect();
+        assert_eq!(excluded, vec![(Bytes::from_tb(3), 2), (Bytes::from_tb(1), 1), (Bytes::from_tb(5), 1)]);
+        // A: 2 IPs, its own 2 TB on 10.0.0.1; B: 1 IP, nothing on it; C: no IP, no account, no leaf.
+        let a = round.account(who(0xa)).expect("A is paid");
+        assert_eq!((a.ips, a.bytes, a.cumulative), (2, Bytes::from_tb(2), Snm::from_whole(300)));
+        let b = round.account(who(0xb)).expect("B is paid");
+        assert_eq!((b.ips, b.bytes, b.cumulative), (1, Bytes::ZERO, Snm::from_whole(50)));
+        assert!(round.account(who(0xc)).is_none() && round.claim(who(0xc)).is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn the_next_round_keeps_earlier_owners_and_pays_the_difference() -> Result<(), RewardsError> {
+        let dir = scratch("next");
+        let first = round_of(
+            campaign(),
+            None,
+            &[
+                record(0xa, "10.0.0.1", Bytes::from_tb(1), 500),
+                record(0xb, "10.0.0.2", Bytes::from_tb(1), 500),
+            ],
+        )?;
+        let files = first.write(&dir)?;
+        let previous = PreviousRound::load(&files.round, &campaign())?;
+        let second = round_of(
+            campaign(),
+            Some(previous),
+            &[
+                // B reports A's IP with an earlier start than A ever did: A keeps it.
+                record(0xb, "10.0.0.1", Bytes::from_tb(7), 1),
+                record(0xa, "10.0.0.1", Bytes::from_tb(2), 900),
+                // B does not report its 10.0.0.2 this round; C does, earlier than B ever did: B keeps it.
+                record(0xc, "10.0.0.2", Bytes::from_tb(1), 1),
+                record(0xa, "10.0.0.3", Bytes::ZERO, 900),
+            ],
+        )?;
+        assert_eq!((second.number(), second.previous_root()), (2, Some(first.root())));
+        let conflicts: Vec<_> = second
+            .conflicts()
+            .iter()
+            .map(|c| (c.ip, c.owner, c.owner_first_start, c.excluded, c.rule))
+            .collect();
+        assert_eq!(
+            conflicts,
+            vec![
+                (ip("10.0.0.1"), who(0xa), Some(900), who(0xb), ConflictRule::EarlierRound),
+                (ip("10.0.0.2"), who(0xb), None, who(0xc), ConflictRule::EarlierRound),
+            ]
+        );
+        assert_eq!(
+            owners(&second),
+            vec![(ip("10.0.0.1"), who(0xa), 1), (ip("10.0.0.2"), who(0xb), 1), (ip("10.0.0.3"), who(0xa), 2)]
+        );
+        // A: 2 IPs (one new) and 3 TB over both rounds: 400 SNM cumulative, 250 this round.
+        let a = second.account(who(0xa)).expect("A is paid");
+        assert_eq!((a.ips, a.bytes, a.cumulative), (2, Bytes::from_tb(3), Snm::from_whole(400)));
+        assert_eq!(
+            (a.round_ips, a.round_bytes, a.round_amount),
+            (1, Bytes::from_tb(2), Snm::from_whole(250))
+        );
+        // B reported nothing it owns: its amount carries over, nothing added.
+        let b = second.account(who(0xb)).expect("B keeps its leaf");
+        assert_eq!(
+            (b.ips, b.cumulative, b.round_ips, b.round_amount),
+            (1, Snm::from_whole(150), 0, Snm::ZERO)
+        );
+        assert_eq!((second.total(), second.round_total()), (Snm::from_whole(550), Snm::from_whole(250)));
+        std::fs::remove_dir_all(&dir).map_err(|e| RewardsError::io(&dir, e))
+    }
+
+    #[test]
+    fn traffic_is_rounded_down_once_over_every_round() -> Result<(), RewardsError> {
+        // 1 TB pays 0.6 wei: 2 TB in each of two rounds is 1.2 wei then 2.4 wei cumulative.
+        let mut campaign = campaign();
+        campaign.usd_per_tb = Usd::from_scaled(U256::from(2));
+        campaign.snm_per_usd = "0.3 SNM/USD".parse().expect("a rate");
+        let dir = scratch("rounding");
+        let traffic = |start| {
+            vec![
+                record(0xa, "10.0.0.1", Bytes::from_tb(1), start),
+                record(0xa, "10.0.0.1", Bytes::from_tb(1), start),
+            ]
+        };
+        let first = round_of(campaign.clone(), None, &traffic(1))?;
+        let per_ip = Snm::from_whole(50);
+        let wei = |n: u64| per_ip.checked_add(Snm::from_wei(U256::from(n))).expect("small");
+        assert_eq!(
+            first.account(who(0xa)).map(|a| a.cumulative),
+            Some(wei(1)),
+            "floor(1.2), not 2 × floor(0.6)"
+        );
+        let files = first.write(&dir)?;
+        let second =
+            round_of(campaign.clone(), Some(PreviousRound::load(&files.round, &campaign)?), &traffic(2))?;
+        let a = second.account(who(0xa)).expect("A is paid");
+        assert_eq!(
+            (a.cumulative, a.round_amount),
+            (wei(2), Snm::from_wei(U256::from(1))),
+            "floor(2.4) − floor(1.2)"
+        );
+        std::fs::remove_dir_all(&dir).map_err(|e| RewardsError::io(&dir, e))
+    }
+
+    /// `records` CSV lines over 1,000 IPs and 50 accounts, one line in 7 from another account than
+    /// the IP's usual one.
+    fn csv(records: u64) -> String {
+        let mut text = format!("{CSV_HEADER}\n");
+        for k in 0..records {
+            let at = k * 7919 % 1000;
+            let account = if k % 7 == 0 { (k / 7) % 50 } else { at % 50 };
+            let line = format!(
+                "{},10.0.{}.{},{},{},{}\n",
+                who(account as u8 + 1),
+                at / 256,
+                at % 256,
+                k * 1_000_003,
+                k % 97,
+                k % 97 + 5
+            );
+            text.push_str(&line);
+        }
+        text
+    }
+
+    #[test]
+    fn reading_on_two_threads_tallies_as_adding_each_record() -> Result<(), RewardsError> {
+        // 20,000 records: several batches pass between the parsing and the tallying thread.
+        let text = csv(20_000);
+        let mut read = Tally::new(campaign(), None);
+        read.read(&mut UsageReader::new(text.as_bytes(), UsageFormat::Csv, "mem.csv"))?;
+        let mut added = Tally::new(campaign(), None);
+        for record in UsageReader::new(text.as_bytes(), UsageFormat::Csv, "mem.csv") {
+            added.add(&record?, || Location::file("mem.csv"))?;
+        }
+        let (read, added) = (read.finish()?, added.finish()?);
+        assert_eq!(read.records(), 20_000);
+        assert_eq!(read.records(), added.records());
+        assert_eq!(read.accounts(), added.accounts());
+        assert_eq!(read.ips(), added.ips());
+        assert_eq!(read.conflicts(), added.conflicts());
+        assert!(!read.conflicts().is_empty());
+        assert_eq!((read.root(), read.total()), (added.root(), added.total()));
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_line_stops_the_read_with_its_file_and_line() {
+        let mut text = csv(9_000);
+        text.push_str(&format!("{},10.0.0.300,1,1,2\n", who(1)));
+        text.push_str(csv(10).replace(CSV_HEADER, "").trim_start());
+        let mut tally = Tally::new(campaign(), None);
+        let err = tally
+            .read(&mut UsageReader::new(text.as_bytes(), UsageFormat::Csv, "reports/w.csv"))
+            .expect_err("a bad IP");
+        assert_eq!(err.to_string(), "reports/w.csv:9002: `10.0.0.300` is not an IP address");
+        assert!(
+            matches!(err, RewardsError::Input { reason: InputReason::BadIp(_), at } if at.line == Some(9_002))
+        );
+    }
+
+    #[test]
+    fn bytes_that_overflow_name_their_line() {
+        let line = |bytes: u128| format!("{},10.0.0.1,{bytes},1,2\n", who(1));
+        let text = format!("{CSV_HEADER}\n{}{}{}", line(1), line(u128::MAX), line(5));
+        let mut tally = Tally::new(campaign(), None);
+        let err = tally
+            .read(&mut UsageReader::new(text.as_bytes(), UsageFormat::Csv, "w.csv"))
+            .expect_err("overflow");
+        assert!(
+            matches!(&err, RewardsError::Input { reason: InputReason::BytesOverflow, at } if *at == Location::line("w.csv", 3)),
+            "{err}"
+        );
+        let mut tally = Tally::new(campaign(), None);
+        tally
+            .add(&record(1, "10.0.0.1", Bytes::new(u128::MAX), 1), || Location::line("x.csv", 1))
+            .expect("fits");
+        let err = tally
+            .add(&record(1, "10.0.0.1", Bytes::new(1), 1), || Location::line("x.csv", 2))
+            .expect_err("overflow");
+        assert_eq!(err.to_string(), "x.csv:2: byte total overflows");
+    }
+
+    #[test]
+    fn a_round_without_records_has_nothing_to_distribute() {
+        assert!(matches!(Tally::new(campaign(), None).finish(), Err(RewardsError::NothingToDistribute)));
+    }
+}

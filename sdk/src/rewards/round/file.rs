@@ -296,3 +296,205 @@ fn read_round_file(
     }
     Ok((parsed, tree))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::{
+        rewards::{
+            Tally,
+            usage::{Period, UsageRecord},
+        },
+        units::{Bytes, SnmPerUsd},
+    };
+
+    fn campaign() -> Campaign {
+        Campaign::operation_a(SnmPerUsd::from_whole(25))
+    }
+
+    fn who(k: u8) -> Address {
+        Address::repeat_byte(k)
+    }
+
+    /// A round 1 of A (two IPs, 1 TB), B (one IP, 2 TB) and C (excluded from B's IP).
+    fn round() -> Result<Round, RewardsError> {
+        let mut tally = Tally::new(campaign(), None);
+        for (account, ip, tb, start) in [
+            (0xa, "10.0.0.1", 1, 10),
+            (0xa, "10.0.0.2", 0, 10),
+            (0xb, "10.0.0.3", 2, 10),
+            (0xc, "10.0.0.3", 4, 20),
+        ] {
+            let ip = ip.parse().map_err(|_| RewardsError::NothingToDistribute)?;
+            let record = UsageRecord {
+                account: who(account),
+                ip,
+                bytes: Bytes::from_tb(tb),
+                period: Period { start, end: start },
+            };
+            tally.add(&record, || Location::file("r.csv"))?;
+        }
+        tally.finish()
+    }
+
+    /// A fresh directory for one test's files.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("snm-round-file-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .map(|entries| entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_written_round_reads_back_as_the_same_round() -> Result<(), RewardsError> {
+        let dir = scratch("round-trip");
+        let round = round()?;
+        let files = round.write(&dir)?;
+        assert_eq!(files, Round::files_in(&dir, 1));
+        assert_eq!(entries(&dir), ["round-1.json", "round-1.merkle.json"], "no temporary file is left");
+
+        let back = Round::load(&files.round)?;
+        assert_eq!((back.number(), back.root(), back.previous_root()), (1, round.root(), None));
+        assert_eq!(
+            (back.total(), back.round_total(), back.records()),
+            (round.total(), round.round_total(), 4)
+        );
+        assert_eq!(back.campaign(), round.campaign());
+        assert_eq!(back.accounts(), round.accounts());
+        assert_eq!(back.ips(), round.ips());
+        assert_eq!(back.conflicts(), round.conflicts());
+        assert_eq!(back.conflicts().len(), 1);
+        assert_eq!(back.tree(), round.tree());
+        assert_eq!(StandardMerkleTree::load_dump(&files.merkle)?, *round.tree());
+
+        let previous = PreviousRound::load(&files.round, &campaign())?;
+        assert_eq!((previous.number(), previous.root(), previous.total()), (1, round.root(), round.total()));
+        assert_eq!((previous.accounts(), previous.ips()), (round.accounts(), round.ips()));
+        fs::remove_dir_all(&dir).map_err(|e| RewardsError::io(&dir, e))
+    }
+
+    #[test]
+    fn a_round_is_never_overwritten_and_a_refused_write_leaves_nothing() -> Result<(), RewardsError> {
+        let dir = scratch("overwrite");
+        let round = round()?;
+        let files = round.write(&dir)?;
+        let before = fs::read(&files.round).map_err(|e| RewardsError::io(&files.round, e))?;
+        let err = round.write(&dir).expect_err("round 1 exists");
+        assert!(matches!(&err, RewardsError::OutputExists { file } if *file == files.round), "{err}");
+        assert_eq!(fs::read(&files.round).map_err(|e| RewardsError::io(&files.round, e))?, before);
+
+        // Only the dump is there: refused too, and no round file appears.
+        let other = scratch("overwrite-dump");
+        fs::create_dir_all(&other).map_err(|e| RewardsError::io(&other, e))?;
+        fs::write(other.join("round-1.merkle.json"), b"{}").map_err(|e| RewardsError::io(&other, e))?;
+        assert!(matches!(round.write(&other), Err(RewardsError::OutputExists { .. })));
+        assert_eq!(entries(&other), ["round-1.merkle.json"]);
+        for dir in [dir, other] {
+            fs::remove_dir_all(&dir).map_err(|e| RewardsError::io(&dir, e))?;
+        }
+        Ok(())
+    }
+
+    /// The round file as JSON, changed by `change`, written pretty (one key per line) to `path`.
+    fn tampered(file: &Value, path: &Path, change: impl FnOnce(&mut Value)) -> Result<(), RewardsError> {
+        let mut file = file.clone();
+        change(&mut file);
+        let text = serde_json::to_string_pretty(&file).map_err(|e| RewardsError::io(path, e.into()))?;
+        fs::write(path, text).map_err(|e| RewardsError::io(path, e))
+    }
+
+    /// One way to spoil a round file.
+    type Change = Box<dyn FnOnce(&mut Value)>;
+
+    /// Adds `by` to the decimal string at `value`.
+    fn add(value: &mut Value, by: i128) {
+        let n: i128 = value.as_str().and_then(|s| s.parse().ok()).expect("a decimal string");
+        *value = json!((n + by).to_string());
+    }
+
+    #[test]
+    fn a_round_file_that_does_not_add_up_is_refused_with_its_file_and_reason() -> Result<(), RewardsError> {
+        let dir = scratch("refused");
+        let files = round()?.write(&dir)?;
+        let file: Value =
+            serde_json::from_slice(&fs::read(&files.round).map_err(|e| RewardsError::io(&dir, e))?)
+                .map_err(|e| RewardsError::io(&dir, e.into()))?;
+        let unknown = who(0xd).to_string();
+        let cases: Vec<(&str, Change)> = vec![
+            ("format `v0` is not `snm-rewards-round-v1`", Box::new(|f| f["format"] = json!("v0"))),
+            (
+                "is for campaign `operation-a` (60 SNM",
+                Box::new(|f| f["campaign"]["snm_per_ip"] = json!("60 SNM")),
+            ),
+            ("round numbers start at 1", Box::new(|f| f["round"] = json!(0))),
+            ("IP 10.0.0.1 is listed twice", Box::new(|f| f["ips"][1]["ip"] = json!("10.0.0.1"))),
+            ("is not in canonical form", Box::new(|f| f["ips"][0]["ip"] = json!("::ffff:10.0.0.1"))),
+            ("has round 2 outside 1..=1", Box::new(|f| f["ips"][0]["round"] = json!(2))),
+            (
+                "accounts are not sorted and unique",
+                Box::new(|f| f["accounts"].as_array_mut().expect("accounts").reverse()),
+            ),
+            ("lists 3 IPs (2 this round) but owns 2", Box::new(|f| f["accounts"][0]["ips"] = json!(3))),
+            (
+                "cumulative 200000000000000000001 wei, but 2 IPs",
+                Box::new(|f| add(&mut f["accounts"][0]["cumulative_wei"], 1)),
+            ),
+            ("this round's figures exceed", Box::new(|f| add(&mut f["accounts"][0]["round_bytes"], 1))),
+            (
+                "is not among the accounts",
+                Box::new(move |f| {
+                    let extra = json!({"ip": "10.0.0.9", "owner": unknown, "round": 1});
+                    f["ips"].as_array_mut().expect("ips").push(extra);
+                }),
+            ),
+            ("total_wei is", Box::new(|f| add(&mut f["total_wei"], 1))),
+            ("round_total_wei is", Box::new(|f| add(&mut f["round_total_wei"], -1))),
+            ("root is 0x00", Box::new(|f| f["root"] = json!(B256::ZERO))),
+            ("unknown field `note`", Box::new(|f| f["accounts"][1]["note"] = json!(1))),
+            ("`-5` is not a decimal amount of wei", Box::new(|f| f["total_wei"] = json!("-5"))),
+        ];
+        let path = dir.join("round-1.json");
+        for (needle, change) in cases {
+            tampered(&file, &path, change)?;
+            let err = PreviousRound::load(&path, &campaign()).expect_err(needle);
+            let shown = err.to_string();
+            let RewardsError::Previous { at, reason } = err else { panic!("{needle}: wrong error {shown}") };
+            assert_eq!(at.file, path);
+            assert!(reason.contains(needle), "{shown} should say {needle}");
+            assert!(shown.starts_with(&format!("{}", path.display())), "{shown}");
+            // A JSON error names its line (the file is one key per line).
+            if needle.starts_with("unknown") || needle.starts_with("`-5`") {
+                assert!(at.line.is_some_and(|line| line > 1), "{shown}");
+            }
+            // Read back for publishing, the same file is refused as a round.
+            assert!(matches!(Round::load(&path), Err(RewardsError::Round { .. })), "{needle}");
+        }
+        fs::remove_dir_all(&dir).map_err(|e| RewardsError::io(&dir, e))
+    }
+
+    #[test]
+    fn a_round_read_back_is_checked_against_the_campaign_it_names() -> Result<(), RewardsError> {
+        let dir = scratch("campaign");
+        let files = round()?.write(&dir)?;
+        let text = fs::read_to_string(&files.round).map_err(|e| RewardsError::io(&dir, e))?;
+        fs::write(&files.round, text.replace("\"operation-a\"", "\"Operation A!\""))
+            .map_err(|e| RewardsError::io(&dir, e))?;
+        let err = Round::load(&files.round).expect_err("a bad campaign id");
+        assert!(
+            matches!(&err, RewardsError::Round { reason, .. } if reason.starts_with("its campaign: id")),
+            "{err}"
+        );
+        fs::remove_dir_all(&dir).map_err(|e| RewardsError::io(&dir, e))
+    }
+}
