@@ -25,6 +25,22 @@
 //! (see [`Campaign::reward`]). Any bad input is a [`RewardsError`] naming the file, line and reason,
 //! and nothing is written.
 //!
+//! **The `rewards` feature** (on by default) brings the engine: everything above. Without it this
+//! module keeps what claiming needs: [`RewardClaim`], [`RewardMultiProof`] (with
+//! [`MultiProofError`]) and the hashes of [`merkle`], so a client that only claims builds without
+//! the engine and its dependencies (rayon, toml).
+//!
+//! **The engine blocks.** It is synchronous: [`compute_round`], [`Round::write`], [`Round::load`],
+//! [`PreviousRound::load`], [`StandardMerkleTree::build`] and [`StandardMerkleTree::load_dump`]
+//! read or write files and hash on every core of rayon's global pool (`RAYON_NUM_THREADS` sets its
+//! size), seconds for a million accounts. In async code run them on a blocking thread
+//! (`tokio::task::spawn_blocking`, as [`compute_round`] shows), never on the runtime's workers.
+//!
+//! One concern per file: `campaign` (rules), `usage` (reports), `tally` (counting and conflicts),
+//! `round` (the computed round) and `round::file` (its file, written and checked), `merkle::hash`,
+//! `merkle::claim` (the claim data, always built), `merkle::tree`, `merkle::multiproof` and
+//! `merkle::dump`, and `error`.
+//!
 //! ```no_run
 //! # fn demo() -> Result<(), snm_sdk::rewards::RewardsError> {
 //! use snm_sdk::rewards::{Campaign, compute_round};

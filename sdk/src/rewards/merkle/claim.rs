@@ -26,7 +26,8 @@ pub struct RewardClaim {
 /// `getMultiProof` returns and the distributor's `claimMultiproof` (like `MerkleProof.multiProofVerify`)
 /// takes. A sibling shared by several leaves is sent once, and a node computed from two of them is
 /// not sent at all, so the multiproof of a run of neighbouring leaves (a batch of
-/// [`StandardMerkleTree::sweep_batches`]) is far shorter than their single proofs.
+/// [`StandardMerkleTree::sweep_batches`](crate::rewards::StandardMerkleTree::sweep_batches)) is
+/// far shorter than their single proofs.
 ///
 /// The root is computed as OpenZeppelin's `processMultiProof` does: a queue starts with the
 /// leaves; each flag is one step that hashes the next queued node with either the next queued node

@@ -65,7 +65,8 @@ impl StandardMerkleTree {
 
     /// Loads and fully checks a `standard-v1` dump of `(address, uint256)` leaves: every node must
     /// be the hash of its children, every value's leaf must sit at its `treeIndex`, and every leaf
-    /// must have exactly one value.
+    /// must have exactly one value. It blocks (it reads the file and rebuilds the tree on every
+    /// core): in async code, call it on a blocking thread (`tokio::task::spawn_blocking`).
     pub fn load_dump(path: &Path) -> Result<Self, RewardsError> {
         let file = std::fs::File::open(path).map_err(|e| RewardsError::io(path, e))?;
         let bad = |reason: String| RewardsError::Dump { at: Location::file(path), reason };

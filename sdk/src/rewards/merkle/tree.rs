@@ -27,7 +27,9 @@ pub struct StandardMerkleTree {
 
 impl StandardMerkleTree {
     /// Builds the tree of `(account, cumulative amount)` values. The values may come in any
-    /// order; they are kept sorted by account. Fails on no values or a repeated account.
+    /// order; they are kept sorted by account. Fails on no values or a repeated account. Hashing
+    /// runs on every core of rayon's global pool and blocks the calling thread until done (about
+    /// a second for a million leaves): in async code, call it on a blocking thread.
     pub fn build(mut values: Vec<(Address, Snm)>) -> Result<Self, RewardsError> {
         if values.is_empty() {
             return Err(RewardsError::NothingToDistribute);

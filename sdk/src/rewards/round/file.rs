@@ -32,7 +32,8 @@ impl Round {
     /// Reads a round file written by [`Round::write`] back as a round, for publishing it: checked
     /// as [`PreviousRound::load`] checks a previous round (sums, amounts, IP owners, root), against
     /// the campaign the file names, whose rules are checked too. A file that does not add up is a
-    /// [`RewardsError::Round`] naming it and the reason.
+    /// [`RewardsError::Round`] naming it and the reason. It blocks (it reads the file and rebuilds
+    /// the tree): see [`compute_round`](crate::rewards::compute_round) for async code.
     pub fn load(path: &Path) -> Result<Self, RewardsError> {
         let (file, tree) = read_round_file(path, None, |at, reason| RewardsError::Round { at, reason })?;
         Ok(Self {
@@ -59,7 +60,8 @@ impl Round {
 
     /// Writes the round file and the Merkle dump into `dir` (created if needed). Both are written
     /// to temporary files first and renamed at the end, the round file last; an existing round
-    /// file is never overwritten.
+    /// file is never overwritten. It blocks (it formats the dump on every core and syncs both
+    /// files): see [`compute_round`](crate::rewards::compute_round) for async code.
     pub fn write(&self, dir: &Path) -> Result<RoundFiles, RewardsError> {
         fs::create_dir_all(dir).map_err(|e| RewardsError::io(dir, e))?;
         let files = Self::files_in(dir, self.number);
@@ -174,7 +176,8 @@ impl PreviousRound {
 
     /// Loads `path` and checks it against `campaign`: same rules, every cumulative amount equal to
     /// the campaign's reward for its IPs and bytes, IP ownership matching the counts, the totals
-    /// equal to the sums, and the root equal to the tree rebuilt from the amounts.
+    /// equal to the sums, and the root equal to the tree rebuilt from the amounts. It blocks, as
+    /// [`Round::load`] does.
     pub fn load(path: &Path, campaign: &Campaign) -> Result<Self, RewardsError> {
         let (parsed, _) =
             read_round_file(path, Some(campaign), |at, reason| RewardsError::Previous { at, reason })?;
