@@ -187,6 +187,8 @@ impl Tally {
 
     /// Reads every record of `reader` into the tally. With two or more cores, one thread parses
     /// while this one tallies (batches of records pass between them, so memory stays bounded).
+    /// The parser is a thread of its own, not a task of rayon's pool: the two loops wait on each
+    /// other's channel, which a pool worker must never do.
     pub fn read<R: std::io::BufRead + Send>(
         &mut self,
         reader: &mut UsageReader<R>,
