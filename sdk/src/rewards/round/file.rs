@@ -465,7 +465,10 @@ mod tests {
             ("round_total_wei is", Box::new(|f| add(&mut f["round_total_wei"], -1))),
             ("root is 0x00", Box::new(|f| f["root"] = json!(B256::ZERO))),
             ("unknown field `note`", Box::new(|f| f["accounts"][1]["note"] = json!(1))),
-            ("`-5` is not a decimal amount of wei", Box::new(|f| f["total_wei"] = json!("-5"))),
+            (
+                "`-5`: it is negative; expected a decimal amount of wei",
+                Box::new(|f| f["total_wei"] = json!("-5")),
+            ),
         ];
         let path = dir.join("round-1.json");
         for (needle, change) in cases {
