@@ -169,7 +169,8 @@ pub enum CampaignError {
 
 /// Computes a round of `campaign` (a TOML file) from `reports`, after `previous` (a round file)
 /// if given, and writes `round-N.json` and `round-N.merkle.json` into `out`. Nothing is written
-/// when any input is bad.
+/// when any input is bad. It blocks (files and hashing, as [`compute_round`] does): call it from a
+/// blocking thread in async code.
 pub fn compute(
     campaign: &Path,
     reports: &[PathBuf],

@@ -294,6 +294,7 @@ pub enum Error {
     Parse(#[from] ParseError),
     /// The reward engine failed (bad input, config or previous round; names file and line).
     #[error(transparent)]
+    #[cfg(feature = "rewards")]
     Rewards(#[from] crate::rewards::RewardsError),
 }
 

@@ -243,8 +243,16 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let campaign = Campaign::operation_a(rate);
     let reports: Vec<PathBuf> =
         (0..config.suppliers).map(|i| supplier_dir(config, i).join("usage.csv")).collect();
-    let round = compute_round(&campaign, None, &reports)?;
-    let files = round.write(&config.dir.join("rewards"))?;
+    // The engine blocks (it reads every report, hashes the tree and writes the files): on a
+    // blocking thread, so the runtime's workers stay free for the devnet's and proxies' tasks.
+    let out = config.dir.join("rewards");
+    let (round, files) = tokio::task::spawn_blocking(move || {
+        let round = compute_round(&campaign, None, &reports)?;
+        let files = round.write(&out)?;
+        anyhow::Ok((round, files))
+    })
+    .await
+    .context("the reward engine's thread")??;
     println!(
         "      round {}: {} accounts, total {}, root {}",
         round.number(),

@@ -5,6 +5,8 @@ use std::{fmt, path::PathBuf};
 
 use alloy::primitives::Address;
 
+use super::merkle::MultiProofError;
+
 /// Where in an input file a problem was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Location {
@@ -97,57 +99,6 @@ pub enum InputReason {
     /// Traffic for one IP and account does not fit 128 bits.
     #[error("byte total overflows")]
     BytesOverflow,
-}
-
-/// Why a multiproof could not be made or does not compute a root
-/// ([`StandardMerkleTree::multi_proof`](super::StandardMerkleTree::multi_proof),
-/// [`RewardMultiProof::compute_root`](super::RewardMultiProof::compute_root)).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum MultiProofError {
-    /// No leaf was asked for. OpenZeppelin's multiproof of no leaves "proves" its first sibling,
-    /// so the distributor refuses it (`EmptyBatch`) and so does the SDK.
-    #[error("a multiproof needs at least one leaf")]
-    NoLeaves,
-    /// An account asked for has no leaf in the tree.
-    #[error("account {0} has no leaf in the tree")]
-    UnknownAccount(Address),
-    /// An account was asked for twice (a multiproof proves each leaf once).
-    #[error("account {0} is asked for twice: a multiproof proves each leaf once")]
-    DuplicateAccount(Address),
-    /// A value index is not below the number of leaves.
-    #[error("value index {index} is out of range: the tree has {leaves} leaves")]
-    IndexOutOfRange {
-        /// The index asked for.
-        index: usize,
-        /// The tree's number of leaves.
-        leaves: usize,
-    },
-    /// A value index was asked for twice.
-    #[error("value index {0} is asked for twice: a multiproof proves each leaf once")]
-    DuplicateIndex(usize),
-    /// The lengths do not fit together: every step hashes two nodes into one, so leaves plus
-    /// proof hashes must be one more than the flags.
-    #[error(
-        "{leaves} leaves and {proof} proof hashes need {needed} flags, the multiproof has {flags}",
-        needed = (leaves + proof).saturating_sub(1)
-    )]
-    LengthMismatch {
-        /// Leaves given.
-        leaves: usize,
-        /// Proof hashes given.
-        proof: usize,
-        /// Flags given.
-        flags: usize,
-    },
-    /// A step found no node to take: its flag asks for a computed node (`true`) or a proof hash
-    /// (`false`) when none is left.
-    #[error("step {step} of the multiproof has no {wanted} left to hash: the flags are wrong")]
-    Exhausted {
-        /// The step (0-based), one per flag.
-        step: usize,
-        /// What it lacked: "computed node" or "proof hash".
-        wanted: &'static str,
-    },
 }
 
 /// Everything that can go wrong while computing or loading a reward round.

@@ -25,6 +25,22 @@
 //! (see [`Campaign::reward`]). Any bad input is a [`RewardsError`] naming the file, line and reason,
 //! and nothing is written.
 //!
+//! **The `rewards` feature** (on by default) brings the engine: everything above. Without it this
+//! module keeps what claiming needs: [`RewardClaim`], [`RewardMultiProof`] (with
+//! [`MultiProofError`]) and the hashes of [`merkle`], so a client that only claims builds without
+//! the engine and its dependencies (rayon, toml).
+//!
+//! **The engine blocks.** It is synchronous: [`compute_round`], [`Round::write`], [`Round::load`],
+//! [`PreviousRound::load`], [`StandardMerkleTree::build`] and [`StandardMerkleTree::load_dump`]
+//! read or write files and hash on every core of rayon's global pool (`RAYON_NUM_THREADS` sets its
+//! size), seconds for a million accounts. In async code run them on a blocking thread
+//! (`tokio::task::spawn_blocking`, as [`compute_round`] shows), never on the runtime's workers.
+//!
+//! One concern per file: `campaign` (rules), `usage` (reports), `tally` (counting and conflicts),
+//! `round` (the computed round) and `round::file` (its file, written and checked), `merkle::hash`,
+//! `merkle::claim` (the claim data, always built), `merkle::tree`, `merkle::multiproof` and
+//! `merkle::dump`, and `error`.
+//!
 //! ```no_run
 //! # fn demo() -> Result<(), snm_sdk::rewards::RewardsError> {
 //! use snm_sdk::rewards::{Campaign, compute_round};
@@ -38,17 +54,31 @@
 //! # }
 //! ```
 
+#[cfg(feature = "rewards")]
 mod campaign;
+#[cfg(feature = "rewards")]
 mod error;
 pub mod merkle;
+#[cfg(feature = "rewards")]
 mod round;
+#[cfg(feature = "rewards")]
+mod tally;
+#[cfg(feature = "rewards")]
 pub mod usage;
 
+#[cfg(feature = "rewards")]
 pub use campaign::Campaign;
-pub use error::{InputReason, Location, MultiProofError, RewardsError};
-pub use merkle::{RewardClaim, RewardMultiProof, StandardMerkleTree};
+#[cfg(feature = "rewards")]
+pub use error::{InputReason, Location, RewardsError};
+#[cfg(feature = "rewards")]
+pub use merkle::StandardMerkleTree;
+pub use merkle::{MultiProofError, RewardClaim, RewardMultiProof};
+#[cfg(feature = "rewards")]
 pub use round::{
-    AccountReward, Conflict, ConflictRule, IpOwner, PreviousRound, ROUND_FORMAT, Round, RoundFiles, Tally,
+    AccountReward, Conflict, ConflictRule, IpOwner, PreviousRound, ROUND_FORMAT, Round, RoundFiles,
     compute_round,
 };
+#[cfg(feature = "rewards")]
+pub use tally::Tally;
+#[cfg(feature = "rewards")]
 pub use usage::{CSV_HEADER, Period, UsageFormat, UsageReader, UsageRecord};

@@ -339,22 +339,16 @@ impl<P: Provider + Clone> DistributorService<P> {
     }
 }
 
-/// Claims and rounds made by the reward engine ([`crate::rewards`]).
-#[cfg(feature = "rewards")]
-mod engine {
-    use std::path::Path;
+/// Claims from the claim data the reward engine makes ([`crate::rewards::RewardClaim`],
+/// [`crate::rewards::RewardMultiProof`]), which a client without the engine has too.
+mod claims {
+    use alloy::providers::Provider;
 
-    use alloy::{
-        primitives::{Address, Keccak256},
-        providers::Provider,
-    };
-
-    use super::{DistributorService, PendingRound, RewardStatus, RewardsPaid};
+    use super::{DistributorService, RewardsPaid};
     use crate::{
         Error,
         bindings::{IRewardDistributor, RewardDistributor},
-        rewards::{RewardClaim, RewardMultiProof, Round, StandardMerkleTree},
-        units::Snm,
+        rewards::{RewardClaim, RewardMultiProof},
     };
 
     impl From<&RewardClaim> for IRewardDistributor::Claim {
@@ -367,35 +361,11 @@ mod engine {
         }
     }
 
-    /// Feeds written bytes to a Keccak-256 hasher.
-    struct HashWriter(Keccak256);
-
-    impl std::io::Write for HashWriter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.update(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     impl<P: Provider + Clone> DistributorService<P> {
         /// [`Self::claim`] of `claim.account` with its amount and proof (for example from
-        /// [`StandardMerkleTree::claim`]).
+        /// [`StandardMerkleTree::claim`](crate::rewards::StandardMerkleTree::claim)).
         pub async fn claim_for(&self, claim: &RewardClaim) -> Result<RewardsPaid, Error> {
             self.claim(claim.account, claim.cumulative, claim.proof.clone()).await
-        }
-
-        /// [`Self::claim`] of `account` with the amount and proof taken from a round's Merkle dump
-        /// (OpenZeppelin's `standard-v1` JSON, `round-N.merkle.json` as the reward engine writes
-        /// it); [`Error::NoLeaf`] when the account has no leaf in it.
-        pub async fn claim_from_dump(&self, account: Address, dump: &Path) -> Result<RewardsPaid, Error> {
-            let tree = StandardMerkleTree::load_dump(dump)?;
-            let claim =
-                tree.claim(account).ok_or_else(|| Error::NoLeaf { account, dump: dump.to_owned() })?;
-            self.claim_for(&claim).await
         }
 
         /// Claims for many accounts in one transaction (the distributor's `claimMany`): each
@@ -412,10 +382,10 @@ mod engine {
         }
 
         /// Claims for the leaves of one OpenZeppelin multiproof in one transaction (the
-        /// distributor's `claimMultiproof`; make it with [`StandardMerkleTree::multi_proof`]):
+        /// distributor's `claimMultiproof`; make it with [`StandardMerkleTree::multi_proof`](crate::rewards::StandardMerkleTree::multi_proof)):
         /// each account is paid to itself as in [`Self::claim_many`], an entry with nothing left
         /// to claim is skipped. Siblings shared by several leaves are sent once, so for a run of
-        /// neighbouring leaves (a batch of [`StandardMerkleTree::sweep_batches`]) it costs less gas
+        /// neighbouring leaves (a batch of [`StandardMerkleTree::sweep_batches`](crate::rewards::StandardMerkleTree::sweep_batches)) it costs less gas
         /// per account than `claimMany`; for leaves scattered over a large tree, `claimMany` is
         /// cheaper. A multiproof that does not lead to the accepted root is refused as a whole,
         /// with `InvalidProof` (or `StaleProof`, `RootNotAccepted`) naming its first leaf, and one
@@ -440,6 +410,50 @@ mod engine {
                 proofFlags: multiproof.flags.clone(),
             };
             self.send_claims(call).await
+        }
+    }
+}
+
+/// Claims and rounds made by the reward engine ([`crate::rewards`]).
+#[cfg(feature = "rewards")]
+mod engine {
+    use std::path::Path;
+
+    use alloy::{
+        primitives::{Address, Keccak256},
+        providers::Provider,
+    };
+
+    use super::{DistributorService, PendingRound, RewardStatus, RewardsPaid};
+    use crate::{
+        Error,
+        rewards::{Round, StandardMerkleTree},
+        units::Snm,
+    };
+
+    /// Feeds written bytes to a Keccak-256 hasher.
+    struct HashWriter(Keccak256);
+
+    impl std::io::Write for HashWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<P: Provider + Clone> DistributorService<P> {
+        /// [`Self::claim`] of `account` with the amount and proof taken from a round's Merkle dump
+        /// (OpenZeppelin's `standard-v1` JSON, `round-N.merkle.json` as the reward engine writes
+        /// it); [`Error::NoLeaf`] when the account has no leaf in it.
+        pub async fn claim_from_dump(&self, account: Address, dump: &Path) -> Result<RewardsPaid, Error> {
+            let tree = StandardMerkleTree::load_dump(dump)?;
+            let claim =
+                tree.claim(account).ok_or_else(|| Error::NoLeaf { account, dump: dump.to_owned() })?;
+            self.claim_for(&claim).await
         }
 
         /// The first half of [`Self::publish_round`]: funds what the round adds (its cumulative

@@ -198,6 +198,7 @@ impl fmt::Display for Fixed {
 
 /// Appends `scaled` / 10^`decimals` to `buf` as [`Fixed`] displays it, without grouping and
 /// without an intermediate string (for files written by the million).
+#[cfg_attr(not(feature = "rewards"), allow(dead_code))] // the reward engine's dump is its only user
 pub(crate) fn push(buf: &mut Vec<u8>, scaled: U256, decimals: u8) {
     // Writing to a Vec cannot fail.
     let _ = render(scaled, decimals, false, buf);

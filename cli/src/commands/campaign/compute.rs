@@ -22,10 +22,15 @@ pub struct Args {
     out: PathBuf,
 }
 
-/// Computes the round, writes its files and prints it.
-pub(super) fn run(args: &Args) -> Result<(), CampaignError> {
-    let (round, files) =
-        campaign::compute(&args.campaign, &args.reports, args.previous.as_deref(), &args.out)?;
+/// Computes the round, writes its files and prints it. The engine blocks (it reads every report
+/// and hashes the tree on every core), so it runs on a blocking thread, off the runtime's workers;
+/// a panic there is passed on as it is.
+pub(super) async fn run(args: Args) -> Result<(), CampaignError> {
+    let (round, files) = tokio::task::spawn_blocking(move || {
+        campaign::compute(&args.campaign, &args.reports, args.previous.as_deref(), &args.out)
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
     print!("{}", campaign::round_text(&round));
     println!("wrote {} and {}", files.round.display(), files.merkle.display());
     Ok(())

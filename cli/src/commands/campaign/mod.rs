@@ -59,7 +59,7 @@ impl Command {
     /// Runs the command.
     pub async fn run(self) -> Result<(), CampaignError> {
         match self {
-            Self::Compute(args) => compute::run(&args),
+            Self::Compute(args) => compute::run(args).await,
             Self::Publish(args) => publish::run(args).await,
             Self::Claim(args) => claim::run(args).await,
             Self::Status(args) => status::run(&args).await,

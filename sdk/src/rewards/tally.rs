@@ -1,0 +1,675 @@
+//! Tallying usage records into a round: each IP counted once per campaign for its owner,
+//! conflicts settled, every account's traffic summed, then the amounts and the tree.
+
+use std::{
+    net::{IpAddr, Ipv6Addr},
+    path::Path,
+    sync::mpsc,
+};
+
+use alloy::primitives::{Address, B256, map::HashMap};
+
+use super::{
+    campaign::Campaign,
+    error::{InputReason, Location, RewardsError},
+    merkle::StandardMerkleTree,
+    round::{AccountReward, Conflict, ConflictRule, IpOwner, PreviousRound, Round, leaves},
+    usage::{UsageReader, UsageRecord},
+};
+use crate::units::{Bytes, Snm};
+
+/// One account's traffic on one IP in this round.
+#[derive(Clone, Copy, Debug)]
+struct Claim {
+    account: u32,
+    first_start: u64,
+    bytes: u128,
+    records: u64,
+}
+
+#[derive(Debug, Default)]
+struct IpState {
+    /// Owner and round from an earlier round.
+    prior: Option<(u32, u64)>,
+    /// This round's claimants (usually one).
+    claims: Vec<Claim>,
+}
+
+#[derive(Debug)]
+struct AccountState {
+    address: Address,
+    prior_ips: u64,
+    prior_bytes: u128,
+    prior_cumulative: Snm,
+}
+
+/// Accumulates usage records for one round. Memory grows with distinct accounts, IPs and
+/// (IP, account) pairs, never with the number of records.
+///
+/// **Unique IPs and conflicts.** An IP counts once per campaign, for one account (its owner):
+/// 1. an IP counted in an earlier round keeps its owner;
+/// 2. otherwise, among the accounts reporting it this round, the owner is the one whose earliest
+///    record for the IP has the earliest `period_start`, ties going to the lower address.
+///
+/// Every other account reporting the IP has all its records for that IP excluded (no IP reward,
+/// no bytes) and is listed in [`Round::conflicts`] with the owner, both earliest starts and the
+/// excluded bytes.
+///
+/// **Amounts.** An account's cumulative amount is `ips × snm_per_ip + floor(bytes × usd_per_tb ×
+/// snm_per_usd / 10^30)` over its owned IPs and their traffic for the whole campaign (see
+/// [`Campaign::reward`]): rounded down once per account, never per record or per round. A
+/// round's amount is the difference from the previous cumulative amount.
+#[derive(Debug)]
+pub struct Tally {
+    campaign: Campaign,
+    number: u64,
+    previous_root: Option<B256>,
+    records: u64,
+    accounts: Accounts,
+    ips: HashMap<u128, IpState>,
+}
+
+/// Accounts by first appearance, with an index to find them.
+#[derive(Debug, Default)]
+struct Accounts {
+    index: HashMap<Address, u32>,
+    list: Vec<AccountState>,
+}
+
+impl Accounts {
+    /// The slot of `address`, created on first sight.
+    fn slot(&mut self, address: Address) -> u32 {
+        let next = self.list.len() as u32;
+        let index = *self.index.entry(address).or_insert(next);
+        if index == next {
+            self.list.push(AccountState {
+                address,
+                prior_ips: 0,
+                prior_bytes: 0,
+                prior_cumulative: Snm::ZERO,
+            });
+        }
+        index
+    }
+}
+
+/// A record whose account has been given its slot (what the parsing thread hands the tally).
+#[derive(Clone, Copy, Debug)]
+struct Resolved {
+    line: u64,
+    account: u32,
+    ip: u128,
+    bytes: u128,
+    start: u64,
+}
+
+fn ip_key(ip: IpAddr) -> u128 {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+        IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
+fn ip_from_key(key: u128) -> IpAddr {
+    IpAddr::V6(Ipv6Addr::from(key)).to_canonical()
+}
+
+impl Tally {
+    /// Starts round 1 of `campaign`, or the round after `previous`.
+    pub fn new(campaign: Campaign, previous: Option<PreviousRound>) -> Self {
+        let mut tally = Self {
+            campaign,
+            number: 1,
+            previous_root: None,
+            records: 0,
+            accounts: Accounts::default(),
+            ips: HashMap::default(),
+        };
+        if let Some(previous) = previous {
+            tally.number = previous.number() + 1;
+            tally.previous_root = Some(previous.root());
+            tally.accounts.list.reserve(previous.accounts().len());
+            for account in previous.accounts() {
+                let index = tally.accounts.slot(account.account);
+                let state = &mut tally.accounts.list[index as usize];
+                state.prior_ips = account.ips;
+                state.prior_bytes = account.bytes.get();
+                state.prior_cumulative = account.cumulative;
+            }
+            tally.ips.reserve(previous.ips().len());
+            for ip in previous.ips() {
+                let owner = tally.accounts.slot(ip.owner);
+                tally.ips.entry(ip_key(ip.ip)).or_default().prior = Some((owner, ip.round));
+            }
+        }
+        tally
+    }
+
+    /// The round being tallied.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// Records added so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Adds one record; `at` names its file and line for the (overflow) error.
+    pub fn add(&mut self, record: &UsageRecord, at: impl FnOnce() -> Location) -> Result<(), RewardsError> {
+        let account = self.accounts.slot(record.account);
+        self.add_resolved(account, ip_key(record.ip), record.bytes.get(), record.period.start, at)
+    }
+
+    fn add_resolved(
+        &mut self,
+        account: u32,
+        ip: u128,
+        bytes: u128,
+        start: u64,
+        at: impl FnOnce() -> Location,
+    ) -> Result<(), RewardsError> {
+        let state = self.ips.entry(ip).or_default();
+        match state.claims.iter_mut().find(|c| c.account == account) {
+            Some(claim) => {
+                claim.first_start = claim.first_start.min(start);
+                claim.bytes = claim
+                    .bytes
+                    .checked_add(bytes)
+                    .ok_or_else(|| RewardsError::Input { at: at(), reason: InputReason::BytesOverflow })?;
+                claim.records += 1;
+            }
+            None => state.claims.push(Claim { account, first_start: start, bytes, records: 1 }),
+        }
+        self.records += 1;
+        Ok(())
+    }
+
+    /// Reads every record of `reader` into the tally. With two or more cores, one thread parses
+    /// while this one tallies (batches of records pass between them, so memory stays bounded).
+    /// The parser is a thread of its own, not a task of rayon's pool: the two loops wait on each
+    /// other's channel, which a pool worker must never do.
+    pub fn read<R: std::io::BufRead + Send>(
+        &mut self,
+        reader: &mut UsageReader<R>,
+    ) -> Result<(), RewardsError> {
+        const BATCH: usize = 4096;
+        if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+            while let Some(record) = reader.next_record()? {
+                let line = reader.line();
+                self.add(&record, || Location::line(reader.file(), line))?;
+            }
+            return Ok(());
+        }
+        let file = reader.file().to_owned();
+        // The parsing thread also resolves accounts to slots, which balances the two threads.
+        let mut accounts = std::mem::take(&mut self.accounts);
+        let (tallied, parsed) = std::thread::scope(|scope| {
+            let (to_tally, batches) = mpsc::sync_channel::<Vec<Resolved>>(8);
+            let (recycle, spare) = mpsc::channel::<Vec<Resolved>>();
+            let accounts = &mut accounts;
+            let parser = scope.spawn(move || -> Result<(), RewardsError> {
+                let mut batch = Vec::with_capacity(BATCH);
+                while let Some(record) = reader.next_record()? {
+                    batch.push(Resolved {
+                        line: reader.line(),
+                        account: accounts.slot(record.account),
+                        ip: ip_key(record.ip),
+                        bytes: record.bytes.get(),
+                        start: record.period.start,
+                    });
+                    if batch.len() == BATCH {
+                        if to_tally.send(batch).is_err() {
+                            return Ok(()); // the tally stopped on an error of its own
+                        }
+                        batch = spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                    }
+                }
+                if !batch.is_empty() {
+                    let _ = to_tally.send(batch);
+                }
+                Ok(())
+            });
+            let mut tallied = Ok(());
+            'batches: for mut batch in batches {
+                for r in batch.drain(..) {
+                    if let Err(e) =
+                        self.add_resolved(r.account, r.ip, r.bytes, r.start, || Location::line(&file, r.line))
+                    {
+                        tallied = Err(e);
+                        break 'batches;
+                    }
+                }
+                let _ = recycle.send(batch);
+            }
+            (tallied, parser.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        });
+        self.accounts = accounts;
+        // A tally error is on an earlier line than any parse error (the parser had got further).
+        tallied.and(parsed)
+    }
+
+    /// Reads a report file (format from its extension).
+    pub fn read_file(&mut self, path: &Path) -> Result<(), RewardsError> {
+        self.read(&mut UsageReader::open(path, None)?)
+    }
+
+    /// Settles IP ownership and conflicts, computes every amount and builds the tree.
+    pub fn finish(self) -> Result<Round, RewardsError> {
+        let n = self.accounts.list.len();
+        let mut new_ips = vec![0u64; n];
+        let mut round_bytes = vec![0u128; n];
+        let mut ips = Vec::with_capacity(self.ips.len());
+        let mut conflicts = Vec::new();
+        let address = |k: u32| self.accounts.list[k as usize].address;
+        for (key, state) in &self.ips {
+            let ip = ip_from_key(*key);
+            let (owner, since, rule, owner_start) = match state.prior {
+                Some((owner, round)) => (
+                    owner,
+                    round,
+                    ConflictRule::EarlierRound,
+                    state.claims.iter().find(|c| c.account == owner).map(|c| c.first_start),
+                ),
+                None => {
+                    let Some(first) = state.claims.iter().min_by_key(|c| (c.first_start, address(c.account)))
+                    else {
+                        continue;
+                    };
+                    new_ips[first.account as usize] += 1;
+                    (first.account, self.number, ConflictRule::EarlierPeriodStart, Some(first.first_start))
+                }
+            };
+            ips.push(IpOwner { ip, owner: address(owner), round: since });
+            for claim in &state.claims {
+                if claim.account == owner {
+                    let total = &mut round_bytes[owner as usize];
+                    *total = total.checked_add(claim.bytes).ok_or(RewardsError::Overflow("account bytes"))?;
+                    continue;
+                }
+                let rule = match (rule, owner_start) {
+                    (ConflictRule::EarlierRound, _) => ConflictRule::EarlierRound,
+                    (_, Some(start)) if start == claim.first_start => ConflictRule::LowerAddress,
+                    _ => ConflictRule::EarlierPeriodStart,
+                };
+                conflicts.push(Conflict {
+                    ip,
+                    owner: address(owner),
+                    owner_first_start: owner_start,
+                    excluded: address(claim.account),
+                    excluded_first_start: claim.first_start,
+                    excluded_bytes: Bytes::new(claim.bytes),
+                    excluded_records: claim.records,
+                    rule,
+                });
+            }
+        }
+        ips.sort_unstable_by_key(|o| ip_key(o.ip));
+        conflicts.sort_unstable_by_key(|a| (ip_key(a.ip), a.excluded));
+
+        let mut accounts = Vec::with_capacity(n);
+        let (mut total, mut round_total) = (Snm::ZERO, Snm::ZERO);
+        for (k, state) in self.accounts.list.iter().enumerate() {
+            let owned = state.prior_ips + new_ips[k];
+            if owned == 0 {
+                continue;
+            }
+            let bytes = Bytes::new(
+                state
+                    .prior_bytes
+                    .checked_add(round_bytes[k])
+                    .ok_or(RewardsError::Overflow("account bytes"))?,
+            );
+            let cumulative = self.campaign.reward(owned, bytes)?;
+            let round_amount = cumulative
+                .checked_sub(state.prior_cumulative)
+                .ok_or(RewardsError::Overflow("round amount"))?;
+            total = total.checked_add(cumulative).ok_or(RewardsError::Overflow("total"))?;
+            round_total = round_total.checked_add(round_amount).ok_or(RewardsError::Overflow("total"))?;
+            accounts.push(AccountReward {
+                account: state.address,
+                ips: owned,
+                bytes,
+                cumulative,
+                round_ips: new_ips[k],
+                round_bytes: Bytes::new(round_bytes[k]),
+                round_amount,
+            });
+        }
+        accounts.sort_unstable_by_key(|a| a.account);
+        let tree = StandardMerkleTree::build(leaves(&accounts))?;
+        Ok(Round {
+            campaign: self.campaign,
+            number: self.number,
+            previous_root: self.previous_root,
+            records: self.records,
+            accounts,
+            ips,
+            conflicts,
+            total,
+            round_total,
+            tree,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use alloy::primitives::U256;
+
+    use super::*;
+    use crate::{
+        rewards::{
+            merkle::verify,
+            usage::{CSV_HEADER, Period, UsageFormat},
+        },
+        units::{SnmPerUsd, Usd},
+    };
+
+    /// Operation A at 25 SNM/USD: 50 SNM per IP, and 1 TB = $4 = 100 SNM.
+    fn campaign() -> Campaign {
+        Campaign::operation_a(SnmPerUsd::from_whole(25))
+    }
+
+    fn who(k: u8) -> Address {
+        Address::repeat_byte(k)
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("an IP")
+    }
+
+    fn record(account: u8, at: &str, bytes: Bytes, start: u64) -> UsageRecord {
+        UsageRecord { account: who(account), ip: ip(at), bytes, period: Period { start, end: start + 10 } }
+    }
+
+    /// The round of `records`, added one by one (line `k + 1` for record `k`).
+    fn round_of(
+        campaign: Campaign,
+        previous: Option<PreviousRound>,
+        records: &[UsageRecord],
+    ) -> Result<Round, RewardsError> {
+        let mut tally = Tally::new(campaign, previous);
+        for (k, r) in records.iter().enumerate() {
+            tally.add(r, || Location::line("r.csv", k as u64 + 1))?;
+        }
+        tally.finish()
+    }
+
+    /// A fresh directory for one test's files.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("snm-tally-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn owners(round: &Round) -> Vec<(IpAddr, Address, u64)> {
+        round.ips().iter().map(|o| (o.ip, o.owner, o.round)).collect()
+    }
+
+    #[test]
+    fn each_ip_counts_once_for_its_account_and_traffic_sums_per_account() -> Result<(), RewardsError> {
+        let half = Bytes::new(Bytes::PER_TB / 2);
+        let round = round_of(
+            campaign(),
+            None,
+            &[
+                record(0xa, "10.0.0.1", Bytes::from_tb(1), 100),
+                record(0xa, "10.0.0.1", half, 200),
+                record(0xa, "::ffff:10.0.0.1", Bytes::ZERO, 300), // the same IPv4 address
+                record(0xa, "10.0.0.2", half, 100),
+                record(0xb, "2001:db8::3", Bytes::from_tb(3), 100),
+            ],
+        )?;
+        assert_eq!((round.number(), round.records(), round.previous_root()), (1, 5, None));
+        // A: 2 IPs and 2 TB = 100 + 200 SNM; B: 1 IP and 3 TB = 50 + 300 SNM.
+        let a = round.account(who(0xa)).expect("A is paid");
+        assert_eq!((a.ips, a.bytes, a.cumulative), (2, Bytes::from_tb(2), Snm::from_whole(300)));
+        assert_eq!(
+            (a.round_ips, a.round_bytes, a.round_amount),
+            (2, Bytes::from_tb(2), Snm::from_whole(300))
+        );
+        let b = round.account(who(0xb)).expect("B is paid");
+        assert_eq!((b.ips, b.bytes, b.cumulative), (1, Bytes::from_tb(3), Snm::from_whole(350)));
+        assert_eq!(round.accounts().len(), 2);
+        assert_eq!(
+            owners(&round),
+            vec![
+                (ip("10.0.0.1"), who(0xa), 1),
+                (ip("10.0.0.2"), who(0xa), 1),
+                (ip("2001:db8::3"), who(0xb), 1)
+            ],
+            "IPv4 first, each once, sorted"
+        );
+        assert!(round.conflicts().is_empty());
+        assert_eq!((round.total(), round.round_total()), (Snm::from_whole(650), Snm::from_whole(650)));
+        for account in [who(0xa), who(0xb)] {
+            let (amount, proof) = round.claim(account).expect("a leaf");
+            assert!(verify(round.root(), account, amount, &proof));
+        }
+        assert_eq!(round.claim(who(0xc)), None);
+        Ok(())
+    }
+
+    #[test]
+    fn a_contested_ip_goes_to_the_earliest_start_then_the_lower_address() -> Result<(), RewardsError> {
+        let round = round_of(
+            campaign(),
+            None,
+            &[
+                // 10.0.0.1: A's earliest record (50) is earlier than B's (100), though listed later.
+                record(0xb, "10.0.0.1", Bytes::from_tb(1), 100),
+                record(0xa, "10.0.0.1", Bytes::from_tb(1), 300),
+                record(0xb, "10.0.0.1", Bytes::from_tb(2), 400),
+                record(0xa, "10.0.0.1", Bytes::from_tb(1), 50),
+                // 10.0.0.2: the same start; the lower address (A) wins.
+                record(0xb, "10.0.0.2", Bytes::from_tb(1), 100),
+                record(0xa, "10.0.0.2", Bytes::ZERO, 100),
+                // 10.0.0.3: C reports only an IP B owns; C gets nothing.
+                record(0xb, "10.0.0.3", Bytes::ZERO, 10),
+                record(0xc, "10.0.0.3", Bytes::from_tb(5), 20),
+            ],
+        )?;
+        let conflicts: Vec<_> = round
+            .conflicts()
+            .iter()
+            .map(|c| (c.ip, c.owner, c.owner_first_start, c.excluded, c.excluded_first_start, c.rule))
+            .collect();
+        assert_eq!(
+            conflicts,
+            vec![
+                (ip("10.0.0.1"), who(0xa), Some(50), who(0xb), 100, ConflictRule::EarlierPeriodStart),
+                (ip("10.0.0.2"), who(0xa), Some(100), who(0xb), 100, ConflictRule::LowerAddress),
+                (ip("10.0.0.3"), who(0xb), Some(10), who(0xc), 20, ConflictRule::EarlierPeriodStart),
+            ]
+        );
+        let excluded: Vec<_> =
+            round.conflicts().iter().map(|c| (c.excluded_bytes, c.excluded_records)).collect();
+        assert_eq!(excluded, vec![(Bytes::from_tb(3), 2), (Bytes::from_tb(1), 1), (Bytes::from_tb(5), 1)]);
+        // A: 2 IPs, its own 2 TB on 10.0.0.1; B: 1 IP, nothing on it; C: no IP, no account, no leaf.
+        let a = round.account(who(0xa)).expect("A is paid");
+        assert_eq!((a.ips, a.bytes, a.cumulative), (2, Bytes::from_tb(2), Snm::from_whole(300)));
+        let b = round.account(who(0xb)).expect("B is paid");
+        assert_eq!((b.ips, b.bytes, b.cumulative), (1, Bytes::ZERO, Snm::from_whole(50)));
+        assert!(round.account(who(0xc)).is_none() && round.claim(who(0xc)).is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn the_next_round_keeps_earlier_owners_and_pays_the_difference() -> Result<(), RewardsError> {
+        let dir = scratch("next");
+        let first = round_of(
+            campaign(),
+            None,
+            &[
+                record(0xa, "10.0.0.1", Bytes::from_tb(1), 500),
+                record(0xb, "10.0.0.2", Bytes::from_tb(1), 500),
+            ],
+        )?;
+        let files = first.write(&dir)?;
+        let previous = PreviousRound::load(&files.round, &campaign())?;
+        let second = round_of(
+            campaign(),
+            Some(previous),
+            &[
+                // B reports A's IP with an earlier start than A ever did: A keeps it.
+                record(0xb, "10.0.0.1", Bytes::from_tb(7), 1),
+                record(0xa, "10.0.0.1", Bytes::from_tb(2), 900),
+                // B does not report its 10.0.0.2 this round; C does, earlier than B ever did: B keeps it.
+                record(0xc, "10.0.0.2", Bytes::from_tb(1), 1),
+                record(0xa, "10.0.0.3", Bytes::ZERO, 900),
+            ],
+        )?;
+        assert_eq!((second.number(), second.previous_root()), (2, Some(first.root())));
+        let conflicts: Vec<_> = second
+            .conflicts()
+            .iter()
+            .map(|c| (c.ip, c.owner, c.owner_first_start, c.excluded, c.rule))
+            .collect();
+        assert_eq!(
+            conflicts,
+            vec![
+                (ip("10.0.0.1"), who(0xa), Some(900), who(0xb), ConflictRule::EarlierRound),
+                (ip("10.0.0.2"), who(0xb), None, who(0xc), ConflictRule::EarlierRound),
+            ]
+        );
+        assert_eq!(
+            owners(&second),
+            vec![(ip("10.0.0.1"), who(0xa), 1), (ip("10.0.0.2"), who(0xb), 1), (ip("10.0.0.3"), who(0xa), 2)]
+        );
+        // A: 2 IPs (one new) and 3 TB over both rounds: 400 SNM cumulative, 250 this round.
+        let a = second.account(who(0xa)).expect("A is paid");
+        assert_eq!((a.ips, a.bytes, a.cumulative), (2, Bytes::from_tb(3), Snm::from_whole(400)));
+        assert_eq!(
+            (a.round_ips, a.round_bytes, a.round_amount),
+            (1, Bytes::from_tb(2), Snm::from_whole(250))
+        );
+        // B reported nothing it owns: its amount carries over, nothing added.
+        let b = second.account(who(0xb)).expect("B keeps its leaf");
+        assert_eq!(
+            (b.ips, b.cumulative, b.round_ips, b.round_amount),
+            (1, Snm::from_whole(150), 0, Snm::ZERO)
+        );
+        assert_eq!((second.total(), second.round_total()), (Snm::from_whole(550), Snm::from_whole(250)));
+        std::fs::remove_dir_all(&dir).map_err(|e| RewardsError::io(&dir, e))
+    }
+
+    #[test]
+    fn traffic_is_rounded_down_once_over_every_round() -> Result<(), RewardsError> {
+        // 1 TB pays 0.6 wei: 2 TB in each of two rounds is 1.2 wei then 2.4 wei cumulative.
+        let mut campaign = campaign();
+        campaign.usd_per_tb = Usd::from_scaled(U256::from(2));
+        campaign.snm_per_usd = "0.3 SNM/USD".parse().expect("a rate");
+        let dir = scratch("rounding");
+        let traffic = |start| {
+            vec![
+                record(0xa, "10.0.0.1", Bytes::from_tb(1), start),
+                record(0xa, "10.0.0.1", Bytes::from_tb(1), start),
+            ]
+        };
+        let first = round_of(campaign.clone(), None, &traffic(1))?;
+        let per_ip = Snm::from_whole(50);
+        let wei = |n: u64| per_ip.checked_add(Snm::from_wei(U256::from(n))).expect("small");
+        assert_eq!(
+            first.account(who(0xa)).map(|a| a.cumulative),
+            Some(wei(1)),
+            "floor(1.2), not 2 × floor(0.6)"
+        );
+        let files = first.write(&dir)?;
+        let second =
+            round_of(campaign.clone(), Some(PreviousRound::load(&files.round, &campaign)?), &traffic(2))?;
+        let a = second.account(who(0xa)).expect("A is paid");
+        assert_eq!(
+            (a.cumulative, a.round_amount),
+            (wei(2), Snm::from_wei(U256::from(1))),
+            "floor(2.4) − floor(1.2)"
+        );
+        std::fs::remove_dir_all(&dir).map_err(|e| RewardsError::io(&dir, e))
+    }
+
+    /// `records` CSV lines over 1,000 IPs and 50 accounts, one line in 7 from another account than
+    /// the IP's usual one.
+    fn csv(records: u64) -> String {
+        let mut text = format!("{CSV_HEADER}\n");
+        for k in 0..records {
+            let at = k * 7919 % 1000;
+            let account = if k % 7 == 0 { (k / 7) % 50 } else { at % 50 };
+            let line = format!(
+                "{},10.0.{}.{},{},{},{}\n",
+                who(account as u8 + 1),
+                at / 256,
+                at % 256,
+                k * 1_000_003,
+                k % 97,
+                k % 97 + 5
+            );
+            text.push_str(&line);
+        }
+        text
+    }
+
+    #[test]
+    fn reading_on_two_threads_tallies_as_adding_each_record() -> Result<(), RewardsError> {
+        // 20,000 records: several batches pass between the parsing and the tallying thread.
+        let text = csv(20_000);
+        let mut read = Tally::new(campaign(), None);
+        read.read(&mut UsageReader::new(text.as_bytes(), UsageFormat::Csv, "mem.csv"))?;
+        let mut added = Tally::new(campaign(), None);
+        for record in UsageReader::new(text.as_bytes(), UsageFormat::Csv, "mem.csv") {
+            added.add(&record?, || Location::file("mem.csv"))?;
+        }
+        let (read, added) = (read.finish()?, added.finish()?);
+        assert_eq!(read.records(), 20_000);
+        assert_eq!(read.records(), added.records());
+        assert_eq!(read.accounts(), added.accounts());
+        assert_eq!(read.ips(), added.ips());
+        assert_eq!(read.conflicts(), added.conflicts());
+        assert!(!read.conflicts().is_empty());
+        assert_eq!((read.root(), read.total()), (added.root(), added.total()));
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_line_stops_the_read_with_its_file_and_line() {
+        let mut text = csv(9_000);
+        text.push_str(&format!("{},10.0.0.300,1,1,2\n", who(1)));
+        text.push_str(csv(10).replace(CSV_HEADER, "").trim_start());
+        let mut tally = Tally::new(campaign(), None);
+        let err = tally
+            .read(&mut UsageReader::new(text.as_bytes(), UsageFormat::Csv, "reports/w.csv"))
+            .expect_err("a bad IP");
+        assert_eq!(err.to_string(), "reports/w.csv:9002: `10.0.0.300` is not an IP address");
+        assert!(
+            matches!(err, RewardsError::Input { reason: InputReason::BadIp(_), at } if at.line == Some(9_002))
+        );
+    }
+
+    #[test]
+    fn bytes_that_overflow_name_their_line() {
+        let line = |bytes: u128| format!("{},10.0.0.1,{bytes},1,2\n", who(1));
+        let text = format!("{CSV_HEADER}\n{}{}{}", line(1), line(u128::MAX), line(5));
+        let mut tally = Tally::new(campaign(), None);
+        let err = tally
+            .read(&mut UsageReader::new(text.as_bytes(), UsageFormat::Csv, "w.csv"))
+            .expect_err("overflow");
+        assert!(
+            matches!(&err, RewardsError::Input { reason: InputReason::BytesOverflow, at } if *at == Location::line("w.csv", 3)),
+            "{err}"
+        );
+        let mut tally = Tally::new(campaign(), None);
+        tally
+            .add(&record(1, "10.0.0.1", Bytes::new(u128::MAX), 1), || Location::line("x.csv", 1))
+            .expect("fits");
+        let err = tally
+            .add(&record(1, "10.0.0.1", Bytes::new(1), 1), || Location::line("x.csv", 2))
+            .expect_err("overflow");
+        assert_eq!(err.to_string(), "x.csv:2: byte total overflows");
+    }
+
+    #[test]
+    fn a_round_without_records_has_nothing_to_distribute() {
+        assert!(matches!(Tally::new(campaign(), None).finish(), Err(RewardsError::NothingToDistribute)));
+    }
+}
