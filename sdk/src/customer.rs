@@ -24,7 +24,7 @@ pub struct Runway {
     /// Deposit left once the seconds elapsed so far are paid.
     pub deposit_left: Snm,
     /// How long it pays for from now (for a fixed term, at most until the term ends).
-    #[serde(with = "crate::market::duration_text")]
+    #[serde(with = "crate::units::duration_text")]
     pub lasts: Duration,
     /// Block time it lasts until.
     pub until: u64,

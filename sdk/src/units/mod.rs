@@ -43,6 +43,7 @@ pub use error::{InexactPrice, ParseError, ParseErrorKind};
 pub use machine::{Bytes, NetFlags, Resources};
 pub use money::{Snm, Usd};
 pub use rates::{SnmPerUsd, UsdPerHour, UsdPerSecond, mul_div_down, mul_div_up};
+pub(crate) use time::duration_text;
 pub use time::{Term, format_duration, parse_duration};
 
 /// `Serialize` as the type's `Display` and `Deserialize` through its `FromStr`: money, prices and
