@@ -41,20 +41,12 @@ pub struct Client<P> {
     sender: Address,
     options: TxOptions,
     chain_id: Arc<OnceCell<u64>>,
-    pace: Arc<tx::ReceiptPace>,
 }
 
 impl<P> Client<P> {
     /// A client of the contracts of `deployment`, sending as `sender` through `provider`.
     pub fn new(provider: P, deployment: Deployment, sender: Address) -> Self {
-        Self {
-            provider,
-            deployment,
-            sender,
-            options: TxOptions::default(),
-            chain_id: Arc::default(),
-            pace: Arc::default(),
-        }
+        Self { provider, deployment, sender, options: TxOptions::default(), chain_id: Arc::default() }
     }
 
     /// The same client with other transaction options.
@@ -158,7 +150,7 @@ impl<P: Provider + Clone> Client<P> {
     /// Simulates, sends and awaits a transaction from the sender.
     pub(crate) async fn send(&self, call: Call) -> Result<TransactionReceipt, Error> {
         let chain_id = self.chain_id().await?;
-        tx::send(&self.provider, self.sender, chain_id, call, &self.options, &self.pace).await
+        tx::send(&self.provider, self.sender, chain_id, call, &self.options).await
     }
 
     /// [`Self::send`] of `call` to the deployment's contract `target` (whose errors are decoded

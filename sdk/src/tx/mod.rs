@@ -14,9 +14,8 @@
 //!    bindings on the same provider, and a refused send leaves no gap. It tells the SDK which
 //!    nonce it gave; a provider without it uses its own nonce filler, and the SDK reads the nonce
 //!    back from the node (`eth_getTransactionByHash`, one more request).
-//! 3. **Receipt**: first polled about when the client's earlier receipts came (learned as they
-//!    come, at most [`TxOptions::poll_interval`] after the send; at once before any came), then
-//!    with a growing interval (up to [`TxOptions::poll_interval`]), until
+//! 3. **Receipt**: polled at once, then with a growing interval (up to
+//!    [`TxOptions::poll_interval`]), until
 //!    [`TxOptions::receipt_timeout`] ([`Error::NotMined`],
 //!    which says whether the node still holds the transaction and what it waits for, the fees it
 //!    offers, and why it was not bumped further).
@@ -47,7 +46,6 @@
 
 pub(crate) mod fees;
 mod options;
-mod pace;
 pub(crate) mod refusal;
 mod replacement;
 pub(crate) mod unmined;
@@ -60,7 +58,6 @@ use alloy::{
     sol_types::SolEvent,
 };
 
-pub(crate) use self::pace::ReceiptPace;
 use self::replacement::{InFlight, Version, nonce_of};
 pub use self::{
     fees::{Fees, MIN_FEE_BUMP_PERCENT},
@@ -95,7 +92,6 @@ pub(crate) async fn send<P: Provider>(
     chain_id: u64,
     call: Call,
     options: &TxOptions,
-    pace: &ReceiptPace,
 ) -> Result<TransactionReceipt, Error> {
     let simulation = TransactionRequest::default().with_from(from).with_kind(call.to).with_input(call.input);
 
@@ -120,7 +116,7 @@ pub(crate) async fn send<P: Provider>(
 
     // 3 and 4. Receipt, replacing while it does not come; a transaction reverted on chain is
     //    replayed to say why.
-    let receipt = InFlight::new(from, nonce, unsigned, first).wait_mined(provider, options, pace).await?;
+    let receipt = InFlight::new(from, nonce, unsigned, first).wait_mined(provider, options).await?;
     if !receipt.status() {
         let block = receipt.block_number.unwrap_or_default();
         return Err(match provider.call(simulation).block(block.into()).await {

@@ -14,7 +14,7 @@ use alloy::{
 use crate::{
     Error,
     tx::{
-        Fees, PoolState, ReceiptPace, ReplacementStop, TxOptions, Unmined,
+        Fees, PoolState, ReplacementStop, TxOptions, Unmined,
         refusal::{Refusal, node_message},
         with_fees,
     },
@@ -79,8 +79,8 @@ impl InFlight {
         }
     }
 
-    /// Polls for the receipt of any version: first after `pace`'s wait, then every millisecond
-    /// for the next few (a devnet mines in about that), then every 2, 4, 8 ... ms up to the poll
+    /// Polls for the receipt of any version: at once, then every millisecond for the next few (a
+    /// devnet mines in about that), then every 2, 4, 8 ... ms up to the poll
     /// interval, until the receipt timeout, replacing the transaction every
     /// [`TxOptions::replace_after`]. Transport failures (a node restarting) count as "not yet"
     /// until then.
@@ -88,15 +88,12 @@ impl InFlight {
         &mut self,
         provider: &P,
         options: &TxOptions,
-        pace: &ReceiptPace,
     ) -> Result<TransactionReceipt, Error> {
         let start = Instant::now();
-        tokio::time::sleep(pace.first_wait(options.poll_interval.min(options.receipt_timeout))).await;
         let mut pause = Duration::from_millis(1);
         let mut polls = 0;
         loop {
             if let Some(receipt) = self.poll(provider).await? {
-                pace.found(start.elapsed(), polls + 1);
                 return Ok(receipt);
             }
             let waited = start.elapsed();
