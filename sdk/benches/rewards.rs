@@ -24,6 +24,7 @@
 //! Other arguments choose parts by name (`merkle`, `ingest`, `jsonl`, `sweep`), for example
 //! `cargo bench -p snm-sdk --bench rewards -- sweep`; none runs every part.
 
+use rand::{RngCore, SeedableRng, rngs::StdRng};
 use std::{
     fs,
     io::{BufWriter, Read, Write},
@@ -68,19 +69,6 @@ fn mib(kb: Option<u64>) -> String {
 /// Resets the peak-RSS counter so that each part reports its own peak (Linux `clear_refs` 5).
 fn reset_peak() {
     let _ = fs::write("/proc/self/clear_refs", "5");
-}
-
-/// A tiny deterministic generator (SplitMix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
 }
 
 fn account(k: u64) -> Address {
@@ -335,13 +323,14 @@ fn ingest_part(records: u64, accounts: u64, ips: u64, dir: &Path) -> Result {
     {
         let mut out = BufWriter::with_capacity(1 << 22, fs::File::create(&path)?);
         writeln!(out, "{}", snm_sdk::rewards::CSV_HEADER)?;
-        let mut rng = Rng(42);
+        let mut rng = StdRng::seed_from_u64(42);
         let owners: Vec<String> = (0..accounts).map(|k| format!("{:#x}", account(k))).collect();
         for r in 0..records {
-            let ip = rng.next() % ips;
+            let ip = rng.next_u64() % ips;
             // Each IP has a home account; 1 record in 100 comes from another account (a conflict).
-            let who = if rng.next().is_multiple_of(100) { rng.next() % accounts } else { ip % accounts };
-            let bytes = rng.next() % 10_000_000_000;
+            let who =
+                if rng.next_u64().is_multiple_of(100) { rng.next_u64() % accounts } else { ip % accounts };
+            let bytes = rng.next_u64() % 10_000_000_000;
             let start = 1_767_225_600 + (r % 30) * 86_400;
             writeln!(
                 out,
@@ -412,10 +401,10 @@ fn jsonl_part(records: u64, accounts: u64, ips: u64, dir: &Path) -> Result {
     let path = dir.join("usage.jsonl");
     {
         let mut out = BufWriter::with_capacity(1 << 22, fs::File::create(&path)?);
-        let mut rng = Rng(7);
+        let mut rng = StdRng::seed_from_u64(7);
         let owners: Vec<String> = (0..accounts).map(|k| format!("{:#x}", account(k))).collect();
         for r in 0..records {
-            let ip = rng.next() % ips;
+            let ip = rng.next_u64() % ips;
             let start = 1_767_225_600 + (r % 30) * 86_400;
             writeln!(
                 out,
@@ -424,7 +413,7 @@ fn jsonl_part(records: u64, accounts: u64, ips: u64, dir: &Path) -> Result {
                 (ip >> 16) & 255,
                 (ip >> 8) & 255,
                 ip & 255,
-                rng.next() % 10_000_000_000,
+                rng.next_u64() % 10_000_000_000,
                 start + 86_399
             )?;
         }

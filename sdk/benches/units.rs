@@ -10,6 +10,7 @@
 //! magnitudes). Without `--bench` in its arguments (as `cargo test --all-targets` runs it) it uses
 //! 1,000 values and one round.
 
+use rand::{RngCore, SeedableRng, rngs::StdRng};
 use std::{fmt::Write as _, hint::black_box, time::Instant};
 
 use alloy::primitives::{
@@ -19,19 +20,6 @@ use alloy::primitives::{
 use snm_sdk::units::{Snm, fixed, fixed::Fixed};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
-
-/// A tiny deterministic generator (SplitMix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
 
 /// The best time per item, in nanoseconds, of `rounds` runs of `ours` and of `baseline` over
 /// `items` items, run in turn so that both see the same load.
@@ -61,17 +49,18 @@ fn line(what: &str, ours: f64, baseline: f64, against: &str) {
 fn main() -> Result {
     let full = std::env::args().any(|a| a == "--bench");
     let (count, rounds) = if full { (200_000, 15) } else { (1_000, 1) };
-    let mut rng = Rng(2024);
+    let mut rng = StdRng::seed_from_u64(2024);
     // Byte counts and wei of every size: up to 2^64 shifted down by a random amount.
     let integers: Vec<u128> = (0..count)
-        .map(|_| u128::from(rng.next() >> (rng.next() % 64)) * u128::from(rng.next() % 1_000))
+        .map(|_| u128::from(rng.next_u64() >> (rng.next_u64() % 64)) * u128::from(rng.next_u64() % 1_000))
         .collect();
     let integer_texts: Vec<String> = integers.iter().map(u128::to_string).collect();
     // Amounts from 10^-6 SNM to about 10^7 SNM, half of them round numbers.
     let amounts: Vec<Snm> = (0..count)
         .map(|_| {
-            let wei = U256::from(rng.next() >> (rng.next() % 40)) * U256::from(1_000_000_000_000u64);
-            let round = if rng.next().is_multiple_of(2) { U256::from(10u64.pow(15)) } else { U256::from(1) };
+            let wei = U256::from(rng.next_u64() >> (rng.next_u64() % 40)) * U256::from(1_000_000_000_000u64);
+            let round =
+                if rng.next_u64().is_multiple_of(2) { U256::from(10u64.pow(15)) } else { U256::from(1) };
             Snm::from_wei(wei / round * round)
         })
         .collect();

@@ -8,23 +8,20 @@
 
 mod common;
 
-use std::{
-    sync::Arc,
-    task::{Context, Poll},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use alloy::{
     primitives::Address,
     providers::{Provider, ProviderBuilder},
-    rpc::{
-        client::ClientBuilder,
-        json_rpc::{RequestPacket, ResponsePacket},
-    },
+    rpc::{client::ClientBuilder, json_rpc::RequestPacket},
     signers::local::PrivateKeySigner,
-    transports::{TransportError, TransportFut},
+    transports::TransportFut,
 };
-use common::{World, shared, snm};
+use common::{
+    World,
+    intercept::{Intercept, Pass},
+    shared, snm,
+};
 use snm_sdk::{
     Client, Customer, Error, Supplier,
     bindings::{Market::MarketErrors, SNMToken},
@@ -95,7 +92,7 @@ async fn a_transaction_reverted_when_mined_is_decoded_and_leaves_no_gap() {
     let buyer = |world: &World| {
         let rpc = ClientBuilder::default()
             .layer(RetryReadsLayer::default())
-            .layer(simulations.clone())
+            .layer(simulations.layer())
             .http(devnet.endpoint());
         let key = world.customer_key.clone();
         let provider = provider::connect_client(rpc, key.clone(), &TxOptions::default(), &NonceLayer::new());
@@ -263,55 +260,26 @@ impl SimulationsFirst {
     }
 }
 
-impl<S> tower::Layer<S> for SimulationsFirst {
-    type Service = Held<S>;
-
-    fn layer(&self, inner: S) -> Held<S> {
-        Held { inner, simulations: self.clone() }
-    }
-}
-
-#[derive(Clone)]
-struct Held<S> {
-    inner: S,
-    simulations: SimulationsFirst,
-}
-
-impl<S> tower::Service<RequestPacket> for Held<S>
-where
-    S: tower::Service<
-            RequestPacket,
-            Response = ResponsePacket,
-            Error = TransportError,
-            Future = TransportFut<'static>,
-        > + Clone
-        + Send
-        + 'static,
-{
-    type Response = ResponsePacket;
-    type Error = TransportError;
-    type Future = TransportFut<'static>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: RequestPacket) -> Self::Future {
-        let simulations = self.simulations.clone();
-        let method = request.method_names().next().unwrap_or_default().to_owned();
-        // The service polled ready stays here; the request waits with a clone, made ready again.
-        let mut inner = self.inner.clone();
-        Box::pin(async move {
-            if method == "eth_sendRawTransaction" {
-                let mut done = simulations.done.subscribe();
-                done.wait_for(|done| *done >= simulations.count).await.unwrap();
-            }
-            std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
-            let response = inner.call(request).await;
-            if method == "eth_estimateGas" {
-                simulations.done.send_modify(|done| *done += 1);
-            }
-            response
+impl SimulationsFirst {
+    /// The transport layer holding the sends.
+    fn layer(
+        &self,
+    ) -> Intercept<impl Fn(RequestPacket, Pass) -> TransportFut<'static> + Send + Sync + 'static> {
+        let simulations = self.clone();
+        Intercept::new(move |request: RequestPacket, pass: Pass| -> TransportFut<'static> {
+            let simulations = simulations.clone();
+            let method = request.method_names().next().unwrap_or_default().to_owned();
+            Box::pin(async move {
+                if method == "eth_sendRawTransaction" {
+                    let mut done = simulations.done.subscribe();
+                    done.wait_for(|done| *done >= simulations.count).await.unwrap();
+                }
+                let response = pass.send(request).await;
+                if method == "eth_estimateGas" {
+                    simulations.done.send_modify(|done| *done += 1);
+                }
+                response
+            })
         })
     }
 }

@@ -11,7 +11,6 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
-    task::{Context, Poll},
     time::Duration,
 };
 
@@ -19,14 +18,14 @@ use alloy::{
     consensus::Transaction as _,
     primitives::Address,
     providers::{DynProvider, Provider},
-    rpc::{
-        client::ClientBuilder,
-        json_rpc::{RequestPacket, ResponsePacket},
-    },
+    rpc::{client::ClientBuilder, json_rpc::RequestPacket},
     signers::local::PrivateKeySigner,
-    transports::{TransportError, TransportErrorKind, TransportFut},
+    transports::{TransportErrorKind, TransportFut},
 };
-use common::{shared, snm};
+use common::{
+    intercept::{Intercept, Pass},
+    shared, snm,
+};
 use snm_sdk::{
     Client, Error,
     bindings::SNMToken,
@@ -44,7 +43,7 @@ async fn flaky_client(devnet: &Devnet, flaky: &Flaky) -> Client<DynProvider> {
     let key = devnet.new_account(snm("1000 SNM")).await.unwrap();
     let rpc = ClientBuilder::default()
         .layer(RetryReadsLayer::default())
-        .layer(flaky.clone())
+        .layer(flaky.layer())
         .http(devnet.endpoint());
     let provider = provider::connect_client(rpc, key.clone(), &TxOptions::default(), &NonceLayer::new());
     Client::new(provider, *devnet.deployment(), key.address())
@@ -177,59 +176,34 @@ impl Flaky {
     }
 }
 
-impl<S> tower::Layer<S> for Flaky {
-    type Service = Troubled<S>;
-
-    fn layer(&self, inner: S) -> Troubled<S> {
-        Troubled { inner, flaky: self.clone() }
-    }
-}
-
-#[derive(Clone)]
-struct Troubled<S> {
-    inner: S,
-    flaky: Flaky,
-}
-
-impl<S> tower::Service<RequestPacket> for Troubled<S>
-where
-    S: tower::Service<
-            RequestPacket,
-            Response = ResponsePacket,
-            Error = TransportError,
-            Future = TransportFut<'static>,
-        >,
-{
-    type Response = ResponsePacket;
-    type Error = TransportError;
-    type Future = TransportFut<'static>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: RequestPacket) -> Self::Future {
-        let flaky = self.flaky.clone();
-        let method = request.method_names().collect::<Vec<_>>().join("+");
-        let record = move |failed: bool| {
-            let call = if failed { format!("{method} ✗") } else { method.clone() };
-            flaky.calls.lock().unwrap().push(call);
-        };
-        let sending = request.method_names().any(|method| method.starts_with("eth_send"));
-        if !sending && Flaky::take(&self.flaky.reads_to_fail) {
-            record(true);
-            return Box::pin(async { Err(TransportErrorKind::custom_str("connection reset (test)")) });
-        }
-        let lose = sending && Flaky::take(&self.flaky.answers_to_lose);
-        let response = self.inner.call(request);
-        Box::pin(async move {
-            let response = response.await;
-            record(lose);
-            if lose {
-                Err(TransportErrorKind::custom_str("connection reset after sending (test)"))
-            } else {
-                response
+impl Flaky {
+    /// The transport layer doing what this `Flaky` was told.
+    fn layer(
+        &self,
+    ) -> Intercept<impl Fn(RequestPacket, Pass) -> TransportFut<'static> + Send + Sync + 'static> {
+        let flaky = self.clone();
+        Intercept::new(move |request: RequestPacket, pass: Pass| -> TransportFut<'static> {
+            let calls = Arc::clone(&flaky.calls);
+            let method = request.method_names().collect::<Vec<_>>().join("+");
+            let record = move |failed: bool| {
+                let call = if failed { format!("{method} ✗") } else { method.clone() };
+                calls.lock().unwrap().push(call);
+            };
+            let sending = request.method_names().any(|method| method.starts_with("eth_send"));
+            if !sending && Flaky::take(&flaky.reads_to_fail) {
+                record(true);
+                return Box::pin(async { Err(TransportErrorKind::custom_str("connection reset (test)")) });
             }
+            let lose = sending && Flaky::take(&flaky.answers_to_lose);
+            Box::pin(async move {
+                let response = pass.send(request).await;
+                record(lose);
+                if lose {
+                    Err(TransportErrorKind::custom_str("connection reset after sending (test)"))
+                } else {
+                    response
+                }
+            })
         })
     }
 }

@@ -21,7 +21,6 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicUsize, Ordering},
     },
-    task::{Context, Poll},
     time::Duration,
 };
 
@@ -36,9 +35,12 @@ use alloy::{
         types::{Transaction, TransactionRequest},
     },
     signers::local::PrivateKeySigner,
-    transports::{TransportError, TransportFut},
+    transports::TransportFut,
 };
-use common::snm;
+use common::{
+    intercept::{Intercept, Pass},
+    snm,
+};
 use snm_sdk::{
     Client, Error,
     devnet::{Devnet, DevnetConfig},
@@ -329,7 +331,7 @@ async fn a_replacement_refused_as_nonce_too_low_finds_the_original_mined() {
     let rpc = devnet.provider().clone();
     let key = devnet.new_account(snm("1000 SNM")).await.unwrap();
     let lag = LaggingReceipts::default();
-    let transport = ClientBuilder::default().layer(lag.clone()).http(devnet.endpoint());
+    let transport = ClientBuilder::default().layer(lag.layer()).http(devnet.endpoint());
     let provider = ProviderBuilder::new()
         .with_simple_nonce_management()
         .wallet(key.clone())
@@ -390,66 +392,41 @@ struct LaggingReceipts {
     send_answers: Arc<Mutex<Vec<String>>>,
 }
 
-impl<S> tower::Layer<S> for LaggingReceipts {
-    type Service = Lagging<S>;
-
-    fn layer(&self, inner: S) -> Lagging<S> {
-        Lagging { inner, lag: self.clone() }
-    }
-}
-
-#[derive(Clone)]
-struct Lagging<S> {
-    inner: S,
-    lag: LaggingReceipts,
-}
-
-impl<S> tower::Service<RequestPacket> for Lagging<S>
-where
-    S: tower::Service<
-            RequestPacket,
-            Response = ResponsePacket,
-            Error = TransportError,
-            Future = TransportFut<'static>,
-        >,
-{
-    type Response = ResponsePacket;
-    type Error = TransportError;
-    type Future = TransportFut<'static>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: RequestPacket) -> Self::Future {
-        let lag = self.lag.clone();
-        let methods: Vec<String> = request.method_names().map(str::to_owned).collect();
-        let sends = methods.iter().filter(|m| *m == "eth_sendRawTransaction").count();
-        if sends > 0 && lag.sends.fetch_add(sends, Ordering::SeqCst) + sends >= 2 {
-            lag.caught_up.store(true, Ordering::SeqCst);
-        }
-        let response = self.inner.call(request);
-        Box::pin(async move {
-            let response = response.await?;
-            let ResponsePacket::Single(single) = response else { return Ok(response) };
-            match methods.first().map(String::as_str) {
-                Some("eth_sendRawTransaction") => {
-                    let answer = match &single.payload {
-                        ResponsePayload::Success(hash) => hash.get().trim_matches('"').to_owned(),
-                        ResponsePayload::Failure(error) => error.message.to_string(),
-                    };
-                    lag.send_answers.lock().unwrap().push(answer);
-                    Ok(ResponsePacket::Single(single))
-                }
-                Some("eth_getTransactionReceipt") if !lag.caught_up.load(Ordering::SeqCst) => {
-                    let null = serde_json::value::RawValue::from_string("null".to_owned()).unwrap();
-                    Ok(ResponsePacket::Single(Response {
-                        id: single.id,
-                        payload: ResponsePayload::Success(null),
-                    }))
-                }
-                _ => Ok(ResponsePacket::Single(single)),
+impl LaggingReceipts {
+    /// The transport layer lagging as described.
+    fn layer(
+        &self,
+    ) -> Intercept<impl Fn(RequestPacket, Pass) -> TransportFut<'static> + Send + Sync + 'static> {
+        let lag = self.clone();
+        Intercept::new(move |request: RequestPacket, pass: Pass| -> TransportFut<'static> {
+            let lag = lag.clone();
+            let methods: Vec<String> = request.method_names().map(str::to_owned).collect();
+            let sends = methods.iter().filter(|m| *m == "eth_sendRawTransaction").count();
+            if sends > 0 && lag.sends.fetch_add(sends, Ordering::SeqCst) + sends >= 2 {
+                lag.caught_up.store(true, Ordering::SeqCst);
             }
+            Box::pin(async move {
+                let response = pass.send(request).await?;
+                let ResponsePacket::Single(single) = response else { return Ok(response) };
+                match methods.first().map(String::as_str) {
+                    Some("eth_sendRawTransaction") => {
+                        let answer = match &single.payload {
+                            ResponsePayload::Success(hash) => hash.get().trim_matches('"').to_owned(),
+                            ResponsePayload::Failure(error) => error.message.to_string(),
+                        };
+                        lag.send_answers.lock().unwrap().push(answer);
+                        Ok(ResponsePacket::Single(single))
+                    }
+                    Some("eth_getTransactionReceipt") if !lag.caught_up.load(Ordering::SeqCst) => {
+                        let null = serde_json::value::RawValue::from_string("null".to_owned()).unwrap();
+                        Ok(ResponsePacket::Single(Response {
+                            id: single.id,
+                            payload: ResponsePayload::Success(null),
+                        }))
+                    }
+                    _ => Ok(ResponsePacket::Single(single)),
+                }
+            })
         })
     }
 }

@@ -326,28 +326,16 @@ fn write_u64(mut value: u64, buf: &mut [u8], end: usize, min_digits: usize) -> u
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{RngCore, SeedableRng, rngs::StdRng};
 
-    /// A tiny deterministic generator (SplitMix64).
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-
-        /// A value of every magnitude: a random number of random bits, so small values, values
-        /// with trailing zeros and values near 2^256 all come up.
-        fn u256(&mut self) -> U256 {
-            let limbs = [self.next(), self.next(), self.next(), self.next()];
-            let value = U256::from_limbs(limbs) >> (self.next() % 257) as usize;
-            match self.next() % 4 {
-                0 => value / U256::from(1_000_000u64) * U256::from(1_000_000u64),
-                _ => value,
-            }
+    /// A value of every magnitude: a random number of random bits, so small values, values
+    /// with trailing zeros and values near 2^256 all come up.
+    fn u256(rng: &mut StdRng) -> U256 {
+        let limbs = [rng.next_u64(), rng.next_u64(), rng.next_u64(), rng.next_u64()];
+        let value = U256::from_limbs(limbs) >> (rng.next_u64() % 257) as usize;
+        match rng.next_u64() % 4 {
+            0 => value / U256::from(1_000_000u64) * U256::from(1_000_000u64),
+            _ => value,
         }
     }
 
@@ -448,10 +436,10 @@ mod tests {
 
     #[test]
     fn parsing_what_was_formatted_gives_it_back() -> Result<(), ParseError> {
-        let mut rng = Rng(10);
+        let mut rng = StdRng::seed_from_u64(10);
         for _ in 0..20_000 {
-            let value = rng.u256();
-            let decimals = (rng.next() % 78) as u8;
+            let value = u256(&mut rng);
+            let decimals = (rng.next_u64() % 78) as u8;
             let text = Fixed::new(value, decimals).to_string();
             assert_eq!(parse(&text, decimals)?, value, "{text} at {decimals}");
             assert_eq!(text, format!("{}", Fixed::new(value, decimals)));

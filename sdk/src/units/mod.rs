@@ -70,6 +70,7 @@ serde_as_text!(Snm, Usd, SnmPerUsd, UsdPerSecond, UsdPerHour, Term, NetFlags);
 
 #[cfg(test)]
 mod tests {
+    use rand::{RngCore, SeedableRng, rngs::StdRng};
     use std::time::Duration;
 
     use super::*;
@@ -94,24 +95,11 @@ mod tests {
         Ok(())
     }
 
-    /// A tiny deterministic generator (SplitMix64).
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-
-        /// Amounts of every size, many with trailing zeros (whole or round numbers).
-        fn scaled(&mut self) -> alloy::primitives::U256 {
-            let value =
-                alloy::primitives::U256::from(self.next()) * alloy::primitives::U256::from(self.next());
-            value / alloy::primitives::U256::from(10u64.pow((self.next() % 19) as u32))
-        }
+    /// Amounts of every size, many with trailing zeros (whole or round numbers).
+    fn scaled(rng: &mut StdRng) -> alloy::primitives::U256 {
+        let value =
+            alloy::primitives::U256::from(rng.next_u64()) * alloy::primitives::U256::from(rng.next_u64());
+        value / alloy::primitives::U256::from(10u64.pow((rng.next_u64() % 19) as u32))
     }
 
     #[test]
@@ -125,16 +113,17 @@ mod tests {
             assert_eq!(serde_json::from_str::<T>(&serde_json::to_string(&value)?)?, value);
             Ok(())
         }
-        let mut rng = Rng(7);
+        let mut rng = StdRng::seed_from_u64(7);
         for _ in 0..5_000 {
-            round_trip(Snm::from_wei(rng.scaled()))?;
-            round_trip(Usd::from_scaled(rng.scaled()))?;
-            round_trip(SnmPerUsd::from_scaled(rng.scaled()))?;
-            round_trip(UsdPerSecond::from_scaled(rng.scaled()))?;
-            round_trip(UsdPerHour::from_scaled(rng.scaled()))?;
-            round_trip(Term::from_secs(rng.next() >> (rng.next() % 64)))?;
-            round_trip(NetFlags::from_bits_retain(rng.next() >> (rng.next() % 64)))?;
-            let bytes = Bytes::new(u128::from(rng.next()) * u128::from(rng.next() >> (rng.next() % 64)));
+            round_trip(Snm::from_wei(scaled(&mut rng)))?;
+            round_trip(Usd::from_scaled(scaled(&mut rng)))?;
+            round_trip(SnmPerUsd::from_scaled(scaled(&mut rng)))?;
+            round_trip(UsdPerSecond::from_scaled(scaled(&mut rng)))?;
+            round_trip(UsdPerHour::from_scaled(scaled(&mut rng)))?;
+            round_trip(Term::from_secs(rng.next_u64() >> (rng.next_u64() % 64)))?;
+            round_trip(NetFlags::from_bits_retain(rng.next_u64() >> (rng.next_u64() % 64)))?;
+            let bytes =
+                Bytes::new(u128::from(rng.next_u64()) * u128::from(rng.next_u64() >> (rng.next_u64() % 64)));
             round_trip(bytes)?;
             assert_eq!(bytes.in_tb().to_string().parse::<Bytes>()?, bytes);
             assert_eq!(bytes.in_whole_unit().to_string().parse::<Bytes>()?, bytes);

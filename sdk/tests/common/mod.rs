@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)] // test support code
 
+pub mod intercept;
+
 use std::{
     path::PathBuf,
     sync::{Arc, LazyLock, Weak},
