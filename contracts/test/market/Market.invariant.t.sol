@@ -16,7 +16,7 @@ contract MarketInvariantTest is MarketBase {
         vm.prank(owner);
         oracle.setReporter(address(handler), true);
 
-        bytes4[] memory selectors = new bytes4[](30);
+        bytes4[] memory selectors = new bytes4[](34);
         selectors[0] = MarketHandler.deposit.selector;
         selectors[1] = MarketHandler.withdraw.selector;
         selectors[2] = MarketHandler.withdrawEarnings.selector;
@@ -48,6 +48,11 @@ contract MarketInvariantTest is MarketBase {
         selectors[27] = MarketHandler.acceptChange.selector;
         selectors[28] = MarketHandler.warp.selector;
         selectors[29] = MarketHandler.warp.selector;
+        // A supplier ending a deal it cannot serve; workers removed and confirmed again.
+        selectors[30] = MarketHandler.endDealUnserved.selector;
+        selectors[31] = MarketHandler.endDealUnserved.selector;
+        selectors[32] = MarketHandler.relinkWorker.selector;
+        selectors[33] = MarketHandler.relinkWorker.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
@@ -105,9 +110,16 @@ contract MarketInvariantTest is MarketBase {
         assertEq(paid, received);
     }
 
-    /// @dev A closing customer got back exactly what was put into the deal minus what it paid.
+    /// @dev A closing customer (or one whose supplier ended the deal unserved) got back exactly what was put
+    /// into the deal minus what it paid.
     function invariant_ClosingCustomerGetsDepositMinusPaid() public view {
         assertEq(handler.ghostRefundErrors(), 0);
+    }
+
+    /// @dev A worker acts for a deal only while it is a confirmed worker of the deal's master: once removed (or
+    /// linked to another master) it closes as anyone may, and accepts, ends or blacklists nothing for it.
+    function invariant_RemovedWorkerActsForNoDeal() public view {
+        assertEq(handler.ghostUnlinkedWorkerActions(), 0);
     }
 
     /// @dev A closed deal never changes again; an open one has money left and is settled up to now at most.
