@@ -156,7 +156,14 @@ pub(crate) fn market(error: &MarketErrors) -> String {
             e.worker, e.master
         ),
         E::NotDealParty(e) => format!(
-            "{} is not a party of deal {}: only its customer, master or worker may do this",
+            "{} is not a party of deal {}: only its customer, its master, or its worker while still a confirmed \
+             worker of that master may do this",
+            e.caller,
+            order(e.dealId)
+        ),
+        E::NotDealSupplier(e) => format!(
+            "{} does not act for the supplier of deal {}: only its master, or its worker while still a confirmed \
+             worker of that master, may end it unserved",
             e.caller,
             order(e.dealId)
         ),
@@ -196,6 +203,12 @@ pub(crate) fn market(error: &MarketErrors) -> String {
             "the machine has less of some resource (CPU, memory, disk, GPU, bandwidth) than the bid requires"
                 .to_owned()
         }
+        E::ServedUntilInFuture(e) => format!(
+            "a deal cannot be said served up to block time {}, after the block's time {}: give a time not after \
+             the last block's",
+            time(e.servedUntil),
+            time(e.blockTime)
+        ),
         E::SafeERC20FailedOperation(e) => format!("the token {} refused the market's transfer", e.token),
         E::WorkerNotConfirmed(e) => format!(
             "{} is not a confirmed worker of {}: the worker asks to join (requestWorker), then the master confirms \

@@ -264,6 +264,21 @@ impl<P: Provider + Clone> MarketService<P> {
         }
     }
 
+    /// The supplier (the deal's master, or its worker while still a confirmed worker of that
+    /// master) ends a deal it cannot serve, spot or fixed-term, at any time: it is paid for the
+    /// unsettled seconds up to block time `served_until` only (never beyond the block's time or the
+    /// end of the term, capped by the deposit), and the rest of the deposit goes back to the
+    /// customer's free balance. The deal closes with
+    /// [`CloseReason::Unserved`](crate::market::CloseReason::Unserved). `served_until` 0 (or any
+    /// time at or before the last settlement) forfeits every unsettled second; then no rate is
+    /// read, so it works with a stale oracle. Refused with the market's `NotDealSupplier` for
+    /// anyone else and `ServedUntilInFuture` for a time after the block's.
+    pub async fn end_unserved(&self, deal: DealId, served_until: u64) -> Result<DealClosed, Error> {
+        let call = Market::endDealUnservedCall { dealId: deal.word(), servedUntil: U256::from(served_until) };
+        let closed = self.client.send_event::<Market::DealClosed>(Target::Market, call).await?;
+        Ok((&closed).into())
+    }
+
     /// Proposes new terms for a deal the sender is a party of: `price` from now on, and the end
     /// time (`None` for a spot deal, which stays spot; a fixed-term deal needs a future time). The
     /// other side accepts with [`Self::accept_change`].
@@ -316,7 +331,8 @@ impl<P: Provider + Clone> MarketService<P> {
     }
 
     /// Ends the link of `worker` with `master`, pending or confirmed (sent by either). Open deals
-    /// are not affected.
+    /// run on and pay the master, but the worker no longer acts for them: only the master changes
+    /// their terms, announces endpoints, closes them or ends them unserved.
     pub async fn remove_worker(&self, worker: Address, master: Address) -> Result<(), Error> {
         self.client.send_market(Market::removeWorkerCall { worker, master }).await.map(drop)
     }
