@@ -57,6 +57,28 @@ contract MarketInvariantTest is MarketBase {
         targetContract(address(handler));
     }
 
+    /// @dev The handler's new paths do go through (one that always reverted would leave the invariants below
+    /// vacuous): a removed worker's end is refused and counts nothing; the master's end closes the deal unserved
+    /// and is checked against the model.
+    function test_HandlerEndsDealsUnservedAndRemovesWorkers() public {
+        handler.quickBuy(2, 0, 2, 100e18); // a spot deal on master 2's worker
+        uint256[] memory ids = handler.dealIds();
+        assertEq(ids.length, 1);
+        IMarket.Deal memory d = market.getDeal(ids[0]);
+        handler.warp(3); // 3 s, the rate reported again
+        handler.relinkWorker(2); // master 2 removes its worker
+        assertEq(market.masterOf(d.worker), address(0));
+
+        handler.endDealUnserved(0, 1, 2); // by the removed worker: refused
+        assertTrue(market.getDeal(ids[0]).active);
+        handler.endDealUnserved(0, 0, 2); // by the master
+        assertEq(uint8(market.getDeal(ids[0]).reason), uint8(IMarket.CloseReason.Unserved));
+        assertEq(handler.ghostUnservedEnds(), 1);
+        assertEq(handler.ghostUnlinkedWorkerActions(), 0);
+        assertEq(handler.ghostRefundErrors(), 0);
+        assertEq(handler.ghostModelErrors(), 0);
+    }
+
     /// @dev The escrow's token balance equals what it owes: free balances, open deposits, earnings, fees.
     function invariant_EscrowSolvent() public view {
         address[] memory accounts = handler.accounts();
