@@ -226,7 +226,8 @@ pub(crate) fn market(error: &MarketErrors) -> String {
 /// The sentence of the market's `CloseNotAllowed`, with the deal's end when it is known.
 pub(crate) fn close_not_allowed(deal: DealId, caller: Address, end_time: Option<u64>) -> String {
     let rule = "a supplier closes a spot deal at any time and a fixed-term deal only from its end on; the \
-                customer closes at any time; anyone closes a deal whose deposit cannot pay another second";
+                customer closes at any time; anyone closes a deal whose deposit cannot pay another second; a supplier that \
+                cannot serve a deal ends it at any time, forfeiting the unserved seconds (endDealUnserved)";
     match end_time {
         Some(end) => format!(
             "{caller} may not close deal {deal} yet: a supplier may close a fixed-term deal only after its end, at \

@@ -248,7 +248,8 @@ impl<P: Provider + Clone> MarketService<P> {
     /// Closes a deal after settling it, refunding the rest of the deposit to the customer's free
     /// balance. The customer may close at any time, a supplier a spot deal at any time and a
     /// fixed-term deal from its end on, anyone a deal whose deposit cannot pay another second;
-    /// otherwise [`Error::CloseNotAllowed`], which says when the caller may. With `blacklist`, the
+    /// otherwise [`Error::CloseNotAllowed`], which says when the caller may (a supplier that cannot
+    /// serve a fixed-term deal ends it early with [`Self::end_unserved`]). With `blacklist`, the
     /// closing party also blacklists the other side.
     pub async fn close_deal(&self, deal: DealId, blacklist: bool) -> Result<DealClosed, Error> {
         let call = Market::closeDealCall { dealId: deal.word(), blacklist };
