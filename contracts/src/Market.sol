@@ -249,9 +249,9 @@ contract Market is IMarket, Escrow {
         uint256 until = _settleBound(d.endTime);
         if (servedUntil < until) until = servedUntil;
         uint256 available = d.deposit;
-        uint256 paid;
-        uint256 feeAmount;
-        uint256 rate;
+        uint256 paid = 0;
+        uint256 feeAmount = 0;
+        uint256 rate = 0;
         // Nothing served since the last settlement: no rate is read, so a stale oracle cannot keep the
         // customer's deposit locked in a deal nobody serves.
         if (until > settled) {
