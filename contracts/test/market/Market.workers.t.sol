@@ -179,6 +179,21 @@ contract MarketWorkerPowersTest is MarketBase {
         vm.expectRevert(abi.encodeWithSelector(IMarket.NotDealSupplier.selector, spotDeal, worker));
         vm.prank(worker);
         market.endDealUnserved(spotDeal, 0);
+        vm.prank(customer);
+        market.proposeChange(spotDeal, 1, 0);
+        vm.expectRevert(abi.encodeWithSelector(IMarket.NotDealParty.selector, spotDeal, worker));
+        vm.prank(worker);
+        market.acceptChange(spotDeal, 1, 0);
+
+        // The former master keeps every power over its deals.
+        vm.prank(master);
+        market.acceptChange(spotDeal, 1, 0);
+        assertEq(_deal(spotDeal).pricePerSecond, 1);
+        vm.prank(master);
+        market.announceEndpoint(spotDeal, "203.0.113.7:3128");
+        vm.prank(master);
+        market.endDealUnserved(spotDeal, 0);
+        _assertClosed(spotDeal, IMarket.CloseReason.Unserved);
     }
 
     /// @dev The rule is the link now, not the link once: confirmed again by the same master, the worker acts
