@@ -32,6 +32,7 @@ const picks = {
   closeRefund: ['finish', 'closeDeal', 1],
   withdrawEarnings: ['finish', 'withdrawEarnings', 1],
   closeBlacklist: ['finish', 'closeDeal', 2],
+  endDealUnserved: ['finish', 'endDealUnserved', 1],
 };
 const whole = ['placeAsk', 'placeBid', 'openDeal', 'settleFirst', 'closeRefund', 'withdrawEarnings'];
 

@@ -13,7 +13,8 @@ import {Permits} from "../test/utils/Permits.sol";
 /// per second, an ask with every resource set and 3 network flags, a bid for a fixed term of 3600 s.
 /// Broadcast to a fresh anvil in phases (the shell script moves anvil's clock between them):
 /// `prepare` (deploy, identity, deposit, ask, bid, openDeal, quick buys, cancel, change request),
-/// `settleFirst` (+1800 s), `settleRepeat` (+600 s), `finish` (+600 s: closes and the supplier's withdrawal).
+/// `settleFirst` (+1800 s), `settleRepeat` (+600 s), `finish` (+600 s: closes, the supplier's withdrawal and
+/// a deal its worker ends unserved, served for its first 1800 s).
 /// The deal opened from the order book is the whole fixed-term deal: ask, bid, openDeal, one settle, close with refund, withdrawal.
 contract GasReport is Deploy {
     string internal constant MNEMONIC = "test test test test test test test test test test test junk";
@@ -90,6 +91,15 @@ contract GasReport is Deploy {
         vm.broadcast(customerKey);
         uint256 quickDeal = market.quickBuy(askId, ask, TERM, DEPOSIT, bid.image, bid.configHash);
 
+        // Deal 4: quick buy its supplier ends unserved in `finish`.
+        vm.broadcast(masterKey);
+        askId = market.placeAsk(ask);
+        vm.broadcast(customerKey);
+        // Recorded at once: one more local would not fit the stack.
+        vm.serializeUint(
+            "gas", "unservedDeal", market.quickBuy(askId, ask, TERM, DEPOSIT, bid.image, bid.configHash)
+        );
+
         // Deal 3: quick buy with a permit instead of an allowance (allowance reset first).
         vm.broadcast(masterKey);
         askId = market.placeAsk(ask);
@@ -140,6 +150,9 @@ contract GasReport is Deploy {
         market.withdrawEarnings(earnings, master);
         vm.broadcast(customerKey);
         market.closeDeal(_deal("quickDeal"), true);
+        // Served for its first 1800 s only (never settled): those are paid, the rest refunded.
+        vm.broadcast(workerKey);
+        market.endDealUnserved(_deal("unservedDeal"), block.timestamp - 1200);
     }
 
     function _deal(string memory key) internal view returns (uint256) {

@@ -241,6 +241,38 @@ contract Market is IMarket, Escrow {
     }
 
     /// @inheritdoc IMarket
+    function endDealUnserved(uint256 dealId, uint256 servedUntil) external override {
+        Deal storage d = _activeDeal(dealId);
+        if (!_isSupplier(d, msg.sender)) revert NotDealSupplier(dealId, msg.sender);
+        if (servedUntil > block.timestamp) revert ServedUntilInFuture(servedUntil, block.timestamp);
+        uint256 settled = d.settledUntil;
+        uint256 until = _settleBound(d.endTime);
+        if (servedUntil < until) until = servedUntil;
+        uint256 available = d.deposit;
+        uint256 paid = 0;
+        uint256 feeAmount = 0;
+        uint256 rate = 0;
+        // Nothing served since the last settlement: no rate is read, so a stale oracle cannot keep the
+        // customer's deposit locked in a deal nobody serves.
+        if (until > settled) {
+            rate = _oracle.freshRate();
+            paid = MoneyMath.snmOwedDown(d.pricePerSecond, until - settled, rate);
+            if (paid > available) paid = available;
+            settled = until;
+            d.settledUntil = uint40(until);
+        }
+        uint256 refund = available - paid;
+        d.deposit = 0;
+        d.active = false;
+        d.reason = CloseReason.Unserved;
+        if (paid != 0) feeAmount = _pay(d.master, paid, d.feeBps);
+        if (refund != 0) _creditBalance(d.customer, refund);
+        emit DealClosed(
+            dealId, CloseReason.Unserved, msg.sender, paid, feeAmount, rate, settled, refund, false
+        );
+    }
+
+    /// @inheritdoc IMarket
     function announceEndpoint(uint256 dealId, string calldata endpoint) external override {
         Deal storage d = _activeDeal(dealId);
         if (!_isSupplier(d, msg.sender)) revert NotDealParty(dealId, msg.sender);
@@ -266,6 +298,9 @@ contract Market is IMarket, Escrow {
             revert NoPendingChange(dealId);
         }
         bool proposedByCustomer = c.proposer == d.customer;
+        // A supplier's proposal stands only while its proposer still acts for the deal: a worker removed from
+        // the master since it proposed no longer speaks for it.
+        if (!proposedByCustomer && !_isSupplier(d, c.proposer)) revert NoPendingChange(dealId);
         bool allowed = proposedByCustomer ? _isSupplier(d, msg.sender) : msg.sender == d.customer;
         if (!allowed) revert NotDealParty(dealId, msg.sender);
         _checkChange(d, pricePerSecond, endTime);
@@ -516,8 +551,11 @@ contract Market is IMarket, Escrow {
         if (!d.active) revert DealNotActive(dealId);
     }
 
+    /// @dev The master, or the deal's worker while it is still a confirmed worker of that master: a removed
+    /// worker keeps no power over its former master's deals.
     function _isSupplier(Deal storage d, address account) internal view returns (bool) {
-        return account == d.master || account == d.worker;
+        address master = d.master;
+        return account == master || (account == d.worker && _masterOf[account] == master);
     }
 
     function _settleBound(uint256 endTime) internal view returns (uint256) {

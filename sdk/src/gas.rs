@@ -138,6 +138,7 @@ pub fn operation_name(deployment: &Deployment, to: Address, input: &[u8]) -> Opt
                 Ok(call) if call.blacklist => "close with blacklist",
                 _ => "close deal",
             },
+            Market::endDealUnservedCall::SELECTOR => "end deal unserved",
             Market::announceEndpointCall::SELECTOR => "announce endpoint",
             Market::proposeChangeCall::SELECTOR => "propose change",
             Market::acceptChangeCall::SELECTOR => "accept change",

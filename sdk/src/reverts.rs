@@ -156,7 +156,14 @@ pub(crate) fn market(error: &MarketErrors) -> String {
             e.worker, e.master
         ),
         E::NotDealParty(e) => format!(
-            "{} is not a party of deal {}: only its customer, master or worker may do this",
+            "{} is not a party of deal {}: only its customer, its master, or its worker while still a confirmed \
+             worker of that master may do this",
+            e.caller,
+            order(e.dealId)
+        ),
+        E::NotDealSupplier(e) => format!(
+            "{} does not act for the supplier of deal {}: only its master, or its worker while still a confirmed \
+             worker of that master, may end it unserved",
             e.caller,
             order(e.dealId)
         ),
@@ -196,6 +203,12 @@ pub(crate) fn market(error: &MarketErrors) -> String {
             "the machine has less of some resource (CPU, memory, disk, GPU, bandwidth) than the bid requires"
                 .to_owned()
         }
+        E::ServedUntilInFuture(e) => format!(
+            "a deal cannot be said served up to block time {}, after the block's time {}: give a time not after \
+             the last block's",
+            time(e.servedUntil),
+            time(e.blockTime)
+        ),
         E::SafeERC20FailedOperation(e) => format!("the token {} refused the market's transfer", e.token),
         E::WorkerNotConfirmed(e) => format!(
             "{} is not a confirmed worker of {}: the worker asks to join (requestWorker), then the master confirms \
@@ -213,7 +226,8 @@ pub(crate) fn market(error: &MarketErrors) -> String {
 /// The sentence of the market's `CloseNotAllowed`, with the deal's end when it is known.
 pub(crate) fn close_not_allowed(deal: DealId, caller: Address, end_time: Option<u64>) -> String {
     let rule = "a supplier closes a spot deal at any time and a fixed-term deal only from its end on; the \
-                customer closes at any time; anyone closes a deal whose deposit cannot pay another second";
+                customer closes at any time; anyone closes a deal whose deposit cannot pay another second; a supplier that \
+                cannot serve a deal ends it at any time, forfeiting the unserved seconds (endDealUnserved)";
     match end_time {
         Some(end) => format!(
             "{caller} may not close deal {deal} yet: a supplier may close a fixed-term deal only after its end, at \

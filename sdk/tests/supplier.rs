@@ -202,3 +202,70 @@ async fn announces_where_the_workload_serves() {
     let endpoint = world.customer.market().wait_for_endpoint(deal.id, Duration::from_secs(5)).await.unwrap();
     assert_eq!(endpoint, "203.0.113.7:4128");
 }
+
+/// Issue 11: a supplier that could not serve a fixed-term deal ends it early; the customer gets back
+/// everything after the last settlement except the seconds served, the master is paid only up to
+/// the time it says it served.
+#[tokio::test]
+async fn a_supplier_ends_a_fixed_term_deal_it_could_not_serve_and_is_paid_only_up_to_served_until() {
+    let world = World::new(shared().await).await;
+    let (supplier, customer) = (&world.supplier, &world.customer);
+    let deal = world.buy(&world.place(|a| a).await, Term::Fixed(Duration::from_secs(86_400))).await.unwrap();
+    world.devnet.advance_time(Duration::from_secs(600)).await.unwrap();
+    let settled = supplier.market().settle(deal.id).await.unwrap().unwrap();
+    world.devnet.advance_time(Duration::from_secs(900)).await.unwrap();
+
+    // A time after the block's is refused, and said so.
+    let now = supplier.client().now().await.unwrap();
+    let future = supplier.market().end_unserved(deal.id, now + 3_600).await;
+    let error = expect_err!(future, error @ Error::Market(MarketErrors::ServedUntilInFuture(_)) => error);
+    assert!(error.to_string().contains("cannot be said served up to block time"), "{error}");
+
+    let free_before = customer.escrow().free_balance(customer.sender()).await.unwrap();
+    let served_until = settled.settled_until + 300;
+    let closed = supplier.market().end_unserved(deal.id, served_until).await.unwrap();
+    assert_eq!((closed.id, closed.reason, closed.by), (deal.id, CloseReason::Unserved, supplier.master()));
+    assert!(!closed.blacklisted);
+    assert_eq!(closed.settled_until, served_until, "paid up to the time served, not up to now");
+    assert_eq!(closed.paid, price().snm_owed_down(300, closed.rate).unwrap());
+    assert_eq!(closed.refund, settled.deposit_left.checked_sub(closed.paid).unwrap());
+    assert_eq!(
+        customer.escrow().free_balance(customer.sender()).await.unwrap(),
+        free_before.checked_add(closed.refund).unwrap(),
+        "the customer gets back every unserved second"
+    );
+    assert_eq!(
+        supplier.escrow().earnings(supplier.master()).await.unwrap(),
+        settled.amount.checked_add(closed.paid).unwrap()
+    );
+    let stored = supplier.market().deal(deal.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.closed, stored.deposit, stored.settled_until),
+        (Some(CloseReason::Unserved), Snm::ZERO, served_until)
+    );
+    assert!(closed.to_string().contains("ended by its supplier, who could not serve it"), "{closed}");
+}
+
+/// Issue 11: once removed from its master, a worker no longer acts for the master's deals (which
+/// the master still does), and the SDK says why.
+#[tokio::test]
+async fn a_removed_worker_no_longer_acts_for_its_former_masters_deals() {
+    let world = World::new(shared().await).await;
+    let supplier = &world.supplier;
+    let deal = world.buy(&world.place(|a| a).await, Term::Fixed(Duration::from_secs(86_400))).await.unwrap();
+    world.worker.market().remove_worker(world.worker.sender(), supplier.master()).await.unwrap();
+
+    let announce = world.worker.market().announce_endpoint(deal.id, "198.51.100.9:3128").await;
+    let refused = expect_err!(announce, Error::Market(MarketErrors::NotDealParty(e)) => e);
+    assert_eq!(refused.caller, world.worker.sender());
+    let end = world.worker.market().end_unserved(deal.id, 0).await;
+    let error = expect_err!(end, error @ Error::Market(MarketErrors::NotDealSupplier(_)) => error);
+    assert!(error.to_string().contains("while still a confirmed worker of that master"), "{error}");
+
+    supplier.market().announce_endpoint(deal.id, "203.0.113.7:3128").await.unwrap();
+    let closed = supplier.market().end_unserved(deal.id, 0).await.unwrap();
+    assert_eq!(
+        (closed.reason, closed.paid, closed.refund),
+        (CloseReason::Unserved, Snm::ZERO, snm("200 SNM"))
+    );
+}

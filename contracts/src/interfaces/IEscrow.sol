@@ -55,11 +55,16 @@ interface IEscrow {
     /// @notice Sends `amount` of the caller's (a master's) earnings to `to`.
     function withdrawEarnings(uint256 amount, address to) external;
 
-    /// @notice Sends every accrued fee to the treasury. Anyone may call it.
+    /// @notice Sends every accrued fee to the treasury in force now. Anyone may call it. Fees accrued while
+    /// no treasury is set (reverting {ZeroAddress} meanwhile) wait for one and are then sent in full.
     function withdrawFees() external;
 
     /// @notice Sets the protocol fee (basis points of each supplier payment, at most {MAX_FEE_BPS}) and the
-    /// treasury that receives it. Only the owner. Applies to later settlements.
+    /// treasury that receives it. Only the owner. The fee applies to deals opened afterwards: each deal keeps
+    /// the fee in force when it opened ({IMarket.Deal}'s `feeBps`) for every settlement of its life, so the
+    /// terms a customer and a supplier agreed on never change under them. The treasury applies at once, to
+    /// every fee accrued and not yet sent. A zero treasury is allowed with a zero fee only; fees that running
+    /// deals still accrue then wait for a treasury.
     function setFee(uint256 feeBps, address treasury) external;
 
     /// @notice The highest fee the owner may set: 1,000 bps (10 %).

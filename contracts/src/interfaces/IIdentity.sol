@@ -4,7 +4,8 @@ pragma solidity 0.8.30;
 /// @title Supplier identity: masters and workers
 /// @notice A worker (one per machine, with its own key) asks to join a master (the supplier's payout
 /// account); the master confirms. Either side can end the link at any time. Deals record the worker and
-/// pay the master. Ending the link does not affect deals already open; new deals need a confirmed worker.
+/// pay the master. Ending the link leaves deals already open running and paying the master, but the worker
+/// no longer acts for them (only the master does); new deals need a confirmed worker.
 interface IIdentity {
     /// @notice The worker already belongs to a master.
     error AlreadyWorker(address worker, address master);

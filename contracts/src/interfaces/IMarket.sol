@@ -21,7 +21,14 @@ import {IIdentity} from "./IIdentity.sol";
 ///   customer's free balance. When the caller is the customer and the oracle rate is stale, the unsettled
 ///   seconds are paid at the last stored rate (capped by the deposit), so a customer can always close and
 ///   get back what is not owed. Everyone else needs a fresh rate.
+/// - {endDealUnserved} lets the supplier end a deal it cannot serve at any time, fixed term included: it is
+///   paid only up to the time it says it served (never beyond now or the end of the term), the rest of the
+///   deposit goes back to the customer, and the deal closes with {CloseReason.Unserved}.
 /// - Pausing stops new deals only; settling, closing, top-ups and withdrawals always work.
+///
+/// Who acts for the supplier: the deal's master always; the deal's worker only while it is still a
+/// confirmed worker of that master (`masterOf(worker) == deal.master`). A worker removed from the master
+/// (or moved to another one) keeps no power over the master's deals, which go on paying the master.
 interface IMarket is IEscrow, IIdentity {
     /// @notice Resources of a machine (ask) or the minimum needed (bid).
     struct Resources {
@@ -84,13 +91,15 @@ interface IMarket is IEscrow, IIdentity {
         bytes32 configHash;
     }
 
-    /// @notice Why a deal closed.
+    /// @notice Why a deal closed. {CloseReason.Unserved}: the supplier ended it with {endDealUnserved}, being
+    /// paid only for the time it served.
     enum CloseReason {
         None,
         ByCustomer,
         BySupplier,
         Expired,
-        OutOfFunds
+        OutOfFunds,
+        Unserved
     }
 
     /// @notice Deal state as stored (three slots). A deal's id is the id of the bid it consumed (a fresh order
@@ -182,6 +191,11 @@ interface IMarket is IEscrow, IIdentity {
     error NotDealParty(uint256 dealId, address caller);
     /// @notice The caller may not close this deal now.
     error CloseNotAllowed(uint256 dealId, address caller);
+    /// @notice The caller is neither the deal's master nor its worker while still a confirmed worker of that
+    /// master.
+    error NotDealSupplier(uint256 dealId, address caller);
+    /// @notice The time a supplier says it served a deal up to is after the block's time.
+    error ServedUntilInFuture(uint256 servedUntil, uint256 blockTime);
     /// @notice There is no pending change on this deal, or it differs from what the caller accepts.
     error NoPendingChange(uint256 dealId);
     /// @notice The proposed change is malformed (zero price, end time in the past or on a spot/fixed mismatch).
@@ -210,10 +224,11 @@ interface IMarket is IEscrow, IIdentity {
         uint256 settledUntil,
         uint256 depositLeft
     );
-    /// @notice A deal closed. When closed by {closeDeal}, the final settlement is carried here (no separate
-    /// {DealSettled}): `paid` left the deposit (`fee` of it to the treasury, the rest to the master) at
-    /// `snmPerUsd`, up to `settledUntil` (the deal's settled-until time after that settlement, unchanged when
-    /// there was nothing to settle); then `refund` went back to the customer's free balance. When {settle}
+    /// @notice A deal closed. When closed by {closeDeal} or {endDealUnserved}, the final settlement is carried
+    /// here (no separate {DealSettled}): `paid` left the deposit (`fee` of it to the treasury, the rest to the
+    /// master) at `snmPerUsd`, up to `settledUntil` (the deal's settled-until time after that settlement,
+    /// unchanged when there was nothing to settle); then `refund` went back to the customer's free balance.
+    /// {endDealUnserved} reads no rate when there is nothing to pay: `snmPerUsd` is 0 then. When {settle}
     /// closes a deal (its deposit used up) it emits {DealSettled} and then this event with `paid`, `fee` and
     /// `refund` 0.
     event DealClosed(
@@ -304,24 +319,42 @@ interface IMarket is IEscrow, IIdentity {
     function topUp(uint256 dealId, uint256 amount) external;
 
     /// @notice Closes a deal after settling it, refunding what is left to the customer. The customer may
-    /// close at any time (even with a stale rate, see the contract notice); the supplier (master or the
-    /// deal's worker) may close a spot deal at any time and a fixed-term deal from its end time; anyone may
-    /// close a deal past its end time or whose deposit, once the unsettled seconds are paid, cannot pay one
-    /// more second (the supplier of a fixed-term deal included). With `blacklist`, a party closing also
-    /// blacklists the other side (customer blacklists the master, supplier the customer).
+    /// close at any time (even with a stale rate, see the contract notice); the supplier (master, or the
+    /// deal's worker while still a confirmed worker of that master) may close a spot deal at any time and a
+    /// fixed-term deal from its end time (earlier, {endDealUnserved}); anyone may close a deal past its end
+    /// time or whose deposit, once the unsettled seconds are paid, cannot pay one more second (the supplier
+    /// of a fixed-term deal included). With `blacklist`, a party closing also blacklists the other side
+    /// (customer blacklists the master, supplier the customer); anyone else is refused {NotDealParty}.
     function closeDeal(uint256 dealId, bool blacklist) external;
 
-    /// @notice The deal's master or worker announces where the workload serves (see {EndpointAnnounced}).
+    /// @notice The supplier ends a deal it cannot serve (or stopped serving), spot or fixed-term, at any
+    /// time: it is paid for the seconds from the last settlement up to `servedUntil` (at most the end of a
+    /// fixed term), capped by the deposit, and everything else of the deposit goes back to the customer's
+    /// free balance. The deal closes with {CloseReason.Unserved} ({DealClosed}, never blacklisting).
+    /// Callable by the deal's master, or its worker while still a confirmed worker of that master (else
+    /// {NotDealSupplier}). A `servedUntil` after the block's time is refused ({ServedUntilInFuture}). When
+    /// `servedUntil` is at or before the last settlement nothing is paid and no rate is read, so it works
+    /// with a stale oracle; otherwise it needs a fresh rate. Pausing does not stop it.
+    /// @param dealId The deal.
+    /// @param servedUntil Block time up to which the workload was served; 0 (or any time at or before the
+    /// last settlement) forfeits every unsettled second.
+    function endDealUnserved(uint256 dealId, uint256 servedUntil) external;
+
+    /// @notice The deal's master, or its worker while still a confirmed worker of that master, announces where
+    /// the workload serves (see {EndpointAnnounced}); anyone else is refused {NotDealParty}.
     /// Nothing is stored: the event is the record, which keeps the cost to the event's.
     function announceEndpoint(uint256 dealId, string calldata endpoint) external;
 
     /// @notice One side proposes a new price and end time (0 = spot, only for spot deals; otherwise in the
-    /// future). A second proposal replaces the first.
+    /// future). A second proposal replaces the first. The supplier's side is its master, or its worker while
+    /// still a confirmed worker of that master.
     function proposeChange(uint256 dealId, uint256 pricePerSecond, uint256 endTime) external;
 
     /// @notice The other side accepts the pending change (the values guard against a swapped proposal).
     /// Earlier seconds are settled at the old price first; the new terms run from now (extending a fixed
-    /// term that has ended leaves the seconds between its end and now unpaid).
+    /// term that has ended leaves the seconds between its end and now unpaid). The supplier's side is its
+    /// master, or its worker while still a confirmed worker of that master; a change a worker proposed
+    /// stands only while that worker still is one ({NoPendingChange} once it was removed).
     function acceptChange(uint256 dealId, uint256 pricePerSecond, uint256 endTime) external;
 
     /// @notice The proposer withdraws its pending change.

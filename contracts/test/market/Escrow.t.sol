@@ -340,4 +340,53 @@ contract EscrowTest is MarketBase {
         vm.expectRevert(IEscrow.ZeroAddress.selector);
         market.withdrawFees();
     }
+
+    /// @dev Issue 11, item 7: fees accrued before and while no treasury is set (a deal keeps the fee of its
+    /// opening, so it accrues after the owner set the fee to zero) are sent in full to the treasury set later.
+    function test_FeesAccruedWithoutATreasuryAreWithdrawnOnceOneIsSet() public {
+        _setFee(500);
+        uint256 dealId = _openFixed();
+        _skipFresh(100);
+        market.settle(dealId);
+        vm.prank(owner);
+        market.setFee(0, address(0));
+        _skipFresh(300);
+        market.settle(dealId); // still at the deal's 5 %
+        uint256 fees = 100 * _perSecond() / 20 + 300 * _perSecond() / 20;
+        assertEq(market.accruedFees(), fees);
+        vm.expectRevert(IEscrow.ZeroAddress.selector);
+        market.withdrawFees();
+
+        // A new treasury, the fee for new deals still zero: it receives every fee accrued.
+        address later = makeAddr("laterTreasury");
+        vm.prank(owner);
+        market.setFee(0, later);
+        vm.expectEmit(address(market));
+        emit IEscrow.FeesWithdrawn(later, fees);
+        vm.prank(stranger);
+        market.withdrawFees();
+        assertEq(token.balanceOf(later), fees);
+        assertEq(token.balanceOf(treasury), 0);
+        assertEq(market.accruedFees(), 0);
+        assertEq(
+            token.balanceOf(address(market)),
+            market.balanceOf(customer) + _deal(dealId).deposit + market.earningsOf(master)
+        );
+    }
+
+    /// @dev The fee is the deal's, fixed at its opening, for every settlement and its close: a raise or a cut
+    /// later applies to deals opened afterwards only.
+    function test_SetFeeAppliesToDealsOpenedAfterwards() public {
+        _setFee(1000);
+        uint256 before = _openFixed();
+        _setFee(100);
+        uint256 afterwards = _openFixed();
+        assertEq(_deal(before).feeBps, 1000);
+        assertEq(_deal(afterwards).feeBps, 100);
+        _skipFresh(100);
+        _close(customer, before, false);
+        _close(customer, afterwards, false);
+        uint256 paid = 100 * _perSecond();
+        assertEq(market.accruedFees(), paid / 10 + paid / 100);
+    }
 }

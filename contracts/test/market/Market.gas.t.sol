@@ -105,6 +105,24 @@ contract MarketGasTest is MarketBase {
         assertTrue(market.isBlacklisted(customer, master));
     }
 
+    /// @dev The worker ends the deal it could not serve since its last settlement: the unsettled seconds up to
+    /// the time it served are paid, the rest refunded.
+    function test_Gas_EndDealUnserved() public {
+        uint256 dealId = _settledDeal();
+        vm.prank(worker);
+        market.endDealUnserved(dealId, block.timestamp - 300);
+        assertLe(_snap("endDealUnserved_partlyServed"), 60_000);
+        assertEq(uint8(market.getDeal(dealId).reason), uint8(IMarket.CloseReason.Unserved));
+    }
+
+    /// @dev Nothing served since the last settlement: no rate is read, nothing paid, everything left refunded.
+    function test_Gas_EndDealUnservedNothingServed() public {
+        uint256 dealId = _settledDeal();
+        vm.prank(worker);
+        market.endDealUnserved(dealId, 0);
+        assertLe(_snap("endDealUnserved_nothingServed"), 60_000);
+    }
+
     function test_Gas_AnnounceEndpoint() public {
         uint256 dealId = _openDeal();
         vm.prank(worker);

@@ -16,7 +16,7 @@ contract MarketInvariantTest is MarketBase {
         vm.prank(owner);
         oracle.setReporter(address(handler), true);
 
-        bytes4[] memory selectors = new bytes4[](30);
+        bytes4[] memory selectors = new bytes4[](34);
         selectors[0] = MarketHandler.deposit.selector;
         selectors[1] = MarketHandler.withdraw.selector;
         selectors[2] = MarketHandler.withdrawEarnings.selector;
@@ -48,8 +48,35 @@ contract MarketInvariantTest is MarketBase {
         selectors[27] = MarketHandler.acceptChange.selector;
         selectors[28] = MarketHandler.warp.selector;
         selectors[29] = MarketHandler.warp.selector;
+        // A supplier ending a deal it cannot serve; workers removed and confirmed again.
+        selectors[30] = MarketHandler.endDealUnserved.selector;
+        selectors[31] = MarketHandler.endDealUnserved.selector;
+        selectors[32] = MarketHandler.relinkWorker.selector;
+        selectors[33] = MarketHandler.relinkWorker.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
+    }
+
+    /// @dev The handler's new paths do go through (one that always reverted would leave the invariants below
+    /// vacuous): a removed worker's end is refused and counts nothing; the master's end closes the deal unserved
+    /// and is checked against the model.
+    function test_HandlerEndsDealsUnservedAndRemovesWorkers() public {
+        handler.quickBuy(2, 0, 2, 100e18); // a spot deal on master 2's worker
+        uint256[] memory ids = handler.dealIds();
+        assertEq(ids.length, 1);
+        IMarket.Deal memory d = market.getDeal(ids[0]);
+        handler.warp(3); // 3 s, the rate reported again
+        handler.relinkWorker(2); // master 2 removes its worker
+        assertEq(market.masterOf(d.worker), address(0));
+
+        handler.endDealUnserved(0, 1, 2); // by the removed worker: refused
+        assertTrue(market.getDeal(ids[0]).active);
+        handler.endDealUnserved(0, 0, 2); // by the master
+        assertEq(uint8(market.getDeal(ids[0]).reason), uint8(IMarket.CloseReason.Unserved));
+        assertEq(handler.ghostUnservedEnds(), 1);
+        assertEq(handler.ghostUnlinkedWorkerActions(), 0);
+        assertEq(handler.ghostRefundErrors(), 0);
+        assertEq(handler.ghostModelErrors(), 0);
     }
 
     /// @dev The escrow's token balance equals what it owes: free balances, open deposits, earnings, fees.
@@ -105,9 +132,16 @@ contract MarketInvariantTest is MarketBase {
         assertEq(paid, received);
     }
 
-    /// @dev A closing customer got back exactly what was put into the deal minus what it paid.
+    /// @dev A closing customer (or one whose supplier ended the deal unserved) got back exactly what was put
+    /// into the deal minus what it paid.
     function invariant_ClosingCustomerGetsDepositMinusPaid() public view {
         assertEq(handler.ghostRefundErrors(), 0);
+    }
+
+    /// @dev A worker acts for a deal only while it is a confirmed worker of the deal's master: once removed (or
+    /// linked to another master) it closes as anyone may, and accepts, ends or blacklists nothing for it.
+    function invariant_RemovedWorkerActsForNoDeal() public view {
+        assertEq(handler.ghostUnlinkedWorkerActions(), 0);
     }
 
     /// @dev A closed deal never changes again; an open one has money left and is settled up to now at most.

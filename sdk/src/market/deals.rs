@@ -24,6 +24,10 @@ pub enum CloseReason {
     Expired,
     /// Its deposit ran out.
     OutOfFunds,
+    /// Its supplier ended it as unserved
+    /// ([`MarketService::end_unserved`](crate::services::MarketService::end_unserved)), paid only up
+    /// to the time it says it served; the customer got the rest of the deposit back.
+    Unserved,
 }
 
 impl fmt::Display for CloseReason {
@@ -33,6 +37,7 @@ impl fmt::Display for CloseReason {
             Self::BySupplier => "closed by its supplier",
             Self::Expired => "its term ended",
             Self::OutOfFunds => "its deposit ran out",
+            Self::Unserved => "ended by its supplier, who could not serve it",
         })
     }
 }
@@ -44,6 +49,7 @@ impl CloseReason {
             2 => Some(Self::BySupplier),
             3 => Some(Self::Expired),
             4 => Some(Self::OutOfFunds),
+            5 => Some(Self::Unserved),
             _ => None,
         }
     }
@@ -308,5 +314,36 @@ impl fmt::Display for DealSettled {
             self.rate,
             self.deposit_left
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CloseReason;
+
+    /// The codes are the contract's `CloseReason` order; `None` (0) and codes it does not have are none.
+    #[test]
+    fn close_reasons_decode_from_the_contracts_codes() {
+        let decoded: Vec<_> = (0..=6).map(CloseReason::from_code).collect();
+        assert_eq!(
+            decoded,
+            vec![
+                None,
+                Some(CloseReason::ByCustomer),
+                Some(CloseReason::BySupplier),
+                Some(CloseReason::Expired),
+                Some(CloseReason::OutOfFunds),
+                Some(CloseReason::Unserved),
+                None,
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unserved_close_reads_and_serializes_as_such() -> Result<(), serde_json::Error> {
+        assert_eq!(serde_json::to_string(&CloseReason::Unserved)?, r#""unserved""#);
+        assert_eq!(serde_json::from_str::<CloseReason>(r#""unserved""#)?, CloseReason::Unserved);
+        assert_eq!(CloseReason::Unserved.to_string(), "ended by its supplier, who could not serve it");
+        Ok(())
     }
 }

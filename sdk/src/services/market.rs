@@ -248,7 +248,8 @@ impl<P: Provider + Clone> MarketService<P> {
     /// Closes a deal after settling it, refunding the rest of the deposit to the customer's free
     /// balance. The customer may close at any time, a supplier a spot deal at any time and a
     /// fixed-term deal from its end on, anyone a deal whose deposit cannot pay another second;
-    /// otherwise [`Error::CloseNotAllowed`], which says when the caller may. With `blacklist`, the
+    /// otherwise [`Error::CloseNotAllowed`], which says when the caller may (a supplier that cannot
+    /// serve a fixed-term deal ends it early with [`Self::end_unserved`]). With `blacklist`, the
     /// closing party also blacklists the other side.
     pub async fn close_deal(&self, deal: DealId, blacklist: bool) -> Result<DealClosed, Error> {
         let call = Market::closeDealCall { dealId: deal.word(), blacklist };
@@ -262,6 +263,21 @@ impl<P: Provider + Clone> MarketService<P> {
             }
             Err(error) => Err(error),
         }
+    }
+
+    /// The supplier (the deal's master, or its worker while still a confirmed worker of that
+    /// master) ends a deal it cannot serve, spot or fixed-term, at any time: it is paid for the
+    /// unsettled seconds up to block time `served_until` only (never beyond the block's time or the
+    /// end of the term, capped by the deposit), and the rest of the deposit goes back to the
+    /// customer's free balance. The deal closes with
+    /// [`CloseReason::Unserved`](crate::market::CloseReason::Unserved). `served_until` 0 (or any
+    /// time at or before the last settlement) forfeits every unsettled second; then no rate is
+    /// read, so it works with a stale oracle. Refused with the market's `NotDealSupplier` for
+    /// anyone else and `ServedUntilInFuture` for a time after the block's.
+    pub async fn end_unserved(&self, deal: DealId, served_until: u64) -> Result<DealClosed, Error> {
+        let call = Market::endDealUnservedCall { dealId: deal.word(), servedUntil: U256::from(served_until) };
+        let closed = self.client.send_event::<Market::DealClosed>(Target::Market, call).await?;
+        Ok((&closed).into())
     }
 
     /// Proposes new terms for a deal the sender is a party of: `price` from now on, and the end
@@ -316,7 +332,8 @@ impl<P: Provider + Clone> MarketService<P> {
     }
 
     /// Ends the link of `worker` with `master`, pending or confirmed (sent by either). Open deals
-    /// are not affected.
+    /// run on and pay the master, but the worker no longer acts for them: only the master changes
+    /// their terms, announces endpoints, closes them or ends them unserved.
     pub async fn remove_worker(&self, worker: Address, master: Address) -> Result<(), Error> {
         self.client.send_market(Market::removeWorkerCall { worker, master }).await.map(drop)
     }

@@ -16,8 +16,11 @@ import {StdUtils} from "forge-std/StdUtils.sol";
 /// - a model of every deal (price and end time in force, settled-until time, what was put in, what the
 ///   model says was paid, the most price x time could have paid at the rates used), advanced exactly when a
 ///   call that settles succeeds;
-/// - the refund each closing customer received against the model's deposit minus paid;
-/// - each closed deal's stored record, to check it never changes again.
+/// - the refund each closing customer received against the model's deposit minus paid (closed by
+///   {closeDeal} or ended unserved by its supplier, paid only up to the time it says it served);
+/// - each closed deal's stored record, to check it never changes again;
+/// - every action a worker got through for a deal of a master it is no longer linked to (workers are
+///   removed and confirmed again at random).
 /// Inputs are bounded to sensible ranges; calls that revert leave the ghosts untouched (the invariant
 /// config does not fail on reverts).
 contract MarketHandler is CommonBase, StdCheats, StdUtils {
@@ -63,6 +66,8 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
     uint256 public ghostFeesWithdrawn;
     uint256 public ghostRefundErrors;
     uint256 public ghostModelErrors;
+    uint256 public ghostUnlinkedWorkerActions;
+    uint256 public ghostUnservedEnds;
 
     constructor(
         Market market_,
@@ -154,6 +159,22 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
     function setPaused(bool paused) external {
         vm.prank(owner);
         market.setPaused(paused);
+    }
+
+    /// @dev Removes a master's worker (by either side) when linked, confirms it again when not.
+    function relinkWorker(uint256 masterSeed) external {
+        uint256 i = masterSeed % _masters.length;
+        address master = _masters[i];
+        address worker = _workers[i];
+        if (market.masterOf(worker) == master) {
+            vm.prank(masterSeed % 2 == 0 ? master : worker);
+            market.removeWorker(worker, master);
+        } else {
+            vm.prank(worker);
+            market.requestWorker(master);
+            vm.prank(master);
+            market.confirmWorker(worker);
+        }
     }
 
     function setBlacklist(uint256 ownerSeed, uint256 targetSeed, bool blacklisted) external {
@@ -311,6 +332,7 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
         address caller = _party(d, who);
         uint256 balanceBefore = market.balanceOf(d.customer);
         (uint256 rate,) = oracle.latestRate();
+        bool unlinked = _unlinkedWorker(d, caller);
         vm.prank(caller);
         try market.closeDeal(dealId, blacklist) {
             Model storage m = _models[dealId];
@@ -318,6 +340,36 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
             m.refund = market.balanceOf(d.customer) - balanceBefore;
             if (m.refund != m.funded - m.paid) ghostRefundErrors++;
             _markClosed(dealId);
+            // Closing as anyone may (past the end, out of funds) is fine; as the supplier it is not.
+            if (unlinked && (blacklist || market.getDeal(dealId).reason == IMarket.CloseReason.BySupplier)) {
+                ghostUnlinkedWorkerActions++;
+            }
+        } catch {}
+    }
+
+    /// @dev `who` as in {closeDeal}. The time served: one time in four nothing since the last settlement, one
+    /// time in sixteen a second in the future (refused), otherwise between the last settlement and now.
+    function endDealUnserved(uint256 dealSeed, uint256 who, uint256 served) external {
+        if (_dealIds.length == 0) return;
+        uint256 dealId = _pickDeal(dealSeed);
+        IMarket.Deal memory d = market.getDeal(dealId);
+        address caller = _party(d, who % 8 < 5 ? 1 + who % 2 : who);
+        Model storage m = _models[dealId];
+        if (served % 16 == 1) served = block.timestamp + 1;
+        else if (served % 4 == 0) served = served % 3 == 0 ? 0 : m.settledUntil;
+        else served = bound(served, m.settledUntil, block.timestamp);
+        uint256 balanceBefore = market.balanceOf(d.customer);
+        (uint256 rate,) = oracle.latestRate();
+        bool unlinked = _unlinkedWorker(d, caller);
+        vm.prank(caller);
+        try market.endDealUnserved(dealId, served) {
+            _modelSettleUpTo(m, rate, served);
+            m.refund = market.balanceOf(d.customer) - balanceBefore;
+            if (m.refund != m.funded - m.paid) ghostRefundErrors++;
+            if (market.getDeal(dealId).reason != IMarket.CloseReason.Unserved) ghostModelErrors++;
+            _markClosed(dealId);
+            if (unlinked) ghostUnlinkedWorkerActions++;
+            ghostUnservedEnds++;
         } catch {}
     }
 
@@ -342,8 +394,11 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
         if (c.proposer == address(0)) return;
         address acceptor = c.proposer == d.customer ? (byWorker ? d.worker : d.master) : d.customer;
         (uint256 rate,) = oracle.latestRate();
+        // Accepting for the supplier, or a proposal a worker made for it, needs the worker linked now.
+        bool unlinked = _unlinkedWorker(d, acceptor) || _unlinkedWorker(d, c.proposer);
         vm.prank(acceptor);
         try market.acceptChange(dealId, c.pricePerSecond, c.endTime) {
+            if (unlinked) ghostUnlinkedWorkerActions++;
             Model storage m = _models[dealId];
             _modelSettle(m, rate);
             m.price = c.pricePerSecond;
@@ -425,7 +480,13 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
     /// @dev The model of a settlement at `rate`: the seconds since the last one, up to the end time, at the
     /// price in force, rounded down, capped by what is left. Returns whether that used the deposit up.
     function _modelSettle(Model storage m, uint256 rate) internal returns (bool ranOut) {
+        return _modelSettleUpTo(m, rate, block.timestamp);
+    }
+
+    /// @dev {_modelSettle} paying no second after `served` (a supplier ending a deal it did not serve).
+    function _modelSettleUpTo(Model storage m, uint256 rate, uint256 served) internal returns (bool ranOut) {
         uint256 until = m.endTime != 0 && m.endTime < block.timestamp ? m.endTime : block.timestamp;
+        if (served < until) until = served;
         if (until <= m.settledUntil) return false;
         uint256 owed = m.price * (until - m.settledUntil) * rate / 1e18;
         uint256 left = m.funded - m.paid;
@@ -439,6 +500,11 @@ contract MarketHandler is CommonBase, StdCheats, StdUtils {
         Model storage m = _models[dealId];
         m.closed = true;
         m.closedRecord = keccak256(abi.encode(market.getDeal(dealId)));
+    }
+
+    /// @dev Whether `account` is the deal's worker and no longer a confirmed worker of the deal's master.
+    function _unlinkedWorker(IMarket.Deal memory d, address account) internal view returns (bool) {
+        return account == d.worker && account != d.master && market.masterOf(account) != d.master;
     }
 
     function _party(IMarket.Deal memory d, uint256 who) internal view returns (address) {
