@@ -23,7 +23,7 @@ use snm_proxy::{
 use snm_sdk::{
     Client, Customer,
     devnet::{Devnet, DevnetConfig},
-    market::{DealId, DealOpened, PlacedAsk, Purchase},
+    market::{CloseReason, DealId, DealOpened, PlacedAsk, Purchase},
     rewards::CSV_HEADER,
     units::{Snm, Term},
 };
@@ -77,6 +77,29 @@ fn proxy_program() -> String {
     program.display().to_string()
 }
 
+/// `snm-agent run` on the scene's `agent.toml`, as `master`.
+fn agent_process(scene: &Scene, master: &PrivateKeySigner) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_snm-agent"));
+    command
+        .args(["--rpc", scene.devnet.endpoint().as_str(), "--deployment"])
+        .arg(&scene.deployment)
+        .args(["run", "--config"])
+        .arg(scene.path("agent.toml"))
+        .env("SNM_KEY", key_hex(master));
+    command
+}
+
+/// Runs an agent that should refuse to start: its exit status and what it wrote to stderr.
+async fn refused_agent(scene: &Scene, master: &PrivateKeySigner) -> (std::process::ExitStatus, String) {
+    let mut command = tokio::process::Command::from(agent_process(scene, master));
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
+    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("the agent neither refused to start nor stopped within 60 s")
+        .unwrap();
+    (output.status, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
 /// The agent as a process, with everything it printed.
 struct Agent {
     child: Child,
@@ -86,16 +109,8 @@ struct Agent {
 
 impl Agent {
     fn spawn(scene: &Scene, master: &PrivateKeySigner) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_snm-agent"))
-            .args(["--rpc", scene.devnet.endpoint().as_str(), "--deployment"])
-            .arg(&scene.deployment)
-            .args(["run", "--config"])
-            .arg(scene.path("agent.toml"))
-            .env("SNM_KEY", key_hex(master))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+        let mut child =
+            agent_process(scene, master).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
         let output = Arc::new(Mutex::new(String::new()));
         let stdout = child.stdout.take().unwrap();
         let sink = Arc::clone(&output);
@@ -163,7 +178,8 @@ async fn buy(customer: &Customer<DynProvider>, ask: &PlacedAsk) -> DealOpened {
     customer.quick_buy(ask, &purchase).await.unwrap()
 }
 
-fn write_config(dir: &Path, worker: &Client<DynProvider>) {
+/// The agent's configuration: one worker on 127.0.0.1, one ask, workloads run by `command`.
+fn write_config(dir: &Path, worker: &Client<DynProvider>, command: &[String]) {
     let config = format!(
         r#"state = "state.json"
 usage_report = "usage.csv"
@@ -182,7 +198,7 @@ cpu_milli_cores = 1000
 flags = "PUBLIC_IP | INCOMING"
 "#,
         // A JSON array of strings is a TOML array too.
-        command = serde_json::to_string(&agent_command(&proxy_program())).unwrap(),
+        command = serde_json::to_string(command).unwrap(),
         worker = worker.sender(),
     );
     std::fs::write(dir.join("agent.toml"), config).unwrap();
@@ -202,7 +218,7 @@ async fn killed_and_restarted_mid_deal_the_agent_misses_and_repeats_nothing() {
 
     // The machine asks to join; the agent confirms it and places its ask.
     worker.market().request_worker(master.sender()).await.unwrap();
-    write_config(dir, &worker);
+    write_config(dir, &worker, &agent_command(&proxy_program()));
     let agent = Agent::spawn(&scene, &master_key);
     agent.wait_for(&format!("confirmed worker {}", worker.sender())).await;
 
@@ -248,6 +264,105 @@ async fn killed_and_restarted_mid_deal_the_agent_misses_and_repeats_nothing() {
     };
     assert!(lines.contains(&line(&first, 300_000, first_closed.settled_until).as_str()), "{report}");
     assert!(lines.contains(&line(&second, 140_000, second_closed.settled_until).as_str()), "{report}");
+}
+
+/// A master with a worker that asked to join it, and a customer with 1000 SNM approved to the market.
+struct Parties {
+    master_key: PrivateKeySigner,
+    master: Client<DynProvider>,
+    worker: Client<DynProvider>,
+    customer: Customer<DynProvider>,
+}
+
+impl Parties {
+    async fn new(devnet: &Devnet) -> Self {
+        let master_key = devnet.new_account(Snm::ZERO).await.unwrap();
+        let master = devnet.connect(&master_key);
+        let worker = devnet.connect(&devnet.new_account(Snm::ZERO).await.unwrap());
+        let customer =
+            Customer::new(devnet.connect(&devnet.new_account("1000 SNM".parse().unwrap()).await.unwrap()));
+        customer.token().approve_market("1000 SNM".parse().unwrap()).await.unwrap();
+        worker.market().request_worker(master.sender()).await.unwrap();
+        Self { master_key, master, worker, customer }
+    }
+}
+
+#[tokio::test]
+async fn a_second_agent_on_the_same_state_is_refused_naming_the_first_until_it_died() {
+    let scene = Scene::start("agent-lock", DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await;
+    let parties = Parties::new(&scene.devnet).await;
+    write_config(&scene.dir, &parties.worker, &agent_command(&proxy_program()));
+    let first = Agent::spawn(&scene, &parties.master_key);
+    first.wait_for("resuming from block").await;
+    let pid = first.child.id();
+
+    let (status, stderr) = refused_agent(&scene, &parties.master_key).await;
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("another agent (pid {pid}) is running on the state file")), "{stderr}");
+    assert!(stderr.contains("state.json"), "{stderr}");
+
+    // Killed, the first agent leaves no lock behind: the next one starts and serves.
+    first.kill();
+    let next = Agent::spawn(&scene, &parties.master_key);
+    next.wait_for("resuming from block").await;
+    let deal = buy(&parties.customer, &wait_for_ask(&parties.customer, &parties.master).await).await;
+    next.wait_for(&format!("deal {}: announced", deal.id)).await;
+    let lock = std::fs::read_to_string(scene.path("state.json.lock")).unwrap();
+    assert_eq!(lock.trim(), next.child.id().to_string());
+    next.kill();
+}
+
+#[tokio::test]
+async fn an_agent_whose_workload_program_is_missing_refuses_to_start_and_places_no_ask() {
+    let scene = Scene::start("agent-missing", DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await;
+    let parties = Parties::new(&scene.devnet).await;
+    let command = agent_command("/nonexistent/proxy");
+    write_config(&scene.dir, &parties.worker, &command);
+
+    let (status, stderr) = refused_agent(&scene, &parties.master_key).await;
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains("the program /nonexistent/proxy cannot be used"), "{stderr}");
+    let book = parties.customer.market().order_book().await.unwrap();
+    assert_eq!(book.asks().filter(|a| a.ask.master == parties.master.sender()).count(), 0);
+    // Nothing was confirmed nor remembered: a corrected configuration starts as if new.
+    assert_eq!(parties.master.market().master_of(parties.worker.sender()).await.unwrap(), None);
+    assert!(!scene.path("state.json").exists());
+}
+
+#[tokio::test]
+async fn a_deal_whose_workload_cannot_start_is_no_longer_settled_and_ended_refunding_the_customer() {
+    let scene = Scene::start("agent-unserved", DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await;
+    let parties = Parties::new(&scene.devnet).await;
+    // The program is there when the agent starts, and gone when the deal comes.
+    let program = scene.path("workload.sh");
+    std::fs::write(&program, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    std::fs::set_permissions(&program, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    write_config(&scene.dir, &parties.worker, &[program.display().to_string(), "{stats}".into()]);
+    let agent = Agent::spawn(&scene, &parties.master_key);
+    let ask = wait_for_ask(&parties.customer, &parties.master).await;
+    std::fs::remove_file(&program).unwrap();
+
+    let customer = &parties.customer;
+    let free_before = customer.escrow().free_balance(customer.sender()).await.unwrap();
+    let deal = buy(customer, &ask).await;
+    agent.wait_for(&format!("deal {}: closed", deal.id)).await;
+    let output = agent.kill();
+    for attempt in 1..=snm_agent::MAX_START_ATTEMPTS {
+        assert!(
+            output.contains(&format!("deal {}: workload failed to start (attempt {attempt})", deal.id)),
+            "{output}"
+        );
+    }
+    assert!(
+        output.contains(&format!("deal {}: the workload cannot start; no longer settled", deal.id)),
+        "{output}"
+    );
+    assert!(!output.contains(&format!("deal {}: settled", deal.id)), "{output}");
+
+    let closed = customer.market().deal(deal.id).await.unwrap().unwrap();
+    assert_eq!(closed.closed, Some(CloseReason::BySupplier));
+    let free_after = customer.escrow().free_balance(customer.sender()).await.unwrap();
+    assert!(free_after > free_before, "{free_before} -> {free_after}");
 }
 
 #[test]
