@@ -16,12 +16,13 @@ use std::{
 };
 
 use alloy::{providers::DynProvider, signers::local::PrivateKeySigner};
+use snm_agent::{AgentConfig, AgentEvent, ProcessRuntime, SupplierAgent};
 use snm_proxy::{
     agent_command, config_hash,
     traffic::{echo_server, send_through},
 };
 use snm_sdk::{
-    Client, Customer,
+    Client, Customer, Supplier,
     devnet::{Devnet, DevnetConfig},
     market::{CloseReason, DealId, DealOpened, PlacedAsk, Purchase},
     rewards::CSV_HEADER,
@@ -363,6 +364,54 @@ async fn a_deal_whose_workload_cannot_start_is_no_longer_settled_and_ended_refun
     assert_eq!(closed.closed, Some(CloseReason::BySupplier));
     let free_after = customer.escrow().free_balance(customer.sender()).await.unwrap();
     assert!(free_after > free_before, "{free_before} -> {free_after}");
+}
+
+#[tokio::test]
+async fn rounds_failing_with_the_node_down_are_retried_after_doubling_pauses_not_every_poll() {
+    let devnet = Devnet::start_with(DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("snm-agent-backoff-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let parties = Parties::new(&devnet).await;
+    write_config(&dir, &parties.worker, &agent_command(&proxy_program()));
+    let config = AgentConfig::from_file(&dir.join("agent.toml")).unwrap();
+    let poll = config.poll_every;
+    let runtime = ProcessRuntime::new(config.command.clone(), config.workload_dir.clone()).unwrap();
+    let (mut agent, _) =
+        SupplierAgent::start(Supplier::new(parties.master.clone()), config, runtime).await.unwrap();
+    // The node goes away for good.
+    drop(devnet);
+
+    let pauses = Arc::new(Mutex::new(Vec::new()));
+    let (enough, stop) = tokio::sync::oneshot::channel::<()>();
+    let mut enough = Some(enough);
+    let seen = Arc::clone(&pauses);
+    let started = Instant::now();
+    let run = agent.run(
+        async {
+            let _ = stop.await;
+        },
+        |event| {
+            if let AgentEvent::Retrying { doing, retry_in, .. } = event {
+                assert_eq!(doing, "a round", "{event}");
+                let mut seen = seen.lock().unwrap();
+                seen.push(*retry_in);
+                if seen.len() == 5 {
+                    enough.take().map(|tx| tx.send(()));
+                }
+            }
+        },
+    );
+    tokio::time::timeout(Duration::from_secs(120), run).await.expect("five failed rounds within 120 s");
+    let pauses = pauses.lock().unwrap().clone();
+    // Each pause is drawn from the upper half of poll_every × 2^k.
+    for (k, pause) in pauses.iter().enumerate() {
+        let ceiling = poll * (1 << k);
+        assert!(*pause >= ceiling / 2 && *pause <= ceiling, "pause {k} is {pause:?}: {pauses:?}");
+    }
+    // The agent waited them: the first four pauses passed before the fifth failure.
+    assert!(started.elapsed() >= pauses[..4].iter().sum::<Duration>(), "{pauses:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
