@@ -709,13 +709,10 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             .iter()
             .filter(|(_, r)| r.is_open() && !r.is_unserved())
             .map(|(id, _)| *id)
+            // Between periods, only settlements that failed are tried again, once their pause is over.
             .filter(|id| {
                 let action = Action::Settle(*id);
-                if due {
-                    self.retries.due(&action)
-                } else {
-                    self.retries.failed(&action) && self.retries.due(&action)
-                }
+                (due || self.retries.failed(&action)) && self.retries.due(&action)
             })
             .collect();
         for deal in open {
