@@ -593,8 +593,11 @@ mod tests {
     #[tokio::test]
     async fn fills_the_template_and_reads_usage_after_stop() {
         let root = temp_root("fill");
-        let script = "echo \"{\\\"bytes_up\\\": 10, \\\"bytes_down\\\": 32, \\\"listen\\\": \\\"{ip}:1\\\"}\" > {stats}; \
-                      echo {deal} {image} {config_hash} {worker}; exec sleep 30";
+        // The log line comes before the stats file, which the start waits for: it is in the log
+        // however soon the stop comes.
+        let script = "echo {deal} {image} {config_hash} {worker}; \
+                      echo \"{\\\"bytes_up\\\": 10, \\\"bytes_down\\\": 32, \\\"listen\\\": \\\"{ip}:1\\\"}\" > {stats}; \
+                      exec sleep 30";
         let runtime = ProcessRuntime::new(sh(script), &root).unwrap();
         let workload = runtime.start(&spec()).await.unwrap();
         assert_eq!(workload.endpoint.as_deref(), Some("127.0.0.9:1"));
@@ -662,8 +665,9 @@ mod tests {
     #[tokio::test]
     async fn a_new_runtime_adopts_and_stops_a_running_workload() {
         let root = temp_root("adopt");
-        let first =
-            ProcessRuntime::new(sh("trap 'exit 0' TERM; while true; do sleep 0.05; done"), &root).unwrap();
+        // The stats file is written once the trap is set: the start waits for it, not for a grace.
+        let script = "trap 'exit 0' TERM; echo '{\"bytes\": 0}' > {stats}; while true; do sleep 0.05; done";
+        let first = ProcessRuntime::new(sh(script), &root).unwrap();
         let workload = first.start(&spec()).await.unwrap();
         // The agent restarts: a fresh runtime knows the workload only from its persisted record.
         let record = serde_json::to_string(&workload).unwrap();
@@ -700,12 +704,16 @@ mod tests {
     #[tokio::test]
     async fn a_workload_ignoring_sigterm_is_killed() {
         let root = temp_root("kill");
-        let runtime = ProcessRuntime::new(sh("trap '' TERM; while true; do sleep 0.05; done"), &root)
-            .unwrap()
-            .with_stop_timeout(Duration::from_millis(200));
+        // The stats file is written once SIGTERM is ignored: the start waits for it, so the stop
+        // meets a workload that ignores SIGTERM however slow the machine.
+        let script = "trap '' TERM; echo '{\"bytes\": 0}' > {stats}; while true; do sleep 0.05; done";
+        let runtime =
+            ProcessRuntime::new(sh(script), &root).unwrap().with_stop_timeout(Duration::from_millis(200));
         let workload = runtime.start(&spec()).await.unwrap();
+        let stopping = Instant::now();
         runtime.stop(&workload).await.unwrap();
         assert!(!runtime.is_running(&workload));
+        assert!(stopping.elapsed() >= Duration::from_millis(200), "SIGTERM was not ignored");
         let _ = std::fs::remove_dir_all(&root);
     }
 }
