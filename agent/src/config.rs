@@ -57,7 +57,7 @@ use snm_sdk::{
     },
 };
 
-use crate::error::ConfigError;
+use crate::{error::ConfigError, lock};
 
 /// One of the master's machines.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -345,9 +345,16 @@ impl AgentConfig {
                 max_duration,
             });
         }
+        let state = base.join(raw.state);
+        let usage_report = raw.usage_report.map(|p| base.join(p));
+        // The report is rewritten whole: on the state, it would erase what the agent remembers.
+        if usage_report.as_ref().is_some_and(|report| *report == state || *report == lock::lock_path(&state))
+        {
+            return Err("`usage_report` is the state file (or its lock): give it a file of its own".into());
+        }
         Ok(Self {
-            state: base.join(raw.state),
-            usage_report: raw.usage_report.map(|p| base.join(p)),
+            state,
+            usage_report,
             poll_every,
             settle_every,
             withdraw_at,
@@ -508,6 +515,16 @@ ip = "203.0.113.7"
                 Path::new("."),
             )
             .unwrap();
+        }
+    }
+
+    #[test]
+    fn a_usage_report_on_the_state_file_is_refused() {
+        for report in ["state.json", "./state.json", "state.json.lock"] {
+            let text =
+                config("").replace("usage_report = \"usage.csv\"", &format!("usage_report = \"{report}\""));
+            let error = AgentConfig::from_toml(&text, Path::new("/srv/agent")).unwrap_err().to_string();
+            assert!(error.contains("`usage_report` is the state file"), "{report}: {error}");
         }
     }
 
