@@ -578,29 +578,21 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             return;
         }
         match self.close_unserved(deal, served_until).await {
-            Ok(Some(closed)) => {
+            Ok(closed) => {
                 self.retries.succeed(&action);
                 out.push(AgentEvent::ClosedDeal { deal, reason: closed.reason });
             }
-            Ok(None) => {}
             Err(error) => out.push(self.retrying(action, format!("ending unserved deal {deal}"), &error)),
         }
     }
 
-    /// The one call that ends an unserved deal on chain, paid up to `served_until` (block time,
-    /// capped by the chain's time, which the market requires).
-    ///
-    /// The market has no early end for the supplier yet (`endDealUnserved` lands with issue 11's
-    /// contract part): until then a spot deal is closed (the deal is paid to the close, at most
-    /// since the last settlement), and a fixed term waits for its end, unsettled; `None`: nothing
-    /// was sent.
-    async fn close_unserved(&self, deal: DealId, served_until: u64) -> Result<Option<DealClosed>, Error> {
-        let _ = served_until;
-        let fixed_term = self.state.deals.get(&deal).is_some_and(|r| r.end_time.is_some());
-        if fixed_term {
-            return Ok(None);
-        }
-        self.supplier.market().close_deal(deal, false).await.map(Some)
+    /// The one call that ends an unserved deal on chain: the market's early end for the supplier
+    /// (`endDealUnserved`), which pays the unsettled seconds up to `served_until` only and refunds
+    /// the rest of the deposit, fixed terms included. `served_until` is capped by the chain's time,
+    /// which the market requires (a clock behind the wall clock's must not make it refuse).
+    async fn close_unserved(&self, deal: DealId, served_until: u64) -> Result<DealClosed, Error> {
+        let now = self.supplier.client().now().await?;
+        self.supplier.market().end_unserved(deal, served_until.min(now)).await
     }
 
     /// Closes the fixed-term deals whose end has passed (their workloads stop when the close

@@ -174,9 +174,29 @@ async fn wait_for_ask(customer: &Customer<DynProvider>, master: &Client<DynProvi
 }
 
 async fn buy(customer: &Customer<DynProvider>, ask: &PlacedAsk) -> DealOpened {
+    buy_for(customer, ask, Term::Spot).await
+}
+
+async fn buy_for(customer: &Customer<DynProvider>, ask: &PlacedAsk, term: Term) -> DealOpened {
     let purchase =
-        Purchase::new(Term::Spot, "100 SNM".parse().unwrap(), "snm/proxy:1").config_hash(config_hash(SECRET));
+        Purchase::new(term, "100 SNM".parse().unwrap(), "snm/proxy:1").config_hash(config_hash(SECRET));
     customer.quick_buy(ask, &purchase).await.unwrap()
+}
+
+/// A fixed term of two hours: the supplier could not close it early but for `end_unserved`.
+const TWO_HOURS: Term = Term::Fixed(Duration::from_secs(7_200));
+
+/// A workload program in the scene's directory: it writes its stats file (the first argument)
+/// with an endpoint, then runs until killed.
+fn workload_program(scene: &Scene) -> PathBuf {
+    let program = scene.path("workload.sh");
+    std::fs::write(
+        &program,
+        "#!/bin/sh\necho '{\"bytes\": 0, \"listen\": \"127.0.0.1:9\"}' > \"$1\"\nexec sleep 600\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&program, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    program
 }
 
 /// The agent's configuration: one worker on 127.0.0.1, one ask, workloads run by `command`.
@@ -331,13 +351,11 @@ async fn an_agent_whose_workload_program_is_missing_refuses_to_start_and_places_
 }
 
 #[tokio::test]
-async fn a_deal_whose_workload_cannot_start_is_no_longer_settled_and_ended_refunding_the_customer() {
+async fn a_fixed_term_deal_whose_workload_cannot_start_is_ended_unserved_refunding_the_whole_deposit() {
     let scene = Scene::start("agent-unserved", DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await;
     let parties = Parties::new(&scene.devnet).await;
     // The program is there when the agent starts, and gone when the deal comes.
-    let program = scene.path("workload.sh");
-    std::fs::write(&program, "#!/bin/sh\nexec sleep 30\n").unwrap();
-    std::fs::set_permissions(&program, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let program = workload_program(&scene);
     write_config(&scene.dir, &parties.worker, &[program.display().to_string(), "{stats}".into()]);
     let agent = Agent::spawn(&scene, &parties.master_key);
     let ask = wait_for_ask(&parties.customer, &parties.master).await;
@@ -345,25 +363,82 @@ async fn a_deal_whose_workload_cannot_start_is_no_longer_settled_and_ended_refun
 
     let customer = &parties.customer;
     let free_before = customer.escrow().free_balance(customer.sender()).await.unwrap();
-    let deal = buy(customer, &ask).await;
+    let deal = buy_for(customer, &ask, TWO_HOURS).await;
     agent.wait_for(&format!("deal {}: closed", deal.id)).await;
     let output = agent.kill();
     for attempt in 1..=snm_agent::MAX_START_ATTEMPTS {
-        assert!(
-            output.contains(&format!("deal {}: workload failed to start (attempt {attempt})", deal.id)),
-            "{output}"
-        );
+        let failed = format!("deal {}: workload failed to start (attempt {attempt})", deal.id);
+        assert!(output.contains(&failed), "{output}");
     }
-    assert!(
-        output.contains(&format!("deal {}: the workload cannot start; no longer settled", deal.id)),
-        "{output}"
+    let gave_up = format!(
+        "deal {}: the workload cannot start; no longer settled, ending it as served until block time {}",
+        deal.id, deal.start_time
     );
+    assert!(output.contains(&gave_up), "{output}");
+    assert!(output.contains(&format!("deal {}: closed (Unserved)", deal.id)), "{output}");
     assert!(!output.contains(&format!("deal {}: settled", deal.id)), "{output}");
 
+    // Never served: the customer gets every wei of the deposit back, the supplier nothing.
     let closed = customer.market().deal(deal.id).await.unwrap().unwrap();
-    assert_eq!(closed.closed, Some(CloseReason::BySupplier));
+    assert_eq!((closed.closed, closed.deposit), (Some(CloseReason::Unserved), Snm::ZERO));
     let free_after = customer.escrow().free_balance(customer.sender()).await.unwrap();
-    assert!(free_after > free_before, "{free_before} -> {free_after}");
+    assert_eq!(free_after, free_before.checked_add(deal.deposit).unwrap());
+    assert_eq!(parties.master.escrow().earnings(parties.master.sender()).await.unwrap(), Snm::ZERO);
+}
+
+#[tokio::test]
+async fn a_deal_whose_workload_died_and_cannot_start_again_is_paid_only_while_it_ran() {
+    let scene = Scene::start("agent-died", DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await;
+    let parties = Parties::new(&scene.devnet).await;
+    let program = workload_program(&scene);
+    write_config(&scene.dir, &parties.worker, &[program.display().to_string(), "{stats}".into()]);
+    let agent = Agent::spawn(&scene, &parties.master_key);
+    let ask = wait_for_ask(&parties.customer, &parties.master).await;
+    let customer = &parties.customer;
+    let free_before = customer.escrow().free_balance(customer.sender()).await.unwrap();
+    let deal = buy_for(customer, &ask, TWO_HOURS).await;
+    agent.wait_for(&format!("deal {}: announced", deal.id)).await;
+
+    // Served a few block seconds, then the workload dies and its program is gone.
+    let client = parties.master.clone();
+    let start = Instant::now();
+    while client.now().await.unwrap() < deal.start_time + 5 {
+        assert!(start.elapsed() < Duration::from_secs(30), "the chain's clock does not move");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pid = {
+        let output = agent.output();
+        let running = format!("deal {}: workload running (pid ", deal.id);
+        let at = output.find(&running).unwrap() + running.len();
+        output[at..].split(')').next().unwrap().to_owned()
+    };
+    std::fs::remove_file(&program).unwrap();
+    assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+    let killed_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    agent.wait_for(&format!("deal {}: closed", deal.id)).await;
+    let output = agent.kill();
+    assert!(output.contains(&format!("deal {}: workload stopped by itself", deal.id)), "{output}");
+    assert!(output.contains(&format!("deal {}: closed (Unserved)", deal.id)), "{output}");
+    assert!(!output.contains(&format!("deal {}: settled", deal.id)), "{output}");
+
+    // Paid from the start up to the last time the agent saw it running, no further.
+    let closed = customer.market().deal(deal.id).await.unwrap().unwrap();
+    assert_eq!(closed.closed, Some(CloseReason::Unserved));
+    assert!(
+        closed.settled_until > deal.start_time && closed.settled_until <= killed_at,
+        "paid until {}, started at {}, killed at {killed_at}",
+        closed.settled_until,
+        deal.start_time
+    );
+    let refunded =
+        customer.escrow().free_balance(customer.sender()).await.unwrap().checked_sub(free_before).unwrap();
+    let earned = parties.master.escrow().earnings(parties.master.sender()).await.unwrap();
+    assert!(earned > Snm::ZERO && refunded < deal.deposit, "earned {earned}, refunded {refunded}");
+    // Exactly the served seconds were paid at the deal's price; every other wei went back.
+    let rate = customer.oracle().rate().await.unwrap().snm_per_usd;
+    let served = closed.settled_until - deal.start_time;
+    let paid = deal.deposit.checked_sub(refunded).unwrap();
+    assert_eq!(paid, deal.price.snm_owed_down(served, rate).unwrap(), "{served} s served");
 }
 
 #[tokio::test]
