@@ -6,6 +6,7 @@
 //! poll_every = "1s"                   # how often the chain is read ("500ms" works too)
 //! settle_every = "10m"                # how often open deals are settled
 //! withdraw_at = "100 SNM"             # earnings withdrawn once they reach this (omit: never)
+//! retry_max = "2m"                    # longest pause before a failed action is tried again
 //!
 //! [runtime]                           # how a deal's workload runs (see ProcessRuntime)
 //! command = ["snm-proxy", "--listen", "{ip}:0", "--stats", "{stats}", "--auth-hash", "{config_hash}"]
@@ -30,6 +31,13 @@
 //! ```
 //!
 //! Relative paths are relative to the configuration file's directory.
+//!
+//! Everything the market would refuse is refused here, naming the setting, rather than by a
+//! transaction failing at every round: a zero price or one above the market's limit, a fixed term
+//! in fractions of a second, a zero `max_duration` (which the market reads as "no maximum"), an
+//! address in mixed case that is not its EIP-55 checksum (all lower or all upper case carries no
+//! checksum and is taken as it is), the zero address as a worker, and a worker IP no customer
+//! could reach (unspecified, broadcast or multicast).
 
 use std::{
     net::IpAddr,
@@ -37,16 +45,19 @@ use std::{
     time::Duration,
 };
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, U256};
 use serde::Deserialize;
 
 use snm_sdk::{
     Error,
     market::Ask,
-    units::{Bytes, NetFlags, ParseError, ParseErrorKind, Resources, Snm, UsdPerHour, fixed, parse_duration},
+    units::{
+        Bytes, NetFlags, ParseError, ParseErrorKind, Resources, Snm, UsdPerHour, UsdPerSecond, fixed,
+        parse_duration,
+    },
 };
 
-use crate::error::ConfigError;
+use crate::{error::ConfigError, lock};
 
 /// One of the master's machines.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,6 +82,9 @@ pub struct AgentConfig {
     pub settle_every: Duration,
     /// Earnings are withdrawn to the master once they reach this; `None`: never.
     pub withdraw_at: Option<Snm>,
+    /// The longest pause before a failed action (or round) is tried again; the pauses start at
+    /// `poll_every` and double with each failure up to this.
+    pub retry_max: Duration,
     /// The workload command template (see [`ProcessRuntime`](super::ProcessRuntime)).
     pub command: Vec<String>,
     /// Where workloads get their directories.
@@ -120,6 +134,7 @@ struct RawConfig {
     poll_every: Option<String>,
     settle_every: Option<String>,
     withdraw_at: Option<String>,
+    retry_max: Option<String>,
     runtime: RawRuntime,
     #[serde(default, rename = "worker")]
     workers: Vec<RawWorker>,
@@ -137,14 +152,14 @@ struct RawRuntime {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawWorker {
-    address: Address,
+    address: String,
     ip: IpAddr,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAsk {
-    worker: Address,
+    worker: String,
     price: String,
     #[serde(default)]
     cpu_milli_cores: u64,
@@ -183,6 +198,42 @@ fn parse_interval(text: &str) -> Result<Duration, ParseError> {
     }
 }
 
+/// The highest price per second the market accepts: its `uint80` limit (10^-18 USD per second).
+const MAX_PRICE_SCALED: u128 = (1 << 80) - 1;
+
+/// The default of `retry_max`.
+const DEFAULT_RETRY_MAX: Duration = Duration::from_secs(120);
+
+/// `0x` and 40 hex digits, any case; in mixed case, the EIP-55 checksum: read as the reward engine
+/// reads accounts (`snm_sdk::rewards`), so the agent takes exactly the addresses the campaign does.
+/// The error says what is wrong, for the caller to name the setting.
+fn parse_address(text: &str) -> Result<Address, String> {
+    let digits = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or("");
+    if digits.len() != 40 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("`{text}` is not an address (`0x` and 40 hex digits)"));
+    }
+    let address: Address = digits.parse().map_err(|e| format!("`{text}` is not an address: {e}"))?;
+    let mixed =
+        digits.bytes().any(|b| b.is_ascii_lowercase()) && digits.bytes().any(|b| b.is_ascii_uppercase());
+    if mixed && address.to_checksum(None)[2..] != *digits {
+        return Err(format!(
+            "`{text}` mixes upper and lower case but is not an EIP-55 checksum: check it for a typo \
+             (or write it all in lower case)"
+        ));
+    }
+    Ok(address)
+}
+
+/// Why customers could not reach a worker at `ip`, if they could not.
+fn unreachable_ip(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        _ if ip.is_unspecified() => Some("unspecified"),
+        _ if ip.is_multicast() => Some("a multicast address"),
+        IpAddr::V4(v4) if v4.is_broadcast() => Some("the broadcast address"),
+        _ => None,
+    }
+}
+
 impl AgentConfig {
     /// Reads and checks a configuration file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
@@ -214,42 +265,71 @@ impl AgentConfig {
             .withdraw_at
             .map(|text| text.parse::<Snm>().map_err(|e| format!("`withdraw_at`: {e}")))
             .transpose()?;
+        let retry_max = duration("retry_max", &raw.retry_max, DEFAULT_RETRY_MAX)?;
+        if retry_max.is_zero() {
+            return Err("`retry_max` must be above zero".into());
+        }
         if raw.runtime.command.is_empty() {
             return Err("`runtime.command` is empty".into());
         }
         if raw.workers.is_empty() {
             return Err("no `[[worker]]`: the agent needs at least one machine".into());
         }
-        let workers: Vec<WorkerConfig> =
-            raw.workers.into_iter().map(|w| WorkerConfig { address: w.address, ip: w.ip }).collect();
-        for (i, worker) in workers.iter().enumerate() {
-            if workers[..i].iter().any(|w| w.address == worker.address) {
-                return Err(format!("worker {} is listed twice", worker.address));
+        let mut workers: Vec<WorkerConfig> = Vec::with_capacity(raw.workers.len());
+        for (index, raw) in raw.workers.into_iter().enumerate() {
+            let at = |what: String| format!("worker {}: {what}", index + 1);
+            let address = parse_address(&raw.address).map_err(|e| at(format!("`address`: {e}")))?;
+            if address.is_zero() {
+                return Err(at("`address` is the zero address, which no key controls".into()));
             }
+            if workers.iter().any(|w| w.address == address) {
+                return Err(format!("worker {address} is listed twice"));
+            }
+            if let Some(why) = unreachable_ip(raw.ip) {
+                return Err(at(format!("`ip` {} is {why}: customers could not reach it", raw.ip)));
+            }
+            workers.push(WorkerConfig { address, ip: raw.ip });
         }
         let mut asks = Vec::with_capacity(raw.asks.len());
         for (index, ask) in raw.asks.into_iter().enumerate() {
             let at = |what: String| format!("ask {} (worker {}): {what}", index + 1, ask.worker);
-            if !workers.iter().any(|w| w.address == ask.worker) {
+            let worker = parse_address(&ask.worker).map_err(|e| at(format!("`worker`: {e}")))?;
+            if !workers.iter().any(|w| w.address == worker) {
                 return Err(at("the worker is not one of the `[[worker]]`s".into()));
             }
             let price: UsdPerHour = ask.price.parse().map_err(|e| at(format!("`price`: {e}")))?;
-            price.to_per_second().map_err(|e| at(format!("`price`: {e}")))?;
+            let per_second = price.to_per_second().map_err(|e| at(format!("`price`: {e}")))?;
+            if per_second.scaled().is_zero() {
+                return Err(at("`price` is zero, which the market refuses".into()));
+            }
+            if per_second.scaled() > U256::from(MAX_PRICE_SCALED) {
+                return Err(at(format!(
+                    "`price` {price} is above the market's limit ({} per hour)",
+                    UsdPerSecond::from_scaled(U256::from(MAX_PRICE_SCALED)).to_per_hour()
+                )));
+            }
             let flags = match &ask.flags {
                 None => NetFlags::empty(),
                 Some(text) => text.parse().map_err(|e| at(format!("`flags`: {e}")))?,
             };
-            let min_duration = duration("min_duration", &ask.min_duration, Duration::ZERO).map_err(at)?;
-            let max_duration = ask
-                .max_duration
-                .as_ref()
-                .map(|text| parse_duration(text).map_err(|e| at(format!("`max_duration`: {e}"))))
-                .transpose()?;
+            // The market counts terms in whole seconds: a fraction would be dropped silently.
+            let term = |name: &str, text: &Option<String>| {
+                text.as_ref()
+                    .map(|text| parse_duration(text).map_err(|e| at(format!("`{name}`: {e}"))))
+                    .transpose()
+            };
+            let min_duration = term("min_duration", &ask.min_duration)?.unwrap_or(Duration::ZERO);
+            let max_duration = term("max_duration", &ask.max_duration)?;
+            if max_duration.is_some_and(|max| max.is_zero()) {
+                return Err(at("`max_duration` is zero, which the market reads as no maximum (spot deals \
+                     accepted): omit it for that, or give the longest term"
+                    .into()));
+            }
             if max_duration.is_some_and(|max| max < min_duration) {
                 return Err(at("`max_duration` is below `min_duration`".into()));
             }
             asks.push(AskTemplate {
-                worker: ask.worker,
+                worker,
                 price,
                 resources: Resources::new()
                     .cpu_milli_cores(ask.cpu_milli_cores)
@@ -265,12 +345,20 @@ impl AgentConfig {
                 max_duration,
             });
         }
+        let state = base.join(raw.state);
+        let usage_report = raw.usage_report.map(|p| base.join(p));
+        // The report is rewritten whole: on the state, it would erase what the agent remembers.
+        if usage_report.as_ref().is_some_and(|report| *report == state || *report == lock::lock_path(&state))
+        {
+            return Err("`usage_report` is the state file (or its lock): give it a file of its own".into());
+        }
         Ok(Self {
-            state: base.join(raw.state),
-            usage_report: raw.usage_report.map(|p| base.join(p)),
+            state,
+            usage_report,
             poll_every,
             settle_every,
             withdraw_at,
+            retry_max,
             command: raw.runtime.command,
             workload_dir: base.join(raw.runtime.dir),
             workers,
@@ -345,9 +433,109 @@ ip = "203.0.113.7"
             "[[ask]]\nworker = \"{WORKER}\"\nprice = \"0.9 USD/h\"\nmin_duration = \"2h\"\nmax_duration = \"1h\""
         );
         assert!(bad(&inverted).contains("below `min_duration`"));
-        assert!(bad("[[ask]]\nworker = \"0x12\"").contains("worker"));
+        let short = bad("[[ask]]\nworker = \"0x12\"\nprice = \"0.9 USD/h\"");
+        assert!(short.contains("`worker`") && short.contains("not an address"), "{short}");
         assert!(bad("colour = 1").contains("unknown field"));
         // 1 USD/h is 1/3600 USD per second: not a whole number of the contract's units.
         assert!(bad(&format!("[[ask]]\nworker = \"{WORKER}\"\nprice = \"1 USD/h\"")).contains("`price`"));
+    }
+
+    /// The configuration with the `[[worker]]` entry's lines replaced.
+    fn with_worker(worker: &str) -> String {
+        config("").replace(&format!("address = \"{WORKER}\"\nip = \"203.0.113.7\""), worker)
+    }
+
+    #[test]
+    fn asks_the_market_would_refuse_are_refused_at_start() {
+        let bad = |ask: &str| {
+            let text = config(&format!("[[ask]]\nworker = \"{WORKER}\"\n{ask}"));
+            AgentConfig::from_toml(&text, Path::new(".")).unwrap_err().to_string()
+        };
+        // Today's InvalidOrder at every round.
+        assert!(bad("price = \"0 USD/h\"").contains("`price` is zero"), "{}", bad("price = \"0 USD/h\""));
+        // 10^7 USD a second: above the contract's uint80.
+        let dear = bad("price = \"36000000000 USD/h\"");
+        assert!(dear.contains("above the market's limit"), "{dear}");
+        let fraction = bad("price = \"0.9 USD/h\"\nmin_duration = \"1500ms\"");
+        assert!(fraction.contains("`min_duration`"), "{fraction}");
+        let no_max = bad("price = \"0.9 USD/h\"\nmax_duration = \"0s\"");
+        assert!(no_max.contains("`max_duration` is zero"), "{no_max}");
+        // The highest price the market takes is accepted.
+        let limit = UsdPerSecond::from_scaled(U256::from(MAX_PRICE_SCALED / 3_600 * 3_600)).to_per_hour();
+        let text = config(&format!("[[ask]]\nworker = \"{WORKER}\"\nprice = \"{limit}\""));
+        assert_eq!(AgentConfig::from_toml(&text, Path::new(".")).unwrap().asks[0].price, limit);
+    }
+
+    #[test]
+    fn addresses_in_mixed_case_must_be_their_checksum() {
+        let parse = |worker: &str| AgentConfig::from_toml(&with_worker(worker), Path::new("."));
+        let one_letter_off = WORKER.replace("dc3A", "dc3a");
+        let error = parse(&format!("address = \"{one_letter_off}\"\nip = \"203.0.113.7\"")).unwrap_err();
+        assert!(
+            error.to_string().contains("worker 1: `address`") && error.to_string().contains("EIP-55"),
+            "{error}"
+        );
+        let expected: Address = WORKER.parse().unwrap();
+        for plain in [
+            WORKER.to_lowercase(),
+            format!("0x{}", WORKER[2..].to_uppercase()),
+            format!("0X{}", &WORKER[2..]),
+        ] {
+            let config = parse(&format!("address = \"{plain}\"\nip = \"203.0.113.7\"")).unwrap();
+            assert_eq!(config.workers[0].address, expected, "{plain}");
+        }
+        // The ask's worker is read the same way.
+        let text = config(&format!("[[ask]]\nworker = \"{one_letter_off}\"\nprice = \"0.9 USD/h\""));
+        let error = AgentConfig::from_toml(&text, Path::new(".")).unwrap_err().to_string();
+        assert!(error.contains("`worker`") && error.contains("EIP-55"), "{error}");
+        let short = parse("address = \"0x1234\"\nip = \"203.0.113.7\"").unwrap_err().to_string();
+        assert!(short.contains("not an address"), "{short}");
+    }
+
+    #[test]
+    fn workers_no_one_could_use_are_refused() {
+        let bad = |worker: &str| {
+            AgentConfig::from_toml(&with_worker(worker), Path::new(".")).unwrap_err().to_string()
+        };
+        let zero = bad(&format!("address = \"{}\"\nip = \"203.0.113.7\"", Address::ZERO));
+        assert!(zero.contains("zero address"), "{zero}");
+        for (ip, why) in [
+            ("0.0.0.0", "unspecified"),
+            ("::", "unspecified"),
+            ("255.255.255.255", "broadcast"),
+            ("224.0.0.1", "multicast"),
+        ] {
+            let error = bad(&format!("address = \"{WORKER}\"\nip = \"{ip}\""));
+            assert!(error.contains("`ip`") && error.contains(why), "{ip}: {error}");
+        }
+        // The tests' and demos' loopback and private addresses are the campaign's business.
+        for ip in ["127.0.0.11", "10.1.2.3"] {
+            AgentConfig::from_toml(
+                &with_worker(&format!("address = \"{WORKER}\"\nip = \"{ip}\"")),
+                Path::new("."),
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn a_usage_report_on_the_state_file_is_refused() {
+        for report in ["state.json", "./state.json", "state.json.lock"] {
+            let text =
+                config("").replace("usage_report = \"usage.csv\"", &format!("usage_report = \"{report}\""));
+            let error = AgentConfig::from_toml(&text, Path::new("/srv/agent")).unwrap_err().to_string();
+            assert!(error.contains("`usage_report` is the state file"), "{report}: {error}");
+        }
+    }
+
+    #[test]
+    fn retry_max_has_a_default_and_can_be_set() {
+        let default = AgentConfig::from_toml(&config(""), Path::new(".")).unwrap();
+        assert_eq!(default.retry_max, DEFAULT_RETRY_MAX);
+        let set =
+            AgentConfig::from_toml(&format!("retry_max = \"30s\"\n{}", config("")), Path::new(".")).unwrap();
+        assert_eq!(set.retry_max, Duration::from_secs(30));
+        let zero = AgentConfig::from_toml(&format!("retry_max = \"0s\"\n{}", config("")), Path::new("."));
+        assert!(zero.unwrap_err().to_string().contains("`retry_max`"));
     }
 }

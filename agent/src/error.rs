@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use alloy::primitives::Address;
 
-use crate::{runtime::RuntimeError, state::StateError};
+use crate::{lock::LockError, runtime::RuntimeError, state::StateError};
 
 /// Everything that can stop the supplier agent.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +22,9 @@ pub enum AgentError {
     /// The state file could not be read or written.
     #[error(transparent)]
     State(#[from] StateError),
+    /// Another agent runs on the same state file.
+    #[error(transparent)]
+    Lock(#[from] LockError),
     /// A configured worker is neither linked to the master nor asked to join it.
     #[error(
         "worker {worker} is not linked to master {master}: the worker must first ask to join it \

@@ -15,32 +15,81 @@
 //! - [`config`]: the configuration file ([`AgentConfig`]).
 //! - [`runtime`]: where workloads run ([`Runtime`], with [`ProcessRuntime`] as the embedded default).
 //! - [`state`]: what the agent remembers across restarts ([`AgentState`] in a [`StateStore`]).
+//! - [`lock`]: one agent per state file ([`StateLock`]).
+//!
+//! An agent refuses to start rather than take deals it could not serve (a runtime whose program is
+//! missing) or run beside another agent on the same state. A deal whose workload cannot be started
+//! after [`MAX_START_ATTEMPTS`] is no longer settled and is ended on chain, paid only up to the time
+//! it was served. Actions that fail (the node down, a stale rate) are tried again after pauses that
+//! double up to the configuration's `retry_max`, with jitter.
 
+mod backoff;
 pub mod config;
 mod error;
 mod file;
+pub mod lock;
 pub mod runtime;
 pub mod state;
 
-use std::{fmt, future::Future, net::IpAddr, time::Instant};
+use std::{
+    collections::HashMap,
+    fmt,
+    future::Future,
+    net::IpAddr,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
 
 use alloy::{primitives::Address, providers::Provider};
 pub use config::{AgentConfig, AskTemplate, WorkerConfig};
 pub use error::{AgentError, ConfigError};
+pub use lock::{LockError, StateLock};
 pub use runtime::{ProcessRuntime, Runtime, RuntimeError, Usage, Workload, WorkloadSpec};
 use snm_sdk::{
     Error, Supplier,
     events::EventCursor,
-    market::{AskId, CloseReason, DealId},
+    market::{AskId, CloseReason, DealClosed, DealId},
     orderbook::OrderBook,
     supplier::{DealEvent, DealWatch},
     units::{Bytes, Snm, UsdPerHour},
 };
 pub use state::{AgentState, DealRecord, StateError, StateStore};
 
-/// Starts of a deal's workload tried before the agent gives up on it (and closes it when it is a
-/// spot deal, so that its customer is refunded).
+/// Starts of a deal's workload tried before the agent gives up on it: it stops settling the deal
+/// and ends it, so that its customer pays nothing for the time it was not served.
 pub const MAX_START_ATTEMPTS: u32 = 3;
+
+/// How often the time a workload was last seen running is saved while it runs: after a crash of the
+/// agent, at most this much served time is forgotten (forfeited by the supplier, never charged).
+const SEEN_RUNNING_SAVE: Duration = Duration::from_secs(60);
+
+use backoff::{Backoff, Retries};
+
+/// What the agent does that can fail and be tried again later, each with its own pauses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Action {
+    Start(DealId),
+    Announce(DealId),
+    EndUnserved(DealId),
+    CloseEnded(DealId),
+    Settle(DealId),
+    ReadTime,
+    ReadBook,
+    PlaceAsk(usize),
+    Withdraw,
+}
+
+impl Action {
+    fn deal(self) -> Option<DealId> {
+        match self {
+            Self::Start(deal)
+            | Self::Announce(deal)
+            | Self::EndUnserved(deal)
+            | Self::CloseEnded(deal)
+            | Self::Settle(deal) => Some(deal),
+            Self::ReadTime | Self::ReadBook | Self::PlaceAsk(_) | Self::Withdraw => None,
+        }
+    }
+}
 
 /// Something the agent did or saw, for its log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,7 +156,15 @@ pub enum AgentEvent {
         /// Where it serves.
         endpoint: String,
     },
-    /// The agent closed a deal: a fixed term that ended, or a spot deal it cannot serve.
+    /// The agent gave up serving a deal whose workload could not start: it no longer settles it,
+    /// and ends it on chain, paid only up to `served_until`.
+    GaveUp {
+        /// The deal.
+        deal: DealId,
+        /// Block time up to which it was served (the deal's start when it never was).
+        served_until: u64,
+    },
+    /// The agent closed a deal: a fixed term that ended, or one it cannot serve.
     ClosedDeal {
         /// The deal.
         deal: DealId,
@@ -139,6 +196,8 @@ pub enum AgentEvent {
         doing: String,
         /// The error.
         error: String,
+        /// The pause before the next try (longer after each failure in a row).
+        retry_in: Duration,
     },
 }
 
@@ -169,11 +228,18 @@ impl fmt::Display for AgentEvent {
                 write!(f, "deal {deal}: workload stopped by itself after {bytes}; starting it again")
             }
             Self::EndpointAnnounced { deal, endpoint } => write!(f, "deal {deal}: announced {endpoint}"),
+            Self::GaveUp { deal, served_until } => write!(
+                f,
+                "deal {deal}: the workload cannot start; no longer settled, ending it as served until \
+                 block time {served_until}"
+            ),
             Self::ClosedDeal { deal, reason } => write!(f, "deal {deal}: closed ({reason:?})"),
             Self::DealFinished { deal, bytes } => write!(f, "deal {deal}: finished, {bytes} carried"),
             Self::Settled { deal, amount } => write!(f, "deal {deal}: settled {amount}"),
             Self::Withdrawn { amount } => write!(f, "withdrew {amount} of earnings"),
-            Self::Retrying { doing, error } => write!(f, "{doing} failed, will retry: {error}"),
+            Self::Retrying { doing, error, retry_in } => {
+                write!(f, "{doing} failed, will retry in {:.1} s: {error}", retry_in.as_secs_f64())
+            }
         }
     }
 }
@@ -190,17 +256,29 @@ pub struct SupplierAgent<P, R> {
     book: OrderBook,
     last_settle: Option<Instant>,
     report_written: bool,
+    retries: Retries<Action>,
+    /// Pauses after rounds that failed as a whole (the node unreachable).
+    rounds: Backoff,
+    /// Wall-clock time each running workload was last seen running (saved every
+    /// [`SEEN_RUNNING_SAVE`], and when it is found dead).
+    seen_running: HashMap<DealId, u64>,
+    _lock: StateLock,
 }
 
 impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
-    /// Starts the agent of `supplier`'s master: loads its state (or starts a new one reading the
-    /// market's events from its deployment block), and checks that every configured worker is
-    /// linked to the master, confirming those that asked to join. Returns the agent and what it did.
+    /// Starts the agent of `supplier`'s master: takes the state file's lock (refused while another
+    /// agent holds it), checks that the runtime can start workloads at all, loads its state (or
+    /// starts a new one reading the market's events from its deployment block), and checks that
+    /// every configured worker is linked to the master, confirming those that asked to join.
+    /// Returns the agent and what it did.
     pub async fn start(
         supplier: Supplier<P>,
         config: AgentConfig,
         runtime: R,
     ) -> Result<(Self, Vec<AgentEvent>), AgentError> {
+        let lock = StateLock::acquire(&config.state)?;
+        // Before anything reaches the chain: an agent that could serve no deal places no ask.
+        runtime.check()?;
         let master = supplier.master();
         let market = supplier.client().deployment().market;
         let store = StateStore::new(&config.state);
@@ -227,6 +305,8 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         let book =
             OrderBook::starting_at(EventCursor::from_block(supplier.client().deployment().start_block));
         let agent = Self {
+            retries: Retries::new(config.poll_every, config.retry_max),
+            rounds: Backoff::new(config.poll_every, config.retry_max),
             supplier,
             config,
             runtime,
@@ -236,6 +316,8 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             book,
             last_settle: None,
             report_written: false,
+            seen_running: HashMap::new(),
+            _lock: lock,
         };
         Ok((agent, events))
     }
@@ -246,10 +328,11 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
     }
 
     /// One round of work: reads new deal events, starts and stops workloads, announces endpoints,
-    /// closes ended terms, keeps the asks open, settles when due, withdraws, and rewrites the usage
-    /// report. Failures of single actions are returned as [`AgentEvent::Retrying`] and tried again
-    /// next round; an error is returned only when the chain's events or the state file cannot be
-    /// read or written.
+    /// ends the deals it cannot serve, closes ended terms, keeps the asks open, settles when due,
+    /// withdraws, and rewrites the usage report. Failures of single actions are returned as
+    /// [`AgentEvent::Retrying`] and tried again after a pause (doubling with each failure in a row,
+    /// up to `retry_max`); an error is returned only when the chain's events or the state file
+    /// cannot be read or written.
     pub async fn step(&mut self) -> Result<Vec<AgentEvent>, AgentError> {
         let mut out = Vec::new();
         self.read_deal_events(&mut out).await?;
@@ -264,20 +347,31 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
     }
 
     /// Runs [`step`](Self::step) every `poll_every` until `shutdown` completes, passing what
-    /// happens to `log`. Workloads keep running after the agent stops (as containers do); the next
-    /// agent adopts them.
+    /// happens to `log`. A round that fails as a whole (the node unreachable) is tried again after
+    /// a pause that doubles with each failure in a row, up to `retry_max`, with jitter. Workloads
+    /// keep running after the agent stops (as containers do); the next agent adopts them.
     pub async fn run(&mut self, shutdown: impl Future<Output = ()>, mut log: impl FnMut(&AgentEvent)) {
         tokio::pin!(shutdown);
         loop {
-            match self.step().await {
-                Ok(events) => events.iter().for_each(&mut log),
-                Err(error) => {
-                    log(&AgentEvent::Retrying { doing: "a round".into(), error: error.to_string() })
+            let pause = match self.step().await {
+                Ok(events) => {
+                    events.iter().for_each(&mut log);
+                    self.rounds.reset();
+                    self.config.poll_every
                 }
-            }
+                Err(error) => {
+                    let retry_in = self.rounds.fail();
+                    log(&AgentEvent::Retrying {
+                        doing: "a round".into(),
+                        error: error.to_string(),
+                        retry_in,
+                    });
+                    retry_in
+                }
+            };
             tokio::select! {
                 () = &mut shutdown => return,
-                () = tokio::time::sleep(self.config.poll_every) => {}
+                () = tokio::time::sleep(pause) => {}
             }
         }
     }
@@ -320,8 +414,9 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         Ok(())
     }
 
-    /// Starts the workloads of open deals, restarts those that died, announces endpoints, and
-    /// stops the workloads of closed deals. Returns whether a deal finished.
+    /// Starts the workloads of open deals, restarts those that died, announces endpoints, gives up
+    /// the deals whose workload cannot start, and stops the workloads of closed deals. Returns
+    /// whether a deal finished.
     async fn reconcile_workloads(&mut self, out: &mut Vec<AgentEvent>) -> Result<bool, AgentError> {
         let mut finished = false;
         let ids: Vec<DealId> = self.state.deals.keys().copied().collect();
@@ -337,43 +432,77 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                 };
                 let total = bytes.get().saturating_add(record.carried_bytes);
                 self.update(deal, |r| r.final_bytes = Some(total))?;
+                self.seen_running.remove(&deal);
+                self.retries.retain(|action| action.deal() != Some(deal));
                 out.push(AgentEvent::DealFinished { deal, bytes: Bytes::new(total) });
                 finished = true;
                 continue;
             }
+            if let Some(served_until) = record.served_until {
+                self.end_unserved(deal, served_until, out).await;
+                continue;
+            }
             let mut workload = record.workload.clone();
-            if let Some(running) = &workload
-                && !self.runtime.is_running(running)
-            {
-                let bytes = self.runtime.usage(running).map(|u| u.bytes).unwrap_or(Bytes::ZERO);
-                self.update(deal, |r| {
-                    r.carried_bytes = r.carried_bytes.saturating_add(bytes.get());
-                    r.workload = None;
-                    r.announced = None;
-                })?;
-                out.push(AgentEvent::WorkloadDied { deal, bytes });
-                workload = None;
+            if let Some(running) = &workload {
+                if self.runtime.is_running(running) {
+                    self.seen_running_now(deal, &record)?;
+                } else {
+                    let bytes = self.runtime.usage(running).map(|u| u.bytes).unwrap_or(Bytes::ZERO);
+                    let seen = self.seen_running.remove(&deal).or(record.seen_running_at);
+                    self.update(deal, |r| {
+                        r.carried_bytes = r.carried_bytes.saturating_add(bytes.get());
+                        r.workload = None;
+                        r.announced = None;
+                        r.seen_running_at = seen;
+                    })?;
+                    out.push(AgentEvent::WorkloadDied { deal, bytes });
+                    workload = None;
+                }
             }
             if workload.is_none() {
                 workload = self.start_workload(deal, &record, out).await?;
             }
+            if workload.is_none() {
+                let failures = self.state.deals.get(&deal).map_or(0, |r| r.start_failures);
+                if failures >= MAX_START_ATTEMPTS {
+                    self.give_up(deal, out).await?;
+                }
+                continue;
+            }
             if let Some(endpoint) = workload.as_ref().and_then(|w| w.endpoint.as_deref()) {
                 let endpoint = public_endpoint(endpoint, record.ip);
                 let announced = self.state.deals.get(&deal).and_then(|r| r.announced.clone());
-                if announced.as_deref() != Some(endpoint.as_str()) {
+                if announced.as_deref() != Some(endpoint.as_str())
+                    && self.retries.due(&Action::Announce(deal))
+                {
                     match self.supplier.market().announce_endpoint(deal, &endpoint).await {
                         Ok(()) => {
+                            self.retries.succeed(&Action::Announce(deal));
                             self.update(deal, |r| r.announced = Some(endpoint.clone()))?;
                             out.push(AgentEvent::EndpointAnnounced { deal, endpoint });
                         }
-                        Err(error) => {
-                            out.push(retrying(format!("announcing deal {deal}'s endpoint"), &error))
-                        }
+                        Err(error) => out.push(self.retrying(
+                            Action::Announce(deal),
+                            format!("announcing deal {deal}'s endpoint"),
+                            &error,
+                        )),
                     }
                 }
             }
         }
         Ok(finished)
+    }
+
+    /// Notes that the deal's workload runs now; saves it when the saved time is
+    /// [`SEEN_RUNNING_SAVE`] old.
+    fn seen_running_now(&mut self, deal: DealId, record: &DealRecord) -> Result<(), AgentError> {
+        let now = unix_now();
+        self.seen_running.insert(deal, now);
+        if record.seen_running_at.is_none_or(|saved| now.saturating_sub(saved) >= SEEN_RUNNING_SAVE.as_secs())
+        {
+            self.update(deal, |r| r.seen_running_at = Some(now))?;
+        }
+        Ok(())
     }
 
     async fn start_workload(
@@ -382,7 +511,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         record: &DealRecord,
         out: &mut Vec<AgentEvent>,
     ) -> Result<Option<Workload>, AgentError> {
-        if record.start_failures >= MAX_START_ATTEMPTS {
+        if record.start_failures >= MAX_START_ATTEMPTS || !self.retries.due(&Action::Start(deal)) {
             return Ok(None);
         }
         let spec = WorkloadSpec {
@@ -396,9 +525,13 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         };
         match self.runtime.start(&spec).await {
             Ok(workload) => {
+                self.retries.succeed(&Action::Start(deal));
+                let now = unix_now();
+                self.seen_running.insert(deal, now);
                 self.update(deal, |r| {
                     r.workload = Some(workload.clone());
                     r.failure = None;
+                    r.seen_running_at = Some(now);
                 })?;
                 out.push(AgentEvent::WorkloadStarted {
                     deal,
@@ -408,6 +541,9 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                 Ok(Some(workload))
             }
             Err(error) => {
+                // The next start waits a pause that doubles, so that a passing cause (a port in
+                // use) has a chance to go before the agent gives up.
+                self.retries.fail(Action::Start(deal));
                 let attempts = record.start_failures + 1;
                 let reason = error.to_string();
                 self.update(deal, |r| {
@@ -415,16 +551,48 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                     r.failure = Some(reason.clone());
                 })?;
                 out.push(AgentEvent::WorkloadFailed { deal, reason, attempts });
-                // A spot deal the supplier cannot serve is closed, refunding its customer.
-                if attempts >= MAX_START_ATTEMPTS && record.end_time.is_none() {
-                    match self.supplier.market().close_deal(deal, false).await {
-                        Ok(closed) => out.push(AgentEvent::ClosedDeal { deal, reason: closed.reason }),
-                        Err(error) => out.push(retrying(format!("closing deal {deal}"), &error)),
-                    }
-                }
                 Ok(None)
             }
         }
+    }
+
+    /// Gives up a deal whose workload cannot start: records the time up to which it was served
+    /// (from then on it is not settled), then ends it on chain.
+    async fn give_up(&mut self, deal: DealId, out: &mut Vec<AgentEvent>) -> Result<(), AgentError> {
+        let Some(record) = self.state.deals.get(&deal) else { return Ok(()) };
+        // Never seen running: served not at all, so nothing after its start (or its last
+        // settlement) is owed. The wall clock of the last sighting stands for block time: on a
+        // chain running ahead of it the supplier forfeits the difference, never the customer.
+        let served_until = record.seen_running_at.map_or(record.opened_at, |seen| seen.max(record.opened_at));
+        self.update(deal, |r| r.served_until = Some(served_until))?;
+        self.retries.retain(|action| *action != Action::Settle(deal) && *action != Action::Start(deal));
+        out.push(AgentEvent::GaveUp { deal, served_until });
+        self.end_unserved(deal, served_until, out).await;
+        Ok(())
+    }
+
+    /// Ends a deal the agent cannot serve, when its pause after an earlier failure is over.
+    async fn end_unserved(&mut self, deal: DealId, served_until: u64, out: &mut Vec<AgentEvent>) {
+        let action = Action::EndUnserved(deal);
+        if !self.retries.due(&action) {
+            return;
+        }
+        match self.close_unserved(deal, served_until).await {
+            Ok(closed) => {
+                self.retries.succeed(&action);
+                out.push(AgentEvent::ClosedDeal { deal, reason: closed.reason });
+            }
+            Err(error) => out.push(self.retrying(action, format!("ending unserved deal {deal}"), &error)),
+        }
+    }
+
+    /// The one call that ends an unserved deal on chain: the market's early end for the supplier
+    /// (`endDealUnserved`), which pays the unsettled seconds up to `served_until` only and refunds
+    /// the rest of the deposit, fixed terms included. `served_until` is capped by the chain's time,
+    /// which the market requires (a clock behind the wall clock's must not make it refuse).
+    async fn close_unserved(&self, deal: DealId, served_until: u64) -> Result<DealClosed, Error> {
+        let now = self.supplier.client().now().await?;
+        self.supplier.market().end_unserved(deal, served_until.min(now)).await
     }
 
     /// Closes the fixed-term deals whose end has passed (their workloads stop when the close
@@ -434,15 +602,22 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             .state
             .deals
             .iter()
-            .filter(|(_, r)| r.is_open() && r.end_time.is_some())
+            .filter(|(_, r)| r.is_open() && !r.is_unserved() && r.end_time.is_some())
             .map(|(id, _)| *id)
+            .filter(|id| self.retries.due(&Action::CloseEnded(*id)))
             .collect();
-        if ended.is_empty() {
+        if ended.is_empty() || !self.retries.due(&Action::ReadTime) {
             return;
         }
         let now = match self.supplier.client().now().await {
-            Ok(now) => now,
-            Err(error) => return out.push(retrying("reading the chain's time".into(), &error)),
+            Ok(now) => {
+                self.retries.succeed(&Action::ReadTime);
+                now
+            }
+            Err(error) => {
+                let event = self.retrying(Action::ReadTime, "reading the chain's time".into(), &error);
+                return out.push(event);
+            }
         };
         for deal in ended {
             let end = self.state.deals.get(&deal).and_then(|r| r.end_time).unwrap_or(u64::MAX);
@@ -450,8 +625,15 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                 continue;
             }
             match self.supplier.market().close_deal(deal, false).await {
-                Ok(closed) => out.push(AgentEvent::ClosedDeal { deal, reason: closed.reason }),
-                Err(error) => out.push(retrying(format!("closing ended deal {deal}"), &error)),
+                Ok(closed) => {
+                    self.retries.succeed(&Action::CloseEnded(deal));
+                    out.push(AgentEvent::ClosedDeal { deal, reason: closed.reason })
+                }
+                Err(error) => out.push(self.retrying(
+                    Action::CloseEnded(deal),
+                    format!("closing ended deal {deal}"),
+                    &error,
+                )),
             }
         }
     }
@@ -459,26 +641,36 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
     /// Places each configured ask that is not open on the chain's order book, unless its worker
     /// is busy with a deal.
     async fn keep_asks_open(&mut self, out: &mut Vec<AgentEvent>) {
-        if self.config.asks.is_empty() {
+        if self.config.asks.is_empty() || !self.retries.due(&Action::ReadBook) {
             return;
         }
         if let Err(error) = self.supplier.market().sync(&mut self.book).await {
-            return out.push(retrying("reading the order book".into(), &error));
+            return out.push(self.retrying(Action::ReadBook, "reading the order book".into(), &error));
         }
+        self.retries.succeed(&Action::ReadBook);
         let master = self.supplier.master();
-        for template in self.config.asks.clone() {
-            if self.state.open_deal_on(template.worker).is_some() {
+        for (index, template) in self.config.asks.clone().into_iter().enumerate() {
+            if self.state.open_deal_on(template.worker).is_some()
+                || !self.retries.due(&Action::PlaceAsk(index))
+            {
                 continue;
             }
             let ask = match template.ask(master) {
                 Ok(ask) => ask,
-                Err(error) => return out.push(retrying("building an ask".into(), &error)),
+                Err(error) => {
+                    return out.push(self.retrying(
+                        Action::PlaceAsk(index),
+                        "building an ask".into(),
+                        &error,
+                    ));
+                }
             };
             if self.book.asks().any(|placed| placed.ask == ask) {
                 continue;
             }
             match self.supplier.market().place_ask(&ask).await {
                 Ok(placed) => {
+                    self.retries.succeed(&Action::PlaceAsk(index));
                     // Known at once, so the next template for the same terms is not placed twice.
                     self.book.insert_ask(placed.clone());
                     out.push(AgentEvent::AskPlaced {
@@ -487,37 +679,66 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                         price: template.price,
                     });
                 }
-                Err(error) => {
-                    out.push(retrying(format!("placing an ask for worker {}", template.worker), &error))
-                }
+                Err(error) => out.push(self.retrying(
+                    Action::PlaceAsk(index),
+                    format!("placing an ask for worker {}", template.worker),
+                    &error,
+                )),
             }
         }
     }
 
+    /// Settles the open deals (not those given up: their customer owes nothing more) every
+    /// `settle_every`, a deal whose settlement failed again once its pause is over; withdraws.
     async fn settle_when_due(&mut self, out: &mut Vec<AgentEvent>) {
-        if self.last_settle.is_some_and(|at| at.elapsed() < self.config.settle_every) {
-            return;
+        let due = self.last_settle.is_none_or(|at| at.elapsed() >= self.config.settle_every);
+        if due {
+            self.last_settle = Some(Instant::now());
         }
-        self.last_settle = Some(Instant::now());
-        let open: Vec<DealId> =
-            self.state.deals.iter().filter(|(_, r)| r.is_open()).map(|(id, _)| *id).collect();
+        let open: Vec<DealId> = self
+            .state
+            .deals
+            .iter()
+            .filter(|(_, r)| r.is_open() && !r.is_unserved())
+            .map(|(id, _)| *id)
+            // Between periods, only settlements that failed are tried again, once their pause is over.
+            .filter(|id| {
+                let action = Action::Settle(*id);
+                (due || self.retries.failed(&action)) && self.retries.due(&action)
+            })
+            .collect();
         for deal in open {
             match self.supplier.market().settle(deal).await {
-                Ok(Some(settled)) => out.push(AgentEvent::Settled { deal, amount: settled.amount }),
-                Ok(None) => {}
-                Err(error) => out.push(retrying(format!("settling deal {deal}"), &error)),
+                Ok(settled) => {
+                    self.retries.succeed(&Action::Settle(deal));
+                    if let Some(settled) = settled {
+                        out.push(AgentEvent::Settled { deal, amount: settled.amount });
+                    }
+                }
+                Err(error) => {
+                    out.push(self.retrying(Action::Settle(deal), format!("settling deal {deal}"), &error))
+                }
             }
         }
         let Some(threshold) = self.config.withdraw_at else { return };
+        let retry = self.retries.failed(&Action::Withdraw);
+        if !(due || retry) || !self.retries.due(&Action::Withdraw) {
+            return;
+        }
         match self.supplier.escrow().earnings(self.supplier.master()).await {
             Ok(earnings) if earnings >= threshold && earnings > Snm::ZERO => {
                 match self.supplier.escrow().withdraw_earnings(earnings).await {
-                    Ok(_) => out.push(AgentEvent::Withdrawn { amount: earnings }),
-                    Err(error) => out.push(retrying("withdrawing earnings".into(), &error)),
+                    Ok(_) => {
+                        self.retries.succeed(&Action::Withdraw);
+                        out.push(AgentEvent::Withdrawn { amount: earnings })
+                    }
+                    Err(error) => {
+                        out.push(self.retrying(Action::Withdraw, "withdrawing earnings".into(), &error))
+                    }
                 }
             }
-            Ok(_) => {}
-            Err(error) => out.push(retrying("reading earnings".into(), &error)),
+            Ok(_) => self.retries.succeed(&Action::Withdraw),
+            Err(error) => out.push(self.retrying(Action::Withdraw, "reading earnings".into(), &error)),
         }
     }
 
@@ -537,10 +758,17 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         }
         Ok(self.store.save(&self.state)?)
     }
+
+    /// Records that `action` failed: it waits its pause before it is tried again.
+    fn retrying(&mut self, action: Action, doing: String, error: &Error) -> AgentEvent {
+        let retry_in = self.retries.fail(action);
+        AgentEvent::Retrying { doing, error: error.to_string(), retry_in }
+    }
 }
 
-fn retrying(doing: String, error: &Error) -> AgentEvent {
-    AgentEvent::Retrying { doing, error: error.to_string() }
+/// Wall-clock Unix time, seconds.
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// The endpoint customers use: the workload's address, with an unspecified host (a workload

@@ -105,6 +105,38 @@ pub enum RuntimeError {
         /// The end of its log.
         output: String,
     },
+    /// The command's program does not exist (or cannot be looked at).
+    #[error("command template: the program {} cannot be used: {source}", program.display())]
+    ProgramMissing {
+        /// The program, as the command names it.
+        program: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The command's program is not an executable file.
+    #[error("command template: the program {} is not an executable file", program.display())]
+    NotExecutable {
+        /// The program.
+        program: PathBuf,
+    },
+    /// The command's program is a bare name that no directory of `PATH` holds.
+    #[error("command template: the program `{program}` is in no directory of PATH ({path})")]
+    NotOnPath {
+        /// The program's name.
+        program: String,
+        /// The directories searched.
+        path: String,
+    },
+    /// Workloads' directories cannot be made under the runtime's directory.
+    #[error("workload directory {}: cannot write there: {source}", dir.display())]
+    DirNotWritable {
+        /// The runtime's directory.
+        dir: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
     /// The workload's stats file is not valid.
     #[error("workload of deal {deal}: stats file {path} is not valid: {reason}")]
     BadStats {
@@ -131,6 +163,13 @@ pub trait Runtime: Send + Sync {
 
     /// Stops the workload (gracefully, then forcibly) and returns its final usage.
     fn stop(&self, workload: &Workload) -> impl Future<Output = Result<Usage, RuntimeError>> + Send;
+
+    /// Checks that workloads can be started at all (the program exists, the directories can be
+    /// written), so that an agent which could serve no deal refuses to start rather than take
+    /// deals. The default checks nothing.
+    fn check(&self) -> Result<(), RuntimeError> {
+        Ok(())
+    }
 }
 
 /// How long a workload that writes no stats file must stay up for its start to count.
@@ -153,6 +192,7 @@ pub struct ProcessRuntime {
     template: Vec<String>,
     root: PathBuf,
     ready_timeout: Duration,
+    startup_grace: Duration,
     stop_timeout: Duration,
     children: Mutex<HashMap<u32, Child>>,
 }
@@ -174,6 +214,7 @@ impl ProcessRuntime {
             template,
             root: root.into(),
             ready_timeout: Duration::from_secs(10),
+            startup_grace: STARTUP_GRACE,
             stop_timeout: Duration::from_secs(5),
             children: Mutex::default(),
         })
@@ -183,6 +224,14 @@ impl ProcessRuntime {
     /// stats file (default 10 s).
     pub fn with_ready_timeout(mut self, timeout: Duration) -> Self {
         self.ready_timeout = timeout;
+        self
+    }
+
+    /// How long a workload of a template without `{stats}` must stay up for its start to count
+    /// (default 300 ms); a start returns as soon as the workload exits, so a long grace costs only
+    /// the wait of each successful start.
+    pub fn with_startup_grace(mut self, grace: Duration) -> Self {
+        self.startup_grace = grace;
         self
     }
 
@@ -218,6 +267,41 @@ impl ProcessRuntime {
             out = out.replace(&key, &value);
         }
         out
+    }
+
+    /// Checks the template's program as it will run: a path as written, a bare name on `PATH` (as
+    /// the system looks it up). A program made of a placeholder is known only per deal.
+    fn check_program(&self) -> Result<(), RuntimeError> {
+        let Some(program) = self.template.first() else {
+            return Err(RuntimeError::Template("the command is empty".into()));
+        };
+        if PLACEHOLDERS.iter().any(|name| program.contains(&format!("{{{name}}}"))) {
+            return Ok(());
+        }
+        if program.contains('/') {
+            return executable(Path::new(program));
+        }
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let found = std::env::split_paths(&path)
+            .map(|dir| dir.join(program))
+            .any(|candidate| executable(&candidate).is_ok());
+        if found {
+            Ok(())
+        } else {
+            Err(RuntimeError::NotOnPath {
+                program: program.clone(),
+                path: path.to_string_lossy().into_owned(),
+            })
+        }
+    }
+
+    /// Whether deal directories can be made and written under the root.
+    fn check_root(&self) -> Result<(), RuntimeError> {
+        let unwritable = |source| RuntimeError::DirNotWritable { dir: self.root.clone(), source };
+        std::fs::create_dir_all(&self.root).map_err(unwritable)?;
+        let probe = self.root.join(format!(".snm-agent-check-{}", std::process::id()));
+        std::fs::write(&probe, b"").map_err(unwritable)?;
+        std::fs::remove_file(&probe).map_err(unwritable)
     }
 
     fn uses_stats(&self) -> bool {
@@ -309,7 +393,7 @@ impl Runtime for ProcessRuntime {
             }
             if !self.uses_stats() {
                 // Nothing to wait for but an immediate failure (a bad image, a port in use).
-                if started.elapsed() >= STARTUP_GRACE.min(self.ready_timeout) {
+                if started.elapsed() >= self.startup_grace.min(self.ready_timeout) {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -338,6 +422,13 @@ impl Runtime for ProcessRuntime {
 
     fn is_running(&self, workload: &Workload) -> bool {
         self.exited_workload(workload).is_none()
+    }
+
+    /// The program exists and is executable (a bare name: on `PATH`), and the directory of
+    /// workloads can be written.
+    fn check(&self) -> Result<(), RuntimeError> {
+        self.check_program()?;
+        self.check_root()
     }
 
     fn usage(&self, workload: &Workload) -> Result<Usage, RuntimeError> {
@@ -441,6 +532,18 @@ fn process_alive(pid: u32) -> bool {
     }
 }
 
+/// Whether `program` is a file someone may execute.
+fn executable(program: &Path) -> Result<(), RuntimeError> {
+    use std::os::unix::fs::PermissionsExt;
+    let metadata = std::fs::metadata(program)
+        .map_err(|source| RuntimeError::ProgramMissing { program: program.to_owned(), source })?;
+    if metadata.is_file() && metadata.permissions().mode() & 0o111 != 0 {
+        Ok(())
+    } else {
+        Err(RuntimeError::NotExecutable { program: program.to_owned() })
+    }
+}
+
 fn log_tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let tail: Vec<&str> = text.lines().rev().take(5).collect();
@@ -490,8 +593,11 @@ mod tests {
     #[tokio::test]
     async fn fills_the_template_and_reads_usage_after_stop() {
         let root = temp_root("fill");
-        let script = "echo \"{\\\"bytes_up\\\": 10, \\\"bytes_down\\\": 32, \\\"listen\\\": \\\"{ip}:1\\\"}\" > {stats}; \
-                      echo {deal} {image} {config_hash} {worker}; exec sleep 30";
+        // The log line comes before the stats file, which the start waits for: it is in the log
+        // however soon the stop comes.
+        let script = "echo {deal} {image} {config_hash} {worker}; \
+                      echo \"{\\\"bytes_up\\\": 10, \\\"bytes_down\\\": 32, \\\"listen\\\": \\\"{ip}:1\\\"}\" > {stats}; \
+                      exec sleep 30";
         let runtime = ProcessRuntime::new(sh(script), &root).unwrap();
         let workload = runtime.start(&spec()).await.unwrap();
         assert_eq!(workload.endpoint.as_deref(), Some("127.0.0.9:1"));
@@ -513,7 +619,10 @@ mod tests {
     #[tokio::test]
     async fn a_workload_that_dies_at_start_is_an_error_with_its_output() {
         let root = temp_root("dies");
-        let runtime = ProcessRuntime::new(sh("echo cannot bind {ip} >&2; exit 3"), &root).unwrap();
+        // However slow the machine, the start waits for the exit rather than a fixed grace.
+        let runtime = ProcessRuntime::new(sh("echo cannot bind {ip} >&2; exit 3"), &root)
+            .unwrap()
+            .with_startup_grace(Duration::from_secs(60));
         let error = runtime.start(&spec()).await.unwrap_err();
         let text = error.to_string();
         assert!(text.contains("exited during start") && text.contains("cannot bind 127.0.0.9"), "{text}");
@@ -523,11 +632,42 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
     }
 
+    #[test]
+    fn the_check_finds_programs_as_the_system_runs_them_and_a_writable_directory() {
+        let root = temp_root("check");
+        let check = |template: Vec<String>, root: &Path| ProcessRuntime::new(template, root).unwrap().check();
+        check(sh("true"), &root).unwrap();
+        assert!(root.is_dir(), "the check makes the workload directory");
+        check(vec!["/bin/sh".into()], &root).unwrap();
+        // Known only per deal: not checked.
+        check(vec!["{image}".into()], &root).unwrap();
+
+        let missing = check(vec!["/nonexistent/proxy".into()], &root).unwrap_err();
+        assert!(matches!(missing, RuntimeError::ProgramMissing { .. }), "{missing}");
+        assert!(missing.to_string().contains("/nonexistent/proxy"), "{missing}");
+        let bare = check(vec!["snm-no-such-program".into()], &root).unwrap_err();
+        assert!(matches!(bare, RuntimeError::NotOnPath { .. }), "{bare}");
+        assert!(bare.to_string().contains("`snm-no-such-program` is in no directory of PATH"), "{bare}");
+        let plain = root.join("plain.txt");
+        std::fs::write(&plain, "not a program").unwrap();
+        let not_executable = check(vec![plain.display().to_string()], &root).unwrap_err();
+        assert!(matches!(not_executable, RuntimeError::NotExecutable { .. }), "{not_executable}");
+        let directory = check(vec![root.display().to_string()], &root).unwrap_err();
+        assert!(matches!(directory, RuntimeError::NotExecutable { .. }), "{directory}");
+
+        // A directory under a file cannot be made.
+        let unwritable = check(sh("true"), &plain.join("workloads")).unwrap_err();
+        assert!(matches!(unwritable, RuntimeError::DirNotWritable { .. }), "{unwritable}");
+        assert!(unwritable.to_string().contains("plain.txt/workloads"), "{unwritable}");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
     #[tokio::test]
     async fn a_new_runtime_adopts_and_stops_a_running_workload() {
         let root = temp_root("adopt");
-        let first =
-            ProcessRuntime::new(sh("trap 'exit 0' TERM; while true; do sleep 0.05; done"), &root).unwrap();
+        // The stats file is written once the trap is set: the start waits for it, not for a grace.
+        let script = "trap 'exit 0' TERM; echo '{\"bytes\": 0}' > {stats}; while true; do sleep 0.05; done";
+        let first = ProcessRuntime::new(sh(script), &root).unwrap();
         let workload = first.start(&spec()).await.unwrap();
         // The agent restarts: a fresh runtime knows the workload only from its persisted record.
         let record = serde_json::to_string(&workload).unwrap();
@@ -564,12 +704,16 @@ mod tests {
     #[tokio::test]
     async fn a_workload_ignoring_sigterm_is_killed() {
         let root = temp_root("kill");
-        let runtime = ProcessRuntime::new(sh("trap '' TERM; while true; do sleep 0.05; done"), &root)
-            .unwrap()
-            .with_stop_timeout(Duration::from_millis(200));
+        // The stats file is written once SIGTERM is ignored: the start waits for it, so the stop
+        // meets a workload that ignores SIGTERM however slow the machine.
+        let script = "trap '' TERM; echo '{\"bytes\": 0}' > {stats}; while true; do sleep 0.05; done";
+        let runtime =
+            ProcessRuntime::new(sh(script), &root).unwrap().with_stop_timeout(Duration::from_millis(200));
         let workload = runtime.start(&spec()).await.unwrap();
+        let stopping = Instant::now();
         runtime.stop(&workload).await.unwrap();
         assert!(!runtime.is_running(&workload));
+        assert!(stopping.elapsed() >= Duration::from_millis(200), "SIGTERM was not ignored");
         let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -62,6 +62,15 @@ pub struct DealRecord {
     pub carried_bytes: u128,
     /// Final traffic in bytes (carried bytes included), once the workload was stopped.
     pub final_bytes: Option<u128>,
+    /// Wall-clock Unix time the agent last found the workload running (saved at least once a
+    /// minute while it runs, so after a restart it may be up to a minute old).
+    #[serde(default)]
+    pub seen_running_at: Option<u64>,
+    /// Once the agent gave up serving the deal (its workload cannot start): the block time up to
+    /// which it was served, the deal's start when it never was. The customer owes nothing after
+    /// it: the agent no longer settles the deal, and ends it.
+    #[serde(default)]
+    pub served_until: Option<u64>,
 }
 
 impl DealRecord {
@@ -82,12 +91,19 @@ impl DealRecord {
             announced: None,
             carried_bytes: 0,
             final_bytes: None,
+            seen_running_at: None,
+            served_until: None,
         }
     }
 
     /// Whether the deal is still open as far as the agent knows.
     pub fn is_open(&self) -> bool {
         self.closed_at.is_none()
+    }
+
+    /// Whether the agent gave up serving the deal (see [`served_until`](Self::served_until)).
+    pub fn is_unserved(&self) -> bool {
+        self.served_until.is_some()
     }
 
     /// Final traffic, once the workload was stopped.
@@ -245,6 +261,8 @@ mod tests {
             announced: None,
             carried_bytes: 0,
             final_bytes: bytes,
+            seen_running_at: None,
+            served_until: None,
         }
     }
 

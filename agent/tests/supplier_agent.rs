@@ -16,14 +16,15 @@ use std::{
 };
 
 use alloy::{providers::DynProvider, signers::local::PrivateKeySigner};
+use snm_agent::{AgentConfig, AgentEvent, ProcessRuntime, SupplierAgent};
 use snm_proxy::{
     agent_command, config_hash,
     traffic::{echo_server, send_through},
 };
 use snm_sdk::{
-    Client, Customer,
+    Client, Customer, Supplier,
     devnet::{Devnet, DevnetConfig},
-    market::{DealId, DealOpened, PlacedAsk, Purchase},
+    market::{CloseReason, DealId, DealOpened, PlacedAsk, Purchase},
     rewards::CSV_HEADER,
     units::{Snm, Term},
 };
@@ -77,6 +78,29 @@ fn proxy_program() -> String {
     program.display().to_string()
 }
 
+/// `snm-agent run` on the scene's `agent.toml`, as `master`.
+fn agent_process(scene: &Scene, master: &PrivateKeySigner) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_snm-agent"));
+    command
+        .args(["--rpc", scene.devnet.endpoint().as_str(), "--deployment"])
+        .arg(&scene.deployment)
+        .args(["run", "--config"])
+        .arg(scene.path("agent.toml"))
+        .env("SNM_KEY", key_hex(master));
+    command
+}
+
+/// Runs an agent that should refuse to start: its exit status and what it wrote to stderr.
+async fn refused_agent(scene: &Scene, master: &PrivateKeySigner) -> (std::process::ExitStatus, String) {
+    let mut command = tokio::process::Command::from(agent_process(scene, master));
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
+    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("the agent neither refused to start nor stopped within 60 s")
+        .unwrap();
+    (output.status, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
 /// The agent as a process, with everything it printed.
 struct Agent {
     child: Child,
@@ -86,16 +110,8 @@ struct Agent {
 
 impl Agent {
     fn spawn(scene: &Scene, master: &PrivateKeySigner) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_snm-agent"))
-            .args(["--rpc", scene.devnet.endpoint().as_str(), "--deployment"])
-            .arg(&scene.deployment)
-            .args(["run", "--config"])
-            .arg(scene.path("agent.toml"))
-            .env("SNM_KEY", key_hex(master))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+        let mut child =
+            agent_process(scene, master).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
         let output = Arc::new(Mutex::new(String::new()));
         let stdout = child.stdout.take().unwrap();
         let sink = Arc::clone(&output);
@@ -158,12 +174,33 @@ async fn wait_for_ask(customer: &Customer<DynProvider>, master: &Client<DynProvi
 }
 
 async fn buy(customer: &Customer<DynProvider>, ask: &PlacedAsk) -> DealOpened {
+    buy_for(customer, ask, Term::Spot).await
+}
+
+async fn buy_for(customer: &Customer<DynProvider>, ask: &PlacedAsk, term: Term) -> DealOpened {
     let purchase =
-        Purchase::new(Term::Spot, "100 SNM".parse().unwrap(), "snm/proxy:1").config_hash(config_hash(SECRET));
+        Purchase::new(term, "100 SNM".parse().unwrap(), "snm/proxy:1").config_hash(config_hash(SECRET));
     customer.quick_buy(ask, &purchase).await.unwrap()
 }
 
-fn write_config(dir: &Path, worker: &Client<DynProvider>) {
+/// A fixed term of two hours: the supplier could not close it early but for `end_unserved`.
+const TWO_HOURS: Term = Term::Fixed(Duration::from_secs(7_200));
+
+/// A workload program in the scene's directory: it writes its stats file (the first argument)
+/// with an endpoint, then runs until killed.
+fn workload_program(scene: &Scene) -> PathBuf {
+    let program = scene.path("workload.sh");
+    std::fs::write(
+        &program,
+        "#!/bin/sh\necho '{\"bytes\": 0, \"listen\": \"127.0.0.1:9\"}' > \"$1\"\nexec sleep 600\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&program, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    program
+}
+
+/// The agent's configuration: one worker on 127.0.0.1, one ask, workloads run by `command`.
+fn write_config(dir: &Path, worker: &Client<DynProvider>, command: &[String]) {
     let config = format!(
         r#"state = "state.json"
 usage_report = "usage.csv"
@@ -182,7 +219,7 @@ cpu_milli_cores = 1000
 flags = "PUBLIC_IP | INCOMING"
 "#,
         // A JSON array of strings is a TOML array too.
-        command = serde_json::to_string(&agent_command(&proxy_program())).unwrap(),
+        command = serde_json::to_string(command).unwrap(),
         worker = worker.sender(),
     );
     std::fs::write(dir.join("agent.toml"), config).unwrap();
@@ -202,7 +239,7 @@ async fn killed_and_restarted_mid_deal_the_agent_misses_and_repeats_nothing() {
 
     // The machine asks to join; the agent confirms it and places its ask.
     worker.market().request_worker(master.sender()).await.unwrap();
-    write_config(dir, &worker);
+    write_config(dir, &worker, &agent_command(&proxy_program()));
     let agent = Agent::spawn(&scene, &master_key);
     agent.wait_for(&format!("confirmed worker {}", worker.sender())).await;
 
@@ -248,6 +285,208 @@ async fn killed_and_restarted_mid_deal_the_agent_misses_and_repeats_nothing() {
     };
     assert!(lines.contains(&line(&first, 300_000, first_closed.settled_until).as_str()), "{report}");
     assert!(lines.contains(&line(&second, 140_000, second_closed.settled_until).as_str()), "{report}");
+}
+
+/// A master with a worker that asked to join it, and a customer with 1000 SNM approved to the market.
+struct Parties {
+    master_key: PrivateKeySigner,
+    master: Client<DynProvider>,
+    worker: Client<DynProvider>,
+    customer: Customer<DynProvider>,
+}
+
+impl Parties {
+    async fn new(devnet: &Devnet) -> Self {
+        let master_key = devnet.new_account(Snm::ZERO).await.unwrap();
+        let master = devnet.connect(&master_key);
+        let worker = devnet.connect(&devnet.new_account(Snm::ZERO).await.unwrap());
+        let customer =
+            Customer::new(devnet.connect(&devnet.new_account("1000 SNM".parse().unwrap()).await.unwrap()));
+        customer.token().approve_market("1000 SNM".parse().unwrap()).await.unwrap();
+        worker.market().request_worker(master.sender()).await.unwrap();
+        Self { master_key, master, worker, customer }
+    }
+}
+
+#[tokio::test]
+async fn a_second_agent_on_the_same_state_is_refused_naming_the_first_until_it_died() {
+    let scene = Scene::start("agent-lock", DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await;
+    let parties = Parties::new(&scene.devnet).await;
+    write_config(&scene.dir, &parties.worker, &agent_command(&proxy_program()));
+    let first = Agent::spawn(&scene, &parties.master_key);
+    first.wait_for("resuming from block").await;
+    let pid = first.child.id();
+
+    let (status, stderr) = refused_agent(&scene, &parties.master_key).await;
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("another agent (pid {pid}) is running on the state file")), "{stderr}");
+    assert!(stderr.contains("state.json"), "{stderr}");
+
+    // Killed, the first agent leaves no lock behind: the next one starts and serves.
+    first.kill();
+    let next = Agent::spawn(&scene, &parties.master_key);
+    next.wait_for("resuming from block").await;
+    let deal = buy(&parties.customer, &wait_for_ask(&parties.customer, &parties.master).await).await;
+    next.wait_for(&format!("deal {}: announced", deal.id)).await;
+    let lock = std::fs::read_to_string(scene.path("state.json.lock")).unwrap();
+    assert_eq!(lock.trim(), next.child.id().to_string());
+    next.kill();
+}
+
+#[tokio::test]
+async fn an_agent_whose_workload_program_is_missing_refuses_to_start_and_places_no_ask() {
+    let scene = Scene::start("agent-missing", DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await;
+    let parties = Parties::new(&scene.devnet).await;
+    let command = agent_command("/nonexistent/proxy");
+    write_config(&scene.dir, &parties.worker, &command);
+
+    let (status, stderr) = refused_agent(&scene, &parties.master_key).await;
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains("the program /nonexistent/proxy cannot be used"), "{stderr}");
+    let book = parties.customer.market().order_book().await.unwrap();
+    assert_eq!(book.asks().filter(|a| a.ask.master == parties.master.sender()).count(), 0);
+    // Nothing was confirmed nor remembered: a corrected configuration starts as if new.
+    assert_eq!(parties.master.market().master_of(parties.worker.sender()).await.unwrap(), None);
+    assert!(!scene.path("state.json").exists());
+}
+
+#[tokio::test]
+async fn a_fixed_term_deal_whose_workload_cannot_start_is_ended_unserved_refunding_the_whole_deposit() {
+    let scene = Scene::start("agent-unserved", DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await;
+    let parties = Parties::new(&scene.devnet).await;
+    // The program is there when the agent starts, and gone when the deal comes.
+    let program = workload_program(&scene);
+    write_config(&scene.dir, &parties.worker, &[program.display().to_string(), "{stats}".into()]);
+    let agent = Agent::spawn(&scene, &parties.master_key);
+    let ask = wait_for_ask(&parties.customer, &parties.master).await;
+    std::fs::remove_file(&program).unwrap();
+
+    let customer = &parties.customer;
+    let free_before = customer.escrow().free_balance(customer.sender()).await.unwrap();
+    let deal = buy_for(customer, &ask, TWO_HOURS).await;
+    agent.wait_for(&format!("deal {}: closed", deal.id)).await;
+    let output = agent.kill();
+    for attempt in 1..=snm_agent::MAX_START_ATTEMPTS {
+        let failed = format!("deal {}: workload failed to start (attempt {attempt})", deal.id);
+        assert!(output.contains(&failed), "{output}");
+    }
+    let gave_up = format!(
+        "deal {}: the workload cannot start; no longer settled, ending it as served until block time {}",
+        deal.id, deal.start_time
+    );
+    assert!(output.contains(&gave_up), "{output}");
+    assert!(output.contains(&format!("deal {}: closed (Unserved)", deal.id)), "{output}");
+    assert!(!output.contains(&format!("deal {}: settled", deal.id)), "{output}");
+
+    // Never served: the customer gets every wei of the deposit back, the supplier nothing.
+    let closed = customer.market().deal(deal.id).await.unwrap().unwrap();
+    assert_eq!((closed.closed, closed.deposit), (Some(CloseReason::Unserved), Snm::ZERO));
+    let free_after = customer.escrow().free_balance(customer.sender()).await.unwrap();
+    assert_eq!(free_after, free_before.checked_add(deal.deposit).unwrap());
+    assert_eq!(parties.master.escrow().earnings(parties.master.sender()).await.unwrap(), Snm::ZERO);
+}
+
+#[tokio::test]
+async fn a_deal_whose_workload_died_and_cannot_start_again_is_paid_only_while_it_ran() {
+    let scene = Scene::start("agent-died", DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await;
+    let parties = Parties::new(&scene.devnet).await;
+    let program = workload_program(&scene);
+    write_config(&scene.dir, &parties.worker, &[program.display().to_string(), "{stats}".into()]);
+    let agent = Agent::spawn(&scene, &parties.master_key);
+    let ask = wait_for_ask(&parties.customer, &parties.master).await;
+    let customer = &parties.customer;
+    let free_before = customer.escrow().free_balance(customer.sender()).await.unwrap();
+    let deal = buy_for(customer, &ask, TWO_HOURS).await;
+    agent.wait_for(&format!("deal {}: announced", deal.id)).await;
+
+    // Served a few block seconds, then the workload dies and its program is gone.
+    let client = parties.master.clone();
+    let start = Instant::now();
+    while client.now().await.unwrap() < deal.start_time + 5 {
+        assert!(start.elapsed() < Duration::from_secs(30), "the chain's clock does not move");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pid = {
+        let output = agent.output();
+        let running = format!("deal {}: workload running (pid ", deal.id);
+        let at = output.find(&running).unwrap() + running.len();
+        output[at..].split(')').next().unwrap().to_owned()
+    };
+    std::fs::remove_file(&program).unwrap();
+    assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+    let killed_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    agent.wait_for(&format!("deal {}: closed", deal.id)).await;
+    let output = agent.kill();
+    assert!(output.contains(&format!("deal {}: workload stopped by itself", deal.id)), "{output}");
+    assert!(output.contains(&format!("deal {}: closed (Unserved)", deal.id)), "{output}");
+    assert!(!output.contains(&format!("deal {}: settled", deal.id)), "{output}");
+
+    // Paid from the start up to the last time the agent saw it running, no further.
+    let closed = customer.market().deal(deal.id).await.unwrap().unwrap();
+    assert_eq!(closed.closed, Some(CloseReason::Unserved));
+    assert!(
+        closed.settled_until > deal.start_time && closed.settled_until <= killed_at,
+        "paid until {}, started at {}, killed at {killed_at}",
+        closed.settled_until,
+        deal.start_time
+    );
+    let refunded =
+        customer.escrow().free_balance(customer.sender()).await.unwrap().checked_sub(free_before).unwrap();
+    let earned = parties.master.escrow().earnings(parties.master.sender()).await.unwrap();
+    assert!(earned > Snm::ZERO && refunded < deal.deposit, "earned {earned}, refunded {refunded}");
+    // Exactly the served seconds were paid at the deal's price; every other wei went back.
+    let rate = customer.oracle().rate().await.unwrap().snm_per_usd;
+    let served = closed.settled_until - deal.start_time;
+    let paid = deal.deposit.checked_sub(refunded).unwrap();
+    assert_eq!(paid, deal.price.snm_owed_down(served, rate).unwrap(), "{served} s served");
+}
+
+#[tokio::test]
+async fn rounds_failing_with_the_node_down_are_retried_after_doubling_pauses_not_every_poll() {
+    let devnet = Devnet::start_with(DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("snm-agent-backoff-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let parties = Parties::new(&devnet).await;
+    write_config(&dir, &parties.worker, &agent_command(&proxy_program()));
+    let config = AgentConfig::from_file(&dir.join("agent.toml")).unwrap();
+    let poll = config.poll_every;
+    let runtime = ProcessRuntime::new(config.command.clone(), config.workload_dir.clone()).unwrap();
+    let (mut agent, _) =
+        SupplierAgent::start(Supplier::new(parties.master.clone()), config, runtime).await.unwrap();
+    // The node goes away for good.
+    drop(devnet);
+
+    let pauses = Arc::new(Mutex::new(Vec::new()));
+    let (enough, stop) = tokio::sync::oneshot::channel::<()>();
+    let mut enough = Some(enough);
+    let seen = Arc::clone(&pauses);
+    let started = Instant::now();
+    let run = agent.run(
+        async {
+            let _ = stop.await;
+        },
+        |event| {
+            if let AgentEvent::Retrying { doing, retry_in, .. } = event {
+                assert_eq!(doing, "a round", "{event}");
+                let mut seen = seen.lock().unwrap();
+                seen.push(*retry_in);
+                if seen.len() == 5 {
+                    enough.take().map(|tx| tx.send(()));
+                }
+            }
+        },
+    );
+    tokio::time::timeout(Duration::from_secs(120), run).await.expect("five failed rounds within 120 s");
+    let pauses = pauses.lock().unwrap().clone();
+    // Each pause is drawn from the upper half of poll_every × 2^k.
+    for (k, pause) in pauses.iter().enumerate() {
+        let ceiling = poll * (1 << k);
+        assert!(*pause >= ceiling / 2 && *pause <= ceiling, "pause {k} is {pause:?}: {pauses:?}");
+    }
+    // The agent waited them: the first four pauses passed before the fifth failure.
+    assert!(started.elapsed() >= pauses[..4].iter().sum::<Duration>(), "{pauses:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

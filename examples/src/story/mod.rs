@@ -346,6 +346,7 @@ fn agent_config(config: &StoryConfig, i: usize, worker: Address) -> anyhow::Resu
         poll_every: Duration::from_millis(200),
         settle_every: Duration::from_secs(2),
         withdraw_at: Some(Snm::from_whole(1)),
+        retry_max: Duration::from_secs(5),
         command: agent_command(&config.proxy.display().to_string()),
         workload_dir: dir.join("workloads"),
         workers: vec![WorkerConfig { address: worker, ip }],
