@@ -256,7 +256,10 @@ mod tests {
             assert_eq!(error.kind(), kind, "{error}");
         }
         assert_eq!(LineRate::TEN_GBIT.bytes_in(1), Bytes::new(1_250_000_000));
-        assert_eq!(LineRate::from_bits_per_second(u64::MAX).bytes_in(u64::MAX).get(), (u128::from(u64::MAX).pow(2)) / 8);
+        assert_eq!(
+            LineRate::from_bits_per_second(u64::MAX).bytes_in(u64::MAX).get(),
+            (u128::from(u64::MAX).pow(2)) / 8
+        );
         Ok(())
     }
 

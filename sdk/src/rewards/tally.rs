@@ -527,7 +527,12 @@ mod tests {
 
     /// A day's record (a 10 Gbit/s line carries 108 TB in it).
     fn record(account: u8, at: &str, bytes: Bytes, start: u64) -> UsageRecord {
-        UsageRecord { account: who(account), ip: ip(at), bytes, period: Period { start, end: start + 86_399 } }
+        UsageRecord {
+            account: who(account),
+            ip: ip(at),
+            bytes,
+            period: Period { start, end: start + 86_399 },
+        }
     }
 
     /// The round of `records`, added one by one (line `k + 1` for record `k`).
@@ -808,7 +813,11 @@ mod tests {
             "{err}"
         );
         let mut tally = Tally::new(campaign, None);
-        let huge = |k: u128| UsageRecord { bytes: Bytes::new(most - k), period: Period { start: 0, end: u64::MAX }, ..record(1, "10.0.0.1", Bytes::ZERO, 0) };
+        let huge = |k: u128| UsageRecord {
+            bytes: Bytes::new(most - k),
+            period: Period { start: 0, end: u64::MAX },
+            ..record(1, "10.0.0.1", Bytes::ZERO, 0)
+        };
         for k in 0..8 {
             tally.add(&huge(k), || Location::line("x.csv", 1)).expect("fits");
         }

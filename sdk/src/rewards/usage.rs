@@ -96,10 +96,7 @@ impl UsageFormat {
 /// Which file a report is, whatever the name it is given under (`a.csv`, `./a.csv`, a symbolic or
 /// hard link): the device and inode of the opened file on Unix, its canonical path elsewhere.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(super) struct FileIdentity(
-    #[cfg(unix)] (u64, u64),
-    #[cfg(not(unix))] PathBuf,
-);
+pub(super) struct FileIdentity(#[cfg(unix)] (u64, u64), #[cfg(not(unix))] PathBuf);
 
 impl FileIdentity {
     #[cfg(unix)]
@@ -377,7 +374,8 @@ fn parse_time(text: &[u8], field: &'static str) -> Result<u64, InputReason> {
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// What each JSON field should hold, for the error when it holds something else.
-const ADDRESS: &str = "the payout address as a string, such as \"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\"";
+const ADDRESS: &str =
+    "the payout address as a string, such as \"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\"";
 const IP: &str = "the worker's IP as a string, such as \"203.0.113.7\"";
 const BYTES: &str = "a whole number of bytes, as a JSON integer or a decimal string";
 const TIME: &str = "unix seconds, as a JSON integer or a decimal string";
