@@ -210,6 +210,23 @@ snm_per_usd = "25 SNM/USD"
     }
 
     #[test]
+    fn what_records_a_campaign_accepts_defaults_to_public_ips_on_10_gbit_lines() -> Result<(), RewardsError> {
+        let default = Campaign::from_toml_str(OPERATION_A, Path::new("a.toml"))?;
+        assert_eq!((default.max_line_rate, default.allow_private_ips), (LineRate::TEN_GBIT, false));
+        let devnet = format!("{OPERATION_A}max_line_rate = \"1 Gbit/s\"\nallow_private_ips = true\n");
+        let devnet = Campaign::from_toml_str(&devnet, Path::new("a.toml"))?;
+        assert_eq!(devnet.max_line_rate, LineRate::from_bits_per_second(1_000_000_000));
+        assert!(devnet.allow_private_ips);
+        assert!(devnet.same_rules(&default), "what a campaign accepts is not what it pays");
+        // A round file of a campaign at its defaults stays as it was before the settings existed.
+        let json = serde_json::to_value(&default).map_err(|_| RewardsError::Overflow("json"))?;
+        assert_eq!(json.as_object().map(|o| o.len()), Some(5), "{json}");
+        let json = serde_json::to_value(&devnet).map_err(|_| RewardsError::Overflow("json"))?;
+        assert_eq!((&json["max_line_rate"], &json["allow_private_ips"]), (&"1 Gbit/s".into(), &true.into()));
+        Ok(())
+    }
+
+    #[test]
     fn bad_configs_name_file_line_and_reason() {
         let cases = [
             (OPERATION_A.replace("\"50 SNM\"", "\"fifty\""), Some(4), "expected"),
@@ -219,6 +236,9 @@ snm_per_usd = "25 SNM/USD"
             (OPERATION_A.replace("operation-a", "Operation A!"), None, "id"),
             (OPERATION_A.replace("25 SNM/USD", "0"), None, "zero"),
             ("id = ".to_owned(), Some(1), ""),
+            (format!("{OPERATION_A}max_line_rate = \"10 GB/s\"\n"), Some(7), "line rate"),
+            (format!("{OPERATION_A}max_line_rate = \"0 Gbit/s\"\n"), None, "zero"),
+            (format!("{OPERATION_A}allow_private_ips = \"yes\"\n"), Some(7), "bool"),
         ];
         for (text, line, needle) in cases {
             let err = Campaign::from_toml_str(&text, Path::new("cfg/a.toml")).expect_err("must fail");

@@ -611,6 +611,54 @@ mod tests {
         fails(UsageFormat::JsonLines, &jsonl(&rec(A, "1.2.3", "1")), 2, BadIp("1.2.3".into()));
         let err = read(UsageFormat::JsonLines, &jsonl("{\"account\":")).expect_err("must fail");
         assert!(matches!(&err, RewardsError::Input { at, reason: Json(_) } if at.line == Some(2)), "{err}");
+        fails(UsageFormat::JsonLines, &format!("\u{feff}{good}\n"), 1, Bom);
+        fails(UsageFormat::JsonLines, &jsonl(&format!("\u{feff}{good}")), 2, Bom);
+        fails(UsageFormat::Csv, &format!("{CSV_HEADER}\n\u{feff}{A},10.0.0.1,1,1,2\n"), 2, Bom);
+        let wrong = |field, found: &str, expected| JsonFieldType { field, found: found.into(), expected };
+        fails(UsageFormat::JsonLines, &jsonl(&rec(A, "10.0.0.1", "null")), 2, wrong("bytes", "null", BYTES));
+        fails(
+            UsageFormat::JsonLines,
+            &jsonl(&rec(A, "10.0.0.1", "true")),
+            2,
+            wrong("bytes", "a boolean", BYTES),
+        );
+        fails(
+            UsageFormat::JsonLines,
+            &jsonl(&rec(A, "10.0.0.1", "[1]")),
+            2,
+            wrong("bytes", "an array", BYTES),
+        );
+        fails(
+            UsageFormat::JsonLines,
+            &jsonl(&good.replace("\"period_end\":2", "\"period_end\":{}")),
+            2,
+            wrong("period_end", "an object", TIME),
+        );
+        fails(
+            UsageFormat::JsonLines,
+            &jsonl(&good.replace("\"10.0.0.1\"", "7")),
+            2,
+            wrong("ip", "the number 7", IP),
+        );
+        fails(
+            UsageFormat::JsonLines,
+            &jsonl(&good.replace(&format!("\"{A}\""), "null")),
+            2,
+            wrong("account", "null", ADDRESS),
+        );
+        let digits31 = "1234567890123456789012345678901";
+        fails(
+            UsageFormat::JsonLines,
+            &jsonl(&rec(A, "10.0.0.1", digits31)),
+            2,
+            JsonNumberTooLarge { field: "bytes" },
+        );
+        let shown =
+            read(UsageFormat::JsonLines, &jsonl(&rec(A, "10.0.0.1", "null"))).expect_err("null").to_string();
+        assert_eq!(
+            shown,
+            "reports/r.txt:2: `bytes` is null: expected a whole number of bytes, as a JSON integer or a decimal string"
+        );
         let extra = good.replace("}", ",\"note\":1}");
         let err = read(UsageFormat::JsonLines, &jsonl(&extra)).expect_err("must fail");
         assert!(
