@@ -47,7 +47,7 @@ pub struct Campaign {
     /// The fastest line a worker has: a record reporting more bytes than such a line carries in
     /// its period is refused. [`LineRate::TEN_GBIT`] unless the file says otherwise (and then left
     /// out of the round file, which stays as it was before the setting existed).
-    #[serde(with = "as_string", default = "ten_gbit", skip_serializing_if = "is_ten_gbit")]
+    #[serde(default = "ten_gbit", skip_serializing_if = "is_ten_gbit")]
     pub max_line_rate: LineRate,
     /// Whether loopback (`127.0.0.0/8`, `::1`), private (`10/8`, `172.16/12`, `192.168/16`,
     /// `fc00::/7`), link-local and shared (`100.64/10`) worker IPs are counted: a devnet's

@@ -6,8 +6,7 @@ use std::{fmt, net::IpAddr, path::PathBuf};
 use alloy::primitives::Address;
 
 use super::merkle::MultiProofError;
-use super::screen::{IpClass, LineRate};
-use crate::units::Bytes;
+use super::screen::{IpClass, LineExcess};
 
 /// Where in an input file a problem was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -147,23 +146,10 @@ pub enum InputReason {
         /// What kind of address it is.
         class: IpClass,
     },
-    /// The record reports more bytes than the campaign's fastest line carries in its period.
-    #[error(
-        "{bytes} bytes in {seconds} s are more than a {rate} line carries ({most} bytes): the \
-         campaign's `max_line_rate` bounds every record",
-        bytes = .bytes.get(),
-        most = .most.get()
-    )]
-    BeyondLineRate {
-        /// The bytes reported.
-        bytes: Bytes,
-        /// The period's length in seconds, both ends included.
-        seconds: u64,
-        /// The campaign's `max_line_rate`.
-        rate: LineRate,
-        /// What such a line carries in the period.
-        most: Bytes,
-    },
+    /// The record reports more bytes than the campaign's fastest line carries in its period (boxed:
+    /// its byte counts would double the size of every error).
+    #[error("{0}")]
+    BeyondLineRate(Box<LineExcess>),
     /// The very same record (account, IP, bytes and period) was read before, in this file or
     /// another: a record counts once.
     #[error(

@@ -84,7 +84,7 @@ pub use round::{
     compute_round,
 };
 #[cfg(feature = "rewards")]
-pub use screen::{IpClass, LineRate};
+pub use screen::{IpClass, LineExcess, LineRate};
 #[cfg(feature = "rewards")]
 pub use tally::Tally;
 #[cfg(feature = "rewards")]

@@ -98,8 +98,42 @@ impl FromStr for LineRate {
     }
 }
 
+/// As its text (`"10 Gbit/s"`), as the campaign file writes it.
+impl serde::Serialize for LineRate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LineRate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A record's traffic beyond what its line carries in its period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{bytes} bytes in {seconds} s are more than a {rate} line carries ({most} bytes): the \
+     campaign's `max_line_rate` bounds every record",
+    bytes = .bytes.get(),
+    most = .most.get()
+)]
+pub struct LineExcess {
+    /// The bytes reported.
+    pub bytes: Bytes,
+    /// The period's length in seconds, both ends included.
+    pub seconds: u64,
+    /// The campaign's `max_line_rate`.
+    pub rate: LineRate,
+    /// What such a line carries in the period.
+    pub most: Bytes,
+}
+
 /// What kind of address a worker IP is, as far as a campaign cares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum IpClass {
     /// Globally routable (or at least none of the kinds below): counted.
@@ -213,12 +247,12 @@ impl Campaign {
         let seconds = span.saturating_add(1);
         let most = self.max_line_rate.bytes_in(seconds);
         if record.bytes > most {
-            return Err(InputReason::BeyondLineRate {
+            return Err(InputReason::BeyondLineRate(Box::new(LineExcess {
                 bytes: record.bytes,
                 seconds,
                 rate: self.max_line_rate,
                 most,
-            });
+            })));
         }
         Ok(())
     }
@@ -311,17 +345,17 @@ mod tests {
         assert_eq!(campaign.check_record(&record(a, "203.0.113.7", day, 0, 86_399)), Ok(()));
         assert_eq!(
             campaign.check_record(&record(a, "203.0.113.7", day + 1, 0, 86_399)),
-            Err(InputReason::BeyondLineRate {
+            Err(InputReason::BeyondLineRate(Box::new(LineExcess {
                 bytes: Bytes::new(day + 1),
                 seconds: 86_400,
                 rate: LineRate::TEN_GBIT,
                 most: Bytes::new(day),
-            })
+            })))
         );
         // One second (start = end) carries 1.25 GB.
         assert_eq!(campaign.check_record(&record(a, "203.0.113.7", 1_250_000_000, 7, 7)), Ok(()));
         let huge = record(a, "203.0.113.7", 10u128.pow(30), 0, u64::MAX);
-        assert!(matches!(campaign.check_record(&huge), Err(InputReason::BeyondLineRate { .. })));
+        assert!(matches!(campaign.check_record(&huge), Err(InputReason::BeyondLineRate(_))));
         assert_eq!(
             campaign.check_record(&record(Address::ZERO, "203.0.113.7", 1, 0, 1)),
             Err(InputReason::ZeroAddress)
