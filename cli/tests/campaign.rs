@@ -17,12 +17,14 @@ use snm_sdk::{devnet::DevnetConfig, rewards::Round, units::Snm};
 
 const SNM_CAMPAIGN: &[&str] = &["campaign"];
 
-/// Operation A at 25 SNM per USD: 50 SNM per IP, 100 SNM per TB (one byte = 10^8 wei).
+/// Operation A at 25 SNM per USD: 50 SNM per IP, 100 SNM per TB (one byte = 10^8 wei), counting
+/// the private IPs (10.x.y.z) of the tests' reports.
 const CAMPAIGN: &str = r#"id = "operation-a"
 name = "Operation A"
 snm_per_ip = "50 SNM"
 usd_per_tb = "$4"
 snm_per_usd = "25 SNM/USD"
+allow_private_ips = true
 "#;
 
 fn write(path: &Path, text: &str) {
@@ -55,7 +57,7 @@ async fn computes_publishes_and_claims_two_rounds() {
             "account,ip,bytes,period_start,period_end\n\
              {a},10.0.0.1,1000000000000,1000,1999\n\
              {b},10.0.0.2,500000000000,1000,1999\n\
-             {b},10.0.0.1,7000000000000,1500,1999\n\
+             {b},10.0.0.1,7000000000000,1500,9999\n\
              {c},10.0.0.3,123456789,1000,1999\n"
         ),
     );
@@ -316,6 +318,49 @@ async fn refuses_bad_input_and_waits_out_the_delay() {
             ),
             ":2: malformed JSON record",
         ),
+        (
+            "zero.csv",
+            format!("account,ip,bytes,period_start,period_end\n{},10.0.0.1,1,1,2\n", Address::ZERO),
+            ":2: the payout account is the zero address: nobody could ever claim its reward",
+        ),
+        (
+            "huge.csv",
+            format!(
+                "account,ip,bytes,period_start,period_end\n{a},10.0.0.1,1234567890123456789012345678901,0,86399\n"
+            ),
+            ":2: 1234567890123456789012345678901 bytes in 86400 s are more than a 10 Gbit/s line carries",
+        ),
+        (
+            "broadcast.csv",
+            format!(
+                "account,ip,bytes,period_start,period_end\n{a},10.0.0.1,1,1,2\n{a},255.255.255.255,1,1,2\n"
+            ),
+            ":3: `255.255.255.255` is the broadcast address: no worker has it",
+        ),
+        (
+            "unspecified.csv",
+            format!("account,ip,bytes,period_start,period_end\n{a},0.0.0.0,1,1,2\n"),
+            ":2: `0.0.0.0` is the unspecified address: no worker has it",
+        ),
+        (
+            "twice.csv",
+            format!("account,ip,bytes,period_start,period_end\n{a},10.0.0.1,1,1,2\n{a},10.0.0.1,1,1,2\n"),
+            ":3: the same record (account, IP, bytes and period) as at ",
+        ),
+        (
+            "bom.jsonl",
+            format!(
+                "\u{feff}{{\"account\":\"{a}\",\"ip\":\"10.0.0.1\",\"bytes\":1,\"period_start\":1,\"period_end\":2}}\n"
+            ),
+            ":1: the line starts with a UTF-8 byte-order mark (BOM)",
+        ),
+        (
+            "null.jsonl",
+            format!(
+                "{{\"account\":\"{a}\",\"ip\":\"10.0.0.1\",\"bytes\":null,\"period_start\":1,\"period_end\":2}}\n"
+            ),
+            ":1: `bytes` is null: expected a whole number of bytes",
+        ),
     ];
     for (name, text, reason) in malformed {
         let report = scene.path(name);
@@ -323,11 +368,30 @@ async fn refuses_bad_input_and_waits_out_the_delay() {
         let refused = scene.run(SNM_CAMPAIGN, None, &compute(&report).each_ref().map(String::as_str)).await;
         assert_has(refused.failed(), &[&format!("{}{reason}", report.display())]);
     }
+    // The same file under two names; loopback IPs under a campaign that does not count them.
+    let once = scene.path("once.csv");
+    write(&once, &format!("account,ip,bytes,period_start,period_end\n{a},127.0.0.1,1,1,2\n"));
+    let again = once.parent().unwrap().join(".").join("once.csv");
+    let args = ["compute", "--campaign", s(&campaign), "--reports", s(&once), s(&again), "--out", s(&rounds)];
+    let refused = scene.run(SNM_CAMPAIGN, None, &args).await;
+    assert_has(refused.failed(), &[&format!("{}: the same file as `{}`", again.display(), once.display())]);
+    let strict = scene.path("strict.toml");
+    write(&strict, &CAMPAIGN.replace("allow_private_ips = true\n", ""));
+    let args = ["compute", "--campaign", s(&strict), "--reports", s(&once), "--out", s(&rounds)];
+    let refused = scene.run(SNM_CAMPAIGN, None, &args).await;
+    assert_has(
+        refused.failed(),
+        &[&format!(
+            "{}:2: `127.0.0.1` is a loopback address: the campaign counts such IPs only with \
+             `allow_private_ips = true`",
+            once.display()
+        )],
+    );
     assert!(!rounds.join("round-1.json").exists() && !rounds.join("round-1.merkle.json").exists());
 
     // A good round, and a copy whose amounts were edited: publishing the copy is refused.
     let good = scene.path("good.csv");
-    write(&good, &format!("account,ip,bytes,period_start,period_end\n{a},10.0.0.1,1000000000000,1,2\n"));
+    write(&good, &format!("account,ip,bytes,period_start,period_end\n{a},10.0.0.1,1000000000000,1,1000\n"));
     scene.run(SNM_CAMPAIGN, None, &compute(&good).each_ref().map(String::as_str)).await.ok();
     let tampered = scene.path("tampered");
     std::fs::create_dir_all(&tampered).unwrap();

@@ -317,6 +317,11 @@ fn merkle_part(accounts: u64, dir: &Path) -> Result {
     Ok(())
 }
 
+/// Operation A at 25 SNM/USD, counting the generated reports' private IPs (`10.x.y.z`).
+fn campaign() -> Campaign {
+    Campaign { allow_private_ips: true, ..Campaign::operation_a(SnmPerUsd::from_whole(25)) }
+}
+
 fn ingest_part(records: u64, accounts: u64, ips: u64, dir: &Path) -> Result {
     let path = dir.join("usage.csv");
     let generated = Instant::now();
@@ -346,7 +351,7 @@ fn ingest_part(records: u64, accounts: u64, ips: u64, dir: &Path) -> Result {
     }
     let size = fs::metadata(&path)?.len();
     let generated = generated.elapsed();
-    let campaign = Campaign::operation_a(SnmPerUsd::from_whole(25));
+    let campaign = campaign();
     let mut floors = Floors::measure();
     let reading = read_floor(&path)?;
     reset_peak();
@@ -422,7 +427,7 @@ fn jsonl_part(records: u64, accounts: u64, ips: u64, dir: &Path) -> Result {
     let size = fs::metadata(&path)?.len();
     let reading = read_floor(&path)?;
     let start = Instant::now();
-    let mut tally = Tally::new(Campaign::operation_a(SnmPerUsd::from_whole(25)), None);
+    let mut tally = Tally::new(campaign(), None);
     tally.read(&mut UsageReader::open(&path, None)?)?;
     let read = start.elapsed();
     fs::remove_file(&path)?;

@@ -18,7 +18,7 @@ use alloy::primitives::{Address, B256, U256, address};
 use common::{fixture, scratch};
 use snm_sdk::{
     rewards::{
-        Campaign, ConflictRule, InputReason, Location, PreviousRound, RewardsError, Round,
+        Campaign, ConflictRule, InputReason, IpClass, LineRate, Location, PreviousRound, RewardsError, Round,
         StandardMerkleTree, Tally, UsageRecord, compute_round, merkle,
     },
     units::{Bytes, Snm},
@@ -344,6 +344,158 @@ fn bad_report_fails_with_file_line_and_reason_and_writes_nothing() -> Result {
     fs::write(&unknown, "")?;
     let err = compute_round(&campaign()?, None, &[unknown]).expect_err("must fail");
     assert!(matches!(err, RewardsError::Input { reason: InputReason::UnknownFormat, .. }), "{err}");
+    fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// What `compute_round` says of `reports` under `campaign`: the error's location and reason.
+fn refusal(campaign: &Campaign, reports: &[PathBuf]) -> (Location, InputReason, String) {
+    match compute_round(campaign, None, reports).expect_err("must be refused") {
+        RewardsError::Input { at, reason } => {
+            let shown = RewardsError::Input { at: at.clone(), reason: reason.clone() }.to_string();
+            (at, reason, shown)
+        }
+        other => panic!("wrong error {other}"),
+    }
+}
+
+#[test]
+fn a_file_given_twice_under_two_names_is_refused() -> Result {
+    let dir = scratch("same-file");
+    fs::create_dir_all(&dir)?;
+    let report = dir.join("a.csv");
+    fs::write(&report, format!("account,ip,bytes,period_start,period_end\n{A},10.0.0.1,1000,1,2\n"))?;
+    let linked = dir.join("b.csv");
+    fs::hard_link(&report, &linked)?;
+    for again in [dir.join(".").join("a.csv"), linked] {
+        let (at, reason, shown) = refusal(&campaign()?, &[report.clone(), again.clone()]);
+        assert_eq!(at, Location::file(&again));
+        assert_eq!(reason, InputReason::DuplicateFile { first: report.clone() });
+        assert!(shown.contains(&format!("the same file as `{}`", report.display())), "{shown}");
+    }
+    // Once, it counts once: 50 SNM for the IP and 1000 bytes at 10^8 wei.
+    let round = compute_round(&campaign()?, None, std::slice::from_ref(&report))?;
+    assert_eq!(round.total(), snm("50.0000001"));
+    fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[test]
+fn an_identical_record_is_refused_with_the_file_and_line_of_both() -> Result {
+    let dir = scratch("same-record");
+    fs::create_dir_all(&dir)?;
+    let header = "account,ip,bytes,period_start,period_end";
+    let row = format!("{A},10.0.0.1,1000,1,2");
+    // In one file (a blank line between changes nothing: lines are the file's).
+    let one = dir.join("one.csv");
+    fs::write(&one, format!("{header}\n{row}\n{A},10.0.0.1,1000,3,4\n\n{row}\n"))?;
+    let (at, reason, shown) = refusal(&campaign()?, std::slice::from_ref(&one));
+    assert_eq!(at, Location::line(&one, 5));
+    assert_eq!(reason, InputReason::DuplicateRecord { first: Some(Location::line(&one, 2)) });
+    assert!(shown.ends_with(&format!("as at {}:2: a record counts once", one.display())), "{shown}");
+    // Across files and formats, past the first batch of the parsing thread, with the IP written
+    // another way.
+    let many = dir.join("many.csv");
+    let mut text = format!("{header}\n");
+    for k in 0..10_000 {
+        text.push_str(&format!("{B},10.0.{}.{},{k},{k},{k}\n", k / 200, k % 200 + 1));
+    }
+    fs::write(&many, text)?;
+    let other = dir.join("other.jsonl");
+    fs::write(
+        &other,
+        format!(
+            "{{\"account\":\"{A}\",\"ip\":\"10.0.0.1\",\"bytes\":7,\"period_start\":1,\"period_end\":2}}\n\
+             {{\"account\":\"{B}\",\"ip\":\"::ffff:10.0.49.200\",\"bytes\":9999,\"period_start\":9999,\"period_end\":\"9999\"}}\n"
+        ),
+    )?;
+    let (at, reason, _) = refusal(&campaign()?, &[many.clone(), other.clone()]);
+    assert_eq!(at, Location::line(&other, 2));
+    assert_eq!(reason, InputReason::DuplicateRecord { first: Some(Location::line(&many, 10_001)) });
+    fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[test]
+fn records_no_campaign_can_pay_are_refused_with_file_and_line() -> Result {
+    let dir = scratch("unsound-records");
+    fs::create_dir_all(&dir)?;
+    let campaign = campaign()?;
+    let csv = |name: &str, line: &str| -> Result<PathBuf> {
+        let report = dir.join(name);
+        fs::write(
+            &report,
+            format!("account,ip,bytes,period_start,period_end\n{A},10.0.0.1,1,1,2\n{line}\n"),
+        )?;
+        Ok(report)
+    };
+    let ip = |text: &str| text.parse().expect("an IP");
+    let zero = csv("zero.csv", &format!("{},10.0.0.2,1,1,2", Address::ZERO))?;
+    assert_eq!(refusal(&campaign, std::slice::from_ref(&zero)).1, InputReason::ZeroAddress);
+    // A 31-digit byte count in a day: refused at its line, not at funding.
+    let huge = csv("huge.csv", &format!("{A},10.0.0.2,1234567890123456789012345678901,0,86399"))?;
+    let ten_gbit = Campaign { max_line_rate: LineRate::TEN_GBIT, ..campaign.clone() };
+    let (at, reason, shown) = refusal(&ten_gbit, std::slice::from_ref(&huge));
+    assert_eq!(at, Location::line(&huge, 3));
+    assert!(matches!(&reason, InputReason::BeyondLineRate(excess) if excess.seconds == 86_400), "{shown}");
+    assert!(shown.contains("more than a 10 Gbit/s line carries (108000000000000 bytes)"), "{shown}");
+    for (k, (text, class)) in [
+        ("0.0.0.0", IpClass::Unspecified),
+        ("::", IpClass::Unspecified),
+        ("255.255.255.255", IpClass::Broadcast),
+        ("224.0.0.1", IpClass::Multicast),
+        ("ff02::1", IpClass::Multicast),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let report = csv(&format!("ip-{k}.csv"), &format!("{A},{text},1,1,2"))?;
+        let (at, reason, _) = refusal(&campaign, std::slice::from_ref(&report));
+        assert_eq!(
+            (at, reason),
+            (Location::line(&report, 3), InputReason::NotAWorkerIp { ip: ip(text), class })
+        );
+    }
+    // Loopback and private IPs count only when the campaign allows them (the fixture's does).
+    let strict = Campaign { allow_private_ips: false, ..campaign.clone() };
+    let loopback = dir.join("loopback.csv");
+    fs::write(&loopback, format!("account,ip,bytes,period_start,period_end\n{B},127.0.0.11,1,1,2\n"))?;
+    let (at, reason, shown) = refusal(&strict, std::slice::from_ref(&loopback));
+    assert_eq!(at, Location::line(&loopback, 2));
+    assert_eq!(reason, InputReason::PrivateIp { ip: ip("127.0.0.11"), class: IpClass::Loopback });
+    assert!(shown.contains("only with `allow_private_ips = true`"), "{shown}");
+    assert_eq!(compute_round(&campaign, None, &[loopback])?.accounts().len(), 1);
+    fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[test]
+fn a_bom_and_a_null_field_get_sentences() -> Result {
+    let dir = scratch("bom-null");
+    fs::create_dir_all(&dir)?;
+    let line = format!(
+        "{{\"account\":\"{A}\",\"ip\":\"10.0.0.1\",\"bytes\":1,\"period_start\":1,\"period_end\":2}}"
+    );
+    let bom = dir.join("bom.jsonl");
+    fs::write(&bom, format!("\u{feff}{line}\n"))?;
+    let (at, reason, shown) = refusal(&campaign()?, std::slice::from_ref(&bom));
+    assert_eq!((at, reason), (Location::line(&bom, 1), InputReason::Bom));
+    assert!(shown.contains("byte-order mark (BOM)"), "{shown}");
+    // Two CSV files joined: the second one's BOM is on a record's line.
+    let joined = dir.join("joined.csv");
+    let csv = format!("\u{feff}account,ip,bytes,period_start,period_end\n{A},10.0.0.1,1,1,2\n");
+    fs::write(&joined, format!("{csv}{csv}"))?;
+    assert_eq!(refusal(&campaign()?, std::slice::from_ref(&joined)).0, Location::line(&joined, 3));
+    let null = dir.join("null.jsonl");
+    fs::write(&null, format!("{line}\n{}\n", line.replace("\"bytes\":1", "\"bytes\":null")))?;
+    let (at, _, shown) = refusal(&campaign()?, std::slice::from_ref(&null));
+    assert_eq!(at, Location::line(&null, 2));
+    assert!(
+        shown.ends_with(
+            ":2: `bytes` is null: expected a whole number of bytes, as a JSON integer or a decimal string"
+        ),
+        "{shown}"
+    );
     fs::remove_dir_all(&dir)?;
     Ok(())
 }

@@ -5,13 +5,16 @@ use std::path::Path;
 use alloy::primitives::U256;
 use serde::{Deserialize, Serialize};
 
-use super::error::{Location, RewardsError};
+use super::{
+    error::{Location, RewardsError},
+    screen::LineRate,
+};
 use crate::units::{Bytes, Snm, SnmPerUsd, Usd, mul_div_down};
 
 /// The rules of a reward campaign, fixed for all its rounds.
 ///
-/// TOML file (every key required, no other key allowed; amounts are strings so that they stay
-/// exact):
+/// TOML file (the first five keys required, the last two optional, no other key allowed; amounts
+/// are strings so that they stay exact):
 ///
 /// ```toml
 /// id = "operation-a"          # [a-z0-9_-], 1 to 64 characters; rounds must carry the same id
@@ -19,7 +22,12 @@ use crate::units::{Bytes, Snm, SnmPerUsd, Usd, mul_div_down};
 /// snm_per_ip = "50 SNM"       # paid once per unique worker IP over the whole campaign
 /// usd_per_tb = "4 USD"        # paid per 10^12 bytes of traffic ("$4" also accepted)
 /// snm_per_usd = "25 SNM/USD"  # fixed conversion rate: how many SNM one USD buys
+/// max_line_rate = "10 Gbit/s" # optional (this default): no record may carry more in its period
+/// allow_private_ips = false   # optional (this default): true counts loopback and private IPs
 /// ```
+///
+/// The last two say which records the campaign accepts ([`Campaign::check_record`]), not what it
+/// pays: they may change from one round to the next, as the name may.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Campaign {
@@ -36,6 +44,25 @@ pub struct Campaign {
     /// The SNM/USD rate fixed for the campaign.
     #[serde(with = "as_string")]
     pub snm_per_usd: SnmPerUsd,
+    /// The fastest line a worker has: a record reporting more bytes than such a line carries in
+    /// its period is refused. [`LineRate::TEN_GBIT`] unless the file says otherwise (and then left
+    /// out of the round file, which stays as it was before the setting existed).
+    #[serde(default = "ten_gbit", skip_serializing_if = "is_ten_gbit")]
+    pub max_line_rate: LineRate,
+    /// Whether loopback (`127.0.0.0/8`, `::1`), private (`10/8`, `172.16/12`, `192.168/16`,
+    /// `fc00::/7`), link-local and shared (`100.64/10`) worker IPs are counted: a devnet's
+    /// workers all run on `127.0.0.x`. `false` unless the file says otherwise (and then left out
+    /// of the round file).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_private_ips: bool,
+}
+
+fn ten_gbit() -> LineRate {
+    LineRate::TEN_GBIT
+}
+
+fn is_ten_gbit(rate: &LineRate) -> bool {
+    *rate == LineRate::TEN_GBIT
 }
 
 /// Serde through `Display`/`FromStr`, for the exact unit types.
@@ -59,6 +86,9 @@ mod as_string {
 
 impl Campaign {
     /// The reference campaign "Operation A": 50 SNM per unique IP and $4 per TB, at `snm_per_usd`.
+    /// It accepts public worker IPs only (no loopback or private one: set
+    /// [`allow_private_ips`](Self::allow_private_ips) on a devnet) and lines up to 10 Gbit/s
+    /// ([`max_line_rate`](Self::max_line_rate)).
     pub fn operation_a(snm_per_usd: SnmPerUsd) -> Self {
         Self {
             id: "operation-a".into(),
@@ -66,6 +96,8 @@ impl Campaign {
             snm_per_ip: Snm::from_whole(50),
             usd_per_tb: Usd::from_whole(4),
             snm_per_usd,
+            max_line_rate: LineRate::TEN_GBIT,
+            allow_private_ips: false,
         }
     }
 
@@ -89,7 +121,7 @@ impl Campaign {
         Ok(campaign)
     }
 
-    /// Checks the rules: a well-formed id, a non-zero rate.
+    /// Checks the rules: a well-formed id, a non-zero rate, a line that carries something.
     pub fn check(&self) -> Result<(), String> {
         let id_ok = !self.id.is_empty()
             && self.id.len() <= 64
@@ -103,11 +135,14 @@ impl Campaign {
         if self.snm_per_usd.scaled().is_zero() && !self.usd_per_tb.scaled().is_zero() {
             return Err("snm_per_usd is zero: traffic would pay nothing".into());
         }
+        if self.max_line_rate.bits_per_second() == 0 {
+            return Err("max_line_rate is zero: no record could report any traffic".into());
+        }
         Ok(())
     }
 
-    /// Whether the paying rules (id, per-IP amount, USD per TB, rate) are the same; the name may
-    /// change between rounds.
+    /// Whether the paying rules (id, per-IP amount, USD per TB, rate) are the same; the name and
+    /// what records the campaign accepts (line rate, private IPs) may change between rounds.
     pub fn same_rules(&self, other: &Self) -> bool {
         self.id == other.id
             && self.snm_per_ip == other.snm_per_ip
@@ -175,6 +210,23 @@ snm_per_usd = "25 SNM/USD"
     }
 
     #[test]
+    fn what_records_a_campaign_accepts_defaults_to_public_ips_on_10_gbit_lines() -> Result<(), RewardsError> {
+        let default = Campaign::from_toml_str(OPERATION_A, Path::new("a.toml"))?;
+        assert_eq!((default.max_line_rate, default.allow_private_ips), (LineRate::TEN_GBIT, false));
+        let devnet = format!("{OPERATION_A}max_line_rate = \"1 Gbit/s\"\nallow_private_ips = true\n");
+        let devnet = Campaign::from_toml_str(&devnet, Path::new("a.toml"))?;
+        assert_eq!(devnet.max_line_rate, LineRate::from_bits_per_second(1_000_000_000));
+        assert!(devnet.allow_private_ips);
+        assert!(devnet.same_rules(&default), "what a campaign accepts is not what it pays");
+        // A round file of a campaign at its defaults stays as it was before the settings existed.
+        let json = serde_json::to_value(&default).map_err(|_| RewardsError::Overflow("json"))?;
+        assert_eq!(json.as_object().map(|o| o.len()), Some(5), "{json}");
+        let json = serde_json::to_value(&devnet).map_err(|_| RewardsError::Overflow("json"))?;
+        assert_eq!((&json["max_line_rate"], &json["allow_private_ips"]), (&"1 Gbit/s".into(), &true.into()));
+        Ok(())
+    }
+
+    #[test]
     fn bad_configs_name_file_line_and_reason() {
         let cases = [
             (OPERATION_A.replace("\"50 SNM\"", "\"fifty\""), Some(4), "expected"),
@@ -184,6 +236,9 @@ snm_per_usd = "25 SNM/USD"
             (OPERATION_A.replace("operation-a", "Operation A!"), None, "id"),
             (OPERATION_A.replace("25 SNM/USD", "0"), None, "zero"),
             ("id = ".to_owned(), Some(1), ""),
+            (format!("{OPERATION_A}max_line_rate = \"10 GB/s\"\n"), Some(7), "line rate"),
+            (format!("{OPERATION_A}max_line_rate = \"0 Gbit/s\"\n"), None, "zero"),
+            (format!("{OPERATION_A}allow_private_ips = \"yes\"\n"), Some(7), "bool"),
         ];
         for (text, line, needle) in cases {
             let err = Campaign::from_toml_str(&text, Path::new("cfg/a.toml")).expect_err("must fail");

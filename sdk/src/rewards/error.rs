@@ -1,11 +1,12 @@
 //! The reward engine's error type: every failure names the file, the line when there is one, and
 //! the reason.
 
-use std::{fmt, path::PathBuf};
+use std::{fmt, net::IpAddr, path::PathBuf};
 
 use alloy::primitives::Address;
 
 use super::merkle::MultiProofError;
+use super::screen::{IpClass, LineExcess};
 
 /// Where in an input file a problem was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +66,32 @@ pub enum InputReason {
     /// A JSON line could not be parsed into a record.
     #[error("malformed JSON record: {0}")]
     Json(String),
+    /// A line starts with a UTF-8 byte-order mark: a JSON-lines file saved "with BOM", or files
+    /// joined after the first line (a CSV file may have one before its header only).
+    #[error(
+        "the line starts with a UTF-8 byte-order mark (BOM), which a report allows only before a \
+         CSV header: save the file as UTF-8 without BOM, and join files without their BOMs"
+    )]
+    Bom,
+    /// A JSON record's field holds a value of the wrong type (`"bytes": null`).
+    #[error("`{field}` is {found}: expected {expected}")]
+    JsonFieldType {
+        /// The field.
+        field: &'static str,
+        /// What it holds: `null`, `a boolean`, `an array`, `an object`, `the number 7`.
+        found: String,
+        /// What it should hold.
+        expected: &'static str,
+    },
+    /// A JSON number too large for a 64-bit integer, which JSON readers keep only approximately.
+    #[error(
+        "`{field}` is a JSON number above 2^64 - 1, which JSON readers round: write it as a decimal \
+         string"
+    )]
+    JsonNumberTooLarge {
+        /// The field.
+        field: &'static str,
+    },
     /// The payout account is not a 20-byte hex address.
     #[error("bad account address `{0}`: expected 0x and 40 hex digits")]
     BadAddress(String),
@@ -99,6 +126,49 @@ pub enum InputReason {
     /// Traffic for one IP and account does not fit 128 bits.
     #[error("byte total overflows")]
     BytesOverflow,
+    /// The payout account is the zero address, whose leaf nobody could ever claim.
+    #[error("the payout account is the zero address: nobody could ever claim its reward")]
+    ZeroAddress,
+    /// The worker IP is one no worker can have (unspecified, broadcast, multicast).
+    #[error("`{ip}` is {class}: no worker has it")]
+    NotAWorkerIp {
+        /// The IP.
+        ip: IpAddr,
+        /// What kind of address it is.
+        class: IpClass,
+    },
+    /// The worker IP is loopback, private, link-local or shared, and the campaign does not count
+    /// those.
+    #[error("`{ip}` is {class}: the campaign counts such IPs only with `allow_private_ips = true`")]
+    PrivateIp {
+        /// The IP.
+        ip: IpAddr,
+        /// What kind of address it is.
+        class: IpClass,
+    },
+    /// The record reports more bytes than the campaign's fastest line carries in its period (boxed:
+    /// its byte counts would double the size of every error).
+    #[error("{0}")]
+    BeyondLineRate(Box<LineExcess>),
+    /// The very same record (account, IP, bytes and period) was read before, in this file or
+    /// another: a record counts once.
+    #[error(
+        "the same record (account, IP, bytes and period) as {}: a record counts once",
+        .first.as_ref().map_or_else(|| "one read before".to_owned(), |at| format!("at {at}"))
+    )]
+    DuplicateRecord {
+        /// Where it was first read, when known (a record given to [`Tally::add`] names no file).
+        ///
+        /// [`Tally::add`]: super::Tally::add
+        first: Option<Location>,
+    },
+    /// The report was read before, under this name or another (a `./` prefix, a symbolic or hard
+    /// link): a report counts once.
+    #[error("the same file as `{first}`, read before: a report counts once", first = .first.display())]
+    DuplicateFile {
+        /// The name it was first read under.
+        first: PathBuf,
+    },
 }
 
 /// Everything that can go wrong while computing or loading a reward round.

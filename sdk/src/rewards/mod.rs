@@ -7,7 +7,9 @@
 //! round-(N-1).json (checked) ─┘
 //! ```
 //!
-//! - [`Campaign`]: the rules, from TOML (amount per unique IP, USD per TB, the fixed SNM/USD rate).
+//! - [`Campaign`]: the rules, from TOML (amount per unique IP, USD per TB, the fixed SNM/USD rate),
+//!   and what records it accepts ([`Campaign::check_record`]: no zero address, worker IPs by
+//!   [`IpClass`], no more traffic than a [`LineRate`] carries in the record's period).
 //! - [`UsageReader`]: streams CSV or JSON-lines reports; see [`usage`] for the exact columns.
 //! - [`Tally`]: counts each IP once per campaign and settles conflicts (rule on [`Tally`]).
 //! - [`Round`]: per-account amounts for the round and cumulative, the root, the total, the
@@ -36,7 +38,8 @@
 //! size), seconds for a million accounts. In async code run them on a blocking thread
 //! (`tokio::task::spawn_blocking`, as [`compute_round`] shows), never on the runtime's workers.
 //!
-//! One concern per file: `campaign` (rules), `usage` (reports), `tally` (counting and conflicts),
+//! One concern per file: `campaign` (rules), `usage` (reports), `screen` (what a campaign accepts
+//! of a record), `tally` (counting, duplicates and conflicts),
 //! `round` (the computed round) and `round::file` (its file, written and checked), `merkle::hash`,
 //! `merkle::claim` (the claim data, always built), `merkle::tree`, `merkle::multiproof` and
 //! `merkle::dump`, and `error`.
@@ -62,6 +65,8 @@ pub mod merkle;
 #[cfg(feature = "rewards")]
 mod round;
 #[cfg(feature = "rewards")]
+mod screen;
+#[cfg(feature = "rewards")]
 mod tally;
 #[cfg(feature = "rewards")]
 pub mod usage;
@@ -78,6 +83,8 @@ pub use round::{
     AccountReward, Conflict, ConflictRule, IpOwner, PreviousRound, ROUND_FORMAT, Round, RoundFiles,
     compute_round,
 };
+#[cfg(feature = "rewards")]
+pub use screen::{IpClass, LineExcess, LineRate};
 #[cfg(feature = "rewards")]
 pub use tally::Tally;
 #[cfg(feature = "rewards")]

@@ -1,20 +1,26 @@
-//! Tallying usage records into a round: each IP counted once per campaign for its owner,
-//! conflicts settled, every account's traffic summed, then the amounts and the tree.
+//! Tallying usage records into a round: each record checked against the campaign and counted
+//! once, each IP counted once per campaign for its owner, conflicts settled, every account's
+//! traffic summed, then the amounts and the tree.
 
 use std::{
+    fmt,
+    hash::BuildHasher,
     net::{IpAddr, Ipv6Addr},
-    path::Path,
+    path::{Path, PathBuf},
     sync::mpsc,
 };
 
-use alloy::primitives::{Address, B256, map::HashMap};
+use alloy::primitives::{
+    Address, B256,
+    map::{DefaultHashBuilder, HashMap, HashSet},
+};
 
 use super::{
     campaign::Campaign,
     error::{InputReason, Location, RewardsError},
     merkle::StandardMerkleTree,
     round::{AccountReward, Conflict, ConflictRule, IpOwner, PreviousRound, Round, leaves},
-    usage::{UsageReader, UsageRecord},
+    usage::{FileIdentity, UsageFormat, UsageReader, UsageRecord},
 };
 use crate::units::{Bytes, Snm};
 
@@ -33,6 +39,48 @@ struct IpState {
     prior: Option<(u32, u64)>,
     /// This round's claimants (usually one).
     claims: Vec<Claim>,
+    /// This round's records for the IP, to refuse one read twice.
+    seen: Seen,
+}
+
+/// Fingerprints of the records read for one IP: 64-bit hashes of account, period and bytes, keyed
+/// at random for each tally. Two different records of one IP share a fingerprint with a
+/// probability below r² / 2^65 for r records of the IP (10^-8 for a million), so that a record is
+/// refused as read twice only when it was, to that probability; 8 bytes per record are kept, where
+/// the records themselves would take 60. A few are a list, scanned; more, a set.
+#[derive(Debug)]
+enum Seen {
+    Few(Vec<u64>),
+    Many(HashSet<u64>),
+}
+
+impl Default for Seen {
+    fn default() -> Self {
+        Self::Few(Vec::new())
+    }
+}
+
+impl Seen {
+    /// Past this many fingerprints a set beats scanning the list.
+    const FEW: usize = 32;
+
+    /// Adds `fingerprint`; `false` when it was there already.
+    fn insert(&mut self, fingerprint: u64) -> bool {
+        match self {
+            Self::Few(list) if list.contains(&fingerprint) => false,
+            Self::Few(list) if list.len() < Self::FEW => {
+                list.push(fingerprint);
+                true
+            }
+            Self::Few(list) => {
+                let mut set: HashSet<u64> = list.drain(..).collect();
+                set.insert(fingerprint);
+                *self = Self::Many(set);
+                true
+            }
+            Self::Many(set) => set.insert(fingerprint),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -44,7 +92,14 @@ struct AccountState {
 }
 
 /// Accumulates usage records for one round. Memory grows with distinct accounts, IPs and
-/// (IP, account) pairs, never with the number of records.
+/// (IP, account) pairs, and by 8 bytes per record (the fingerprint that refuses a record read
+/// twice).
+///
+/// **What is counted.** Every record must pass [`Campaign::check_record`] (no zero address, a
+/// worker IP the campaign counts, no more traffic than its line carries in the period); a record
+/// identical to one read before (same account, IP, bytes and period, in any file) and a file read
+/// before (under any name: [`Tally::read`] of a reader from [`UsageReader::open`]) are refused.
+/// Each refusal is a [`RewardsError::Input`] naming the file, the line and the reason.
 ///
 /// **Unique IPs and conflicts.** An IP counts once per campaign, for one account (its owner):
 /// 1. an IP counted in an earlier round keeps its owner;
@@ -67,6 +122,21 @@ pub struct Tally {
     records: u64,
     accounts: Accounts,
     ips: HashMap<u128, IpState>,
+    /// The files read so far, the name each was read under and its format.
+    files: Vec<(FileIdentity, PathBuf, UsageFormat)>,
+    /// The key of the records' fingerprints.
+    fingerprints: FingerprintKey,
+}
+
+/// The random key of the records' fingerprints, drawn for each tally so that nobody can write two
+/// different records that share one.
+#[derive(Default)]
+struct FingerprintKey(DefaultHashBuilder);
+
+impl fmt::Debug for FingerprintKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FingerprintKey(..)")
+    }
 }
 
 /// Accounts by first appearance, with an index to find them.
@@ -101,6 +171,7 @@ struct Resolved {
     ip: u128,
     bytes: u128,
     start: u64,
+    end: u64,
 }
 
 fn ip_key(ip: IpAddr) -> u128 {
@@ -124,6 +195,8 @@ impl Tally {
             records: 0,
             accounts: Accounts::default(),
             ips: HashMap::default(),
+            files: Vec::new(),
+            fingerprints: FingerprintKey::default(),
         };
         if let Some(previous) = previous {
             tally.number = previous.number() + 1;
@@ -155,41 +228,78 @@ impl Tally {
         self.records
     }
 
-    /// Adds one record; `at` names its file and line for the (overflow) error.
+    /// Adds one record, checked against the campaign ([`Campaign::check_record`]) and against the
+    /// records added before (a record counts once); `at` names its file and line for the error.
     pub fn add(&mut self, record: &UsageRecord, at: impl FnOnce() -> Location) -> Result<(), RewardsError> {
-        let account = self.accounts.slot(record.account);
-        self.add_resolved(account, ip_key(record.ip), record.bytes.get(), record.period.start, at)
+        let added = self.campaign.check_record(record).and_then(|()| {
+            let account = self.accounts.slot(record.account);
+            self.add_resolved(Resolved {
+                line: 0,
+                account,
+                ip: ip_key(record.ip),
+                bytes: record.bytes.get(),
+                start: record.period.start,
+                end: record.period.end,
+            })
+        });
+        added.map_err(|reason| RewardsError::Input { at: at(), reason })
     }
 
-    fn add_resolved(
-        &mut self,
-        account: u32,
-        ip: u128,
-        bytes: u128,
-        start: u64,
-        at: impl FnOnce() -> Location,
-    ) -> Result<(), RewardsError> {
-        let state = self.ips.entry(ip).or_default();
-        match state.claims.iter_mut().find(|c| c.account == account) {
+    fn add_resolved(&mut self, r: Resolved) -> Result<(), InputReason> {
+        let fingerprint = self.fingerprints.0.hash_one((r.account, r.start, r.end, r.bytes));
+        let state = self.ips.entry(r.ip).or_default();
+        if !state.seen.insert(fingerprint) {
+            // Where the first one was is found again by `first_reading`, off the hot path.
+            return Err(InputReason::DuplicateRecord { first: None });
+        }
+        match state.claims.iter_mut().find(|c| c.account == r.account) {
             Some(claim) => {
-                claim.first_start = claim.first_start.min(start);
-                claim.bytes = claim
-                    .bytes
-                    .checked_add(bytes)
-                    .ok_or_else(|| RewardsError::Input { at: at(), reason: InputReason::BytesOverflow })?;
+                claim.first_start = claim.first_start.min(r.start);
+                claim.bytes = claim.bytes.checked_add(r.bytes).ok_or(InputReason::BytesOverflow)?;
                 claim.records += 1;
             }
-            None => state.claims.push(Claim { account, first_start: start, bytes, records: 1 }),
+            None => state.claims.push(Claim {
+                account: r.account,
+                first_start: r.start,
+                bytes: r.bytes,
+                records: 1,
+            }),
         }
         self.records += 1;
         Ok(())
     }
 
-    /// Reads every record of `reader` into the tally. With two or more cores, one thread parses
-    /// while this one tallies (batches of records pass between them, so memory stays bounded).
-    /// The parser is a thread of its own, not a task of rayon's pool: the two loops wait on each
-    /// other's channel, which a pool worker must never do.
+    /// Reads every record of `reader` into the tally, each checked as [`Tally::add`] checks it. A
+    /// reader from [`UsageReader::open`] of a file read before, under any name, is refused. With
+    /// two or more cores, one thread parses and checks while this one tallies (batches of records
+    /// pass between them, so memory stays bounded). The parser is a thread of its own, not a task
+    /// of rayon's pool: the two loops wait on each other's channel, which a pool worker must never
+    /// do.
     pub fn read<R: std::io::BufRead + Send>(
+        &mut self,
+        reader: &mut UsageReader<R>,
+    ) -> Result<(), RewardsError> {
+        if let Some(identity) = reader.identity() {
+            if let Some((_, first, _)) = self.files.iter().find(|(seen, ..)| seen == identity) {
+                return Err(RewardsError::Input {
+                    at: Location::file(reader.file()),
+                    reason: InputReason::DuplicateFile { first: first.clone() },
+                });
+            }
+            self.files.push((identity.clone(), reader.file().to_owned(), reader.format()));
+        }
+        match self.read_records(reader) {
+            Err(RewardsError::Input { at, reason: InputReason::DuplicateRecord { first: None } })
+                if reader.identity().is_some() =>
+            {
+                let first = self.first_reading(&at);
+                Err(RewardsError::Input { at, reason: InputReason::DuplicateRecord { first } })
+            }
+            other => other,
+        }
+    }
+
+    fn read_records<R: std::io::BufRead + Send>(
         &mut self,
         reader: &mut UsageReader<R>,
     ) -> Result<(), RewardsError> {
@@ -202,8 +312,10 @@ impl Tally {
             return Ok(());
         }
         let file = reader.file().to_owned();
-        // The parsing thread also resolves accounts to slots, which balances the two threads.
+        // The parsing thread also checks records and resolves accounts to slots, which balances
+        // the two threads.
         let mut accounts = std::mem::take(&mut self.accounts);
+        let campaign = self.campaign.clone();
         let (tallied, parsed) = std::thread::scope(|scope| {
             let (to_tally, batches) = mpsc::sync_channel::<Vec<Resolved>>(8);
             let (recycle, spare) = mpsc::channel::<Vec<Resolved>>();
@@ -211,12 +323,17 @@ impl Tally {
             let parser = scope.spawn(move || -> Result<(), RewardsError> {
                 let mut batch = Vec::with_capacity(BATCH);
                 while let Some(record) = reader.next_record()? {
+                    campaign.check_record(&record).map_err(|reason| RewardsError::Input {
+                        at: Location::line(reader.file(), reader.line()),
+                        reason,
+                    })?;
                     batch.push(Resolved {
                         line: reader.line(),
                         account: accounts.slot(record.account),
                         ip: ip_key(record.ip),
                         bytes: record.bytes.get(),
                         start: record.period.start,
+                        end: record.period.end,
                     });
                     if batch.len() == BATCH {
                         if to_tally.send(batch).is_err() {
@@ -233,10 +350,8 @@ impl Tally {
             let mut tallied = Ok(());
             'batches: for mut batch in batches {
                 for r in batch.drain(..) {
-                    if let Err(e) =
-                        self.add_resolved(r.account, r.ip, r.bytes, r.start, || Location::line(&file, r.line))
-                    {
-                        tallied = Err(e);
+                    if let Err(reason) = self.add_resolved(r) {
+                        tallied = Err(RewardsError::Input { at: Location::line(&file, r.line), reason });
                         break 'batches;
                     }
                 }
@@ -249,9 +364,37 @@ impl Tally {
         tallied.and(parsed)
     }
 
-    /// Reads a report file (format from its extension).
+    /// Reads a report file (format from its extension), as [`Tally::read`] does; a file read
+    /// before, under any name, is refused.
     pub fn read_file(&mut self, path: &Path) -> Result<(), RewardsError> {
         self.read(&mut UsageReader::open(path, None)?)
+    }
+
+    /// Where the record at `at`, the last line of the last file read, was first read: the files
+    /// read so far are read again up to it. Only a refusal pays this, so that the hot path keeps
+    /// a fingerprint per record and no location. `None` when the files changed meanwhile.
+    fn first_reading(&self, at: &Location) -> Option<Location> {
+        let (_, path, format) = self.files.last()?;
+        let line = at.line?;
+        let mut current = UsageReader::open(path, Some(*format)).ok()?;
+        let target = loop {
+            let record = current.next_record().ok()??;
+            if current.line() == line {
+                break record;
+            }
+        };
+        for (_, file, format) in &self.files {
+            let mut reader = UsageReader::open(file, Some(*format)).ok()?;
+            while let Some(record) = reader.next_record().ok()? {
+                if file == path && reader.line() >= line {
+                    break;
+                }
+                if record == target {
+                    return Some(Location::line(file, reader.line()));
+                }
+            }
+        }
+        None
     }
 
     /// Settles IP ownership and conflicts, computes every amount and builds the tree.
@@ -363,14 +506,15 @@ mod tests {
     use crate::{
         rewards::{
             merkle::verify,
+            screen::LineRate,
             usage::{CSV_HEADER, Period, UsageFormat},
         },
         units::{SnmPerUsd, Usd},
     };
 
-    /// Operation A at 25 SNM/USD: 50 SNM per IP, and 1 TB = $4 = 100 SNM.
+    /// Operation A at 25 SNM/USD: 50 SNM per IP, and 1 TB = $4 = 100 SNM; counting the private IPs (`10.0.x.y`) these tests use.
     fn campaign() -> Campaign {
-        Campaign::operation_a(SnmPerUsd::from_whole(25))
+        Campaign { allow_private_ips: true, ..Campaign::operation_a(SnmPerUsd::from_whole(25)) }
     }
 
     fn who(k: u8) -> Address {
@@ -381,8 +525,14 @@ mod tests {
         text.parse().expect("an IP")
     }
 
+    /// A day's record (a 10 Gbit/s line carries 108 TB in it).
     fn record(account: u8, at: &str, bytes: Bytes, start: u64) -> UsageRecord {
-        UsageRecord { account: who(account), ip: ip(at), bytes, period: Period { start, end: start + 10 } }
+        UsageRecord {
+            account: who(account),
+            ip: ip(at),
+            bytes,
+            period: Period { start, end: start + 86_399 },
+        }
     }
 
     /// The round of `records`, added one by one (line `k + 1` for record `k`).
@@ -566,7 +716,7 @@ mod tests {
         let traffic = |start| {
             vec![
                 record(0xa, "10.0.0.1", Bytes::from_tb(1), start),
-                record(0xa, "10.0.0.1", Bytes::from_tb(1), start),
+                record(0xa, "10.0.0.1", Bytes::from_tb(1), start + 86_400),
             ]
         };
         let first = round_of(campaign.clone(), None, &traffic(1))?;
@@ -601,7 +751,7 @@ mod tests {
                 who(account as u8 + 1),
                 at / 256,
                 at % 256,
-                k * 1_000_003,
+                k * 100_003,
                 k % 97,
                 k % 97 + 5
             );
@@ -648,23 +798,30 @@ mod tests {
 
     #[test]
     fn bytes_that_overflow_name_their_line() {
-        let line = |bytes: u128| format!("{},10.0.0.1,{bytes},1,2\n", who(1));
-        let text = format!("{CSV_HEADER}\n{}{}{}", line(1), line(u128::MAX), line(5));
-        let mut tally = Tally::new(campaign(), None);
+        // The fastest line there is, over the longest period: about 4.3e37 bytes a record, so that
+        // the ninth record of one IP and account overflows 128 bits (3.4e38).
+        let campaign = Campaign { max_line_rate: LineRate::from_bits_per_second(u64::MAX), ..campaign() };
+        let most = campaign.max_line_rate.bytes_in(u64::MAX).get();
+        let line = |k: u128| format!("{},10.0.0.1,{},0,{}\n", who(1), most - k, u64::MAX);
+        let text = format!("{CSV_HEADER}\n{}", (0..9).map(line).collect::<String>());
+        let mut tally = Tally::new(campaign.clone(), None);
         let err = tally
             .read(&mut UsageReader::new(text.as_bytes(), UsageFormat::Csv, "w.csv"))
             .expect_err("overflow");
         assert!(
-            matches!(&err, RewardsError::Input { reason: InputReason::BytesOverflow, at } if *at == Location::line("w.csv", 3)),
+            matches!(&err, RewardsError::Input { reason: InputReason::BytesOverflow, at } if *at == Location::line("w.csv", 10)),
             "{err}"
         );
-        let mut tally = Tally::new(campaign(), None);
-        tally
-            .add(&record(1, "10.0.0.1", Bytes::new(u128::MAX), 1), || Location::line("x.csv", 1))
-            .expect("fits");
-        let err = tally
-            .add(&record(1, "10.0.0.1", Bytes::new(1), 1), || Location::line("x.csv", 2))
-            .expect_err("overflow");
+        let mut tally = Tally::new(campaign, None);
+        let huge = |k: u128| UsageRecord {
+            bytes: Bytes::new(most - k),
+            period: Period { start: 0, end: u64::MAX },
+            ..record(1, "10.0.0.1", Bytes::ZERO, 0)
+        };
+        for k in 0..8 {
+            tally.add(&huge(k), || Location::line("x.csv", 1)).expect("fits");
+        }
+        let err = tally.add(&huge(8), || Location::line("x.csv", 2)).expect_err("overflow");
         assert_eq!(err.to_string(), "x.csv:2: byte total overflows");
     }
 

@@ -11,26 +11,39 @@
 //!
 //! **JSON lines** (`.jsonl`, `.ndjson`): one object per line with exactly the keys `account`,
 //! `ip`, `bytes`, `period_start` and `period_end`. `bytes` and the times are JSON integers or
-//! decimal strings (use a string above 2^53 for JavaScript producers).
+//! decimal strings (use a string above 2^53 for JavaScript producers). The file must not start
+//! with a byte-order mark (an error says "BOM"), and a field of the wrong type (`"bytes": null`)
+//! is an error naming the field and what it should hold.
 //!
 //! In both: `account` is the payout (master) address, `0x` and 40 hex digits, any case; mixed
 //! case must be a correct EIP-55 checksum. `ip` is the worker's IPv4 or IPv6 address (an
 //! IPv4-mapped IPv6 address counts as the IPv4 address). `bytes` is a whole, non-negative number
 //! of bytes of customer traffic. `period_start` and `period_end` are unix seconds, with
-//! `period_start <= period_end`. Blank lines are skipped; a trailing `\r` and a UTF-8 byte-order
-//! mark before the header are ignored. Any other
-//! deviation is an error naming the file, the line and the reason.
+//! `period_start <= period_end`. Blank lines are skipped; a trailing `\r` and, in CSV, a UTF-8
+//! byte-order mark before the header are ignored. Any other deviation is an error naming the file,
+//! the line and the reason.
+//!
+//! The reader checks the form of a record only; what a campaign accepts of it (no zero address,
+//! worker IPs, traffic within the line rate) is [`Campaign::check_record`], and the
+//! [`Tally`](super::Tally) refuses a record or a file read twice.
+//!
+//! [`Campaign::check_record`]: super::Campaign::check_record
 
 use std::{
     borrow::Cow,
+    fmt,
     fs::File,
     io::{BufRead, BufReader},
+    marker::PhantomData,
     net::IpAddr,
     path::{Path, PathBuf},
 };
 
 use alloy::primitives::{Address, map::HashSet};
-use serde::Deserialize;
+use serde::{
+    Deserialize, Deserializer,
+    de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor},
+};
 
 use super::error::{InputReason, Location, RewardsError};
 use crate::units::{Bytes, ParseErrorKind, fixed};
@@ -80,12 +93,33 @@ impl UsageFormat {
     }
 }
 
+/// Which file a report is, whatever the name it is given under (`a.csv`, `./a.csv`, a symbolic or
+/// hard link): the device and inode of the opened file on Unix, its canonical path elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) struct FileIdentity(#[cfg(unix)] (u64, u64), #[cfg(not(unix))] PathBuf);
+
+impl FileIdentity {
+    #[cfg(unix)]
+    fn of(file: &File, path: &Path) -> Result<Self, RewardsError> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = file.metadata().map_err(|e| RewardsError::io(path, e))?;
+        Ok(Self((meta.dev(), meta.ino())))
+    }
+
+    #[cfg(not(unix))]
+    fn of(_: &File, path: &Path) -> Result<Self, RewardsError> {
+        std::fs::canonicalize(path).map(Self).map_err(|e| RewardsError::io(path, e))
+    }
+}
+
 /// Reads [`UsageRecord`]s one line at a time.
 #[derive(Debug)]
 pub struct UsageReader<R> {
     reader: R,
     format: UsageFormat,
     file: PathBuf,
+    /// The opened file's identity (`None` for a reader given by the caller).
+    identity: Option<FileIdentity>,
     line: u64,
     buf: Vec<u8>,
     header_seen: bool,
@@ -101,7 +135,10 @@ impl UsageReader<BufReader<File>> {
             reason: InputReason::UnknownFormat,
         })?;
         let file = File::open(path).map_err(|e| RewardsError::io(path, e))?;
-        Ok(Self::new(BufReader::with_capacity(1 << 20, file), format, path))
+        let identity = FileIdentity::of(&file, path)?;
+        let mut reader = Self::new(BufReader::with_capacity(1 << 20, file), format, path);
+        reader.identity = Some(identity);
+        Ok(reader)
     }
 }
 
@@ -112,6 +149,7 @@ impl<R: BufRead> UsageReader<R> {
             reader,
             format,
             file: file.into(),
+            identity: None,
             line: 0,
             buf: Vec::with_capacity(256),
             header_seen: false,
@@ -122,6 +160,16 @@ impl<R: BufRead> UsageReader<R> {
     /// The file being read.
     pub fn file(&self) -> &Path {
         &self.file
+    }
+
+    /// The format it reads.
+    pub fn format(&self) -> UsageFormat {
+        self.format
+    }
+
+    /// Which file it reads, when it opened it.
+    pub(super) fn identity(&self) -> Option<&FileIdentity> {
+        self.identity.as_ref()
     }
 
     /// The line number of the last record returned (1-based).
@@ -172,6 +220,8 @@ impl<R: BufRead> UsageReader<R> {
                             }))
                         }
                     }
+                    // A BOM is the first bytes of a file: after the header, files were joined.
+                    _ if text.starts_with(BOM) => Some(Err(InputReason::Bom)),
                     UsageFormat::Csv => Some(self.parse_csv(text)),
                     UsageFormat::JsonLines => Some(self.parse_json(text)),
                 }
@@ -211,19 +261,25 @@ impl<R: BufRead> UsageReader<R> {
     fn parse_json(&mut self, line: &[u8]) -> Result<UsageRecord, InputReason> {
         let record: JsonRecord<'_> =
             serde_json::from_slice(line).map_err(|e| InputReason::Json(e.to_string()))?;
-        let account = self.parse_address(record.account.as_bytes())?;
-        let ip = parse_ip(record.ip.as_bytes())?;
+        let account = self.parse_address(record.account.text("account", ADDRESS)?.as_bytes())?;
+        let ip = parse_ip(record.ip.text("ip", IP)?.as_bytes())?;
         let bytes = match &record.bytes {
-            JsonNumber::Text(text) => parse_bytes(text.as_bytes())?,
-            JsonNumber::Unsigned(n) => Bytes::new(u128::from(*n)),
-            JsonNumber::Negative(n) => return Err(InputReason::NegativeBytes(n.to_string())),
-            JsonNumber::Float(x) => return Err(InputReason::BadBytes(x.to_string())),
+            JsonField::Text(text) => parse_bytes(text.as_bytes())?,
+            JsonField::Unsigned(n) => Bytes::new(u128::from(*n)),
+            JsonField::Negative(n) => return Err(InputReason::NegativeBytes(n.to_string())),
+            JsonField::Float(x) if too_large(*x) => {
+                return Err(InputReason::JsonNumberTooLarge { field: "bytes" });
+            }
+            JsonField::Float(x) => return Err(InputReason::BadBytes(x.to_string())),
+            other => return Err(other.wrong_type("bytes", BYTES)),
         };
-        let time = |value: &JsonNumber<'_>, field| match value {
-            JsonNumber::Text(text) => parse_time(text.as_bytes(), field),
-            JsonNumber::Unsigned(n) => Ok(*n),
-            JsonNumber::Negative(n) => Err(InputReason::BadTime { field, value: n.to_string() }),
-            JsonNumber::Float(x) => Err(InputReason::BadTime { field, value: x.to_string() }),
+        let time = |value: &JsonField<'_>, field| match value {
+            JsonField::Text(text) => parse_time(text.as_bytes(), field),
+            JsonField::Unsigned(n) => Ok(*n),
+            JsonField::Negative(n) => Err(InputReason::BadTime { field, value: n.to_string() }),
+            JsonField::Float(x) if too_large(*x) => Err(InputReason::JsonNumberTooLarge { field }),
+            JsonField::Float(x) => Err(InputReason::BadTime { field, value: x.to_string() }),
+            other => Err(other.wrong_type(field, TIME)),
         };
         let start = time(&record.period_start, "period_start")?;
         let end = time(&record.period_end, "period_end")?;
@@ -314,30 +370,129 @@ fn parse_time(text: &[u8], field: &'static str) -> Result<u64, InputReason> {
         .map_err(|_| InputReason::BadTime { field, value: String::from_utf8_lossy(text).into_owned() })
 }
 
+/// A UTF-8 byte-order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// What each JSON field should hold, for the error when it holds something else.
+const ADDRESS: &str =
+    "the payout address as a string, such as \"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\"";
+const IP: &str = "the worker's IP as a string, such as \"203.0.113.7\"";
+const BYTES: &str = "a whole number of bytes, as a JSON integer or a decimal string";
+const TIME: &str = "unix seconds, as a JSON integer or a decimal string";
+
+/// Whether a JSON number read as a float is a whole number too large for a `u64` (JSON readers,
+/// serde_json included, keep such numbers only approximately).
+fn too_large(x: f64) -> bool {
+    x.fract() == 0.0 && x >= 18_446_744_073_709_551_616.0
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JsonRecord<'a> {
     #[serde(borrow)]
-    account: Cow<'a, str>,
+    account: JsonField<'a>,
     #[serde(borrow)]
-    ip: Cow<'a, str>,
+    ip: JsonField<'a>,
     #[serde(borrow)]
-    bytes: JsonNumber<'a>,
+    bytes: JsonField<'a>,
     #[serde(borrow)]
-    period_start: JsonNumber<'a>,
+    period_start: JsonField<'a>,
     #[serde(borrow)]
-    period_end: JsonNumber<'a>,
+    period_end: JsonField<'a>,
 }
 
-/// A JSON integer or a decimal string.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum JsonNumber<'a> {
+/// A record field's JSON value as found, so that a value of the wrong type gets a sentence naming
+/// the field and what it should hold (serde's own error for an untagged enum names neither).
+enum JsonField<'a> {
+    Text(Cow<'a, str>),
     Unsigned(u64),
     Negative(i64),
     Float(f64),
-    #[serde(borrow)]
-    Text(Cow<'a, str>),
+    /// `null`, a boolean, an array or an object: what it is, for the error.
+    Other(&'static str),
+}
+
+impl<'a> JsonField<'a> {
+    /// The text, or the error naming `field` when the value is not a string.
+    fn text(&self, field: &'static str, expected: &'static str) -> Result<&str, InputReason> {
+        match self {
+            Self::Text(text) => Ok(text),
+            other => Err(other.wrong_type(field, expected)),
+        }
+    }
+
+    fn wrong_type(&self, field: &'static str, expected: &'static str) -> InputReason {
+        let found = match self {
+            Self::Text(text) => format!("the string \"{text}\""),
+            Self::Unsigned(n) => format!("the number {n}"),
+            Self::Negative(n) => format!("the number {n}"),
+            Self::Float(x) => format!("the number {x}"),
+            Self::Other(what) => (*what).to_owned(),
+        };
+        InputReason::JsonFieldType { field, found, expected }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for JsonField<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(FieldVisitor(PhantomData))
+    }
+}
+
+struct FieldVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for FieldVisitor<'a> {
+    type Value = JsonField<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+        Ok(JsonField::Unsigned(n))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+        Ok(u64::try_from(n).map_or(JsonField::Negative(n), JsonField::Unsigned))
+    }
+
+    fn visit_f64<E: de::Error>(self, x: f64) -> Result<Self::Value, E> {
+        Ok(JsonField::Float(x))
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+        Ok(JsonField::Text(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(JsonField::Text(Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<Self::Value, E> {
+        Ok(JsonField::Text(Cow::Owned(text)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(JsonField::Other("null"))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(JsonField::Other("null"))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(JsonField::Other("a boolean"))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(JsonField::Other("an array"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(JsonField::Other("an object"))
+    }
 }
 
 #[cfg(test)]
@@ -456,6 +611,54 @@ mod tests {
         fails(UsageFormat::JsonLines, &jsonl(&rec(A, "1.2.3", "1")), 2, BadIp("1.2.3".into()));
         let err = read(UsageFormat::JsonLines, &jsonl("{\"account\":")).expect_err("must fail");
         assert!(matches!(&err, RewardsError::Input { at, reason: Json(_) } if at.line == Some(2)), "{err}");
+        fails(UsageFormat::JsonLines, &format!("\u{feff}{good}\n"), 1, Bom);
+        fails(UsageFormat::JsonLines, &jsonl(&format!("\u{feff}{good}")), 2, Bom);
+        fails(UsageFormat::Csv, &format!("{CSV_HEADER}\n\u{feff}{A},10.0.0.1,1,1,2\n"), 2, Bom);
+        let wrong = |field, found: &str, expected| JsonFieldType { field, found: found.into(), expected };
+        fails(UsageFormat::JsonLines, &jsonl(&rec(A, "10.0.0.1", "null")), 2, wrong("bytes", "null", BYTES));
+        fails(
+            UsageFormat::JsonLines,
+            &jsonl(&rec(A, "10.0.0.1", "true")),
+            2,
+            wrong("bytes", "a boolean", BYTES),
+        );
+        fails(
+            UsageFormat::JsonLines,
+            &jsonl(&rec(A, "10.0.0.1", "[1]")),
+            2,
+            wrong("bytes", "an array", BYTES),
+        );
+        fails(
+            UsageFormat::JsonLines,
+            &jsonl(&good.replace("\"period_end\":2", "\"period_end\":{}")),
+            2,
+            wrong("period_end", "an object", TIME),
+        );
+        fails(
+            UsageFormat::JsonLines,
+            &jsonl(&good.replace("\"10.0.0.1\"", "7")),
+            2,
+            wrong("ip", "the number 7", IP),
+        );
+        fails(
+            UsageFormat::JsonLines,
+            &jsonl(&good.replace(&format!("\"{A}\""), "null")),
+            2,
+            wrong("account", "null", ADDRESS),
+        );
+        let digits31 = "1234567890123456789012345678901";
+        fails(
+            UsageFormat::JsonLines,
+            &jsonl(&rec(A, "10.0.0.1", digits31)),
+            2,
+            JsonNumberTooLarge { field: "bytes" },
+        );
+        let shown =
+            read(UsageFormat::JsonLines, &jsonl(&rec(A, "10.0.0.1", "null"))).expect_err("null").to_string();
+        assert_eq!(
+            shown,
+            "reports/r.txt:2: `bytes` is null: expected a whole number of bytes, as a JSON integer or a decimal string"
+        );
         let extra = good.replace("}", ",\"note\":1}");
         let err = read(UsageFormat::JsonLines, &jsonl(&extra)).expect_err("must fail");
         assert!(

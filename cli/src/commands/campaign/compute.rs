@@ -7,7 +7,8 @@ use crate::campaign::{self, CampaignError};
 /// The campaign's rules, the reports, the previous round, and where to write.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The campaign's rules (TOML: id, name, snm_per_ip, usd_per_tb, snm_per_usd).
+    /// The campaign's rules (TOML: id, name, snm_per_ip, usd_per_tb, snm_per_usd; optionally
+    /// max_line_rate, "10 Gbit/s" by default, and allow_private_ips, false by default).
     #[arg(long)]
     campaign: PathBuf,
     /// Usage reports: `.csv` (header `account,ip,bytes,period_start,period_end`) or `.jsonl`.

@@ -6,8 +6,11 @@
 //!    after the previous round's file if any, writes `round-N.json` and `round-N.merkle.json`, and
 //!    prints every account's IPs, traffic, this round's amount and the cumulative one, the
 //!    conflicts (an IP reported by several accounts), the total and the Merkle root. A malformed
-//!    report or a previous round that does not add up stops it with the engine's error (file,
-//!    line, reason), and nothing is written.
+//!    report, a record the campaign does not accept (the zero address, an IP no worker has, a
+//!    loopback or private IP without `allow_private_ips = true`, more traffic than a
+//!    `max_line_rate` line carries in the record's period), a record or a file given twice, or a
+//!    previous round that does not add up stops it with the engine's error (file, line, reason),
+//!    and nothing is written.
 //! 2. `publish` (the operator's key) checks the round file and its dump again, funds the reward
 //!    distributor with what the round adds beyond what was funded, proposes the root with its total
 //!    and the URI of the proofs, and with `--accept` waits out the distributor's delay (showing

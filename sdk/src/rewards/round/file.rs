@@ -315,8 +315,9 @@ mod tests {
         units::{Bytes, SnmPerUsd},
     };
 
+    /// Operation A, counting the private IPs (`10.0.0.x`) these tests use.
     fn campaign() -> Campaign {
-        Campaign::operation_a(SnmPerUsd::from_whole(25))
+        Campaign { allow_private_ips: true, ..Campaign::operation_a(SnmPerUsd::from_whole(25)) }
     }
 
     fn who(k: u8) -> Address {
@@ -337,7 +338,8 @@ mod tests {
                 account: who(account),
                 ip,
                 bytes: Bytes::from_tb(tb),
-                period: Period { start, end: start },
+                // A day: a 10 Gbit/s line carries 108 TB in it.
+                period: Period { start, end: start + 86_399 },
             };
             tally.add(&record, || Location::file("r.csv"))?;
         }
