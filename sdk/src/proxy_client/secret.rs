@@ -20,9 +20,10 @@ impl ProxySecret {
     pub const MIN_BITS: u32 = 128;
 
     /// A new secret: 32 random bytes from the system's generator, in hexadecimal (256 bits).
-    pub fn generate() -> Result<Self, getrandom::Error> {
+    /// Fails only if the system has no generator to offer.
+    pub fn generate() -> std::io::Result<Self> {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)?;
+        getrandom::fill(&mut bytes).map_err(std::io::Error::from)?;
         Ok(Self(bytes.iter().map(|b| format!("{b:02x}")).collect()))
     }
 
