@@ -3,7 +3,8 @@
 //!
 //! `cargo bench -p snm-proxy --bench throughput`. With `SNM_PROXY_BEFORE=<snm-proxy binary>` (a
 //! build from before TLS, which tunnels in plain TCP) it also measures that binary, for a
-//! before/after figure in one run.
+//! before/after figure in one run. Each figure is the median of 5 rounds of 256 MiB each way;
+//! without `--bench` in its arguments (as `cargo test --all-targets` runs it), one round of 1 MiB.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a failure is a panic
 
@@ -14,7 +15,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use snm_proxy::{Proxy, ProxyConfig, ProxyStats, policy::DestinationPolicy, tls::TlsSource, traffic::echo_server};
+use snm_proxy::{
+    Proxy, ProxyConfig, ProxyStats, policy::DestinationPolicy, tls::TlsSource, traffic::echo_server,
+};
 use snm_sdk::proxy_client::{ProxySecret, connect};
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
@@ -22,18 +25,17 @@ use tokio::{
     sync::watch,
 };
 
-/// Bytes sent (and echoed back) per measurement.
-const BYTES: u64 = 256 << 20;
-const ROUNDS: usize = 5;
+/// Bytes sent (and echoed back) per round, and rounds per figure: `(full, quick)`.
+const SIZES: [(u64, usize); 2] = [(256 << 20, 5), (1 << 20, 1)];
 
 /// Sends `BYTES` and reads the echo back at once; returns the time taken.
-async fn round_trip<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> Duration {
+async fn round_trip<S: AsyncRead + AsyncWrite + Unpin>(stream: S, bytes: u64) -> Duration {
     let started = Instant::now();
     let (mut reader, mut writer) = tokio::io::split(stream);
     let send = async move {
         let chunk = vec![0x5au8; 64 * 1024];
         let mut sent = 0;
-        while sent < BYTES {
+        while sent < bytes {
             writer.write_all(&chunk).await.unwrap();
             sent += chunk.len() as u64;
         }
@@ -42,7 +44,7 @@ async fn round_trip<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> Duration {
     let receive = async move {
         let mut chunk = vec![0u8; 64 * 1024];
         let mut received = 0;
-        while received < BYTES {
+        while received < bytes {
             let n = reader.read(&mut chunk).await.unwrap();
             assert!(n > 0, "the echo ended early");
             received += n as u64;
@@ -52,24 +54,27 @@ async fn round_trip<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> Duration {
     started.elapsed()
 }
 
-/// The median of `ROUNDS` runs of `measure`, in MB/s one way.
-async fn rate<F, Fut>(mut measure: F) -> f64
+/// The median of `rounds` runs of `measure` carrying `bytes` each, in MB/s one way.
+async fn rate<F, Fut>((bytes, rounds): (u64, usize), mut measure: F) -> f64
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Duration>,
 {
-    let mut rates = Vec::with_capacity(ROUNDS);
-    for _ in 0..ROUNDS {
-        rates.push(BYTES as f64 / 1e6 / measure().await.as_secs_f64());
+    let mut rates = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        rates.push(bytes as f64 / 1e6 / measure().await.as_secs_f64());
     }
     rates.sort_by(f64::total_cmp);
-    rates[ROUNDS / 2]
+    rates[rounds / 2]
 }
 
 /// A plain `CONNECT` through a proxy that takes no secret and speaks TCP (the binary before TLS).
 async fn plain_tunnel(proxy: SocketAddr, target: SocketAddr) -> TcpStream {
     let mut stream = TcpStream::connect(proxy).await.unwrap();
-    stream.write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes()).await.unwrap();
+    stream
+        .write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
     let mut head = Vec::new();
     while !head.ends_with(b"\r\n\r\n") {
         head.push(stream.read_u8().await.unwrap());
@@ -80,6 +85,8 @@ async fn plain_tunnel(proxy: SocketAddr, target: SocketAddr) -> TcpStream {
 
 #[tokio::main]
 async fn main() {
+    let size = SIZES[usize::from(!std::env::args().any(|a| a == "--bench"))];
+    let bytes = size.0;
     let dir = std::env::temp_dir().join(format!("snm-proxy-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let target = echo_server().await.unwrap();
@@ -99,8 +106,12 @@ async fn main() {
     let (stop, stopped) = watch::channel(false);
     let running = tokio::spawn(proxy.run(stopped));
 
-    let direct = rate(|| async { round_trip(TcpStream::connect(target).await.unwrap()).await }).await;
-    let tls = rate(|| async { round_trip(connect(&endpoint, &target.to_string(), &secret).await.unwrap()).await }).await;
+    let direct =
+        rate(size, || async { round_trip(TcpStream::connect(target).await.unwrap(), bytes).await }).await;
+    let tls = rate(size, || async {
+        round_trip(connect(&endpoint, &target.to_string(), &secret).await.unwrap(), bytes).await
+    })
+    .await;
     println!("direct TCP to the echo server      {direct:>8.0} MB/s each way (baseline)");
     println!("through the proxy, TLS             {tls:>8.0} MB/s each way ({:.2} of direct)", tls / direct);
 
@@ -120,8 +131,12 @@ async fn main() {
             assert!(Instant::now() < deadline, "{} wrote no stats file", before.display());
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
-        let plain = rate(|| async { round_trip(plain_tunnel(listen, target).await).await }).await;
-        println!("through the proxy before TLS       {plain:>8.0} MB/s each way ({:.2} of direct)", plain / direct);
+        let plain =
+            rate(size, || async { round_trip(plain_tunnel(listen, target).await, bytes).await }).await;
+        println!(
+            "through the proxy before TLS       {plain:>8.0} MB/s each way ({:.2} of direct)",
+            plain / direct
+        );
         println!("TLS against before                 {:.2}", tls / plain);
         child.kill().unwrap();
         child.wait().unwrap();
@@ -130,6 +145,6 @@ async fn main() {
     stop.send(true).unwrap();
     let stats = running.await.unwrap().unwrap();
     // Every byte of every round, both ways, metered exactly.
-    assert_eq!(stats.total_bytes(), 2 * BYTES * ROUNDS as u64);
+    assert_eq!(stats.total_bytes(), 2 * bytes * size.1 as u64);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -61,6 +61,8 @@ const MAX_HEAD: usize = 16 * 1024;
 const STATS_INTERVAL: Duration = Duration::from_millis(500);
 /// Time allowed to reach the tunnel's target (resolving its name included).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The content type of a TLS handshake record, the first byte a TLS client sends.
+const TLS_HANDSHAKE: u8 = 0x16;
 /// Time allowed for a client's TLS handshake and request head: a silent client must not hold a
 /// task forever.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -98,7 +100,8 @@ pub struct ProxyStats {
     pub bytes_down: u64,
     /// Tunnels opened.
     pub tunnels: u64,
-    /// Requests refused (bad request, wrong credentials, unreachable target).
+    /// Connections refused (not TLS, a failed handshake, a bad request, wrong credentials, a
+    /// forbidden destination, an unreachable target). None of them counts as traffic.
     pub refused: u64,
     /// Unix time of this snapshot, seconds.
     pub updated_at: u64,
@@ -266,6 +269,7 @@ enum Refusal {
     AuthRequired,
     Forbidden(Forbidden),
     Unreachable,
+    NotTls,
 }
 
 impl Refusal {
@@ -280,6 +284,12 @@ impl Refusal {
             ),
             Self::Forbidden(forbidden) => ("403 Forbidden", "", forbidden.to_string()),
             Self::Unreachable => ("502 Bad Gateway", "", String::new()),
+            Self::NotTls => (
+                "400 Bad Request",
+                "",
+                "this proxy serves TLS only: connect with the certificate its endpoint names (host:port#sha256=...)"
+                    .to_owned(),
+            ),
         };
         let kind = if reason.is_empty() { "" } else { "Content-Type: text/plain\r\n" };
         format!(
@@ -397,7 +407,20 @@ struct Gate {
 async fn serve(tcp: TcpStream, acceptor: TlsAcceptor, gate: Gate, counters: &Counters) {
     // Tunnels carry interactive traffic: small writes must not wait for more.
     let _ = tcp.set_nodelay(true);
-    // A client that does not speak TLS (or stalls) gets nothing: counted, not served.
+    // A client in plain text (its first byte is not a TLS handshake record's) is told why in
+    // plain text; one that fails the handshake or stalls gets nothing. Both are counted, not served.
+    let mut first = [0u8; 1];
+    let plain = matches!(
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, tcp.peek(&mut first)).await,
+        Ok(Ok(1)) if first[0] != TLS_HANDSHAKE
+    );
+    if plain {
+        counters.refused.fetch_add(1, Ordering::Relaxed);
+        let mut tcp = tcp;
+        let _ = tcp.write_all(&Refusal::NotTls.response()).await;
+        let _ = tcp.shutdown().await;
+        return;
+    }
     let Ok(Ok(mut client)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else {
         counters.refused.fetch_add(1, Ordering::Relaxed);
         return;

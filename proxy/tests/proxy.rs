@@ -205,7 +205,9 @@ async fn only_a_client_pinning_the_announced_certificate_gets_through() {
     plain.write_all(request.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
     let _ = tokio::time::timeout(PATIENCE, plain.read_to_end(&mut answer)).await.unwrap();
-    assert!(!String::from_utf8_lossy(&answer).contains("200"), "{answer:?}");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{answer}");
+    assert!(answer.ends_with("this proxy serves TLS only: connect with the certificate its endpoint names (host:port#sha256=...)"), "{answer}");
 
     // Both counted as refused, with no tunnel and no traffic; the pinned client still works.
     let now = stats_when(&stats, |s| s.refused == 2).await;
