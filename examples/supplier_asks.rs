@@ -41,7 +41,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("the first event of a new ask's machine is its deal opening".into());
     };
     println!("{deal}");
-    supplier.market().announce_endpoint(deal.id, "203.0.113.7:3128").await?;
+    // Where the workload serves; a TLS workload such as snm-proxy adds its certificate's SHA-256,
+    // which the customer's client pins (snm_sdk::proxy_client::ProxyEndpoint).
+    let endpoint = "203.0.113.7:3128#sha256=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    supplier.market().announce_endpoint(deal.id, endpoint).await?;
 
     // Ninety minutes later the supplier settles what was used, closes the spot deal and is paid.
     devnet.advance_time(Duration::from_secs(90 * 60)).await?;

@@ -772,11 +772,15 @@ fn unix_now() -> u64 {
 }
 
 /// The endpoint customers use: the workload's address, with an unspecified host (a workload
-/// listening on every interface) replaced by the worker's public IP.
-fn public_endpoint(listen: &str, ip: IpAddr) -> String {
+/// listening on every interface) replaced by the worker's public IP, and the certificate
+/// fingerprint it names (`#sha256=…`) kept.
+fn public_endpoint(endpoint: &str, ip: IpAddr) -> String {
+    let (listen, fragment) = endpoint.find('#').map_or((endpoint, ""), |at| endpoint.split_at(at));
     match listen.parse::<std::net::SocketAddr>() {
-        Ok(addr) if addr.ip().is_unspecified() => std::net::SocketAddr::new(ip, addr.port()).to_string(),
-        _ => listen.to_owned(),
+        Ok(addr) if addr.ip().is_unspecified() => {
+            format!("{}{fragment}", std::net::SocketAddr::new(ip, addr.port()))
+        }
+        _ => endpoint.to_owned(),
     }
 }
 
@@ -791,5 +795,8 @@ mod tests {
         assert_eq!(public_endpoint("[::]:3128", ip), "203.0.113.7:3128");
         assert_eq!(public_endpoint("127.0.0.9:3128", ip), "127.0.0.9:3128");
         assert_eq!(public_endpoint("proxy.example:3128", ip), "proxy.example:3128");
+        let pin = "#sha256=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        assert_eq!(public_endpoint(&format!("0.0.0.0:3128{pin}"), ip), format!("203.0.113.7:3128{pin}"));
+        assert_eq!(public_endpoint(&format!("127.0.0.9:3128{pin}"), ip), format!("127.0.0.9:3128{pin}"));
     }
 }

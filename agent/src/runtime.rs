@@ -347,7 +347,7 @@ impl Runtime for ProcessRuntime {
         let record = dir.join("workload.json");
         if let Some(mut running) = read_record(&record).filter(|w| self.is_running(w)) {
             if running.endpoint.is_none() {
-                running.endpoint = read_stats(&running).ok().flatten().and_then(|s| s.listen);
+                running.endpoint = read_stats(&running).ok().flatten().and_then(StatsFile::endpoint);
             }
             return Ok(running);
         }
@@ -402,7 +402,7 @@ impl Runtime for ProcessRuntime {
             // A file caught half-written by a workload that does not write atomically reads as
             // invalid: try again until the deadline.
             if let Ok(Some(file)) = read_stats(&workload) {
-                workload.endpoint = file.listen;
+                workload.endpoint = file.endpoint();
                 break;
             }
             if Instant::now() >= deadline {
@@ -463,9 +463,21 @@ struct StatsFile {
     bytes_down: Option<u64>,
     bytes: Option<u64>,
     listen: Option<String>,
+    /// The SHA-256 of the certificate a TLS workload (such as `snm-proxy`) serves.
+    fingerprint: Option<String>,
 }
 
 impl StatsFile {
+    /// Where the workload serves: `listen`, and `#sha256=<fingerprint>` when it names its
+    /// certificate, so that customers can pin it.
+    fn endpoint(self) -> Option<String> {
+        let listen = self.listen?;
+        Some(match self.fingerprint {
+            Some(fingerprint) => format!("{listen}#sha256={fingerprint}"),
+            None => listen,
+        })
+    }
+
     fn bytes(&self) -> Bytes {
         let part = |v: Option<u64>| u128::from(v.unwrap_or(0));
         Bytes::new(part(self.bytes) + part(self.bytes_up) + part(self.bytes_down))
@@ -574,6 +586,17 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("snm-runtime-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         dir
+    }
+
+    #[test]
+    fn a_workload_naming_its_certificate_gets_it_in_its_endpoint() {
+        let stats = |json: &str| serde_json::from_str::<StatsFile>(json).unwrap().endpoint();
+        assert_eq!(
+            stats(r#"{"listen": "127.0.0.9:3128", "fingerprint": "ab12"}"#).as_deref(),
+            Some("127.0.0.9:3128#sha256=ab12")
+        );
+        assert_eq!(stats(r#"{"listen": "127.0.0.9:3128"}"#).as_deref(), Some("127.0.0.9:3128"));
+        assert_eq!(stats(r#"{"fingerprint": "ab12"}"#), None);
     }
 
     fn sh(script: &str) -> Vec<String> {

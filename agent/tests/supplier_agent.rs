@@ -18,18 +18,29 @@ use std::{
 use alloy::{providers::DynProvider, signers::local::PrivateKeySigner};
 use snm_agent::{AgentConfig, AgentEvent, ProcessRuntime, SupplierAgent};
 use snm_proxy::{
-    agent_command, config_hash,
+    agent_command,
     traffic::{echo_server, send_through},
 };
 use snm_sdk::{
     Client, Customer, Supplier,
     devnet::{Devnet, DevnetConfig},
     market::{CloseReason, DealId, DealOpened, PlacedAsk, Purchase},
+    proxy_client::ProxySecret,
     rewards::CSV_HEADER,
     units::{Snm, Term},
 };
 
-const SECRET: &str = "only-the-customer-knows";
+/// The customer's proxy secret: 128 random bits in hexadecimal, as the SDK requires.
+const SECRET: &str = "5f0c3e9a7b21d4868ae9c1f20b7d3c54";
+
+fn secret() -> ProxySecret {
+    ProxySecret::new(SECRET).unwrap()
+}
+
+/// The customer's target is an echo server on loopback, which the proxy refuses unless allowed.
+fn allow_loopback() -> Vec<snm_proxy::policy::Cidr> {
+    vec!["127.0.0.1/32".parse().unwrap()]
+}
 
 /// A devnet, a scratch directory, and the deployment file in it.
 struct Scene {
@@ -157,7 +168,7 @@ impl Agent {
 /// Sends `bytes` through the deal's proxy and checks the echo: `2 * bytes` carried.
 async fn traffic(customer: &Customer<DynProvider>, deal: DealId, target: SocketAddr, bytes: u64) {
     let endpoint = customer.market().wait_for_endpoint(deal, Duration::from_secs(30)).await.unwrap();
-    send_through(endpoint.parse().unwrap(), target, SECRET, bytes).await.unwrap();
+    send_through(&endpoint.parse().unwrap(), target, &secret(), bytes).await.unwrap();
 }
 
 /// The agent's ask once it is on the order book.
@@ -179,7 +190,7 @@ async fn buy(customer: &Customer<DynProvider>, ask: &PlacedAsk) -> DealOpened {
 
 async fn buy_for(customer: &Customer<DynProvider>, ask: &PlacedAsk, term: Term) -> DealOpened {
     let purchase =
-        Purchase::new(term, "100 SNM".parse().unwrap(), "snm/proxy:1").config_hash(config_hash(SECRET));
+        Purchase::new(term, "100 SNM".parse().unwrap(), "snm/proxy:1").config_hash(secret().config_hash());
     customer.quick_buy(ask, &purchase).await.unwrap()
 }
 
@@ -239,7 +250,7 @@ async fn killed_and_restarted_mid_deal_the_agent_misses_and_repeats_nothing() {
 
     // The machine asks to join; the agent confirms it and places its ask.
     worker.market().request_worker(master.sender()).await.unwrap();
-    write_config(dir, &worker, &agent_command(&proxy_program()));
+    write_config(dir, &worker, &agent_command(&proxy_program(), &allow_loopback()));
     let agent = Agent::spawn(&scene, &master_key);
     agent.wait_for(&format!("confirmed worker {}", worker.sender())).await;
 
@@ -312,7 +323,7 @@ impl Parties {
 async fn a_second_agent_on_the_same_state_is_refused_naming_the_first_until_it_died() {
     let scene = Scene::start("agent-lock", DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await;
     let parties = Parties::new(&scene.devnet).await;
-    write_config(&scene.dir, &parties.worker, &agent_command(&proxy_program()));
+    write_config(&scene.dir, &parties.worker, &agent_command(&proxy_program(), &allow_loopback()));
     let first = Agent::spawn(&scene, &parties.master_key);
     first.wait_for("resuming from block").await;
     let pid = first.child.id();
@@ -337,7 +348,7 @@ async fn a_second_agent_on_the_same_state_is_refused_naming_the_first_until_it_d
 async fn an_agent_whose_workload_program_is_missing_refuses_to_start_and_places_no_ask() {
     let scene = Scene::start("agent-missing", DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await;
     let parties = Parties::new(&scene.devnet).await;
-    let command = agent_command("/nonexistent/proxy");
+    let command = agent_command("/nonexistent/proxy", &allow_loopback());
     write_config(&scene.dir, &parties.worker, &command);
 
     let (status, stderr) = refused_agent(&scene, &parties.master_key).await;
@@ -448,7 +459,7 @@ async fn rounds_failing_with_the_node_down_are_retried_after_doubling_pauses_not
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let parties = Parties::new(&devnet).await;
-    write_config(&dir, &parties.worker, &agent_command(&proxy_program()));
+    write_config(&dir, &parties.worker, &agent_command(&proxy_program(), &allow_loopback()));
     let config = AgentConfig::from_file(&dir.join("agent.toml")).unwrap();
     let poll = config.poll_every;
     let runtime = ProcessRuntime::new(config.command.clone(), config.workload_dir.clone()).unwrap();

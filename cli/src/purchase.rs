@@ -142,6 +142,9 @@ pub enum PurchaseError {
     /// The command line's chain options cannot be used.
     #[error(transparent)]
     Chain(#[from] crate::chain::ChainError),
+    /// The secret given is too weak to protect a proxy whose `configHash` is public.
+    #[error(transparent)]
+    WeakSecret(#[from] snm_sdk::proxy_client::WeakSecret),
     /// Fewer machines fit than wanted; nothing was bought.
     #[error("{0}")]
     NothingFits(Box<NothingFits>),
@@ -264,7 +267,7 @@ pub struct Buyer<'a, P> {
     pub machines: HashSet<Address>,
     /// The container image each deal runs.
     pub image: String,
-    /// The keccak-256 of the workload's configuration (see `snm_proxy::config_hash`).
+    /// The keccak-256 of the workload's configuration (see `snm_sdk::proxy_client::ProxySecret::config_hash`).
     pub config_hash: B256,
     /// Pays deposits with EIP-2612 permits signed by this key instead of an allowance.
     pub permit: Option<PrivateKeySigner>,

@@ -12,17 +12,25 @@ use std::time::Duration;
 use alloy::{primitives::Address, providers::DynProvider};
 use harness::{Scene, assert_has, snm};
 use snm_cli::purchase::{self, Buyer, Needs, Order};
-use snm_proxy::config_hash;
 use snm_sdk::{
     Client, Supplier,
     devnet::DevnetConfig,
     events::EventCursor,
     market::{Ask, DealOpened, PlacedAsk, Purchase},
+    proxy_client::ProxySecret,
     supplier::DealEvent,
     units::{Bytes, NetFlags, Resources, Snm, Term, UsdPerHour},
 };
 
 const BUY: &[&str] = &["customer", "buy"];
+/// The customer's proxy secret: 128 random bits in hexadecimal.
+const SECRET: &str = "c2a4f0e19b7d3865a1f4e6b92d0c7a35";
+/// The certificate fingerprint the suppliers' endpoints name (64 hexadecimal digits).
+const PIN: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+fn config_hash(secret: &str) -> alloy::primitives::B256 {
+    ProxySecret::new(secret).unwrap().config_hash()
+}
 
 /// A supplier (account 2) and its machines, each a new account with its own key.
 struct Market {
@@ -128,7 +136,7 @@ async fn buys_the_cheapest_fitting_machines_and_prints_the_deals() {
                 if let DealEvent::Opened(deal) = watch.next().await.unwrap().event {
                     supplier
                         .market()
-                        .announce_endpoint(deal.id, &format!("198.51.100.{}:3128", deal.id.0))
+                        .announce_endpoint(deal.id, &format!("198.51.100.{}:3128#sha256={PIN}", deal.id.0))
                         .await
                         .unwrap();
                     opened.push(deal);
@@ -140,32 +148,24 @@ async fn buys_the_cheapest_fitting_machines_and_prints_the_deals() {
     let before = customer.token().balance(customer.sender()).await.unwrap();
     let args = [
         &wanted[..],
-        &[
-            "--count",
-            "2",
-            "--image",
-            "ghcr.io/acme/proxy:1.2",
-            "--secret",
-            "s3cret",
-            "--wait-endpoint",
-            "20s",
-        ],
+        &["--count", "2", "--image", "ghcr.io/acme/proxy:1.2", "--secret", SECRET, "--wait-endpoint", "20s"],
     ]
     .concat();
     let bought = scene.run(BUY, Some(&key), &args).await;
     let out = bought.ok();
     let opened = tokio::time::timeout(Duration::from_secs(10), announcer).await.unwrap().unwrap();
     assert_has(out, &["approved the market to take 504 SNM", "bought 2 deals for 504 SNM in deposits"]);
-    assert_has(out, &[&format!("config   {} (keccak256 of the secret)", config_hash("s3cret"))]);
+    assert_has(out, &[&format!("config   {} (keccak256 of the secret)", config_hash(SECRET))]);
     for deal in &opened {
         assert_has(
             out,
             &[
                 &format!("deal {}\n", deal.id),
-                &format!("deal {} serves at 198.51.100.{}:3128", deal.id, deal.id.0),
+                &format!("deal {} serves at 198.51.100.{}:3128#sha256={PIN}\n", deal.id, deal.id.0),
+                &format!("TLS certificate sha256 {PIN}"),
             ],
         );
-        assert_eq!(deal.config_hash, config_hash("s3cret"));
+        assert_eq!(deal.config_hash, config_hash(SECRET));
         assert_eq!(deal.image, "ghcr.io/acme/proxy:1.2");
     }
     assert_eq!(lines_with(out, "runway   2h, covers the term").len(), 2, "{out}");
@@ -261,6 +261,10 @@ async fn says_why_nothing_fits_and_refuses_bad_keys() {
     let poor = scene.devnet.new_account(Snm::ZERO).await.unwrap();
     let broke = scene.run(BUY, Some(&poor), &buy("400 SNM", "1")).await;
     assert_has(broke.failed(), &[&format!("{} has 0 SNM of token balance, 360 SNM needed", poor.address())]);
+    // A secret whose public keccak could be reversed by guessing.
+    let guessable =
+        scene.run(BUY, Some(&key), &[&buy("400 SNM", "1")[..], &["--secret", "s3cret"]].concat()).await;
+    assert_has(guessable.failed(), &["the proxy secret (6 characters) holds at most about", "must hold 128"]);
     // A requirement that does not parse is refused by the argument parser (exit code 2).
     let bad_flag =
         scene.run(BUY, Some(&key), &[&buy("400 SNM", "1")[..], &["--net", "public"]].concat()).await;
@@ -324,7 +328,7 @@ async fn replaces_an_ask_taken_meanwhile_by_the_next_best_machine() {
         rule: plan.rule,
         machines: [pick.ask.ask.worker].into(),
         image: "proxy:1".into(),
-        config_hash: config_hash("s3cret"),
+        config_hash: config_hash(SECRET),
         permit: None,
     };
     let deal = buyer.buy(pick.clone(), pick.deposit).await.unwrap().expect("the next best machine");

@@ -1,24 +1,31 @@
 //! `snm-proxy`: the metered HTTP CONNECT proxy a supplier's agent starts for each proxy deal (see
 //! the library's documentation). It stops on SIGTERM or Ctrl-C, writing its final byte counts.
 //!
+//! It serves TLS with a self-signed certificate made at start (or `--cert`/`--key` PEM files) and
+//! prints the endpoint customers pin (`ip:port#sha256=<certificate fingerprint>`); tunnels reach
+//! public addresses only, plus the ranges given with `--allow` (repeatable).
+//!
 //! ```text
-//! snm-proxy --listen 127.0.0.1:0 --stats deal-7.json [--deal 7] [--auth-hash 0x…]
+//! snm-proxy --listen 127.0.0.1:0 --stats deal-7.json [--deal 7] [--auth-hash 0x…] \
+//!     [--allow 127.0.0.1/32 …] [--cert cert.pem --key key.pem]
 //! ```
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use alloy::primitives::B256;
-use snm_proxy::{Proxy, ProxyConfig};
+use snm_proxy::{Proxy, ProxyConfig, policy::DestinationPolicy, tls::TlsSource};
 use tokio::sync::watch;
 
-const USAGE: &str =
-    "usage: snm-proxy --listen <ip:port> --stats <file> [--deal <id>] [--auth-hash <0x…32 bytes>]";
+const USAGE: &str = "usage: snm-proxy --listen <ip:port> --stats <file> [--deal <id>] [--auth-hash <0x…32 bytes>] \
+     [--allow <cidr>]… [--cert <pem> --key <pem>]";
 
 fn parse_args() -> Result<ProxyConfig, String> {
     let mut listen: Option<SocketAddr> = None;
     let mut stats: Option<PathBuf> = None;
     let mut deal = 0u64;
     let mut auth_hash = None;
+    let mut allow = Vec::new();
+    let (mut cert, mut key) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
@@ -36,15 +43,28 @@ fn parse_args() -> Result<ProxyConfig, String> {
                 let v = value()?;
                 auth_hash = Some(v.parse::<B256>().map_err(|e| format!("--auth-hash `{v}`: {e}"))?);
             }
+            "--allow" => {
+                let v = value()?;
+                allow.push(v.parse().map_err(|e| format!("--allow: {e}"))?);
+            }
+            "--cert" => cert = Some(PathBuf::from(value()?)),
+            "--key" => key = Some(PathBuf::from(value()?)),
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
+    let tls = match (cert, key) {
+        (None, None) => TlsSource::SelfSigned,
+        (Some(cert), Some(key)) => TlsSource::Files { cert, key },
+        _ => return Err(format!("--cert and --key go together\n{USAGE}")),
+    };
     Ok(ProxyConfig {
         listen: listen.ok_or_else(|| format!("--listen is required\n{USAGE}"))?,
         stats: stats.ok_or_else(|| format!("--stats is required\n{USAGE}"))?,
         deal,
         auth_hash,
+        policy: DestinationPolicy::allowing(allow),
+        tls,
     })
 }
 
@@ -66,7 +86,7 @@ async fn main() -> ExitCode {
         }
     };
     if let Ok(addr) = proxy.local_addr() {
-        println!("snm-proxy: listening on {addr}");
+        println!("snm-proxy: listening on {addr}#sha256={}", proxy.fingerprint());
     }
     let (stop, stopped) = watch::channel(false);
     tokio::spawn(async move {

@@ -3,12 +3,11 @@
 
 use std::{io, net::SocketAddr};
 
+use snm_sdk::proxy_client::{ProxyClientError, ProxyEndpoint, ProxySecret, connect};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpListener,
 };
-
-use crate::connect_via;
 
 /// A TCP echo server on `127.0.0.1`, serving until the process ends; returns its address.
 pub async fn echo_server() -> io::Result<SocketAddr> {
@@ -27,9 +26,14 @@ pub async fn echo_server() -> io::Result<SocketAddr> {
 
 /// Sends `bytes` through the proxy at `proxy` to `target` and reads them back, checking every
 /// byte: `2 * bytes` cross the proxy. Data goes in chunks while the echo is read concurrently.
-pub async fn send_through(proxy: SocketAddr, target: SocketAddr, secret: &str, bytes: u64) -> io::Result<()> {
-    let tunnel = connect_via(proxy, &target.to_string(), secret).await?;
-    let (mut reader, mut writer) = tunnel.into_split();
+pub async fn send_through(
+    proxy: &ProxyEndpoint,
+    target: SocketAddr,
+    secret: &ProxySecret,
+    bytes: u64,
+) -> Result<(), TrafficError> {
+    let tunnel = connect(proxy, &target.to_string(), secret).await?;
+    let (mut reader, mut writer) = tokio::io::split(tunnel);
     let pattern = |i: u64| (i % 251) as u8;
     let send = async move {
         let mut chunk = vec![0u8; 64 * 1024];
@@ -65,5 +69,16 @@ pub async fn send_through(proxy: SocketAddr, target: SocketAddr, secret: &str, b
         }
         Ok(())
     };
-    tokio::try_join!(send, receive).map(drop)
+    tokio::try_join!(send, receive).map(drop).map_err(TrafficError::Io)
+}
+
+/// Why traffic through a proxy failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TrafficError {
+    /// The tunnel could not be opened.
+    #[error(transparent)]
+    Tunnel(#[from] ProxyClientError),
+    /// The data did not make the round trip.
+    #[error("through the tunnel: {0}")]
+    Io(#[source] io::Error),
 }

@@ -74,6 +74,8 @@ pub mod operator;
 pub mod orderbook;
 pub mod prelude;
 pub mod provider;
+#[cfg(feature = "proxy-client")]
+pub mod proxy_client;
 mod reverts;
 pub mod rewards;
 pub mod services;

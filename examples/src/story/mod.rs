@@ -24,12 +24,13 @@ use alloy::{
 };
 use anyhow::{Context, bail};
 use snm_agent::{AgentConfig, AgentEvent, AskTemplate, ProcessRuntime, SupplierAgent, WorkerConfig};
-use snm_proxy::{agent_command, config_hash, traffic};
+use snm_proxy::{agent_command, policy::Cidr, traffic};
 use snm_sdk::{
     Customer, Supplier,
     devnet::{Devnet, DevnetConfig},
     gas::{self, GasReport},
     market::{DealId, Purchase, Requirements},
+    proxy_client::{ProxyEndpoint, ProxySecret},
     rewards::{Campaign, Round, compute_round},
     units::{Bytes, NetFlags, Resources, Snm, Term, UsdPerHour},
 };
@@ -97,7 +98,6 @@ fn worker_ip(i: usize) -> IpAddr {
 }
 
 const TERM: Duration = Duration::from_secs(3_600);
-const SECRET: &str = "operation-a-demo";
 
 /// Runs the story, printing its progress, and returns its summary.
 pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
@@ -167,6 +167,9 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let wanted = Requirements::new(Term::Fixed(TERM))
         .resources(Resources::new().cpu_milli_cores(500))
         .flags(NetFlags::PUBLIC_IP | NetFlags::INCOMING);
+    // The customer's secret opens every proxy it buys; its keccak is public on chain, so it is
+    // random (256 bits), not chosen.
+    let secret = ProxySecret::generate().context("no system randomness for the proxy secret")?;
     let mut deals: Vec<DealId> = Vec::new();
     loop {
         let ask = match customer.best_ask(&book, &wanted, budget_per_proxy).await {
@@ -177,7 +180,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         book.remove_ask(ask.id);
         let deposit = ask.ask.price.snm_needed_up(TERM.as_secs(), rate).context("the deposit overflows")?;
         let purchase =
-            Purchase::new(Term::Fixed(TERM), deposit, "snm/proxy:1").config_hash(config_hash(SECRET));
+            Purchase::new(Term::Fixed(TERM), deposit, "snm/proxy:1").config_hash(secret.config_hash());
         let deal = customer.quick_buy(&ask, &purchase).await?;
         println!(
             "      deal {:>3}: worker {} at {} for {}",
@@ -201,13 +204,13 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let mut endpoints = Vec::with_capacity(deals.len());
     for deal in &deals {
         let endpoint = customer.market().wait_for_endpoint(*deal, Duration::from_secs(30)).await?;
-        let addr: SocketAddr = endpoint.parse().with_context(|| format!("endpoint `{endpoint}`"))?;
-        endpoints.push((*deal, addr));
+        let endpoint: ProxyEndpoint = endpoint.parse().with_context(|| format!("deal {deal}'s endpoint"))?;
+        endpoints.push((*deal, endpoint));
     }
 
     step(5, "traffic flows through every proxy to a server and back, checked byte for byte");
     let target = traffic::echo_server().await.context("echo server")?;
-    let sent = send_traffic(&endpoints, target, config.traffic_per_proxy).await?;
+    let sent = send_traffic(&endpoints, target, &secret, config.traffic_per_proxy).await?;
     println!(
         "      {} sent through {} proxies ({} crossed them)",
         Bytes::new(u128::from(sent)),
@@ -311,8 +314,9 @@ async fn wait_for_withdrawals(suppliers: &[(Supplier<DynProvider>, IpAddr)]) -> 
 
 /// Sends a different amount through each proxy, all at once; returns the bytes sent (one way).
 async fn send_traffic(
-    endpoints: &[(DealId, SocketAddr)],
+    endpoints: &[(DealId, ProxyEndpoint)],
     target: SocketAddr,
+    secret: &ProxySecret,
     most: Bytes,
 ) -> anyhow::Result<u64> {
     let most = u64::try_from(most.get()).unwrap_or(u64::MAX);
@@ -322,9 +326,9 @@ async fn send_traffic(
         // Shares from 40 % to 100 % of the most, so the suppliers' traffic differs.
         let bytes = most / 100 * (40 + (k as u64 * 37) % 61);
         total += bytes;
-        let (deal, proxy) = (*deal, *proxy);
+        let (deal, proxy, secret) = (*deal, proxy.clone(), secret.clone());
         tasks.spawn(async move {
-            traffic::send_through(proxy, target, SECRET, bytes)
+            traffic::send_through(&proxy, target, &secret, bytes)
                 .await
                 .with_context(|| format!("traffic through deal {deal}'s proxy {proxy}"))
         });
@@ -349,7 +353,12 @@ fn agent_config(config: &StoryConfig, i: usize, worker: Address) -> anyhow::Resu
         settle_every: Duration::from_secs(2),
         withdraw_at: Some(Snm::from_whole(1)),
         retry_max: Duration::from_secs(5),
-        command: agent_command(&config.proxy.display().to_string()),
+        // The customers' target is an echo server on 127.0.0.1, which a proxy refuses unless
+        // allowed.
+        command: agent_command(
+            &config.proxy.display().to_string(),
+            &[Cidr::new(Ipv4Addr::LOCALHOST.into(), 32).context("range")?],
+        ),
         workload_dir: dir.join("workloads"),
         workers: vec![WorkerConfig { address: worker, ip }],
         asks: vec![AskTemplate {

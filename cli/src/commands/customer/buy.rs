@@ -4,27 +4,28 @@
 //! says), pays each deposit (ERC-20 allowance, or an EIP-2612 permit with `--permit`), quick-buys
 //! the asks, and prints each deal: id, worker, master, price, term, deposit and runway. With
 //! `--wait-endpoint` it waits for each supplier to announce where its workload serves (a proxy's
-//! `ip:port`); with `--dry-run` it only shows what it would take and pay. When nothing fits it
+//! `ip:port#sha256=<certificate fingerprint>`, which `snm_sdk::proxy_client` pins); with `--dry-run` it only shows what it would take and pay. When nothing fits it
 //! says why: how many asks are open, how many meet the requirements, the cheapest against the
 //! budget.
 //!
 //! ```text
 //! export SNM_RPC=http://127.0.0.1:8545 SNM_DEPLOYMENT=deployment.json SNM_KEY=0x…
 //! snm customer buy --term 2h --budget "200 SNM" --cores 4 --ram 16GiB --net public-ip,incoming \
-//!     --image ghcr.io/acme/proxy:1.2 --secret s3cret --count 3 --wait-endpoint 2m
+//!     --image ghcr.io/acme/proxy:1.2 --secret "$(openssl rand -hex 32)" --count 3 --wait-endpoint 2m
 //! snm customer buy --term spot --budget "50 SNM" --max-price "0.5 USD/h" --dry-run
 //! ```
 //!
 //! The secret never leaves the machine: the deal carries its keccak-256 (`configHash`), which the
-//! supplier's proxy checks (see `snm_proxy`).
+//! supplier's proxy checks (see `snm_proxy`). That hash is public, so a secret that cannot hold 128
+//! bits of randomness is refused before anything is bought.
 
 use std::{collections::VecDeque, time::Duration};
 
 use alloy::{primitives::B256, providers::DynProvider};
-use snm_proxy::config_hash;
 use snm_sdk::{
     Customer, Error, Funds,
     market::{DealId, DealOpened},
+    proxy_client::{ProxyEndpoint, ProxySecret},
     units::{Snm, Term, format_duration, parse_duration},
 };
 
@@ -56,7 +57,8 @@ pub struct Args {
     #[arg(long, required_unless_present = "dry_run")]
     image: Option<String>,
     /// A secret only the customer knows; the deal carries its keccak-256 (`configHash`), so only
-    /// the customer can use the workload (a proxy checks it).
+    /// the customer can use the workload (a proxy checks it). The hash is public: the secret must
+    /// hold 128 bits of randomness (`openssl rand -hex 32`).
     #[arg(long, env = "SNM_SECRET", hide_env_values = true)]
     secret: Option<String>,
     /// How many deals to buy, each on its own machine (many proxies: many IPs).
@@ -77,6 +79,8 @@ pub struct Args {
 
 /// Runs `snm customer buy`.
 pub async fn run(args: Args) -> Result<(), PurchaseError> {
+    // Before anything is read or bought: a weak secret would protect nothing.
+    let secret = args.secret.map(ProxySecret::new).transpose()?;
     let order =
         Order { wanted: args.needs.requirements(args.term), budget: args.budget, count: args.count.into() };
     let client =
@@ -103,7 +107,7 @@ pub async fn run(args: Args) -> Result<(), PurchaseError> {
     }
     let permit = if args.permit { Some(args.chain.signer()?) } else { None };
     let image = args.image.unwrap_or_default();
-    let hash = args.secret.as_deref().map_or(B256::ZERO, config_hash);
+    let hash = secret.as_ref().map_or(B256::ZERO, ProxySecret::config_hash);
 
     let mut bought: Vec<DealOpened> = Vec::new();
     let mut queue: VecDeque<Pick> = plan.picks.into();
@@ -212,7 +216,13 @@ async fn wait_for_endpoints(
     while let Some(joined) = waits.join_next().await {
         let (id, endpoint) = joined.map_err(PurchaseError::Task)?;
         match endpoint {
-            Ok(endpoint) => println!("deal {id} serves at {endpoint}"),
+            Ok(endpoint) => match endpoint.parse::<ProxyEndpoint>() {
+                Ok(proxy) => println!(
+                    "deal {id} serves at {endpoint}\n  TLS certificate sha256 {} (snm_sdk::proxy_client pins it)",
+                    proxy.fingerprint()
+                ),
+                Err(_) => println!("deal {id} serves at {endpoint} (it names no TLS certificate to pin)"),
+            },
             Err(Error::Timeout { .. }) => missing.push(id),
             Err(error) => return Err(error.into()),
         }

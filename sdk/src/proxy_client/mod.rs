@@ -1,0 +1,30 @@
+//! The customer's side of a deal's metered proxy (feature `proxy-client`): read the endpoint its
+//! supplier announced, make and check the secret, and open tunnels.
+//!
+//! A proxy serves TLS with a certificate it makes itself; its supplier's agent announces the
+//! endpoint as `host:port#sha256=<64 hex digits>`, the SHA-256 of that certificate
+//! ([`ProxyEndpoint`]). [`connect`] accepts only that certificate, so the secret it then sends in
+//! `Proxy-Authorization` reaches no one else. The bid's `configHash` is the secret's keccak-256,
+//! public on chain: the secret must hold at least 128 bits of randomness ([`ProxySecret`]).
+//!
+//! ```no_run
+//! use snm_sdk::proxy_client::{ProxyEndpoint, ProxySecret, connect};
+//! use tokio::io::AsyncWriteExt;
+//!
+//! # async fn run(announced: &str) -> Result<(), Box<dyn std::error::Error>> {
+//! let secret = ProxySecret::generate()?; // its config_hash() goes in the bid
+//! let endpoint: ProxyEndpoint = announced.parse()?;
+//! let mut tunnel = connect(&endpoint, "198.51.100.1:443", &secret).await?;
+//! tunnel.write_all(b"...").await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod connect;
+mod endpoint;
+mod pin;
+mod secret;
+
+pub use connect::{ProxyClientError, Tunnel, authorization_header, connect};
+pub use endpoint::{CertFingerprint, EndpointError, ProxyEndpoint};
+pub use secret::{ProxySecret, WeakSecret};
