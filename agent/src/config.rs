@@ -51,6 +51,7 @@ use serde::Deserialize;
 use snm_sdk::{
     Error,
     market::Ask,
+    net::classify,
     units::{
         Bytes, NetFlags, ParseError, ParseErrorKind, Resources, Snm, UsdPerHour, UsdPerSecond, fixed,
         parse_duration,
@@ -224,16 +225,6 @@ fn parse_address(text: &str) -> Result<Address, String> {
     Ok(address)
 }
 
-/// Why customers could not reach a worker at `ip`, if they could not.
-fn unreachable_ip(ip: IpAddr) -> Option<&'static str> {
-    match ip {
-        _ if ip.is_unspecified() => Some("unspecified"),
-        _ if ip.is_multicast() => Some("a multicast address"),
-        IpAddr::V4(v4) if v4.is_broadcast() => Some("the broadcast address"),
-        _ => None,
-    }
-}
-
 impl AgentConfig {
     /// Reads and checks a configuration file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
@@ -285,8 +276,8 @@ impl AgentConfig {
             if workers.iter().any(|w| w.address == address) {
                 return Err(format!("worker {address} is listed twice"));
             }
-            if let Some(why) = unreachable_ip(raw.ip) {
-                return Err(at(format!("`ip` {} is {why}: customers could not reach it", raw.ip)));
+            if let Some(class) = classify(raw.ip).filter(|class| class.is_never_a_host()) {
+                return Err(at(format!("`ip` {} is {class}: customers could not reach it", raw.ip)));
             }
             workers.push(WorkerConfig { address, ip: raw.ip });
         }

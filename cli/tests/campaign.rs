@@ -335,12 +335,12 @@ async fn refuses_bad_input_and_waits_out_the_delay() {
             format!(
                 "account,ip,bytes,period_start,period_end\n{a},10.0.0.1,1,1,2\n{a},255.255.255.255,1,1,2\n"
             ),
-            ":3: `255.255.255.255` is the broadcast address: no worker has it",
+            ":3: `255.255.255.255` is broadcast: no worker has it",
         ),
         (
             "unspecified.csv",
             format!("account,ip,bytes,period_start,period_end\n{a},0.0.0.0,1,1,2\n"),
-            ":2: `0.0.0.0` is the unspecified address: no worker has it",
+            ":2: `0.0.0.0` is unspecified: no worker has it",
         ),
         (
             "twice.csv",
@@ -382,7 +382,7 @@ async fn refuses_bad_input_and_waits_out_the_delay() {
     assert_has(
         refused.failed(),
         &[&format!(
-            "{}:2: `127.0.0.1` is a loopback address: the campaign counts such IPs only with \
+            "{}:2: `127.0.0.1` is loopback: the campaign counts such IPs only with \
              `allow_private_ips = true`",
             once.display()
         )],

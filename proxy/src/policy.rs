@@ -9,9 +9,12 @@
 
 use std::{
     fmt,
-    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    net::{IpAddr, SocketAddr},
     str::FromStr,
 };
+
+pub use snm_sdk::net::AddressClass;
+use snm_sdk::net::{canonical, classify};
 
 /// An address range, `10.0.0.0/8` or `fd00::/8`; a bare address is a range of one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,119 +72,6 @@ impl FromStr for Cidr {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("`{0}` is not an address range (`10.0.0.0/8`, `fd00::/8` or a single address)")]
 pub struct BadCidr(pub String);
-
-/// Why an address is no destination on the public internet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AddressClass {
-    /// `0.0.0.0/8`, `::`: "this host".
-    Unspecified,
-    /// `127.0.0.0/8`, `::1`: the supplier's machine itself.
-    Loopback,
-    /// `10.0.0.0/8`, `172.16.0.0/12`, `192.168.0.0/16`, `fc00::/7` (and the deprecated site-local
-    /// `fec0::/10`): the supplier's LAN.
-    Private,
-    /// `100.64.0.0/10`: a carrier's NAT (shared address space).
-    SharedAddressSpace,
-    /// `169.254.0.0/16` (cloud metadata at 169.254.169.254), `fe80::/10`.
-    LinkLocal,
-    /// `224.0.0.0/4`, `ff00::/8`.
-    Multicast,
-    /// `255.255.255.255`.
-    Broadcast,
-    /// Documentation, benchmarking, protocol-assignment, discard and future-use ranges, and IPv6
-    /// forms of IPv4 addresses this list refuses (IPv4-compatible, NAT64 local use).
-    Reserved,
-}
-
-impl fmt::Display for AddressClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Unspecified => "unspecified",
-            Self::Loopback => "loopback",
-            Self::Private => "private",
-            Self::SharedAddressSpace => "shared address space (carrier NAT)",
-            Self::LinkLocal => "link-local",
-            Self::Multicast => "multicast",
-            Self::Broadcast => "broadcast",
-            Self::Reserved => "reserved",
-        })
-    }
-}
-
-/// An IPv4 address carried in an IPv6 one (`::ffff:a.b.c.d`, NAT64 `64:ff9b::a.b.c.d`, 6to4
-/// `2002:aabb:ccdd::`) as that IPv4 address: it reaches the same host.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => embedded_v4(v6).map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
-    let bits = v6.to_bits();
-    let low = Ipv4Addr::from_bits(bits as u32);
-    if let Some(v4) = v6.to_ipv4_mapped() {
-        Some(v4)
-    } else if bits >> 32 == 0x0064_ff9b_0000_0000_0000_0000 {
-        Some(low)
-    } else if bits >> 112 == 0x2002 {
-        Some(Ipv4Addr::from_bits((bits >> 80) as u32))
-    } else {
-        None
-    }
-}
-
-/// The class of `ip` if it is not a public internet address.
-pub fn classify(ip: IpAddr) -> Option<AddressClass> {
-    match canonical(ip) {
-        IpAddr::V4(v4) => classify_v4(v4),
-        IpAddr::V6(v6) => classify_v6(v6),
-    }
-}
-
-fn classify_v4(ip: Ipv4Addr) -> Option<AddressClass> {
-    let [a, b, c, _] = ip.octets();
-    Some(match (a, b, c) {
-        _ if ip.is_broadcast() => AddressClass::Broadcast,
-        (0, _, _) => AddressClass::Unspecified,
-        (127, _, _) => AddressClass::Loopback,
-        (10, _, _) | (172, 16..=31, _) | (192, 168, _) => AddressClass::Private,
-        (100, 64..=127, _) => AddressClass::SharedAddressSpace,
-        (169, 254, _) => AddressClass::LinkLocal,
-        (224..=239, _, _) => AddressClass::Multicast,
-        (240..=255, _, _)
-        | (192, 0, 0 | 2)
-        | (192, 88, 99)
-        | (198, 18..=19, _)
-        | (198, 51, 100)
-        | (203, 0, 113) => AddressClass::Reserved,
-        _ => return None,
-    })
-}
-
-fn classify_v6(ip: Ipv6Addr) -> Option<AddressClass> {
-    let bits = ip.to_bits();
-    let first = ip.segments()[0];
-    Some(match () {
-        _ if ip.is_unspecified() => AddressClass::Unspecified,
-        _ if ip.is_loopback() => AddressClass::Loopback,
-        _ if first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfec0 => AddressClass::Private,
-        _ if first & 0xffc0 == 0xfe80 => AddressClass::LinkLocal,
-        _ if first & 0xff00 == 0xff00 => AddressClass::Multicast,
-        // IPv4-compatible (::a.b.c.d), NAT64 local use (64:ff9b:1::/48), discard (100::/64),
-        // IETF assignments (2001::/23), documentation (2001:db8::/32, 3fff::/20).
-        _ if bits >> 32 == 0
-            || bits >> 80 == 0x0064_ff9b_0001
-            || bits >> 64 == 0x0100_0000_0000_0000
-            || bits >> 105 == 0x2001_0000 >> 9
-            || bits >> 96 == 0x2001_0db8
-            || bits >> 108 == 0x3fff0 =>
-        {
-            AddressClass::Reserved
-        }
-        _ => return None,
-    })
-}
 
 /// The destinations a proxy refuses: every [`AddressClass`], except the ranges allowed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -70,6 +70,7 @@ pub mod events;
 pub mod gas;
 pub mod market;
 pub mod matcher;
+pub mod net;
 pub mod operator;
 pub mod orderbook;
 pub mod prelude;

@@ -17,8 +17,9 @@ use std::{
 use alloy::primitives::{Address, B256, U256, address};
 use common::{fixture, scratch};
 use snm_sdk::{
+    net::AddressClass,
     rewards::{
-        Campaign, ConflictRule, InputReason, IpClass, LineRate, Location, PreviousRound, RewardsError, Round,
+        Campaign, ConflictRule, InputReason, LineRate, Location, PreviousRound, RewardsError, Round,
         StandardMerkleTree, Tally, UsageRecord, compute_round, merkle,
     },
     units::{Bytes, Snm},
@@ -440,11 +441,11 @@ fn records_no_campaign_can_pay_are_refused_with_file_and_line() -> Result {
     assert!(matches!(&reason, InputReason::BeyondLineRate(excess) if excess.seconds == 86_400), "{shown}");
     assert!(shown.contains("more than a 10 Gbit/s line carries (108000000000000 bytes)"), "{shown}");
     for (k, (text, class)) in [
-        ("0.0.0.0", IpClass::Unspecified),
-        ("::", IpClass::Unspecified),
-        ("255.255.255.255", IpClass::Broadcast),
-        ("224.0.0.1", IpClass::Multicast),
-        ("ff02::1", IpClass::Multicast),
+        ("0.0.0.0", AddressClass::Unspecified),
+        ("::", AddressClass::Unspecified),
+        ("255.255.255.255", AddressClass::Broadcast),
+        ("224.0.0.1", AddressClass::Multicast),
+        ("ff02::1", AddressClass::Multicast),
     ]
     .into_iter()
     .enumerate()
@@ -462,7 +463,7 @@ fn records_no_campaign_can_pay_are_refused_with_file_and_line() -> Result {
     fs::write(&loopback, format!("account,ip,bytes,period_start,period_end\n{B},127.0.0.11,1,1,2\n"))?;
     let (at, reason, shown) = refusal(&strict, std::slice::from_ref(&loopback));
     assert_eq!(at, Location::line(&loopback, 2));
-    assert_eq!(reason, InputReason::PrivateIp { ip: ip("127.0.0.11"), class: IpClass::Loopback });
+    assert_eq!(reason, InputReason::PrivateIp { ip: ip("127.0.0.11"), class: AddressClass::Loopback });
     assert!(shown.contains("only with `allow_private_ips = true`"), "{shown}");
     assert_eq!(compute_round(&campaign, None, &[loopback])?.accounts().len(), 1);
     fs::remove_dir_all(&dir)?;

@@ -6,7 +6,8 @@ use std::{fmt, net::IpAddr, path::PathBuf};
 use alloy::primitives::Address;
 
 use super::merkle::MultiProofError;
-use super::screen::{IpClass, LineExcess};
+use super::screen::LineExcess;
+use crate::net::AddressClass;
 
 /// Where in an input file a problem was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,7 +136,7 @@ pub enum InputReason {
         /// The IP.
         ip: IpAddr,
         /// What kind of address it is.
-        class: IpClass,
+        class: AddressClass,
     },
     /// The worker IP is loopback, private, link-local or shared, and the campaign does not count
     /// those.
@@ -144,7 +145,7 @@ pub enum InputReason {
         /// The IP.
         ip: IpAddr,
         /// What kind of address it is.
-        class: IpClass,
+        class: AddressClass,
     },
     /// The record reports more bytes than the campaign's fastest line carries in its period (boxed:
     /// its byte counts would double the size of every error).

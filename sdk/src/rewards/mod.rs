@@ -9,7 +9,7 @@
 //!
 //! - [`Campaign`]: the rules, from TOML (amount per unique IP, USD per TB, the fixed SNM/USD rate),
 //!   and what records it accepts ([`Campaign::check_record`]: no zero address, worker IPs by
-//!   [`IpClass`], no more traffic than a [`LineRate`] carries in the record's period).
+//!   [`AddressClass`](crate::net::AddressClass), no more traffic than a [`LineRate`] carries in the record's period).
 //! - [`UsageReader`]: streams CSV or JSON-lines reports; see [`usage`] for the exact columns.
 //! - [`Tally`]: counts each IP once per campaign and settles conflicts (rule on [`Tally`]).
 //! - [`Round`]: per-account amounts for the round and cumulative, the root, the total, the
@@ -84,7 +84,7 @@ pub use round::{
     compute_round,
 };
 #[cfg(feature = "rewards")]
-pub use screen::{IpClass, LineExcess, LineRate};
+pub use screen::{LineExcess, LineRate};
 #[cfg(feature = "rewards")]
 pub use tally::Tally;
 #[cfg(feature = "rewards")]
