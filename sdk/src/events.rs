@@ -221,6 +221,12 @@ impl<E> std::ops::Deref for Batch<E> {
     }
 }
 
+impl<E> std::ops::DerefMut for Batch<E> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.events
+    }
+}
+
 impl<E> IntoIterator for Batch<E> {
     type Item = Event<E>;
     type IntoIter = std::vec::IntoIter<Event<E>>;
@@ -330,8 +336,6 @@ impl<P: Provider, E: SolEventInterface> EventStream<P, E> {
             self.cursor = last.cursor();
             self.delivered_up_to = Some(last.block);
         }
-        // Everything read is delivered: later blocks start after it.
-        self.cursor = self.cursor.max(EventCursor::from_block(self.next_block));
         Ok(Batch { rollback: self.rollback.take(), events })
     }
 

@@ -202,7 +202,6 @@ impl<P: Provider + Clone> DealWatch<P> {
                 }
             }
         }
-        self.cursor = self.cursor.max(self.stream.cursor());
         Ok(out)
     }
 
