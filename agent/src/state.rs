@@ -181,7 +181,11 @@ impl AgentState {
             }
             _ => self.chain = Some(now),
         }
-        let read = self.recent.newest().map_or(self.cursor.block.saturating_sub(1), |b| b.number);
+        let delivered = match self.cursor.log_index {
+            Some(_) => self.cursor.block,
+            None => self.cursor.block.saturating_sub(1),
+        };
+        let read = self.recent.newest().map_or(delivered, |b| b.number.max(delivered));
         if read > head {
             return Err(StateError::AheadOfChain { path: path.to_owned(), block: read, head });
         }
