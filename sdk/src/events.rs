@@ -368,12 +368,15 @@ impl<P: Provider, E: SolEventInterface> EventStream<P, E> {
 
     /// Checks the remembered blocks against the chain, newest first, and rewinds to the newest one
     /// still on it (the common ancestor) when the newest is not.
-    async fn follow_reorg(&mut self, head: &BlockRef) -> Result<(), Error> {
+    async fn follow_reorg(&mut self, head: &BlockRef, head_parent: B256) -> Result<(), Error> {
         let Some(newest) = self.recent.newest() else { return Ok(()) };
         let on_chain =
             |block: &BlockRef, found: Option<BlockRef>| found.is_some_and(|f| f.hash == block.hash);
         let still = if newest.number == head.number {
             newest.hash == head.hash
+        } else if newest.number + 1 == head.number {
+            // One new block: its parent hash tells, without a request.
+            newest.hash == head_parent
         } else if newest.number > head.number {
             false
         } else {
@@ -415,7 +418,7 @@ impl<P: Provider, E: SolEventInterface> EventStream<P, E> {
         let latest = self.provider.get_block_by_number(BlockNumberOrTag::Latest).await?;
         let Some(latest) = latest else { return Err(Error::NoLatestBlock) };
         let head = BlockRef { number: latest.header.number, hash: latest.header.hash };
-        self.follow_reorg(&head).await?;
+        self.follow_reorg(&head, latest.header.parent_hash).await?;
         let target_number = head.number.saturating_sub(self.confirmations);
         if target_number < self.next_block {
             return Ok(());

@@ -2,13 +2,23 @@
 //! common ancestor and then delivers the canonical events (also when resumed from a saved
 //! position), the deal watch reports the deal that replaced a taken-back one under the same id,
 //! and the order book undoes what orphaned blocks did. Reorganisations are made with anvil's
-//! `anvil_reorg` and with `evm_snapshot` / `evm_revert`.
+//! `anvil_reorg` and with `evm_snapshot` / `evm_revert`. Following the chain costs no more
+//! requests per poll than reading without the checks did.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
+
+mod common;
+
+use std::sync::{Arc, Mutex};
 
 use alloy::{
     primitives::{Address, U256},
-    providers::Provider,
+    providers::{Provider, ProviderBuilder},
+    rpc::{client::ClientBuilder, json_rpc::RequestPacket},
     sol_types::SolCall,
+    transports::TransportFut,
 };
+use common::intercept::{Intercept, Pass};
 use snm_sdk::{
     Deployment, Error,
     bindings::SNMToken::{self, SNMTokenEvents},
@@ -213,5 +223,34 @@ async fn a_deployment_is_refused_on_another_chain_or_without_its_contracts() -> 
     );
     let head = devnet.provider().get_block_number().await?;
     assert!(head > deployment.start_block);
+    Ok(())
+}
+
+/// Requests per poll of a stream at the head: one when nothing happened (the head's hash is the
+/// newest block read), two after one new block (the head, whose parent hash is the newest block
+/// read, and its logs). Reading without the checks took two in both cases (the head's number and
+/// the logs from the last event's block).
+#[tokio::test]
+async fn following_the_chain_costs_no_more_requests_per_poll() -> Result<(), Error> {
+    let devnet = Devnet::start().await?;
+    let calls: Arc<Mutex<Vec<String>>> = Arc::default();
+    let record = Arc::clone(&calls);
+    let counting = Intercept::new(move |request: RequestPacket, pass: Pass| -> TransportFut<'static> {
+        record.lock().unwrap().push(request.method_names().collect::<Vec<_>>().join("+"));
+        Box::pin(pass.send(request))
+    });
+    let rpc = ClientBuilder::default().layer(counting).http(devnet.endpoint());
+    let provider = ProviderBuilder::new().connect_client(rpc);
+    let mut stream: EventStream<_, SNMTokenEvents> = EventStream::new(provider, devnet.token());
+    stream.poll().await?;
+    let mut poll = async || {
+        calls.lock().unwrap().clear();
+        let batch = stream.poll().await?;
+        Ok::<_, Error>((amounts(&batch), calls.lock().unwrap().clone()))
+    };
+    assert_eq!(poll().await?, (vec![], vec!["eth_getBlockByNumber".to_owned()]));
+    transfer(&devnet, 1).await?;
+    let logs = ["eth_getBlockByNumber".to_owned(), "eth_getLogs".to_owned()];
+    assert_eq!(poll().await?, (vec![1], logs.to_vec()));
     Ok(())
 }
