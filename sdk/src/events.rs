@@ -486,7 +486,39 @@ impl<P: Provider, E: SolEventInterface> EventStream<P, E> {
 
 #[cfg(test)]
 mod tests {
-    use super::block_ranges;
+    use super::*;
+
+    fn block(number: u64, hash: u8) -> BlockRef {
+        BlockRef { number, hash: B256::repeat_byte(hash) }
+    }
+
+    #[test]
+    fn recent_blocks_keep_the_newest_window_and_replace_a_reorganised_tail() {
+        let mut recent = RecentBlocks::default();
+        for n in 0..(RECENT_BLOCKS as u64 + 10) {
+            recent.push(block(n, 1));
+        }
+        assert_eq!(recent.iter().count(), RECENT_BLOCKS);
+        assert_eq!(recent.iter().next().map(|b| b.number), Some(10));
+        assert_eq!(recent.newest(), Some(block(RECENT_BLOCKS as u64 + 9, 1)));
+        // A block at a number already remembered replaces it and everything after.
+        recent.push(block(100, 2));
+        assert_eq!(recent.newest(), Some(block(100, 2)));
+        assert_eq!(recent.hash_of(99), Some(B256::repeat_byte(1)));
+        assert_eq!(recent.clone().until(Some(50)).newest().map(|b| b.number), Some(50));
+        assert_eq!(recent.until(None).newest(), None);
+    }
+
+    #[test]
+    fn a_position_round_trips_through_json() {
+        let mut recent = RecentBlocks::default();
+        recent.push(block(7, 3));
+        let position = StreamPosition { cursor: EventCursor { block: 7, log_index: Some(2) }, recent };
+        let json = serde_json::to_string(&position).unwrap();
+        assert_eq!(serde_json::from_str::<StreamPosition>(&json).unwrap(), position);
+        let old: StreamPosition = serde_json::from_str(r#"{"cursor":{"block":3,"log_index":null}}"#).unwrap();
+        assert_eq!(old, StreamPosition::new(EventCursor::from_block(3)));
+    }
 
     #[test]
     fn block_ranges_cover_the_blocks_once_in_order() {
