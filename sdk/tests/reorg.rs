@@ -22,7 +22,7 @@ use common::intercept::{Intercept, Pass};
 use snm_sdk::{
     Deployment, Error,
     bindings::SNMToken::{self, SNMTokenEvents},
-    devnet::Devnet,
+    devnet::{Devnet, DevnetConfig},
     events::{EventCursor, EventStream, Rollback},
     market::{Ask, AskId, Purchase},
     supplier::DealEvent,
@@ -39,31 +39,63 @@ fn amounts(events: &[snm_sdk::events::Event<SNMTokenEvents>]) -> Vec<u64> {
         .collect()
 }
 
+/// Mines one block (the stream tests turn automine off, so that nothing is mined behind their back:
+/// anvil puts the transactions of the blocks a reorganisation takes back into its pool again).
+async fn mine(devnet: &Devnet) -> Result<(), Error> {
+    devnet.provider().raw_request::<_, serde_json::Value>("evm_mine".into(), ()).await?;
+    Ok(())
+}
+
+/// A devnet that mines only when told: no periodic block, no automine.
+async fn manual_devnet() -> Result<Devnet, Error> {
+    let devnet = Devnet::start_with(DevnetConfig { sweep_interval: None, ..DevnetConfig::default() }).await?;
+    devnet.provider().raw_request::<_, serde_json::Value>("evm_setAutomine".into(), (false,)).await?;
+    Ok(devnet)
+}
+
+/// A transfer of `amount` from account 1, mined in a block of its own; returns the block.
 async fn transfer(devnet: &Devnet, amount: u64) -> Result<u64, Error> {
+    transfer_from(devnet, 1, amount).await
+}
+
+/// A transfer of `amount` from account `from`, mined in a block of its own; returns the block. (An
+/// account whose transfer a reorganisation took back sends no more: the devnet's nonce layer still
+/// counts the dropped transaction.)
+async fn transfer_from(devnet: &Devnet, from: usize, amount: u64) -> Result<u64, Error> {
     let accounts = devnet.accounts();
     let token = SNMToken::new(devnet.token(), devnet.provider());
-    let receipt =
-        token.transfer(accounts[2], U256::from(amount)).from(accounts[1]).send().await?.get_receipt().await?;
+    let pending = token.transfer(accounts[2], U256::from(amount)).from(accounts[from]).send().await?;
+    mine(devnet).await?;
+    let receipt = pending.get_receipt().await?;
     Ok(receipt.block_number.unwrap_or_default())
 }
 
 /// Replaces the last `depth` blocks with new ones, the first holding a transfer of `amount` from
-/// account 1 (anvil signs for its own accounts) with the nonce of the first transfer taken back:
-/// those cannot come back from the node's pool, as they could on a real chain.
+/// account 3 (anvil signs for its own accounts), then drops what the taken-back blocks put back
+/// in the pool.
 async fn reorg_with_transfer(devnet: &Devnet, depth: u64, amount: u64) -> Result<(), Error> {
     let accounts = devnet.accounts();
     let ancestor = devnet.block_number().await? - depth;
-    let nonce = devnet.provider().get_transaction_count(accounts[1]).number(ancestor).await?;
+    let nonce = devnet.provider().get_transaction_count(accounts[3]).number(ancestor).await?;
     let input = SNMToken::transferCall { to: accounts[2], value: U256::from(amount) }.abi_encode();
     let tx = serde_json::json!({
-        "from": accounts[1],
+        "from": accounts[3],
         "to": devnet.token(),
         "input": alloy::hex::encode_prefixed(input),
         "gas": "0x30000",
         "nonce": format!("{nonce:#x}"),
     });
     devnet.provider().raw_request::<_, ()>("anvil_reorg".into(), (depth, [(tx, 0u64)])).await?;
+    devnet.provider().raw_request::<_, ()>("anvil_dropAllTransactions".into(), ()).await?;
     Ok(())
+}
+
+/// The token's transfers now on the chain after block `after` (a reader that never saw the
+/// orphaned blocks).
+async fn canonical_after(devnet: &Devnet, after: u64) -> Result<Vec<u64>, Error> {
+    let mut fresh: EventStream<_, SNMTokenEvents> =
+        EventStream::resume(devnet.provider().clone(), devnet.token(), EventCursor::from_block(after + 1));
+    Ok(amounts(&fresh.poll().await?))
 }
 
 async fn snapshot(devnet: &Devnet) -> Result<U256, Error> {
@@ -78,7 +110,7 @@ async fn revert(devnet: &Devnet, id: U256) -> Result<(), Error> {
 
 #[tokio::test]
 async fn a_stream_rolls_back_orphaned_events_and_delivers_the_canonical_ones() -> Result<(), Error> {
-    let devnet = Devnet::start().await?;
+    let devnet = manual_devnet().await?;
     let mut stream: EventStream<_, SNMTokenEvents> =
         EventStream::new(devnet.provider().clone(), devnet.token());
     let mut resumed_later: EventStream<_, SNMTokenEvents> =
@@ -93,9 +125,11 @@ async fn a_stream_rolls_back_orphaned_events_and_delivers_the_canonical_ones() -
 
     // The block with transfer 2 is replaced by one with transfer 5.
     reorg_with_transfer(&devnet, 1, 5).await?;
+    let canonical = canonical_after(&devnet, first).await?;
+    assert!(canonical.contains(&5) && !canonical.contains(&1), "{canonical:?}");
     let batch = stream.poll().await?;
     assert_eq!(batch.rollback, Some(Rollback { to_block: first }));
-    assert_eq!(amounts(&batch), vec![5], "only the canonical events after the ancestor");
+    assert_eq!(amounts(&batch), canonical, "only the canonical events after the ancestor");
     assert!(stream.poll().await?.is_empty() && stream.poll().await?.rollback.is_none());
 
     // A reader that saved its position before the reorganisation learns of it when it resumes.
@@ -103,35 +137,39 @@ async fn a_stream_rolls_back_orphaned_events_and_delivers_the_canonical_ones() -
         EventStream::resume_at(devnet.provider().clone(), devnet.token(), saved);
     let batch = resumed.poll().await?;
     assert_eq!(batch.rollback, Some(Rollback { to_block: first }));
-    assert_eq!(amounts(&batch), vec![5]);
+    assert_eq!(amounts(&batch), canonical);
 
     // `next` reports the rollback as an error once, then the canonical events.
     let mut next: EventStream<_, SNMTokenEvents> =
         EventStream::resume_at(devnet.provider().clone(), devnet.token(), stream.position());
-    let third = transfer(&devnet, 3).await?;
+    let third = transfer_from(&devnet, 4, 3).await?;
     assert_eq!(amounts(&[next.next().await?]), vec![3]);
     reorg_with_transfer(&devnet, 1, 7).await?;
+    let canonical = canonical_after(&devnet, third - 1).await?;
+    assert!(canonical.contains(&7) && !canonical.contains(&3), "{canonical:?}");
     let error = next.next().await.unwrap_err();
     assert!(matches!(error, Error::Reorged { to_block } if to_block == third - 1), "{error}");
-    assert_eq!(amounts(&[next.next().await?]), vec![7]);
+    assert_eq!(amounts(&[next.next().await?]), canonical[..1]);
     Ok(())
 }
 
 #[tokio::test]
 async fn a_stream_confirmations_deep_never_sees_a_shallower_reorganisation() -> Result<(), Error> {
-    let devnet = Devnet::start().await?;
+    let devnet = manual_devnet().await?;
     let mut stream: EventStream<_, SNMTokenEvents> =
         EventStream::new(devnet.provider().clone(), devnet.token()).with_confirmations(2);
     let setup = stream.poll().await?.len();
     assert!(setup > 0);
-    transfer(&devnet, 1).await?;
+    let first = transfer(&devnet, 1).await?;
     transfer(&devnet, 2).await?;
     let batch = stream.poll().await?;
     assert!(amounts(&batch).is_empty(), "transfer 1 is one block deep, transfer 2 at the head");
     reorg_with_transfer(&devnet, 1, 5).await?;
+    let canonical = canonical_after(&devnet, first - 1).await?;
+    assert!(canonical.contains(&5) && !canonical.contains(&2), "{canonical:?}");
     devnet.provider().raw_request::<_, ()>("anvil_mine".into(), (U256::from(2),)).await?;
     let batch = stream.poll().await?;
-    assert_eq!((batch.rollback, amounts(&batch)), (None, vec![1, 5]));
+    assert_eq!((batch.rollback, amounts(&batch)), (None, canonical));
     Ok(())
 }
 
@@ -232,7 +270,7 @@ async fn a_deployment_is_refused_on_another_chain_or_without_its_contracts() -> 
 /// the logs from the last event's block).
 #[tokio::test]
 async fn following_the_chain_costs_no_more_requests_per_poll() -> Result<(), Error> {
-    let devnet = Devnet::start().await?;
+    let devnet = manual_devnet().await?;
     let calls: Arc<Mutex<Vec<String>>> = Arc::default();
     let record = Arc::clone(&calls);
     let counting = Intercept::new(move |request: RequestPacket, pass: Pass| -> TransportFut<'static> {
