@@ -46,13 +46,13 @@ pub use lock::{LockError, StateLock};
 pub use runtime::{ProcessRuntime, Runtime, RuntimeError, Usage, Workload, WorkloadSpec};
 use snm_sdk::{
     Error, Supplier,
-    events::EventCursor,
+    events::{BlockRef, EventCursor},
     market::{AskId, CloseReason, DealClosed, DealId},
     orderbook::OrderBook,
     supplier::{DealEvent, DealWatch},
     units::{Bytes, Snm, UsdPerHour},
 };
-pub use state::{AgentState, DealRecord, StateError, StateStore};
+pub use state::{AgentState, ChainBinding, DealRecord, StateError, StateStore};
 
 /// Starts of a deal's workload tried before the agent gives up on it: it stops settling the deal
 /// and ends it, so that its customer pays nothing for the time it was not served.
@@ -190,6 +190,23 @@ pub enum AgentEvent {
         /// How much.
         amount: Snm,
     },
+    /// The chain reorganised: what the agent read from the blocks after `to_block` was checked
+    /// against the chain again.
+    Reorganised {
+        /// The newest block still on the chain.
+        to_block: u64,
+    },
+    /// A deal the agent served is no longer on the chain as it was (a reorganisation took its
+    /// opening back; its id may now name another customer's deal): its workload was stopped and
+    /// metered, and it is no longer settled.
+    DealVanished {
+        /// The deal id.
+        deal: DealId,
+        /// The customer it was served to.
+        customer: Address,
+        /// Traffic its workload carried (kept in the usage report).
+        bytes: Bytes,
+    },
     /// Something failed and will be tried again (the chain unreachable, a stale rate, ...).
     Retrying {
         /// What the agent was doing.
@@ -237,6 +254,13 @@ impl fmt::Display for AgentEvent {
             Self::DealFinished { deal, bytes } => write!(f, "deal {deal}: finished, {bytes} carried"),
             Self::Settled { deal, amount } => write!(f, "deal {deal}: settled {amount}"),
             Self::Withdrawn { amount } => write!(f, "withdrew {amount} of earnings"),
+            Self::Reorganised { to_block } => {
+                write!(f, "the chain reorganised: events after block {to_block} were checked again")
+            }
+            Self::DealVanished { deal, customer, bytes } => write!(
+                f,
+                "deal {deal} of {customer} was taken back by a reorganisation: workload stopped after {bytes}"
+            ),
             Self::Retrying { doing, error, retry_in } => {
                 write!(f, "{doing} failed, will retry in {:.1} s: {error}", retry_in.as_secs_f64())
             }
@@ -280,16 +304,14 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         // Before anything reaches the chain: an agent that could serve no deal places no ask.
         runtime.check()?;
         let master = supplier.master();
-        let market = supplier.client().deployment().market;
+        let deployment = *supplier.client().deployment();
+        let market = deployment.market;
         let store = StateStore::new(&config.state);
-        let state = match store.load(market, master)? {
-            Some(state) => state,
-            None => {
-                let state = AgentState::new(market, master, supplier.client().deployment().start_block);
-                store.save(&state)?;
-                state
-            }
-        };
+        let chain = check_chain(&supplier, store.path()).await?;
+        let mut state = store
+            .load(market, master)?
+            .unwrap_or_else(|| AgentState::new(market, master, deployment.start_block));
+        state.bind(chain.binding, chain.head, store.path())?;
         let mut events = Vec::new();
         for worker in &config.workers {
             if supplier.market().master_of(worker.address).await? == Some(master) {
@@ -301,7 +323,9 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             supplier.market().confirm_worker(worker.address).await?;
             events.push(AgentEvent::WorkerConfirmed(worker.address));
         }
-        let watch = supplier.watch_deals(state.cursor);
+        // Nothing is saved before the start succeeded: a failed start leaves no state to refuse
+        // the next one; the state is saved with the first events read.
+        let watch = supplier.watch_deals_at(state.position());
         let book =
             OrderBook::starting_at(EventCursor::from_block(supplier.client().deployment().start_block));
         let agent = Self {
@@ -377,11 +401,14 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
     }
 
     async fn read_deal_events(&mut self, out: &mut Vec<AgentEvent>) -> Result<(), AgentError> {
-        let events = self.watch.poll().await?;
-        if events.is_empty() {
+        let batch = self.watch.poll().await?;
+        if batch.events.is_empty() && batch.rollback.is_none() {
             return Ok(());
         }
-        for event in events {
+        if let Some(rollback) = batch.rollback {
+            self.roll_back(rollback.to_block, out).await?;
+        }
+        for event in batch.events {
             match event.event {
                 DealEvent::Opened(opened) => {
                     if self.state.deals.contains_key(&opened.id) {
@@ -409,8 +436,51 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             }
         }
         // The events and the cursor past them are saved together, before acting on them.
-        self.state.cursor = self.watch.cursor();
+        let position = self.watch.position();
+        self.state.cursor = position.cursor;
+        self.state.recent = position.recent;
         self.store.save(&self.state)?;
+        Ok(())
+    }
+
+    /// After a reorganisation that took back the blocks after `to_block`: every deal not closed
+    /// yet is checked against the market. A deal gone, or now someone else's (its id reused), has
+    /// its workload stopped and metered (the usage stays in the report) and is forgotten, so that
+    /// the deal now under its id is served when its `DealOpened` comes again. A close that was
+    /// taken back is undone while the workload still runs.
+    async fn roll_back(&mut self, to_block: u64, out: &mut Vec<AgentEvent>) -> Result<(), AgentError> {
+        let master = self.supplier.master();
+        let ids: Vec<DealId> =
+            self.state.deals.iter().filter(|(_, r)| r.final_bytes.is_none()).map(|(id, _)| *id).collect();
+        for deal in ids {
+            let Some(record) = self.state.deals.get(&deal).cloned() else { continue };
+            let on_chain = self.supplier.market().deal(deal).await?;
+            let same = on_chain.as_ref().is_some_and(|d| {
+                (d.master, d.customer, d.worker, d.end_time)
+                    == (master, record.customer, record.worker, record.end_time)
+            });
+            if same {
+                if record.closed_at.is_some() && on_chain.as_ref().is_some_and(|d| d.is_active()) {
+                    self.update(deal, |r| r.closed_at = None)?;
+                }
+                continue;
+            }
+            let bytes = match &record.workload {
+                Some(workload) => self.runtime.stop(workload).await?.bytes,
+                None => Bytes::ZERO,
+            };
+            let total = bytes.get().saturating_add(record.carried_bytes);
+            let now = self.supplier.client().now().await?;
+            if let Some(mut orphan) = self.state.deals.remove(&deal) {
+                orphan.final_bytes = Some(total);
+                orphan.closed_at = Some(orphan.closed_at.unwrap_or(now).max(orphan.opened_at));
+                self.state.orphaned.push(orphan);
+            }
+            self.store.save(&self.state)?;
+            self.report_written = false;
+            out.push(AgentEvent::DealVanished { deal, customer: record.customer, bytes: Bytes::new(total) });
+        }
+        out.push(AgentEvent::Reorganised { to_block });
         Ok(())
     }
 
@@ -769,6 +839,33 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
 /// Wall-clock Unix time, seconds.
 fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The chain the agent runs on, checked against its deployment.
+struct ChainCheck {
+    binding: ChainBinding,
+    head: u64,
+}
+
+/// Checks that the node serves the deployment's chain and that its contracts are there, and reads
+/// the deployment block's hash that binds the state to this chain.
+async fn check_chain<P: Provider + Clone>(
+    supplier: &Supplier<P>,
+    state: &std::path::Path,
+) -> Result<ChainCheck, AgentError> {
+    let client = supplier.client();
+    let deployment = client.deployment();
+    deployment.verify(client.provider()).await?;
+    let provider = client.provider();
+    let chain_id = provider.get_chain_id().await.map_err(Error::from)?;
+    let head = provider.get_block_number().await.map_err(Error::from)?;
+    let block = provider.get_block_by_number(deployment.start_block.into()).await.map_err(Error::from)?;
+    let Some(block) = block else {
+        let path = state.to_owned();
+        return Err(StateError::AheadOfChain { path, block: deployment.start_block, head }.into());
+    };
+    let deployment_block = BlockRef { number: block.header.number, hash: block.header.hash };
+    Ok(ChainCheck { binding: ChainBinding { chain_id, deployment_block }, head })
 }
 
 /// The endpoint customers use: the workload's address, with an unspecified host (a workload

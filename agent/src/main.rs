@@ -17,10 +17,14 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use alloy::{primitives::Address, providers::DynProvider, signers::local::PrivateKeySigner};
+use alloy::{
+    primitives::Address,
+    providers::{DynProvider, Provider},
+    signers::local::PrivateKeySigner,
+};
 use clap::{Args, Parser, Subcommand};
 use snm_agent::{AgentConfig, ProcessRuntime, SupplierAgent};
-use snm_sdk::{Client, Deployment, Supplier, provider, tx::TxOptions};
+use snm_sdk::{Client, Deployment, Supplier, events::default_confirmations, provider, tx::TxOptions};
 
 #[derive(Debug, Parser)]
 #[command(about = "A supplier's agent: asks, workloads, metering, settlement")]
@@ -121,10 +125,15 @@ struct ChainArgs {
     /// `register`. Prefer the environment variable to the command line.
     #[arg(long, env = "SNM_KEY", hide_env_values = true)]
     key: PrivateKeySigner,
+    /// How deep a block must be before the agent reads its events (default: 0 on a devnet's chain
+    /// id 31337, 3 elsewhere; a deeper reorganisation is still rolled back).
+    #[arg(long, env = "SNM_CONFIRMATIONS")]
+    confirmations: Option<u64>,
 }
 
 impl ChainArgs {
-    /// A client acting as `--key`'s account.
+    /// A client acting as `--key`'s account, once the node is known to serve the deployment's
+    /// chain and contracts.
     async fn connect(&self) -> anyhow::Result<Client<DynProvider>> {
         let sender = self.key.address();
         let provider = provider::connect_http(self.rpc.clone(), self.key.clone(), &TxOptions::default());
@@ -135,7 +144,10 @@ impl ChainArgs {
                 "where is the market? pass --deployment <file> (or SNM_DEPLOYMENT) or --market <address>"
             ),
         };
-        Ok(Client::new(provider, deployment, sender))
+        deployment.verify(&provider).await?;
+        let chain_id = provider.get_chain_id().await?;
+        let confirmations = self.confirmations.unwrap_or(default_confirmations(chain_id));
+        Ok(Client::new(provider, deployment, sender).with_confirmations(confirmations))
     }
 }
 

@@ -7,6 +7,10 @@
 //! a workload it started just before a crash; a stopped one is not stopped twice), so a restart at
 //! any point neither misses nor repeats a deal. The agent's open asks are not kept here: they are
 //! read back from the chain's order book, so an ask placed just before a crash is not placed twice.
+//!
+//! A state belongs to one chain ([`ChainBinding`]: chain id, market, and the hash of the market's
+//! deployment block). Next to the cursor it keeps the hashes of the last blocks read, so that a
+//! reorganisation while the agent was stopped is still rolled back when it starts again.
 
 use std::{
     collections::BTreeMap,
@@ -21,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::runtime::Workload;
 use snm_sdk::{
-    events::EventCursor,
+    events::{BlockRef, EventCursor, RecentBlocks, StreamPosition},
     market::{DealId, DealOpened},
     rewards::CSV_HEADER,
     units::Bytes,
@@ -125,6 +129,27 @@ pub struct AgentState {
     pub cursor: EventCursor,
     /// Deals served, by id.
     pub deals: BTreeMap<DealId, DealRecord>,
+    /// The chain the state belongs to; `None` in a state written before it was recorded (bound
+    /// at the next start).
+    #[serde(default)]
+    pub chain: Option<ChainBinding>,
+    /// Hashes of the last blocks read up to the cursor, to detect a reorganisation.
+    #[serde(default)]
+    pub recent: RecentBlocks,
+    /// Deals served whose opening a reorganisation took back: their workload was stopped and
+    /// metered; kept for the usage report only.
+    #[serde(default)]
+    pub orphaned: Vec<DealRecord>,
+}
+
+/// The chain a state belongs to: a state of another chain, or of the same chain id after the node
+/// was reset, is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainBinding {
+    /// The chain id.
+    pub chain_id: u64,
+    /// The market's deployment block: its hash changes when the chain is started afresh.
+    pub deployment_block: BlockRef,
 }
 
 impl AgentState {
@@ -136,7 +161,35 @@ impl AgentState {
             master,
             cursor: EventCursor::from_block(from_block),
             deals: BTreeMap::new(),
+            chain: None,
+            recent: RecentBlocks::default(),
+            orphaned: Vec::new(),
         }
+    }
+
+    /// Where the agent's event reading resumes: the cursor and the hashes of the blocks read.
+    pub fn position(&self) -> StreamPosition {
+        StreamPosition { cursor: self.cursor, recent: self.recent.clone() }
+    }
+
+    /// Checks that the state belongs to the chain `now` whose head is `head`, binding a state that
+    /// names no chain yet.
+    pub fn bind(&mut self, now: ChainBinding, head: u64, path: &Path) -> Result<(), StateError> {
+        match self.chain {
+            Some(bound) if bound != now => {
+                return Err(StateError::OtherChain { path: path.to_owned(), bound, now });
+            }
+            _ => self.chain = Some(now),
+        }
+        let delivered = match self.cursor.log_index {
+            Some(_) => self.cursor.block,
+            None => self.cursor.block.saturating_sub(1),
+        };
+        let read = self.recent.newest().map_or(delivered, |b| b.number.max(delivered));
+        if read > head {
+            return Err(StateError::AheadOfChain { path: path.to_owned(), block: read, head });
+        }
+        Ok(())
     }
 
     /// The open deal on `worker`, if any.
@@ -148,7 +201,7 @@ impl AgentState {
     /// deal with the master as account, the worker's IP, the metered bytes and the deal's period.
     pub fn usage_csv(&self) -> String {
         let mut csv = format!("{CSV_HEADER}\n");
-        for record in self.deals.values() {
+        for record in self.deals.values().chain(&self.orphaned) {
             if let (Some(closed_at), Some(bytes)) = (record.closed_at, record.bytes()) {
                 let end = closed_at.max(record.opened_at);
                 // Writing to a String cannot fail.
@@ -177,6 +230,36 @@ pub enum StateError {
         path: PathBuf,
         /// What went wrong.
         source: io::Error,
+    },
+    /// The state belongs to another chain, or to this chain id before the node was reset.
+    #[error(
+        "agent state {path} belongs to chain {} (deployment block {} with hash {}), but the node serves chain {} \
+         whose block {} has hash {}: the chain was reset or this is another chain. Its deals are not on this \
+         chain: move {path} away (keep its usage report if it has one) and start the agent again",
+        bound.chain_id, bound.deployment_block.number, bound.deployment_block.hash,
+        now.chain_id, now.deployment_block.number, now.deployment_block.hash
+    )]
+    OtherChain {
+        /// The file.
+        path: PathBuf,
+        /// The chain it names.
+        bound: ChainBinding,
+        /// The chain the node serves.
+        now: ChainBinding,
+    },
+    /// The state read blocks the node does not have (a node reset, or a node still syncing).
+    #[error(
+        "agent state {path} has read up to block {block} but the node's head is block {head}: the node was \
+         reset or is behind. Wait for it to sync, or if the chain was started afresh move {path} away and start \
+         the agent again"
+    )]
+    AheadOfChain {
+        /// The file.
+        path: PathBuf,
+        /// The last block the state read.
+        block: u64,
+        /// The node's head.
+        head: u64,
     },
     /// The file is not a valid state.
     #[error("agent state {path} is not valid: {reason}")]

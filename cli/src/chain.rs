@@ -99,13 +99,16 @@ impl ChainArgs {
         self.client(provider::connect_http_reader(self.url()?), reader).await
     }
 
-    /// A client of the deployment through `provider`, sending as `sender`.
+    /// A client of the deployment through `provider`, sending as `sender`, once the node is
+    /// known to serve the deployment's chain and its contracts (so that nothing is sent, or read,
+    /// on the wrong chain).
     async fn client(
         &self,
         provider: DynProvider,
         sender: Address,
     ) -> Result<Client<DynProvider>, ChainError> {
         let deployment = self.deployment(&provider).await?;
+        deployment.verify(&provider).await?;
         Ok(Client::new(provider, deployment, sender))
     }
 

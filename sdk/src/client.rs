@@ -41,17 +41,36 @@ pub struct Client<P> {
     sender: Address,
     options: TxOptions,
     chain_id: Arc<OnceCell<u64>>,
+    confirmations: u64,
 }
 
 impl<P> Client<P> {
     /// A client of the contracts of `deployment`, sending as `sender` through `provider`.
     pub fn new(provider: P, deployment: Deployment, sender: Address) -> Self {
-        Self { provider, deployment, sender, options: TxOptions::default(), chain_id: Arc::default() }
+        Self {
+            provider,
+            deployment,
+            sender,
+            options: TxOptions::default(),
+            chain_id: Arc::default(),
+            confirmations: 0,
+        }
     }
 
     /// The same client with other transaction options.
     pub fn with_options(self, options: TxOptions) -> Self {
         Self { options, ..self }
+    }
+
+    /// The same client with event streams that read only blocks at least `confirmations` below
+    /// the head (default 0; see [`crate::events::default_confirmations`]).
+    pub fn with_confirmations(self, confirmations: u64) -> Self {
+        Self { confirmations, ..self }
+    }
+
+    /// How deep a block must be before the event streams made from this client read it.
+    pub fn confirmations(&self) -> u64 {
+        self.confirmations
     }
 
     /// The same provider and contracts, sending as another account (the provider must sign for it).

@@ -63,6 +63,9 @@ pub struct Deployment {
     /// The block the market was deployed in: where event scans start.
     #[serde(default, alias = "startBlock")]
     pub start_block: u64,
+    /// The chain it is on, when known: [`Deployment::verify`] refuses a node of another chain.
+    #[serde(default, alias = "chainId", skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<u64>,
 }
 
 impl Deployment {
@@ -92,7 +95,31 @@ impl Deployment {
         let instance = Market::new(market, provider);
         let (token, oracle) = (instance.token(), instance.oracle());
         let (token, oracle) = tokio::try_join!(token.call(), oracle.call())?;
-        Ok(Self { token, oracle, market, distributor, start_block: 0 })
+        let chain_id = Some(provider.get_chain_id().await?);
+        Ok(Self { token, oracle, market, distributor, start_block: 0, chain_id })
+    }
+
+    /// Checks that `provider` serves this deployment's chain: the node's chain id is the
+    /// deployment's [`chain_id`](Deployment::chain_id) ([`Error::WrongChain`] otherwise), and each
+    /// contract has code at its address ([`Error::NoContractCode`] otherwise: a file of another
+    /// chain, or a node reset since the deployment). Programs that send transactions call it at
+    /// start, so that nothing is sent to the wrong chain.
+    pub async fn verify<P: Provider>(&self, provider: &P) -> Result<(), Error> {
+        let found = provider.get_chain_id().await?;
+        if let Some(expected) = self.chain_id
+            && expected != found
+        {
+            return Err(Error::WrongChain { expected, found });
+        }
+        let contracts = [("market", self.market), ("token", self.token), ("oracle", self.oracle)]
+            .into_iter()
+            .chain(self.distributor.map(|address| ("distributor", address)));
+        for (contract, address) in contracts {
+            if provider.get_code_at(address).await?.is_empty() {
+                return Err(Error::NoContractCode { contract, address, chain_id: found });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -116,6 +143,7 @@ mod tests {
         let read = Deployment::from_file(&forge).unwrap();
         assert_eq!(read.market, Address::with_last_byte(4));
         assert_eq!((read.distributor, read.start_block), (Some(Address::with_last_byte(5)), 7));
+        assert_eq!(read.chain_id, Some(31337));
 
         let own = dir.join("own.json");
         read.write_file(&own).unwrap();

@@ -253,6 +253,54 @@ pub enum Error {
     /// The node answered that it has no latest block.
     #[error("the node has no latest block")]
     NoLatestBlock,
+    /// The chain reorganised past events an [`EventStream::next`](crate::events::EventStream::next)
+    /// had returned: undo what came from the events after `to_block`; the stream continues with
+    /// the canonical chain's events from `to_block + 1`.
+    #[error("the chain reorganised: events after block {to_block} were taken back")]
+    Reorged {
+        /// The newest block still on the chain.
+        to_block: u64,
+    },
+    /// None of the blocks an event stream remembers is still on the chain: it reorganised deeper
+    /// than [`RECENT_BLOCKS`](crate::events::RECENT_BLOCKS) blocks, or the node was reset to
+    /// another chain. What was derived from its events must be read again from the deployment.
+    #[error(
+        "block {block} ({hash}) that events were read from is no longer on the chain (head {head}): the \
+         chain reorganised deeper than the blocks remembered, or the node was reset; read the events again \
+         from the deployment block"
+    )]
+    ReorgTooDeep {
+        /// The newest block the stream read.
+        block: u64,
+        /// Its hash then.
+        hash: alloy::primitives::B256,
+        /// The chain's head now.
+        head: u64,
+    },
+    /// The node serves another chain than the deployment file was written for.
+    #[error(
+        "the node serves chain {found} but the deployment is for chain {expected}: use the deployment file \
+         of chain {found}, or an RPC endpoint of chain {expected}"
+    )]
+    WrongChain {
+        /// The deployment's `chainId`.
+        expected: u64,
+        /// The node's chain id.
+        found: u64,
+    },
+    /// No contract is deployed at one of the deployment's addresses on this chain.
+    #[error(
+        "no contract code at the deployment's {contract} address {address} on chain {chain_id}: the \
+         deployment file does not belong to this chain (or the node was reset)"
+    )]
+    NoContractCode {
+        /// Which contract (`market`, `token`, `oracle`, `distributor`).
+        contract: &'static str,
+        /// Its address in the deployment.
+        address: alloy::primitives::Address,
+        /// The node's chain id.
+        chain_id: u64,
+    },
     /// The deployment file could not be read, parsed or written.
     #[error(transparent)]
     Deployment(#[from] DeploymentError),

@@ -99,6 +99,7 @@ impl<P: Provider + Clone> Operator<P> {
             market: Address::ZERO,
             distributor: None,
             start_block: 0,
+            chain_id: None,
         };
         let deployer = Client::new(provider, placeholder, sender);
         let token = match config.token {
@@ -133,7 +134,9 @@ impl<P: Provider + Clone> Operator<P> {
         };
         let (distributor, _) =
             deployer.create(&RewardDistributor::BYTECODE, &args.abi_encode(), Target::Distributor).await?;
-        let deployment = Deployment { token, oracle, market, distributor: Some(distributor), start_block };
+        let chain_id = Some(deployer.chain_id().await?);
+        let deployment =
+            Deployment { token, oracle, market, distributor: Some(distributor), start_block, chain_id };
         Ok(Self::new(Client::new(deployer.provider().clone(), deployment, sender)))
     }
 

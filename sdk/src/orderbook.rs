@@ -7,6 +7,11 @@
 //! cheapest matching ask among 100,000 is found in well under a millisecond when it is among the
 //! cheapest, and in a few milliseconds in the worst case (see `sdk/BENCHMARKS.md`).
 //!
+//! The book also keeps the hashes of the blocks it read (its [`StreamPosition`]): when the chain
+//! reorganises past events it applied, [`MarketService::sync`](crate::services::MarketService::sync)
+//! reads it again from where it started, so nothing an orphaned block placed, cancelled or matched
+//! stays in it.
+//!
 //! Expired orders stay in the book until an event removes them; the queries take the block time
 //! and leave them out.
 
@@ -14,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::{
     bindings::Market::MarketEvents,
-    events::{Event, EventCursor},
+    events::{Event, EventCursor, StreamPosition},
     market::{AskId, BidId, PlacedAsk, PlacedBid, Requirements},
     units::UsdPerSecond,
 };
@@ -26,7 +31,10 @@ pub struct OrderBook {
     /// Asks by (price, id): cheapest first, then oldest (ids grow with time).
     by_price: BTreeSet<(UsdPerSecond, AskId)>,
     bids: BTreeMap<BidId, PlacedBid>,
-    cursor: EventCursor,
+    /// Where the book started: a rebuild after a deep reorganisation starts there again.
+    origin: EventCursor,
+    /// After the last event applied, with the hashes of the blocks read.
+    position: StreamPosition,
 }
 
 impl OrderBook {
@@ -38,21 +46,37 @@ impl OrderBook {
     /// An empty book that applies only events after `cursor` (for example from the market's
     /// deployment block).
     pub fn starting_at(cursor: EventCursor) -> Self {
-        Self { cursor, ..Self::default() }
+        Self { origin: cursor, position: StreamPosition::new(cursor), ..Self::default() }
     }
 
     /// The position after the last event applied: where syncing continues.
     pub fn cursor(&self) -> EventCursor {
-        self.cursor
+        self.position.cursor
+    }
+
+    /// Where the book started ([`OrderBook::starting_at`]).
+    pub fn origin(&self) -> EventCursor {
+        self.origin
+    }
+
+    /// The cursor and the hashes of the blocks read: where syncing continues, with
+    /// reorganisations detected.
+    pub fn position(&self) -> StreamPosition {
+        self.position.clone()
+    }
+
+    /// Records where the stream that fed the book stands (it read every event up to there).
+    pub fn set_position(&mut self, position: StreamPosition) {
+        self.position = position;
     }
 
     /// Applies one market event, in chain order; events at or before the cursor are ignored, so
     /// applying a stream twice changes nothing. Returns whether the book changed.
     pub fn apply(&mut self, event: &Event<MarketEvents>) -> bool {
-        if !self.cursor.precedes(event.block, event.log_index) {
+        if !self.position.cursor.precedes(event.block, event.log_index) {
             return false;
         }
-        self.cursor = event.cursor();
+        self.position.cursor = event.cursor();
         match &event.event {
             MarketEvents::AskPlaced(placed) => {
                 self.insert_ask(PlacedAsk::from_event(placed, event.block));

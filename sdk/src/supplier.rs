@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     Client, Error,
     bindings::Market::MarketEvents,
-    events::{Event, EventCursor},
+    events::{Batch, Event, EventCursor, StreamPosition},
     market::{DealClosed, DealId, DealOpened},
     services::{
         DistributorService, EscrowService, MarketEventStream, MarketService, OracleService, TokenService,
@@ -102,10 +102,16 @@ impl<P: Provider + Clone> Supplier<P> {
     /// The deals of this master's workers as they open and close, after `from` (see
     /// [`DealWatch`]).
     pub fn watch_deals(&self, from: EventCursor) -> DealWatch<P> {
+        self.watch_deals_at(StreamPosition::new(from))
+    }
+
+    /// [`Supplier::watch_deals`] from a saved [`DealWatch::position`]: a reorganisation since it
+    /// was saved is reported by the first poll.
+    pub fn watch_deals_at(&self, from: StreamPosition) -> DealWatch<P> {
         DealWatch {
             market: self.market.clone(),
-            stream: self.market.events(from),
-            cursor: from,
+            cursor: from.cursor,
+            stream: self.market.events_at(from),
             pending: VecDeque::new(),
             masters: HashMap::new(),
         }
@@ -128,6 +134,12 @@ pub enum DealEvent {
 ///
 /// `DealClosed` does not name the master; the watch remembers the deals it saw open and asks the
 /// market about any other.
+///
+/// When the chain reorganises past deal events already returned, [`DealWatch::poll`] returns a
+/// [`Rollback`](crate::events::Rollback) first (and [`DealWatch::next`] returns
+/// [`Error::Reorged`]): the deals opened or closed after its block may be gone or different (a
+/// deal id can be reused by another customer's deal), so check the open deals against the market
+/// ([`MarketService::deal`]) before acting on the events that follow.
 #[derive(Debug)]
 pub struct DealWatch<P> {
     market: MarketService<P>,
@@ -146,24 +158,61 @@ impl<P: Provider + Clone> DealWatch<P> {
         self.cursor
     }
 
-    /// Every deal event not yet returned, up to the chain's head (possibly none). On error nothing
-    /// is lost: calling again retries (events handled before the error are returned first).
-    pub async fn poll(&mut self) -> Result<Vec<Event<DealEvent>>, Error> {
-        self.pending.extend(self.stream.poll().await?);
-        let mut out = Vec::new();
+    /// The cursor with the hashes of the blocks read up to it: save it and pass it to
+    /// [`Supplier::watch_deals_at`] to resume with reorganisations still detected.
+    pub fn position(&self) -> StreamPosition {
+        let mut position = self.stream.position();
+        if self.cursor < position.cursor {
+            // Events read but not handled yet are read again after a resume.
+            position = StreamPosition { cursor: self.cursor, recent: position.recent };
+            let last = match self.cursor.log_index {
+                Some(_) => Some(self.cursor.block),
+                None => self.cursor.block.checked_sub(1),
+            };
+            position.recent = position.recent.until(last);
+        }
+        position
+    }
+
+    /// Every deal event not yet returned, up to the chain's head (possibly none), after a
+    /// [`Rollback`](crate::events::Rollback) when the chain reorganised past events already
+    /// returned. On error nothing is lost: calling again retries (events handled before the error
+    /// are returned first).
+    pub async fn poll(&mut self) -> Result<Batch<DealEvent>, Error> {
+        let batch = self.stream.poll().await?;
+        let rollback = batch.rollback;
+        if let Some(rollback) = rollback {
+            self.roll_back(rollback.to_block);
+        }
+        self.pending.extend(batch.events);
+        let mut out = Batch { rollback, events: Vec::new() };
         while let Some(event) = self.pending.pop_front() {
             match self.handle(&event).await {
                 Ok(handled) => {
                     self.cursor = event.cursor();
-                    out.extend(handled);
+                    out.events.extend(handled);
                 }
                 Err(error) => {
                     self.pending.push_front(event);
-                    return if out.is_empty() { Err(error) } else { Ok(out) };
+                    return if out.events.is_empty() && out.rollback.is_none() {
+                        Err(error)
+                    } else {
+                        Ok(out)
+                    };
                 }
             }
         }
         Ok(out)
+    }
+
+    /// Forgets what came from the blocks after `to_block`.
+    fn roll_back(&mut self, to_block: u64) {
+        self.pending.retain(|event| event.block <= to_block);
+        // A deal id opened in an orphaned block may name another deal now.
+        self.masters.clear();
+        if self.cursor.block > to_block {
+            self.cursor = EventCursor::from_block(to_block + 1);
+        }
     }
 
     /// The next deal event, waiting for it as long as it takes. On error nothing is lost: calling
@@ -172,7 +221,14 @@ impl<P: Provider + Clone> DealWatch<P> {
         loop {
             let event = match self.pending.pop_front() {
                 Some(event) => event,
-                None => self.stream.next().await?,
+                None => match self.stream.next().await {
+                    Ok(event) => event,
+                    Err(Error::Reorged { to_block }) => {
+                        self.roll_back(to_block);
+                        return Err(Error::Reorged { to_block });
+                    }
+                    Err(error) => return Err(error),
+                },
             };
             match self.handle(&event).await {
                 Ok(handled) => {

@@ -15,7 +15,7 @@ use crate::{
     Client, Error,
     bindings::Market::{self, MarketErrors, MarketEvents, MarketInstance},
     error::Target,
-    events::{EventCursor, EventStream},
+    events::{EventCursor, EventStream, StreamPosition},
     market::{
         Ask, Bid, Deal, DealClosed, DealId, DealOpened, DealSettled, DepositRule, PlacedAsk, PlacedBid,
         Purchase,
@@ -476,8 +476,16 @@ impl<P: Provider + Clone> MarketService<P> {
 
     /// The market's events after `from`, typed (see [`EventStream`]).
     pub fn events(&self, from: EventCursor) -> MarketEventStream<P> {
-        EventStream::resume(self.client.provider().clone(), self.address, from)
+        self.events_at(StreamPosition::new(from))
+    }
+
+    /// The market's events after a saved `position`, with reorganisations since then detected (see
+    /// [`EventStream::resume_at`]). Streams read blocks the client's
+    /// [`confirmations`](crate::Client::confirmations) deep.
+    pub fn events_at(&self, position: StreamPosition) -> MarketEventStream<P> {
+        EventStream::resume_at(self.client.provider().clone(), self.address, position)
             .with_poll_interval(self.client.options().poll_interval)
+            .with_confirmations(self.client.confirmations())
     }
 
     /// The order book, read from every market event since the deployment.
@@ -487,9 +495,22 @@ impl<P: Provider + Clone> MarketService<P> {
         Ok(book)
     }
 
-    /// Brings `book` up to date from its cursor; returns how many orders were added or removed.
+    /// Brings `book` up to date from its position; returns how many orders were added or removed.
+    /// When the chain reorganised past events the book applied, the book is read again from where
+    /// it started (what orphaned blocks added or removed is undone) before the new events apply.
     pub async fn sync(&self, book: &mut OrderBook) -> Result<usize, Error> {
-        let events = self.events(book.cursor()).poll().await?;
-        Ok(events.iter().filter(|event| book.apply(event)).count())
+        let mut stream = self.events_at(book.position());
+        let mut batch = stream.poll().await?;
+        let mut changed = 0;
+        if batch.rollback.is_some() {
+            let fresh = OrderBook::starting_at(book.origin());
+            changed = book.ask_count() + book.bid_count();
+            *book = fresh;
+            stream = self.events_at(book.position());
+            batch = stream.poll().await?;
+        }
+        changed += batch.events.iter().filter(|event| book.apply(event)).count();
+        book.set_position(stream.position());
+        Ok(changed)
     }
 }
