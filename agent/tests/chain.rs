@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
 
+mod common;
+
 use std::{
     path::{Path, PathBuf},
     time::{Duration, Instant},
@@ -50,26 +52,8 @@ impl Drop for Dir {
 /// An agent configuration whose workload reports [`CARRIED`] bytes and runs until stopped.
 fn config(dir: &Path, worker: &Client<DynProvider>) -> AgentConfig {
     let script = format!("echo '{{\"bytes\": {CARRIED}}}' > {{stats}}; exec sleep 600");
-    let text = format!(
-        r#"state = "state.json"
-usage_report = "usage.csv"
-poll_every = "50ms"
-settle_every = "1h"
-[runtime]
-command = {command}
-dir = "workloads"
-[[worker]]
-address = "{worker}"
-ip = "127.0.0.1"
-[[ask]]
-worker = "{worker}"
-price = "0.9 USD/h"
-cpu_milli_cores = 1000
-flags = "PUBLIC_IP | INCOMING"
-"#,
-        command = serde_json::to_string(&["/bin/sh", "-c", &script]).unwrap(),
-        worker = worker.sender(),
-    );
+    let command = ["/bin/sh".to_owned(), "-c".to_owned(), script];
+    let text = common::agent_toml(worker, &command, "50ms");
     AgentConfig::from_toml(&text, dir).unwrap()
 }
 

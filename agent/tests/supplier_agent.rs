@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
 
+mod common;
+
 use std::{
     io::{BufRead, BufReader},
     net::SocketAddr,
@@ -212,27 +214,7 @@ fn workload_program(scene: &Scene) -> PathBuf {
 
 /// The agent's configuration: one worker on 127.0.0.1, one ask, workloads run by `command`.
 fn write_config(dir: &Path, worker: &Client<DynProvider>, command: &[String]) {
-    let config = format!(
-        r#"state = "state.json"
-usage_report = "usage.csv"
-poll_every = "100ms"
-settle_every = "1h"
-[runtime]
-command = {command}
-dir = "workloads"
-[[worker]]
-address = "{worker}"
-ip = "127.0.0.1"
-[[ask]]
-worker = "{worker}"
-price = "0.9 USD/h"
-cpu_milli_cores = 1000
-flags = "PUBLIC_IP | INCOMING"
-"#,
-        // A JSON array of strings is a TOML array too.
-        command = serde_json::to_string(command).unwrap(),
-        worker = worker.sender(),
-    );
+    let config = common::agent_toml(worker, command, "100ms");
     std::fs::write(dir.join("agent.toml"), config).unwrap();
 }
 

@@ -1,7 +1,10 @@
 //! Event streams resume from a cursor with nothing missed or repeated, across a node restart: the
 //! token's raw stream, the market's typed events and the supplier's deal watch.
 
+mod common;
+
 use alloy::primitives::U256;
+use common::amounts;
 use snm_sdk::{
     Error,
     bindings::SNMToken::{self, SNMTokenEvents},
@@ -14,16 +17,6 @@ async fn transfer(devnet: &Devnet, amount: u64) -> Result<(), Error> {
     let token = SNMToken::new(devnet.token(), devnet.provider());
     token.transfer(accounts[2], U256::from(amount)).from(accounts[1]).send().await?.watch().await?;
     Ok(())
-}
-
-fn amounts(events: &[snm_sdk::events::Event<SNMTokenEvents>]) -> Vec<u64> {
-    events
-        .iter()
-        .filter_map(|e| match &e.event {
-            SNMTokenEvents::Transfer(t) if t.value < U256::from(1_000) => Some(t.value.to::<u64>()),
-            _ => None,
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -18,7 +18,10 @@ use alloy::{
     sol_types::SolCall,
     transports::TransportFut,
 };
-use common::intercept::{Intercept, Pass};
+use common::{
+    amounts,
+    intercept::{Intercept, Pass},
+};
 use snm_sdk::{
     Deployment, Error,
     bindings::SNMToken::{self, SNMTokenEvents},
@@ -28,16 +31,6 @@ use snm_sdk::{
     supplier::DealEvent,
     units::{Snm, Term, UsdPerSecond},
 };
-
-fn amounts(events: &[snm_sdk::events::Event<SNMTokenEvents>]) -> Vec<u64> {
-    events
-        .iter()
-        .filter_map(|e| match &e.event {
-            SNMTokenEvents::Transfer(t) if t.value < U256::from(1_000) => Some(t.value.to::<u64>()),
-            _ => None,
-        })
-        .collect()
-}
 
 /// Mines one block (the stream tests turn automine off, so that nothing is mined behind their back:
 /// anvil puts the transactions of the blocks a reorganisation takes back into its pool again).

@@ -141,3 +141,19 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// The small test transfers (below 1,000 units) among token events, in order: what the event
+/// tests send to tell their transfers apart.
+pub fn amounts(events: &[snm_sdk::events::Event<snm_sdk::bindings::SNMToken::SNMTokenEvents>]) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            snm_sdk::bindings::SNMToken::SNMTokenEvents::Transfer(t)
+                if t.value < alloy::primitives::U256::from(1_000) =>
+            {
+                Some(t.value.to::<u64>())
+            }
+            _ => None,
+        })
+        .collect()
+}
