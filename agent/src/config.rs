@@ -7,6 +7,8 @@
 //! settle_every = "10m"                # how often open deals are settled
 //! withdraw_at = "100 SNM"             # earnings withdrawn once they reach this (omit: never)
 //! retry_max = "2m"                    # longest pause before a failed action is tried again
+//! confirmations = 3                   # blocks deep before events are read (omit: 0 on chain id
+//!                                     # 31337, 3 elsewhere; `--confirmations` overrides it)
 //!
 //! [runtime]                           # how a deal's workload runs (see ProcessRuntime)
 //! command = ["snm-proxy", "--listen", "{ip}:0", "--stats", "{stats}", "--auth-hash", "{config_hash}"]
@@ -86,6 +88,11 @@ pub struct AgentConfig {
     /// The longest pause before a failed action (or round) is tried again; the pauses start at
     /// `poll_every` and double with each failure up to this.
     pub retry_max: Duration,
+    /// How deep a block must be before its events are read; `None`: the chain's default
+    /// ([`default_confirmations`](snm_sdk::events::default_confirmations)). The `snm-agent`
+    /// binary builds its client with it (a program of its own sets it on its
+    /// [`Client`](snm_sdk::Client) with `with_confirmations`).
+    pub confirmations: Option<u64>,
     /// The workload command template (see [`ProcessRuntime`](super::ProcessRuntime)).
     pub command: Vec<String>,
     /// Where workloads get their directories.
@@ -136,6 +143,7 @@ struct RawConfig {
     settle_every: Option<String>,
     withdraw_at: Option<String>,
     retry_max: Option<String>,
+    confirmations: Option<u64>,
     runtime: RawRuntime,
     #[serde(default, rename = "worker")]
     workers: Vec<RawWorker>,
@@ -350,6 +358,7 @@ impl AgentConfig {
             settle_every,
             withdraw_at,
             retry_max,
+            confirmations: raw.confirmations,
             command: raw.runtime.command,
             workload_dir: base.join(raw.runtime.dir),
             workers,
@@ -517,6 +526,17 @@ ip = "203.0.113.7"
             let error = AgentConfig::from_toml(&text, Path::new("/srv/agent")).unwrap_err().to_string();
             assert!(error.contains("`usage_report` is the state file"), "{report}: {error}");
         }
+    }
+
+    #[test]
+    fn confirmations_default_to_the_chains_and_can_be_set() {
+        let default = AgentConfig::from_toml(&config(""), Path::new(".")).unwrap();
+        assert_eq!(default.confirmations, None);
+        let set =
+            AgentConfig::from_toml(&format!("confirmations = 12\n{}", config("")), Path::new(".")).unwrap();
+        assert_eq!(set.confirmations, Some(12));
+        let negative = AgentConfig::from_toml(&format!("confirmations = -1\n{}", config("")), Path::new("."));
+        assert!(negative.unwrap_err().to_string().contains("confirmations"));
     }
 
     #[test]

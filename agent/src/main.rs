@@ -88,7 +88,11 @@ async fn run(chain: &ChainArgs, config_path: &std::path::Path) -> anyhow::Result
         *program = beside.display().to_string();
     }
     let runtime = ProcessRuntime::new(config.command.clone(), config.workload_dir.clone())?;
-    let supplier = Supplier::new(chain.connect().await?);
+    let client = chain.connect().await?;
+    let supplier = match (chain.confirmations, config.confirmations) {
+        (None, Some(confirmations)) => Supplier::new(client.with_confirmations(confirmations)),
+        _ => Supplier::new(client),
+    };
     println!(
         "agent of master {} on market {}: {} worker(s), {} ask(s), state in {}",
         supplier.master(),
@@ -125,8 +129,9 @@ struct ChainArgs {
     /// `register`. Prefer the environment variable to the command line.
     #[arg(long, env = "SNM_KEY", hide_env_values = true)]
     key: PrivateKeySigner,
-    /// How deep a block must be before the agent reads its events (default: 0 on a devnet's chain
-    /// id 31337, 3 elsewhere; a deeper reorganisation is still rolled back).
+    /// How deep a block must be before the agent reads its events (default: the configuration's
+    /// `confirmations`, else 0 on a devnet's chain id 31337 and 3 elsewhere; a deeper
+    /// reorganisation is still rolled back).
     #[arg(long, env = "SNM_CONFIRMATIONS")]
     confirmations: Option<u64>,
 }

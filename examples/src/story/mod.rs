@@ -353,6 +353,7 @@ fn agent_config(config: &StoryConfig, i: usize, worker: Address) -> anyhow::Resu
         settle_every: Duration::from_secs(2),
         withdraw_at: Some(Snm::from_whole(1)),
         retry_max: Duration::from_secs(5),
+        confirmations: None,
         // The customers' target is an echo server on 127.0.0.1, which a proxy refuses unless
         // allowed.
         command: agent_command(
