@@ -5,6 +5,7 @@ use std::path::Path;
 use alloy::primitives::U256;
 use serde::{Deserialize, Serialize};
 
+use super::availability::OnlineTime;
 use super::{
     error::{Location, RewardsError},
     screen::LineRate,
@@ -55,6 +56,18 @@ pub struct Campaign {
     /// of the round file).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_private_ips: bool,
+    /// Whether only admitted IPs earn, each from its admission time (an admission list is then an
+    /// input of every round, see [`AdmissionList`](super::AdmissionList)). `false` unless the file
+    /// says otherwise: every reported IP counts, from its first record (and the key is left out
+    /// of the round file).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub admission: bool,
+    /// With admission: an admitted IP earns `snm_per_ip` when it was available (an open ask or a
+    /// running deal, from the agents' availability records) for at least this long since its
+    /// admission, whether a customer bought it or not; without it, when it appears in a usage
+    /// report. `None` unless the file says otherwise (and then left out of the round file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_online: Option<OnlineTime>,
 }
 
 fn ten_gbit() -> LineRate {
@@ -98,6 +111,8 @@ impl Campaign {
             snm_per_usd,
             max_line_rate: LineRate::TEN_GBIT,
             allow_private_ips: false,
+            admission: false,
+            min_online: None,
         }
     }
 
@@ -138,16 +153,22 @@ impl Campaign {
         if self.max_line_rate.bits_per_second() == 0 {
             return Err("max_line_rate is zero: no record could report any traffic".into());
         }
+        if self.min_online.is_some() && !self.admission {
+            return Err("min_online needs admission = true: online time counts from admission".into());
+        }
         Ok(())
     }
 
-    /// Whether the paying rules (id, per-IP amount, USD per TB, rate) are the same; the name and
+    /// Whether the paying rules (id, per-IP amount, USD per TB, rate, admission, `min_online`) are
+    /// the same; the name and
     /// what records the campaign accepts (line rate, private IPs) may change between rounds.
     pub fn same_rules(&self, other: &Self) -> bool {
         self.id == other.id
             && self.snm_per_ip == other.snm_per_ip
             && self.usd_per_tb == other.usd_per_tb
             && self.snm_per_usd == other.snm_per_usd
+            && self.admission == other.admission
+            && self.min_online == other.min_online
     }
 
     /// The traffic reward for `bytes`: `bytes × usd_per_tb × snm_per_usd / 10^12 / 10^18`, computed

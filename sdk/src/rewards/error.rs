@@ -238,6 +238,12 @@ pub enum RewardsError {
     /// An amount does not fit 256 bits.
     #[error("amount overflows 256 bits: {0}")]
     Overflow(&'static str),
+    /// A round input is missing, or given where the campaign does not use it.
+    #[error("{0}")]
+    MissingInput(&'static str),
+    /// An admission list that cannot be used.
+    #[error(transparent)]
+    Admission(#[from] super::admission_error::ApplicationError),
     /// An output file already exists; rounds are never overwritten.
     #[error("{file}: already exists; a published round is never overwritten", file = .file.display())]
     OutputExists {

@@ -58,10 +58,21 @@
 //! ```
 
 #[cfg(feature = "rewards")]
+mod admission;
+#[cfg(feature = "rewards")]
+mod admission_error;
+#[cfg(feature = "rewards")]
+mod application;
+#[cfg(feature = "rewards")]
+mod applications;
+pub mod availability;
+#[cfg(feature = "rewards")]
 mod campaign;
 #[cfg(feature = "rewards")]
 mod error;
 pub mod merkle;
+#[cfg(feature = "rewards")]
+mod participation;
 #[cfg(feature = "rewards")]
 mod round;
 #[cfg(feature = "rewards")]
@@ -72,6 +83,15 @@ mod tally;
 pub mod usage;
 
 #[cfg(feature = "rewards")]
+pub use admission::{ADMISSION_FORMAT, AdmissionList, Admitted};
+#[cfg(feature = "rewards")]
+pub use admission_error::ApplicationError;
+#[cfg(feature = "rewards")]
+pub use application::{APPLICATION_DOMAIN, Application, CampaignApplication, WorkerIp};
+#[cfg(feature = "rewards")]
+pub use applications::ApplicationBook;
+pub use availability::{AvailabilityRecord, OnlineTime, OnlineTimeError, WorkerState};
+#[cfg(feature = "rewards")]
 pub use campaign::Campaign;
 #[cfg(feature = "rewards")]
 pub use error::{InputReason, Location, RewardsError};
@@ -80,8 +100,8 @@ pub use merkle::StandardMerkleTree;
 pub use merkle::{MultiProofError, RewardClaim, RewardMultiProof};
 #[cfg(feature = "rewards")]
 pub use round::{
-    AccountReward, Conflict, ConflictRule, IpOwner, PreviousRound, ROUND_FORMAT, Round, RoundFiles,
-    compute_round,
+    AccountReward, Conflict, ConflictRule, Exclusion, ExclusionReason, IpOwner, Participation, PreviousRound,
+    ROUND_FORMAT, Round, RoundFiles, RoundInputs, compute_round, compute_round_with,
 };
 #[cfg(feature = "rewards")]
 pub use screen::{LineExcess, LineRate};

@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 
 pub use file::{PreviousRound, ROUND_FORMAT};
 
-use super::{campaign::Campaign, error::RewardsError, merkle::StandardMerkleTree, tally::Tally};
+use super::{
+    admission::AdmissionList, campaign::Campaign, error::RewardsError, merkle::StandardMerkleTree,
+    participation::online_seconds, tally::Tally,
+};
 use crate::units::{Bytes, Snm};
 
 /// One account's reward: what it owns over the whole campaign and what this round adds.
@@ -38,6 +41,68 @@ pub struct AccountReward {
     /// What this round adds to the cumulative amount, in wei.
     #[serde(rename = "round_wei", with = "dec::snm")]
     pub round_amount: Snm,
+    /// Where the account stands in a campaign with admission (`None`, and left out of the round
+    /// file, otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participation: Option<Participation>,
+}
+
+/// An admitted account's standing: its stage, IPs and online time (campaigns with admission).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Participation {
+    /// The stage that admitted it.
+    pub stage: u32,
+    /// From when its IPs earn, unix seconds.
+    pub admitted_from: u64,
+    /// Its admitted IPs.
+    pub ips_admitted: u64,
+    /// Its admitted IPs available for at least the campaign's `min_online` (with no `min_online`:
+    /// available at all), in the availability records given to this round.
+    pub ips_online: u64,
+    /// Seconds its admitted IPs were available since admission, summed over its IPs.
+    pub online_seconds: u64,
+}
+
+/// Why records were not counted in a campaign with admission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExclusionReason {
+    /// The IP is on no admitted account's list.
+    NotAdmitted,
+    /// The IP is admitted for another account.
+    OtherAccount,
+    /// The record starts before the IP's admission time.
+    BeforeAdmission,
+}
+
+/// Records of one IP and account not counted in this round, and why (campaigns with admission).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exclusion {
+    /// The IP.
+    pub ip: IpAddr,
+    /// The account that reported it.
+    pub account: Address,
+    /// Why its records were not counted.
+    pub reason: ExclusionReason,
+    /// How many records.
+    pub records: u64,
+    /// Their traffic, not paid.
+    #[serde(with = "dec::bytes")]
+    pub bytes: Bytes,
+}
+
+/// What a round is computed from, beyond the campaign and the previous round.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoundInputs {
+    /// Usage reports (`.csv`, `.jsonl`, `.ndjson`).
+    pub reports: Vec<PathBuf>,
+    /// The admission list: required by, and only allowed for, a campaign with `admission = true`.
+    pub admission: Option<PathBuf>,
+    /// Availability records (JSON lines, [`AvailabilityRecord`](super::AvailabilityRecord)):
+    /// every file of the campaign so far, each round (periods seen twice count once).
+    pub availability: Vec<PathBuf>,
 }
 
 /// Which account owns an IP, and since which round.
@@ -98,6 +163,7 @@ pub struct Round {
     pub(super) accounts: Vec<AccountReward>,
     pub(super) ips: Vec<IpOwner>,
     pub(super) conflicts: Vec<Conflict>,
+    pub(super) exclusions: Vec<Exclusion>,
     pub(super) total: Snm,
     pub(super) round_total: Snm,
     pub(super) tree: StandardMerkleTree,
@@ -146,6 +212,11 @@ impl Round {
     pub fn conflicts(&self) -> &[Conflict] {
         &self.conflicts
     }
+    /// Records not counted for want of admission, by IP, account and reason (empty without
+    /// admission).
+    pub fn exclusions(&self) -> &[Exclusion] {
+        &self.exclusions
+    }
     /// The Merkle root of `(account, cumulative)` over every account with a non-zero amount.
     pub fn root(&self) -> B256 {
         self.tree.root()
@@ -192,9 +263,47 @@ pub fn compute_round(
     previous: Option<&Path>,
     reports: &[PathBuf],
 ) -> Result<Round, RewardsError> {
+    compute_round_with(
+        campaign,
+        previous,
+        &RoundInputs { reports: reports.to_vec(), ..RoundInputs::default() },
+    )
+}
+
+/// Computes a round as [`compute_round`] does, from every input of a campaign with admission: the
+/// admission list (checked against the campaign's id) and the availability records beside the
+/// usage reports. It blocks, as [`compute_round`] does.
+pub fn compute_round_with(
+    campaign: &Campaign,
+    previous: Option<&Path>,
+    inputs: &RoundInputs,
+) -> Result<Round, RewardsError> {
     let previous = previous.map(|path| PreviousRound::load(path, campaign)).transpose()?;
     let mut tally = Tally::new(campaign.clone(), previous);
-    for report in reports {
+    match (&inputs.admission, campaign.admission) {
+        (Some(path), true) => {
+            let list = AdmissionList::load(path, &campaign.id)?;
+            let online = online_seconds(&inputs.availability, &list.by_ip())?;
+            tally.admit(&list, online);
+        }
+        (None, true) => {
+            return Err(RewardsError::MissingInput(
+                "the campaign has admission = true: give its admission list",
+            ));
+        }
+        (Some(_), false) => {
+            return Err(RewardsError::MissingInput(
+                "the campaign has no admission = true: an admission list would be ignored",
+            ));
+        }
+        (None, false) if !inputs.availability.is_empty() => {
+            return Err(RewardsError::MissingInput(
+                "availability counts only in a campaign with admission = true",
+            ));
+        }
+        (None, false) => {}
+    }
+    for report in &inputs.reports {
         tally.read_file(report)?;
     }
     tally.finish()
