@@ -34,6 +34,8 @@
 //! snm campaign compute --campaign campaign.toml --reports week2.csv --previous rounds/round-1.json --out rounds/
 //! ```
 
+mod admit;
+mod apply;
 mod claim;
 mod compute;
 mod publish;
@@ -54,8 +56,13 @@ pub enum Command {
     Publish(publish::Args),
     /// Claims rewards from a round's Merkle dump: the key's own account, or every account with --all.
     Claim(claim::Args),
-    /// The distributor's accepted and pending roots, funded and claimed totals (no key needed).
+    /// The distributor's accepted and pending roots, funded and claimed totals (no key needed);
+    /// with --account, where that participant stands (applied, stage, online hours, bytes, earned).
     Status(status::Args),
+    /// Applies for a campaign with the key's account (the master) and its workers' IPs, signed.
+    Apply(apply::Args),
+    /// Admits applicants at a stage: the next --count in application order, or --accounts.
+    Admit(admit::Args),
 }
 
 impl Command {
@@ -66,6 +73,8 @@ impl Command {
             Self::Publish(args) => publish::run(args).await,
             Self::Claim(args) => claim::run(args).await,
             Self::Status(args) => status::run(&args).await,
+            Self::Apply(args) => apply::run(args).await,
+            Self::Admit(args) => admit::run(args).await,
         }
     }
 }
