@@ -129,6 +129,7 @@ async fn the_agent_records_asking_then_dealing_and_the_campaign_pays_the_online_
         reports: vec![dir.join("usage-empty.csv")],
         admission: Some(dir.join("admission.json")),
         availability: vec![path.clone()],
+        customer_reports: vec![],
     };
     let round = compute_round_with(&campaign, None, &inputs).unwrap();
     let paid = round.account(master.sender()).unwrap();

@@ -21,8 +21,8 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use snm_sdk::{
     rewards::{
         AdmissionList, Application, ApplicationBook, ApplicationError, AvailabilityRecord, Campaign,
-        ExclusionReason, OnlineTime, PreviousRound, RewardsError, Round, RoundInputs, WorkerIp, WorkerState,
-        compute_round_with,
+        ExclusionReason, OnlineTime, PreviousRound, ReportSignature, RewardsError, Round, RoundInputs,
+        SupplierOnly, WorkerIp, WorkerState, compute_round_with,
     },
     units::{Bytes, Snm, SnmPerUsd},
 };
@@ -240,6 +240,7 @@ fn admitted_ips_earn_from_admission_when_online_long_enough() -> Result {
         reports: vec![dir.join("usage.csv")],
         admission: Some(dir.join("admission.json")),
         availability: vec![dir.join("availability.jsonl"), dir.join("availability.jsonl")],
+        customer_reports: vec![],
     };
     let campaign = campaign(Some(OnlineTime::from_hours(24)));
     let round = compute_round_with(&campaign, None, &inputs)?;
@@ -340,6 +341,7 @@ fn admission_without_min_online_pays_reported_ips_from_admission() -> Result {
         reports: vec![dir.join("u.csv")],
         admission: Some(dir.join("admission.json")),
         availability: vec![],
+        customer_reports: vec![],
     };
     let round = compute_round_with(&campaign(None), None, &inputs)?;
     let account = round.account(a).expect("A");
@@ -404,8 +406,12 @@ fn the_leaves_sum_to_the_total_over_random_admitted_campaigns() -> Result {
         write_availability(&avail, &availability)?;
         let admission = dir.join(format!("admission{case}.json"));
         list.write(&admission)?;
-        let inputs =
-            RoundInputs { reports: vec![report], admission: Some(admission), availability: vec![avail] };
+        let inputs = RoundInputs {
+            reports: vec![report],
+            admission: Some(admission),
+            availability: vec![avail],
+            customer_reports: vec![],
+        };
         let round = match compute_round_with(&campaign(Some(OnlineTime::from_hours(24))), None, &inputs) {
             Err(RewardsError::NothingToDistribute) => continue,
             other => other?,
@@ -422,6 +428,87 @@ fn the_leaves_sum_to_the_total_over_random_admitted_campaigns() -> Result {
             assert_eq!(admitted.get(&owner.ip).map(|(a, _)| *a), Some(owner.owner), "case {case}");
         }
     }
+    fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// Operation A (100 SNM per TB) checking traffic from both sides within 5%.
+fn two_sided(supplier_only: SupplierOnly) -> Campaign {
+    Campaign {
+        allow_private_ips: true,
+        traffic_tolerance: Some("5%".parse().expect("a tolerance")),
+        supplier_only_traffic: supplier_only,
+        ..Campaign::operation_a(SnmPerUsd::from_whole(25))
+    }
+}
+
+#[tokio::test]
+async fn a_supplier_inflating_bytes_is_paid_on_the_customers_count_and_listed() -> Result {
+    let dir = scratch("two-sided");
+    let (a, b, c) = (key(1).address(), key(2).address(), key(3).address());
+    let customer = key(9);
+    // A's deal: A says 3 TB, the customer counted 1 TB (listed, paid 1 TB). B's: 1 TB against
+    // 0.97 TB (within 5%, paid 0.97 TB, not listed). C's: only C reports it (1 TB). The customer
+    // also reports a deal of B that B never did.
+    usage(
+        &dir.join("suppliers.csv"),
+        &[
+            (a, "10.0.0.1", Bytes::from_tb(3), T0),
+            (b, "10.0.0.2", Bytes::from_tb(1), T0),
+            (c, "10.0.0.3", Bytes::from_tb(1), T0),
+        ],
+    )?;
+    let customer_report = dir.join("customer.csv");
+    usage(
+        &customer_report,
+        &[
+            (a, "10.0.0.1", Bytes::from_tb(1), T0),
+            (b, "10.0.0.2", Bytes::new(970_000_000_000), T0),
+            (b, "10.0.0.2", Bytes::from_tb(2), T0 + 7 * HOUR),
+        ],
+    )?;
+    ReportSignature::sign_file(&customer, &customer_report).await?;
+    let inputs = RoundInputs {
+        reports: vec![dir.join("suppliers.csv")],
+        customer_reports: vec![customer_report.clone()],
+        ..RoundInputs::default()
+    };
+    let round = compute_round_with(&two_sided(SupplierOnly::Paid), None, &inputs)?;
+    let paid: Vec<_> = [a, b, c].iter().map(|w| round.account(*w).map(|r| (r.bytes, r.cumulative))).collect();
+    assert_eq!(
+        paid,
+        vec![
+            Some((Bytes::from_tb(1), Snm::from_whole(150))),
+            Some((Bytes::new(970_000_000_000), Snm::from_whole(147))),
+            Some((Bytes::from_tb(1), Snm::from_whole(150))),
+        ]
+    );
+    let listed: Vec<_> = round
+        .discrepancies()
+        .iter()
+        .map(|d| (d.account, d.period_start, d.supplier_bytes, d.customer_bytes, d.paid_bytes))
+        .collect();
+    let mut expected = vec![
+        (a, T0, Some(Bytes::from_tb(3)), Some(Bytes::from_tb(1)), Bytes::from_tb(1)),
+        (b, T0 + 7 * HOUR, None, Some(Bytes::from_tb(2)), Bytes::ZERO),
+        (c, T0, Some(Bytes::from_tb(1)), None, Bytes::from_tb(1)),
+    ];
+    expected.sort_by_key(|e| e.0);
+    assert_eq!(listed, expected);
+    // The round file keeps the list; a campaign that does not pay supplier-only deals pays C 50 SNM.
+    let files = round.write(&dir.join("out"))?;
+    assert_eq!(Round::load(&files.round)?.discrepancies(), round.discrepancies());
+    let strict = compute_round_with(&two_sided(SupplierOnly::Unpaid), None, &inputs)?;
+    assert_eq!(strict.account(c).map(|r| (r.bytes, r.cumulative)), Some((Bytes::ZERO, Snm::from_whole(50))));
+
+    // A customer report altered after signing is refused, naming it; nothing is computed.
+    let text = fs::read_to_string(&customer_report)?.replace("1000000000000,", "1000000000001,");
+    fs::write(&customer_report, text)?;
+    let err = compute_round_with(&two_sided(SupplierOnly::Paid), None, &inputs).expect_err("altered");
+    assert!(
+        matches!(&err, RewardsError::ReportSigner { claimed, .. } if *claimed == customer.address()),
+        "{err}"
+    );
     fs::remove_dir_all(&dir)?;
     Ok(())
 }

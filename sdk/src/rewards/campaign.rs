@@ -5,7 +5,10 @@ use std::path::Path;
 use alloy::primitives::U256;
 use serde::{Deserialize, Serialize};
 
-use super::availability::OnlineTime;
+use super::{
+    availability::OnlineTime,
+    two_sided::{SupplierOnly, Tolerance},
+};
 use super::{
     error::{Location, RewardsError},
     screen::LineRate,
@@ -68,6 +71,17 @@ pub struct Campaign {
     /// report. `None` unless the file says otherwise (and then left out of the round file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_online: Option<OnlineTime>,
+    /// Traffic checked from both sides: with it, customers' signed reports are an input of each
+    /// round, a deal reported by both is paid on the smaller figure, and deals whose figures
+    /// differ by more than this are listed. `None` unless the file says otherwise (and then left
+    /// out of the round file): the suppliers' figures are paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic_tolerance: Option<Tolerance>,
+    /// With `traffic_tolerance`: whether a deal only its supplier reported is paid on the
+    /// supplier's figure (`"paid"`, the default, left out of the round file) or not at all
+    /// (`"unpaid"`).
+    #[serde(default, skip_serializing_if = "SupplierOnly::is_paid")]
+    pub supplier_only_traffic: SupplierOnly,
 }
 
 fn ten_gbit() -> LineRate {
@@ -113,6 +127,8 @@ impl Campaign {
             allow_private_ips: false,
             admission: false,
             min_online: None,
+            traffic_tolerance: None,
+            supplier_only_traffic: SupplierOnly::Paid,
         }
     }
 
@@ -156,11 +172,14 @@ impl Campaign {
         if self.min_online.is_some() && !self.admission {
             return Err("min_online needs admission = true: online time counts from admission".into());
         }
+        if self.traffic_tolerance.is_none() && !self.supplier_only_traffic.is_paid() {
+            return Err("supplier_only_traffic = \"unpaid\" needs traffic_tolerance: customers' reports are read only then".into());
+        }
         Ok(())
     }
 
-    /// Whether the paying rules (id, per-IP amount, USD per TB, rate, admission, `min_online`) are
-    /// the same; the name and
+    /// Whether the paying rules (id, per-IP amount, USD per TB, rate, admission, `min_online`,
+    /// `traffic_tolerance`, `supplier_only_traffic`) are the same; the name and
     /// what records the campaign accepts (line rate, private IPs) may change between rounds.
     pub fn same_rules(&self, other: &Self) -> bool {
         self.id == other.id
@@ -169,6 +188,8 @@ impl Campaign {
             && self.snm_per_usd == other.snm_per_usd
             && self.admission == other.admission
             && self.min_online == other.min_online
+            && self.traffic_tolerance == other.traffic_tolerance
+            && self.supplier_only_traffic == other.supplier_only_traffic
     }
 
     /// The traffic reward for `bytes`: `bytes × usd_per_tb × snm_per_usd / 10^12 / 10^18`, computed

@@ -80,6 +80,8 @@ mod screen;
 #[cfg(feature = "rewards")]
 mod tally;
 #[cfg(feature = "rewards")]
+mod two_sided;
+#[cfg(feature = "rewards")]
 pub mod usage;
 
 #[cfg(feature = "rewards")]
@@ -107,5 +109,7 @@ pub use round::{
 pub use screen::{LineExcess, LineRate};
 #[cfg(feature = "rewards")]
 pub use tally::Tally;
+#[cfg(feature = "rewards")]
+pub use two_sided::{Discrepancy, ReportSignature, SupplierOnly, Tolerance, ToleranceError, signature_path};
 #[cfg(feature = "rewards")]
 pub use usage::{CSV_HEADER, Period, UsageFormat, UsageReader, UsageRecord};

@@ -14,8 +14,14 @@ use serde::{Deserialize, Serialize};
 pub use file::{PreviousRound, ROUND_FORMAT};
 
 use super::{
-    admission::AdmissionList, campaign::Campaign, error::RewardsError, merkle::StandardMerkleTree,
-    participation::online_seconds, tally::Tally,
+    admission::AdmissionList,
+    campaign::Campaign,
+    error::RewardsError,
+    merkle::StandardMerkleTree,
+    participation::online_seconds,
+    tally::Tally,
+    two_sided::{Discrepancy, ReportSignature},
+    usage::UsageReader,
 };
 use crate::units::{Bytes, Snm};
 
@@ -103,6 +109,10 @@ pub struct RoundInputs {
     /// Availability records (JSON lines, [`AvailabilityRecord`](super::AvailabilityRecord)):
     /// every file of the campaign so far, each round (periods seen twice count once).
     pub availability: Vec<PathBuf>,
+    /// Customers' usage reports of this round, each signed in `<report>.sig`
+    /// ([`ReportSignature`](super::ReportSignature)): required by, and only allowed for, a
+    /// campaign with `traffic_tolerance`.
+    pub customer_reports: Vec<PathBuf>,
 }
 
 /// Which account owns an IP, and since which round.
@@ -164,6 +174,7 @@ pub struct Round {
     pub(super) ips: Vec<IpOwner>,
     pub(super) conflicts: Vec<Conflict>,
     pub(super) exclusions: Vec<Exclusion>,
+    pub(super) discrepancies: Vec<Discrepancy>,
     pub(super) total: Snm,
     pub(super) round_total: Snm,
     pub(super) tree: StandardMerkleTree,
@@ -216,6 +227,12 @@ impl Round {
     /// admission).
     pub fn exclusions(&self) -> &[Exclusion] {
         &self.exclusions
+    }
+    /// Deals whose supplier's and customer's figures differ by more than the campaign's
+    /// tolerance, or that one side only reported, sorted by account, IP and period start (empty
+    /// without `traffic_tolerance`).
+    pub fn discrepancies(&self) -> &[Discrepancy] {
+        &self.discrepancies
     }
     /// The Merkle root of `(account, cumulative)` over every account with a non-zero amount.
     pub fn root(&self) -> B256 {
@@ -302,6 +319,29 @@ pub fn compute_round_with(
             ));
         }
         (None, false) => {}
+    }
+    match (campaign.traffic_tolerance, inputs.customer_reports.is_empty()) {
+        (Some(_), _) => {
+            let mut figures = Vec::new();
+            for report in &inputs.customer_reports {
+                ReportSignature::verify_file(report)?;
+                let mut reader = UsageReader::open(report, None)?;
+                while let Some(record) = reader.next_record()? {
+                    campaign.check_record(&record).map_err(|reason| RewardsError::Input {
+                        at: super::error::Location::line(report, reader.line()),
+                        reason,
+                    })?;
+                    figures.push(record);
+                }
+            }
+            tally.customer_figures(&figures);
+        }
+        (None, false) => {
+            return Err(RewardsError::MissingInput(
+                "customers' reports count only in a campaign with traffic_tolerance",
+            ));
+        }
+        (None, true) => {}
     }
     for report in &inputs.reports {
         tally.read_file(report)?;

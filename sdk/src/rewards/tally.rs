@@ -24,6 +24,7 @@ use super::{
         AccountReward, Conflict, ConflictRule, Exclusion, ExclusionReason, IpOwner, Participation,
         PreviousRound, Round, leaves,
     },
+    two_sided::Discrepancy,
     usage::{FileIdentity, UsageFormat, UsageReader, UsageRecord},
 };
 use crate::units::{Bytes, Snm};
@@ -132,6 +133,20 @@ pub struct Tally {
     fingerprints: FingerprintKey,
     /// Who is admitted, and what was not counted for want of admission (campaigns with admission).
     admission: Option<AdmissionState>,
+    /// Customers' figures by deal, and the deals listed (campaigns with `traffic_tolerance`).
+    two_sided: Option<TwoSidedState>,
+}
+
+/// A deal: its supplier's account slot, worker IP key and period start.
+type DealKey = (u32, u128, u64);
+
+/// Customers' figures of the deals they bought, and the deals whose figures differ.
+#[derive(Debug, Default)]
+struct TwoSidedState {
+    /// The customer's bytes of each deal, and whether a supplier's record matched it.
+    customer: HashMap<DealKey, (u128, bool)>,
+    /// (deal, supplier's bytes, customer's bytes, paid bytes) of the deals listed so far.
+    listed: Vec<(DealKey, Option<u128>, Option<u128>, u128)>,
 }
 
 /// A campaign's admission list and online times, by IP key and account slot, and the records it
@@ -226,6 +241,7 @@ impl Tally {
             files: Vec::new(),
             fingerprints: FingerprintKey::default(),
             admission: None,
+            two_sided: None,
         };
         if let Some(previous) = previous {
             tally.number = previous.number() + 1;
@@ -267,6 +283,19 @@ impl Tally {
         }
         state.online = online.into_iter().map(|(ip, seconds)| (ip_key(ip), seconds)).collect();
         self.admission = Some(state);
+    }
+
+    /// Checks traffic from both sides from now on: `figures` are the customers' records (a deal is
+    /// its account, IP and period start; a customer's records of one deal add up). Called before
+    /// any record is added.
+    pub(super) fn customer_figures(&mut self, figures: &[UsageRecord]) {
+        let mut state = TwoSidedState::default();
+        for record in figures {
+            let key = (self.accounts.slot(record.account), ip_key(record.ip), record.period.start);
+            let entry = state.customer.entry(key).or_insert((0, false));
+            entry.0 = entry.0.saturating_add(record.bytes.get());
+        }
+        self.two_sided = Some(state);
     }
 
     /// The round being tallied.
@@ -317,6 +346,28 @@ impl Tally {
                 self.records += 1;
                 return Ok(());
             }
+        }
+        let mut r = r;
+        if let Some(two_sided) = &mut self.two_sided {
+            let key = (r.account, r.ip, r.start);
+            let paid = match two_sided.customer.get_mut(&key) {
+                // A deal's customer figure pays one supplier record: a second one is
+                // supplier-only.
+                Some((customer, matched)) if !*matched => {
+                    *matched = true;
+                    let paid = r.bytes.min(*customer);
+                    if self.campaign.traffic_tolerance.is_some_and(|t| t.exceeded(r.bytes, *customer)) {
+                        two_sided.listed.push((key, Some(r.bytes), Some(*customer), paid));
+                    }
+                    paid
+                }
+                _ => {
+                    let paid = if self.campaign.supplier_only_traffic.is_paid() { r.bytes } else { 0 };
+                    two_sided.listed.push((key, Some(r.bytes), None, paid));
+                    paid
+                }
+            };
+            r.bytes = paid;
         }
         match state.claims.iter_mut().find(|c| c.account == r.account) {
             Some(claim) => {
@@ -526,6 +577,7 @@ impl Tally {
         conflicts.sort_unstable_by_key(|a| (ip_key(a.ip), a.excluded));
 
         let (standing, exclusions) = self.standing();
+        let discrepancies = self.discrepancies();
         let mut accounts = Vec::with_capacity(n);
         let (mut total, mut round_total) = (Snm::ZERO, Snm::ZERO);
         for (k, state) in self.accounts.list.iter().enumerate() {
@@ -568,10 +620,38 @@ impl Tally {
             ips,
             conflicts,
             exclusions,
+            discrepancies,
             total,
             round_total,
             tree,
         })
+    }
+
+    /// The deals listed (figures apart by more than the tolerance, or reported by one side only),
+    /// sorted by account, IP and period start.
+    fn discrepancies(&self) -> Vec<Discrepancy> {
+        let Some(two_sided) = &self.two_sided else { return Vec::new() };
+        let customer_only = two_sided
+            .customer
+            .iter()
+            .filter(|(_, (_, matched))| !matched)
+            .map(|(key, (bytes, _))| (*key, None, Some(*bytes), 0));
+        let mut list: Vec<Discrepancy> = two_sided
+            .listed
+            .iter()
+            .copied()
+            .chain(customer_only)
+            .map(|((account, ip, start), supplier, customer, paid)| Discrepancy {
+                account: self.accounts.list[account as usize].address,
+                ip: ip_from_key(ip),
+                period_start: start,
+                supplier_bytes: supplier.map(Bytes::new),
+                customer_bytes: customer.map(Bytes::new),
+                paid_bytes: Bytes::new(paid),
+            })
+            .collect();
+        list.sort_unstable_by_key(|d| (d.account, ip_key(d.ip), d.period_start, d.supplier_bytes));
+        list
     }
 
     /// With `min_online`: the admitted IPs online at least that long, each given a claim of its

@@ -24,6 +24,10 @@ pub struct Args {
     /// far, for a campaign with `min_online`.
     #[arg(long, num_args = 1..)]
     availability: Vec<PathBuf>,
+    /// Customers' usage reports of the round, each signed in `<report>.sig`: for a campaign with
+    /// `traffic_tolerance` (a deal both report is paid on the smaller figure).
+    #[arg(long, num_args = 1..)]
+    customer_reports: Vec<PathBuf>,
     /// The previous round's file (round-N.json); none for round 1.
     #[arg(long)]
     previous: Option<PathBuf>,
@@ -38,8 +42,12 @@ pub struct Args {
 /// a panic there is passed on as it is.
 pub(super) async fn run(args: Args) -> Result<(), CampaignError> {
     let (round, files) = tokio::task::spawn_blocking(move || {
-        let inputs =
-            RoundInputs { reports: args.reports, admission: args.admission, availability: args.availability };
+        let inputs = RoundInputs {
+            reports: args.reports,
+            admission: args.admission,
+            availability: args.availability,
+            customer_reports: args.customer_reports,
+        };
         campaign::compute(&args.campaign, &inputs, args.previous.as_deref(), &args.out)
     })
     .await

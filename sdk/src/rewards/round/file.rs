@@ -15,7 +15,7 @@ use alloy::primitives::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{AccountReward, Conflict, Exclusion, IpOwner, Round, RoundFiles, dec, leaves};
+use super::{AccountReward, Conflict, Discrepancy, Exclusion, IpOwner, Round, RoundFiles, dec, leaves};
 use crate::{
     rewards::{
         campaign::Campaign,
@@ -45,6 +45,7 @@ impl Round {
             ips: file.ips,
             conflicts: file.conflicts,
             exclusions: file.exclusions,
+            discrepancies: file.discrepancies,
             total: file.total_wei,
             round_total: file.round_total_wei,
             tree,
@@ -104,6 +105,7 @@ impl Round {
             ips: self.ips.clone(),
             conflicts: self.conflicts.clone(),
             exclusions: self.exclusions.clone(),
+            discrepancies: self.discrepancies.clone(),
         }
     }
 }
@@ -127,7 +129,9 @@ fn write_file(
 /// `conflicts` (`ip`, `owner`, `owner_first_start`, `excluded`, `excluded_first_start`,
 /// `excluded_bytes`, `excluded_records`, `rule`). Amounts and byte counts are decimal strings.
 /// A campaign with admission adds `participation` to accounts and `exclusions` (`ip`, `account`,
-/// `reason`, `records`, `bytes`); without admission neither appears.
+/// `reason`, `records`, `bytes`); without admission neither appears. A campaign with
+/// `traffic_tolerance` adds `discrepancies` (`account`, `ip`, `period_start`, `supplier_bytes`,
+/// `customer_bytes`, `paid_bytes`), left out when empty.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RoundFile {
@@ -146,6 +150,8 @@ struct RoundFile {
     conflicts: Vec<Conflict>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     exclusions: Vec<Exclusion>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    discrepancies: Vec<Discrepancy>,
 }
 
 /// A previous round, loaded and checked: its sums, its per-account amounts and its root all add up.
