@@ -3,6 +3,8 @@
 //! ```toml
 //! state = "agent/state.json"          # what the agent remembers across restarts
 //! usage_report = "agent/usage.csv"    # metered traffic, in the reward engine's CSV format
+//! availability_report = "agent/availability.jsonl" # ask / deal / idle spans per worker (omit: none)
+//! availability_period = "1h"          # availability spans are cut at multiples of this
 //! poll_every = "1s"                   # how often the chain is read ("500ms" works too)
 //! settle_every = "10m"                # how often open deals are settled
 //! withdraw_at = "100 SNM"             # earnings withdrawn once they reach this (omit: never)

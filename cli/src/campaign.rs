@@ -236,6 +236,7 @@ pub fn round_text(round: &Round) -> String {
     }
     text.push_str(&table.to_string());
     text.push_str(&crate::campaign_standing::participation_text(round));
+    text.push_str(&crate::campaign_standing::discrepancies_text(round));
     if !round.conflicts().is_empty() {
         text.push_str(&format!(
             "\n{} (the excluded account's records on the IP are not paid):\n",

@@ -86,6 +86,47 @@ pub fn participation_text(round: &Round) -> String {
     text
 }
 
+/// The deals whose supplier's and customer's figures differ beyond the campaign's tolerance, or
+/// that one side only reported, with both figures and what was paid; empty for a campaign that
+/// does not check traffic from both sides.
+pub fn discrepancies_text(round: &Round) -> String {
+    let Some(tolerance) = round.campaign().traffic_tolerance else { return String::new() };
+    if round.discrepancies().is_empty() {
+        return format!(
+            "
+every deal's figures agree within {tolerance}
+"
+        );
+    }
+    let mut text = format!(
+        "
+{} apart by more than {tolerance} or reported by one side only (paid: the smaller figure):
+",
+        plural(round.discrepancies().len(), "deal")
+    );
+    let mut table = Table::new(&[
+        ("account", Align::Left),
+        ("IP", Align::Left),
+        ("start", Align::Right),
+        ("supplier", Align::Right),
+        ("customer", Align::Right),
+        ("paid", Align::Right),
+    ]);
+    let tb = |bytes: Option<Bytes>| bytes.map_or_else(|| "-".to_owned(), |b| b.in_tb().to_string());
+    for d in round.discrepancies() {
+        table.row([
+            d.account.to_string(),
+            d.ip.to_string(),
+            d.period_start.to_string(),
+            tb(d.supplier_bytes),
+            tb(d.customer_bytes),
+            d.paid_bytes.in_tb().to_string(),
+        ]);
+    }
+    text.push_str(&table.to_string());
+    text
+}
+
 /// One account's standing in a campaign: its application, its admission, and its figures in the
 /// latest round given.
 #[derive(Debug)]

@@ -21,6 +21,12 @@
 //!   OpenZeppelin multiproof for many accounts (the distributor's `claimMultiproof`), and
 //!   [`StandardMerkleTree::sweep_batches`] to pay every account in runs of neighbouring leaves.
 //!
+//! - Campaigns with admission: [`Application`] (EIP-712, signed by the master) collected in an
+//!   [`ApplicationBook`], admitted in stages into an [`AdmissionList`]; agents'
+//!   [`AvailabilityRecord`]s give online time for `min_online`; [`compute_round_with`] takes them
+//!   ([`RoundInputs`]), and customers' signed reports ([`ReportSignature`]) for a campaign checking
+//!   traffic from both sides ([`Discrepancy`]). sdk/REWARDS.md has every rule.
+//!
 //! Money is exact: amounts are [`Snm`](crate::units::Snm) (wei), prices
 //! [`Usd`](crate::units::Usd) scaled by 10^18, traffic [`Bytes`](crate::units::Bytes) with
 //! 1 TB = 10^12 bytes. An account's cumulative amount is rounded down once, on its whole traffic
