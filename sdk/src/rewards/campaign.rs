@@ -269,6 +269,36 @@ snm_per_usd = "25 SNM/USD"
     }
 
     #[test]
+    fn admission_online_time_and_two_sided_traffic_are_paying_rules() -> Result<(), RewardsError> {
+        let plain = Campaign::from_toml_str(OPERATION_A, Path::new("a.toml"))?;
+        let text = format!(
+            "{OPERATION_A}admission = true\nmin_online = \"24h\"\ntraffic_tolerance = \"5%\"\nsupplier_only_traffic = \"unpaid\"\n"
+        );
+        let staged = Campaign::from_toml_str(&text, Path::new("a.toml"))?;
+        assert!(staged.admission);
+        assert_eq!(staged.min_online, Some(OnlineTime::from_hours(24)));
+        assert_eq!(staged.traffic_tolerance, Some(Tolerance::from_basis_points(500)));
+        assert_eq!(staged.supplier_only_traffic, SupplierOnly::Unpaid);
+        assert!(!staged.same_rules(&plain), "a round of one is never the previous of the other");
+        let json = serde_json::to_value(&staged).map_err(|_| RewardsError::Overflow("json"))?;
+        assert_eq!(
+            (&json["min_online"], &json["traffic_tolerance"], &json["supplier_only_traffic"]),
+            (&"1d".into(), &"5%".into(), &"unpaid".into())
+        );
+        for (extra, needle) in [
+            ("min_online = \"24h\"\n", "min_online needs admission"),
+            ("supplier_only_traffic = \"unpaid\"\n", "needs traffic_tolerance"),
+            ("admission = true\nmin_online = \"1 day\"\n", "not an online time"),
+            ("traffic_tolerance = \"5\"\n", "not a tolerance"),
+        ] {
+            let err = Campaign::from_toml_str(&format!("{OPERATION_A}{extra}"), Path::new("a.toml"))
+                .expect_err("refused");
+            assert!(err.to_string().contains(needle), "{err}");
+        }
+        Ok(())
+    }
+
+    #[test]
     fn bad_configs_name_file_line_and_reason() {
         let cases = [
             (OPERATION_A.replace("\"50 SNM\"", "\"fifty\""), Some(4), "expected"),
