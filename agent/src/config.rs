@@ -3,6 +3,8 @@
 //! ```toml
 //! state = "agent/state.json"          # what the agent remembers across restarts
 //! usage_report = "agent/usage.csv"    # metered traffic, in the reward engine's CSV format
+//! availability_report = "agent/availability.jsonl" # ask / deal / idle spans per worker (omit: none)
+//! availability_period = "1h"          # availability spans are cut at multiples of this
 //! poll_every = "1s"                   # how often the chain is read ("500ms" works too)
 //! settle_every = "10m"                # how often open deals are settled
 //! withdraw_at = "100 SNM"             # earnings withdrawn once they reach this (omit: never)
@@ -60,7 +62,7 @@ use snm_sdk::{
     },
 };
 
-use crate::{error::ConfigError, lock};
+use crate::{availability::AvailabilityConfig, error::ConfigError, lock};
 
 /// One of the master's machines.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +81,8 @@ pub struct AgentConfig {
     pub state: PathBuf,
     /// The usage report (CSV), rewritten as deals finish; `None`: none written.
     pub usage_report: Option<PathBuf>,
+    /// Availability records (JSON lines) for campaigns paying by online time; `None`: none.
+    pub availability: Option<AvailabilityConfig>,
     /// How often the chain is read.
     pub poll_every: Duration,
     /// How often open deals are settled.
@@ -139,6 +143,8 @@ impl AskTemplate {
 struct RawConfig {
     state: PathBuf,
     usage_report: Option<PathBuf>,
+    availability_report: Option<PathBuf>,
+    availability_period: Option<String>,
     poll_every: Option<String>,
     settle_every: Option<String>,
     withdraw_at: Option<String>,
@@ -351,9 +357,23 @@ impl AgentConfig {
         {
             return Err("`usage_report` is the state file (or its lock): give it a file of its own".into());
         }
+        let availability_period =
+            duration("availability_period", &raw.availability_period, Duration::from_secs(3600))?;
+        if availability_period.as_secs() == 0 {
+            return Err("`availability_period` must be at least one second".into());
+        }
+        let availability = raw
+            .availability_report
+            .map(|p| AvailabilityConfig { path: base.join(p), period: availability_period });
+        if availability.as_ref().is_some_and(|a| a.path == state || usage_report.as_ref() == Some(&a.path)) {
+            return Err(
+                "`availability_report` needs a file of its own (not the state or the usage report)".into()
+            );
+        }
         Ok(Self {
             state,
             usage_report,
+            availability,
             poll_every,
             settle_every,
             withdraw_at,

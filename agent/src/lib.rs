@@ -23,6 +23,7 @@
 //! it was served. Actions that fail (the node down, a stale rate) are tried again after pauses that
 //! double up to the configuration's `retry_max`, with jitter.
 
+pub mod availability;
 mod backoff;
 pub mod config;
 mod error;
@@ -286,6 +287,7 @@ pub struct SupplierAgent<P, R> {
     /// Wall-clock time each running workload was last seen running (saved every
     /// [`SEEN_RUNNING_SAVE`], and when it is found dead).
     seen_running: HashMap<DealId, u64>,
+    availability: Option<availability::AvailabilityLog>,
     _lock: StateLock,
 }
 
@@ -328,7 +330,9 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         let watch = supplier.watch_deals_at(state.position());
         let book =
             OrderBook::starting_at(EventCursor::from_block(supplier.client().deployment().start_block));
+        let availability = config.availability.clone().map(|c| availability::AvailabilityLog::new(c, master));
         let agent = Self {
+            availability,
             retries: Retries::new(config.poll_every, config.retry_max),
             rounds: Backoff::new(config.poll_every, config.retry_max),
             supplier,
@@ -367,6 +371,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         if finished || !self.report_written {
             self.write_usage_report()?;
         }
+        self.record_availability()?;
         Ok(out)
     }
 
@@ -818,6 +823,33 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                 .map_err(|source| StateError::Io { path: path.clone(), source })?;
         }
         self.report_written = true;
+        Ok(())
+    }
+
+    /// Notes each worker's state (a running deal, an open ask, or neither) in the availability log.
+    fn record_availability(&mut self) -> Result<(), AgentError> {
+        let Some(log) = &mut self.availability else { return Ok(()) };
+        let now = unix_now();
+        let mut records = Vec::new();
+        for worker in &self.config.workers {
+            let deals: Vec<&DealRecord> =
+                self.state.deals.values().filter(|d| d.worker == worker.address && d.is_open()).collect();
+            let running = deals.iter().any(|d| d.workload.is_some());
+            let bytes = deals.iter().fold(0u128, |sum, d| {
+                let live =
+                    d.workload.as_ref().and_then(|w| self.runtime.usage(w).ok()).map_or(0, |u| u.bytes.get());
+                sum.saturating_add(live).saturating_add(d.carried_bytes)
+            });
+            let state = if running {
+                snm_sdk::rewards::WorkerState::Deal
+            } else if self.book.asks().any(|placed| placed.ask.worker == worker.address) {
+                snm_sdk::rewards::WorkerState::Ask
+            } else {
+                snm_sdk::rewards::WorkerState::Idle
+            };
+            records.extend(log.observe(now, worker.address, worker.ip, state, bytes));
+        }
+        log.append(&records).map_err(|source| StateError::Io { path: log.path().to_owned(), source })?;
         Ok(())
     }
 

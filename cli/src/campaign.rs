@@ -16,7 +16,10 @@ use alloy::{
 };
 use snm_sdk::{
     Client, Error,
-    rewards::{Campaign, ConflictRule, RewardsError, Round, RoundFiles, StandardMerkleTree, compute_round},
+    rewards::{
+        ApplicationError, Campaign, ConflictRule, RewardsError, Round, RoundFiles, RoundInputs,
+        StandardMerkleTree, compute_round_with,
+    },
     services::{DistributorService, RewardStatus, RewardsPaid},
     units::{Snm, format_duration},
 };
@@ -32,6 +35,16 @@ pub enum CampaignError {
     /// The reward engine refused an input: names the file, the line and the reason.
     #[error(transparent)]
     Rewards(#[from] RewardsError),
+    /// An application or admission refused, or its file unusable: names the account, IP or file
+    /// and the reason.
+    #[error(transparent)]
+    Application(#[from] ApplicationError),
+    /// A `--worker` that is not `ADDRESS=IP`.
+    #[error("--worker `{0}`: expected the worker's address and its IP as ADDRESS=IP (0x…=203.0.113.7)")]
+    BadWorker(String),
+    /// `admit` without a count or a list.
+    #[error("admit needs --count K (the next K applicants) or --accounts A,B (a chosen list)")]
+    NothingToAdmit,
     /// The SDK's error (chain, contracts, funds).
     #[error(transparent)]
     Sdk(#[from] Error),
@@ -167,18 +180,19 @@ pub enum CampaignError {
     },
 }
 
-/// Computes a round of `campaign` (a TOML file) from `reports`, after `previous` (a round file)
+/// Computes a round of `campaign` (a TOML file) from `inputs` (usage reports, and for a campaign
+/// with admission its admission list and availability records), after `previous` (a round file)
 /// if given, and writes `round-N.json` and `round-N.merkle.json` into `out`. Nothing is written
-/// when any input is bad. It blocks (files and hashing, as [`compute_round`] does): call it from a
-/// blocking thread in async code.
+/// when any input is bad. It blocks (files and hashing, as [`compute_round_with`] does): call it
+/// from a blocking thread in async code.
 pub fn compute(
     campaign: &Path,
-    reports: &[PathBuf],
+    inputs: &RoundInputs,
     previous: Option<&Path>,
     out: &Path,
 ) -> Result<(Round, RoundFiles), CampaignError> {
     let campaign = Campaign::from_toml_file(campaign)?;
-    let round = compute_round(&campaign, previous, reports)?;
+    let round = compute_round_with(&campaign, previous, inputs)?;
     let files = round.write(out)?;
     Ok((round, files))
 }
@@ -221,6 +235,8 @@ pub fn round_text(round: &Round) -> String {
         ]);
     }
     text.push_str(&table.to_string());
+    text.push_str(&crate::campaign_standing::participation_text(round));
+    text.push_str(&crate::campaign_standing::discrepancies_text(round));
     if !round.conflicts().is_empty() {
         text.push_str(&format!(
             "\n{} (the excluded account's records on the IP are not paid):\n",

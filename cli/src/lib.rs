@@ -7,6 +7,7 @@
 //! - [`table`], [`units`]: aligned tables and units as people type and read them.
 
 pub mod campaign;
+pub mod campaign_standing;
 pub mod chain;
 pub mod commands;
 pub mod purchase;

@@ -349,6 +349,7 @@ fn agent_config(config: &StoryConfig, i: usize, worker: Address) -> anyhow::Resu
     Ok(AgentConfig {
         state: dir.join("state.json"),
         usage_report: Some(dir.join("usage.csv")),
+        availability: None,
         poll_every: Duration::from_millis(200),
         settle_every: Duration::from_secs(2),
         withdraw_at: Some(Snm::from_whole(1)),

@@ -6,6 +6,8 @@
 //! ([`ProxyEndpoint`]). [`connect`] accepts only that certificate, so the secret it then sends in
 //! `Proxy-Authorization` reaches no one else. The bid's `configHash` is the secret's keccak-256,
 //! public on chain: the secret must hold at least 128 bits of randomness ([`ProxySecret`]).
+//! [`Metered`] counts what a deal's tunnels move ([`ByteCounter`]): the customer's own figure for a
+//! campaign that checks traffic from both sides (sdk/REWARDS.md).
 //!
 //! ```no_run
 //! use snm_sdk::proxy_client::{ProxyEndpoint, ProxySecret, connect};
@@ -22,9 +24,11 @@
 
 mod connect;
 mod endpoint;
+mod metered;
 mod pin;
 mod secret;
 
 pub use connect::{ProxyClientError, Tunnel, authorization_header, connect};
 pub use endpoint::{CertFingerprint, EndpointError, ProxyEndpoint};
+pub use metered::{ByteCounter, Metered};
 pub use secret::{ProxySecret, WeakSecret};

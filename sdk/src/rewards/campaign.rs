@@ -6,6 +6,10 @@ use alloy::primitives::U256;
 use serde::{Deserialize, Serialize};
 
 use super::{
+    availability::OnlineTime,
+    two_sided::{SupplierOnly, Tolerance},
+};
+use super::{
     error::{Location, RewardsError},
     screen::LineRate,
 };
@@ -55,6 +59,29 @@ pub struct Campaign {
     /// of the round file).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_private_ips: bool,
+    /// Whether only admitted IPs earn, each from its admission time (an admission list is then an
+    /// input of every round, see [`AdmissionList`](super::AdmissionList)). `false` unless the file
+    /// says otherwise: every reported IP counts, from its first record (and the key is left out
+    /// of the round file).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub admission: bool,
+    /// With admission: an admitted IP earns `snm_per_ip` when it was available (an open ask or a
+    /// running deal, from the agents' availability records) for at least this long since its
+    /// admission, whether a customer bought it or not; without it, when it appears in a usage
+    /// report. `None` unless the file says otherwise (and then left out of the round file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_online: Option<OnlineTime>,
+    /// Traffic checked from both sides: with it, customers' signed reports are an input of each
+    /// round, a deal reported by both is paid on the smaller figure, and deals whose figures
+    /// differ by more than this are listed. `None` unless the file says otherwise (and then left
+    /// out of the round file): the suppliers' figures are paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic_tolerance: Option<Tolerance>,
+    /// With `traffic_tolerance`: whether a deal only its supplier reported is paid on the
+    /// supplier's figure (`"paid"`, the default, left out of the round file) or not at all
+    /// (`"unpaid"`).
+    #[serde(default, skip_serializing_if = "SupplierOnly::is_paid")]
+    pub supplier_only_traffic: SupplierOnly,
 }
 
 fn ten_gbit() -> LineRate {
@@ -98,6 +125,10 @@ impl Campaign {
             snm_per_usd,
             max_line_rate: LineRate::TEN_GBIT,
             allow_private_ips: false,
+            admission: false,
+            min_online: None,
+            traffic_tolerance: None,
+            supplier_only_traffic: SupplierOnly::Paid,
         }
     }
 
@@ -138,16 +169,27 @@ impl Campaign {
         if self.max_line_rate.bits_per_second() == 0 {
             return Err("max_line_rate is zero: no record could report any traffic".into());
         }
+        if self.min_online.is_some() && !self.admission {
+            return Err("min_online needs admission = true: online time counts from admission".into());
+        }
+        if self.traffic_tolerance.is_none() && !self.supplier_only_traffic.is_paid() {
+            return Err("supplier_only_traffic = \"unpaid\" needs traffic_tolerance: customers' reports are read only then".into());
+        }
         Ok(())
     }
 
-    /// Whether the paying rules (id, per-IP amount, USD per TB, rate) are the same; the name and
+    /// Whether the paying rules (id, per-IP amount, USD per TB, rate, admission, `min_online`,
+    /// `traffic_tolerance`, `supplier_only_traffic`) are the same; the name and
     /// what records the campaign accepts (line rate, private IPs) may change between rounds.
     pub fn same_rules(&self, other: &Self) -> bool {
         self.id == other.id
             && self.snm_per_ip == other.snm_per_ip
             && self.usd_per_tb == other.usd_per_tb
             && self.snm_per_usd == other.snm_per_usd
+            && self.admission == other.admission
+            && self.min_online == other.min_online
+            && self.traffic_tolerance == other.traffic_tolerance
+            && self.supplier_only_traffic == other.supplier_only_traffic
     }
 
     /// The traffic reward for `bytes`: `bytes × usd_per_tb × snm_per_usd / 10^12 / 10^18`, computed
@@ -223,6 +265,36 @@ snm_per_usd = "25 SNM/USD"
         assert_eq!(json.as_object().map(|o| o.len()), Some(5), "{json}");
         let json = serde_json::to_value(&devnet).map_err(|_| RewardsError::Overflow("json"))?;
         assert_eq!((&json["max_line_rate"], &json["allow_private_ips"]), (&"1 Gbit/s".into(), &true.into()));
+        Ok(())
+    }
+
+    #[test]
+    fn admission_online_time_and_two_sided_traffic_are_paying_rules() -> Result<(), RewardsError> {
+        let plain = Campaign::from_toml_str(OPERATION_A, Path::new("a.toml"))?;
+        let text = format!(
+            "{OPERATION_A}admission = true\nmin_online = \"24h\"\ntraffic_tolerance = \"5%\"\nsupplier_only_traffic = \"unpaid\"\n"
+        );
+        let staged = Campaign::from_toml_str(&text, Path::new("a.toml"))?;
+        assert!(staged.admission);
+        assert_eq!(staged.min_online, Some(OnlineTime::from_hours(24)));
+        assert_eq!(staged.traffic_tolerance, Some(Tolerance::from_basis_points(500)));
+        assert_eq!(staged.supplier_only_traffic, SupplierOnly::Unpaid);
+        assert!(!staged.same_rules(&plain), "a round of one is never the previous of the other");
+        let json = serde_json::to_value(&staged).map_err(|_| RewardsError::Overflow("json"))?;
+        assert_eq!(
+            (&json["min_online"], &json["traffic_tolerance"], &json["supplier_only_traffic"]),
+            (&"1d".into(), &"5%".into(), &"unpaid".into())
+        );
+        for (extra, needle) in [
+            ("min_online = \"24h\"\n", "min_online needs admission"),
+            ("supplier_only_traffic = \"unpaid\"\n", "needs traffic_tolerance"),
+            ("admission = true\nmin_online = \"1 day\"\n", "not an online time"),
+            ("traffic_tolerance = \"5\"\n", "not a tolerance"),
+        ] {
+            let err = Campaign::from_toml_str(&format!("{OPERATION_A}{extra}"), Path::new("a.toml"))
+                .expect_err("refused");
+            assert!(err.to_string().contains(needle), "{err}");
+        }
         Ok(())
     }
 

@@ -238,6 +238,41 @@ pub enum RewardsError {
     /// An amount does not fit 256 bits.
     #[error("amount overflows 256 bits: {0}")]
     Overflow(&'static str),
+    /// A customer's report could not be signed.
+    #[error("{file}: cannot sign the report: {source}", file = .file.display())]
+    SignReport {
+        /// The report.
+        file: PathBuf,
+        /// The signer's error.
+        #[source]
+        source: alloy::signers::Error,
+    },
+    /// A customer's report signature is malformed.
+    #[error("{file}: its signature is malformed: {source}", file = .file.display())]
+    ReportSignature {
+        /// The report.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: alloy::primitives::SignatureError,
+    },
+    /// A customer's report is not signed by the account its signature file names (altered after
+    /// signing, or forged).
+    #[error("{file}: the signature is by {recovered}, not by {claimed}: the report was altered or forged", file = .file.display())]
+    ReportSigner {
+        /// The report.
+        file: PathBuf,
+        /// The signer its signature file names.
+        claimed: Address,
+        /// Who signed these bytes.
+        recovered: Address,
+    },
+    /// A round input is missing, or given where the campaign does not use it.
+    #[error("{0}")]
+    MissingInput(&'static str),
+    /// An admission list that cannot be used.
+    #[error(transparent)]
+    Admission(#[from] super::admission_error::ApplicationError),
     /// An output file already exists; rounds are never overwritten.
     #[error("{file}: already exists; a published round is never overwritten", file = .file.display())]
     OutputExists {

@@ -21,6 +21,12 @@
 //!   OpenZeppelin multiproof for many accounts (the distributor's `claimMultiproof`), and
 //!   [`StandardMerkleTree::sweep_batches`] to pay every account in runs of neighbouring leaves.
 //!
+//! - Campaigns with admission: [`Application`] (EIP-712, signed by the master) collected in an
+//!   [`ApplicationBook`], admitted in stages into an [`AdmissionList`]; agents'
+//!   [`AvailabilityRecord`]s give online time for `min_online`; [`compute_round_with`] takes them
+//!   ([`RoundInputs`]), and customers' signed reports ([`ReportSignature`]) for a campaign checking
+//!   traffic from both sides ([`Discrepancy`]). sdk/REWARDS.md has every rule.
+//!
 //! Money is exact: amounts are [`Snm`](crate::units::Snm) (wei), prices
 //! [`Usd`](crate::units::Usd) scaled by 10^18, traffic [`Bytes`](crate::units::Bytes) with
 //! 1 TB = 10^12 bytes. An account's cumulative amount is rounded down once, on its whole traffic
@@ -58,10 +64,21 @@
 //! ```
 
 #[cfg(feature = "rewards")]
+mod admission;
+#[cfg(feature = "rewards")]
+mod admission_error;
+#[cfg(feature = "rewards")]
+mod application;
+#[cfg(feature = "rewards")]
+mod applications;
+pub mod availability;
+#[cfg(feature = "rewards")]
 mod campaign;
 #[cfg(feature = "rewards")]
 mod error;
 pub mod merkle;
+#[cfg(feature = "rewards")]
+mod participation;
 #[cfg(feature = "rewards")]
 mod round;
 #[cfg(feature = "rewards")]
@@ -69,8 +86,19 @@ mod screen;
 #[cfg(feature = "rewards")]
 mod tally;
 #[cfg(feature = "rewards")]
+mod two_sided;
+#[cfg(feature = "rewards")]
 pub mod usage;
 
+#[cfg(feature = "rewards")]
+pub use admission::{ADMISSION_FORMAT, AdmissionList, Admitted};
+#[cfg(feature = "rewards")]
+pub use admission_error::ApplicationError;
+#[cfg(feature = "rewards")]
+pub use application::{APPLICATION_DOMAIN, Application, CampaignApplication, WorkerIp};
+#[cfg(feature = "rewards")]
+pub use applications::ApplicationBook;
+pub use availability::{AvailabilityRecord, OnlineTime, OnlineTimeError, WorkerState};
 #[cfg(feature = "rewards")]
 pub use campaign::Campaign;
 #[cfg(feature = "rewards")]
@@ -80,12 +108,14 @@ pub use merkle::StandardMerkleTree;
 pub use merkle::{MultiProofError, RewardClaim, RewardMultiProof};
 #[cfg(feature = "rewards")]
 pub use round::{
-    AccountReward, Conflict, ConflictRule, IpOwner, PreviousRound, ROUND_FORMAT, Round, RoundFiles,
-    compute_round,
+    AccountReward, Conflict, ConflictRule, Exclusion, ExclusionReason, IpOwner, Participation, PreviousRound,
+    ROUND_FORMAT, Round, RoundFiles, RoundInputs, compute_round, compute_round_with,
 };
 #[cfg(feature = "rewards")]
 pub use screen::{LineExcess, LineRate};
 #[cfg(feature = "rewards")]
 pub use tally::Tally;
+#[cfg(feature = "rewards")]
+pub use two_sided::{Discrepancy, ReportSignature, SupplierOnly, Tolerance, ToleranceError, signature_path};
 #[cfg(feature = "rewards")]
 pub use usage::{CSV_HEADER, Period, UsageFormat, UsageReader, UsageRecord};

@@ -13,7 +13,16 @@ use serde::{Deserialize, Serialize};
 
 pub use file::{PreviousRound, ROUND_FORMAT};
 
-use super::{campaign::Campaign, error::RewardsError, merkle::StandardMerkleTree, tally::Tally};
+use super::{
+    admission::AdmissionList,
+    campaign::Campaign,
+    error::RewardsError,
+    merkle::StandardMerkleTree,
+    participation::online_seconds,
+    tally::Tally,
+    two_sided::{Discrepancy, ReportSignature},
+    usage::UsageReader,
+};
 use crate::units::{Bytes, Snm};
 
 /// One account's reward: what it owns over the whole campaign and what this round adds.
@@ -38,6 +47,72 @@ pub struct AccountReward {
     /// What this round adds to the cumulative amount, in wei.
     #[serde(rename = "round_wei", with = "dec::snm")]
     pub round_amount: Snm,
+    /// Where the account stands in a campaign with admission (`None`, and left out of the round
+    /// file, otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participation: Option<Participation>,
+}
+
+/// An admitted account's standing: its stage, IPs and online time (campaigns with admission).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Participation {
+    /// The stage that admitted it.
+    pub stage: u32,
+    /// From when its IPs earn, unix seconds.
+    pub admitted_from: u64,
+    /// Its admitted IPs.
+    pub ips_admitted: u64,
+    /// Its admitted IPs available for at least the campaign's `min_online` (with no `min_online`:
+    /// available at all), in the availability records given to this round.
+    pub ips_online: u64,
+    /// Seconds its admitted IPs were available since admission, summed over its IPs.
+    pub online_seconds: u64,
+}
+
+/// Why records were not counted in a campaign with admission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExclusionReason {
+    /// The IP is on no admitted account's list.
+    NotAdmitted,
+    /// The IP is admitted for another account.
+    OtherAccount,
+    /// The record starts before the IP's admission time.
+    BeforeAdmission,
+}
+
+/// Records of one IP and account not counted in this round, and why (campaigns with admission).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exclusion {
+    /// The IP.
+    pub ip: IpAddr,
+    /// The account that reported it.
+    pub account: Address,
+    /// Why its records were not counted.
+    pub reason: ExclusionReason,
+    /// How many records.
+    pub records: u64,
+    /// Their traffic, not paid.
+    #[serde(with = "dec::bytes")]
+    pub bytes: Bytes,
+}
+
+/// What a round is computed from, beyond the campaign and the previous round.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoundInputs {
+    /// Usage reports (`.csv`, `.jsonl`, `.ndjson`).
+    pub reports: Vec<PathBuf>,
+    /// The admission list: required by, and only allowed for, a campaign with `admission = true`.
+    pub admission: Option<PathBuf>,
+    /// Availability records (JSON lines, [`AvailabilityRecord`](super::AvailabilityRecord)):
+    /// every file of the campaign so far, each round (periods seen twice count once).
+    pub availability: Vec<PathBuf>,
+    /// Customers' usage reports of this round, each signed in `<report>.sig`
+    /// ([`ReportSignature`](super::ReportSignature)): required by, and only allowed for, a
+    /// campaign with `traffic_tolerance`.
+    pub customer_reports: Vec<PathBuf>,
 }
 
 /// Which account owns an IP, and since which round.
@@ -98,6 +173,8 @@ pub struct Round {
     pub(super) accounts: Vec<AccountReward>,
     pub(super) ips: Vec<IpOwner>,
     pub(super) conflicts: Vec<Conflict>,
+    pub(super) exclusions: Vec<Exclusion>,
+    pub(super) discrepancies: Vec<Discrepancy>,
     pub(super) total: Snm,
     pub(super) round_total: Snm,
     pub(super) tree: StandardMerkleTree,
@@ -146,6 +223,17 @@ impl Round {
     pub fn conflicts(&self) -> &[Conflict] {
         &self.conflicts
     }
+    /// Records not counted for want of admission, by IP, account and reason (empty without
+    /// admission).
+    pub fn exclusions(&self) -> &[Exclusion] {
+        &self.exclusions
+    }
+    /// Deals whose supplier's and customer's figures differ by more than the campaign's
+    /// tolerance, or that one side only reported, sorted by account, IP and period start (empty
+    /// without `traffic_tolerance`).
+    pub fn discrepancies(&self) -> &[Discrepancy] {
+        &self.discrepancies
+    }
     /// The Merkle root of `(account, cumulative)` over every account with a non-zero amount.
     pub fn root(&self) -> B256 {
         self.tree.root()
@@ -192,9 +280,70 @@ pub fn compute_round(
     previous: Option<&Path>,
     reports: &[PathBuf],
 ) -> Result<Round, RewardsError> {
+    compute_round_with(
+        campaign,
+        previous,
+        &RoundInputs { reports: reports.to_vec(), ..RoundInputs::default() },
+    )
+}
+
+/// Computes a round as [`compute_round`] does, from every input of a campaign with admission: the
+/// admission list (checked against the campaign's id) and the availability records beside the
+/// usage reports. It blocks, as [`compute_round`] does.
+pub fn compute_round_with(
+    campaign: &Campaign,
+    previous: Option<&Path>,
+    inputs: &RoundInputs,
+) -> Result<Round, RewardsError> {
     let previous = previous.map(|path| PreviousRound::load(path, campaign)).transpose()?;
     let mut tally = Tally::new(campaign.clone(), previous);
-    for report in reports {
+    match (&inputs.admission, campaign.admission) {
+        (Some(path), true) => {
+            let list = AdmissionList::load(path, &campaign.id)?;
+            let online = online_seconds(&inputs.availability, &list.by_ip())?;
+            tally.admit(&list, online);
+        }
+        (None, true) => {
+            return Err(RewardsError::MissingInput(
+                "the campaign has admission = true: give its admission list",
+            ));
+        }
+        (Some(_), false) => {
+            return Err(RewardsError::MissingInput(
+                "the campaign has no admission = true: an admission list would be ignored",
+            ));
+        }
+        (None, false) if !inputs.availability.is_empty() => {
+            return Err(RewardsError::MissingInput(
+                "availability counts only in a campaign with admission = true",
+            ));
+        }
+        (None, false) => {}
+    }
+    match (campaign.traffic_tolerance, inputs.customer_reports.is_empty()) {
+        (Some(_), _) => {
+            let mut figures = Vec::new();
+            for report in &inputs.customer_reports {
+                ReportSignature::verify_file(report)?;
+                let mut reader = UsageReader::open(report, None)?;
+                while let Some(record) = reader.next_record()? {
+                    campaign.check_record(&record).map_err(|reason| RewardsError::Input {
+                        at: super::error::Location::line(report, reader.line()),
+                        reason,
+                    })?;
+                    figures.push(record);
+                }
+            }
+            tally.customer_figures(&figures);
+        }
+        (None, false) => {
+            return Err(RewardsError::MissingInput(
+                "customers' reports count only in a campaign with traffic_tolerance",
+            ));
+        }
+        (None, true) => {}
+    }
+    for report in &inputs.reports {
         tally.read_file(report)?;
     }
     tally.finish()

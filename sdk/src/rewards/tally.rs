@@ -16,10 +16,15 @@ use alloy::primitives::{
 };
 
 use super::{
+    admission::AdmissionList,
     campaign::Campaign,
     error::{InputReason, Location, RewardsError},
     merkle::StandardMerkleTree,
-    round::{AccountReward, Conflict, ConflictRule, IpOwner, PreviousRound, Round, leaves},
+    round::{
+        AccountReward, Conflict, ConflictRule, Exclusion, ExclusionReason, IpOwner, Participation,
+        PreviousRound, Round, leaves,
+    },
+    two_sided::Discrepancy,
     usage::{FileIdentity, UsageFormat, UsageReader, UsageRecord},
 };
 use crate::units::{Bytes, Snm};
@@ -126,6 +131,44 @@ pub struct Tally {
     files: Vec<(FileIdentity, PathBuf, UsageFormat)>,
     /// The key of the records' fingerprints.
     fingerprints: FingerprintKey,
+    /// Who is admitted, and what was not counted for want of admission (campaigns with admission).
+    admission: Option<AdmissionState>,
+    /// Customers' figures by deal, and the deals listed (campaigns with `traffic_tolerance`).
+    two_sided: Option<TwoSidedState>,
+}
+
+/// A deal: its supplier's account slot, worker IP key and period start.
+type DealKey = (u32, u128, u64);
+
+/// Customers' figures of the deals they bought, and the deals whose figures differ.
+#[derive(Debug, Default)]
+struct TwoSidedState {
+    /// The customer's bytes of each deal, and whether a supplier's record matched it.
+    customer: HashMap<DealKey, (u128, bool)>,
+    /// (deal, supplier's bytes, customer's bytes, paid bytes) of the deals listed so far.
+    listed: Vec<(DealKey, Option<u128>, Option<u128>, u128)>,
+}
+
+/// A campaign's admission list and online times, by IP key and account slot, and the records it
+/// excluded.
+#[derive(Debug, Default)]
+struct AdmissionState {
+    /// Admitted IPs: account slot and admission time.
+    ips: HashMap<u128, (u32, u64)>,
+    /// Online seconds since admission, by IP.
+    online: HashMap<u128, u64>,
+    /// Admitted accounts, in admission order.
+    accounts: Vec<AdmittedAccount>,
+    /// Records not counted: (IP, account, reason) to (records, bytes).
+    excluded: HashMap<(u128, u32, ExclusionReason), (u64, u128)>,
+}
+
+#[derive(Debug)]
+struct AdmittedAccount {
+    slot: u32,
+    stage: u32,
+    from: u64,
+    ips: Vec<u128>,
 }
 
 /// The random key of the records' fingerprints, drawn for each tally so that nobody can write two
@@ -197,6 +240,8 @@ impl Tally {
             ips: HashMap::default(),
             files: Vec::new(),
             fingerprints: FingerprintKey::default(),
+            admission: None,
+            two_sided: None,
         };
         if let Some(previous) = previous {
             tally.number = previous.number() + 1;
@@ -216,6 +261,41 @@ impl Tally {
             }
         }
         tally
+    }
+
+    /// Counts from now on only records of admitted IPs, by their admitted account, starting at or
+    /// after their admission time; `online` gives each admitted IP's online seconds (for
+    /// `min_online`). Called before any record is added.
+    pub(super) fn admit(&mut self, list: &AdmissionList, online: HashMap<IpAddr, u64>) {
+        let mut state = AdmissionState::default();
+        for admitted in &list.admitted {
+            let slot = self.accounts.slot(admitted.account);
+            let ips: Vec<u128> = admitted.ips.iter().map(|ip| ip_key(*ip)).collect();
+            for &key in &ips {
+                state.ips.insert(key, (slot, admitted.admitted_from));
+            }
+            state.accounts.push(AdmittedAccount {
+                slot,
+                stage: admitted.stage,
+                from: admitted.admitted_from,
+                ips,
+            });
+        }
+        state.online = online.into_iter().map(|(ip, seconds)| (ip_key(ip), seconds)).collect();
+        self.admission = Some(state);
+    }
+
+    /// Checks traffic from both sides from now on: `figures` are the customers' records (a deal is
+    /// its account, IP and period start; a customer's records of one deal add up). Called before
+    /// any record is added.
+    pub(super) fn customer_figures(&mut self, figures: &[UsageRecord]) {
+        let mut state = TwoSidedState::default();
+        for record in figures {
+            let key = (self.accounts.slot(record.account), ip_key(record.ip), record.period.start);
+            let entry = state.customer.entry(key).or_insert((0, false));
+            entry.0 = entry.0.saturating_add(record.bytes.get());
+        }
+        self.two_sided = Some(state);
     }
 
     /// The round being tallied.
@@ -251,6 +331,43 @@ impl Tally {
         if !state.seen.insert(fingerprint) {
             // Where the first one was is found again by `first_reading`, off the hot path.
             return Err(InputReason::DuplicateRecord { first: None });
+        }
+        if let Some(admission) = &mut self.admission {
+            let excluded = match admission.ips.get(&r.ip) {
+                None => Some(ExclusionReason::NotAdmitted),
+                Some(&(account, _)) if account != r.account => Some(ExclusionReason::OtherAccount),
+                Some(&(_, from)) if r.start < from => Some(ExclusionReason::BeforeAdmission),
+                Some(_) => None,
+            };
+            if let Some(reason) = excluded {
+                let entry = admission.excluded.entry((r.ip, r.account, reason)).or_default();
+                entry.0 += 1;
+                entry.1 = entry.1.checked_add(r.bytes).ok_or(InputReason::BytesOverflow)?;
+                self.records += 1;
+                return Ok(());
+            }
+        }
+        let mut r = r;
+        if let Some(two_sided) = &mut self.two_sided {
+            let key = (r.account, r.ip, r.start);
+            let paid = match two_sided.customer.get_mut(&key) {
+                // A deal's customer figure pays one supplier record: a second one is
+                // supplier-only.
+                Some((customer, matched)) if !*matched => {
+                    *matched = true;
+                    let paid = r.bytes.min(*customer);
+                    if self.campaign.traffic_tolerance.is_some_and(|t| t.exceeded(r.bytes, *customer)) {
+                        two_sided.listed.push((key, Some(r.bytes), Some(*customer), paid));
+                    }
+                    paid
+                }
+                _ => {
+                    let paid = if self.campaign.supplier_only_traffic.is_paid() { r.bytes } else { 0 };
+                    two_sided.listed.push((key, Some(r.bytes), None, paid));
+                    paid
+                }
+            };
+            r.bytes = paid;
         }
         match state.claims.iter_mut().find(|c| c.account == r.account) {
             Some(claim) => {
@@ -398,7 +515,8 @@ impl Tally {
     }
 
     /// Settles IP ownership and conflicts, computes every amount and builds the tree.
-    pub fn finish(self) -> Result<Round, RewardsError> {
+    pub fn finish(mut self) -> Result<Round, RewardsError> {
+        let participating = self.participating();
         let n = self.accounts.list.len();
         let mut new_ips = vec![0u64; n];
         let mut round_bytes = vec![0u128; n];
@@ -419,6 +537,14 @@ impl Tally {
                     else {
                         continue;
                     };
+                    if participating.as_ref().is_some_and(|p| !p.contains(key)) {
+                        // Admitted, not yet online for `min_online`: its traffic pays, the IP not
+                        // yet (with admission, only the admitted account has claims).
+                        let total = &mut round_bytes[first.account as usize];
+                        *total =
+                            total.checked_add(first.bytes).ok_or(RewardsError::Overflow("account bytes"))?;
+                        continue;
+                    }
                     new_ips[first.account as usize] += 1;
                     (first.account, self.number, ConflictRule::EarlierPeriodStart, Some(first.first_start))
                 }
@@ -450,11 +576,14 @@ impl Tally {
         ips.sort_unstable_by_key(|o| ip_key(o.ip));
         conflicts.sort_unstable_by_key(|a| (ip_key(a.ip), a.excluded));
 
+        let (standing, exclusions) = self.standing();
+        let discrepancies = self.discrepancies();
         let mut accounts = Vec::with_capacity(n);
         let (mut total, mut round_total) = (Snm::ZERO, Snm::ZERO);
         for (k, state) in self.accounts.list.iter().enumerate() {
             let owned = state.prior_ips + new_ips[k];
-            if owned == 0 {
+            let participation = standing.get(&(k as u32)).cloned();
+            if owned == 0 && participation.is_none() && state.prior_bytes == 0 && round_bytes[k] == 0 {
                 continue;
             }
             let bytes = Bytes::new(
@@ -477,6 +606,7 @@ impl Tally {
                 round_ips: new_ips[k],
                 round_bytes: Bytes::new(round_bytes[k]),
                 round_amount,
+                participation,
             });
         }
         accounts.sort_unstable_by_key(|a| a.account);
@@ -489,10 +619,95 @@ impl Tally {
             accounts,
             ips,
             conflicts,
+            exclusions,
+            discrepancies,
             total,
             round_total,
             tree,
         })
+    }
+
+    /// The deals listed (figures apart by more than the tolerance, or reported by one side only),
+    /// sorted by account, IP and period start.
+    fn discrepancies(&self) -> Vec<Discrepancy> {
+        let Some(two_sided) = &self.two_sided else { return Vec::new() };
+        let customer_only = two_sided
+            .customer
+            .iter()
+            .filter(|(_, (_, matched))| !matched)
+            .map(|(key, (bytes, _))| (*key, None, Some(*bytes), 0));
+        let mut list: Vec<Discrepancy> = two_sided
+            .listed
+            .iter()
+            .copied()
+            .chain(customer_only)
+            .map(|((account, ip, start), supplier, customer, paid)| Discrepancy {
+                account: self.accounts.list[account as usize].address,
+                ip: ip_from_key(ip),
+                period_start: start,
+                supplier_bytes: supplier.map(Bytes::new),
+                customer_bytes: customer.map(Bytes::new),
+                paid_bytes: Bytes::new(paid),
+            })
+            .collect();
+        list.sort_unstable_by_key(|d| (d.account, ip_key(d.ip), d.period_start, d.supplier_bytes));
+        list
+    }
+
+    /// With `min_online`: the admitted IPs online at least that long, each given a claim of its
+    /// admitted account (of no traffic when it reported none) so that it counts.
+    fn participating(&mut self) -> Option<HashSet<u128>> {
+        let min = self.campaign.min_online?.secs();
+        let admission = self.admission.as_ref()?;
+        let set: HashSet<u128> = admission
+            .ips
+            .keys()
+            .filter(|ip| admission.online.get(*ip).copied().unwrap_or(0) >= min)
+            .copied()
+            .collect();
+        for ip in &set {
+            let Some(&(account, from)) = admission.ips.get(ip) else { continue };
+            let state = self.ips.entry(*ip).or_default();
+            if !state.claims.iter().any(|c| c.account == account) {
+                state.claims.push(Claim { account, first_start: from, bytes: 0, records: 0 });
+            }
+        }
+        Some(set)
+    }
+
+    /// Every admitted account's standing, by slot, and the exclusions, sorted by IP, account and
+    /// reason (both empty without admission).
+    fn standing(&self) -> (HashMap<u32, Participation>, Vec<Exclusion>) {
+        let Some(admission) = &self.admission else { return Default::default() };
+        let min = self.campaign.min_online.map_or(1, |m| m.secs().max(1));
+        let mut standing = HashMap::default();
+        for admitted in &admission.accounts {
+            let online: Vec<u64> =
+                admitted.ips.iter().map(|ip| admission.online.get(ip).copied().unwrap_or(0)).collect();
+            standing.insert(
+                admitted.slot,
+                Participation {
+                    stage: admitted.stage,
+                    admitted_from: admitted.from,
+                    ips_admitted: admitted.ips.len() as u64,
+                    ips_online: online.iter().filter(|&&s| s >= min).count() as u64,
+                    online_seconds: online.iter().fold(0u64, |sum, s| sum.saturating_add(*s)),
+                },
+            );
+        }
+        let mut exclusions: Vec<Exclusion> = admission
+            .excluded
+            .iter()
+            .map(|(&(ip, account, reason), &(records, bytes))| Exclusion {
+                ip: ip_from_key(ip),
+                account: self.accounts.list[account as usize].address,
+                reason,
+                records,
+                bytes: Bytes::new(bytes),
+            })
+            .collect();
+        exclusions.sort_unstable_by_key(|e| (ip_key(e.ip), e.account, e.reason));
+        (standing, exclusions)
     }
 }
 

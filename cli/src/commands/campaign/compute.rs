@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use snm_sdk::rewards::RoundInputs;
+
 use crate::campaign::{self, CampaignError};
 
 /// The campaign's rules, the reports, the previous round, and where to write.
@@ -14,6 +16,18 @@ pub struct Args {
     /// Usage reports: `.csv` (header `account,ip,bytes,period_start,period_end`) or `.jsonl`.
     #[arg(long, required = true, num_args = 1..)]
     reports: Vec<PathBuf>,
+    /// The admission list (JSON, from `snm campaign admit`): required by a campaign with
+    /// `admission = true`, refused otherwise.
+    #[arg(long)]
+    admission: Option<PathBuf>,
+    /// Availability records (JSON lines, written by the agents): every file of the campaign so
+    /// far, for a campaign with `min_online`.
+    #[arg(long, num_args = 1..)]
+    availability: Vec<PathBuf>,
+    /// Customers' usage reports of the round, each signed in `<report>.sig`: for a campaign with
+    /// `traffic_tolerance` (a deal both report is paid on the smaller figure).
+    #[arg(long, num_args = 1..)]
+    customer_reports: Vec<PathBuf>,
     /// The previous round's file (round-N.json); none for round 1.
     #[arg(long)]
     previous: Option<PathBuf>,
@@ -28,7 +42,13 @@ pub struct Args {
 /// a panic there is passed on as it is.
 pub(super) async fn run(args: Args) -> Result<(), CampaignError> {
     let (round, files) = tokio::task::spawn_blocking(move || {
-        campaign::compute(&args.campaign, &args.reports, args.previous.as_deref(), &args.out)
+        let inputs = RoundInputs {
+            reports: args.reports,
+            admission: args.admission,
+            availability: args.availability,
+            customer_reports: args.customer_reports,
+        };
+        campaign::compute(&args.campaign, &inputs, args.previous.as_deref(), &args.out)
     })
     .await
     .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;

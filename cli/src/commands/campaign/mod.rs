@@ -22,7 +22,10 @@
 //!    leaves sent as one OpenZeppelin multiproof (`claimMultiproof`: siblings shared by the batch
 //!    are sent once), or with `--claim-many` as `claimMany` (one proof per account), and prints
 //!    what each was paid and the gas, per batch and per account.
-//! 4. `status` shows the distributor's accepted and pending roots, funded and claimed totals.
+//! 4. `status` shows the distributor's accepted and pending roots, funded and claimed totals;
+//!    `status --account A` where a participant stands from the campaign's files.
+//! 5. For a campaign with `admission = true`: `apply` (a master's signed application) and `admit
+//!    --stage N --count K` (or `--accounts`), then `compute --admission … --availability …`.
 //!
 //! ```text
 //! snm campaign compute --campaign campaign.toml --reports week1.csv week1b.jsonl --out rounds/
@@ -34,6 +37,8 @@
 //! snm campaign compute --campaign campaign.toml --reports week2.csv --previous rounds/round-1.json --out rounds/
 //! ```
 
+mod admit;
+mod apply;
 mod claim;
 mod compute;
 mod publish;
@@ -48,24 +53,31 @@ use crate::campaign::CampaignError;
 pub enum Command {
     /// Computes a round from usage reports (no chain needed) and writes round-N.json and
     /// round-N.merkle.json.
-    Compute(compute::Args),
+    Compute(Box<compute::Args>),
     /// Publishes a computed round (the operator's key): funds what it adds, proposes its root and,
     /// with --accept, accepts it once the delay has passed.
     Publish(publish::Args),
     /// Claims rewards from a round's Merkle dump: the key's own account, or every account with --all.
     Claim(claim::Args),
-    /// The distributor's accepted and pending roots, funded and claimed totals (no key needed).
-    Status(status::Args),
+    /// The distributor's accepted and pending roots, funded and claimed totals (no key needed);
+    /// with --account, where that participant stands (applied, stage, online hours, bytes, earned).
+    Status(Box<status::Args>),
+    /// Applies for a campaign with the key's account (the master) and its workers' IPs, signed.
+    Apply(Box<apply::Args>),
+    /// Admits applicants at a stage: the next --count in application order, or --accounts.
+    Admit(Box<admit::Args>),
 }
 
 impl Command {
     /// Runs the command.
     pub async fn run(self) -> Result<(), CampaignError> {
         match self {
-            Self::Compute(args) => compute::run(args).await,
+            Self::Compute(args) => compute::run(*args).await,
             Self::Publish(args) => publish::run(args).await,
             Self::Claim(args) => claim::run(args).await,
             Self::Status(args) => status::run(&args).await,
+            Self::Apply(args) => apply::run(*args).await,
+            Self::Admit(args) => admit::run(*args).await,
         }
     }
 }

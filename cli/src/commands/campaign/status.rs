@@ -1,19 +1,52 @@
-//! `snm campaign status`: the distributor's roots and totals (no key needed).
+//! `snm campaign status`: the distributor's roots and totals (no key needed); with `--account`,
+//! where one participant stands from the campaign's files (no chain needed).
+
+use std::path::PathBuf;
+
+use alloy::primitives::Address;
+use snm_sdk::rewards::{AdmissionList, ApplicationBook, Campaign, Round};
 
 use crate::{
     campaign::{self, CampaignError},
+    campaign_standing::AccountStanding,
     chain::ChainArgs,
 };
 
-/// Which chain and contracts.
+/// Which chain and contracts; or which account, from which files.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     chain: ChainArgs,
+    /// Shows this account's standing (applied, admitted at stage N, online hours, bytes, earned)
+    /// from the files below instead of the distributor's state.
+    #[arg(long, requires = "campaign")]
+    account: Option<Address>,
+    /// The campaign's rules (TOML), with --account.
+    #[arg(long, requires = "account")]
+    campaign: Option<PathBuf>,
+    /// The applications file, with --account.
+    #[arg(long, requires = "account")]
+    applications: Option<PathBuf>,
+    /// The admission list, with --account.
+    #[arg(long, requires = "account")]
+    admission: Option<PathBuf>,
+    /// The latest round file (round-N.json), with --account.
+    #[arg(long, requires = "account")]
+    round: Option<PathBuf>,
 }
 
-/// Prints the distributor's state.
+/// Prints the distributor's state, or the account's standing.
 pub(super) async fn run(args: &Args) -> Result<(), CampaignError> {
+    if let (Some(account), Some(campaign)) = (args.account, &args.campaign) {
+        let campaign = Campaign::from_toml_file(campaign)?;
+        let book =
+            args.applications.as_deref().map(|p| ApplicationBook::open(p, &campaign.id)).transpose()?;
+        let admission =
+            args.admission.as_deref().map(|p| AdmissionList::load(p, &campaign.id)).transpose()?;
+        let round = args.round.as_deref().map(Round::load).transpose()?;
+        print!("{}", AccountStanding::gather(account, book.as_ref(), admission.as_ref(), round.as_ref()));
+        return Ok(());
+    }
     let client = args.chain.connect_read_only().await?;
     print!("{}", campaign::status(&campaign::distributor(&client)?).await?);
     Ok(())

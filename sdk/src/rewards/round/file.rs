@@ -15,7 +15,7 @@ use alloy::primitives::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{AccountReward, Conflict, IpOwner, Round, RoundFiles, dec, leaves};
+use super::{AccountReward, Conflict, Discrepancy, Exclusion, IpOwner, Round, RoundFiles, dec, leaves};
 use crate::{
     rewards::{
         campaign::Campaign,
@@ -44,6 +44,8 @@ impl Round {
             accounts: file.accounts,
             ips: file.ips,
             conflicts: file.conflicts,
+            exclusions: file.exclusions,
+            discrepancies: file.discrepancies,
             total: file.total_wei,
             round_total: file.round_total_wei,
             tree,
@@ -102,6 +104,8 @@ impl Round {
             accounts: self.accounts.clone(),
             ips: self.ips.clone(),
             conflicts: self.conflicts.clone(),
+            exclusions: self.exclusions.clone(),
+            discrepancies: self.discrepancies.clone(),
         }
     }
 }
@@ -124,6 +128,10 @@ fn write_file(
 /// `round_ips`, `round_bytes`, `round_wei`), `ips` (sorted by IP: `ip`, `owner`, `round`) and
 /// `conflicts` (`ip`, `owner`, `owner_first_start`, `excluded`, `excluded_first_start`,
 /// `excluded_bytes`, `excluded_records`, `rule`). Amounts and byte counts are decimal strings.
+/// A campaign with admission adds `participation` to accounts and `exclusions` (`ip`, `account`,
+/// `reason`, `records`, `bytes`); without admission neither appears. A campaign with
+/// `traffic_tolerance` adds `discrepancies` (`account`, `ip`, `period_start`, `supplier_bytes`,
+/// `customer_bytes`, `paid_bytes`), left out when empty.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RoundFile {
@@ -140,6 +148,10 @@ struct RoundFile {
     accounts: Vec<AccountReward>,
     ips: Vec<IpOwner>,
     conflicts: Vec<Conflict>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    exclusions: Vec<Exclusion>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    discrepancies: Vec<Discrepancy>,
 }
 
 /// A previous round, loaded and checked: its sums, its per-account amounts and its root all add up.
@@ -253,7 +265,9 @@ fn read_round_file(
             return Err(bad(format!("accounts are not sorted and unique at {}", account.account)));
         }
         let (ips, round_ips) = owned.remove(&account.account).unwrap_or_default();
-        if ips != account.ips || round_ips != account.round_ips || ips == 0 {
+        // With admission an account is listed with no IP (admitted, not yet paid for one) or with
+        // traffic on IPs that have not met `min_online` yet.
+        if ips != account.ips || round_ips != account.round_ips || (ips == 0 && !campaign.admission) {
             return Err(bad(format!(
                 "{} lists {} IPs ({} this round) but owns {ips} ({round_ips} this round)",
                 account.account, account.ips, account.round_ips

@@ -1,0 +1,58 @@
+//! `snm campaign apply`: a supplier's master applies for a campaign with its workers and their IPs,
+//! signed (EIP-712) by the master's key, into the operator's applications file.
+
+use std::{net::IpAddr, path::PathBuf};
+
+use alloy::primitives::Address;
+use snm_sdk::rewards::{Application, ApplicationBook, WorkerIp};
+
+use crate::{campaign::CampaignError, chain::ChainArgs, units::plural};
+
+/// The campaign, the workers, and where the operator collects applications.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// The campaign's id (its `id` in the campaign file, e.g. operation-a).
+    #[arg(long = "campaign-id")]
+    campaign_id: String,
+    /// A worker and its public IP, as ADDRESS=IP; once per worker.
+    #[arg(long = "worker", required = true, value_parser = parse_worker)]
+    workers: Vec<WorkerIp>,
+    /// The operator's applications file (JSON lines): the application is checked against it and
+    /// appended, or refused with the reason.
+    #[arg(long)]
+    applications: PathBuf,
+    /// The application's time, unix seconds (now by default).
+    #[arg(long)]
+    time: Option<u64>,
+}
+
+fn parse_worker(text: &str) -> Result<WorkerIp, String> {
+    let bad = || CampaignError::BadWorker(text.to_owned()).to_string();
+    let (worker, ip) = text.split_once('=').ok_or_else(bad)?;
+    let worker: Address = worker.trim().parse().map_err(|_| bad())?;
+    let ip: IpAddr = ip.trim().parse().map_err(|_| bad())?;
+    Ok(WorkerIp { worker, ip: ip.to_canonical() })
+}
+
+/// Signs the application with the key and submits it to the applications file.
+pub(super) async fn run(args: Args) -> Result<(), CampaignError> {
+    let signer = args.chain.signer()?;
+    let time = args.time.unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    });
+    let application = Application::sign(&signer, &args.campaign_id, args.workers, time).await?;
+    let mut book = ApplicationBook::open(&args.applications, &args.campaign_id)?;
+    let count = application.workers.len();
+    book.submit(application)?;
+    println!(
+        "{} applied for {} with {} (application {} in {})",
+        signer.address(),
+        args.campaign_id,
+        plural(count, "worker"),
+        book.applications().len(),
+        args.applications.display()
+    );
+    Ok(())
+}
