@@ -170,6 +170,9 @@ pub enum PurchaseError {
     /// A task waiting for the chain stopped abnormally (a bug: it panicked).
     #[error("waiting for an endpoint: {0}")]
     Task(#[source] tokio::task::JoinError),
+    /// The output could not be written.
+    #[error(transparent)]
+    Output(Box<crate::error::CliError>),
     /// Some suppliers announced no endpoint in time (the deals are bought and running).
     #[error("no endpoint announced within {} for deal {}", format_duration(*waited), ids(deals))]
     NoEndpoint {

@@ -2,3 +2,8 @@
 
 pub mod campaign;
 pub mod customer;
+pub mod devnet;
+pub mod market;
+pub mod oracle;
+pub mod supplier;
+pub mod wallet;
