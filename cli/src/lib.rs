@@ -18,6 +18,7 @@ pub mod deployments;
 pub mod error;
 pub mod exit;
 pub mod output;
+pub mod prompt;
 pub mod purchase;
 pub mod signal;
 pub mod table;

@@ -136,10 +136,10 @@ impl Password {
                 if !std::io::stdin().is_terminal() && !std::io::stderr().is_terminal() {
                     return Err(WalletError::NoTerminal);
                 }
-                let typed = rpassword::prompt_password(prompt).map_err(|_| WalletError::NoTerminal)?;
+                let typed = crate::prompt::password(prompt).map_err(|_| WalletError::NoTerminal)?;
                 if confirm {
                     let again =
-                        rpassword::prompt_password("again: ").map_err(|_| WalletError::NoTerminal)?;
+                        crate::prompt::password("again: ").map_err(|_| WalletError::NoTerminal)?;
                     if again != typed {
                         return Err(WalletError::PasswordsDiffer);
                     }

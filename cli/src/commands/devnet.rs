@@ -91,7 +91,8 @@ pub async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
         });
     }
     let report = Report {
-        rpc: devnet.endpoint().to_string(),
+        // The loopback address, not `localhost`: nothing to resolve.
+        rpc: format!("http://127.0.0.1:{}", devnet.endpoint().port().unwrap_or(8545)),
         chain_id: devnet.chain_id(),
         deployment_file: args.deployment_out.clone(),
         deployment: *devnet.deployment(),
