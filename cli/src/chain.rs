@@ -22,7 +22,7 @@ pub enum ChainError {
     #[error("no account: pass --account NAME (SNM_ACCOUNT) or --private-key-env VAR")]
     NoKey,
     /// `--key` / `SNM_KEY` is not a private key.
-    #[error("SNM_KEY is not a private key (64 hex digits): {source}")]
+    #[error("--key (SNM_KEY) is not a private key (64 hex digits): {source}")]
     BadKey {
         /// The parser's error.
         #[source]

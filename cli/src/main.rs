@@ -11,7 +11,7 @@ use std::{io::IsTerminal, process::ExitCode};
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum, error::ErrorKind};
 use snm_cli::{
-    commands::{campaign, customer, devnet, market, oracle, supplier, wallet},
+    commands::{agent, campaign, customer, deploy, devnet, market, oracle, supplier, wallet},
     error::CliError,
     exit::Kind,
     output::Frame,
@@ -45,6 +45,8 @@ enum LogFormat {
 enum Role {
     /// A local chain with every contract deployed and funded accounts, until Ctrl-C.
     Devnet(devnet::Args),
+    /// Deploys every contract from the account and writes deployments/<chain id>.json.
+    Deploy(deploy::Args),
     /// Encrypted keystores: new, import, list, address.
     #[command(subcommand)]
     Wallet(wallet::Command),
@@ -63,6 +65,9 @@ enum Role {
     /// The SNM/USD price oracle.
     #[command(subcommand)]
     Oracle(oracle::Command),
+    /// The supplier agent: `snm agent run --config FILE`.
+    #[command(subcommand)]
+    Agent(agent::Command),
     /// Prints a shell completion script: `snm completions bash > /etc/bash_completion.d/snm`.
     Completions {
         /// The shell.
@@ -80,11 +85,13 @@ async fn main() -> ExitCode {
     let frame = Frame::new(cli.json);
     let result: Result<(), CliError> = match cli.role {
         Role::Devnet(args) => devnet::run(&args, frame).await,
+        Role::Deploy(args) => deploy::run(&args, frame).await,
         Role::Wallet(command) => command.run(frame).await,
         Role::Market(command) => command.run(frame).await,
         Role::Customer(command) => command.run(frame).await,
         Role::Supplier(command) => command.run(frame).await,
         Role::Oracle(command) => command.run(frame).await,
+        Role::Agent(command) => command.run(frame).await,
         Role::Campaign(command) => {
             if frame.is_json() {
                 Err(CliError::Usage { message: "`snm campaign` prints text only; run it without --json".into() })

@@ -202,6 +202,7 @@ pub async fn run(args: Args, frame: Frame) -> Result<(), PurchaseError> {
         image,
         config_hash: hash,
         permit,
+        frame,
     };
     while let Some(pick) = queue.pop_front() {
         let remaining: Snm = std::iter::once(pick.deposit).chain(queue.iter().map(|p| p.deposit)).sum();

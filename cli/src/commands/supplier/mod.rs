@@ -11,6 +11,7 @@
 //! ```
 
 mod ask;
+mod doctor;
 mod earnings;
 mod withdraw;
 mod worker;
@@ -33,6 +34,9 @@ pub enum Command {
     Earnings(earnings::Args),
     /// Withdraws earnings to the master's wallet.
     Withdraw(withdraw::Args),
+    /// Checks the setup: RPC, chain id, contract code, account and gas, worker links, runtime,
+    /// agent state; each line ok or FAIL with the fix.
+    Doctor(doctor::Args),
 }
 
 impl Command {
@@ -43,6 +47,7 @@ impl Command {
             Self::Ask(command) => command.run(frame).await,
             Self::Earnings(args) => earnings::run(&args, frame).await,
             Self::Withdraw(args) => withdraw::run(&args, frame).await,
+            Self::Doctor(args) => doctor::run(&args, frame).await,
         }
     }
 }
