@@ -22,7 +22,9 @@ fn main() {
         }
     }
     entries.sort();
-    let mut code = String::from("/// The committed deployments: chain id and file content.\npub(crate) static COMMITTED: &[(u64, &str)] = &[\n");
+    let mut code = String::from(
+        "/// The committed deployments: chain id and file content.\npub(crate) static COMMITTED: &[(u64, &str)] = &[\n",
+    );
     for (chain_id, path) in entries {
         let _ = writeln!(code, "    ({chain_id}, include_str!({path:?})),");
     }

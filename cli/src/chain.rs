@@ -138,7 +138,12 @@ impl ChainArgs {
 
     /// A client acting as the account's signer.
     pub async fn connect(&self) -> Result<Client<DynProvider>, ChainError> {
-        let signer = self.signer()?;
+        self.connect_with(self.signer()?).await
+    }
+
+    /// A client acting as `signer` (an account other than the options' own, such as a worker's
+    /// during `snm supplier init`).
+    pub async fn connect_with(&self, signer: PrivateKeySigner) -> Result<Client<DynProvider>, ChainError> {
         let sender = signer.address();
         self.client(provider::connect_http(self.url()?, signer, &TxOptions::default()), sender).await
     }

@@ -94,7 +94,9 @@ async fn main() -> ExitCode {
         Role::Agent(command) => command.run(frame).await,
         Role::Campaign(command) => {
             if frame.is_json() {
-                Err(CliError::Usage { message: "`snm campaign` prints text only; run it without --json".into() })
+                Err(CliError::Usage {
+                    message: "`snm campaign` prints text only; run it without --json".into(),
+                })
             } else {
                 command.run().await.map_err(CliError::from)
             }
@@ -113,7 +115,12 @@ async fn main() -> ExitCode {
 /// A command line clap refused: help and version as clap prints them, anything else as a usage
 /// error in the run's frame (JSON when `--json` is among the arguments).
 fn usage(error: &clap::Error) -> ExitCode {
-    if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         let _ = error.print();
         return if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
             Kind::Usage.exit_code()

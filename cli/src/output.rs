@@ -99,7 +99,8 @@ impl Frame {
         let mut err = std::io::stderr().lock();
         if self.json {
             let document = ErrorDocument { error: ErrorBody { kind, message, hint } };
-            let text = serde_json::to_string(&document).unwrap_or_else(|_| format!("{{\"error\":{{\"kind\":\"failed\",\"message\":{message:?}}}}}"));
+            let text = serde_json::to_string(&document)
+                .unwrap_or_else(|_| format!("{{\"error\":{{\"kind\":\"failed\",\"message\":{message:?}}}}}"));
             let _ = writeln!(err, "{text}");
         } else {
             match hint {

@@ -295,7 +295,10 @@ impl<P: Provider + Clone> Buyer<'_, P> {
                 Ok(deal) => return Ok(Some(deal)),
                 Err(error) if ask_gone(&error) && replaced < Self::REPLACEMENTS => {
                     replaced += 1;
-                    self.frame.say(format_args!("ask {} was taken or withdrawn meanwhile: picking another", pick.ask.id));
+                    self.frame.say(format_args!(
+                        "ask {} was taken or withdrawn meanwhile: picking another",
+                        pick.ask.id
+                    ));
                     self.customer.market().sync(&mut self.book).await?;
                     self.book.remove_ask(pick.ask.id);
                     self.machines.remove(&pick.ask.ask.worker);

@@ -96,7 +96,9 @@ pub enum WalletError {
         source: LocalSignerError,
     },
     /// A password is needed, there is no terminal to ask it on and no file was given.
-    #[error("a password is needed and there is no terminal to ask it on: pass --password-file (or SNM_PASSWORD_FILE)")]
+    #[error(
+        "a password is needed and there is no terminal to ask it on: pass --password-file (or SNM_PASSWORD_FILE)"
+    )]
     NoTerminal,
     /// An empty password for a new keystore.
     #[error("the password is empty: a keystore needs one")]
@@ -138,8 +140,7 @@ impl Password {
                 }
                 let typed = crate::prompt::password(prompt).map_err(|_| WalletError::NoTerminal)?;
                 if confirm {
-                    let again =
-                        crate::prompt::password("again: ").map_err(|_| WalletError::NoTerminal)?;
+                    let again = crate::prompt::password("again: ").map_err(|_| WalletError::NoTerminal)?;
                     if again != typed {
                         return Err(WalletError::PasswordsDiffer);
                     }
@@ -202,7 +203,12 @@ impl Keystores {
 
     /// Encrypts `signer`'s key with `password` into a new keystore named `name`; refuses to
     /// overwrite one.
-    pub fn create(&self, name: &str, signer: &PrivateKeySigner, password: &str) -> Result<Account, WalletError> {
+    pub fn create(
+        &self,
+        name: &str,
+        signer: &PrivateKeySigner,
+        password: &str,
+    ) -> Result<Account, WalletError> {
         let path = self.path(name)?;
         if path.exists() {
             return Err(WalletError::Exists { name: name.to_owned(), path });
@@ -267,7 +273,8 @@ impl Keystores {
 /// The key in a file: 64 hex digits, with or without `0x`, surrounding blanks ignored. The file's
 /// content is never repeated in an error.
 pub fn key_from_file(path: &Path) -> Result<PrivateKeySigner, WalletError> {
-    let text = std::fs::read_to_string(path).map_err(|source| WalletError::Io { path: path.to_owned(), source })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| WalletError::Io { path: path.to_owned(), source })?;
     parse_key(&text).ok_or_else(|| WalletError::NotAKey { path: path.to_owned() })
 }
 
@@ -279,7 +286,8 @@ pub fn key_from_env(var: &str) -> Result<PrivateKeySigner, WalletError> {
 
 /// The key at `index` of the BIP-39 phrase in a file (English words, path `m/44'/60'/0'/0/index`).
 pub fn key_from_mnemonic_file(path: &Path, index: u32) -> Result<PrivateKeySigner, WalletError> {
-    let text = std::fs::read_to_string(path).map_err(|source| WalletError::Io { path: path.to_owned(), source })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| WalletError::Io { path: path.to_owned(), source })?;
     let phrase = text.split_whitespace().collect::<Vec<_>>().join(" ");
     MnemonicBuilder::<English>::default()
         .phrase(phrase)
@@ -314,8 +322,8 @@ fn address_of(keystore: &serde_json::Value) -> Option<Address> {
 fn add_address(path: &Path, address: Address) -> Result<(), WalletError> {
     let io = |source| WalletError::Io { path: path.to_owned(), source };
     let text = std::fs::read_to_string(path).map_err(io)?;
-    let mut value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+    let mut value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
     if let Some(object) = value.as_object_mut() {
         object.insert("address".to_owned(), alloy::hex::encode(address).into());
     }

@@ -330,6 +330,7 @@ async fn replaces_an_ask_taken_meanwhile_by_the_next_best_machine() {
         image: "proxy:1".into(),
         config_hash: config_hash(SECRET),
         permit: None,
+        frame: snm_cli::output::Frame::default(),
     };
     let deal = buyer.buy(pick.clone(), pick.deposit).await.unwrap().expect("the next best machine");
     assert_eq!(deal.ask, next.id, "bought the next best ask");

@@ -4,6 +4,8 @@
 //! every `--json` output parsed into typed structs. Then the bad inputs: each one clear line, its
 //! exit code, and no transaction sent.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
+
 mod harness;
 
 use std::{
@@ -12,11 +14,7 @@ use std::{
     time::Duration,
 };
 
-use alloy::{
-    primitives::Address,
-    providers::Provider,
-    signers::local::PrivateKeySigner,
-};
+use alloy::{primitives::Address, providers::Provider, signers::local::PrivateKeySigner};
 use harness::{Run, closed_port, run_snm, scratch};
 use serde::Deserialize;
 use snm_sdk::{
@@ -54,7 +52,7 @@ struct WorkerLink {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]
 enum AskResult {
-    Placed { ask: PlacedAsk },
+    Placed { ask: Box<PlacedAsk> },
     Cancelled,
 }
 
@@ -203,7 +201,11 @@ async fn start_devnet(dir: &Path) -> DevnetProcess {
     assert_eq!(report.deployment_file, out);
     assert_eq!(Deployment::from_file(&out).unwrap(), report.deployment);
     // Nothing else on stdout while it runs: the rest goes to logs on stderr.
-    tokio::spawn(async move { while let Ok(Some(line)) = lines.next_line().await { panic!("more on stdout: {line}") } });
+    tokio::spawn(async move {
+        if let Ok(Some(line)) = lines.next_line().await {
+            panic!("more on stdout: {line}")
+        }
+    });
     DevnetProcess { child, report }
 }
 
@@ -220,7 +222,11 @@ impl Env {
         run_snm(
             &self.home,
             args,
-            &[("SNM_RPC", &self.rpc), ("SNM_DEPLOYMENT", &self.deployment), ("SNM_PASSWORD_FILE", &self.password_file)],
+            &[
+                ("SNM_RPC", &self.rpc),
+                ("SNM_DEPLOYMENT", &self.deployment),
+                ("SNM_PASSWORD_FILE", &self.password_file),
+            ],
         )
         .await
     }
@@ -259,27 +265,47 @@ async fn every_role_against_snm_devnet_then_bad_input_sends_nothing() {
     for (name, account) in [("master", master), ("worker", worker), ("customer", customer)] {
         let key_file = dir.join(format!("{name}.key"));
         std::fs::write(&key_file, &account.private_key).unwrap();
-        env.run(&["wallet", "import", name, "--private-key-file", &key_file.display().to_string()]).await.ok();
+        env.run(&["wallet", "import", name, "--private-key-file", &key_file.display().to_string()])
+            .await
+            .ok();
     }
     let (master_address, worker_address) = (master.address.to_string(), worker.address.to_string());
 
     // The supplier: the worker asks to join, the master confirms, then places an ask.
-    let link: WorkerLink =
-        env.json(&["supplier", "worker", "request", "--master", &master_address, "--account", "worker"]).await;
+    let link: WorkerLink = env
+        .json(&["supplier", "worker", "request", "--master", &master_address, "--account", "worker"])
+        .await;
     assert_eq!((link.worker, link.master, link.pending_master), (worker.address, None, Some(master.address)));
-    let link: WorkerLink = env.json(&["supplier", "worker", "confirm", &worker_address, "--account", "master"]).await;
+    let link: WorkerLink =
+        env.json(&["supplier", "worker", "confirm", &worker_address, "--account", "master"]).await;
     assert_eq!(link.master, Some(master.address));
     let placed: AskResult = env
         .json(&[
-            "supplier", "ask", "place", "--worker", &worker_address, "--price", "3.6 USD/h", "--cores", "4", "--ram",
-            "16GiB", "--net", "public-ip,incoming", "--account", "master",
+            "supplier",
+            "ask",
+            "place",
+            "--worker",
+            &worker_address,
+            "--price",
+            "3.6 USD/h",
+            "--cores",
+            "4",
+            "--ram",
+            "16GiB",
+            "--net",
+            "public-ip,incoming",
+            "--account",
+            "master",
         ])
         .await;
     let AskResult::Placed { ask } = placed else { panic!("not placed: {placed:?}") };
-    assert_eq!((ask.ask.master, ask.ask.worker, ask.ask.resources.cpu_milli_cores), (master.address, worker.address, 4_000));
+    assert_eq!(
+        (ask.ask.master, ask.ask.worker, ask.ask.resources.cpu_milli_cores),
+        (master.address, worker.address, 4_000)
+    );
     assert_eq!(ask.ask.price.to_per_hour().to_string(), "3.6 USD/h");
     let mine: AskList = env.json(&["supplier", "ask", "list", "--account", "master"]).await;
-    assert_eq!(mine.asks, vec![ask.clone()]);
+    assert_eq!(mine.asks, vec![(*ask).clone()]);
 
     // The market, read-only: filters apply.
     let fitting: AskList = env.json(&["market", "asks", "--cores", "2", "--net", "public-ip"]).await;
@@ -292,12 +318,38 @@ async fn every_role_against_snm_devnet_then_bad_input_sends_nothing() {
     assert!(bids.bids.is_empty());
 
     // The customer buys it (a dry run first: nothing bought).
-    let dry: BuyReport =
-        env.json(&["customer", "buy", "--term", "2h", "--budget", "1000 SNM", "--cores", "2", "--dry-run", "--account", "customer"]).await;
+    let dry: BuyReport = env
+        .json(&[
+            "customer",
+            "buy",
+            "--term",
+            "2h",
+            "--budget",
+            "1000 SNM",
+            "--cores",
+            "2",
+            "--dry-run",
+            "--account",
+            "customer",
+        ])
+        .await;
     assert!(dry.dry_run && dry.deals.is_empty());
     assert_eq!((dry.picks.len(), dry.picks[0].ask, dry.picks[0].worker), (1, ask.id.0, worker.address));
     let bought: BuyReport = env
-        .json(&["customer", "buy", "--term", "2h", "--budget", "1000 SNM", "--cores", "2", "--image", "busybox", "--account", "customer"])
+        .json(&[
+            "customer",
+            "buy",
+            "--term",
+            "2h",
+            "--budget",
+            "1000 SNM",
+            "--cores",
+            "2",
+            "--image",
+            "busybox",
+            "--account",
+            "customer",
+        ])
         .await;
     assert_eq!(bought.deals.len(), 1);
     // 3.6 USD/h for 2 h at 100 SNM/USD.
@@ -312,7 +364,10 @@ async fn every_role_against_snm_devnet_then_bad_input_sends_nothing() {
     waited.failed_with(8);
     let first: Step = serde_json::from_str(waited.stdout.lines().next().unwrap()).unwrap();
     assert!(matches!(first, Step::Waiting { deal: d } if d == deal), "{first:?}");
-    assert_eq!(serde_json::from_str::<harness::ErrorDocument>(waited.stderr.trim()).unwrap().error.kind, "timeout");
+    assert_eq!(
+        serde_json::from_str::<harness::ErrorDocument>(waited.stderr.trim()).unwrap().error.kind,
+        "timeout"
+    );
     // The supplier announces; wait prints it and ends.
     let master_client = Client::new(
         snm_sdk::provider::connect_http(report.rpc.parse().unwrap(), signer(master), &TxOptions::default()),
@@ -323,7 +378,10 @@ async fn every_role_against_snm_devnet_then_bad_input_sends_nothing() {
     let waited = env.run(&["--json", "customer", "wait", &deal_arg, "--timeout", "30s"]).await;
     waited.ok();
     let last: Step = serde_json::from_str(waited.stdout.lines().last().unwrap()).unwrap();
-    assert!(matches!(&last, Step::Endpoint { deal: d, endpoint } if *d == deal && endpoint == "127.0.0.1:3128"), "{last:?}");
+    assert!(
+        matches!(&last, Step::Endpoint { deal: d, endpoint } if *d == deal && endpoint == "127.0.0.1:3128"),
+        "{last:?}"
+    );
 
     // Runway, top-up, free balance in and out.
     let runway: Runway = env.json(&["customer", "runway", &deal_arg]).await;
@@ -348,7 +406,8 @@ async fn every_role_against_snm_devnet_then_bad_input_sends_nothing() {
     assert_eq!(missing.json_error().kind, "not-found");
 
     // The customer closes it, blacklisting the supplier; the supplier withdraws what it earned.
-    let closed: DealClosed = env.json(&["customer", "close", &deal_arg, "--blacklist", "--account", "customer"]).await;
+    let closed: DealClosed =
+        env.json(&["customer", "close", &deal_arg, "--blacklist", "--account", "customer"]).await;
     assert_eq!((closed.id, closed.reason, closed.blacklisted), (deal, CloseReason::ByCustomer, true));
     let earned: Earnings = env.json(&["supplier", "earnings", "--account", "master"]).await;
     assert_eq!(earned.master, master.address);
@@ -362,7 +421,11 @@ async fn every_role_against_snm_devnet_then_bad_input_sends_nothing() {
     let rate = run_snm(
         &env.home,
         &["--json", "oracle", "report", "101", "--private-key-env", "OPERATOR_KEY"],
-        &[("SNM_RPC", &env.rpc), ("SNM_DEPLOYMENT", &env.deployment), ("OPERATOR_KEY", &operator.private_key)],
+        &[
+            ("SNM_RPC", &env.rpc),
+            ("SNM_DEPLOYMENT", &env.deployment),
+            ("OPERATOR_KEY", &operator.private_key),
+        ],
     )
     .await;
     rate.ok();
@@ -370,7 +433,8 @@ async fn every_role_against_snm_devnet_then_bad_input_sends_nothing() {
 
     // The supplier's doctor: every check passes for the master and its worker; an unlinked
     // worker fails with the fix.
-    let doctor: Doctor = env.json(&["supplier", "doctor", "--worker", &worker_address, "--account", "master"]).await;
+    let doctor: Doctor =
+        env.json(&["supplier", "doctor", "--worker", &worker_address, "--account", "master"]).await;
     assert!(doctor.checks.iter().all(|c| c.ok), "{doctor:?}");
     let names: Vec<&str> = doctor.checks.iter().map(|c| c.check.as_str()).collect();
     for expected in ["rpc", "chain id", "market code", "account", "gas", "worker"] {
@@ -385,7 +449,16 @@ async fn every_role_against_snm_devnet_then_bad_input_sends_nothing() {
     let deployed_file = env.home.join("deployments/31337.json");
     let deployed = run_snm(
         &env.home,
-        &["--json", "deploy", "--reward-delay", "0", "--out", &deployed_file.display().to_string(), "--private-key-env", "OPERATOR_KEY"],
+        &[
+            "--json",
+            "deploy",
+            "--reward-delay",
+            "0",
+            "--out",
+            &deployed_file.display().to_string(),
+            "--private-key-env",
+            "OPERATOR_KEY",
+        ],
         &[("SNM_RPC", &env.rpc), ("OPERATOR_KEY", &operator.private_key)],
     )
     .await;
@@ -400,6 +473,8 @@ async fn every_role_against_snm_devnet_then_bad_input_sends_nothing() {
         let script = env.run(&["completions", shell]).await;
         harness::assert_has(script.ok(), &["snm", "customer", "wallet"]);
     }
+
+    supplier_init(&env, report, &report.accounts[4], operator).await;
 
     bad_input_sends_nothing(&env, report, customer).await;
 
@@ -449,13 +524,34 @@ async fn bad_input_sends_nothing(env: &Env, report: &DevnetReport, customer: &Fu
     other_chain.chain_id = Some(1);
     let other_chain_file = env.home.join("chain-1.json");
     other_chain.write_file(&other_chain_file).unwrap();
-    let wrong_chain = env.run(&["customer", "deposit", "5 SNM", "--account", "customer", "--deployment", &other_chain_file.display().to_string()]).await;
+    let wrong_chain = env
+        .run(&[
+            "customer",
+            "deposit",
+            "5 SNM",
+            "--account",
+            "customer",
+            "--deployment",
+            &other_chain_file.display().to_string(),
+        ])
+        .await;
     harness::assert_has(wrong_chain.failed_with(6), &["31337"]);
     let mut no_code = report.deployment;
     no_code.market = Address::repeat_byte(0x42);
     let no_code_file = env.home.join("no-code.json");
     no_code.write_file(&no_code_file).unwrap();
-    let empty = env.run(&["--json", "customer", "deposit", "5 SNM", "--account", "customer", "--deployment", &no_code_file.display().to_string()]).await;
+    let empty = env
+        .run(&[
+            "--json",
+            "customer",
+            "deposit",
+            "5 SNM",
+            "--account",
+            "customer",
+            "--deployment",
+            &no_code_file.display().to_string(),
+        ])
+        .await;
     empty.failed_with(6);
     let error = empty.json_error();
     assert_eq!(error.kind, "deployment");
@@ -465,16 +561,110 @@ async fn bad_input_sends_nothing(env: &Env, report: &DevnetReport, customer: &Fu
     let wrong_password = env.home.join("wrong-password");
     std::fs::write(&wrong_password, "not-it").unwrap();
     let refused = env
-        .run(&["customer", "deposit", "5 SNM", "--account", "customer", "--password-file", &wrong_password.display().to_string()])
+        .run(&[
+            "customer",
+            "deposit",
+            "5 SNM",
+            "--account",
+            "customer",
+            "--password-file",
+            &wrong_password.display().to_string(),
+        ])
         .await;
     harness::assert_has(refused.failed_with(7), &["wrong password for account `customer`"]);
     let nobody = env.run(&["customer", "deposit", "5 SNM"]).await;
     harness::assert_has(nobody.failed_with(7), &["no account", "snm wallet new"]);
 
     // The chain refuses: more than the wallet holds (exit 3).
-    let too_much = env.run(&["--json", "customer", "deposit", "999999999 SNM", "--account", "customer"]).await;
+    let too_much =
+        env.run(&["--json", "customer", "deposit", "999999999 SNM", "--account", "customer"]).await;
     too_much.failed_with(3);
     assert_eq!(too_much.json_error().kind, "refused");
 
-    assert_eq!(provider.get_transaction_count(customer.address).await.unwrap(), nonce_before, "a transaction was sent");
+    assert_eq!(
+        provider.get_transaction_count(customer.address).await.unwrap(),
+        nonce_before,
+        "a transaction was sent"
+    );
+}
+
+#[derive(Debug, Deserialize)]
+struct Onboarded {
+    master: Address,
+    worker: Address,
+    steps: Vec<String>,
+    config: PathBuf,
+    next: String,
+}
+
+/// `snm supplier init` with a master imported from a devnet key and a worker made by `snm wallet
+/// new` (given ether for gas), its port answering on loopback.
+async fn supplier_init(env: &Env, report: &DevnetReport, master: &FundedAccount, operator: &FundedAccount) {
+    let key_file = env.home.join("acme.key");
+    std::fs::write(&key_file, &master.private_key).unwrap();
+    env.run(&["wallet", "import", "acme", "--private-key-file", &key_file.display().to_string()]).await.ok();
+    #[derive(Deserialize)]
+    struct Created {
+        address: Address,
+    }
+    let created: Created = env.json(&["wallet", "new", "box1"]).await;
+    let sent = tokio::process::Command::new(harness::cast())
+        .args([
+            "send",
+            "--private-key",
+            &operator.private_key,
+            "--rpc-url",
+            &report.rpc,
+            &created.address.to_string(),
+            "--value",
+            "1ether",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let out = env.home.join("box1/agent.toml");
+    let out_arg = out.display().to_string();
+    let init = [
+        "supplier",
+        "init",
+        "--master",
+        "acme",
+        "--worker",
+        "box1",
+        "--ip",
+        "127.0.0.1",
+        "--price",
+        "0.36 USD/h",
+        "--cores",
+        "2",
+        "--ram",
+        "4GiB",
+        "--out",
+        &out_arg,
+    ];
+    let onboarded: Onboarded = env.json(&[&init[..], &["--port", &port]].concat()).await;
+    assert_eq!(
+        (onboarded.master, onboarded.worker, &onboarded.config),
+        (master.address, created.address, &out)
+    );
+    assert_eq!(onboarded.next, format!("snm agent run --config {out_arg} --account acme"));
+    assert!(onboarded.steps.iter().any(|s| s.contains("confirmed worker")), "{:?}", onboarded.steps);
+    let config = snm_agent::AgentConfig::from_file(&out).unwrap();
+    assert_eq!(config.workers[0].address, created.address);
+    assert_eq!(
+        (config.asks[0].resources.cpu_milli_cores, config.asks[0].resources.ram_bytes),
+        (2_000, 4 << 30)
+    );
+
+    // Run again: the link is kept; a port that does not answer stops it with the fix.
+    let again: Onboarded = env.json(&[&init[..], &["--port", &port]].concat()).await;
+    assert!(again.steps.iter().any(|s| s.contains("already belongs")), "{:?}", again.steps);
+    drop(listener);
+    let closed = closed_port().to_string();
+    let refused = env.run(&[&init[..], &["--port", &closed]].concat()).await;
+    harness::assert_has(refused.failed_with(1), &["does not answer", "open the port"]);
 }

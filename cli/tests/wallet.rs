@@ -1,6 +1,8 @@
 //! `snm wallet`: keystores that `cast wallet` reads and writes, passwords from a file or typed on a
 //! terminal (a pseudo-terminal made by `script`), and the keys that are refused.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
+
 mod harness;
 
 use std::{path::Path, process::Stdio, time::Duration};
@@ -51,8 +53,12 @@ async fn keystores_are_shared_with_cast_both_ways() {
     let password = write(&dir.join("password"), "correct horse battery staple\n");
 
     // snm writes, cast reads.
-    let created = snm(&dir, &["--json", "wallet", "new", "alice", "--keystore-dir", &stores_arg, "--password-file", &password], &[])
-        .await;
+    let created = snm(
+        &dir,
+        &["--json", "wallet", "new", "alice", "--keystore-dir", &stores_arg, "--password-file", &password],
+        &[],
+    )
+    .await;
     created.ok();
     let alice: AccountReport = created.json();
     assert_eq!(alice.name, "alice");
@@ -68,18 +74,36 @@ async fn keystores_are_shared_with_cast_both_ways() {
     assert_eq!(read_by_cast.parse::<Address>().unwrap(), alice.address);
 
     // cast writes, snm reads (its keystore may not carry the address: snm then decrypts it).
-    cast_wallet(&["wallet", "import", "bob", "--private-key", KEY, "--unsafe-password", "hunter2", "--keystore-dir", &stores_arg])
-        .await;
+    cast_wallet(&[
+        "wallet",
+        "import",
+        "bob",
+        "--private-key",
+        KEY,
+        "--unsafe-password",
+        "hunter2",
+        "--keystore-dir",
+        &stores_arg,
+    ])
+    .await;
     let bob_password = write(&dir.join("bob-password"), "hunter2");
-    let bob = snm(&dir, &["--json", "wallet", "address", "bob", "--password-file", &bob_password], &[("SNM_KEYSTORE_DIR", &stores_arg)])
-        .await;
+    let bob = snm(
+        &dir,
+        &["--json", "wallet", "address", "bob", "--password-file", &bob_password],
+        &[("SNM_KEYSTORE_DIR", &stores_arg)],
+    )
+    .await;
     bob.ok();
     assert_eq!(bob.json::<AccountReport>().address, KEY_ADDRESS.parse::<Address>().unwrap());
 
     // A wrong password: exit 7, named account, no key.
     let wrong = write(&dir.join("wrong"), "hunter3");
-    let refused =
-        snm(&dir, &["--json", "wallet", "address", "bob", "--password-file", &wrong], &[("SNM_KEYSTORE_DIR", &stores_arg)]).await;
+    let refused = snm(
+        &dir,
+        &["--json", "wallet", "address", "bob", "--password-file", &wrong],
+        &[("SNM_KEYSTORE_DIR", &stores_arg)],
+    )
+    .await;
     refused.failed_with(7);
     let error = refused.json_error();
     assert_eq!(error.kind, "wallet");
@@ -108,8 +132,21 @@ async fn keys_and_mnemonics_are_imported_from_files_and_bad_ones_refused() {
     let dir = scratch("wallet-import");
     let password = write(&dir.join("password"), "pw-for-import");
     let key_file = write(&dir.join("key"), &format!("0x{KEY}\n"));
-    let imported = snm(&dir, &["--json", "wallet", "import", "dev1", "--private-key-file", &key_file, "--password-file", &password], &[])
-        .await;
+    let imported = snm(
+        &dir,
+        &[
+            "--json",
+            "wallet",
+            "import",
+            "dev1",
+            "--private-key-file",
+            &key_file,
+            "--password-file",
+            &password,
+        ],
+        &[],
+    )
+    .await;
     imported.ok();
     assert_eq!(imported.json::<AccountReport>().address, KEY_ADDRESS.parse::<Address>().unwrap());
 
@@ -117,7 +154,18 @@ async fn keys_and_mnemonics_are_imported_from_files_and_bad_ones_refused() {
     let phrase = write(&dir.join("phrase"), "test test test test test test test test test test test junk\n");
     let from_phrase = snm(
         &dir,
-        &["--json", "wallet", "import", "dev1b", "--mnemonic-file", &phrase, "--mnemonic-index", "1", "--password-file", &password],
+        &[
+            "--json",
+            "wallet",
+            "import",
+            "dev1b",
+            "--mnemonic-file",
+            &phrase,
+            "--mnemonic-index",
+            "1",
+            "--password-file",
+            &password,
+        ],
         &[],
     )
     .await;
@@ -126,13 +174,23 @@ async fn keys_and_mnemonics_are_imported_from_files_and_bad_ones_refused() {
 
     // Not a key: named file, exit 7, nothing written.
     let not_key = write(&dir.join("not-a-key"), "this is not a key\n");
-    let refused = snm(&dir, &["wallet", "import", "bad", "--private-key-file", &not_key, "--password-file", &password], &[]).await;
+    let refused = snm(
+        &dir,
+        &["wallet", "import", "bad", "--private-key-file", &not_key, "--password-file", &password],
+        &[],
+    )
+    .await;
     harness::assert_has(refused.failed_with(7), &["not-a-key does not hold a private key", "64 hex digits"]);
     assert!(!refused.stderr.contains("this is not a key"), "the file's content is never echoed");
     assert!(!dir.join(".snm/keystores/bad").exists());
 
     // A taken name, a name that is a path: usage errors.
-    let taken = snm(&dir, &["wallet", "import", "dev1", "--private-key-file", &key_file, "--password-file", &password], &[]).await;
+    let taken = snm(
+        &dir,
+        &["wallet", "import", "dev1", "--private-key-file", &key_file, "--password-file", &password],
+        &[],
+    )
+    .await;
     harness::assert_has(taken.failed_with(2), &["account `dev1` exists already"]);
     let path_name = snm(&dir, &["wallet", "new", "../escape", "--password-file", &password], &[]).await;
     harness::assert_has(path_name.failed_with(2), &["account name `../escape` is not usable"]);
@@ -187,14 +245,26 @@ async fn on_terminal(home: &Path, args: &str, answers: &[(&str, &str)]) -> (Stri
 #[tokio::test]
 async fn the_password_is_asked_on_the_terminal_twice_and_not_echoed() {
     let dir = scratch("wallet-prompt");
-    let (shown, ok) =
-        on_terminal(&dir, "wallet new dana", &[("new password for `dana`", "typed-secret-1"), ("again", "typed-secret-1")]).await;
+    let (shown, ok) = on_terminal(
+        &dir,
+        "wallet new dana",
+        &[("new password for `dana`", "typed-secret-1"), ("again", "typed-secret-1")],
+    )
+    .await;
     assert!(ok, "{shown}");
     assert!(!shown.contains("typed-secret-1"), "the password was echoed:\n{shown}");
     assert!(shown.contains("account dana: 0x"), "{shown}");
     let keystore = dir.join(".snm/keystores/dana");
     // cast opens it with the typed password.
-    let address = cast_wallet(&["wallet", "address", "--keystore", &keystore.display().to_string(), "--password", "typed-secret-1"]).await;
+    let address = cast_wallet(&[
+        "wallet",
+        "address",
+        "--keystore",
+        &keystore.display().to_string(),
+        "--password",
+        "typed-secret-1",
+    ])
+    .await;
     assert!(shown.contains(&address.to_lowercase()) || shown.contains(&address), "{shown}\n{address}");
 
     // Two different passwords: refused, nothing written.

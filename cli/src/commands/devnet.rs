@@ -77,10 +77,7 @@ impl fmt::Display for Report {
 pub async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     let config = DevnetConfig { accounts: args.accounts, port: args.port, ..DevnetConfig::default() };
     let devnet = Devnet::start_with(config).await?;
-    devnet
-        .deployment()
-        .write_file(&args.deployment_out)
-        .map_err(|e| CliError::Sdk(e.into()))?;
+    devnet.deployment().write_file(&args.deployment_out).map_err(|e| CliError::Sdk(e.into()))?;
     let mut accounts = Vec::new();
     for (index, address) in devnet.accounts().into_iter().enumerate() {
         let signer = devnet.signer(index)?;

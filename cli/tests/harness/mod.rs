@@ -177,7 +177,8 @@ impl Run {
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> T {
         let lines: Vec<&str> = self.stdout.lines().collect();
         assert_eq!(lines.len(), 1, "expected exactly one JSON line on stdout:\n{}", self.stdout);
-        serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("not the expected JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(lines[0])
+            .unwrap_or_else(|e| panic!("not the expected JSON ({e}):\n{}", self.stdout))
     }
 
     /// The JSON error on stderr, parsed; nothing on stdout.

@@ -51,7 +51,9 @@ fn agent_program() -> PathBuf {
 
 pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     if !args.config.is_file() {
-        return Err(CliError::NotFound { what: format!("no agent configuration at {}", args.config.display()) });
+        return Err(CliError::NotFound {
+            what: format!("no agent configuration at {}", args.config.display()),
+        });
     }
     let signer = args.chain.signer()?;
     // The deployment as snm resolved it (a file, or the committed one), checked against the node.
@@ -91,7 +93,8 @@ async fn follow_as_json(command: std::process::Command, frame: Frame) -> Result<
         .kill_on_drop(true)
         .spawn()
         .map_err(|error| spawn_error(&program, error))?;
-    let stdout = child.stdout.take().ok_or_else(|| CliError::Check { message: "the agent has no output".into() })?;
+    let stdout =
+        child.stdout.take().ok_or_else(|| CliError::Check { message: "the agent has no output".into() })?;
     let mut lines = BufReader::new(stdout).lines();
     let stop = crate::signal::stop();
     tokio::pin!(stop);

@@ -301,9 +301,11 @@ async fn wait_for_endpoints(
     timeout: Duration,
     frame: Frame,
 ) -> Result<Vec<EndpointReport>, PurchaseError> {
-    let spinner = frame.spinner(format!("waiting up to {} for the suppliers' endpoints", format_duration(timeout)));
+    let spinner =
+        frame.spinner(format!("waiting up to {} for the suppliers' endpoints", format_duration(timeout)));
     if spinner.is_none() {
-        frame.say(format_args!("waiting up to {} for the suppliers' endpoints ...", format_duration(timeout)));
+        frame
+            .say(format_args!("waiting up to {} for the suppliers' endpoints ...", format_duration(timeout)));
     }
     let mut endpoints = Vec::new();
     let mut waits = tokio::task::JoinSet::new();
@@ -316,7 +318,8 @@ async fn wait_for_endpoints(
         let (id, endpoint) = joined.map_err(PurchaseError::Task)?;
         match endpoint {
             Ok(endpoint) => {
-                let fingerprint = endpoint.parse::<ProxyEndpoint>().ok().map(|proxy| proxy.fingerprint().to_string());
+                let fingerprint =
+                    endpoint.parse::<ProxyEndpoint>().ok().map(|proxy| proxy.fingerprint().to_string());
                 if let Some(bar) = &spinner {
                     bar.suspend(|| ());
                 }

@@ -4,7 +4,10 @@
 use std::fmt;
 
 use serde::Serialize;
-use snm_sdk::{Customer, market::{DealClosed, DealId}};
+use snm_sdk::{
+    Customer,
+    market::{DealClosed, DealId},
+};
 
 use crate::{chain::ChainArgs, error::CliError, output::Frame};
 

@@ -37,7 +37,9 @@ pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
             // Without --term, an ask's durations do not leave it out.
             Err(Mismatch::Duration) => args.term.is_none(),
             // Reserved asks are listed too: they are on offer, to someone.
-            Err(Mismatch::Counterparty) => placed.ask.counterparty.is_some() && args.master.is_none_or(|m| m == placed.ask.master),
+            Err(Mismatch::Counterparty) => {
+                placed.ask.counterparty.is_some() && args.master.is_none_or(|m| m == placed.ask.master)
+            }
             Err(_) => false,
         })
         .cloned()

@@ -29,7 +29,7 @@ use crate::{
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The open asks, cheapest first, filtered by the requirements given.
-    Asks(asks::Args),
+    Asks(Box<asks::Args>),
     /// The open bids.
     Bids(bids::Args),
     /// One deal as stored, with its endpoint.

@@ -69,7 +69,7 @@ pub struct PlaceArgs {
 #[derive(Debug, Serialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]
 enum Report {
-    Placed { ask: PlacedAsk },
+    Placed { ask: Box<PlacedAsk> },
     Cancelled { ask: AskId },
 }
 
@@ -95,14 +95,17 @@ impl Command {
             Self::Place(args) => {
                 let client = args.chain.connect().await?;
                 let master = client.sender();
-                let resources = Resources::new().cpu_cores(args.cores).ram(args.ram).storage(args.storage.unwrap_or(Bytes::ZERO));
+                let resources = Resources::new()
+                    .cpu_cores(args.cores)
+                    .ram(args.ram)
+                    .storage(args.storage.unwrap_or(Bytes::ZERO));
                 let ask = Ask::new(master, args.worker.unwrap_or(master), args.price)
                     .resources(resources)
                     .flags(args.net)
                     .region(args.region)
                     .durations(args.min_duration, args.max_duration);
                 let placed = client.market().place_ask(&ask).await?;
-                frame.emit(&Report::Placed { ask: placed })
+                frame.emit(&Report::Placed { ask: Box::new(placed) })
             }
             Self::Cancel { id, chain } => {
                 let client = chain.connect().await?;

@@ -92,7 +92,11 @@ async fn checks(args: &Args) -> Vec<Check> {
             id
         }
         Err(error) => {
-            checks.push(fail("rpc", format!("{}: {error}", args.chain.rpc), "start the node or pass the right --rpc"));
+            checks.push(fail(
+                "rpc",
+                format!("{}: {error}", args.chain.rpc),
+                "start the node or pass the right --rpc",
+            ));
             return checks;
         }
     };
@@ -119,7 +123,11 @@ async fn checks(args: &Args) -> Vec<Check> {
             Some(address)
         }
         Ok(_) => {
-            checks.push(fail("account", "no account given", "pass --account NAME (snm wallet new NAME creates one)"));
+            checks.push(fail(
+                "account",
+                "no account given",
+                "pass --account NAME (snm wallet new NAME creates one)",
+            ));
             None
         }
         Err(error) => {
@@ -130,7 +138,11 @@ async fn checks(args: &Args) -> Vec<Check> {
     if let Some(master) = account {
         match reader.get_balance(master).await {
             Ok(balance) if balance > U256::ZERO => checks.push(pass("gas", format!("{balance} wei for gas"))),
-            Ok(_) => checks.push(fail("gas", format!("{master} has no ether for gas"), format!("send ether to {master}"))),
+            Ok(_) => checks.push(fail(
+                "gas",
+                format!("{master} has no ether for gas"),
+                format!("send ether to {master}"),
+            )),
             Err(error) => checks.push(fail("gas", error.to_string(), "check the node")),
         }
     }
@@ -142,7 +154,11 @@ async fn checks(args: &Args) -> Vec<Check> {
                 Some(config)
             }
             Err(error) => {
-                checks.push(fail("config", error.to_string(), "fix the configuration file (see agent/config/agent.toml)"));
+                checks.push(fail(
+                    "config",
+                    error.to_string(),
+                    "fix the configuration file (see agent/config/agent.toml)",
+                ));
                 None
             }
         },
@@ -172,7 +188,9 @@ async fn checks(args: &Args) -> Vec<Check> {
                 Ok(_) => fail(
                     "worker",
                     format!("{worker} is not linked to {master}"),
-                    format!("on the machine: snm supplier worker request --master {master} --account <worker>"),
+                    format!(
+                        "on the machine: snm supplier worker request --master {master} --account <worker>"
+                    ),
                 ),
                 Err(error) => fail("worker", error.to_string(), "check the node"),
             });
@@ -190,7 +208,8 @@ async fn checks(args: &Args) -> Vec<Check> {
 }
 
 async fn code_checks(reader: &DynProvider, deployment: &Deployment) -> Vec<Check> {
-    let mut contracts = vec![("token", deployment.token), ("oracle", deployment.oracle), ("market", deployment.market)];
+    let mut contracts =
+        vec![("token", deployment.token), ("oracle", deployment.oracle), ("market", deployment.market)];
     if let Some(distributor) = deployment.distributor {
         contracts.push(("distributor", distributor));
     }
@@ -199,7 +218,9 @@ async fn code_checks(reader: &DynProvider, deployment: &Deployment) -> Vec<Check
         let label = format!("{name} code");
         checks.push(match reader.get_code_at(address).await {
             Ok(code) if !code.is_empty() => pass(&label, format!("at {address}")),
-            Ok(_) => fail(&label, format!("no contract at {address}"), "pass the deployment file of this chain"),
+            Ok(_) => {
+                fail(&label, format!("no contract at {address}"), "pass the deployment file of this chain")
+            }
             Err(error) => fail(&label, error.to_string(), "check the node"),
         });
     }
@@ -208,7 +229,11 @@ async fn code_checks(reader: &DynProvider, deployment: &Deployment) -> Vec<Check
 
 fn runtime_check(config: &AgentConfig) -> Check {
     let Some(program) = config.command.first() else {
-        return fail("runtime", "the configuration names no workload command", "set `command` in the configuration");
+        return fail(
+            "runtime",
+            "the configuration names no workload command",
+            "set `command` in the configuration",
+        );
     };
     let beside = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join(program)));
     let on_path = std::env::var_os("PATH")
@@ -221,6 +246,10 @@ fn runtime_check(config: &AgentConfig) -> Check {
         .find(|candidate| candidate.is_file());
     match found {
         Some(path) => pass("runtime", format!("{program} found at {}", path.display())),
-        None => fail("runtime", format!("{program} is not installed"), format!("install {program} (or fix `command`)")),
+        None => fail(
+            "runtime",
+            format!("{program} is not installed"),
+            format!("install {program} (or fix `command`)"),
+        ),
     }
 }

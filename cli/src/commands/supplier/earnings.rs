@@ -27,13 +27,19 @@ struct Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "master {}: {} earned in the market, {} in the wallet", self.master, self.earnings, self.wallet)
+        writeln!(
+            f,
+            "master {}: {} earned in the market, {} in the wallet",
+            self.master, self.earnings, self.wallet
+        )
     }
 }
 
 pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     if args.master.is_none() && !args.chain.has_account() {
-        return Err(CliError::Usage { message: "whose earnings? pass --account NAME or --master ADDRESS".into() });
+        return Err(CliError::Usage {
+            message: "whose earnings? pass --account NAME or --master ADDRESS".into(),
+        });
     }
     let client = args.chain.connect_read_only().await?;
     let master = args.master.unwrap_or(client.sender());

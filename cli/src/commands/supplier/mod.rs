@@ -13,6 +13,7 @@
 mod ask;
 mod doctor;
 mod earnings;
+mod init;
 mod withdraw;
 mod worker;
 
@@ -34,6 +35,9 @@ pub enum Command {
     Earnings(earnings::Args),
     /// Withdraws earnings to the master's wallet.
     Withdraw(withdraw::Args),
+    /// Onboards a supplier: master and worker accounts, the worker linked, the IP and port
+    /// checked, an agent configuration written.
+    Init(Box<init::Args>),
     /// Checks the setup: RPC, chain id, contract code, account and gas, worker links, runtime,
     /// agent state; each line ok or FAIL with the fix.
     Doctor(doctor::Args),
@@ -48,6 +52,7 @@ impl Command {
             Self::Earnings(args) => earnings::run(&args, frame).await,
             Self::Withdraw(args) => withdraw::run(&args, frame).await,
             Self::Doctor(args) => doctor::run(&args, frame).await,
+            Self::Init(args) => init::run(&args, frame).await,
         }
     }
 }

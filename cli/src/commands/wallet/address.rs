@@ -19,7 +19,8 @@ pub(super) fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     let address = match account.address {
         Some(address) => address,
         None => {
-            let password = args.store.password().read(&format!("password of account `{}`: ", args.name), false)?;
+            let password =
+                args.store.password().read(&format!("password of account `{}`: ", args.name), false)?;
             stores.unlock(&args.name, &password)?.address()
         }
     };

@@ -34,7 +34,8 @@ impl fmt::Display for Report {
         }
         let mut table = Table::new(&[("name", Align::Left), ("address", Align::Left)]);
         for account in &self.accounts {
-            let address = account.address.map_or_else(|| "(ask: snm wallet address)".to_owned(), |a| a.to_string());
+            let address =
+                account.address.map_or_else(|| "(ask: snm wallet address)".to_owned(), |a| a.to_string());
             table.row([account.name.clone(), address]);
         }
         write!(f, "{table}")
