@@ -45,7 +45,7 @@ enum LogFormat {
 enum Role {
     /// A local chain with every contract deployed and funded accounts, until Ctrl-C.
     Devnet(devnet::Args),
-    /// Deploys every contract from the account and writes deployments/<chain id>.json.
+    /// Deploys every contract from the account and writes `deployments/<chain id>.json`.
     Deploy(deploy::Args),
     /// Encrypted keystores: new, import, list, address.
     #[command(subcommand)]
