@@ -51,6 +51,15 @@ pub enum CampaignError {
     /// The command line's chain options cannot be used.
     #[error(transparent)]
     Chain(#[from] crate::chain::ChainError),
+    /// `--account` names a keystore that cannot be read.
+    #[error(transparent)]
+    Wallet(#[from] crate::wallet::WalletError),
+    /// `--account` names a keystore whose file does not say its address.
+    #[error("keystore `{account}` does not say its address: pass the participant's address to --account")]
+    NoAddress {
+        /// The keystore's name.
+        account: String,
+    },
     /// The deployment has no reward distributor.
     #[error(
         "the deployment names no reward distributor: pass a deployment file with one, or --distributor with --market"

@@ -170,6 +170,9 @@ pub enum PurchaseError {
     /// A task waiting for the chain stopped abnormally (a bug: it panicked).
     #[error("waiting for an endpoint: {0}")]
     Task(#[source] tokio::task::JoinError),
+    /// The output could not be written.
+    #[error(transparent)]
+    Output(Box<crate::error::CliError>),
     /// Some suppliers announced no endpoint in time (the deals are bought and running).
     #[error("no endpoint announced within {} for deal {}", format_duration(*waited), ids(deals))]
     NoEndpoint {
@@ -271,6 +274,8 @@ pub struct Buyer<'a, P> {
     pub config_hash: B256,
     /// Pays deposits with EIP-2612 permits signed by this key instead of an allowance.
     pub permit: Option<PrivateKeySigner>,
+    /// How progress is told (nothing on stdout with `--json`).
+    pub frame: crate::output::Frame,
 }
 
 impl<P: Provider + Clone> Buyer<'_, P> {
@@ -284,13 +289,16 @@ impl<P: Provider + Clone> Buyer<'_, P> {
             if self.permit.is_none() && self.customer.token().allowance(me, market).await? < pick.deposit {
                 let amount = remaining.max(pick.deposit);
                 self.customer.token().approve_market(amount).await?;
-                println!("approved the market to take {amount}");
+                self.frame.say(format_args!("approved the market to take {amount}"));
             }
             match self.quick_buy(&pick).await {
                 Ok(deal) => return Ok(Some(deal)),
                 Err(error) if ask_gone(&error) && replaced < Self::REPLACEMENTS => {
                     replaced += 1;
-                    println!("ask {} was taken or withdrawn meanwhile: picking another", pick.ask.id);
+                    self.frame.say(format_args!(
+                        "ask {} was taken or withdrawn meanwhile: picking another",
+                        pick.ask.id
+                    ));
                     self.customer.market().sync(&mut self.book).await?;
                     self.book.remove_ask(pick.ask.id);
                     self.machines.remove(&pick.ask.ask.worker);

@@ -255,9 +255,9 @@ async fn says_why_nothing_fits_and_refuses_bad_keys() {
 
     // Keys: malformed, missing, or an account without tokens.
     let malformed = scene.run(BUY, None, &[&["--key", "0x1234"], &buy("400 SNM", "1")[..]].concat()).await;
-    assert_has(malformed.failed(), &["--key is not a private key"]);
+    assert_has(malformed.failed(), &["(SNM_KEY) is not a private key"]);
     let missing = scene.run(BUY, None, &buy("400 SNM", "1")).await;
-    assert_has(missing.failed(), &["no key: pass --key or set SNM_KEY"]);
+    assert_has(missing.failed(), &["no account: pass --account NAME (SNM_ACCOUNT) or --private-key-env VAR"]);
     let poor = scene.devnet.new_account(Snm::ZERO).await.unwrap();
     let broke = scene.run(BUY, Some(&poor), &buy("400 SNM", "1")).await;
     assert_has(broke.failed(), &[&format!("{} has 0 SNM of token balance, 360 SNM needed", poor.address())]);
@@ -330,6 +330,7 @@ async fn replaces_an_ask_taken_meanwhile_by_the_next_best_machine() {
         image: "proxy:1".into(),
         config_hash: config_hash(SECRET),
         permit: None,
+        frame: snm_cli::output::Frame::default(),
     };
     let deal = buyer.buy(pick.clone(), pick.deposit).await.unwrap().expect("the next best machine");
     assert_eq!(deal.ask, next.id, "bought the next best ask");

@@ -50,6 +50,9 @@ impl Scene {
             .env_remove("SNM_MARKET")
             .env_remove("SNM_DISTRIBUTOR")
             .env_remove("SNM_SECRET")
+            .env_remove("SNM_ACCOUNT")
+            .env_remove("SNM_PASSWORD_FILE")
+            .env_remove("SNM_KEYSTORE_DIR")
             .stdin(Stdio::null());
         if let Some(key) = key {
             command.env("SNM_KEY", key_hex(key));
@@ -93,9 +96,23 @@ impl Run {
         &self.stdout
     }
 
-    /// Asserts a failed run (exit code 1, no panic); returns its error output.
+    /// Asserts a failed run (a non-zero exit code of `snm`'s, no panic); returns its error output.
     pub fn failed(&self) -> &str {
-        assert_eq!(self.code, Some(1), "the program should have failed:\n{}{}", self.stdout, self.stderr);
+        assert!(
+            matches!(self.code, Some(1..=8)),
+            "the program should have failed with one of its exit codes:\n{}{}[exit {:?}]",
+            self.stdout,
+            self.stderr,
+            self.code
+        );
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        &self.stderr
+    }
+
+    /// Asserts a failed run with exit code `code`; returns its error output.
+    #[track_caller]
+    pub fn failed_with(&self, code: i32) -> &str {
+        assert_eq!(self.code, Some(code), "expected exit code {code}:\n{}{}", self.stdout, self.stderr);
         assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
         &self.stderr
     }
@@ -117,4 +134,78 @@ pub fn assert_has(text: &str, needles: &[&str]) {
 /// An amount as written (`"150 SNM"`, `"50.0123456789 SNM"`).
 pub fn snm(text: &str) -> Snm {
     text.parse().unwrap()
+}
+
+/// Runs `snm` with `args` and `envs` only as its `SNM_*` environment, `HOME` set to `home` (so that
+/// no user's keystores are read), stdin closed.
+pub async fn run_snm(home: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_snm"));
+    command.args(args).env("HOME", home).stdin(Stdio::null());
+    for (name, _) in std::env::vars() {
+        if name.starts_with("SNM_") && name != "SNM_ANVIL" {
+            command.env_remove(name);
+        }
+    }
+    command.envs(envs.iter().copied());
+    let output = command.output().await.unwrap();
+    let run = Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    println!("$ snm {}\n{}{}[exit {:?}]", args.join(" "), run.stdout, run.stderr, run.code);
+    run
+}
+
+/// The JSON error document `snm --json` prints on stderr.
+#[derive(Debug, serde::Deserialize)]
+pub struct ErrorDocument {
+    pub error: ErrorBody,
+}
+
+/// The body of [`ErrorDocument`].
+#[derive(Debug, serde::Deserialize)]
+pub struct ErrorBody {
+    pub kind: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Run {
+    /// The one JSON document on stdout, parsed.
+    #[track_caller]
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> T {
+        let lines: Vec<&str> = self.stdout.lines().collect();
+        assert_eq!(lines.len(), 1, "expected exactly one JSON line on stdout:\n{}", self.stdout);
+        serde_json::from_str(lines[0])
+            .unwrap_or_else(|e| panic!("not the expected JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// The JSON error on stderr, parsed; nothing on stdout.
+    #[track_caller]
+    pub fn json_error(&self) -> ErrorBody {
+        assert!(self.stdout.is_empty(), "nothing on stdout expected:\n{}", self.stdout);
+        let document: ErrorDocument = serde_json::from_str(self.stderr.trim())
+            .unwrap_or_else(|e| panic!("not a JSON error ({e}):\n{}", self.stderr));
+        document.error
+    }
+}
+
+/// A fresh scratch directory `<tmp>/snm-<name>-<pid>`.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("snm-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The pinned `cast`.
+pub fn cast() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../toolchain/.bin/cast")
+}
+
+/// A loopback port nothing listens on (bound, then released).
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
 }

@@ -68,6 +68,8 @@ pub struct DevnetConfig {
     pub sweep_interval: Option<Duration>,
     /// The anvil binary; `None`: `$SNM_ANVIL`, the pinned one, or `anvil` on `PATH`.
     pub anvil: Option<PathBuf>,
+    /// The port anvil listens on at 127.0.0.1; `None`: a free one.
+    pub port: Option<u16>,
 }
 
 impl Default for DevnetConfig {
@@ -83,6 +85,7 @@ impl Default for DevnetConfig {
             reward_delay: Duration::ZERO,
             sweep_interval: Some(Duration::from_secs(1)),
             anvil: None,
+            port: None,
         }
     }
 }
@@ -126,7 +129,7 @@ impl Devnet {
                 interval.as_secs_f64().to_string(),
             ]);
         }
-        let anvil = spawn_anvil(&path, &args, None)?;
+        let anvil = spawn_anvil(&path, &args, config.port)?;
 
         let signers: Vec<PrivateKeySigner> =
             anvil.keys().iter().cloned().map(PrivateKeySigner::from).collect();

@@ -215,10 +215,18 @@ impl<P: Provider + Clone> MarketService<P> {
 
     /// Every deal opened for `customer`, as stored now (running and closed), oldest first.
     pub async fn deals_of(&self, customer: Address) -> Result<Vec<Deal>, Error> {
-        let filter = Filter::new()
-            .address(self.address)
-            .event_signature(Market::DealOpened::SIGNATURE_HASH)
-            .topic2(customer.into_word());
+        self.deals_opened(Filter::new().topic2(customer.into_word())).await
+    }
+
+    /// Every deal opened with `master` as the supplier, as stored now (running and closed),
+    /// oldest first.
+    pub async fn deals_of_master(&self, master: Address) -> Result<Vec<Deal>, Error> {
+        self.deals_opened(Filter::new().topic3(master.into_word())).await
+    }
+
+    /// The deals of the `DealOpened` events `filter` selects, as stored now.
+    async fn deals_opened(&self, filter: Filter) -> Result<Vec<Deal>, Error> {
+        let filter = filter.address(self.address).event_signature(Market::DealOpened::SIGNATURE_HASH);
         let mut opened = Vec::new();
         self.client
             .scan_logs(filter, self.client.deployment().start_block, |log| {

@@ -17,11 +17,9 @@ use crate::{
 pub struct Args {
     #[command(flatten)]
     chain: ChainArgs,
-    /// Shows this account's standing (applied, admitted at stage N, online hours, bytes, earned)
+    /// The campaign's rules (TOML): with it, the status is where `--account` (an address, or a
+    /// keystore's name) stands (applied, admitted at stage N, online hours, bytes, earned), read
     /// from the files below instead of the distributor's state.
-    #[arg(long, requires = "campaign")]
-    account: Option<Address>,
-    /// The campaign's rules (TOML), with --account.
     #[arg(long, requires = "account")]
     campaign: Option<PathBuf>,
     /// The applications file, with --account.
@@ -37,7 +35,8 @@ pub struct Args {
 
 /// Prints the distributor's state, or the account's standing.
 pub(super) async fn run(args: &Args) -> Result<(), CampaignError> {
-    if let (Some(account), Some(campaign)) = (args.account, &args.campaign) {
+    if let (Some(account), Some(campaign)) = (&args.chain.account, &args.campaign) {
+        let account = participant(&args.chain, account)?;
         let campaign = Campaign::from_toml_file(campaign)?;
         let book =
             args.applications.as_deref().map(|p| ApplicationBook::open(p, &campaign.id)).transpose()?;
@@ -50,4 +49,14 @@ pub(super) async fn run(args: &Args) -> Result<(), CampaignError> {
     let client = args.chain.connect_read_only().await?;
     print!("{}", campaign::status(&campaign::distributor(&client)?).await?);
     Ok(())
+}
+
+/// The participant `--account` names: an address as typed, or the address of the keystore of
+/// that name (read without its password).
+fn participant(chain: &ChainArgs, account: &str) -> Result<Address, CampaignError> {
+    if let Ok(address) = account.parse::<Address>() {
+        return Ok(address);
+    }
+    let keystore = chain.keystores()?.account(account)?;
+    keystore.address.ok_or_else(|| CampaignError::NoAddress { account: account.to_owned() })
 }

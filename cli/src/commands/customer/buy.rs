@@ -21,16 +21,22 @@
 
 use std::{collections::VecDeque, time::Duration};
 
-use alloy::{primitives::B256, providers::DynProvider};
+use alloy::{
+    primitives::{Address, B256},
+    providers::DynProvider,
+};
+use serde::Serialize;
 use snm_sdk::{
     Customer, Error, Funds,
-    market::{DealId, DealOpened},
+    customer::Runway,
+    market::{AskId, DealId, DealOpened},
     proxy_client::{ProxyEndpoint, ProxySecret},
-    units::{Snm, Term, format_duration, parse_duration},
+    units::{Snm, SnmPerUsd, Term, UsdPerHour, format_duration, parse_duration},
 };
 
 use crate::{
     chain::ChainArgs,
+    output::Frame,
     purchase::{self, Buyer, Needs, Order, Pick, Plan, PurchaseError},
     table::{Align, Table},
     units::{self, plural},
@@ -77,8 +83,69 @@ pub struct Args {
     dry_run: bool,
 }
 
+/// What `snm --json customer buy` prints: the asks taken (or that would be, with `--dry-run`),
+/// the deals bought with their runways, and the endpoints announced.
+#[derive(Debug, Default, Serialize)]
+pub struct BuyReport {
+    /// Whether nothing was bought on purpose (`--dry-run`).
+    pub dry_run: bool,
+    /// The SNM/USD rate the deposits were computed at.
+    pub rate: Option<SnmPerUsd>,
+    /// The asks taken, cheapest first.
+    pub picks: Vec<PickReport>,
+    /// The sum of their deposits.
+    pub total_deposit: Snm,
+    /// The deals bought.
+    pub deals: Vec<BoughtDeal>,
+    /// The endpoints announced (with `--wait-endpoint`).
+    pub endpoints: Vec<EndpointReport>,
+}
+
+/// An ask taken and its deposit.
+#[derive(Debug, Serialize)]
+pub struct PickReport {
+    /// The ask.
+    pub ask: AskId,
+    /// Its machine.
+    pub worker: Address,
+    /// Its supplier.
+    pub master: Address,
+    /// Its price.
+    pub price: UsdPerHour,
+    /// The deposit paid into the deal.
+    pub deposit: Snm,
+}
+
+/// A deal bought and how long its deposit lasts.
+#[derive(Debug, Serialize)]
+pub struct BoughtDeal {
+    /// The deal as opened.
+    pub deal: DealOpened,
+    /// Its runway.
+    pub runway: Runway,
+}
+
+/// Where a deal's workload serves.
+#[derive(Debug, Serialize)]
+pub struct EndpointReport {
+    /// The deal.
+    pub deal: DealId,
+    /// The endpoint as announced.
+    pub endpoint: String,
+    /// The TLS certificate's SHA-256 it names, if any.
+    pub fingerprint: Option<String>,
+}
+
+impl std::fmt::Display for BuyReport {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The text was printed as the purchase went.
+        Ok(())
+    }
+}
+
 /// Runs `snm customer buy`.
-pub async fn run(args: Args) -> Result<(), PurchaseError> {
+pub async fn run(args: Args, frame: Frame) -> Result<(), PurchaseError> {
+    let mut report = BuyReport { dry_run: args.dry_run, ..BuyReport::default() };
     // Before anything is read or bought: a weak secret would protect nothing.
     let secret = args.secret.map(ProxySecret::new).transpose()?;
     let order =
@@ -88,10 +155,25 @@ pub async fn run(args: Args) -> Result<(), PurchaseError> {
     let customer = Customer::new(client);
     let book = customer.market().order_book().await?;
     let plan = purchase::plan(&customer, &book, &order).await?;
-    print_plan(&order, &plan);
+    report.rate = Some(plan.rule.rate);
+    report.total_deposit = plan.total();
+    report.picks = plan
+        .picks
+        .iter()
+        .map(|pick| PickReport {
+            ask: pick.ask.id,
+            worker: pick.ask.ask.worker,
+            master: pick.ask.ask.master,
+            price: pick.ask.ask.price.to_per_hour(),
+            deposit: pick.deposit,
+        })
+        .collect();
+    if !frame.is_json() {
+        print_plan(&order, &plan);
+    }
     if args.dry_run {
-        println!("dry run: nothing bought");
-        return Ok(());
+        frame.say("dry run: nothing bought");
+        return emit(frame, &report);
     }
 
     let (now, rate) = tokio::try_join!(customer.client().now(), customer.oracle().rate())?;
@@ -120,6 +202,7 @@ pub async fn run(args: Args) -> Result<(), PurchaseError> {
         image,
         config_hash: hash,
         permit,
+        frame,
     };
     while let Some(pick) = queue.pop_front() {
         let remaining: Snm = std::iter::once(pick.deposit).chain(queue.iter().map(|p| p.deposit)).sum();
@@ -127,7 +210,10 @@ pub async fn run(args: Args) -> Result<(), PurchaseError> {
             Ok(Some(deal)) => {
                 bought.push(deal.clone());
                 let runway = customer.runway(deal.id).await.map_err(|e| stopped(&bought, &order, e))?;
-                print!("{}", purchase::deal_text(&deal, &runway));
+                if !frame.is_json() {
+                    print!("{}", purchase::deal_text(&deal, &runway));
+                }
+                report.deals.push(BoughtDeal { deal, runway });
             }
             Ok(None) => {
                 return Err(stopped(
@@ -140,10 +226,18 @@ pub async fn run(args: Args) -> Result<(), PurchaseError> {
         }
     }
     let deposits: Snm = bought.iter().map(|deal| deal.deposit).sum();
-    println!("bought {} for {} in deposits", plural(bought.len(), "deal"), deposits);
+    frame.say(format_args!("bought {} for {} in deposits", plural(bought.len(), "deal"), deposits));
 
     if let Some(timeout) = args.wait_endpoint {
-        wait_for_endpoints(&customer, &bought, timeout).await?;
+        report.endpoints = wait_for_endpoints(&customer, &bought, timeout, frame).await?;
+    }
+    emit(frame, &report)
+}
+
+/// The report as one JSON document with `--json` (the text was printed as the purchase went).
+fn emit(frame: Frame, report: &BuyReport) -> Result<(), PurchaseError> {
+    if frame.is_json() {
+        frame.emit(report).map_err(|error| PurchaseError::Output(Box::new(error)))?;
     }
     Ok(())
 }
@@ -205,8 +299,15 @@ async fn wait_for_endpoints(
     customer: &Customer<DynProvider>,
     deals: &[DealOpened],
     timeout: Duration,
-) -> Result<(), PurchaseError> {
-    println!("waiting up to {} for the suppliers' endpoints ...", format_duration(timeout));
+    frame: Frame,
+) -> Result<Vec<EndpointReport>, PurchaseError> {
+    let spinner =
+        frame.spinner(format!("waiting up to {} for the suppliers' endpoints", format_duration(timeout)));
+    if spinner.is_none() {
+        frame
+            .say(format_args!("waiting up to {} for the suppliers' endpoints ...", format_duration(timeout)));
+    }
+    let mut endpoints = Vec::new();
     let mut waits = tokio::task::JoinSet::new();
     for deal in deals {
         let (customer, id) = (customer.clone(), deal.id);
@@ -216,19 +317,30 @@ async fn wait_for_endpoints(
     while let Some(joined) = waits.join_next().await {
         let (id, endpoint) = joined.map_err(PurchaseError::Task)?;
         match endpoint {
-            Ok(endpoint) => match endpoint.parse::<ProxyEndpoint>() {
-                Ok(proxy) => println!(
-                    "deal {id} serves at {endpoint}\n  TLS certificate sha256 {} (snm_sdk::proxy_client pins it)",
-                    proxy.fingerprint()
-                ),
-                Err(_) => println!("deal {id} serves at {endpoint} (it names no TLS certificate to pin)"),
-            },
+            Ok(endpoint) => {
+                let fingerprint =
+                    endpoint.parse::<ProxyEndpoint>().ok().map(|proxy| proxy.fingerprint().to_string());
+                if let Some(bar) = &spinner {
+                    bar.suspend(|| ());
+                }
+                match &fingerprint {
+                    Some(fingerprint) => frame.say(format_args!(
+                        "deal {id} serves at {endpoint}\n  TLS certificate sha256 {fingerprint} (snm_sdk::proxy_client pins it)"
+                    )),
+                    None => frame.say(format_args!("deal {id} serves at {endpoint} (it names no TLS certificate to pin)")),
+                }
+                endpoints.push(EndpointReport { deal: id, endpoint, fingerprint });
+            }
             Err(Error::Timeout { .. }) => missing.push(id),
             Err(error) => return Err(error.into()),
         }
     }
+    if let Some(bar) = &spinner {
+        bar.finish_and_clear();
+    }
     if missing.is_empty() {
-        return Ok(());
+        endpoints.sort_by_key(|e| e.deal);
+        return Ok(endpoints);
     }
     missing.sort();
     Err(PurchaseError::NoEndpoint { deals: missing, waited: timeout })

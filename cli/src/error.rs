@@ -1,0 +1,142 @@
+//! The error of every `snm` command: what went wrong, its [`Kind`] (hence its exit code) and, where
+//! there is one, a hint at what to do.
+
+use std::path::PathBuf;
+
+use crate::{
+    campaign::CampaignError,
+    chain::ChainError,
+    exit::{Kind, sdk_kind},
+    purchase::PurchaseError,
+    wallet::WalletError,
+};
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// The chain options could not be used.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// A wallet operation failed.
+    #[error(transparent)]
+    Wallet(#[from] WalletError),
+    /// The SDK failed (the node, the contracts, a check before sending).
+    #[error(transparent)]
+    Sdk(#[from] snm_sdk::Error),
+    /// A purchase failed.
+    #[error(transparent)]
+    Purchase(#[from] PurchaseError),
+    /// A campaign step failed.
+    #[error(transparent)]
+    Campaign(#[from] CampaignError),
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The output could not be written.
+    #[error("cannot write the output: {0}")]
+    Output(#[source] std::io::Error),
+    /// Something asked for does not exist.
+    #[error("{what}")]
+    NotFound {
+        /// What was not found, as a sentence.
+        what: String,
+    },
+    /// A value or a combination of options that cannot be used.
+    #[error("{message}")]
+    Usage {
+        /// What is wrong, naming the value and what is expected.
+        message: String,
+    },
+    /// Waited as long as asked.
+    #[error("{message}")]
+    Timeout {
+        /// What did not happen in time.
+        message: String,
+    },
+    /// A check that failed (`snm supplier doctor`, `snm supplier init`).
+    #[error("{message}")]
+    Check {
+        /// What failed.
+        message: String,
+    },
+}
+
+impl CliError {
+    /// The kind of failure, hence the exit code.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Self::Chain(error) => chain_kind(error),
+            Self::Wallet(error) => wallet_kind(error),
+            Self::Sdk(error) => sdk_kind(error),
+            Self::Purchase(error) => purchase_kind(error),
+            Self::Campaign(error) => match error {
+                CampaignError::Sdk(error) => sdk_kind(error),
+                CampaignError::Chain(error) => chain_kind(error),
+                CampaignError::Wallet(error) => wallet_kind(error),
+                CampaignError::Rewards(_) => Kind::Usage,
+                _ => Kind::Failed,
+            },
+            Self::File { source, .. } if source.kind() == std::io::ErrorKind::NotFound => Kind::NotFound,
+            Self::File { .. } | Self::Output(_) | Self::Check { .. } => Kind::Failed,
+            Self::NotFound { .. } => Kind::NotFound,
+            Self::Usage { .. } => Kind::Usage,
+            Self::Timeout { .. } => Kind::Timeout,
+        }
+    }
+
+    /// What to do about it, if anything useful can be said.
+    pub fn hint(&self) -> Option<String> {
+        let specific = match self {
+            Self::Chain(ChainError::NoKey) | Self::Purchase(PurchaseError::Chain(ChainError::NoKey)) => {
+                Some("create one with `snm wallet new NAME` or import one with `snm wallet import`")
+            }
+            Self::Chain(ChainError::NoMarket { .. }) => {
+                Some("for a local chain, `snm devnet --deployment-out FILE` writes one")
+            }
+            Self::Wallet(WalletError::WrongPassword { .. })
+            | Self::Chain(ChainError::Wallet(WalletError::WrongPassword { .. })) => {
+                Some("check the password file (--password-file, SNM_PASSWORD_FILE)")
+            }
+            _ => None,
+        };
+        specific.or_else(|| self.kind().default_hint()).map(str::to_owned)
+    }
+}
+
+fn chain_kind(error: &ChainError) -> Kind {
+    match error {
+        ChainError::NoKey | ChainError::BadKey { .. } => Kind::Wallet,
+        ChainError::BadRpc { .. } => Kind::Usage,
+        ChainError::NoMarket { .. } | ChainError::Deployment(_) => Kind::Deployment,
+        ChainError::Wallet(error) => wallet_kind(error),
+        ChainError::Sdk(error) => sdk_kind(error),
+    }
+}
+
+fn wallet_kind(error: &WalletError) -> Kind {
+    match error {
+        WalletError::NotFound { .. } => Kind::NotFound,
+        WalletError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => Kind::NotFound,
+        WalletError::BadName { .. } | WalletError::Exists { .. } => Kind::Usage,
+        _ => Kind::Wallet,
+    }
+}
+
+fn purchase_kind(error: &PurchaseError) -> Kind {
+    match error {
+        PurchaseError::Sdk(error) => sdk_kind(error),
+        PurchaseError::Chain(error) => chain_kind(error),
+        PurchaseError::WeakSecret(_) => Kind::Usage,
+        PurchaseError::NothingFits(_) => Kind::NotFound,
+        PurchaseError::NoEndpoint { .. } => Kind::Timeout,
+        PurchaseError::Task(_) => Kind::Failed,
+        _ => Kind::Refused,
+    }
+}

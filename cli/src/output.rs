@@ -1,0 +1,117 @@
+//! How a command speaks: with `--json`, exactly one JSON document on stdout (or one JSON line per
+//! event for the commands that follow something: `customer wait`, `agent run`) and nothing else;
+//! without, text for people (aligned tables). Errors go to stderr, as
+//! `{"error": {"kind": …, "message": …, "hint": …}}` with `--json`, else as one line.
+
+use std::{
+    fmt::Display,
+    io::{IsTerminal, Write},
+    process::ExitCode,
+    time::Duration,
+};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::{error::CliError, exit::Kind};
+
+/// The output mode of a run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Frame {
+    json: bool,
+}
+
+/// An error as `--json` prints it on stderr.
+#[derive(Debug, Serialize)]
+struct ErrorDocument<'a> {
+    error: ErrorBody<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorBody<'a> {
+    kind: Kind,
+    message: &'a str,
+    hint: Option<&'a str>,
+}
+
+impl Frame {
+    /// The frame of `--json` (or not).
+    pub fn new(json: bool) -> Self {
+        Self { json }
+    }
+
+    /// Whether output is JSON.
+    pub fn is_json(self) -> bool {
+        self.json
+    }
+
+    /// Prints the command's result: one JSON document, or its text.
+    pub fn emit<R: Serialize + Display>(self, report: &R) -> Result<(), CliError> {
+        let mut out = std::io::stdout().lock();
+        if self.json {
+            serde_json::to_writer(&mut out, report).map_err(|e| CliError::Output(e.into()))?;
+            writeln!(out).map_err(CliError::Output)?;
+        } else {
+            write!(out, "{report}").map_err(CliError::Output)?;
+        }
+        out.flush().map_err(CliError::Output)
+    }
+
+    /// Prints one event of a stream: a JSON line, or its text line, flushed at once.
+    pub fn event<R: Serialize + Display>(self, event: &R) -> Result<(), CliError> {
+        let mut out = std::io::stdout().lock();
+        if self.json {
+            serde_json::to_writer(&mut out, event).map_err(|e| CliError::Output(e.into()))?;
+        } else {
+            write!(out, "{event}").map_err(CliError::Output)?;
+        }
+        writeln!(out).map_err(CliError::Output)?;
+        out.flush().map_err(CliError::Output)
+    }
+
+    /// Text for people only (progress, a next step); nothing with `--json`.
+    pub fn say(self, text: impl Display) {
+        if !self.json {
+            println!("{text}");
+        }
+    }
+
+    /// A spinner on stderr saying `message`, only on a terminal and never with `--json`.
+    pub fn spinner(self, message: impl Into<String>) -> Option<ProgressBar> {
+        if self.json || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = ProgressBar::new_spinner().with_message(message.into());
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Some(bar)
+    }
+
+    /// Prints `error` on stderr and gives the exit code of its kind.
+    pub fn fail(self, error: &CliError) -> ExitCode {
+        self.report_error(error.kind(), &error.to_string(), error.hint().as_deref())
+    }
+
+    /// Prints an error of `kind` on stderr and gives its exit code.
+    pub fn report_error(self, kind: Kind, message: &str, hint: Option<&str>) -> ExitCode {
+        let mut err = std::io::stderr().lock();
+        if self.json {
+            let document = ErrorDocument { error: ErrorBody { kind, message, hint } };
+            let text = serde_json::to_string(&document)
+                .unwrap_or_else(|_| format!("{{\"error\":{{\"kind\":\"failed\",\"message\":{message:?}}}}}"));
+            let _ = writeln!(err, "{text}");
+        } else {
+            match hint {
+                Some(hint) => {
+                    let _ = writeln!(err, "snm: {message} ({hint})");
+                }
+                None => {
+                    let _ = writeln!(err, "snm: {message}");
+                }
+            }
+        }
+        kind.exit_code()
+    }
+}
