@@ -13,6 +13,14 @@
 //! [runtime]                           # how a deal's workload runs (see ProcessRuntime)
 //! command = ["snm-proxy", "--listen", "{ip}:0", "--stats", "{stats}", "--auth-hash", "{config_hash}"]
 //! dir = "agent/workloads"
+//! # kind = "docker"                   # a container per deal instead (see DockerRuntime), with:
+//! # [runtime.docker]
+//! # host = "unix:///var/run/docker.sock"  # omit: DOCKER_HOST, else this default
+//! # port = 3128                       # the container's port, published on the worker's IP
+//! # restarts = 3                      # starts again of a container that exits, then reported
+//! # network = "snm-deals"             # a bridge made without inter-container traffic (omit: default)
+//! # pull = true                       # pull images missing on the machine
+//! # registry = { server = "ghcr.io", username = "me", password = "token" }
 //!
 //! [[worker]]
 //! address = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -49,6 +57,8 @@ use std::{
 
 use alloy::primitives::{Address, U256};
 use serde::Deserialize;
+
+use crate::runtime::{DockerConfig, RegistryAuth};
 
 use snm_sdk::{
     Error,
@@ -95,6 +105,9 @@ pub struct AgentConfig {
     pub confirmations: Option<u64>,
     /// The workload command template (see [`ProcessRuntime`](super::ProcessRuntime)).
     pub command: Vec<String>,
+    /// Containers instead of the command (`kind = "docker"`, see
+    /// [`DockerRuntime`](super::DockerRuntime)); `None`: the command runs.
+    pub docker: Option<DockerConfig>,
     /// Where workloads get their directories.
     pub workload_dir: PathBuf,
     /// The machines.
@@ -154,8 +167,26 @@ struct RawConfig {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRuntime {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
     command: Vec<String>,
     dir: PathBuf,
+    #[serde(default)]
+    docker: Option<RawDocker>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDocker {
+    host: Option<String>,
+    port: Option<u16>,
+    restarts: Option<u32>,
+    network: Option<String>,
+    pull: Option<bool>,
+    registry: Option<RegistryAuth>,
+    startup_grace: Option<String>,
+    ready_timeout: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -268,9 +299,45 @@ impl AgentConfig {
         if retry_max.is_zero() {
             return Err("`retry_max` must be above zero".into());
         }
-        if raw.runtime.command.is_empty() {
-            return Err("`runtime.command` is empty".into());
-        }
+        let docker = match raw.runtime.kind.as_deref() {
+            None | Some("process") => {
+                if raw.runtime.command.is_empty() {
+                    return Err("`runtime.command` is empty".into());
+                }
+                None
+            }
+            Some("docker") => {
+                let given = raw.runtime.docker.unwrap_or_default();
+                let default = DockerConfig::default();
+                if given.port == Some(0) {
+                    return Err("`runtime.docker.port` is 0: give the container's port (1 to 65535)".into());
+                }
+                Some(DockerConfig {
+                    host: given.host,
+                    port: given.port.unwrap_or(default.port),
+                    restarts: given.restarts.unwrap_or(default.restarts),
+                    network: given.network,
+                    pull: given.pull.unwrap_or(default.pull),
+                    registry_auth: given.registry,
+                    startup_grace: duration(
+                        "runtime.docker.startup_grace",
+                        &given.startup_grace,
+                        default.startup_grace,
+                    )?,
+                    ready_timeout: duration(
+                        "runtime.docker.ready_timeout",
+                        &given.ready_timeout,
+                        default.ready_timeout,
+                    )?,
+                    stop_timeout: default.stop_timeout,
+                })
+            }
+            Some(other) => {
+                return Err(format!(
+                    "`runtime.kind` is `{other}`: expected `process` (the default) or `docker`"
+                ));
+            }
+        };
         if raw.workers.is_empty() {
             return Err("no `[[worker]]`: the agent needs at least one machine".into());
         }
@@ -360,10 +427,17 @@ impl AgentConfig {
             retry_max,
             confirmations: raw.confirmations,
             command: raw.runtime.command,
+            docker,
             workload_dir: base.join(raw.runtime.dir),
             workers,
             asks,
         })
+    }
+
+    /// The resources the configuration's first ask for `worker` offers (none when it has no
+    /// ask): what a container runtime limits the worker's deals to.
+    pub fn resources_of(&self, worker: Address) -> Resources {
+        self.asks.iter().find(|ask| ask.worker == worker).map_or_else(Resources::new, |ask| ask.resources)
     }
 
     /// The worker with this address.

@@ -43,7 +43,9 @@ use alloy::{primitives::Address, providers::Provider};
 pub use config::{AgentConfig, AskTemplate, WorkerConfig};
 pub use error::{AgentError, ConfigError};
 pub use lock::{LockError, StateLock};
-pub use runtime::{ProcessRuntime, Runtime, RuntimeError, Usage, Workload, WorkloadSpec};
+pub use runtime::{
+    DockerConfig, DockerRuntime, ProcessRuntime, Runtime, RuntimeError, Usage, Workload, WorkloadSpec,
+};
 use snm_sdk::{
     Error, Supplier,
     events::{BlockRef, EventCursor},
@@ -514,10 +516,10 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             }
             let mut workload = record.workload.clone();
             if let Some(running) = &workload {
-                if self.runtime.is_running(running) {
+                if self.runtime.is_running(running).await {
                     self.seen_running_now(deal, &record)?;
                 } else {
-                    let bytes = self.runtime.usage(running).map(|u| u.bytes).unwrap_or(Bytes::ZERO);
+                    let bytes = self.runtime.usage(running).await.map(|u| u.bytes).unwrap_or(Bytes::ZERO);
                     let seen = self.seen_running.remove(&deal).or(record.seen_running_at);
                     self.update(deal, |r| {
                         r.carried_bytes = r.carried_bytes.saturating_add(bytes.get());
@@ -592,6 +594,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             master: self.supplier.master(),
             worker: record.worker,
             ip: record.ip,
+            resources: self.config.resources_of(record.worker),
         };
         match self.runtime.start(&spec).await {
             Ok(workload) => {
