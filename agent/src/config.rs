@@ -18,7 +18,8 @@
 //! # host = "unix:///var/run/docker.sock"  # omit: DOCKER_HOST, else this default
 //! # port = 3128                       # the container's port, published on the worker's IP
 //! # restarts = 3                      # starts again of a container that exits, then reported
-//! # network = "snm-deals"             # a bridge made without inter-container traffic (omit: default)
+//! # network = "snm-deals"             # the containers' bridge, made without inter-container traffic
+//! # isolate = true                    # iptables rules: no way to the machine, LAN or 169.254/16
 //! # pull = true                       # pull images missing on the machine
 //! # registry = { server = "ghcr.io", username = "me", password = "token" }
 //!
@@ -183,6 +184,7 @@ struct RawDocker {
     port: Option<u16>,
     restarts: Option<u32>,
     network: Option<String>,
+    isolate: Option<bool>,
     pull: Option<bool>,
     registry: Option<RegistryAuth>,
     startup_grace: Option<String>,
@@ -316,7 +318,8 @@ impl AgentConfig {
                     host: given.host,
                     port: given.port.unwrap_or(default.port),
                     restarts: given.restarts.unwrap_or(default.restarts),
-                    network: given.network,
+                    network: given.network.or(default.network),
+                    isolate: given.isolate.unwrap_or(default.isolate),
                     pull: given.pull.unwrap_or(default.pull),
                     registry_auth: given.registry,
                     startup_grace: duration(

@@ -304,3 +304,89 @@ fn a_container_that_keeps_exiting_is_restarted_then_reported_and_its_deal_ended(
         })
     });
 }
+
+/// What a container on `network` reads from `ip:port` within 2 s (empty when it cannot connect).
+fn probe(docker: &DockerNetns, network: &str, ip: &str, port: u16) -> String {
+    let script = format!("nc -w 2 {ip} {port} </dev/null || true");
+    docker.docker(&["run", "--rm", "--network", network, "snm-echo:test", "/bin/sh", "-c", &script]).unwrap()
+}
+
+#[test]
+fn containers_cannot_reach_the_machine_or_metadata_but_their_published_port_comes_in() {
+    let docker = DockerNetns::start();
+    docker.busybox_image("snm-echo:test", ECHO);
+    // A metadata address on the machine, as clouds have.
+    docker_netns::ip(&["-n", &docker.name, "addr", "add", "169.254.169.254/32", "dev", "lo"]);
+    docker.enter(|| {
+        runtime().block_on(async {
+            // A service of the supplier's machine, on every address (on a thread: the probes
+            // block this one).
+            let service = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+            let port = service.local_addr().unwrap().port();
+            std::thread::spawn(move || {
+                while let Ok((mut stream, _)) = service.accept() {
+                    let _ = std::io::Write::write_all(&mut stream, b"secret\n");
+                }
+            });
+            // The machine's address on a bridge interface.
+            let gateway = |interface: &str| {
+                let shown = docker_netns::ip_output(
+                    &docker.name,
+                    &["ip", "-4", "-o", "addr", "show", "dev", interface],
+                );
+                let inet = shown.split_whitespace().skip_while(|word| *word != "inet").nth(1).unwrap();
+                inet.split('/').next().unwrap().to_owned()
+            };
+            // Docker's default bridge reaches both: the probe works.
+            let default_gateway = gateway("docker0");
+            assert_eq!(
+                probe(&docker, "bridge", &default_gateway, port).trim(),
+                "secret",
+                "{default_gateway}:{port}"
+            );
+            assert_eq!(probe(&docker, "bridge", "169.254.169.254", port).trim(), "secret");
+
+            let dir = std::env::temp_dir().join(format!("snm-docker-isolation-{}", std::process::id()));
+            let config = snm_agent::DockerConfig {
+                host: Some(docker.host()),
+                pull: false,
+                ..snm_agent::DockerConfig::default()
+            };
+            let market = alloy::primitives::Address::repeat_byte(9);
+            let runtime = snm_agent::DockerRuntime::connect(config, market, &dir).await.unwrap();
+            let deals = gateway("snm-deals");
+            for target in [deals.as_str(), default_gateway.as_str(), "169.254.169.254", "127.0.0.1"] {
+                assert_eq!(probe(&docker, "snm-deals", target, port), "", "{target}:{port} answered");
+            }
+
+            // The deal's published port still comes in.
+            let spec = snm_agent::WorkloadSpec {
+                deal_id: DealId(1),
+                image: "snm-echo:test".into(),
+                config_hash: alloy::primitives::B256::ZERO,
+                customer: alloy::primitives::Address::repeat_byte(1),
+                master: alloy::primitives::Address::repeat_byte(2),
+                worker: alloy::primitives::Address::repeat_byte(3),
+                ip: "127.0.0.1".parse().unwrap(),
+                resources: snm_sdk::units::Resources::new(),
+            };
+            use snm_agent::Runtime;
+            let workload = runtime.start(&spec).await.unwrap();
+            echo(workload.endpoint.as_deref().unwrap().parse().unwrap(), 10_000).await;
+            let usage = runtime.stop(&workload).await.unwrap();
+            assert!(usage.bytes.get() >= 20_000, "{usage:?}");
+            assert!(containers(&docker, DealId(1)).is_empty());
+            // Connecting again finds the rules in place and adds none.
+            let rules = docker_netns::ip_output(&docker.name, &["iptables", "-S"]);
+            snm_agent::DockerRuntime::connect(
+                snm_agent::DockerConfig { host: Some(docker.host()), ..snm_agent::DockerConfig::default() },
+                market,
+                &dir,
+            )
+            .await
+            .unwrap();
+            assert_eq!(docker_netns::ip_output(&docker.name, &["iptables", "-S"]), rules);
+            let _ = std::fs::remove_dir_all(&dir);
+        })
+    });
+}

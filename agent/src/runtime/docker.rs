@@ -81,8 +81,12 @@ pub struct DockerConfig {
     /// How often a container that exits by itself is started again before it is reported.
     pub restarts: u32,
     /// The Docker network the containers join (made by [`DockerRuntime::connect`] when missing,
-    /// with traffic between containers off); `None`: Docker's default bridge.
+    /// with traffic between containers off, its bridge interface named like it); `None`: Docker's
+    /// default bridge.
     pub network: Option<String>,
+    /// Whether the containers are kept off the supplier's network (see [`isolation`](super::isolation));
+    /// needs `network`.
+    pub isolate: bool,
     /// Whether an image missing on the machine is pulled.
     pub pull: bool,
     /// Credentials for pulls from a private registry.
@@ -101,7 +105,8 @@ impl Default for DockerConfig {
             host: None,
             port: 3128,
             restarts: 3,
-            network: None,
+            network: Some("snm-deals".into()),
+            isolate: true,
             pull: true,
             registry_auth: None,
             startup_grace: Duration::from_millis(500),
@@ -144,6 +149,16 @@ impl DockerRuntime {
             .await
             .map_err(engine(&format!("reaching the Engine at {host}")))?;
         docker.ping().await.map_err(engine(&format!("reaching the Engine at {host}")))?;
+        if config.isolate && config.network.is_none() {
+            return Err(RuntimeError::DockerConfig(
+                "`isolate` needs a `network` of the agent's own (for example `snm-deals`)".into(),
+            ));
+        }
+        if let Some(network) = config.network.as_ref().filter(|n| n.is_empty() || n.len() > 15) {
+            return Err(RuntimeError::DockerConfig(format!(
+                "`network` `{network}` must be 1 to 15 characters: it names the bridge interface too"
+            )));
+        }
         if let Some(network) = &config.network
             && docker
                 .inspect_network(network, None::<bollard::query_parameters::InspectNetworkOptions>)
@@ -153,6 +168,8 @@ impl DockerRuntime {
             let options = HashMap::from([
                 // Containers of different deals must not reach each other.
                 ("com.docker.network.bridge.enable_icc".to_owned(), "false".to_owned()),
+                // A known interface name, which the isolation rules match.
+                ("com.docker.network.bridge.name".to_owned(), network.clone()),
             ]);
             let request = NetworkCreateRequest {
                 name: network.clone(),
@@ -162,6 +179,11 @@ impl DockerRuntime {
                 ..Default::default()
             };
             docker.create_network(request).await.map_err(engine(&format!("creating network {network}")))?;
+        }
+        if config.isolate
+            && let Some(network) = &config.network
+        {
+            super::isolation::install(network)?;
         }
         Ok(Self { docker, config, market, root: root.into() })
     }

@@ -8,6 +8,7 @@
 //! of starting a second one.
 
 mod docker;
+pub mod isolation;
 mod meter;
 mod process;
 
@@ -115,6 +116,17 @@ pub enum RuntimeError {
         /// Its last exit code.
         exit_code: i64,
     },
+    /// The rules that keep containers off the supplier's network could not be installed.
+    #[error("isolating the containers: `iptables {rule}`: {reason}")]
+    Isolation {
+        /// The iptables arguments.
+        rule: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The Docker runtime's configuration cannot work.
+    #[error("docker runtime: {0}")]
+    DockerConfig(String),
     /// The runtime's metering file could not be read or written.
     #[error("workload of deal {deal}: meter file {}: {source}", path.display())]
     Meter {

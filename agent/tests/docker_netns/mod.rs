@@ -45,6 +45,19 @@ fn run(program: &str, args: &[&str]) -> Result<String, String> {
     }
 }
 
+/// Runs `ip` with `args`, panicking with its error.
+pub fn ip(args: &[&str]) {
+    run("ip", args).unwrap();
+}
+
+/// The output of `command` run inside the namespace `name` (`nsenter`).
+pub fn ip_output(name: &str, command: &[&str]) -> String {
+    let netns = format!("--net=/run/netns/{name}");
+    let mut args = vec![netns.as_str()];
+    args.extend_from_slice(command);
+    run("nsenter", &args).unwrap()
+}
+
 /// Panics, saying why, when this machine cannot run the Docker tests.
 fn require_docker() {
     const HOW: &str = "run `scripts/system-packages.sh docker` as root (`make test` does)";
