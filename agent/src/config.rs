@@ -22,6 +22,7 @@
 //! # isolate = true                    # iptables rules: no way to the machine, LAN or 169.254/16
 //! # pull = true                       # pull images missing on the machine
 //! # registry = { server = "ghcr.io", username = "me", password = "token" }
+//! # config_listen = "0.0.0.0:8750"    # customers post their signed configurations here
 //!
 //! [[worker]]
 //! address = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -189,6 +190,7 @@ struct RawDocker {
     registry: Option<RegistryAuth>,
     startup_grace: Option<String>,
     ready_timeout: Option<String>,
+    config_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Deserialize)]
@@ -333,6 +335,7 @@ impl AgentConfig {
                         default.ready_timeout,
                     )?,
                     stop_timeout: default.stop_timeout,
+                    config_listen: given.config_listen,
                 })
             }
             Some(other) => {

@@ -542,27 +542,37 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                 continue;
             }
             if let Some(endpoint) = workload.as_ref().and_then(|w| w.endpoint.as_deref()) {
-                let endpoint = public_endpoint(endpoint, record.ip);
-                let announced = self.state.deals.get(&deal).and_then(|r| r.announced.clone());
-                if announced.as_deref() != Some(endpoint.as_str())
-                    && self.retries.due(&Action::Announce(deal))
-                {
-                    match self.supplier.market().announce_endpoint(deal, &endpoint).await {
-                        Ok(()) => {
-                            self.retries.succeed(&Action::Announce(deal));
-                            self.update(deal, |r| r.announced = Some(endpoint.clone()))?;
-                            out.push(AgentEvent::EndpointAnnounced { deal, endpoint });
-                        }
-                        Err(error) => out.push(self.retrying(
-                            Action::Announce(deal),
-                            format!("announcing deal {deal}'s endpoint"),
-                            &error,
-                        )),
-                    }
-                }
+                self.announce(deal, public_endpoint(endpoint, record.ip), out).await?;
             }
         }
         Ok(finished)
+    }
+
+    /// Announces where the deal is served (or where its configuration is awaited) unless it is
+    /// announced already or its pause after a failure is not over.
+    async fn announce(
+        &mut self,
+        deal: DealId,
+        endpoint: String,
+        out: &mut Vec<AgentEvent>,
+    ) -> Result<(), AgentError> {
+        let announced = self.state.deals.get(&deal).and_then(|r| r.announced.clone());
+        if announced.as_deref() == Some(endpoint.as_str()) || !self.retries.due(&Action::Announce(deal)) {
+            return Ok(());
+        }
+        match self.supplier.market().announce_endpoint(deal, &endpoint).await {
+            Ok(()) => {
+                self.retries.succeed(&Action::Announce(deal));
+                self.update(deal, |r| r.announced = Some(endpoint.clone()))?;
+                out.push(AgentEvent::EndpointAnnounced { deal, endpoint });
+            }
+            Err(error) => out.push(self.retrying(
+                Action::Announce(deal),
+                format!("announcing deal {deal}'s endpoint"),
+                &error,
+            )),
+        }
+        Ok(())
     }
 
     /// Notes that the deal's workload runs now; saves it when the saved time is
@@ -612,6 +622,12 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                     endpoint: workload.endpoint.clone(),
                 });
                 Ok(Some(workload))
+            }
+            // Waiting on the customer is no failure: the agent announces where the
+            // configuration goes, and tries again at each round.
+            Err(RuntimeError::ConfigPending { url, .. }) => {
+                self.announce(deal, url, out).await?;
+                Ok(None)
             }
             Err(error) => {
                 // The next start waits a pause that doubles, so that a passing cause (a port in

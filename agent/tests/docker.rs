@@ -46,6 +46,7 @@ fn key_hex(key: &PrivateKeySigner) -> String {
 /// A master whose worker asked to join it, and a customer with 1000 SNM approved to the market.
 struct Parties {
     master_key: PrivateKeySigner,
+    customer_key: PrivateKeySigner,
     master: Client<DynProvider>,
     worker: Client<DynProvider>,
     customer: Customer<DynProvider>,
@@ -56,17 +57,17 @@ impl Parties {
         let master_key = devnet.new_account(Snm::ZERO).await.unwrap();
         let master = devnet.connect(&master_key);
         let worker = devnet.connect(&devnet.new_account(Snm::ZERO).await.unwrap());
-        let customer =
-            Customer::new(devnet.connect(&devnet.new_account("1000 SNM".parse().unwrap()).await.unwrap()));
+        let customer_key = devnet.new_account("1000 SNM".parse().unwrap()).await.unwrap();
+        let customer = Customer::new(devnet.connect(&customer_key));
         customer.token().approve_market("1000 SNM".parse().unwrap()).await.unwrap();
         worker.market().request_worker(master.sender()).await.unwrap();
-        Self { master_key, master, worker, customer }
+        Self { master_key, customer_key, master, worker, customer }
     }
 }
 
 /// The agent's configuration: Docker runtime on the namespace's dockerd, one worker on
 /// 127.0.0.1 whose ask offers half a core and 64 MiB.
-fn write_config(dir: &Path, docker: &DockerNetns, worker: &Client<DynProvider>, restarts: u32) {
+fn write_config(dir: &Path, docker: &DockerNetns, worker: &Client<DynProvider>, restarts: u32, extra: &str) {
     let config = format!(
         r#"state = "state.json"
 usage_report = "usage.csv"
@@ -82,6 +83,7 @@ port = 3128
 restarts = {restarts}
 pull = false
 startup_grace = "300ms"
+{extra}
 [[worker]]
 address = "{worker}"
 ip = "127.0.0.1"
@@ -169,7 +171,16 @@ async fn wait_for_ask(customer: &Customer<DynProvider>, master: &Client<DynProvi
 }
 
 async fn buy(customer: &Customer<DynProvider>, ask: &PlacedAsk, image: &str) -> DealOpened {
-    let purchase = Purchase::new(Term::Spot, "100 SNM".parse().unwrap(), image);
+    buy_with(customer, ask, image, alloy::primitives::B256::ZERO).await
+}
+
+async fn buy_with(
+    customer: &Customer<DynProvider>,
+    ask: &PlacedAsk,
+    image: &str,
+    config_hash: alloy::primitives::B256,
+) -> DealOpened {
+    let purchase = Purchase::new(Term::Spot, "100 SNM".parse().unwrap(), image).config_hash(config_hash);
     customer.quick_buy(ask, &purchase).await.unwrap()
 }
 
@@ -223,7 +234,7 @@ fn a_deal_runs_a_limited_container_metered_across_an_agent_kill_and_removed_when
         runtime().block_on(async {
             let (devnet, dir) = scene("deal").await;
             let parties = Parties::new(&devnet).await;
-            write_config(&dir, &docker, &parties.worker, 3);
+            write_config(&dir, &docker, &parties.worker, 3, "");
             let agent = Agent::spawn(&devnet, &dir, &parties.master_key);
             let ask = wait_for_ask(&parties.customer, &parties.master).await;
             let deal = buy(&parties.customer, &ask, "snm-echo:test").await;
@@ -289,7 +300,7 @@ fn a_container_that_keeps_exiting_is_restarted_then_reported_and_its_deal_ended(
         runtime().block_on(async {
             let (devnet, dir) = scene("crash").await;
             let parties = Parties::new(&devnet).await;
-            write_config(&dir, &docker, &parties.worker, 2);
+            write_config(&dir, &docker, &parties.worker, 2, "");
             let agent = Agent::spawn(&devnet, &dir, &parties.master_key);
             let ask = wait_for_ask(&parties.customer, &parties.master).await;
             let deal = buy(&parties.customer, &ask, "snm-crash:test").await;
@@ -386,6 +397,57 @@ fn containers_cannot_reach_the_machine_or_metadata_but_their_published_port_come
             .await
             .unwrap();
             assert_eq!(docker_netns::ip_output(&docker.name, &["iptables", "-S"]), rules);
+            let _ = std::fs::remove_dir_all(&dir);
+        })
+    });
+}
+
+#[test]
+fn the_customers_configuration_reaches_the_container_only_signed_by_the_customer_with_the_bids_hash() {
+    use snm_sdk::workload_config::{SignedWorkloadConfig, WorkloadConfig, deliver, is_config_endpoint};
+    let docker = DockerNetns::start();
+    docker.busybox_image("snm-echo:test", ECHO);
+    docker.enter(|| {
+        runtime().block_on(async {
+            let (devnet, dir) = scene("config").await;
+            let parties = Parties::new(&devnet).await;
+            write_config(&dir, &docker, &parties.worker, 3, r#"config_listen = "127.0.0.1:0""#);
+            let agent = Agent::spawn(&devnet, &dir, &parties.master_key);
+            let ask = wait_for_ask(&parties.customer, &parties.master).await;
+            let config = WorkloadConfig::default().env("MODE", "fast").secret("TOKEN", "s3cr3t");
+            let deal = buy_with(&parties.customer, &ask, "snm-echo:test", config.hash()).await;
+            let market = devnet.deployment().market;
+
+            // The agent asks for the configuration: nothing runs until it comes.
+            let url =
+                parties.customer.market().wait_for_endpoint(deal.id, Duration::from_secs(30)).await.unwrap();
+            assert!(is_config_endpoint(&url), "{url}");
+            let stranger = PrivateKeySigner::random();
+            let forged =
+                SignedWorkloadConfig::sign(config.clone(), market, deal.id, &stranger).await.unwrap();
+            let refused = deliver(&url, &forged).await.unwrap_err().to_string();
+            assert!(refused.contains("403") && refused.contains("not by the deal's customer"), "{refused}");
+            let other = config.clone().env("MODE", "slow");
+            let mismatched =
+                SignedWorkloadConfig::sign(other, market, deal.id, &parties.customer_key).await.unwrap();
+            let refused = deliver(&url, &mismatched).await.unwrap_err().to_string();
+            assert!(refused.contains("is not the deal's configHash"), "{refused}");
+            assert!(
+                containers(&docker, deal.id).is_empty(),
+                "a container runs without a valid configuration"
+            );
+
+            let signed =
+                SignedWorkloadConfig::sign(config, market, deal.id, &parties.customer_key).await.unwrap();
+            deliver(&url, &signed).await.unwrap();
+            agent.wait_for(&format!("deal {}: announced 127.0.0.1:", deal.id)).await;
+            let running = containers(&docker, deal.id);
+            assert_eq!(running.len(), 1);
+            let env = docker.docker(&["inspect", "-f", "{{json .Config.Env}}", &running[0]]).unwrap();
+            assert!(env.contains("\"MODE=fast\"") && env.contains("\"TOKEN=s3cr3t\""), "{env}");
+            let output = agent.kill();
+            assert!(!output.contains("s3cr3t"), "a secret reached the agent's log");
+            assert!(!output.contains(&format!("deal {}: workload failed", deal.id)), "{output}");
             let _ = std::fs::remove_dir_all(&dir);
         })
     });

@@ -40,7 +40,9 @@ use serde::{Deserialize, Serialize};
 
 use snm_sdk::market::DealId;
 
-use super::{Meter, Runtime, RuntimeError, Usage, Workload, WorkloadSpec};
+use snm_sdk::workload_config::{CONFIG_ENDPOINT_SCHEME, WorkloadConfig};
+
+use super::{ConfigInbox, Meter, Runtime, RuntimeError, Usage, Workload, WorkloadSpec};
 
 /// The label naming the market a container serves.
 pub const LABEL_MARKET: &str = "io.snm.market";
@@ -97,6 +99,9 @@ pub struct DockerConfig {
     pub ready_timeout: Duration,
     /// How long a stop waits after SIGTERM before the Engine kills the container.
     pub stop_timeout: Duration,
+    /// Where customers post their deals' configurations ([`ConfigInbox`]); `None`: configurations
+    /// are not delivered, the container gets only `SNM_CONFIG_HASH`.
+    pub config_listen: Option<SocketAddr>,
 }
 
 impl Default for DockerConfig {
@@ -112,6 +117,7 @@ impl Default for DockerConfig {
             startup_grace: Duration::from_millis(500),
             ready_timeout: Duration::from_secs(30),
             stop_timeout: Duration::from_secs(5),
+            config_listen: None,
         }
     }
 }
@@ -120,6 +126,7 @@ impl Default for DockerConfig {
 #[derive(Debug)]
 pub struct DockerRuntime {
     docker: Docker,
+    inbox: Option<ConfigInbox>,
     config: DockerConfig,
     market: Address,
     root: PathBuf,
@@ -185,7 +192,12 @@ impl DockerRuntime {
         {
             super::isolation::install(network)?;
         }
-        Ok(Self { docker, config, market, root: root.into() })
+        let root = root.into();
+        let inbox = match config.config_listen {
+            Some(listen) => Some(ConfigInbox::bind(listen, market, root.clone()).await?),
+            None => None,
+        };
+        Ok(Self { docker, inbox, config, market, root })
     }
 
     /// The Engine client (for tests and tools that read containers back).
@@ -196,6 +208,32 @@ impl DockerRuntime {
     /// The container name of a deal: one per market and deal.
     pub fn container_name(&self, deal: DealId) -> String {
         format!("snm-{}-deal-{deal}", &self.market.to_string()[2..10].to_lowercase())
+    }
+
+    /// Where customers post configurations, when the runtime takes them.
+    pub fn config_inbox(&self) -> Option<&ConfigInbox> {
+        self.inbox.as_ref()
+    }
+
+    /// The deal's delivered configuration: `None` when the runtime takes none or the customer
+    /// declared none (a zero `configHash`); [`RuntimeError::ConfigPending`] while it has not
+    /// come.
+    fn workload_config(&self, spec: &WorkloadSpec) -> Result<Option<WorkloadConfig>, RuntimeError> {
+        let Some(inbox) = &self.inbox else { return Ok(None) };
+        if spec.config_hash.is_zero() {
+            return Ok(None);
+        }
+        let deal = spec.deal_id;
+        match inbox.delivered(deal, spec.customer, spec.config_hash)? {
+            Some(signed) => Ok(Some(signed.config)),
+            None => {
+                inbox.expect(deal, spec.customer, spec.config_hash);
+                let port = inbox.address().port();
+                let url =
+                    format!("{CONFIG_ENDPOINT_SCHEME}{}/deals/{deal}/config", SocketAddr::new(spec.ip, port));
+                Err(RuntimeError::ConfigPending { deal, url })
+            }
+        }
     }
 
     fn meter_path(&self, deal: DealId) -> PathBuf {
@@ -295,7 +333,12 @@ impl DockerRuntime {
     }
 
     /// Creates the deal's container (not started).
-    async fn create(&self, spec: &WorkloadSpec, host_port: u16) -> Result<String, RuntimeError> {
+    async fn create(
+        &self,
+        spec: &WorkloadSpec,
+        host_port: u16,
+        config: Option<WorkloadConfig>,
+    ) -> Result<String, RuntimeError> {
         let deal = spec.deal_id;
         let port = format!("{}/tcp", self.config.port);
         let resources = &spec.resources;
@@ -329,10 +372,14 @@ impl DockerRuntime {
             ("io.snm.customer".to_owned(), spec.customer.to_string()),
             ("io.snm.config-hash".to_owned(), spec.config_hash.to_string()),
         ]);
+        let mut env = vec![format!("SNM_DEAL={deal}"), format!("SNM_CONFIG_HASH={}", spec.config_hash)];
+        let config = config.unwrap_or_default();
+        env.extend(config.env.iter().chain(&config.secrets).map(|(name, value)| format!("{name}={value}")));
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
+            cmd: (!config.args.is_empty()).then_some(config.args),
             exposed_ports: Some(HashMap::from([(port, HashMap::new())])),
-            env: Some(vec![format!("SNM_DEAL={deal}"), format!("SNM_CONFIG_HASH={}", spec.config_hash)]),
+            env: Some(env),
             labels: Some(labels),
             host_config: Some(host_config),
             ..Default::default()
@@ -466,9 +513,10 @@ impl Runtime for DockerRuntime {
             // sampled into the meter, which the agent counts when the workload dies.
             self.remove(&id).await?;
         }
+        let config = self.workload_config(spec)?;
         self.ensure_image(deal, &spec.image).await?;
         let endpoint = SocketAddr::new(spec.ip, free_port(deal, spec.ip)?);
-        let id = self.create(spec, endpoint.port()).await?;
+        let id = self.create(spec, endpoint.port(), config).await?;
         Meter::new(&id).save(&path, deal)?;
         if let Err(source) =
             self.docker.start_container(&id, None::<bollard::query_parameters::StartContainerOptions>).await

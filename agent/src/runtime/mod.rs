@@ -7,6 +7,7 @@
 //! middle of a deal finds the workload again (processes outlive the agent, as containers do) instead
 //! of starting a second one.
 
+mod config_inbox;
 mod docker;
 pub mod isolation;
 mod meter;
@@ -22,6 +23,7 @@ use snm_sdk::{
     units::{Bytes, Resources},
 };
 
+pub use config_inbox::ConfigInbox;
 pub use docker::{DockerConfig, DockerRuntime, LABEL_DEAL, LABEL_MARKET, LABEL_MASTER, RegistryAuth};
 pub use meter::Meter;
 pub use process::{PLACEHOLDERS, ProcessRuntime};
@@ -123,6 +125,24 @@ pub enum RuntimeError {
         rule: String,
         /// What went wrong.
         reason: String,
+    },
+    /// The deal's customer declared a configuration (`configHash`) that has not been delivered
+    /// yet: the agent announces `url` for it and starts the workload once it came. Not a failure.
+    #[error("workload of deal {deal}: waiting for the customer's configuration at {url}")]
+    ConfigPending {
+        /// The deal.
+        deal: DealId,
+        /// Where the customer posts it (`config+http://…`).
+        url: String,
+    },
+    /// The delivered configuration is not the deal's (signer, deal or hash): nothing runs.
+    #[error("workload of deal {deal}: configuration refused: {source}")]
+    ConfigRefused {
+        /// The deal.
+        deal: DealId,
+        /// Why.
+        #[source]
+        source: snm_sdk::workload_config::WorkloadConfigError,
     },
     /// The Docker runtime's configuration cannot work.
     #[error("docker runtime: {0}")]
