@@ -65,7 +65,11 @@ impl Agent {
     async fn wait_for(&self, text: &str) {
         let start = Instant::now();
         while !self.output.lock().unwrap().contains(text) {
-            assert!(start.elapsed() < Duration::from_secs(60), "the agent never said `{text}`");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "the agent never said `{text}`:\n{}",
+                self.output.lock().unwrap()
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -145,6 +149,7 @@ async fn run(name: &str, runtime: &str) -> Figures {
         customer.market().close_deal(deal.id, false).await.unwrap();
         agent.wait_for(&format!("deal {}: finished", deal.id)).await;
         cpu += agent.cpu().saturating_sub(before);
+        eprintln!("{name}: deal {} announced after {:?}", deal.id, waits[waits.len() - 1]);
     }
     drop(agent);
     let _ = std::fs::remove_dir_all(&dir);

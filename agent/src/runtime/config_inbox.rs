@@ -34,7 +34,8 @@ struct Expected {
     config_hash: B256,
 }
 
-/// The configuration endpoint: see the [module](self) documentation. Serving stops when it is
+/// The configuration endpoint: see the module documentation of `snm_agent::runtime` and
+/// `docs/DOCKER_RUNTIME.md`. Serving stops when it is
 /// dropped.
 #[derive(Debug)]
 pub struct ConfigInbox {

@@ -122,7 +122,7 @@ impl Default for DockerConfig {
     }
 }
 
-/// Runs each deal's workload as a Docker container: see the [module](self) documentation.
+/// Runs each deal's workload as a Docker container: see [`DockerConfig`] and `docs/DOCKER_RUNTIME.md`.
 #[derive(Debug)]
 pub struct DockerRuntime {
     docker: Docker,
