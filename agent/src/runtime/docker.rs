@@ -363,6 +363,9 @@ impl DockerRuntime {
                 }]),
             )])),
             network_mode: self.config.network.clone(),
+            // Docker's init as PID 1 passes SIGTERM on: a program that leaves signals to its
+            // default (ignored for a PID 1) still stops at once, not after the stop timeout.
+            init: Some(true),
             ..Default::default()
         };
         let labels = HashMap::from([
