@@ -477,6 +477,34 @@ ip = "203.0.113.7"
     }
 
     #[test]
+    fn the_runtime_kind_picks_docker_with_its_defaults_and_bad_values_are_named() {
+        // `runtime` follows `[runtime]` and its `dir`.
+        let with_runtime = |runtime: &str| {
+            let process = "command = [\"proxy\", \"--listen\", \"{ip}:0\"]\ndir = \"workloads\"\n";
+            config("").replace(process, &format!("dir = \"workloads\"\n{runtime}"))
+        };
+        let parse = |runtime: &str| AgentConfig::from_toml(&with_runtime(runtime), Path::new("."));
+        assert_eq!(AgentConfig::from_toml(&config(""), Path::new(".")).unwrap().docker, None);
+        assert_eq!(parse("kind = \"docker\"\n").unwrap().docker, Some(DockerConfig::default()));
+        let tuned = "kind = \"docker\"\n[runtime.docker]\nport = 8080\nrestarts = 1\nisolate = false\n\
+                     config_listen = \"0.0.0.0:8750\"\n";
+        let docker = parse(tuned).unwrap().docker.unwrap();
+        assert_eq!((docker.port, docker.restarts, docker.isolate), (8080, 1, false));
+        assert_eq!(docker.config_listen, Some("0.0.0.0:8750".parse().unwrap()));
+
+        let bad = |runtime: &str| parse(runtime).unwrap_err().to_string();
+        let error = bad("kind = \"podman\"\n");
+        assert!(
+            error.contains("`runtime.kind` is `podman`: expected `process` (the default) or `docker`"),
+            "{error}"
+        );
+        let error = bad("kind = \"docker\"\n[runtime.docker]\nport = 0\n");
+        assert!(error.contains("`runtime.docker.port` is 0"), "{error}");
+        let error = bad("kind = \"process\"\n");
+        assert!(error.contains("`runtime.command` is empty"), "{error}");
+    }
+
+    #[test]
     fn reads_a_full_configuration() {
         let ask = format!(
             "[[ask]]\nworker = \"{WORKER}\"\nprice = \"0.9 USD/h\"\ncpu_milli_cores = 1500\nram_mib = 512\n\
