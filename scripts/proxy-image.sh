@@ -17,7 +17,7 @@ target="$(rustc -vV | sed -n 's/^host: //p')"
 RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --quiet -p snm-proxy --bin snm-proxy \
   --target "$target" --manifest-path "$root/Cargo.toml"
 binary="$root/target/$target/release/snm-proxy"
-if ldd "$binary" >/dev/null 2>&1; then
+if ldd "$binary" 2>&1 | grep -q "=>"; then
   echo "proxy-image: $binary is not static" >&2
   exit 1
 fi

@@ -21,8 +21,8 @@ for set in "$@"; do
     docker)
       missing=()
       command -v dockerd >/dev/null || missing+=(docker.io)
-      # The images are a busybox alone: it must need no library (ldd fails on a static program).
-      if [[ ! -x /bin/busybox ]] || ldd /bin/busybox >/dev/null 2>&1; then missing+=(busybox-static); fi
+      # The images are a busybox alone: it must need no library (ldd lists none, no "=>").
+      if [[ ! -x /bin/busybox ]] || ldd /bin/busybox 2>&1 | grep -q "=>"; then missing+=(busybox-static); fi
       command -v ip >/dev/null || missing+=(iproute2)
       command -v nsenter >/dev/null || missing+=(util-linux)
       if ((${#missing[@]})); then install "${missing[@]}"; fi
