@@ -6,7 +6,7 @@ FORGE ?= toolchain/.bin/forge
 CARGO ?= cargo
 export FOUNDRY_DISABLE_NIGHTLY_WARNING := 1
 
-.PHONY: demo test toolchain build artifacts check-artifacts check-snapshots test-contracts test-rust lint slither gas reward-gas bench-rewards bench-sdk coverage check-coverage
+.PHONY: demo test toolchain system-packages build artifacts check-artifacts check-snapshots test-contracts test-rust lint slither gas reward-gas bench-rewards bench-sdk bench-agent coverage check-coverage
 
 # The proxy the suppliers' agents run is a program of its own (snm-proxy): build it beside the story, then run it.
 demo: toolchain
@@ -17,6 +17,10 @@ test: toolchain lint check-artifacts test-contracts check-snapshots check-covera
 
 toolchain:
 	@scripts/toolchain.sh
+
+# dockerd and a static busybox for the agent's Docker tests (agent/tests/docker.rs), installed when missing.
+system-packages:
+	@scripts/system-packages.sh docker
 
 build: toolchain
 	$(FORGE) build
@@ -50,7 +54,7 @@ check-coverage: toolchain
 # Every crate's tests (the examples' test runs each example program against a devnet), the doc
 # tests, documentation without a warning, and the SDK built bare (no devnet, no reward engine) as a
 # customer who adds it with `default-features = false` gets it.
-test-rust:
+test-rust: system-packages
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
@@ -84,4 +88,9 @@ bench-rewards: toolchain
 # up in sdk/BENCHMARKS.md.
 bench-sdk: toolchain
 	$(CARGO) bench -p snm-sdk --bench market
+
+# Deal opened -> endpoint announced (p50/p95) and the agent's CPU per deal over 20 deals, process
+# runtime beside Docker (a dockerd in a network namespace of its own; root). Figures in BENCHMARKS.md.
+bench-agent: toolchain system-packages
+	$(CARGO) bench -p snm-agent --bench agent
 	$(CARGO) bench -p snm-sdk --bench units

@@ -15,6 +15,16 @@
 //! [runtime]                           # how a deal's workload runs (see ProcessRuntime)
 //! command = ["snm-proxy", "--listen", "{ip}:0", "--stats", "{stats}", "--auth-hash", "{config_hash}"]
 //! dir = "agent/workloads"
+//! # kind = "docker"                   # a container per deal instead (see DockerRuntime), with:
+//! # [runtime.docker]
+//! # host = "unix:///var/run/docker.sock"  # omit: DOCKER_HOST, else this default
+//! # port = 3128                       # the container's port, published on the worker's IP
+//! # restarts = 3                      # starts again of a container that exits, then reported
+//! # network = "snm-deals"             # the containers' bridge, made without inter-container traffic
+//! # isolate = true                    # iptables rules: no way to the machine, LAN or 169.254/16
+//! # pull = true                       # pull images missing on the machine
+//! # registry = { server = "ghcr.io", username = "me", password = "token" }
+//! # config_listen = "0.0.0.0:8750"    # customers post their signed configurations here
 //!
 //! [[worker]]
 //! address = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -51,6 +61,8 @@ use std::{
 
 use alloy::primitives::{Address, U256};
 use serde::Deserialize;
+
+use crate::runtime::{DockerConfig, RegistryAuth};
 
 use snm_sdk::{
     Error,
@@ -99,6 +111,9 @@ pub struct AgentConfig {
     pub confirmations: Option<u64>,
     /// The workload command template (see [`ProcessRuntime`](super::ProcessRuntime)).
     pub command: Vec<String>,
+    /// Containers instead of the command (`kind = "docker"`, see
+    /// [`DockerRuntime`](super::DockerRuntime)); `None`: the command runs.
+    pub docker: Option<DockerConfig>,
     /// Where workloads get their directories.
     pub workload_dir: PathBuf,
     /// The machines.
@@ -160,8 +175,28 @@ struct RawConfig {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRuntime {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
     command: Vec<String>,
     dir: PathBuf,
+    #[serde(default)]
+    docker: Option<RawDocker>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDocker {
+    host: Option<String>,
+    port: Option<u16>,
+    restarts: Option<u32>,
+    network: Option<String>,
+    isolate: Option<bool>,
+    pull: Option<bool>,
+    registry: Option<RegistryAuth>,
+    startup_grace: Option<String>,
+    ready_timeout: Option<String>,
+    config_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Deserialize)]
@@ -274,9 +309,47 @@ impl AgentConfig {
         if retry_max.is_zero() {
             return Err("`retry_max` must be above zero".into());
         }
-        if raw.runtime.command.is_empty() {
-            return Err("`runtime.command` is empty".into());
-        }
+        let docker = match raw.runtime.kind.as_deref() {
+            None | Some("process") => {
+                if raw.runtime.command.is_empty() {
+                    return Err("`runtime.command` is empty".into());
+                }
+                None
+            }
+            Some("docker") => {
+                let given = raw.runtime.docker.unwrap_or_default();
+                let default = DockerConfig::default();
+                if given.port == Some(0) {
+                    return Err("`runtime.docker.port` is 0: give the container's port (1 to 65535)".into());
+                }
+                Some(DockerConfig {
+                    host: given.host,
+                    port: given.port.unwrap_or(default.port),
+                    restarts: given.restarts.unwrap_or(default.restarts),
+                    network: given.network.or(default.network),
+                    isolate: given.isolate.unwrap_or(default.isolate),
+                    pull: given.pull.unwrap_or(default.pull),
+                    registry_auth: given.registry,
+                    startup_grace: duration(
+                        "runtime.docker.startup_grace",
+                        &given.startup_grace,
+                        default.startup_grace,
+                    )?,
+                    ready_timeout: duration(
+                        "runtime.docker.ready_timeout",
+                        &given.ready_timeout,
+                        default.ready_timeout,
+                    )?,
+                    stop_timeout: default.stop_timeout,
+                    config_listen: given.config_listen,
+                })
+            }
+            Some(other) => {
+                return Err(format!(
+                    "`runtime.kind` is `{other}`: expected `process` (the default) or `docker`"
+                ));
+            }
+        };
         if raw.workers.is_empty() {
             return Err("no `[[worker]]`: the agent needs at least one machine".into());
         }
@@ -380,10 +453,17 @@ impl AgentConfig {
             retry_max,
             confirmations: raw.confirmations,
             command: raw.runtime.command,
+            docker,
             workload_dir: base.join(raw.runtime.dir),
             workers,
             asks,
         })
+    }
+
+    /// The resources the configuration's first ask for `worker` offers (none when it has no
+    /// ask): what a container runtime limits the worker's deals to.
+    pub fn resources_of(&self, worker: Address) -> Resources {
+        self.asks.iter().find(|ask| ask.worker == worker).map_or_else(Resources::new, |ask| ask.resources)
     }
 
     /// The worker with this address.
@@ -414,6 +494,34 @@ address = "{WORKER}"
 ip = "203.0.113.7"
 {asks}"#
         )
+    }
+
+    #[test]
+    fn the_runtime_kind_picks_docker_with_its_defaults_and_bad_values_are_named() {
+        // `runtime` follows `[runtime]` and its `dir`.
+        let with_runtime = |runtime: &str| {
+            let process = "command = [\"proxy\", \"--listen\", \"{ip}:0\"]\ndir = \"workloads\"\n";
+            config("").replace(process, &format!("dir = \"workloads\"\n{runtime}"))
+        };
+        let parse = |runtime: &str| AgentConfig::from_toml(&with_runtime(runtime), Path::new("."));
+        assert_eq!(AgentConfig::from_toml(&config(""), Path::new(".")).unwrap().docker, None);
+        assert_eq!(parse("kind = \"docker\"\n").unwrap().docker, Some(DockerConfig::default()));
+        let tuned = "kind = \"docker\"\n[runtime.docker]\nport = 8080\nrestarts = 1\nisolate = false\n\
+                     config_listen = \"0.0.0.0:8750\"\n";
+        let docker = parse(tuned).unwrap().docker.unwrap();
+        assert_eq!((docker.port, docker.restarts, docker.isolate), (8080, 1, false));
+        assert_eq!(docker.config_listen, Some("0.0.0.0:8750".parse().unwrap()));
+
+        let bad = |runtime: &str| parse(runtime).unwrap_err().to_string();
+        let error = bad("kind = \"podman\"\n");
+        assert!(
+            error.contains("`runtime.kind` is `podman`: expected `process` (the default) or `docker`"),
+            "{error}"
+        );
+        let error = bad("kind = \"docker\"\n[runtime.docker]\nport = 0\n");
+        assert!(error.contains("`runtime.docker.port` is 0"), "{error}");
+        let error = bad("kind = \"process\"\n");
+        assert!(error.contains("`runtime.command` is empty"), "{error}");
     }
 
     #[test]

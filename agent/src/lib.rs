@@ -44,7 +44,9 @@ use alloy::{primitives::Address, providers::Provider};
 pub use config::{AgentConfig, AskTemplate, WorkerConfig};
 pub use error::{AgentError, ConfigError};
 pub use lock::{LockError, StateLock};
-pub use runtime::{ProcessRuntime, Runtime, RuntimeError, Usage, Workload, WorkloadSpec};
+pub use runtime::{
+    DockerConfig, DockerRuntime, ProcessRuntime, Runtime, RuntimeError, Usage, Workload, WorkloadSpec,
+};
 use snm_sdk::{
     Error, Supplier,
     events::{BlockRef, EventCursor},
@@ -519,10 +521,10 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             }
             let mut workload = record.workload.clone();
             if let Some(running) = &workload {
-                if self.runtime.is_running(running) {
+                if self.runtime.is_running(running).await {
                     self.seen_running_now(deal, &record)?;
                 } else {
-                    let bytes = self.runtime.usage(running).map(|u| u.bytes).unwrap_or(Bytes::ZERO);
+                    let bytes = self.runtime.usage(running).await.map(|u| u.bytes).unwrap_or(Bytes::ZERO);
                     let seen = self.seen_running.remove(&deal).or(record.seen_running_at);
                     self.update(deal, |r| {
                         r.carried_bytes = r.carried_bytes.saturating_add(bytes.get());
@@ -545,27 +547,37 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                 continue;
             }
             if let Some(endpoint) = workload.as_ref().and_then(|w| w.endpoint.as_deref()) {
-                let endpoint = public_endpoint(endpoint, record.ip);
-                let announced = self.state.deals.get(&deal).and_then(|r| r.announced.clone());
-                if announced.as_deref() != Some(endpoint.as_str())
-                    && self.retries.due(&Action::Announce(deal))
-                {
-                    match self.supplier.market().announce_endpoint(deal, &endpoint).await {
-                        Ok(()) => {
-                            self.retries.succeed(&Action::Announce(deal));
-                            self.update(deal, |r| r.announced = Some(endpoint.clone()))?;
-                            out.push(AgentEvent::EndpointAnnounced { deal, endpoint });
-                        }
-                        Err(error) => out.push(self.retrying(
-                            Action::Announce(deal),
-                            format!("announcing deal {deal}'s endpoint"),
-                            &error,
-                        )),
-                    }
-                }
+                self.announce(deal, public_endpoint(endpoint, record.ip), out).await?;
             }
         }
         Ok(finished)
+    }
+
+    /// Announces where the deal is served (or where its configuration is awaited) unless it is
+    /// announced already or its pause after a failure is not over.
+    async fn announce(
+        &mut self,
+        deal: DealId,
+        endpoint: String,
+        out: &mut Vec<AgentEvent>,
+    ) -> Result<(), AgentError> {
+        let announced = self.state.deals.get(&deal).and_then(|r| r.announced.clone());
+        if announced.as_deref() == Some(endpoint.as_str()) || !self.retries.due(&Action::Announce(deal)) {
+            return Ok(());
+        }
+        match self.supplier.market().announce_endpoint(deal, &endpoint).await {
+            Ok(()) => {
+                self.retries.succeed(&Action::Announce(deal));
+                self.update(deal, |r| r.announced = Some(endpoint.clone()))?;
+                out.push(AgentEvent::EndpointAnnounced { deal, endpoint });
+            }
+            Err(error) => out.push(self.retrying(
+                Action::Announce(deal),
+                format!("announcing deal {deal}'s endpoint"),
+                &error,
+            )),
+        }
+        Ok(())
     }
 
     /// Notes that the deal's workload runs now; saves it when the saved time is
@@ -597,6 +609,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             master: self.supplier.master(),
             worker: record.worker,
             ip: record.ip,
+            resources: self.config.resources_of(record.worker),
         };
         match self.runtime.start(&spec).await {
             Ok(workload) => {
@@ -614,6 +627,12 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                     endpoint: workload.endpoint.clone(),
                 });
                 Ok(Some(workload))
+            }
+            // Waiting on the customer is no failure: the agent announces where the
+            // configuration goes, and tries again at each round.
+            Err(RuntimeError::ConfigPending { url, .. }) => {
+                self.announce(deal, url, out).await?;
+                Ok(None)
             }
             Err(error) => {
                 // The next start waits a pause that doubles, so that a passing cause (a port in

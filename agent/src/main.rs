@@ -23,7 +23,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use clap::{Args, Parser, Subcommand};
-use snm_agent::{AgentConfig, ProcessRuntime, SupplierAgent};
+use snm_agent::{AgentConfig, DockerRuntime, ProcessRuntime, Runtime, SupplierAgent};
 use snm_sdk::{Client, Deployment, Supplier, events::default_confirmations, provider, tx::TxOptions};
 
 #[derive(Debug, Parser)]
@@ -87,7 +87,6 @@ async fn run(chain: &ChainArgs, config_path: &std::path::Path) -> anyhow::Result
     {
         *program = beside.display().to_string();
     }
-    let runtime = ProcessRuntime::new(config.command.clone(), config.workload_dir.clone())?;
     let client = chain.connect().await?;
     let supplier = match (chain.confirmations, config.confirmations) {
         (None, Some(confirmations)) => Supplier::new(client.with_confirmations(confirmations)),
@@ -101,6 +100,25 @@ async fn run(chain: &ChainArgs, config_path: &std::path::Path) -> anyhow::Result
         config.asks.len(),
         config.state.display()
     );
+    match config.docker.clone() {
+        Some(docker) => {
+            let market = supplier.client().deployment().market;
+            let runtime = DockerRuntime::connect(docker, market, config.workload_dir.clone()).await?;
+            serve(supplier, config, runtime).await
+        }
+        None => {
+            let runtime = ProcessRuntime::new(config.command.clone(), config.workload_dir.clone())?;
+            serve(supplier, config, runtime).await
+        }
+    }
+}
+
+/// Runs the agent with `runtime` until a stop signal.
+async fn serve<R: Runtime>(
+    supplier: Supplier<DynProvider>,
+    config: AgentConfig,
+    runtime: R,
+) -> anyhow::Result<()> {
     let (mut agent, events) = SupplierAgent::start(supplier, config, runtime).await?;
     for event in &events {
         println!("{event}");

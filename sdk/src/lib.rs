@@ -84,6 +84,7 @@ pub mod shortfall;
 pub mod supplier;
 pub mod tx;
 pub mod units;
+pub mod workload_config;
 
 pub use client::Client;
 pub use customer::Customer;

@@ -361,6 +361,7 @@ fn agent_config(config: &StoryConfig, i: usize, worker: Address) -> anyhow::Resu
             &config.proxy.display().to_string(),
             &[Cidr::new(Ipv4Addr::LOCALHOST.into(), 32).context("range")?],
         ),
+        docker: None,
         workload_dir: dir.join("workloads"),
         workers: vec![WorkerConfig { address: worker, ip }],
         asks: vec![AskTemplate {

@@ -1,177 +1,19 @@
-//! Where a deal's workload runs: the [`Runtime`] trait and its embedded default, [`ProcessRuntime`].
-//!
-//! A runtime starts the customer's workload when a deal opens on one of the supplier's workers,
-//! tells whether it still runs, reads the traffic it processed, and stops it when the deal closes.
-//! The [`Workload`] it returns is plain data that the agent persists, so an agent restarted in the
-//! middle of a deal finds the workload again (processes outlive the agent, as containers do) instead
-//! of starting a second one.
+//! [`ProcessRuntime`]: each deal's workload is a local process made from a command template.
 
 use std::{
     collections::HashMap,
-    future::Future,
-    net::IpAddr,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::Mutex,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use alloy::primitives::{Address, B256};
 use nix::{sys::signal, unistd::Pid};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use snm_sdk::{market::DealId, units::Bytes};
 
-/// What a deal asks the supplier to run, and on which machine.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WorkloadSpec {
-    /// The deal.
-    pub deal_id: DealId,
-    /// Container image reference from the bid (for example `ghcr.io/acme/proxy:1.2`).
-    pub image: String,
-    /// Hash of the workload's configuration, from the bid.
-    pub config_hash: B256,
-    /// Who pays.
-    pub customer: Address,
-    /// The supplier's payout account.
-    pub master: Address,
-    /// The machine's key.
-    pub worker: Address,
-    /// The machine's public IP address, where the workload serves.
-    pub ip: IpAddr,
-}
-
-/// A started workload, as the agent persists it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Workload {
-    /// The deal it serves.
-    pub deal_id: DealId,
-    /// Its process id.
-    pub pid: u32,
-    /// Unix time it started, seconds.
-    pub started_at: u64,
-    /// Its working directory (log and stats file).
-    pub dir: PathBuf,
-    /// Where the workload reports its traffic (JSON with `bytes_up` and `bytes_down`, or `bytes`).
-    pub stats: PathBuf,
-    /// The address it serves on, when it reported one (the stats file's `listen`).
-    pub endpoint: Option<String>,
-    /// The process's start time in clock ticks since boot (`/proc/<pid>/stat`), which tells it
-    /// from a later process given the same id.
-    #[serde(default)]
-    pub process_start: Option<u64>,
-}
-
-/// Traffic a workload processed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Usage {
-    /// Bytes processed, both directions together.
-    pub bytes: Bytes,
-}
-
-/// A runtime failed to start, inspect or stop a workload.
-#[derive(Debug, thiserror::Error)]
-pub enum RuntimeError {
-    /// The command template is malformed.
-    #[error("command template: {0}")]
-    Template(String),
-    /// The workload's directory or files could not be used.
-    #[error("workload of deal {deal}: {path}: {source}")]
-    Io {
-        /// The deal.
-        deal: DealId,
-        /// The file or directory.
-        path: PathBuf,
-        /// What went wrong.
-        source: std::io::Error,
-    },
-    /// The program could not be started.
-    #[error("workload of deal {deal}: cannot run `{program}`: {source}")]
-    Spawn {
-        /// The deal.
-        deal: DealId,
-        /// The program of the command template.
-        program: String,
-        /// What went wrong.
-        source: std::io::Error,
-    },
-    /// The workload exited before it was ready.
-    #[error("workload of deal {deal} exited during start ({status}); last output: {output}")]
-    ExitedEarly {
-        /// The deal.
-        deal: DealId,
-        /// Its exit status.
-        status: String,
-        /// The end of its log.
-        output: String,
-    },
-    /// The command's program does not exist (or cannot be looked at).
-    #[error("command template: the program {} cannot be used: {source}", program.display())]
-    ProgramMissing {
-        /// The program, as the command names it.
-        program: PathBuf,
-        /// What went wrong.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The command's program is not an executable file.
-    #[error("command template: the program {} is not an executable file", program.display())]
-    NotExecutable {
-        /// The program.
-        program: PathBuf,
-    },
-    /// The command's program is a bare name that no directory of `PATH` holds.
-    #[error("command template: the program `{program}` is in no directory of PATH ({path})")]
-    NotOnPath {
-        /// The program's name.
-        program: String,
-        /// The directories searched.
-        path: String,
-    },
-    /// Workloads' directories cannot be made under the runtime's directory.
-    #[error("workload directory {}: cannot write there: {source}", dir.display())]
-    DirNotWritable {
-        /// The runtime's directory.
-        dir: PathBuf,
-        /// What went wrong.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The workload's stats file is not valid.
-    #[error("workload of deal {deal}: stats file {path} is not valid: {reason}")]
-    BadStats {
-        /// The deal.
-        deal: DealId,
-        /// The stats file.
-        path: PathBuf,
-        /// What is wrong with it.
-        reason: String,
-    },
-}
-
-/// Starts, watches and stops workloads. Implementations must be idempotent on [`stop`](Runtime::stop):
-/// stopping a workload that already exited returns its usage.
-pub trait Runtime: Send + Sync {
-    /// Starts the workload of a deal.
-    fn start(&self, spec: &WorkloadSpec) -> impl Future<Output = Result<Workload, RuntimeError>> + Send;
-
-    /// Whether the workload still runs.
-    fn is_running(&self, workload: &Workload) -> bool;
-
-    /// The traffic processed so far.
-    fn usage(&self, workload: &Workload) -> Result<Usage, RuntimeError>;
-
-    /// Stops the workload (gracefully, then forcibly) and returns its final usage.
-    fn stop(&self, workload: &Workload) -> impl Future<Output = Result<Usage, RuntimeError>> + Send;
-
-    /// Checks that workloads can be started at all (the program exists, the directories can be
-    /// written), so that an agent which could serve no deal refuses to start rather than take
-    /// deals. The default checks nothing.
-    fn check(&self) -> Result<(), RuntimeError> {
-        Ok(())
-    }
-}
-
+use super::{Runtime, RuntimeError, Usage, Workload, WorkloadSpec};
 /// How long a workload that writes no stats file must stay up for its start to count.
 const STARTUP_GRACE: Duration = Duration::from_millis(300);
 
@@ -308,6 +150,11 @@ impl ProcessRuntime {
         self.template.iter().any(|part| part.contains("{stats}"))
     }
 
+    /// The traffic the workload's stats file reports.
+    fn read_usage(&self, workload: &Workload) -> Result<Usage, RuntimeError> {
+        Ok(Usage { bytes: read_stats(workload)?.map_or(Bytes::ZERO, |file| file.bytes()) })
+    }
+
     /// Whether the workload's process exited; reaps it when it is our child.
     fn exited_workload(&self, workload: &Workload) -> Option<String> {
         let pid = workload.pid;
@@ -345,7 +192,7 @@ impl Runtime for ProcessRuntime {
         // Started before (by an agent that stopped before it could record it) and still running:
         // adopt it rather than run the deal twice.
         let record = dir.join("workload.json");
-        if let Some(mut running) = read_record(&record).filter(|w| self.is_running(w)) {
+        if let Some(mut running) = read_record(&record).filter(|w| self.exited_workload(w).is_none()) {
             if running.endpoint.is_none() {
                 running.endpoint = read_stats(&running).ok().flatten().and_then(StatsFile::endpoint);
             }
@@ -383,6 +230,7 @@ impl Runtime for ProcessRuntime {
             stats,
             endpoint: None,
             process_start: process_start(pid),
+            container: None,
         };
         write_record(&record, &workload).map_err(|e| io(&record, e))?;
         let started = Instant::now();
@@ -420,7 +268,7 @@ impl Runtime for ProcessRuntime {
         Ok(workload)
     }
 
-    fn is_running(&self, workload: &Workload) -> bool {
+    async fn is_running(&self, workload: &Workload) -> bool {
         self.exited_workload(workload).is_none()
     }
 
@@ -431,8 +279,8 @@ impl Runtime for ProcessRuntime {
         self.check_root()
     }
 
-    fn usage(&self, workload: &Workload) -> Result<Usage, RuntimeError> {
-        Ok(Usage { bytes: read_stats(workload)?.map_or(Bytes::ZERO, |file| file.bytes()) })
+    async fn usage(&self, workload: &Workload) -> Result<Usage, RuntimeError> {
+        self.read_usage(workload)
     }
 
     async fn stop(&self, workload: &Workload) -> Result<Usage, RuntimeError> {
@@ -452,7 +300,7 @@ impl Runtime for ProcessRuntime {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
-        self.usage(workload)
+        self.read_usage(workload)
     }
 }
 
@@ -568,6 +416,8 @@ fn unix_now() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use alloy::primitives::{Address, B256};
+
     use super::*;
 
     fn spec() -> WorkloadSpec {
@@ -579,6 +429,7 @@ mod tests {
             master: Address::repeat_byte(2),
             worker: Address::repeat_byte(3),
             ip: "127.0.0.9".parse().unwrap(),
+            resources: snm_sdk::units::Resources::new(),
         }
     }
 
@@ -624,10 +475,10 @@ mod tests {
         let runtime = ProcessRuntime::new(sh(script), &root).unwrap();
         let workload = runtime.start(&spec()).await.unwrap();
         assert_eq!(workload.endpoint.as_deref(), Some("127.0.0.9:1"));
-        assert!(runtime.is_running(&workload));
+        assert!(runtime.is_running(&workload).await);
         let usage = runtime.stop(&workload).await.unwrap();
         assert_eq!(usage.bytes, Bytes::new(42));
-        assert!(!runtime.is_running(&workload));
+        assert!(!runtime.is_running(&workload).await);
         let log = std::fs::read_to_string(workload.dir.join("workload.log")).unwrap();
         assert!(log.starts_with(&format!(
             "42 ghcr.io/acme/proxy:1 {} {}",
@@ -697,11 +548,11 @@ mod tests {
         let second =
             ProcessRuntime::new(sh("true"), &root).unwrap().with_stop_timeout(Duration::from_secs(2));
         let adopted: Workload = serde_json::from_str(&record).unwrap();
-        assert!(second.is_running(&adopted));
+        assert!(second.is_running(&adopted).await);
         assert_eq!(second.stop(&adopted).await.unwrap().bytes, Bytes::ZERO);
         // The first runtime still holds the child: reaping it shows it is gone.
-        assert!(!first.is_running(&workload));
-        assert!(!second.is_running(&adopted));
+        assert!(!first.is_running(&workload).await);
+        assert!(!second.is_running(&adopted).await);
         let _ = std::fs::remove_dir_all(&root);
     }
 
@@ -720,7 +571,7 @@ mod tests {
         let fresh = second.start(&spec()).await.unwrap();
         assert_ne!(fresh.pid, workload.pid);
         assert_eq!(second.stop(&fresh).await.unwrap().bytes, Bytes::new(5));
-        assert!(!first.is_running(&workload));
+        assert!(!first.is_running(&workload).await);
         let _ = std::fs::remove_dir_all(&root);
     }
 
@@ -735,7 +586,7 @@ mod tests {
         let workload = runtime.start(&spec()).await.unwrap();
         let stopping = Instant::now();
         runtime.stop(&workload).await.unwrap();
-        assert!(!runtime.is_running(&workload));
+        assert!(!runtime.is_running(&workload).await);
         assert!(stopping.elapsed() >= Duration::from_millis(200), "SIGTERM was not ignored");
         let _ = std::fs::remove_dir_all(&root);
     }

@@ -1,0 +1,454 @@
+//! The agent's Docker runtime on a real dockerd, in a network namespace each test makes (see
+//! `docker_netns`): the `snm-agent` program runs deals' containers with the deal's limits,
+//! announces them, meters their traffic from the Engine's stats (through a kill and restart of the
+//! agent, adopting the running container), removes them when the deal closes, and restarts a
+//! container that exits a bounded number of times before it reports it and ends the deal.
+//!
+//! Metering tolerance: the Engine counts bytes on the container's interface, frames with their
+//! Ethernet, IP and TCP headers and the acknowledgements; the payload the client sent and received
+//! is a lower bound, and the count stays within 10 % above it (about 5 % with 1500-byte frames).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
+
+mod docker_netns;
+
+use std::{
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use alloy::{providers::DynProvider, signers::local::PrivateKeySigner};
+use docker_netns::DockerNetns;
+use snm_sdk::{
+    Client, Customer,
+    devnet::{Devnet, DevnetConfig},
+    market::{DealId, DealOpened, PlacedAsk, Purchase},
+    rewards::CSV_HEADER,
+    units::{Snm, Term},
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// An echo server: busybox `nc` serving each connection with `cat`, for as long as it runs.
+const ECHO: &[&str] = &["/bin/nc", "-ll", "-p", "3128", "-e", "/bin/cat"];
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn key_hex(key: &PrivateKeySigner) -> String {
+    format!("0x{}", alloy::hex::encode(key.to_bytes()))
+}
+
+/// A master whose worker asked to join it, and a customer with 1000 SNM approved to the market.
+struct Parties {
+    master_key: PrivateKeySigner,
+    customer_key: PrivateKeySigner,
+    master: Client<DynProvider>,
+    worker: Client<DynProvider>,
+    customer: Customer<DynProvider>,
+}
+
+impl Parties {
+    async fn new(devnet: &Devnet) -> Self {
+        let master_key = devnet.new_account(Snm::ZERO).await.unwrap();
+        let master = devnet.connect(&master_key);
+        let worker = devnet.connect(&devnet.new_account(Snm::ZERO).await.unwrap());
+        let customer_key = devnet.new_account("1000 SNM".parse().unwrap()).await.unwrap();
+        let customer = Customer::new(devnet.connect(&customer_key));
+        customer.token().approve_market("1000 SNM".parse().unwrap()).await.unwrap();
+        worker.market().request_worker(master.sender()).await.unwrap();
+        Self { master_key, customer_key, master, worker, customer }
+    }
+}
+
+/// The agent's configuration: Docker runtime on the namespace's dockerd, one worker on
+/// 127.0.0.1 whose ask offers half a core and 64 MiB.
+fn write_config(dir: &Path, docker: &DockerNetns, worker: &Client<DynProvider>, restarts: u32, extra: &str) {
+    let config = format!(
+        r#"state = "state.json"
+usage_report = "usage.csv"
+poll_every = "100ms"
+settle_every = "1h"
+retry_max = "1s"
+[runtime]
+kind = "docker"
+dir = "workloads"
+[runtime.docker]
+host = "{host}"
+port = 3128
+restarts = {restarts}
+pull = false
+startup_grace = "300ms"
+{extra}
+[[worker]]
+address = "{worker}"
+ip = "127.0.0.1"
+[[ask]]
+worker = "{worker}"
+price = "0.9 USD/h"
+cpu_milli_cores = 500
+ram_mib = 64
+flags = "PUBLIC_IP | INCOMING"
+"#,
+        host = docker.host(),
+        worker = worker.sender(),
+    );
+    std::fs::write(dir.join("agent.toml"), config).unwrap();
+}
+
+/// The `snm-agent` program, with everything it printed.
+struct Agent {
+    child: Child,
+    output: Arc<Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Agent {
+    fn spawn(devnet: &Devnet, dir: &Path, master: &PrivateKeySigner) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_snm-agent"))
+            .args(["--rpc", devnet.endpoint().as_str(), "--deployment"])
+            .arg(dir.join("deployment.json"))
+            .args(["run", "--config"])
+            .arg(dir.join("agent.toml"))
+            .env("SNM_KEY", key_hex(master))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let output = Arc::new(Mutex::new(String::new()));
+        let stdout = child.stdout.take().unwrap();
+        let sink = Arc::clone(&output);
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                println!("agent | {line}");
+                let mut out = sink.lock().unwrap();
+                out.push_str(&line);
+                out.push('\n');
+            }
+        });
+        Self { child, output, reader }
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    async fn wait_for(&self, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let output = self.output();
+            if let Some(at) = output.find(text) {
+                return output[at..].lines().next().unwrap_or_default().to_owned();
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "the agent never said `{text}`:\n{output}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn kill(self) -> String {
+        let Self { mut child, output, reader } = self;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        reader.join().unwrap();
+        output.lock().unwrap().clone()
+    }
+}
+
+async fn wait_for_ask(customer: &Customer<DynProvider>, master: &Client<DynProvider>) -> PlacedAsk {
+    let start = Instant::now();
+    loop {
+        let book = customer.market().order_book().await.unwrap();
+        if let Some(ask) = book.asks().find(|a| a.ask.master == master.sender()) {
+            return ask.clone();
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "the agent placed no ask");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn buy(customer: &Customer<DynProvider>, ask: &PlacedAsk, image: &str) -> DealOpened {
+    buy_with(customer, ask, image, alloy::primitives::B256::ZERO).await
+}
+
+async fn buy_with(
+    customer: &Customer<DynProvider>,
+    ask: &PlacedAsk,
+    image: &str,
+    config_hash: alloy::primitives::B256,
+) -> DealOpened {
+    let purchase = Purchase::new(Term::Spot, "100 SNM".parse().unwrap(), image).config_hash(config_hash);
+    customer.quick_buy(ask, &purchase).await.unwrap()
+}
+
+/// Sends `bytes` to the echo container and reads them back: `2 * bytes` of payload.
+async fn echo(endpoint: SocketAddr, bytes: usize) {
+    let stream = tokio::net::TcpStream::connect(endpoint).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let data: Vec<u8> = (0..bytes).map(|i| (i % 251) as u8).collect();
+    let sent = data.clone();
+    let writer = tokio::spawn(async move {
+        write.write_all(&sent).await.unwrap();
+        write.shutdown().await.unwrap();
+    });
+    let mut back = Vec::with_capacity(bytes);
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while back.len() < bytes {
+            let mut chunk = vec![0; 64 * 1024];
+            let n = read.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the echo stopped after {} of {bytes} bytes", back.len());
+            back.extend_from_slice(&chunk[..n]);
+        }
+    })
+    .await
+    .expect("the echo took over 60 s");
+    writer.await.unwrap();
+    assert!(back == data, "the echo differs from what was sent");
+}
+
+/// The containers of a deal, running or not (by the agent's label).
+fn containers(docker: &DockerNetns, deal: DealId) -> Vec<String> {
+    let filter = format!("label={}={deal}", snm_agent::runtime::LABEL_DEAL);
+    let out = docker.docker(&["ps", "-a", "-q", "--filter", &filter]).unwrap();
+    out.lines().map(str::to_owned).collect()
+}
+
+/// The devnet (inside the namespace) and a scratch directory with its deployment file.
+async fn scene(name: &str) -> (Devnet, PathBuf) {
+    let devnet = Devnet::start_with(DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("snm-docker-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    devnet.deployment().write_file(&dir.join("deployment.json")).unwrap();
+    (devnet, dir)
+}
+
+#[test]
+fn a_deal_runs_a_limited_container_metered_across_an_agent_kill_and_removed_when_it_closes() {
+    let docker = DockerNetns::start();
+    docker.busybox_image("snm-echo:test", ECHO);
+    docker.enter(|| {
+        runtime().block_on(async {
+            let (devnet, dir) = scene("deal").await;
+            let parties = Parties::new(&devnet).await;
+            write_config(&dir, &docker, &parties.worker, 3, "");
+            let agent = Agent::spawn(&devnet, &dir, &parties.master_key);
+            let ask = wait_for_ask(&parties.customer, &parties.master).await;
+            let deal = buy(&parties.customer, &ask, "snm-echo:test").await;
+            agent.wait_for(&format!("deal {}: announced", deal.id)).await;
+            let endpoint: SocketAddr = parties
+                .customer
+                .market()
+                .wait_for_endpoint(deal.id, Duration::from_secs(30))
+                .await
+                .unwrap()
+                .parse()
+                .unwrap();
+
+            // The deal's limits, read back from the Engine.
+            let running = containers(&docker, deal.id);
+            assert_eq!(running.len(), 1, "{running:?}");
+            let limits = docker
+                .docker(&["inspect", "-f", "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}", &running[0]])
+                .unwrap();
+            assert_eq!(limits.trim(), format!("{} {}", 500_000_000, 64 << 20));
+
+            // Traffic with the agent up, while it is killed, and after it adopted the container.
+            let sizes = [1_000_000usize, 700_000, 300_000];
+            echo(endpoint, sizes[0]).await;
+            agent.wait_for(&format!("deal {}: announced", deal.id)).await;
+            let before = agent.kill();
+            echo(endpoint, sizes[1]).await;
+            let agent = Agent::spawn(&devnet, &dir, &parties.master_key);
+            agent.wait_for("resuming from block").await;
+            echo(endpoint, sizes[2]).await;
+            assert_eq!(containers(&docker, deal.id), running, "adopted, not started again");
+
+            parties.customer.market().close_deal(deal.id, false).await.unwrap();
+            let finished = agent.wait_for(&format!("deal {}: finished, ", deal.id)).await;
+            let after = agent.kill();
+            assert!(containers(&docker, deal.id).is_empty(), "the container is removed");
+            let all = format!("{before}{after}");
+            assert_eq!(all.matches(&format!("deal {}: workload running", deal.id)).count(), 1, "{all}");
+
+            // The usage report holds the container's bytes: the payload both ways, plus headers.
+            let payload: u64 = sizes.iter().map(|s| 2 * *s as u64).sum();
+            let report = std::fs::read_to_string(dir.join("usage.csv")).unwrap();
+            let lines: Vec<&str> = report.lines().collect();
+            assert_eq!((lines.len(), lines[0]), (2, CSV_HEADER), "{report}");
+            let metered: u64 = lines[1].split(',').nth(2).unwrap().parse().unwrap();
+            println!("deal {}: payload {payload} B, metered {metered} B ({finished})", deal.id);
+            assert!(
+                metered >= payload && metered <= payload + payload / 10,
+                "metered {metered} B for {payload} B of payload"
+            );
+            assert!(finished.contains(&format!("{metered} B carried")), "{finished}");
+            let _ = std::fs::remove_dir_all(&dir);
+        })
+    });
+}
+
+#[test]
+fn a_container_that_keeps_exiting_is_restarted_then_reported_and_its_deal_ended() {
+    let docker = DockerNetns::start();
+    // Serves a while, then crashes.
+    docker.busybox_image("snm-crash:test", &["/bin/sh", "-c", "sleep 1; exit 3"]);
+    docker.enter(|| {
+        runtime().block_on(async {
+            let (devnet, dir) = scene("crash").await;
+            let parties = Parties::new(&devnet).await;
+            write_config(&dir, &docker, &parties.worker, 2, "");
+            let agent = Agent::spawn(&devnet, &dir, &parties.master_key);
+            let ask = wait_for_ask(&parties.customer, &parties.master).await;
+            let deal = buy(&parties.customer, &ask, "snm-crash:test").await;
+            agent.wait_for(&format!("deal {}: closed (Unserved)", deal.id)).await;
+            let output = agent.kill();
+            // Started once by the agent, restarted twice by the runtime, then reported.
+            assert_eq!(output.matches(&format!("deal {}: workload running", deal.id)).count(), 1, "{output}");
+            assert!(output.contains(&format!("deal {}: workload stopped by itself", deal.id)), "{output}");
+            assert!(output.contains("the container exited 3 times (last exit code 3)"), "{output}");
+            assert!(containers(&docker, deal.id).is_empty(), "the crashed container is removed");
+            let _ = std::fs::remove_dir_all(&dir);
+        })
+    });
+}
+
+/// What a container on `network` reads from `ip:port` within 2 s (empty when it cannot connect).
+fn probe(docker: &DockerNetns, network: &str, ip: &str, port: u16) -> String {
+    let script = format!("nc -w 2 {ip} {port} </dev/null || true");
+    docker.docker(&["run", "--rm", "--network", network, "snm-echo:test", "/bin/sh", "-c", &script]).unwrap()
+}
+
+#[test]
+fn containers_cannot_reach_the_machine_or_metadata_but_their_published_port_comes_in() {
+    let docker = DockerNetns::start();
+    docker.busybox_image("snm-echo:test", ECHO);
+    // A metadata address on the machine, as clouds have.
+    docker_netns::ip(&["-n", &docker.name, "addr", "add", "169.254.169.254/32", "dev", "lo"]);
+    docker.enter(|| {
+        runtime().block_on(async {
+            // A service of the supplier's machine, on every address (on a thread: the probes
+            // block this one).
+            let service = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+            let port = service.local_addr().unwrap().port();
+            std::thread::spawn(move || {
+                while let Ok((mut stream, _)) = service.accept() {
+                    let _ = std::io::Write::write_all(&mut stream, b"secret\n");
+                }
+            });
+            // The machine's address on a bridge interface.
+            let gateway = |interface: &str| {
+                let shown = docker_netns::ip_output(
+                    &docker.name,
+                    &["ip", "-4", "-o", "addr", "show", "dev", interface],
+                );
+                let inet = shown.split_whitespace().skip_while(|word| *word != "inet").nth(1).unwrap();
+                inet.split('/').next().unwrap().to_owned()
+            };
+            // Docker's default bridge reaches both: the probe works.
+            let default_gateway = gateway("docker0");
+            assert_eq!(
+                probe(&docker, "bridge", &default_gateway, port).trim(),
+                "secret",
+                "{default_gateway}:{port}"
+            );
+            assert_eq!(probe(&docker, "bridge", "169.254.169.254", port).trim(), "secret");
+
+            let dir = std::env::temp_dir().join(format!("snm-docker-isolation-{}", std::process::id()));
+            let config = snm_agent::DockerConfig {
+                host: Some(docker.host()),
+                pull: false,
+                ..snm_agent::DockerConfig::default()
+            };
+            let market = alloy::primitives::Address::repeat_byte(9);
+            let runtime = snm_agent::DockerRuntime::connect(config, market, &dir).await.unwrap();
+            let deals = gateway("snm-deals");
+            for target in [deals.as_str(), default_gateway.as_str(), "169.254.169.254", "127.0.0.1"] {
+                assert_eq!(probe(&docker, "snm-deals", target, port), "", "{target}:{port} answered");
+            }
+
+            // The deal's published port still comes in.
+            let spec = snm_agent::WorkloadSpec {
+                deal_id: DealId(1),
+                image: "snm-echo:test".into(),
+                config_hash: alloy::primitives::B256::ZERO,
+                customer: alloy::primitives::Address::repeat_byte(1),
+                master: alloy::primitives::Address::repeat_byte(2),
+                worker: alloy::primitives::Address::repeat_byte(3),
+                ip: "127.0.0.1".parse().unwrap(),
+                resources: snm_sdk::units::Resources::new(),
+            };
+            use snm_agent::Runtime;
+            let workload = runtime.start(&spec).await.unwrap();
+            echo(workload.endpoint.as_deref().unwrap().parse().unwrap(), 10_000).await;
+            let usage = runtime.stop(&workload).await.unwrap();
+            assert!(usage.bytes.get() >= 20_000, "{usage:?}");
+            assert!(containers(&docker, DealId(1)).is_empty());
+            // Connecting again finds the rules in place and adds none.
+            let rules = docker_netns::ip_output(&docker.name, &["iptables", "-S"]);
+            snm_agent::DockerRuntime::connect(
+                snm_agent::DockerConfig { host: Some(docker.host()), ..snm_agent::DockerConfig::default() },
+                market,
+                &dir,
+            )
+            .await
+            .unwrap();
+            assert_eq!(docker_netns::ip_output(&docker.name, &["iptables", "-S"]), rules);
+            let _ = std::fs::remove_dir_all(&dir);
+        })
+    });
+}
+
+#[test]
+fn the_customers_configuration_reaches_the_container_only_signed_by_the_customer_with_the_bids_hash() {
+    use snm_sdk::workload_config::{SignedWorkloadConfig, WorkloadConfig, deliver, is_config_endpoint};
+    let docker = DockerNetns::start();
+    docker.busybox_image("snm-echo:test", ECHO);
+    docker.enter(|| {
+        runtime().block_on(async {
+            let (devnet, dir) = scene("config").await;
+            let parties = Parties::new(&devnet).await;
+            write_config(&dir, &docker, &parties.worker, 3, r#"config_listen = "127.0.0.1:0""#);
+            let agent = Agent::spawn(&devnet, &dir, &parties.master_key);
+            let ask = wait_for_ask(&parties.customer, &parties.master).await;
+            let config = WorkloadConfig::default().env("MODE", "fast").secret("TOKEN", "s3cr3t");
+            let deal = buy_with(&parties.customer, &ask, "snm-echo:test", config.hash()).await;
+            let market = devnet.deployment().market;
+
+            // The agent asks for the configuration: nothing runs until it comes.
+            let url =
+                parties.customer.market().wait_for_endpoint(deal.id, Duration::from_secs(30)).await.unwrap();
+            assert!(is_config_endpoint(&url), "{url}");
+            let stranger = PrivateKeySigner::random();
+            let forged =
+                SignedWorkloadConfig::sign(config.clone(), market, deal.id, &stranger).await.unwrap();
+            let refused = deliver(&url, &forged).await.unwrap_err().to_string();
+            assert!(refused.contains("403") && refused.contains("not by the deal's customer"), "{refused}");
+            let other = config.clone().env("MODE", "slow");
+            let mismatched =
+                SignedWorkloadConfig::sign(other, market, deal.id, &parties.customer_key).await.unwrap();
+            let refused = deliver(&url, &mismatched).await.unwrap_err().to_string();
+            assert!(refused.contains("is not the deal's configHash"), "{refused}");
+            assert!(
+                containers(&docker, deal.id).is_empty(),
+                "a container runs without a valid configuration"
+            );
+
+            let signed =
+                SignedWorkloadConfig::sign(config, market, deal.id, &parties.customer_key).await.unwrap();
+            deliver(&url, &signed).await.unwrap();
+            agent.wait_for(&format!("deal {}: announced 127.0.0.1:", deal.id)).await;
+            let running = containers(&docker, deal.id);
+            assert_eq!(running.len(), 1);
+            let env = docker.docker(&["inspect", "-f", "{{json .Config.Env}}", &running[0]]).unwrap();
+            assert!(env.contains("\"MODE=fast\"") && env.contains("\"TOKEN=s3cr3t\""), "{env}");
+            let output = agent.kill();
+            assert!(!output.contains("s3cr3t"), "a secret reached the agent's log");
+            assert!(!output.contains(&format!("deal {}: workload failed", deal.id)), "{output}");
+            let _ = std::fs::remove_dir_all(&dir);
+        })
+    });
+}
