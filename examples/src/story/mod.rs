@@ -98,10 +98,11 @@ pub struct Summary {
 /// files.
 pub const MAX_SUPPLIERS: usize = 1_000;
 
-/// The proxies' price: supplier `i` asks 0.36 + 0.018 i USD an hour (a whole number of
-/// 5 * 10^-6 USD per second, so exact per second).
+/// The proxies' price: supplier `i` asks 0.36 + 0.018 (i mod 200) USD an hour (a whole number of
+/// 5 * 10^-6 USD per second, so exact per second; at most 3.942 USD an hour, so that an hour of
+/// any of them fits the customer's budget of 500 SNM per proxy).
 fn price(i: usize) -> UsdPerHour {
-    let thousandths = 360 + 18 * i as u64;
+    let thousandths = 360 + 18 * (i % 200) as u64;
     UsdPerHour::from_scaled(U256::from(thousandths) * U256::from(10u64.pow(15)))
 }
 
