@@ -488,3 +488,31 @@ impl Progress {
 fn step(n: u32, what: &str) {
     println!("[{n}/8] {what}");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thousand_suppliers_get_distinct_loopback_ips_without_host_parts_0_or_255() {
+        assert_eq!(worker_ip(0), IpAddr::V4(Ipv4Addr::new(127, 0, 0, 11)));
+        assert_eq!(worker_ip(243), IpAddr::V4(Ipv4Addr::new(127, 0, 0, 254)));
+        assert_eq!(worker_ip(244), IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1)));
+        assert_eq!(worker_ip(MAX_SUPPLIERS - 1), IpAddr::V4(Ipv4Addr::new(127, 0, 3, 248)));
+        let ips: std::collections::HashSet<IpAddr> = (0..MAX_SUPPLIERS).map(worker_ip).collect();
+        assert_eq!(ips.len(), MAX_SUPPLIERS);
+        assert!(ips.iter().all(|ip| matches!(ip, IpAddr::V4(v4) if !matches!(v4.octets()[3], 0 | 255))));
+    }
+
+    #[test]
+    fn every_suppliers_hour_fits_the_customers_budget() {
+        let rate = snm_sdk::units::SnmPerUsd::from_whole(100);
+        for i in 0..MAX_SUPPLIERS {
+            let per_second = price(i).to_per_second().unwrap_or_else(|e| panic!("price {i}: {e}"));
+            let hour = per_second
+                .snm_needed_up(TERM.as_secs(), rate)
+                .unwrap_or_else(|| panic!("price {i} overflows"));
+            assert!(hour <= Snm::from_whole(500), "supplier {i}: {hour}");
+        }
+    }
+}
