@@ -6,7 +6,7 @@ FORGE ?= toolchain/.bin/forge
 CARGO ?= cargo
 export FOUNDRY_DISABLE_NIGHTLY_WARNING := 1
 
-.PHONY: demo test toolchain system-packages build artifacts check-artifacts check-snapshots test-contracts test-rust lint slither gas reward-gas bench-rewards bench-sdk bench-agent coverage check-coverage
+.PHONY: demo test toolchain system-packages build artifacts check-artifacts check-snapshots test-contracts test-rust lint slither gas reward-gas bench-rewards bench-sdk bench-agent bench-scale coverage check-coverage
 
 # The proxy the suppliers' agents run is a program of its own (snm-proxy): build it beside the story, then run it.
 demo: toolchain
@@ -94,3 +94,10 @@ bench-sdk: toolchain
 bench-agent: toolchain system-packages
 	$(CARGO) bench -p snm-agent --bench agent
 	$(CARGO) bench -p snm-sdk --bench units
+
+# The main job at 20, 100, 200, 500 and 1,000 suppliers (release build): time, peak memory of the
+# story and of anvil, RPC requests per supplier per minute, transactions sent and reverted, and
+# the per-supplier figures against the 100-supplier run; fails if a transaction reverted. Figures
+# in BENCHMARKS.md. Out of `make test`.
+bench-scale: toolchain
+	scripts/bench-scale.sh

@@ -68,6 +68,7 @@ impl<K: Eq + Hash + fmt::Debug> Retries<K> {
     }
 
     /// Whether `action` failed and waits to be tried again.
+    #[cfg(test)]
     pub(crate) fn failed(&self, action: &K) -> bool {
         self.failed.contains_key(action)
     }

@@ -6,7 +6,7 @@
 //! availability_report = "agent/availability.jsonl" # ask / deal / idle spans per worker (omit: none)
 //! availability_period = "1h"          # availability spans are cut at multiples of this
 //! poll_every = "1s"                   # how often the chain is read ("500ms" works too)
-//! settle_every = "10m"                # how often open deals are settled
+//! settle_every = "10m"                # a deal is settled once this much chain time is unsettled
 //! withdraw_at = "100 SNM"             # earnings withdrawn once they reach this (omit: never)
 //! retry_max = "2m"                    # longest pause before a failed action is tried again
 //! confirmations = 3                   # blocks deep before events are read (omit: 0 on chain id
@@ -97,7 +97,7 @@ pub struct AgentConfig {
     pub availability: Option<AvailabilityConfig>,
     /// How often the chain is read.
     pub poll_every: Duration,
-    /// How often open deals are settled.
+    /// A deal is settled once this much chain time is unsettled (lazily: see the agent).
     pub settle_every: Duration,
     /// Earnings are withdrawn to the master once they reach this; `None`: never.
     pub withdraw_at: Option<Snm>,

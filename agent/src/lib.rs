@@ -5,8 +5,10 @@
 //! its workers, starts each deal's workload through a [`Runtime`] (the embedded default,
 //! [`ProcessRuntime`], runs a command template such as the metered proxy or `docker run …`),
 //! announces where it serves, stops it when the deal closes and records the traffic it carried in
-//! a usage report for the reward campaign. It also settles its open deals periodically, closes
-//! fixed-term deals that reached their end, and withdraws the earnings.
+//! a usage report for the reward campaign. It also settles its open deals lazily (once
+//! `settle_every` of chain time is unsettled), closes fixed-term deals that reached their end, and
+//! withdraws the earnings. It reads the order book only when a worker became free, and polls less
+//! often while nothing happens: an agent costs the node little.
 //!
 //! Everything it knows is in its [`AgentState`] file, written before it acts, so an agent that is
 //! killed and started again resumes where it was: no deal is missed or served twice (see
@@ -28,8 +30,10 @@ mod backoff;
 pub mod config;
 mod error;
 mod file;
+mod idle;
 pub mod lock;
 pub mod runtime;
+mod settlement;
 pub mod state;
 
 use std::{
@@ -61,11 +65,18 @@ pub use state::{AgentState, ChainBinding, DealRecord, StateError, StateStore};
 /// and ends it, so that its customer pays nothing for the time it was not served.
 pub const MAX_START_ATTEMPTS: u32 = 3;
 
+/// How often the order book is read again while an ask of the configuration is placed and its
+/// worker free: to find an ask that expired or was cancelled elsewhere. Between those reads the
+/// book is read only when a worker becomes free.
+const BOOK_REFRESH: Duration = Duration::from_secs(60);
+
 /// How often the time a workload was last seen running is saved while it runs: after a crash of the
 /// agent, at most this much served time is forgotten (forfeited by the supplier, never charged).
 const SEEN_RUNNING_SAVE: Duration = Duration::from_secs(60);
 
 use backoff::{Backoff, Retries};
+use idle::IdlePause;
+use settlement::Settlements;
 
 /// What the agent does that can fail and be tried again later, each with its own pauses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -281,7 +292,12 @@ pub struct SupplierAgent<P, R> {
     state: AgentState,
     watch: DealWatch<P>,
     book: OrderBook,
-    last_settle: Option<Instant>,
+    /// Which asks' workers were free when the book was last read, and when.
+    book_read: Option<(Vec<bool>, Instant)>,
+    settlements: Settlements,
+    /// Earnings may have grown (a settlement, a close) since they were last read.
+    withdraw_pending: bool,
+    idle: IdlePause,
     report_written: bool,
     retries: Retries<Action>,
     /// Pauses after rounds that failed as a whole (the node unreachable).
@@ -337,6 +353,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             availability,
             retries: Retries::new(config.poll_every, config.retry_max),
             rounds: Backoff::new(config.poll_every, config.retry_max),
+            idle: IdlePause::new(config.poll_every),
             supplier,
             config,
             runtime,
@@ -344,7 +361,9 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             state,
             watch,
             book,
-            last_settle: None,
+            book_read: None,
+            settlements: Settlements::default(),
+            withdraw_pending: true,
             report_written: false,
             seen_running: HashMap::new(),
             _lock: lock,
@@ -367,9 +386,11 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         let mut out = Vec::new();
         self.read_deal_events(&mut out).await?;
         let finished = self.reconcile_workloads(&mut out).await?;
-        self.close_ended_terms(&mut out).await;
+        let now = self.chain_time(&mut out).await;
+        self.close_ended_terms(now, &mut out).await;
         self.keep_asks_open(&mut out).await;
-        self.settle_when_due(&mut out).await;
+        self.settle_when_due(now, &mut out).await;
+        self.withdraw_when_due(&mut out).await;
         if finished || !self.report_written {
             self.write_usage_report()?;
         }
@@ -378,7 +399,8 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
     }
 
     /// Runs [`step`](Self::step) every `poll_every` until `shutdown` completes, passing what
-    /// happens to `log`. A round that fails as a whole (the node unreachable) is tried again after
+    /// happens to `log`; after rounds that found nothing to do the pause doubles, up to 8 times
+    /// `poll_every`, and the next round that does something brings it back. A round that fails as a whole (the node unreachable) is tried again after
     /// a pause that doubles with each failure in a row, up to `retry_max`, with jitter. Workloads
     /// keep running after the agent stops (as containers do); the next agent adopts them.
     pub async fn run(&mut self, shutdown: impl Future<Output = ()>, mut log: impl FnMut(&AgentEvent)) {
@@ -388,7 +410,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                 Ok(events) => {
                     events.iter().for_each(&mut log);
                     self.rounds.reset();
-                    self.config.poll_every
+                    self.idle.after(!events.is_empty())
                 }
                 Err(error) => {
                     let retry_in = self.rounds.fail();
@@ -510,6 +532,8 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                 let total = bytes.get().saturating_add(record.carried_bytes);
                 self.update(deal, |r| r.final_bytes = Some(total))?;
                 self.seen_running.remove(&deal);
+                self.settlements.forget(deal);
+                self.withdraw_pending = true;
                 self.retries.retain(|action| action.deal() != Some(deal));
                 out.push(AgentEvent::DealFinished { deal, bytes: Bytes::new(total) });
                 finished = true;
@@ -674,6 +698,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         match self.close_unserved(deal, served_until).await {
             Ok(closed) => {
                 self.retries.succeed(&action);
+                self.withdraw_pending = true;
                 out.push(AgentEvent::ClosedDeal { deal, reason: closed.reason });
             }
             Err(error) => out.push(self.retrying(action, format!("ending unserved deal {deal}"), &error)),
@@ -689,9 +714,30 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         self.supplier.market().end_unserved(deal, served_until.min(now)).await
     }
 
-    /// Closes the fixed-term deals whose end has passed (their workloads stop when the close
-    /// arrives as an event).
-    async fn close_ended_terms(&mut self, out: &mut Vec<AgentEvent>) {
+    /// The chain's time, read once per round while a deal is open (for the closes and settlements
+    /// that depend on it); `None` with no open deal, or when the read failed (tried again after
+    /// its pause).
+    async fn chain_time(&mut self, out: &mut Vec<AgentEvent>) -> Option<u64> {
+        let any_open = self.state.deals.values().any(|r| r.is_open() && !r.is_unserved());
+        if !any_open || !self.retries.due(&Action::ReadTime) {
+            return None;
+        }
+        match self.supplier.client().now().await {
+            Ok(now) => {
+                self.retries.succeed(&Action::ReadTime);
+                Some(now)
+            }
+            Err(error) => {
+                out.push(self.retrying(Action::ReadTime, "reading the chain's time".into(), &error));
+                None
+            }
+        }
+    }
+
+    /// Closes the fixed-term deals whose end has passed at chain time `now` (their workloads stop
+    /// when the close arrives as an event).
+    async fn close_ended_terms(&mut self, now: Option<u64>, out: &mut Vec<AgentEvent>) {
+        let Some(now) = now else { return };
         let ended: Vec<DealId> = self
             .state
             .deals
@@ -700,19 +746,6 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             .map(|(id, _)| *id)
             .filter(|id| self.retries.due(&Action::CloseEnded(*id)))
             .collect();
-        if ended.is_empty() || !self.retries.due(&Action::ReadTime) {
-            return;
-        }
-        let now = match self.supplier.client().now().await {
-            Ok(now) => {
-                self.retries.succeed(&Action::ReadTime);
-                now
-            }
-            Err(error) => {
-                let event = self.retrying(Action::ReadTime, "reading the chain's time".into(), &error);
-                return out.push(event);
-            }
-        };
         for deal in ended {
             let end = self.state.deals.get(&deal).and_then(|r| r.end_time).unwrap_or(u64::MAX);
             if now < end {
@@ -721,6 +754,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             match self.supplier.market().close_deal(deal, false).await {
                 Ok(closed) => {
                     self.retries.succeed(&Action::CloseEnded(deal));
+                    self.withdraw_pending = true;
                     out.push(AgentEvent::ClosedDeal { deal, reason: closed.reason })
                 }
                 Err(error) => out.push(self.retrying(
@@ -738,10 +772,27 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         if self.config.asks.is_empty() || !self.retries.due(&Action::ReadBook) {
             return;
         }
+        // The book is read when a worker became free (its ask was taken by the deal that just
+        // ended), and every BOOK_REFRESH while one is free; not every round: with its asks placed
+        // and known, an agent has nothing to learn from it.
+        let free: Vec<bool> =
+            self.config.asks.iter().map(|t| self.state.open_deal_on(t.worker).is_none()).collect();
+        let stale = match &self.book_read {
+            None => true,
+            Some((was_free, at)) => {
+                free.iter().zip(was_free).any(|(now, then)| *now && !*then)
+                    || (free.iter().any(|f| *f) && at.elapsed() >= BOOK_REFRESH)
+            }
+        };
+        if !stale {
+            self.book_read = self.book_read.take().map(|(_, at)| (free, at));
+            return;
+        }
         if let Err(error) = self.supplier.market().sync(&mut self.book).await {
             return out.push(self.retrying(Action::ReadBook, "reading the order book".into(), &error));
         }
         self.retries.succeed(&Action::ReadBook);
+        self.book_read = Some((free, Instant::now()));
         let master = self.supplier.master();
         for (index, template) in self.config.asks.clone().into_iter().enumerate() {
             if self.state.open_deal_on(template.worker).is_some()
@@ -782,31 +833,33 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         }
     }
 
-    /// Settles the open deals (not those given up: their customer owes nothing more) every
-    /// `settle_every`, a deal whose settlement failed again once its pause is over; withdraws.
-    async fn settle_when_due(&mut self, out: &mut Vec<AgentEvent>) {
-        let due = self.last_settle.is_none_or(|at| at.elapsed() >= self.config.settle_every);
-        if due {
-            self.last_settle = Some(Instant::now());
-        }
-        let open: Vec<DealId> = self
+    /// Settles the open deals (not those given up: their customer owes nothing more) that have
+    /// `settle_every` of chain time unsettled at `now` (see [`settlement`]), a deal whose
+    /// settlement failed again once its pause is over.
+    async fn settle_when_due(&mut self, now: Option<u64>, out: &mut Vec<AgentEvent>) {
+        let Some(now) = now else { return };
+        let every = self.config.settle_every.as_secs();
+        let due: Vec<DealId> = self
             .state
             .deals
             .iter()
-            .filter(|(_, r)| r.is_open() && !r.is_unserved())
+            // A fixed term that ended is settled by its close, not before it.
+            .filter(|(_, r)| r.is_open() && !r.is_unserved() && r.end_time.is_none_or(|end| now < end))
+            .filter(|(id, r)| self.settlements.due(**id, r, now, every))
             .map(|(id, _)| *id)
-            // Between periods, only settlements that failed are tried again, once their pause is over.
-            .filter(|id| {
-                let action = Action::Settle(*id);
-                (due || self.retries.failed(&action)) && self.retries.due(&action)
-            })
+            .filter(|id| self.retries.due(&Action::Settle(*id)))
             .collect();
-        for deal in open {
+        for deal in due {
             match self.supplier.market().settle(deal).await {
                 Ok(settled) => {
                     self.retries.succeed(&Action::Settle(deal));
-                    if let Some(settled) = settled {
-                        out.push(AgentEvent::Settled { deal, amount: settled.amount });
+                    self.withdraw_pending = true;
+                    match settled {
+                        Some(settled) => {
+                            self.settlements.settled(deal, settled.settled_until);
+                            out.push(AgentEvent::Settled { deal, amount: settled.amount });
+                        }
+                        None => self.settlements.settled(deal, now),
                     }
                 }
                 Err(error) => {
@@ -814,9 +867,13 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                 }
             }
         }
+    }
+
+    /// Withdraws the earnings once they reach the configuration's `withdraw_at`, reading them only
+    /// when they may have grown (after a settlement or a close; at start) or a withdrawal failed.
+    async fn withdraw_when_due(&mut self, out: &mut Vec<AgentEvent>) {
         let Some(threshold) = self.config.withdraw_at else { return };
-        let retry = self.retries.failed(&Action::Withdraw);
-        if !(due || retry) || !self.retries.due(&Action::Withdraw) {
+        if !self.withdraw_pending || !self.retries.due(&Action::Withdraw) {
             return;
         }
         match self.supplier.escrow().earnings(self.supplier.master()).await {
@@ -824,6 +881,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                 match self.supplier.escrow().withdraw_earnings(earnings).await {
                     Ok(_) => {
                         self.retries.succeed(&Action::Withdraw);
+                        self.withdraw_pending = false;
                         out.push(AgentEvent::Withdrawn { amount: earnings })
                     }
                     Err(error) => {
@@ -831,7 +889,10 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                     }
                 }
             }
-            Ok(_) => self.retries.succeed(&Action::Withdraw),
+            Ok(_) => {
+                self.retries.succeed(&Action::Withdraw);
+                self.withdraw_pending = false;
+            }
             Err(error) => out.push(self.retrying(Action::Withdraw, "reading earnings".into(), &error)),
         }
     }

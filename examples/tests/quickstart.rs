@@ -26,9 +26,12 @@ fn the_operation_a_story_runs_end_to_end() {
     for phase in 1..=8 {
         assert!(stdout.contains(&format!("[{phase}/8]")), "phase {phase} missing:\n{stdout}");
     }
+    // Every transaction the story sent succeeded on chain: none reverted (out of gas, say).
+    let counted = stdout.lines().find(|l| l.starts_with("transactions: ")).unwrap_or_default();
+    assert!(counted.ends_with(" sent, 0 reverted on chain"), "{counted}\n{stdout}");
 
     // One line per supplier: its own IP, the bytes its proxy carried, a deal paid in full (an hour
-    // at 0.36 + 0.018 i USD/h and 100 SNM/USD), and 50 SNM per IP plus $4/TB at 100 SNM/USD
+    // at 0.36 + 0.018 (i mod 200) USD/h and 100 SNM/USD), and 50 SNM per IP plus $4/TB at 100 SNM/USD
     // (4 * 10^-10 SNM per byte), claimed in full.
     let rows: Vec<Vec<&str>> = stdout
         .lines()

@@ -254,6 +254,8 @@ pub struct EventStream<P, E> {
     confirmations: u64,
     max_blocks_per_query: u64,
     poll_interval: Duration,
+    /// Only these events (by signature hash); empty: all.
+    signatures: Vec<B256>,
     pending: VecDeque<Event<E>>,
     _events: PhantomData<E>,
 }
@@ -288,6 +290,7 @@ impl<P: Provider, E: SolEventInterface> EventStream<P, E> {
             confirmations: 0,
             max_blocks_per_query: MAX_BLOCKS_PER_QUERY,
             poll_interval: Duration::from_millis(250),
+            signatures: Vec::new(),
             pending: VecDeque::new(),
             _events: PhantomData,
         }
@@ -297,6 +300,15 @@ impl<P: Provider, E: SolEventInterface> EventStream<P, E> {
     /// [`default_confirmations`]).
     pub fn with_confirmations(mut self, confirmations: u64) -> Self {
         self.confirmations = confirmations;
+        self
+    }
+
+    /// Only the events whose signature hash is among `signatures` (say
+    /// `[DealOpened::SIGNATURE_HASH, DealClosed::SIGNATURE_HASH]`): the node filters them, so a
+    /// reader that needs few kinds of a busy contract's events is sent only those. Default: every
+    /// event.
+    pub fn only(mut self, signatures: impl IntoIterator<Item = B256>) -> Self {
+        self.signatures = signatures.into_iter().collect();
         self
     }
 
@@ -435,7 +447,10 @@ impl<P: Provider, E: SolEventInterface> EventStream<P, E> {
         let mut read = Vec::new();
         let mut seen = RecentBlocks::default();
         for (start, end) in block_ranges(self.next_block, target.number, self.max_blocks_per_query) {
-            let filter = Filter::new().address(self.address).from_block(start).to_block(end);
+            let mut filter = Filter::new().address(self.address).from_block(start).to_block(end);
+            if !self.signatures.is_empty() {
+                filter = filter.event_signature(self.signatures.clone());
+            }
             let logs = self.provider.get_logs(&filter).await?;
             for log in logs {
                 if let (Some(number), Some(hash)) = (log.block_number, log.block_hash) {

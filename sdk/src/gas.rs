@@ -60,6 +60,9 @@ pub struct GasStats {
     pub min: u64,
     /// Largest `gasUsed`.
     pub max: u64,
+    /// Receipts of transactions that reverted on chain (counted in `count` too): gas the sender
+    /// paid for nothing.
+    pub reverted: u64,
 }
 
 impl GasStats {
@@ -82,6 +85,24 @@ impl GasReport {
         stats.max = stats.max.max(gas_used);
         stats.count += 1;
         stats.total += gas_used;
+    }
+
+    /// Records one receipt of a transaction that reverted on chain, `gas_used` spent for nothing.
+    pub fn record_reverted(&mut self, operation: &str, gas_used: u64) {
+        self.record(operation, gas_used);
+        if let Some(stats) = self.operations.get_mut(operation) {
+            stats.reverted += 1;
+        }
+    }
+
+    /// Receipts recorded, all operations.
+    pub fn transactions(&self) -> u64 {
+        self.operations.values().map(|s| s.count).sum()
+    }
+
+    /// Receipts of transactions that reverted on chain, all operations.
+    pub fn reverted(&self) -> u64 {
+        self.operations.values().map(|s| s.reverted).sum()
     }
 
     /// The statistics of `operation`, if any receipt was recorded for it.
@@ -181,7 +202,8 @@ pub fn operation_name(deployment: &Deployment, to: Address, input: &[u8]) -> Opt
 }
 
 /// The gas of every transaction to the marketplace's contracts in blocks `from..=to`, by
-/// [`operation_name`]; contract creations count as `"deploy"`.
+/// [`operation_name`], those that reverted on chain counted apart too; contract creations count
+/// as `"deploy"`.
 pub async fn scan<P: Provider>(
     provider: &P,
     deployment: &Deployment,
@@ -201,8 +223,10 @@ pub async fn scan<P: Provider>(
                 None => Some("deploy"),
                 Some(to) => operation_name(deployment, to, tx.input()),
             };
-            if let Some(name) = name {
-                report.record(name, receipt.gas_used);
+            match name {
+                Some(name) if receipt.status() => report.record(name, receipt.gas_used),
+                Some(name) => report.record_reverted(name, receipt.gas_used),
+                None => {}
             }
             debug_assert_eq!(tx.tx_hash(), receipt.transaction_hash);
         }
@@ -227,5 +251,8 @@ mod tests {
         assert!(table.lines().any(|l| l.starts_with("claim reward") && l.contains(" - ")), "{table}");
         assert_eq!(sonm_gas("open deal"), Some(569_183));
         assert_eq!(sonm_gas("no such thing"), None);
+        report.record_reverted("settle", 37_100);
+        assert_eq!((report.transactions(), report.reverted()), (4, 1));
+        assert_eq!(report.get("settle").map(|s| (s.count, s.reverted, s.min)), Some((3, 1, 37_100)));
     }
 }

@@ -2,12 +2,12 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use alloy::{primitives::Address, providers::Provider};
+use alloy::{primitives::Address, providers::Provider, sol_types::SolEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::{
     Client, Error,
-    bindings::Market::MarketEvents,
+    bindings::Market::{self, MarketEvents},
     events::{Batch, Event, EventCursor, StreamPosition},
     market::{DealClosed, DealId, DealOpened},
     services::{
@@ -111,7 +111,11 @@ impl<P: Provider + Clone> Supplier<P> {
         DealWatch {
             market: self.market.clone(),
             cursor: from.cursor,
-            stream: self.market.events_at(from),
+            // Only openings and closes: the node leaves out the rest of a busy market's events.
+            stream: self
+                .market
+                .events_at(from)
+                .only([Market::DealOpened::SIGNATURE_HASH, Market::DealClosed::SIGNATURE_HASH]),
             pending: VecDeque::new(),
             masters: HashMap::new(),
         }

@@ -19,7 +19,7 @@ use snm_sdk::units::{Bytes, Snm};
 #[derive(Debug, Parser)]
 #[command(about = "The Operation A story on an embedded devnet")]
 struct Cli {
-    /// Suppliers, one worker and one IP each (1 to 200).
+    /// Suppliers, one worker and one IP each (1 to 1,000; IPs 127.0.0.11 on, a proxy process each).
     #[arg(long, default_value_t = 20)]
     suppliers: usize,
     /// Most megabytes (10^6 bytes) sent through one proxy each way.
@@ -104,6 +104,7 @@ fn print_summary(s: &Summary) {
             sonm as f64 / whole.max(1) as f64
         );
     }
+    println!("transactions: {} sent, {} reverted on chain", s.gas.transactions(), s.gas.reverted());
     println!();
     println!("Every SNM minted");
     println!("{}", s.ledger);
@@ -113,6 +114,33 @@ fn print_summary(s: &Summary) {
         s.elapsed.as_secs_f64(),
         s.round.number(),
         s.round.root()
+    );
+    print_cost(s);
+}
+
+/// What the story cost: memory of the story and of the node, requests to the node, transactions;
+/// the last line is for `make bench-scale` (scripts/bench-scale.sh) to read.
+fn print_cost(s: &Summary) {
+    let n = s.suppliers.len().max(1) as f64;
+    let requests: u64 = s.requests.values().sum();
+    let minutes = s.elapsed.as_secs_f64() / 60.0;
+    let mib = |b: Option<Bytes>| b.map_or(0.0, |b| b.get() as f64 / f64::from(1 << 20));
+    let top: Vec<String> = {
+        let mut by_count: Vec<_> = s.requests.iter().collect();
+        by_count.sort_by(|a, b| b.1.cmp(a.1));
+        by_count.iter().take(6).map(|(m, c)| format!("{m} {c}")).collect()
+    };
+    println!("requests to the node: {requests} ({})", top.join(", "));
+    println!(
+        "scale: suppliers={} seconds={:.1} story_peak_mib={:.0} node_peak_mib={:.0} requests={requests} \
+         requests_per_supplier_minute={:.0} transactions={} reverted={}",
+        s.suppliers.len(),
+        s.elapsed.as_secs_f64(),
+        mib(s.story_peak_memory),
+        mib(s.node_peak_memory),
+        requests as f64 / n / minutes.max(1e-9),
+        s.gas.transactions(),
+        s.gas.reverted()
     );
 }
 

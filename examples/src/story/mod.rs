@@ -9,12 +9,15 @@
 //! supplier claims. It ends with a table per supplier, the gas of every kind of transaction beside
 //! SONM's, and the check that every SNM minted is accounted for.
 
+pub mod footprint;
 pub mod ledger;
 
 use std::{
+    collections::BTreeMap,
     io::{IsTerminal, Write},
     net::{IpAddr, Ipv4Addr, SocketAddr},
     path::PathBuf,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -81,35 +84,60 @@ pub struct Summary {
     pub ledger: Ledger,
     /// How long it took.
     pub elapsed: Duration,
+    /// JSON-RPC requests the story sent to the node (the agents', the customer's, the operator's),
+    /// by method.
+    pub requests: BTreeMap<String, u64>,
+    /// The story's peak resident memory (agents, customer, operator, reward engine; the proxies are
+    /// processes of their own).
+    pub story_peak_memory: Option<Bytes>,
+    /// The node's (anvil's) peak resident memory.
+    pub node_peak_memory: Option<Bytes>,
 }
 
-/// The proxies' price: supplier `i` asks 0.36 + 0.018 i USD an hour (a whole number of
-/// 5 * 10^-6 USD per second, so exact per second).
+/// Most suppliers a story runs: each needs a loopback IP, a proxy process and about a dozen open
+/// files.
+pub const MAX_SUPPLIERS: usize = 1_000;
+
+/// The proxies' price: supplier `i` asks 0.36 + 0.018 (i mod 200) USD an hour (a whole number of
+/// 5 * 10^-6 USD per second, so exact per second; at most 3.942 USD an hour, so that an hour of
+/// any of them fits the customer's budget of 500 SNM per proxy).
 fn price(i: usize) -> UsdPerHour {
-    let thousandths = 360 + 18 * i as u64;
+    let thousandths = 360 + 18 * (i % 200) as u64;
     UsdPerHour::from_scaled(U256::from(thousandths) * U256::from(10u64.pow(15)))
 }
 
-/// The worker IP of supplier `i`: 127.0.0.11, 127.0.0.12, ... (every loopback address reaches
-/// this machine on Linux, so each proxy really serves on its own IP).
+/// The worker IP of supplier `i`: 127.0.0.11 … 127.0.0.254, then 127.0.1.1 … 127.0.1.254 and on
+/// (every loopback address reaches this machine on Linux, so each proxy really serves on its own
+/// IP; host parts 0 and 255, which look like network and broadcast addresses, are skipped).
 fn worker_ip(i: usize) -> IpAddr {
-    let n = 11 + i as u32;
-    IpAddr::V4(Ipv4Addr::from(0x7f00_0000 | n))
+    let k = 10 + i as u32;
+    let (third, fourth) = (k / 254, k % 254 + 1);
+    IpAddr::V4(Ipv4Addr::new(127, 0, third as u8, fourth as u8))
+}
+
+/// How long the story waits for all the agents to do one thing: a minute, and more for many
+/// suppliers (their transactions queue on one node).
+fn wait_limit(suppliers: usize) -> Duration {
+    Duration::from_secs(60).max(Duration::from_millis(300) * suppliers as u32)
 }
 
 const TERM: Duration = Duration::from_secs(3_600);
 
+/// Suppliers setting up at the same time.
+const JOINING_AT_ONCE: usize = 16;
+
 /// Runs the story, printing its progress, and returns its summary.
 pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let started = Instant::now();
-    if config.suppliers == 0 || config.suppliers > 200 {
-        bail!("between 1 and 200 suppliers, not {}", config.suppliers);
+    if config.suppliers == 0 || config.suppliers > MAX_SUPPLIERS {
+        bail!("between 1 and {MAX_SUPPLIERS} suppliers, not {}", config.suppliers);
     }
+    footprint::raise_open_files(config.suppliers)?;
     let _ = std::fs::remove_dir_all(&config.dir);
     std::fs::create_dir_all(&config.dir).with_context(|| config.dir.display().to_string())?;
 
     step(1, "devnet: anvil with the SNM token, the price oracle, the market and the reward distributor");
-    let devnet = Devnet::start_with(DevnetConfig { accounts: 1, ..DevnetConfig::default() }).await?;
+    let devnet = Arc::new(Devnet::start_with(DevnetConfig { accounts: 1, ..DevnetConfig::default() }).await?);
     let operator = devnet.operator()?;
     let d = devnet.deployment();
     println!("      chain {} at {}", devnet.chain_id(), devnet.endpoint());
@@ -126,16 +154,33 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     );
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let (stop, stopped) = watch::channel(false);
+    // Suppliers join a few at a time: each waits for its own transactions, and the node mines them
+    // side by side.
+    let joining = Arc::new(tokio::sync::Semaphore::new(JOINING_AT_ONCE));
+    let mut joins = tokio::task::JoinSet::new();
+    for i in 0..config.suppliers {
+        let (devnet, joining, agent_config) = (devnet.clone(), joining.clone(), config.clone());
+        joins.spawn(async move {
+            let _turn = joining.acquire_owned().await?;
+            let master = devnet.new_account(Snm::ZERO).await?;
+            let worker = devnet.new_account(Snm::ZERO).await?;
+            devnet.connect(&worker).market().request_worker(master.address()).await?;
+            let agent_config = agent_config_of(&agent_config, i, worker.address())?;
+            let supplier = Supplier::new(devnet.connect(&master));
+            let runtime =
+                ProcessRuntime::new(agent_config.command.clone(), agent_config.workload_dir.clone())?;
+            let (agent, _) = SupplierAgent::start(supplier.clone(), agent_config, runtime).await?;
+            anyhow::Ok((i, supplier, agent))
+        });
+    }
+    let mut joined = Vec::with_capacity(config.suppliers);
+    while let Some(result) = joins.join_next().await {
+        joined.push(result.context("a supplier's setup task failed")??);
+    }
+    joined.sort_by_key(|(i, _, _)| *i);
     let mut suppliers = Vec::with_capacity(config.suppliers);
     let mut agents = Vec::with_capacity(config.suppliers);
-    for i in 0..config.suppliers {
-        let master = devnet.new_account(Snm::ZERO).await?;
-        let worker = devnet.new_account(Snm::ZERO).await?;
-        devnet.connect(&worker).market().request_worker(master.address()).await?;
-        let agent_config = agent_config(config, i, worker.address())?;
-        let supplier = Supplier::new(devnet.connect(&master));
-        let runtime = ProcessRuntime::new(agent_config.command.clone(), agent_config.workload_dir.clone())?;
-        let (mut agent, _) = SupplierAgent::start(supplier.clone(), agent_config, runtime).await?;
+    for (i, supplier, mut agent) in joined {
         let (tx, mut stop) = (events_tx.clone(), stopped.clone());
         agents.push(tokio::spawn(async move {
             let shutdown = async move {
@@ -145,7 +190,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         }));
         suppliers.push((supplier, worker_ip(i)));
     }
-    let mut progress = Progress::default();
+    let mut progress = Progress { backlog: Vec::new(), limit: wait_limit(config.suppliers) };
     progress
         .wait(&mut events, "asks on the order book", config.suppliers, |e| {
             matches!(e, AgentEvent::AskPlaced { .. })
@@ -232,7 +277,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
             matches!(e, AgentEvent::DealFinished { .. })
         })
         .await?;
-    wait_for_withdrawals(&suppliers).await?;
+    wait_for_withdrawals(&suppliers, wait_limit(config.suppliers)).await?;
     let _ = stop.send(true);
     for agent in agents {
         agent.await.context("an agent stopped abnormally")?;
@@ -288,11 +333,23 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let latest = devnet.provider().get_block_number().await?;
     let gas = gas::scan(devnet.provider(), d, 0, latest).await?;
     let ledger = Ledger::read(operator.client()).await?;
-    Ok(Summary { suppliers: lines, round, gas, ledger, elapsed: started.elapsed() })
+    Ok(Summary {
+        suppliers: lines,
+        round,
+        gas,
+        ledger,
+        elapsed: started.elapsed(),
+        requests: devnet.requests().by_method(),
+        story_peak_memory: footprint::own_peak_memory(),
+        node_peak_memory: footprint::peak_memory_of(devnet.anvil_pid()),
+    })
 }
 
 /// Waits until every agent withdrew its master's earnings (they do after each settlement round).
-async fn wait_for_withdrawals(suppliers: &[(Supplier<DynProvider>, IpAddr)]) -> anyhow::Result<()> {
+async fn wait_for_withdrawals(
+    suppliers: &[(Supplier<DynProvider>, IpAddr)],
+    limit: Duration,
+) -> anyhow::Result<()> {
     let start = Instant::now();
     loop {
         let mut left = 0;
@@ -305,10 +362,10 @@ async fn wait_for_withdrawals(suppliers: &[(Supplier<DynProvider>, IpAddr)]) -> 
             println!("      earnings withdrawn by every agent");
             return Ok(());
         }
-        if start.elapsed() > Duration::from_secs(60) {
+        if start.elapsed() > limit {
             bail!("{left} agents did not withdraw their earnings within {:?}", start.elapsed());
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
@@ -343,7 +400,7 @@ fn supplier_dir(config: &StoryConfig, i: usize) -> PathBuf {
     config.dir.join(format!("supplier-{:02}", i + 1))
 }
 
-fn agent_config(config: &StoryConfig, i: usize, worker: Address) -> anyhow::Result<AgentConfig> {
+fn agent_config_of(config: &StoryConfig, i: usize, worker: Address) -> anyhow::Result<AgentConfig> {
     let dir = supplier_dir(config, i);
     let ip = worker_ip(i);
     Ok(AgentConfig {
@@ -351,7 +408,8 @@ fn agent_config(config: &StoryConfig, i: usize, worker: Address) -> anyhow::Resu
         usage_report: Some(dir.join("usage.csv")),
         availability: None,
         poll_every: Duration::from_millis(200),
-        settle_every: Duration::from_secs(2),
+        // Settled once half an hour in (the story moves the clock), then closed at the hour.
+        settle_every: Duration::from_secs(600),
         withdraw_at: Some(Snm::from_whole(1)),
         retry_max: Duration::from_secs(5),
         confirmations: None,
@@ -381,9 +439,11 @@ fn agent_config(config: &StoryConfig, i: usize, worker: Address) -> anyhow::Resu
 }
 
 /// Counts the agents' events and waits for enough of one kind.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Progress {
     backlog: Vec<AgentEvent>,
+    /// Longest wait for one kind.
+    limit: Duration,
 }
 
 impl Progress {
@@ -394,7 +454,7 @@ impl Progress {
         want: usize,
         counts: impl Fn(&AgentEvent) -> bool,
     ) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + self.limit;
         // Events that came during earlier waits count too (an agent may be quicker than the story).
         let mut have = self.backlog.iter().filter(|e| counts(e)).count();
         let live = std::io::stdout().is_terminal();
@@ -420,7 +480,7 @@ impl Progress {
                 }
                 Ok(None) | Err(_) => {
                     println!();
-                    bail!("timed out after 60 s waiting for {what} ({have} of {want})");
+                    bail!("timed out after {:?} waiting for {what} ({have} of {want})", self.limit);
                 }
             }
         }
@@ -429,4 +489,32 @@ impl Progress {
 
 fn step(n: u32, what: &str) {
     println!("[{n}/8] {what}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thousand_suppliers_get_distinct_loopback_ips_without_host_parts_0_or_255() {
+        assert_eq!(worker_ip(0), IpAddr::V4(Ipv4Addr::new(127, 0, 0, 11)));
+        assert_eq!(worker_ip(243), IpAddr::V4(Ipv4Addr::new(127, 0, 0, 254)));
+        assert_eq!(worker_ip(244), IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1)));
+        assert_eq!(worker_ip(MAX_SUPPLIERS - 1), IpAddr::V4(Ipv4Addr::new(127, 0, 3, 248)));
+        let ips: std::collections::HashSet<IpAddr> = (0..MAX_SUPPLIERS).map(worker_ip).collect();
+        assert_eq!(ips.len(), MAX_SUPPLIERS);
+        assert!(ips.iter().all(|ip| matches!(ip, IpAddr::V4(v4) if !matches!(v4.octets()[3], 0 | 255))));
+    }
+
+    #[test]
+    fn every_suppliers_hour_fits_the_customers_budget() {
+        let rate = snm_sdk::units::SnmPerUsd::from_whole(100);
+        for i in 0..MAX_SUPPLIERS {
+            let per_second = price(i).to_per_second().unwrap_or_else(|e| panic!("price {i}: {e}"));
+            let hour = per_second
+                .snm_needed_up(TERM.as_secs(), rate)
+                .unwrap_or_else(|| panic!("price {i} overflows"));
+            assert!(hour <= Snm::from_whole(500), "supplier {i}: {hour}");
+        }
+    }
 }

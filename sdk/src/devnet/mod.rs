@@ -27,7 +27,7 @@ use alloy::{
 use crate::{
     Client, Customer, Deployment, Error, Matcher, Operator, Supplier,
     operator::DeployConfig,
-    provider::{self, NonceLayer},
+    provider::{self, NonceLayer, RequestCounter},
     tx::TxOptions,
     units::{Snm, SnmPerUsd},
 };
@@ -98,6 +98,7 @@ pub struct Devnet {
     anvil_args: Vec<String>,
     accounts: u32,
     nonces: NonceLayer,
+    requests: RequestCounter,
     provider: DynProvider,
     providers: Vec<DynProvider>,
     signers: Vec<PrivateKeySigner>,
@@ -141,9 +142,12 @@ impl Devnet {
             wallet.register_signer(signer.clone());
         }
         let nonces = NonceLayer::new();
-        let provider = connect(anvil.endpoint_url(), wallet, &nonces);
-        let providers: Vec<DynProvider> =
-            signers.iter().map(|signer| connect(anvil.endpoint_url(), signer.clone(), &nonces)).collect();
+        let requests = RequestCounter::new();
+        let provider = connect(anvil.endpoint_url(), wallet, &nonces, &requests);
+        let providers: Vec<DynProvider> = signers
+            .iter()
+            .map(|signer| connect(anvil.endpoint_url(), signer.clone(), &nonces, &requests))
+            .collect();
 
         let deploy = DeployConfig {
             token: None,
@@ -166,6 +170,7 @@ impl Devnet {
             anvil_args: args,
             accounts,
             nonces,
+            requests,
             provider,
             providers,
             signers,
@@ -266,7 +271,8 @@ impl Devnet {
     /// [`Self::new_account`], or to use the devnet from another tokio runtime than the one that
     /// started it (a connection belongs to the runtime it was opened in).
     pub fn connect(&self, signer: &PrivateKeySigner) -> Client<DynProvider> {
-        Client::new(connect(self.endpoint(), signer.clone(), &self.nonces), self.deployment, signer.address())
+        let provider = connect(self.endpoint(), signer.clone(), &self.nonces, &self.requests);
+        Client::new(provider, self.deployment, signer.address())
     }
 
     /// Account `index` as a customer, signing EIP-2612 permits with its key (so purchases and
@@ -296,6 +302,17 @@ impl Devnet {
         self.client(0)?.token().balance(account).await
     }
 
+    /// The JSON-RPC requests sent to the node so far through the devnet's providers and the
+    /// clients of [`Self::connect`], by method.
+    pub fn requests(&self) -> &RequestCounter {
+        &self.requests
+    }
+
+    /// The anvil process's id (to read its memory use, say).
+    pub fn anvil_pid(&self) -> u32 {
+        self.anvil.child().id()
+    }
+
     /// The latest block number.
     pub async fn block_number(&self) -> Result<u64, Error> {
         Ok(self.provider.get_block_number().await?)
@@ -309,13 +326,16 @@ impl Devnet {
     }
 }
 
-/// The recommended provider over `url` signing with `wallet`, with the devnet's `nonces`.
+/// The recommended provider over `url` signing with `wallet`, with the devnet's `nonces`, its
+/// requests counted by `requests`.
 fn connect(
     url: alloy::transports::http::reqwest::Url,
     wallet: impl Into<EthereumWallet>,
     nonces: &NonceLayer,
+    requests: &RequestCounter,
 ) -> DynProvider {
-    provider::connect_client(provider::http_client(url), wallet, &TxOptions::default(), nonces)
+    let client = provider::counted_http_client(url, requests);
+    provider::connect_client(client, wallet, &TxOptions::default(), nonces)
 }
 
 fn spawn_anvil(path: &Path, args: &[String], port: Option<u16>) -> Result<AnvilInstance, Error> {

@@ -49,6 +49,7 @@
 //! [`connect_client`] does all three over an [`RpcClient`] of your own (say, with a metering
 //! tower layer), when it has [`RetryReadsLayer`] outermost.
 
+mod counting;
 mod fee_cap;
 pub(crate) mod nonce;
 mod retry;
@@ -61,6 +62,7 @@ use alloy::{
 };
 
 pub use self::{
+    counting::{Counted, RequestCounter},
     fee_cap::FeeCapFiller,
     nonce::{NonceLayer, NonceProvider},
     retry::{RetryReads, RetryReadsLayer, is_read},
@@ -73,6 +75,12 @@ use crate::tx::TxOptions;
 /// documentation).
 pub fn connect_http(url: Url, wallet: impl Into<EthereumWallet>, options: &TxOptions) -> DynProvider {
     connect_client(http_client(url), wallet, options, &NonceLayer::remember_for(options.receipt_timeout))
+}
+
+/// [`http_client`] with `counter` under the retries, so that every request sent to the node, a
+/// repetition included, is counted.
+pub fn counted_http_client(url: Url, counter: &RequestCounter) -> RpcClient {
+    ClientBuilder::default().layer(RetryReadsLayer::default()).layer(counter.clone()).http(url)
 }
 
 /// A provider for reads only, at `url`: it cannot send, and retries reads as [`connect_http`]'s.

@@ -40,11 +40,16 @@
 //!    have arrived: likewise). Any other refusal (insufficient funds for the higher fee, say)
 //!    stops the bumping; the versions sent are still awaited, and the timeout error says why.
 //!
+//! A call that does more the later it is mined (`settle`, `closeDeal`, `endDealUnserved`) gets at
+//! least the gas limit of its costliest path ([`SETTLE_GAS_LIMIT`] and the others), whatever its
+//! estimate said: time always moves between the estimate and the block.
+//!
 //! The transaction goes out with its gas limit, fees and chain id set, so the provider's own
 //! fillers only add the nonce (the nonce layer does, before them) and sign it (a wallet filler),
 //! or the node signs it.
 
 pub(crate) mod fees;
+mod inclusion;
 mod options;
 pub(crate) mod refusal;
 mod replacement;
@@ -61,6 +66,7 @@ use alloy::{
 use self::replacement::{InFlight, Version, nonce_of};
 pub use self::{
     fees::{Fees, MIN_FEE_BUMP_PERCENT},
+    inclusion::{CLOSE_DEAL_GAS_LIMIT, END_UNSERVED_GAS_LIMIT, SETTLE_GAS_LIMIT},
     options::TxOptions,
     unmined::{PoolState, ReplacementStop, Unmined},
 };
@@ -93,6 +99,7 @@ pub(crate) async fn send<P: Provider>(
     call: Call,
     options: &TxOptions,
 ) -> Result<TransactionReceipt, Error> {
+    let floor = inclusion::gas_floor(call.target, &call.input);
     let simulation = TransactionRequest::default().with_from(from).with_kind(call.to).with_input(call.input);
 
     // 1. Simulate (and estimate), with the fees fetched meanwhile.
@@ -102,7 +109,9 @@ pub(crate) async fn send<P: Provider>(
     );
     let gas = gas.map_err(|e| from_rpc(e, call.target))?;
     let fees = Fees::from(fees?).capped(options.max_fee_per_gas_cap);
-    let gas_limit = gas.saturating_add(gas.saturating_mul(options.gas_margin_percent) / 100);
+    // A call whose path grows with the time of its block gets the gas of its costliest path: the
+    // estimate saw the state of now, the block comes later (see `inclusion`).
+    let gas_limit = gas.saturating_add(gas.saturating_mul(options.gas_margin_percent) / 100).max(floor);
     let unsigned = simulation.clone().with_gas_limit(gas_limit).with_chain_id(chain_id);
 
     // 2. Send; the provider gives the nonce.

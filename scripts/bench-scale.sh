@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `make bench-scale`: the main job (quickstart) at 20, 100, 200, 500 and 1,000 suppliers, release
+# build, 1 MB per proxy (the traffic is not what is measured). For each: time, peak memory of the
+# story and of the node (anvil), RPC requests per supplier per minute, transactions sent and
+# reverted on chain; then the same per supplier, as a ratio to the 100-supplier run (flat means
+# within 2x). Fails when any transaction reverted. SUPPLIERS="20 100" picks other sizes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CARGO="${CARGO:-cargo}"
+SIZES="${SUPPLIERS:-20 100 200 500 1000}"
+$CARGO build --release --quiet -p snm-proxy -p snm-examples --bin quickstart --bin snm-proxy
+# The story raises its soft open-files limit to the hard one and says when that is too low.
+echo "open files: soft $(ulimit -Sn), hard $(ulimit -Hn)"
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+for n in $SIZES; do
+  echo "quickstart --suppliers $n ..."
+  if ! target/release/quickstart --suppliers "$n" --traffic-mb 1 --dir "$out/story-$n" >"$out/$n.log" 2>&1; then
+    tail -20 "$out/$n.log" >&2
+    echo "quickstart --suppliers $n failed (log above)" >&2
+    exit 1
+  fi
+  grep '^scale:' "$out/$n.log" | tail -1 >>"$out/lines"
+done
+awk '
+  function field(name,   i, kv) { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == name) return kv[2] } return 0 }
+  {
+    n[NR] = field("suppliers"); t[NR] = field("seconds"); sm[NR] = field("story_peak_mib"); nm[NR] = field("node_peak_mib")
+    rq[NR] = field("requests_per_supplier_minute"); tx[NR] = field("transactions"); rv[NR] = field("reverted")
+    if (n[NR] == 100) base = NR
+    reverted += rv[NR]
+  }
+  END {
+    if (!base) base = 1
+    printf "%9s %9s %10s %10s %12s %8s %8s | %9s %11s %11s | %s\n", "suppliers", "time s", "story MiB", "anvil MiB", "req/sup/min", "txs", "reverted", "s/sup", "story/sup", "anvil/sup", "per supplier vs " n[base] " (time, story, anvil)"
+    for (i = 1; i <= NR; i++) {
+      ts = t[i] / n[i]; ss = sm[i] / n[i]; as = nm[i] / n[i]
+      tb = t[base] / n[base]; sb = sm[base] / n[base]; ab = nm[base] / n[base]
+      printf "%9d %9.1f %10.0f %10.0f %12.0f %8d %8d | %9.3f %9.2fMB %9.2fMB | %.2fx %.2fx %.2fx\n", n[i], t[i], sm[i], nm[i], rq[i], tx[i], rv[i], ts, ss, as, ts / tb, ss / sb, as / ab
+    }
+    if (reverted > 0) { print reverted " transactions reverted on chain" > "/dev/stderr"; exit 1 }
+  }' "$out/lines"
