@@ -394,7 +394,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         if finished || !self.report_written {
             self.write_usage_report()?;
         }
-        self.record_availability()?;
+        self.record_availability().await?;
         Ok(out)
     }
 
@@ -907,7 +907,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
     }
 
     /// Notes each worker's state (a running deal, an open ask, or neither) in the availability log.
-    fn record_availability(&mut self) -> Result<(), AgentError> {
+    async fn record_availability(&mut self) -> Result<(), AgentError> {
         let Some(log) = &mut self.availability else { return Ok(()) };
         let now = unix_now();
         let mut records = Vec::new();
@@ -915,11 +915,15 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             let deals: Vec<&DealRecord> =
                 self.state.deals.values().filter(|d| d.worker == worker.address && d.is_open()).collect();
             let running = deals.iter().any(|d| d.workload.is_some());
-            let bytes = deals.iter().fold(0u128, |sum, d| {
-                let live =
-                    d.workload.as_ref().and_then(|w| self.runtime.usage(w).ok()).map_or(0, |u| u.bytes.get());
-                sum.saturating_add(live).saturating_add(d.carried_bytes)
-            });
+            let mut bytes = 0u128;
+            for deal in &deals {
+                // A workload that cannot say its usage now counts nothing this period, not an error.
+                let live = match &deal.workload {
+                    Some(workload) => self.runtime.usage(workload).await.map_or(0, |u| u.bytes.get()),
+                    None => 0,
+                };
+                bytes = bytes.saturating_add(live).saturating_add(deal.carried_bytes);
+            }
             let state = if running {
                 snm_sdk::rewards::WorkerState::Deal
             } else if self.book.asks().any(|placed| placed.ask.worker == worker.address) {
