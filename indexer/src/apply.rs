@@ -591,3 +591,16 @@ async fn apply_distributor(
     .await?;
     Ok(())
 }
+
+/// Stores and applies `events` in one transaction (what the follower does per batch, without
+/// moving its position): for loading and measuring.
+pub async fn apply_batch(db: &crate::Database, events: &[LoggedEvent]) -> Result<(), IndexerError> {
+    use sqlx::Connection;
+    let mut conn = db.pool().acquire().await?;
+    let mut tx = conn.begin().await?;
+    for event in events {
+        apply(&mut tx, event).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
