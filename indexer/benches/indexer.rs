@@ -52,14 +52,17 @@ fn rss_mib() -> f64 {
 fn random_ask(rng: &mut StdRng) -> Ask {
     let price = UsdPerSecond::from_scaled(U256::from(rng.gen_range(1..1_000_000u64) * 1_000_000_000_000));
     Ask::new(Address::with_last_byte(rng.gen_range(1..=200)), Address::with_last_byte(7), price)
-        .resources(Resources::new().cpu_cores(rng.gen_range(1..=64)).ram(Bytes::from_gib(rng.gen_range(1..=256))))
+        .resources(
+            Resources::new().cpu_cores(rng.gen_range(1..=64)).ram(Bytes::from_gib(rng.gen_range(1..=256))),
+        )
         .flags(NetFlags::from_bits_retain(rng.gen_range(0..16)))
         .region(rng.gen_range(0..5))
 }
 
 /// Ask `id`'s placement event as the follower would have decoded it from its log.
 fn placed(id: u64, ask: &Ask) -> LoggedEvent {
-    let event = Market::AskPlaced { askId: U256::from(id), master: ask.master, worker: ask.worker, ask: ask.into() };
+    let event =
+        Market::AskPlaced { askId: U256::from(id), master: ask.master, worker: ask.worker, ask: ask.into() };
     let log = event.encode_log_data();
     LoggedEvent {
         block: id / 10 + 1,
@@ -85,7 +88,8 @@ async fn ingest(db: &Database, events: u64, batch: u64) -> Ingested {
     let mut applied = Duration::ZERO;
     let mut id = 1;
     while id <= events {
-        let batch: Vec<LoggedEvent> = (id..(id + batch).min(events + 1)).map(|i| placed(i, &random_ask(&mut rng))).collect();
+        let batch: Vec<LoggedEvent> =
+            (id..(id + batch).min(events + 1)).map(|i| placed(i, &random_ask(&mut rng))).collect();
         id += batch.len() as u64;
         let t = Instant::now();
         apply_batch(db, &batch).await.unwrap();
@@ -103,13 +107,18 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// p50 and p99 of `queries` best-ask requests through HTTP, and of the same on the SDK's book.
-async fn queries(db: &Database, book: &OrderBook, queries: usize) -> ((Duration, Duration), (Duration, Duration)) {
+async fn queries(
+    db: &Database,
+    book: &OrderBook,
+    queries: usize,
+) -> ((Duration, Duration), (Duration, Duration)) {
     let address = common::serve(db.clone(), snm_indexer::Health::default()).await;
     let client = alloy::transports::http::reqwest::Client::new();
     let mut rng = StdRng::seed_from_u64(2);
     let (mut http, mut memory) = (Vec::new(), Vec::new());
     for _ in 0..queries {
-        let (cores, gib, flags) = (rng.gen_range(1..=64u64), rng.gen_range(1..=256u64), rng.gen_range(0..16u64));
+        let (cores, gib, flags) =
+            (rng.gen_range(1..=64u64), rng.gen_range(1..=256u64), rng.gen_range(0..16u64));
         let flags = NetFlags::from_bits_retain(flags);
         let url = format!(
             "http://{address}/v1/asks?cpu_cores={cores}&ram={gib}GiB&flags={}&limit=1",

@@ -24,6 +24,7 @@ pub mod db;
 mod error;
 pub mod ingest;
 pub mod model;
+pub mod rounds;
 
 pub use db::Database;
 pub use error::IndexerError;

@@ -8,18 +8,21 @@ use clap::Parser;
 use snm_indexer::{Database, Indexer, IndexerConfig, api};
 use snm_sdk::{Deployment, events::default_confirmations, provider::connect_http_reader};
 
-/// The SNM market data service.
+/// The SNM market data service: `snm-indexer --rpc URL --deployment FILE` follows the chain and
+/// serves it; `snm-indexer register-round` adds a reward round's claims.
 #[derive(Debug, Parser)]
-#[command(name = "snm-indexer", version)]
+#[command(name = "snm-indexer", version, subcommand_negates_reqs = true)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// The node's JSON-RPC URL.
-    #[arg(long, env = "SNM_RPC_URL")]
-    rpc: alloy::transports::http::reqwest::Url,
+    #[arg(long, env = "SNM_RPC_URL", required = true)]
+    rpc: Option<alloy::transports::http::reqwest::Url>,
     /// The deployment file (addresses, start block, chain id).
-    #[arg(long, env = "SNM_DEPLOYMENT")]
-    deployment: PathBuf,
+    #[arg(long, env = "SNM_DEPLOYMENT", required = true)]
+    deployment: Option<PathBuf>,
     /// Where to store the index: `sqlite://FILE` (created when missing) or `postgres://…`.
-    #[arg(long, env = "SNM_INDEXER_DATABASE", default_value = "sqlite://snm.db")]
+    #[arg(long, env = "SNM_INDEXER_DATABASE", default_value = "sqlite://snm.db", global = true)]
     database: String,
     /// Address of the HTTP service.
     #[arg(long, default_value = "127.0.0.1:8680")]
@@ -33,6 +36,19 @@ struct Args {
     poll_interval_ms: u64,
 }
 
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Registers a reward round's claims (each account's cumulative amount and proof) from its
+    /// OpenZeppelin `standard-v1` dump, for `GET /v1/claims/{account}`.
+    RegisterRound {
+        /// The round's number on the distributor.
+        #[arg(long)]
+        round: u64,
+        /// The dump (`round-<N>.merkle.json`).
+        dump: PathBuf,
+    },
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -43,11 +59,23 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let deployment = Deployment::from_file(&args.deployment)?;
-    let provider = connect_http_reader(args.rpc.clone());
+    if let Some(Command::RegisterRound { round, dump }) = &args.command {
+        let db = Database::connect(&args.database)
+            .await
+            .with_context(|| format!("cannot open {}", args.database))?;
+        let (tree, accounts) = snm_indexer::rounds::register_dump(&db, *round, dump).await?;
+        println!("registered round {round}: {accounts} accounts, root {}", tree.root());
+        db.close().await;
+        return Ok(());
+    }
+    let (Some(rpc), Some(deployment)) = (args.rpc.clone(), args.deployment.clone()) else {
+        anyhow::bail!("--rpc and --deployment are required to follow the chain");
+    };
+    let deployment = Deployment::from_file(&deployment)?;
+    let provider = connect_http_reader(rpc.clone());
     let chain_id = alloy::providers::Provider::get_chain_id(&provider)
         .await
-        .with_context(|| format!("cannot reach the node at {}", args.rpc))?;
+        .with_context(|| format!("cannot reach the node at {rpc}"))?;
     deployment.verify(&provider).await.context("the deployment does not match the node")?;
     let db =
         Database::connect(&args.database).await.with_context(|| format!("cannot open {}", args.database))?;

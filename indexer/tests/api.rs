@@ -215,3 +215,39 @@ async fn the_database_going_away_stops_the_follower_with_its_error() {
     assert_eq!(health.view().status, "stopped");
     drop(database);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registered_round_serves_each_accounts_claim() {
+    use snm_sdk::rewards::{StandardMerkleTree, merkle};
+    let db = TestDb::sqlite();
+    let database = snm_indexer::Database::connect(&db.url("claims")).await.unwrap();
+    let accounts: Vec<alloy::primitives::Address> =
+        (1..=5u8).map(alloy::primitives::Address::with_last_byte).collect();
+    let values: Vec<_> =
+        accounts.iter().enumerate().map(|(k, a)| (*a, Snm::from_whole(10 * (k as u64 + 1)))).collect();
+    let tree = StandardMerkleTree::build(values.clone()).unwrap();
+    let dir = common::temp_dir("round");
+    let dump = dir.join("round-1.merkle.json");
+    tree.write_dump(&mut std::fs::File::create(&dump).unwrap()).unwrap();
+    let (loaded, registered) = snm_indexer::rounds::register_dump(&database, 1, &dump).await.unwrap();
+    assert_eq!((loaded.root(), registered), (tree.root(), 5));
+    let address = serve(database, snm_indexer::Health::default()).await;
+    for (account, amount) in values {
+        let (status, claim) = get(address, &format!("/v1/claims/{account}")).await;
+        assert_eq!(status, 200, "{claim}");
+        let served: snm_indexer::model::ClaimView = serde_json::from_value(claim).unwrap();
+        assert_eq!((served.round, served.cumulative, served.claimed), (1, amount, Snm::ZERO));
+        assert!(merkle::verify(tree.root(), account, served.cumulative, &served.proof), "the proof holds");
+    }
+    let (status, body) =
+        get(address, &format!("/v1/claims/{}", alloy::primitives::Address::with_last_byte(9))).await;
+    assert_eq!(status, 404, "{body}");
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{}").unwrap();
+    let db2 = snm_indexer::Database::connect(&db.url("claims")).await.unwrap();
+    assert!(matches!(
+        snm_indexer::rounds::register_dump(&db2, 2, &bad).await,
+        Err(snm_indexer::rounds::RegisterError::Dump { .. })
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
