@@ -34,7 +34,7 @@ use sqlx::Connection;
 
 use crate::{
     Database, IndexerError,
-    apply::{ContractEvent, LoggedEvent, address_key, apply},
+    apply::{ContractEvent, LoggedEvent, address_key, apply_all},
     db::{LOG_TABLES, VERSIONED_TABLES, int, uint},
     model::HealthView,
 };
@@ -373,9 +373,7 @@ impl<P: Provider> Indexer<P> {
     ) -> Result<(), IndexerError> {
         let mut conn = self.db.pool().acquire().await?;
         let mut tx = conn.begin().await?;
-        for event in events {
-            apply(&mut tx, event).await?;
-        }
+        apply_all(&mut tx, events).await?;
         for (number, hash) in blocks {
             let timestamp = (*number == end).then(|| crate::db::int_saturating(end_time));
             sqlx::query(
