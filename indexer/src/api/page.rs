@@ -80,7 +80,7 @@ pub(super) async fn page(State(state): State<AppState>, query: Pairs) -> Result<
         stats.open_bids,
         stats.active_deals,
         stats.total_deals,
-        esc(&stats.usd_per_hour),
+        esc(stats.usd_per_hour),
         stats.unique_supplier_ips,
         stats.snm_per_usd.map_or_else(|| "none yet".to_owned(), esc),
         stats.indexed_block.map_or_else(|| "none".to_owned(), |b| b.to_string()),

@@ -124,7 +124,7 @@ pub(super) fn ask_filter(params: &mut Params) -> Result<(AskFilter, Option<PageA
     let whole = "a whole number";
     let cpu: Option<f64> = params.get("cpu_cores", "a number of cores such as `4` or `0.5`")?;
     let cpu_milli = match cpu {
-        Some(cores) if cores.is_finite() && cores >= 0.0 && cores <= 1e12 => (cores * 1000.0).ceil() as u64,
+        Some(cores) if (0.0..=1e12).contains(&cores) => (cores * 1000.0).ceil() as u64,
         Some(cores) => {
             return Err(ApiError::bad("cpu_cores", format!("`cpu_cores` is {cores}; expected 0 or more")));
         }
