@@ -6,7 +6,7 @@ FORGE ?= toolchain/.bin/forge
 CARGO ?= cargo
 export FOUNDRY_DISABLE_NIGHTLY_WARNING := 1
 
-.PHONY: demo test toolchain system-packages build artifacts check-artifacts check-snapshots test-contracts test-rust lint slither gas reward-gas bench-rewards bench-sdk bench-agent bench-scale coverage check-coverage
+.PHONY: demo test toolchain system-packages build artifacts check-artifacts check-snapshots test-contracts test-rust lint slither gas reward-gas bench-rewards bench-sdk bench-agent bench-scale bench-indexer coverage check-coverage
 
 # The proxy the suppliers' agents run is a program of its own (snm-proxy): build it beside the story, then run it.
 demo: toolchain
@@ -101,3 +101,9 @@ bench-agent: toolchain system-packages
 # in BENCHMARKS.md. Out of `make test`.
 bench-scale: toolchain
 	scripts/bench-scale.sh
+
+# Indexer figures: 1,000,000 events ingested into SQLite and PostgreSQL, best ask among 1,000,000
+# over HTTP beside the SDK's in-memory book, devnet catch-up; release build; see BENCHMARKS.md.
+bench-indexer: toolchain
+	scripts/install-postgres-chromium.sh postgresql
+	$(CARGO) bench -p snm-indexer --bench indexer

@@ -68,6 +68,8 @@ pub mod devnet;
 mod error;
 pub mod events;
 pub mod gas;
+#[cfg(feature = "indexer-client")]
+pub mod indexer_client;
 pub mod market;
 pub mod matcher;
 pub mod net;

@@ -1,0 +1,115 @@
+//! The database: one `sqlx::Any` pool over SQLite or PostgreSQL, the same statements for both
+//! (positional `$n` parameters, BIGINT and TEXT columns only), migrations embedded in the binary.
+
+mod reads;
+
+use std::str::FromStr;
+
+use sqlx::{
+    AnyPool, Executor,
+    any::{AnyConnectOptions, AnyPoolOptions},
+};
+
+use crate::IndexerError;
+
+pub use reads::{AskFilter, PageAfter};
+
+/// Which server is behind the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// The tables of versioned state: rows valid from `valid_from` until `valid_to`.
+pub(crate) const VERSIONED_TABLES: [&str; 6] =
+    ["asks", "bids", "deals", "workers", "blacklists", "reward_rounds"];
+
+/// The tables of things that happened, keyed by `block`.
+pub(crate) const LOG_TABLES: [&str; 5] =
+    ["events", "settlements", "escrow_moves", "oracle_rates", "reward_claims"];
+
+/// A pool of connections to the indexer's database.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Database {
+    /// Connects to `url` (`sqlite://FILE`, created when missing, or `postgres://…`) and applies the
+    /// migrations.
+    pub async fn connect(url: &str) -> Result<Self, IndexerError> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if url.starts_with("sqlite:") {
+            let url = if url.contains("mode=") {
+                url.to_owned()
+            } else if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            (Backend::Postgres, url.to_owned())
+        } else {
+            return Err(IndexerError::UnsupportedDatabase { url: url.to_owned() });
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(|connection, _| {
+                        Box::pin(async move {
+                            // WAL: the API reads while the follower writes; NORMAL sync is durable
+                            // across process crashes, which is what a resumable index needs.
+                            connection.execute("PRAGMA journal_mode = WAL").await?;
+                            connection.execute("PRAGMA synchronous = NORMAL").await?;
+                            connection.execute("PRAGMA busy_timeout = 10000").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Backend::Postgres => AnyPoolOptions::new().max_connections(8).connect_with(options).await?,
+        };
+        let database = Self { pool, backend };
+        sqlx::migrate!("./migrations").run(&database.pool).await?;
+        Ok(database)
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Which server it is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A `u64` as the database's BIGINT, refused when it does not fit.
+pub(crate) fn int(what: &'static str, value: u64) -> Result<i64, IndexerError> {
+    i64::try_from(value).map_err(|_| IndexerError::TooLarge { what, value })
+}
+
+/// A `u64` as BIGINT, saturating: for columns only used to narrow a search, whose exact value is in
+/// the row's JSON body.
+pub(crate) fn int_saturating(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// A BIGINT read back as the `u64` it was written from.
+pub(crate) fn uint(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}

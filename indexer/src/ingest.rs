@@ -1,0 +1,448 @@
+//! The follower: reads the watched contracts' logs up to the confirmed head and applies them, one
+//! database transaction per batch of blocks, rolling back what a reorganisation orphaned.
+//!
+//! The hash of the last block of every batch, and of every block that held an event, is stored.
+//! Before each batch the follower checks that the newest stored block is still the parent of the
+//! next block on the chain (by its parent hash); when it is not, it walks back through the stored
+//! blocks to the newest one still on the chain (the common ancestor), deletes every row the
+//! orphaned blocks wrote and reopens every row they closed, in one transaction, and reads on from
+//! there. Killed at any point, it resumes from the last committed batch: nothing is missed or
+//! applied twice, since the position and the rows commit together.
+
+use std::{
+    collections::BTreeMap,
+    future::Future,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use alloy::{
+    eips::BlockNumberOrTag,
+    primitives::{Address, B256},
+    providers::Provider,
+    rpc::types::{Filter, Log},
+    sol_types::SolEventInterface,
+};
+use snm_sdk::{
+    Deployment,
+    bindings::{
+        Market::MarketEvents, PriceOracle::PriceOracleEvents, RewardDistributor::RewardDistributorEvents,
+    },
+    events::MAX_BLOCKS_PER_QUERY,
+};
+use sqlx::Connection;
+
+use crate::{
+    Database, IndexerError,
+    apply::{ContractEvent, LoggedEvent, address_key, apply_all},
+    db::{LOG_TABLES, VERSIONED_TABLES, int, uint},
+    model::HealthView,
+};
+
+/// How the follower runs.
+#[derive(Clone, Debug)]
+pub struct IndexerConfig {
+    /// The contracts to follow and where to start.
+    pub deployment: Deployment,
+    /// Only blocks at least this deep are applied.
+    pub confirmations: u64,
+    /// Most blocks read (and committed) at once.
+    pub max_blocks_per_batch: u64,
+    /// The pause when there is nothing new.
+    pub poll_interval: Duration,
+    /// The longest pause between retries when the node fails.
+    pub max_backoff: Duration,
+}
+
+impl IndexerConfig {
+    /// Follows `deployment` with `confirmations`, polling every second, batches of 10,000 blocks.
+    pub fn new(deployment: Deployment, confirmations: u64) -> Self {
+        Self {
+            deployment,
+            confirmations,
+            max_blocks_per_batch: MAX_BLOCKS_PER_QUERY,
+            poll_interval: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct HealthState {
+    status: &'static str,
+    chain_head: Option<u64>,
+    indexed_block: Option<u64>,
+    last_error: Option<String>,
+}
+
+/// How the follower is doing, shared with the HTTP service.
+#[derive(Clone, Debug, Default)]
+pub struct Health(Arc<Mutex<HealthState>>);
+
+impl Health {
+    fn update(&self, change: impl FnOnce(&mut HealthState)) {
+        if let Ok(mut state) = self.0.lock() {
+            change(&mut state);
+        }
+    }
+
+    /// What `/v1/health` shows.
+    pub fn view(&self) -> HealthView {
+        let Ok(state) = self.0.lock() else {
+            return HealthView {
+                status: "unknown".into(),
+                chain_head: None,
+                indexed_block: None,
+                lag: None,
+                last_error: None,
+            };
+        };
+        HealthView {
+            status: if state.status.is_empty() { "starting" } else { state.status }.to_owned(),
+            chain_head: state.chain_head,
+            indexed_block: state.indexed_block,
+            lag: state.chain_head.zip(state.indexed_block).map(|(head, done)| head.saturating_sub(done)),
+            last_error: state.last_error.clone(),
+        }
+    }
+}
+
+/// What one [`Indexer::step`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Applied the blocks up to this one, holding this many events.
+    Applied {
+        /// The last block applied.
+        to_block: u64,
+        /// Events applied.
+        events: usize,
+    },
+    /// Rolled back to the common ancestor after a reorganisation (`None`: before the start block).
+    RolledBack {
+        /// The newest block kept.
+        to_block: Option<u64>,
+    },
+    /// Nothing new under the confirmed head.
+    UpToDate,
+    /// The chain moved while it was read; nothing was kept.
+    Raced,
+}
+
+/// The follower (see the [module documentation](self)).
+#[derive(Debug)]
+pub struct Indexer<P> {
+    provider: P,
+    db: Database,
+    config: IndexerConfig,
+    health: Health,
+    rpc_calls: u64,
+}
+
+impl<P: Provider> Indexer<P> {
+    /// A follower of `config.deployment` on `provider` into `db`. The database must be empty or
+    /// hold the same market of the same chain.
+    pub async fn new(provider: P, db: Database, config: IndexerConfig) -> Result<Self, IndexerError> {
+        let chain = provider.get_chain_id().await?;
+        let market = address_key(config.deployment.market);
+        let found: Option<(i64, String)> =
+            sqlx::query_as("SELECT chain_id, market FROM sync_state WHERE id = 1")
+                .fetch_optional(db.pool())
+                .await?;
+        match found {
+            Some((found_chain, found_market)) if found_market != market || uint(found_chain) != chain => {
+                return Err(IndexerError::OtherDeployment {
+                    market: config.deployment.market,
+                    chain,
+                    found_market,
+                    found_chain,
+                });
+            }
+            Some(_) => {}
+            None => {
+                sqlx::query(
+                    "INSERT INTO sync_state (id, chain_id, market, start_block, next_block) VALUES (1, $1, $2, $3, $3)",
+                )
+                .bind(int("chain id", chain)?)
+                .bind(market)
+                .bind(int("start block", config.deployment.start_block)?)
+                .execute(db.pool())
+                .await?;
+            }
+        }
+        let indexer = Self { provider, db, config, health: Health::default(), rpc_calls: 1 };
+        let next = indexer.next_block().await?;
+        indexer.health.update(|h| h.indexed_block = next.checked_sub(1));
+        Ok(indexer)
+    }
+
+    /// The health shared with the HTTP service.
+    pub fn health(&self) -> Health {
+        self.health.clone()
+    }
+
+    /// RPC requests made so far.
+    pub fn rpc_calls(&self) -> u64 {
+        self.rpc_calls
+    }
+
+    /// The next block to apply.
+    pub async fn next_block(&self) -> Result<u64, IndexerError> {
+        let next: i64 = sqlx::query_scalar("SELECT next_block FROM sync_state WHERE id = 1")
+            .fetch_one(self.db.pool())
+            .await?;
+        Ok(uint(next))
+    }
+
+    /// Follows the chain until `shutdown` resolves. Node failures are retried with a growing pause
+    /// (and shown by [`Health`]); a database failure stops it with the error, after the
+    /// transaction in flight rolled back.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), IndexerError> {
+        let mut shutdown = std::pin::pin!(shutdown);
+        let mut backoff = Duration::ZERO;
+        loop {
+            let pause = match self.step().await {
+                Ok(Step::Applied { .. } | Step::RolledBack { .. } | Step::Raced) => {
+                    backoff = Duration::ZERO;
+                    Duration::ZERO
+                }
+                Ok(Step::UpToDate) => {
+                    backoff = Duration::ZERO;
+                    self.config.poll_interval
+                }
+                Err(error @ (IndexerError::Rpc(_) | IndexerError::MissingBlock { .. })) => {
+                    tracing::warn!(%error, "the node failed; retrying");
+                    self.health.update(|h| {
+                        h.status = "rpc_unreachable";
+                        h.last_error = Some(error.to_string());
+                    });
+                    backoff = (backoff * 2).clamp(Duration::from_millis(100), self.config.max_backoff);
+                    backoff
+                }
+                Err(error) => {
+                    self.health.update(|h| {
+                        h.status = "stopped";
+                        h.last_error = Some(error.to_string());
+                    });
+                    return Err(error);
+                }
+            };
+            if !pause.is_zero() {
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    () = &mut shutdown => return Ok(()),
+                }
+            }
+        }
+    }
+
+    /// Steps until the confirmed head is applied; returns the last block applied.
+    pub async fn catch_up(&mut self) -> Result<Option<u64>, IndexerError> {
+        while self.step().await? != Step::UpToDate {}
+        Ok(self.next_block().await?.checked_sub(1))
+    }
+
+    async fn header(&mut self, number: u64) -> Result<(B256, B256, u64), IndexerError> {
+        self.rpc_calls += 1;
+        let block = self.provider.get_block_by_number(BlockNumberOrTag::Number(number)).await?;
+        let block = block.ok_or(IndexerError::MissingBlock { number })?;
+        Ok((block.header.hash, block.header.parent_hash, block.header.timestamp))
+    }
+
+    /// Whether the stored block (`number`, `hash`) is still on the chain whose head is `head`: by
+    /// the parent hash of its child when there is one.
+    async fn canonical(&mut self, number: u64, hash: &str, head: u64) -> Result<bool, IndexerError> {
+        if number > head {
+            return Ok(false);
+        }
+        if number < head {
+            let (_, parent, _) = self.header(number + 1).await?;
+            return Ok(format!("{parent:#x}") == hash);
+        }
+        let (own, _, _) = self.header(number).await?;
+        Ok(format!("{own:#x}") == hash)
+    }
+
+    async fn newest_stored(&self) -> Result<Option<(u64, String)>, IndexerError> {
+        let newest: Option<(i64, String)> =
+            sqlx::query_as("SELECT number, hash FROM blocks ORDER BY number DESC LIMIT 1")
+                .fetch_optional(self.db.pool())
+                .await?;
+        Ok(newest.map(|(n, h)| (uint(n), h)))
+    }
+
+    /// Applies the next batch of confirmed blocks, or rolls back a reorganisation.
+    pub async fn step(&mut self) -> Result<Step, IndexerError> {
+        self.rpc_calls += 1;
+        let head = self.provider.get_block_number().await?;
+        self.health.update(|h| {
+            h.chain_head = Some(head);
+            h.status = "ok";
+            h.last_error = None;
+        });
+        let newest = self.newest_stored().await?;
+        if let Some((number, hash)) = &newest
+            && !self.canonical(*number, hash, head).await?
+        {
+            return self.roll_back(head).await;
+        }
+        let next = self.next_block().await?;
+        let target = head.saturating_sub(self.config.confirmations);
+        if next > target {
+            return Ok(Step::UpToDate);
+        }
+        let end = target.min(next.saturating_add(self.config.max_blocks_per_batch.max(1) - 1));
+        let (end_hash, _, end_time) = self.header(end).await?;
+        let deployment = self.config.deployment;
+        let addresses: Vec<Address> =
+            [Some(deployment.market), Some(deployment.oracle), deployment.distributor]
+                .into_iter()
+                .flatten()
+                .collect();
+        self.rpc_calls += 1;
+        let logs =
+            self.provider.get_logs(&Filter::new().address(addresses).from_block(next).to_block(end)).await?;
+        // The chain must not have moved under the read: the batch's last block and the stored
+        // newest block are checked again after it.
+        if self.header(end).await?.0 != end_hash {
+            return Ok(Step::Raced);
+        }
+        if let Some((number, hash)) = &newest
+            && !self.canonical(*number, hash, head.max(end)).await?
+        {
+            return Ok(Step::Raced);
+        }
+        let mut blocks = BTreeMap::new();
+        let mut events = Vec::with_capacity(logs.len());
+        for log in &logs {
+            let (Some(number), Some(hash)) = (log.block_number, log.block_hash) else { continue };
+            if number == end && hash != end_hash {
+                return Ok(Step::Raced);
+            }
+            blocks.insert(number, hash);
+            if let Some(event) = self.decode(log)? {
+                events.push(event);
+            }
+        }
+        blocks.insert(end, end_hash);
+        let count = events.len();
+        self.commit(&events, &blocks, end, end_time).await?;
+        self.health.update(|h| h.indexed_block = Some(end));
+        tracing::debug!(from = next, to = end, events = count, "applied");
+        Ok(Step::Applied { to_block: end, events: count })
+    }
+
+    fn decode(&self, log: &Log) -> Result<Option<LoggedEvent>, IndexerError> {
+        let (Some(block), Some(log_index)) = (log.block_number, log.log_index) else { return Ok(None) };
+        let address = log.address();
+        let deployment = &self.config.deployment;
+        let undecodable = |reason: String| IndexerError::UndecodableLog { address, block, log_index, reason };
+        let event = if address == deployment.market {
+            ContractEvent::Market(
+                MarketEvents::decode_log(&log.inner).map_err(|e| undecodable(e.to_string()))?.data,
+            )
+        } else if address == deployment.oracle {
+            ContractEvent::Oracle(
+                PriceOracleEvents::decode_log(&log.inner).map_err(|e| undecodable(e.to_string()))?.data,
+            )
+        } else if Some(address) == deployment.distributor {
+            ContractEvent::Distributor(
+                RewardDistributorEvents::decode_log(&log.inner).map_err(|e| undecodable(e.to_string()))?.data,
+            )
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(LoggedEvent {
+            block,
+            log_index,
+            transaction: log.transaction_hash.unwrap_or_default(),
+            address,
+            topics: log.topics().to_vec(),
+            data: log.data().data.clone(),
+            event,
+        }))
+    }
+
+    /// Writes a batch: its events, the state they change, its block hashes and the next block, in
+    /// one transaction.
+    async fn commit(
+        &self,
+        events: &[LoggedEvent],
+        blocks: &BTreeMap<u64, B256>,
+        end: u64,
+        end_time: u64,
+    ) -> Result<(), IndexerError> {
+        let mut conn = self.db.pool().acquire().await?;
+        let mut tx = conn.begin().await?;
+        apply_all(&mut tx, events).await?;
+        for (number, hash) in blocks {
+            let timestamp = (*number == end).then(|| crate::db::int_saturating(end_time));
+            sqlx::query(
+                "INSERT INTO blocks (number, hash, timestamp) VALUES ($1, $2, $3) \
+                 ON CONFLICT (number) DO UPDATE SET hash = excluded.hash, timestamp = excluded.timestamp",
+            )
+            .bind(int("block", *number)?)
+            .bind(format!("{hash:#x}"))
+            .bind(timestamp)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE sync_state SET next_block = $1 WHERE id = 1")
+            .bind(int("block", end + 1)?)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Finds the newest stored block still on the chain and rolls everything after it back.
+    async fn roll_back(&mut self, head: u64) -> Result<Step, IndexerError> {
+        let stored: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT number, hash FROM blocks WHERE number <= $1 ORDER BY number DESC LIMIT 512",
+        )
+        .bind(int("block", head)?)
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut ancestor = None;
+        for (number, hash) in stored {
+            let number = uint(number);
+            let (own, _, _) = self.header(number).await?;
+            if format!("{own:#x}") == hash {
+                ancestor = Some(number);
+                break;
+            }
+        }
+        // Nothing stored is on the chain any more: start again from the deployment block.
+        let keep = match ancestor {
+            Some(number) => int("block", number)?,
+            None => int("block", self.config.deployment.start_block)? - 1,
+        };
+        let mut conn = self.db.pool().acquire().await?;
+        let mut tx = conn.begin().await?;
+        for table in VERSIONED_TABLES {
+            sqlx::query(&format!("DELETE FROM {table} WHERE valid_from > $1"))
+                .bind(keep)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&format!("UPDATE {table} SET valid_to = NULL WHERE valid_to > $1"))
+                .bind(keep)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for table in LOG_TABLES {
+            sqlx::query(&format!("DELETE FROM {table} WHERE block > $1"))
+                .bind(keep)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM blocks WHERE number > $1").bind(keep).execute(&mut *tx).await?;
+        sqlx::query("UPDATE sync_state SET next_block = $1 WHERE id = 1")
+            .bind(keep + 1)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(to_block = keep, "rolled back a reorganisation");
+        let to_block = u64::try_from(keep).ok();
+        self.health.update(|h| h.indexed_block = to_block);
+        Ok(Step::RolledBack { to_block })
+    }
+}

@@ -1,0 +1,224 @@
+//! The indexer follows a devnet into SQLite and PostgreSQL alike: after a random history of
+//! market operations its order book equals the SDK's (rebuilt from logs) and its deals equal the
+//! chain's; a reorganisation made with `evm_snapshot` / `evm_revert` is rolled back and the new
+//! branch applied; an indexer cancelled at arbitrary points and restarted ends with exactly the
+//! rows of one that ran straight through.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use alloy::{primitives::U256, providers::Provider};
+use common::{History, TestDb, devnet, indexer, random_history};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use snm_indexer::{Database, Indexer, IndexerConfig, db::AskFilter, model::DealStatus};
+use snm_sdk::{
+    devnet::Devnet,
+    market::{Ask, PlacedAsk, PlacedBid},
+    prelude::*,
+};
+
+/// The indexer's open asks, bids and deals against the SDK's book from logs and the chain's deals.
+async fn assert_same_as_chain(devnet: &Devnet, db: &Database) {
+    let book = devnet.client(0).unwrap().market().order_book().await.unwrap();
+    let asks = db.asks(&AskFilter::default(), None, 1000).await.unwrap();
+    assert!(asks.next.is_none());
+    let expected: Vec<PlacedAsk> = book.asks().cloned().collect();
+    assert_eq!(asks.asks, expected, "open asks");
+    let bids = db.bids(None, None, 1000).await.unwrap();
+    let expected: Vec<PlacedBid> = book.bids().cloned().collect();
+    assert_eq!(bids.bids, expected, "open bids");
+    let market = devnet.client(0).unwrap().market();
+    for deal in db.deals(None, None, None, 1000).await.unwrap() {
+        let chain = market.deal(deal.id).await.unwrap().expect("the indexer's deal is on chain");
+        assert_eq!((deal.customer, deal.master, deal.worker), (chain.customer, chain.master, chain.worker));
+        assert_eq!(deal.price, chain.price, "deal {}", deal.id);
+        assert_eq!(deal.settled_until, chain.settled_until, "deal {}", deal.id);
+        assert_eq!(deal.end_time, chain.end_time, "deal {}", deal.id);
+        assert_eq!(deal.status == DealStatus::Closed, chain.closed.is_some(), "deal {}", deal.id);
+        if deal.status == DealStatus::Open {
+            assert_eq!(deal.deposit, chain.deposit, "deal {}", deal.id);
+            assert_eq!(deal.endpoint, market.endpoint(deal.id).await.unwrap(), "deal {}", deal.id);
+        }
+    }
+}
+
+async fn follows_a_random_history(db: TestDb) {
+    let devnet = devnet().await;
+    let mut history = History::default();
+    random_history(&devnet, 11, 30, &mut history).await;
+    let (database, mut indexer) = indexer(&devnet, &db.url("follow")).await;
+    let indexed = indexer.catch_up().await.unwrap();
+    assert_eq!(indexed, Some(devnet.block_number().await.unwrap()));
+    assert_same_as_chain(&devnet, &database).await;
+    let stats = database.stats().await.unwrap();
+    assert_eq!(stats.open_asks, history.asks.len() as u64);
+    assert_eq!(stats.active_deals, history.deals.len() as u64);
+    // It follows what comes next, block by block.
+    random_history(&devnet, 12, 15, &mut history).await;
+    indexer.catch_up().await.unwrap();
+    assert_same_as_chain(&devnet, &database).await;
+    assert!(database.stats().await.unwrap().total_deals > 0, "the history opened deals");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_follows_a_random_history() {
+    follows_a_random_history(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_follows_a_random_history() {
+    follows_a_random_history(TestDb::postgres()).await;
+}
+
+async fn rpc<T: alloy::rpc::json_rpc::RpcRecv>(
+    devnet: &Devnet,
+    method: &'static str,
+    params: serde_json::Value,
+) -> T {
+    devnet.provider().raw_request::<_, T>(method.into(), params).await.unwrap()
+}
+
+async fn rolls_back_a_reorganisation(db: TestDb) {
+    let devnet = devnet().await;
+    let mut history = History::default();
+    random_history(&devnet, 21, 12, &mut history).await;
+    let (database, mut indexer) = indexer(&devnet, &db.url("reorg")).await;
+    indexer.catch_up().await.unwrap();
+    let before = database.asks(&AskFilter::default(), None, 1000).await.unwrap().asks;
+
+    // A branch that places an ask and buys another, then is taken back.
+    let snapshot: U256 = rpc(&devnet, "evm_snapshot", serde_json::json!([])).await;
+    let supplier = devnet.supplier(1).unwrap();
+    let machine = devnet.client(2).unwrap();
+    let price = "0.36 USD/h".parse::<UsdPerHour>().unwrap().to_per_second().unwrap();
+    let orphan =
+        supplier.market().place_ask(&Ask::new(supplier.master(), machine.sender(), price)).await.unwrap();
+    let bought = before.first().cloned().expect("the history left an open ask");
+    let purchase =
+        snm_sdk::market::Purchase::new("spot".parse().unwrap(), "1000 SNM".parse().unwrap(), "img");
+    let deal = devnet.customer(3).unwrap().quick_buy(&bought, &purchase).await.unwrap();
+    indexer.catch_up().await.unwrap();
+    let open = database.asks(&AskFilter::default(), None, 1000).await.unwrap().asks;
+    assert!(open.iter().any(|a| a.id == orphan.id) && !open.iter().any(|a| a.id == bought.id));
+    assert!(database.deal(deal.id.0).await.unwrap().is_some());
+
+    let reverted: bool = rpc(&devnet, "evm_revert", serde_json::json!([snapshot])).await;
+    assert!(reverted);
+    let _: serde_json::Value = rpc(&devnet, "anvil_dropAllTransactions", serde_json::json!([])).await;
+    // The new branch, from accounts the orphaned one did not use (their nonces are still right),
+    // longer than the old one.
+    let other = devnet.supplier(5).unwrap();
+    let other_machine = devnet.client(6).unwrap();
+    other.register_worker(&other_machine).await.unwrap();
+    let replacement =
+        other.market().place_ask(&Ask::new(other.master(), other_machine.sender(), price)).await.unwrap();
+    for _ in 0..3 {
+        let _: serde_json::Value = rpc(&devnet, "evm_mine", serde_json::json!([])).await;
+    }
+    let mut rolled_back = false;
+    loop {
+        match indexer.step().await.unwrap() {
+            snm_indexer::ingest::Step::RolledBack { .. } => rolled_back = true,
+            snm_indexer::ingest::Step::UpToDate => break,
+            _ => {}
+        }
+    }
+    assert!(rolled_back, "the reorganisation was noticed");
+    let open = database.asks(&AskFilter::default(), None, 1000).await.unwrap().asks;
+    assert!(
+        !open.iter().any(|a| a.id == orphan.id && a.ask.master == supplier.master()),
+        "the orphaned ask is gone"
+    );
+    assert!(open.iter().any(|a| a.id == bought.id), "the ask bought in the orphaned branch is open again");
+    assert!(open.iter().any(|a| a.id == replacement.id && a.ask.master == other.master()));
+    assert!(
+        database
+            .deal(deal.id.0)
+            .await
+            .unwrap()
+            .is_none_or(|d| d.deal.customer != devnet.accounts()[3] || d.deal.ask_id != bought.id)
+    );
+    assert_same_as_chain(&devnet, &database).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_rolls_back_a_reorganisation() {
+    rolls_back_a_reorganisation(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_rolls_back_a_reorganisation() {
+    rolls_back_a_reorganisation(TestDb::postgres()).await;
+}
+
+/// Every row of every table, in a fixed order, as text.
+async fn dump(db: &Database) -> Vec<String> {
+    let queries = [
+        "SELECT block || ':' || log_index || ':' || name || ':' || topics || ':' || data FROM events ORDER BY block, log_index",
+        "SELECT body || ':' || valid_from || ':' || COALESCE(valid_to, -1) FROM asks ORDER BY id, valid_from",
+        "SELECT body || ':' || valid_from || ':' || COALESCE(valid_to, -1) FROM bids ORDER BY id, valid_from",
+        "SELECT body || ':' || valid_from || ':' || COALESCE(valid_to, -1) FROM deals ORDER BY id, valid_from, valid_to",
+        "SELECT worker || master || confirmed || ':' || valid_from || ':' || COALESCE(valid_to, -1) FROM workers ORDER BY worker, valid_from, valid_to",
+        "SELECT owner || target || ':' || valid_from || ':' || COALESCE(valid_to, -1) FROM blacklists ORDER BY owner, target, valid_from, valid_to",
+        "SELECT block || ':' || log_index || ':' || amount || fee FROM settlements ORDER BY block, log_index",
+        "SELECT block || ':' || log_index || ':' || kind || amount || balance FROM escrow_moves ORDER BY block, log_index",
+        "SELECT CAST(next_block AS TEXT) FROM sync_state",
+    ];
+    let mut rows = Vec::new();
+    for query in queries {
+        let found: Vec<String> = sqlx::query_scalar(query).fetch_all(db.pool()).await.unwrap();
+        rows.push(format!("-- {query}"));
+        rows.extend(found);
+    }
+    rows
+}
+
+async fn resumes_exactly(db: TestDb) {
+    let devnet = devnet().await;
+    random_history(&devnet, 31, 30, &mut History::default()).await;
+    let (whole, mut straight) = indexer(&devnet, &db.url("straight")).await;
+    straight.catch_up().await.unwrap();
+
+    let url = db.url("interrupted");
+    let cut = Database::connect(&url).await.unwrap();
+    let mut rng = StdRng::seed_from_u64(5);
+    let config = || {
+        let mut config = IndexerConfig::new(*devnet.deployment(), 0);
+        config.max_blocks_per_batch = 3;
+        config
+    };
+    let mut interrupted = Indexer::new(devnet.provider().clone(), cut.clone(), config()).await.unwrap();
+    let (mut cancelled, mut restarts) = (0, 0);
+    loop {
+        // Cancelled anywhere: before, during or after its transaction.
+        let limit = Duration::from_micros(rng.gen_range(0..20_000));
+        match tokio::time::timeout(limit, interrupted.step()).await {
+            Err(_) => cancelled += 1,
+            Ok(step) => {
+                if step.unwrap() == snm_indexer::ingest::Step::UpToDate {
+                    break;
+                }
+            }
+        }
+        if rng.gen_bool(0.3) {
+            restarts += 1;
+            interrupted = Indexer::new(devnet.provider().clone(), cut.clone(), config()).await.unwrap();
+        }
+    }
+    assert!(cancelled > 0 && restarts > 0, "cancelled {cancelled} times, restarted {restarts} times");
+    assert_eq!(dump(&cut).await, dump(&whole).await);
+    assert_same_as_chain(&devnet, &cut).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_resumes_exactly_after_interruptions() {
+    resumes_exactly(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_resumes_exactly_after_interruptions() {
+    resumes_exactly(TestDb::postgres()).await;
+}
