@@ -53,7 +53,7 @@ pub enum CampaignError {
     Chain(#[from] crate::chain::ChainError),
     /// `--account` names a keystore that cannot be read.
     #[error(transparent)]
-    Wallet(#[from] crate::wallet::WalletError),
+    Wallet(Box<crate::wallet::WalletError>),
     /// `--account` names a keystore whose file does not say its address.
     #[error("keystore `{account}` does not say its address: pass the participant's address to --account")]
     NoAddress {

@@ -24,12 +24,12 @@ pub enum CliError {
     /// The SDK failed (the node, the contracts, a check before sending).
     #[error(transparent)]
     Sdk(#[from] snm_sdk::Error),
-    /// A purchase failed.
+    /// A purchase failed (boxed: it is the largest error by far).
     #[error(transparent)]
-    Purchase(#[from] PurchaseError),
-    /// A campaign step failed.
+    Purchase(Box<PurchaseError>),
+    /// A campaign step failed (boxed, as a purchase).
     #[error(transparent)]
-    Campaign(#[from] CampaignError),
+    Campaign(Box<CampaignError>),
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     File {
@@ -68,6 +68,18 @@ pub enum CliError {
     },
 }
 
+impl From<PurchaseError> for CliError {
+    fn from(error: PurchaseError) -> Self {
+        Self::Purchase(Box::new(error))
+    }
+}
+
+impl From<CampaignError> for CliError {
+    fn from(error: CampaignError) -> Self {
+        Self::Campaign(Box::new(error))
+    }
+}
+
 impl CliError {
     /// The kind of failure, hence the exit code.
     pub fn kind(&self) -> Kind {
@@ -76,10 +88,10 @@ impl CliError {
             Self::Wallet(error) => wallet_kind(error),
             Self::Sdk(error) => sdk_kind(error),
             Self::Purchase(error) => purchase_kind(error),
-            Self::Campaign(error) => match error {
+            Self::Campaign(error) => match error.as_ref() {
                 CampaignError::Sdk(error) => sdk_kind(error),
                 CampaignError::Chain(error) => chain_kind(error),
-                CampaignError::Wallet(error) => wallet_kind(error),
+                CampaignError::Wallet(error) => wallet_kind(error.as_ref()),
                 CampaignError::Rewards(_) => Kind::Usage,
                 _ => Kind::Failed,
             },
@@ -94,7 +106,10 @@ impl CliError {
     /// What to do about it, if anything useful can be said.
     pub fn hint(&self) -> Option<String> {
         let specific = match self {
-            Self::Chain(ChainError::NoKey) | Self::Purchase(PurchaseError::Chain(ChainError::NoKey)) => {
+            Self::Chain(ChainError::NoKey) => {
+                Some("create one with `snm wallet new NAME` or import one with `snm wallet import`")
+            }
+            Self::Purchase(error) if matches!(error.as_ref(), PurchaseError::Chain(ChainError::NoKey)) => {
                 Some("create one with `snm wallet new NAME` or import one with `snm wallet import`")
             }
             Self::Chain(ChainError::NoMarket { .. }) => {

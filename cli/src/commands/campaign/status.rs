@@ -57,6 +57,9 @@ fn participant(chain: &ChainArgs, account: &str) -> Result<Address, CampaignErro
     if let Ok(address) = account.parse::<Address>() {
         return Ok(address);
     }
-    let keystore = chain.keystores()?.account(account)?;
+    let keystore = chain
+        .keystores()
+        .and_then(|stores| stores.account(account))
+        .map_err(|error| CampaignError::Wallet(Box::new(error)))?;
     keystore.address.ok_or_else(|| CampaignError::NoAddress { account: account.to_owned() })
 }
