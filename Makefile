@@ -18,9 +18,12 @@ test: toolchain lint check-artifacts test-contracts check-snapshots check-covera
 toolchain:
 	@scripts/toolchain.sh
 
-# dockerd and a static busybox for the agent's Docker tests (agent/tests/docker.rs), installed when missing.
+# dockerd and a static busybox for the agent's Docker tests (agent/tests/docker.rs), PostgreSQL and
+# Chromium for the indexer's tests, installed when missing, one after the other before the tests run
+# (their own fallback would otherwise run apt-get from tests running in parallel).
 system-packages:
 	@scripts/system-packages.sh docker
+	@scripts/install-postgres-chromium.sh postgresql chromium
 
 build: toolchain
 	$(FORGE) build

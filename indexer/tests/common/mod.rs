@@ -95,6 +95,9 @@ fn repo_root() -> PathBuf {
 
 /// Installs `package` with the project's script when missing; panics with what to do otherwise.
 pub fn ensure_package(package: &str) {
+    // Tests run in parallel threads, and two apt-get at once fail on dpkg's lock.
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let script = repo_root().join("scripts/install-postgres-chromium.sh");
     let status = Command::new(&script).arg(package).status();
     match status {
