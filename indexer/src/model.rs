@@ -1,5 +1,5 @@
-//! What the indexer stores and serves beyond the SDK's own types ([`PlacedAsk`](snm_sdk::market::PlacedAsk)
-//! and [`PlacedBid`](snm_sdk::market::PlacedBid) are served as they are).
+//! What the indexer stores and serves beyond the SDK's own types ([`PlacedAsk`]
+//! and [`PlacedBid`] are served as they are).
 
 use alloy::primitives::{Address, B256};
 use serde::{Deserialize, Serialize};
