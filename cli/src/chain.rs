@@ -1,6 +1,9 @@
 //! The options every command that touches the chain shares: which chain (`--rpc`), which
 //! contracts (`--deployment`, else the committed deployment of the node's chain, or `--market`),
-//! which account (`--account` with its keystore and password, or `--private-key-env VAR` for CI).
+//! which account (`--account` with its keystore and password, `--private-key-env VAR` for CI, or
+//! `--ledger`), and where the order book is read from (`--indexer`). Every one is global: given
+//! before the subcommand (`snm --account alice customer deposit 5SNM`) or after it, the later
+//! one winning.
 
 use std::path::PathBuf;
 
