@@ -61,13 +61,19 @@ pub enum ChainError {
     /// The order book could not be read from `--indexer`.
     #[error("--indexer (SNM_INDEXER): {source}")]
     Indexer {
-        /// The indexer client's error (it names the URL).
+        /// The indexer client's error (it names the URL; boxed: it is large).
         #[source]
-        source: snm_sdk::indexer_client::IndexerClientError,
+        source: Box<snm_sdk::indexer_client::IndexerClientError>,
     },
-    /// `--ledger` where it cannot be used.
+    /// `--ledger` where it cannot be used (boxed, as the indexer's).
     #[error("{0}")]
-    Ledger(#[from] crate::ledger::LedgerError),
+    Ledger(Box<crate::ledger::LedgerError>),
+}
+
+impl From<crate::ledger::LedgerError> for ChainError {
+    fn from(error: crate::ledger::LedgerError) -> Self {
+        Self::Ledger(Box::new(error))
+    }
 }
 
 /// Where the marketplace is and who acts, each option also read from its environment variable.
@@ -183,8 +189,9 @@ impl ChainArgs {
         match &self.indexer {
             None => Ok(market.order_book().await?),
             Some(url) => {
-                let mut book =
-                    OrderBook::from_indexer(url).await.map_err(|source| ChainError::Indexer { source })?;
+                let mut book = OrderBook::from_indexer(url)
+                    .await
+                    .map_err(|e| ChainError::Indexer { source: Box::new(e) })?;
                 market.sync(&mut book).await?;
                 Ok(book)
             }

@@ -136,11 +136,11 @@ fn chain_kind(error: &ChainError) -> Kind {
         ChainError::Wallet(error) => wallet_kind(error),
         ChainError::Sdk(error) => sdk_kind(error),
         ChainError::Indexer { .. } => Kind::Network,
-        ChainError::Ledger(crate::ledger::LedgerError::NotBuiltIn | crate::ledger::LedgerError::NeedsKey) => {
-            Kind::Usage
-        }
-        #[cfg(feature = "ledger")]
-        ChainError::Ledger(_) => Kind::Wallet,
+        ChainError::Ledger(error) => match error.as_ref() {
+            crate::ledger::LedgerError::NotBuiltIn | crate::ledger::LedgerError::NeedsKey => Kind::Usage,
+            #[cfg(feature = "ledger")]
+            _ => Kind::Wallet,
+        },
     }
 }
 

@@ -220,7 +220,8 @@ async fn chain_flags_bids_agent_and_indexer_on_one_devnet() {
     // The indexer, caught up; the book through it is the book from the logs.
     let mut indexer = Indexer::start(&scene).await;
     let url = indexer.url.clone();
-    for what in [&["market", "asks"][..], &["market", "asks", "--cores", "2"], &["market", "bids"]] {
+    let mine = ["supplier", "ask", "list", "--account", "acme"];
+    for what in [&["market", "asks"][..], &["market", "asks", "--cores", "2"], &["market", "bids"], &mine] {
         let from_logs = env.run(&[&["--json"], what].concat()).await;
         let from_indexer = env.run(&[&["--json", "--indexer", &url], what].concat()).await;
         assert_eq!(from_indexer.ok(), from_logs.ok(), "{what:?}");
@@ -339,6 +340,11 @@ async fn bids(env: &Env, customer: &PrivateKeySigner) {
     assert_eq!(short.json_error().kind, "refused");
     let listed: BidList = env.json(&["market", "bids"]).await;
     assert_eq!(listed.bids.len(), 1, "nothing placed by the refused bid");
+    // --ledger in an snm built without the feature: the fix, before anything is read or sent.
+    if !cfg!(feature = "ledger") {
+        let ledger = env.run(&["--ledger", "customer", "deposit", "5 SNM"]).await;
+        assert_has(ledger.failed_with(2), &["built without Ledger support", "--features ledger"]);
+    }
 }
 
 /// `snm devnet --port P` with P taken: a usage error naming the port, at once.

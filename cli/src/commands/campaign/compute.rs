@@ -5,11 +5,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use snm_sdk::rewards::RoundInputs;
 
-use crate::{
-    campaign::{self, CampaignError},
-    error::CliError,
-    output::Frame,
-};
+use crate::{campaign, error::CliError, output::Frame};
 
 /// What `snm --json campaign compute` prints: the files written and the round as its file holds
 /// it (format `snm-rewards-round-v1`, amounts as decimal strings of wei).
@@ -65,8 +61,7 @@ pub(super) async fn run(args: Args, frame: Frame) -> Result<(), CliError> {
         campaign::compute(&args.campaign, &inputs, args.previous.as_deref(), &args.out)
     })
     .await
-    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
-    .map_err(CampaignError::from)?;
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
     frame.print(campaign::round_text(&round));
     frame.say(format!("wrote {} and {}", files.round.display(), files.merkle.display()));
     if frame.is_json() {
