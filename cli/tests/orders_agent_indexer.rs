@@ -277,7 +277,14 @@ async fn chain_flags_bids_agent_and_indexer_on_one_devnet() {
         .iter()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}")))
         .collect();
-    assert!(events.iter().any(|e| e.event.contains(&deal)), "no event names deal {deal}: {lines:?}");
+    for said in [
+        format!("deal {deal} opened"),
+        format!("deal {deal}: announced 127.0.0.1:{port}"),
+        format!("deal {deal}: finished"),
+        "stopped".to_owned(),
+    ] {
+        assert!(events.iter().any(|e| e.event.contains(&said)), "no event {said:?}: {lines:?}");
+    }
     indexer.stop();
 
     busy_devnet_port().await;
@@ -340,11 +347,50 @@ async fn bids(env: &Env, customer: &PrivateKeySigner) {
     assert_eq!(short.json_error().kind, "refused");
     let listed: BidList = env.json(&["market", "bids"]).await;
     assert_eq!(listed.bids.len(), 1, "nothing placed by the refused bid");
+    // Waiting for a match: a spinner on a terminal, none with --json (a bid no ask can match).
+    let wait =
+        "customer bid --term 1h --deposit 1SNM --max-price 0.000001USD/h --account customer --wait-match 2s";
+    let (shown, code) = on_terminal(env, wait).await;
+    assert_eq!(code, Some(8), "{shown}");
+    assert_has(&shown, &[", waiting for a match (", "snm: timed out after 2", "waiting for a match of bid"]);
+    let (shown, code) = on_terminal(env, &format!("--json {wait}")).await;
+    assert_eq!(code, Some(8), "{shown}");
+    assert!(!shown.contains("waiting for a match ("), "a spinner with --json:\n{shown}");
+    assert_has(&shown, &[r#"{"error":{"kind":"timeout""#]);
+
     // --ledger in an snm built without the feature: the fix, before anything is read or sent.
     if !cfg!(feature = "ledger") {
         let ledger = env.run(&["--ledger", "customer", "deposit", "5 SNM"]).await;
         assert_has(ledger.failed_with(2), &["built without Ledger support", "--features ledger"]);
     }
+}
+
+/// Runs `snm args` on a pseudo-terminal (`script`), as `env` says; what the terminal showed and
+/// the exit code.
+async fn on_terminal(env: &Env, args: &str) -> (String, Option<i32>) {
+    use tokio::io::AsyncReadExt;
+    let command = format!("{} {args}", env!("CARGO_BIN_EXE_snm"));
+    let mut child = tokio::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("HOME", &env.home)
+        .env("SNM_RPC", &env.rpc)
+        .env("SNM_DEPLOYMENT", &env.deployment)
+        .env("SNM_PASSWORD_FILE", &env.password_file)
+        .env_remove("SNM_KEY")
+        .env_remove("SNM_ACCOUNT")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let _stdin = child.stdin.take();
+    let mut shown = String::new();
+    let mut stdout = child.stdout.take().unwrap();
+    tokio::time::timeout(Duration::from_secs(60), stdout.read_to_string(&mut shown)).await.unwrap().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait()).await.unwrap().unwrap();
+    println!("$ snm {args} (on a terminal)\n{shown}[exit {:?}]", status.code());
+    (shown, status.code())
 }
 
 /// `snm devnet --port P` with P taken: a usage error naming the port, at once.

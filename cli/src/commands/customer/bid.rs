@@ -97,7 +97,7 @@ pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
         None => None,
         Some(timeout) => {
             frame.say(format!("bid {} placed; waiting up to {}s for a match", placed.id, timeout.as_secs()));
-            let spinner = frame.spinner(format!("waiting for a match of bid {}", placed.id));
+            let spinner = frame.spinner(format!("bid {}, waiting for a match", placed.id));
             let matched = client.market().wait_for_match(&placed, timeout).await;
             if let Some(spinner) = spinner {
                 spinner.finish_and_clear();
