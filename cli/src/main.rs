@@ -22,7 +22,8 @@ use snm_cli::{
 #[derive(Debug, Parser)]
 #[command(name = "snm", version, after_help = EXIT_CODES)]
 struct Cli {
-    /// Prints exactly one JSON document on stdout (JSON lines for `customer wait`), errors as JSON
+    /// Prints exactly one JSON document on stdout (JSON lines for `customer wait` and `agent run`),
+    /// errors as JSON
     /// on stderr.
     #[arg(long, global = true)]
     json: bool,
