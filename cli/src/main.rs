@@ -23,8 +23,7 @@ use snm_cli::{
 #[command(name = "snm", version, after_help = EXIT_CODES)]
 struct Cli {
     /// Prints exactly one JSON document on stdout (JSON lines for `customer wait` and `agent run`),
-    /// errors as JSON
-    /// on stderr.
+    /// errors as JSON on stderr.
     #[arg(long, global = true)]
     json: bool,
     /// How logs (on stderr, filtered by RUST_LOG) are written.
