@@ -400,13 +400,14 @@ pub async fn claim_status<P: Provider + Clone>(
 }
 
 /// The reward distributor's state ([`status`]).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct Status {
     /// Its address.
     pub address: Address,
     /// Its owner, who publishes rounds.
     pub owner: Address,
-    /// How long a proposed root waits before it can be accepted.
+    /// How long a proposed root waits before it can be accepted (in JSON: `delay_seconds`).
+    #[serde(rename = "delay_seconds", serialize_with = "seconds")]
     pub delay: Duration,
     /// The accepted and pending roots, the funded total.
     pub reward: RewardStatus,
@@ -478,4 +479,9 @@ pub fn per_account(gas: u64, accounts: usize) -> u64 {
         Ok(accounts) if accounts > 0 => gas.saturating_add(accounts / 2) / accounts,
         _ => gas,
     }
+}
+
+/// A duration as its whole seconds, for JSON.
+fn seconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u64(duration.as_secs())
 }

@@ -129,7 +129,7 @@ every deal's figures agree within {tolerance}
 
 /// One account's standing in a campaign: its application, its admission, and its figures in the
 /// latest round given.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct AccountStanding {
     /// The account.
     pub account: Address,

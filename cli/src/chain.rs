@@ -1,6 +1,9 @@
 //! The options every command that touches the chain shares: which chain (`--rpc`), which
 //! contracts (`--deployment`, else the committed deployment of the node's chain, or `--market`),
-//! which account (`--account` with its keystore and password, or `--private-key-env VAR` for CI).
+//! which account (`--account` with its keystore and password, `--private-key-env VAR` for CI, or
+//! `--ledger`), and where the order book is read from (`--indexer`). Every one is global: given
+//! before the subcommand (`snm --account alice customer deposit 5SNM`) or after it, the later
+//! one winning.
 
 use std::path::PathBuf;
 
@@ -10,7 +13,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use clap::Args;
-use snm_sdk::{Client, Deployment, provider, tx::TxOptions};
+use snm_sdk::{Client, Deployment, OrderBook, provider, tx::TxOptions};
 
 use crate::wallet::{self, Keystores, Password, WalletError};
 
@@ -55,38 +58,62 @@ pub enum ChainError {
     /// The node or the deployment failed.
     #[error(transparent)]
     Sdk(#[from] snm_sdk::Error),
+    /// The order book could not be read from `--indexer`.
+    #[error("--indexer (SNM_INDEXER): {source}")]
+    Indexer {
+        /// The indexer client's error (it names the URL; boxed: it is large).
+        #[source]
+        source: Box<snm_sdk::indexer_client::IndexerClientError>,
+    },
+    /// `--ledger` where it cannot be used (boxed, as the indexer's).
+    #[error("{0}")]
+    Ledger(Box<crate::ledger::LedgerError>),
+}
+
+impl From<crate::ledger::LedgerError> for ChainError {
+    fn from(error: crate::ledger::LedgerError) -> Self {
+        Self::Ledger(Box::new(error))
+    }
 }
 
 /// Where the marketplace is and who acts, each option also read from its environment variable.
 #[derive(Clone, Debug, Args)]
 pub struct ChainArgs {
     /// JSON-RPC endpoint of the chain.
-    #[arg(long, env = "SNM_RPC", default_value = "http://127.0.0.1:8545")]
+    #[arg(long, env = "SNM_RPC", default_value = "http://127.0.0.1:8545", global = true)]
     pub rpc: String,
     /// Deployment file (what `snm devnet --deployment-out` or `contracts/script/Deploy.s.sol`
     /// writes); default: the committed `deployments/<chain id>.json` of the node's chain.
-    #[arg(long, env = "SNM_DEPLOYMENT", conflicts_with = "market")]
+    #[arg(long, env = "SNM_DEPLOYMENT", conflicts_with = "market", global = true)]
     pub deployment: Option<PathBuf>,
     /// The market's address, when there is no deployment file (token and oracle are read from it).
-    #[arg(long, env = "SNM_MARKET")]
+    #[arg(long, env = "SNM_MARKET", global = true)]
     pub market: Option<Address>,
     /// The reward distributor's address, with `--market`.
-    #[arg(long, env = "SNM_DISTRIBUTOR", requires = "market")]
+    #[arg(long, env = "SNM_DISTRIBUTOR", requires = "market", global = true)]
     pub distributor: Option<Address>,
     /// The acting account: a keystore's name in the keystore directory (`snm wallet list`).
-    #[arg(long, env = "SNM_ACCOUNT")]
+    #[arg(long, env = "SNM_ACCOUNT", global = true)]
     pub account: Option<String>,
     /// File whose first line is the keystore's password (else it is asked on the terminal).
-    #[arg(long, env = "SNM_PASSWORD_FILE")]
+    #[arg(long, env = "SNM_PASSWORD_FILE", global = true)]
     pub password_file: Option<PathBuf>,
     /// For CI: the name of an environment variable holding the acting account's private key.
-    #[arg(long, value_name = "VAR", conflicts_with = "account")]
+    #[arg(long, value_name = "VAR", conflicts_with = "account", global = true)]
     pub private_key_env: Option<String>,
     /// Where the keystores are (default `~/.snm/keystores`).
-    #[arg(long, env = "SNM_KEYSTORE_DIR")]
+    #[arg(long, env = "SNM_KEYSTORE_DIR", global = true)]
     pub keystore_dir: Option<PathBuf>,
+    /// Signs with the first account of a Ledger device (needs `snm` built with the cargo feature
+    /// `ledger`).
+    #[arg(long, global = true, conflicts_with_all = ["account", "private_key_env"])]
+    pub ledger: bool,
+    /// A market data service (`snm-indexer`) to read the order book from, instead of every
+    /// market event since the deployment; what it has not indexed yet is read from the chain.
+    #[arg(long, env = "SNM_INDEXER", global = true, value_name = "URL")]
+    pub indexer: Option<url::Url>,
     /// Private key of the acting account (hex), from the environment only: prefer --account.
-    #[arg(long, env = "SNM_KEY", hide = true, hide_env_values = true)]
+    #[arg(long, env = "SNM_KEY", hide = true, hide_env_values = true, global = true)]
     pub key: Option<String>,
 }
 
@@ -94,6 +121,9 @@ impl ChainArgs {
     /// The acting account's signer: `--private-key-env`, else `--account`'s keystore unlocked with
     /// its password, else `SNM_KEY`.
     pub fn signer(&self) -> Result<PrivateKeySigner, ChainError> {
+        if self.ledger {
+            return Err(crate::ledger::LedgerError::NeedsKey.into());
+        }
         if let Some(var) = &self.private_key_env {
             return Ok(wallet::key_from_env(var)?);
         }
@@ -110,7 +140,7 @@ impl ChainArgs {
 
     /// Whether an account was given at all.
     pub fn has_account(&self) -> bool {
-        self.private_key_env.is_some() || self.account.is_some() || self.key.is_some()
+        self.ledger || self.private_key_env.is_some() || self.account.is_some() || self.key.is_some()
     }
 
     /// Where the password comes from.
@@ -136,9 +166,36 @@ impl ChainArgs {
         }
     }
 
-    /// A client acting as the account's signer.
+    /// A client acting as the account's signer (the Ledger's first account with `--ledger`).
     pub async fn connect(&self) -> Result<Client<DynProvider>, ChainError> {
+        if self.ledger {
+            crate::ledger::ensure_built_in()?;
+            let url = self.url()?;
+            let chain_id = provider::connect_http_reader(url.clone())
+                .get_chain_id()
+                .await
+                .map_err(snm_sdk::Error::from)?;
+            let (wallet, sender) = crate::ledger::wallet(chain_id).await?;
+            return self.client(provider::connect_http(url, wallet, &TxOptions::default()), sender).await;
+        }
         self.connect_with(self.signer()?).await
+    }
+
+    /// The order book: from `--indexer` when given (then brought up to the chain's head from the
+    /// market's events after the last block the indexer had applied), else from every market
+    /// event since the deployment.
+    pub async fn order_book(&self, client: &Client<DynProvider>) -> Result<OrderBook, ChainError> {
+        let market = client.market();
+        match &self.indexer {
+            None => Ok(market.order_book().await?),
+            Some(url) => {
+                let mut book = OrderBook::from_indexer(url)
+                    .await
+                    .map_err(|e| ChainError::Indexer { source: Box::new(e) })?;
+                market.sync(&mut book).await?;
+                Ok(book)
+            }
+        }
     }
 
     /// A client acting as `signer` (an account other than the options' own, such as a worker's
@@ -152,7 +209,16 @@ impl ChainArgs {
     /// "my" orders see it; a keystore with its address needs no password), else the zero
     /// address; it cannot sign.
     pub async fn connect_read_only(&self) -> Result<Client<DynProvider>, ChainError> {
-        let reader = self.reader()?;
+        let reader = if self.ledger {
+            crate::ledger::ensure_built_in()?;
+            let chain_id = provider::connect_http_reader(self.url()?)
+                .get_chain_id()
+                .await
+                .map_err(snm_sdk::Error::from)?;
+            crate::ledger::wallet(chain_id).await?.1
+        } else {
+            self.reader()?
+        };
         self.client(provider::connect_http_reader(self.url()?), reader).await
     }
 
@@ -163,6 +229,9 @@ impl ChainArgs {
             if let Some(address) = stores.account(name)?.address {
                 return Ok(address);
             }
+        }
+        if self.ledger {
+            return Err(crate::ledger::LedgerError::NeedsKey.into());
         }
         if self.has_account() { Ok(self.signer()?.address()) } else { Ok(Address::ZERO) }
     }

@@ -112,6 +112,9 @@ impl CliError {
             Self::Purchase(error) if matches!(error.as_ref(), PurchaseError::Chain(ChainError::NoKey)) => {
                 Some("create one with `snm wallet new NAME` or import one with `snm wallet import`")
             }
+            Self::Chain(ChainError::Indexer { .. }) => Some(
+                "is snm-indexer serving at --indexer (SNM_INDEXER)? Without it the book is read from the chain",
+            ),
             Self::Chain(ChainError::NoMarket { .. }) => {
                 Some("for a local chain, `snm devnet --deployment-out FILE` writes one")
             }
@@ -132,6 +135,12 @@ fn chain_kind(error: &ChainError) -> Kind {
         ChainError::NoMarket { .. } | ChainError::Deployment(_) => Kind::Deployment,
         ChainError::Wallet(error) => wallet_kind(error),
         ChainError::Sdk(error) => sdk_kind(error),
+        ChainError::Indexer { .. } => Kind::Network,
+        ChainError::Ledger(error) => match error.as_ref() {
+            crate::ledger::LedgerError::NotBuiltIn | crate::ledger::LedgerError::NeedsKey => Kind::Usage,
+            #[cfg(feature = "ledger")]
+            _ => Kind::Wallet,
+        },
     }
 }
 

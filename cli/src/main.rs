@@ -11,6 +11,7 @@ use std::{io::IsTerminal, process::ExitCode};
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum, error::ErrorKind};
 use snm_cli::{
+    chain::ChainArgs,
     commands::{agent, campaign, customer, deploy, devnet, market, oracle, supplier, wallet},
     error::CliError,
     exit::Kind,
@@ -21,13 +22,17 @@ use snm_cli::{
 #[derive(Debug, Parser)]
 #[command(name = "snm", version, after_help = EXIT_CODES)]
 struct Cli {
-    /// Prints exactly one JSON document on stdout (JSON lines for `customer wait`), errors as JSON
-    /// on stderr.
+    /// Prints exactly one JSON document on stdout (JSON lines for `customer wait` and `agent run`),
+    /// errors as JSON on stderr.
     #[arg(long, global = true)]
     json: bool,
     /// How logs (on stderr, filtered by RUST_LOG) are written.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// The chain options, accepted before the subcommand as well as after it: clap hands what is
+    /// given here to the command's own copy (each command reads its own).
+    #[command(flatten)]
+    _chain: ChainArgs,
     #[command(subcommand)]
     role: Role,
 }
@@ -92,15 +97,7 @@ async fn main() -> ExitCode {
         Role::Supplier(command) => command.run(frame).await,
         Role::Oracle(command) => command.run(frame).await,
         Role::Agent(command) => command.run(frame).await,
-        Role::Campaign(command) => {
-            if frame.is_json() {
-                Err(CliError::Usage {
-                    message: "`snm campaign` prints text only; run it without --json".into(),
-                })
-            } else {
-                command.run().await.map_err(CliError::from)
-            }
-        }
+        Role::Campaign(command) => command.run(frame).await,
         Role::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "snm", &mut std::io::stdout());
             Ok(())

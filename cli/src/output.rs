@@ -76,6 +76,39 @@ impl Frame {
         }
     }
 
+    /// Text for people, as it is (no newline added); nothing with `--json`.
+    pub fn print(self, text: impl Display) {
+        if !self.json {
+            print!("{text}");
+        }
+    }
+
+    /// The command's JSON document, for a command whose text was printed as it went
+    /// ([`Frame::say`]): printed with `--json` only.
+    pub fn emit_json<R: Serialize>(self, report: &R) -> Result<(), CliError> {
+        if !self.json {
+            return Ok(());
+        }
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer(&mut out, report).map_err(|e| CliError::Output(e.into()))?;
+        writeln!(out).map_err(CliError::Output)?;
+        out.flush().map_err(CliError::Output)
+    }
+
+    /// A progress bar on stderr counting to `length`, only on a terminal and never with `--json`.
+    pub fn progress(self, length: u64, message: impl Into<String>) -> Option<ProgressBar> {
+        if self.json || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = ProgressBar::new(length).with_message(message.into());
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({elapsed}, {eta} left)")
+        {
+            bar.set_style(style);
+        }
+        Some(bar)
+    }
+
     /// A spinner on stderr saying `message`, only on a terminal and never with `--json`.
     pub fn spinner(self, message: impl Into<String>) -> Option<ProgressBar> {
         if self.json || !std::io::stderr().is_terminal() {

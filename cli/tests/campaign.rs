@@ -216,6 +216,7 @@ async fn computes_publishes_and_claims_two_rounds() {
             SNM_CAMPAIGN,
             None,
             &[
+                "--json",
                 "compute",
                 "--campaign",
                 s(&campaign),
@@ -228,11 +229,20 @@ async fn computes_publishes_and_claims_two_rounds() {
             ],
         )
         .await;
-    assert_has(
-        computed.ok(),
-        &["round 2 (after round 1, root", "total 450.0123456789 SNM over 3 accounts (150 SNM this round)"],
-    );
+    computed.ok();
+    // With --json: the files written and the round as its file holds it.
+    let computed: serde_json::Value = computed.json();
     let round2_file = rounds.join("round-2.json");
+    assert_eq!(computed["round_file"], s(&round2_file));
+    assert_eq!(computed["merkle_file"], s(&rounds.join("round-2.merkle.json")));
+    assert_eq!(
+        computed["round"],
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&round2_file).unwrap()).unwrap()
+    );
+    assert_eq!(
+        (computed["round"]["round"].as_u64(), computed["round"]["total_wei"].as_str()),
+        (Some(2), Some("450012345678900000000"))
+    );
     let published =
         scene.run(SNM_CAMPAIGN, Some(&operator), &["publish", "--round", s(&round2_file), "--accept"]).await;
     assert_has(
@@ -245,26 +255,40 @@ async fn computes_publishes_and_claims_two_rounds() {
     // Round 1's proofs are stale now.
     let stale = scene.run(SNM_CAMPAIGN, Some(&supplier), &["claim", "--dump", s(&dump1)]).await;
     assert_has(stale.failed(), &["is of round 1, replaced by round 2: claim with round 2's dump"]);
-    // One account per batch, by claimMany: two transactions, B skipped.
+    // A claims its part as a supplier does, from the proofs file (JSON).
     let (a_before, c_before) = (balance(a).await, balance(c).await);
     let dump2 = rounds.join("round-2.merkle.json");
+    let own = scene.run(&["--json", "supplier", "claim"], Some(&supplier), &["--proofs", s(&dump2)]).await;
+    own.ok();
+    let own: serde_json::Value = own.json();
+    assert_eq!(
+        (&own["account"], own["round"].as_u64(), &own["cumulative"], &own["claimed_before"], &own["paid"]),
+        (
+            &serde_json::json!(a),
+            Some(2),
+            &serde_json::json!("250 SNM"),
+            &serde_json::json!("150 SNM"),
+            &serde_json::json!("100 SNM")
+        )
+    );
+    assert_eq!(balance(a).await, a_before.checked_add(snm("100 SNM")).unwrap());
+    // One account per batch, by claimMany, in JSON: A and B skipped, C paid.
     let all = scene
         .run(
             SNM_CAMPAIGN,
             Some(&payer),
-            &["claim", "--dump", s(&dump2), "--all", "--batch", "1", "--claim-many"],
+            &["--json", "claim", "--dump", s(&dump2), "--all", "--batch", "1", "--claim-many"],
         )
         .await;
-    assert_has(
-        all.ok(),
-        &[
-            "paying 2 in 2 batches of up to 1 (claimMany, in tree order)",
-            "batch 1/2: paid ",
-            "batch 2/2: paid ",
-            "paid 150 SNM to 2 accounts; gas ",
-        ],
+    all.ok();
+    let all: serde_json::Value = all.json();
+    assert_eq!(
+        (all["round"].as_u64(), all["accounts"].as_u64(), all["paying"].as_u64(), all["method"].as_str()),
+        (Some(2), Some(3), Some(1), Some("claimMany"))
     );
-    assert_eq!(balance(a).await, a_before.checked_add(snm("100 SNM")).unwrap());
+    assert_eq!(all["batches"].as_array().unwrap().len(), 1);
+    assert_eq!(all["batches"][0]["paid"], serde_json::json!([[c, "50 SNM"]]));
+    assert_eq!(all["total"], "50 SNM");
     assert_eq!(balance(c).await, c_before.checked_add(snm("50 SNM")).unwrap());
     assert_eq!(balance(b).await, snm("100 SNM"));
 
@@ -280,6 +304,24 @@ async fn computes_publishes_and_claims_two_rounds() {
             "held            0 SNM",
         ],
     );
+    let status = scene.run(SNM_CAMPAIGN, None, &["--json", "status"]).await;
+    status.ok();
+    let status: serde_json::Value = status.json();
+    assert_eq!(
+        (
+            status["reward"]["round"].as_u64(),
+            &status["claimed"],
+            &status["held"],
+            status["delay_seconds"].as_u64()
+        ),
+        (Some(2), &serde_json::json!("450.0123456789 SNM"), &serde_json::json!("0 SNM"), Some(0))
+    );
+    let again = scene
+        .run(SNM_CAMPAIGN, Some(&operator), &["--json", "publish", "--round", s(&round2_file), "--accept"])
+        .await;
+    again.ok();
+    let again: serde_json::Value = again.json();
+    assert_eq!((again["round"].as_u64(), again["accepted"].as_bool()), (Some(2), Some(true)));
 }
 
 #[tokio::test]

@@ -134,6 +134,20 @@ async fn applies_admits_in_stages_computes_and_shows_where_an_account_stands() {
     let back = admit("1", vec!["--count".into(), "1".into()], T0);
     let out = scene.run(SNM_CAMPAIGN, None, &back.iter().map(String::as_str).collect::<Vec<_>>()).await;
     assert!(out.ok().contains("admitted 0 accounts"), "nobody is left to admit");
+    // The same in JSON.
+    let out =
+        scene.run(&["--json", "campaign"], None, &back.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    out.ok();
+    let json: serde_json::Value = out.json();
+    assert_eq!(
+        (
+            json["stage"].as_u64(),
+            json["admitted"].as_array().map(Vec::len),
+            json["admitted_in_all"].as_u64(),
+            json["waiting"].as_u64()
+        ),
+        (Some(1), Some(0), Some(3), Some(0))
+    );
 
     // A: a deal for 48 h and 1 TB (150 SNM); B: asking 30 h, never bought (50 SNM); C: online
     // 40 h from T0 but admitted a day later, 16 h since (0 SNM).
@@ -248,6 +262,16 @@ async fn applies_admits_in_stages_computes_and_shows_where_an_account_stands() {
             "online    16.0 h (0 of 1 IPs online long enough)",
             "earned    0 SNM",
         ],
+    );
+    let args = status(c.to_string());
+    let out =
+        scene.run(&["--json", "campaign"], None, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    out.ok();
+    let json: serde_json::Value = out.json();
+    assert_eq!(json["account"], serde_json::json!(c));
+    assert_eq!(
+        (json["admission"]["stage"].as_u64(), json["admission"]["admitted_from"].as_u64()),
+        (Some(2), Some(1767312000))
     );
     let args = status(keys[3].address().to_string());
     let out = scene.run(SNM_CAMPAIGN, None, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;

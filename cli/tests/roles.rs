@@ -575,11 +575,49 @@ async fn bad_input_sends_nothing(env: &Env, report: &DevnetReport, customer: &Fu
     let nobody = env.run(&["customer", "deposit", "5 SNM"]).await;
     harness::assert_has(nobody.failed_with(7), &["no account", "snm wallet new"]);
 
+    // A key that is not a key: a key file imported, a variable of --private-key-env (exit 7),
+    // neither echoed.
+    let not_key_file = env.home.join("not-a-key");
+    std::fs::write(&not_key_file, "this is not a key\n").unwrap();
+    let bad_file = env
+        .run(&["wallet", "import", "bad", "--private-key-file", &not_key_file.display().to_string()])
+        .await;
+    harness::assert_has(bad_file.failed_with(7), &["not-a-key does not hold a private key"]);
+    let bad_env = run_snm(
+        &env.home,
+        &["customer", "deposit", "5 SNM", "--private-key-env", "CUSTOMER_KEY"],
+        &[("SNM_RPC", &env.rpc), ("SNM_DEPLOYMENT", &env.deployment), ("CUSTOMER_KEY", "this is not a key")],
+    )
+    .await;
+    harness::assert_has(bad_env.failed_with(7), &["CUSTOMER_KEY"]);
+    for run in [&bad_file, &bad_env] {
+        assert!(!run.stderr.contains("this is not a key"), "a key's text is never echoed:\n{}", run.stderr);
+    }
+
     // The chain refuses: more than the wallet holds (exit 3).
     let too_much =
         env.run(&["--json", "customer", "deposit", "999999999 SNM", "--account", "customer"]).await;
     too_much.failed_with(3);
     assert_eq!(too_much.json_error().kind, "refused");
+
+    // Every refusal above is one line on stderr and nothing on stdout.
+    for run in [
+        &negative,
+        &zero_term,
+        &lots,
+        &unknown,
+        &unreachable,
+        &wrong_chain,
+        &empty,
+        &refused,
+        &nobody,
+        &bad_file,
+        &bad_env,
+        &too_much,
+    ] {
+        assert_eq!(run.stderr.lines().count(), 1, "one line:\n{}", run.stderr);
+        assert!(run.stdout.is_empty(), "nothing on stdout:\n{}", run.stdout);
+    }
 
     assert_eq!(
         provider.get_transaction_count(customer.address).await.unwrap(),

@@ -75,6 +75,9 @@ impl fmt::Display for Report {
 
 /// Runs the devnet until Ctrl-C or SIGTERM.
 pub async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
+    if let Some(port) = args.port {
+        port_is_free(port)?;
+    }
     let config = DevnetConfig { accounts: args.accounts, port: args.port, ..DevnetConfig::default() };
     let devnet = Devnet::start_with(config).await?;
     devnet.deployment().write_file(&args.deployment_out).map_err(|e| CliError::Sdk(e.into()))?;
@@ -101,4 +104,21 @@ pub async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     tracing::info!("devnet stopping");
     drop(devnet);
     Ok(())
+}
+
+/// Fails at once when `port` is taken: anvil would not say so, and the devnet would wait for a
+/// node that never starts. (Something may still take the port between this check and anvil's
+/// start; anvil then fails and the devnet reports it.)
+fn port_is_free(port: u16) -> Result<(), CliError> {
+    match std::net::TcpListener::bind(("127.0.0.1", port)) {
+        Ok(listener) => {
+            drop(listener);
+            Ok(())
+        }
+        Err(error) => Err(CliError::Usage {
+            message: format!(
+                "--port {port}: 127.0.0.1:{port} cannot be used ({error}); pass a free port, or no --port for any free one"
+            ),
+        }),
+    }
 }

@@ -4,10 +4,13 @@
 use std::path::PathBuf;
 
 use alloy::primitives::Address;
-use snm_sdk::rewards::{AdmissionList, ApplicationBook, Campaign};
+use serde::Serialize;
+use snm_sdk::rewards::{AdmissionList, Admitted, ApplicationBook, Campaign};
 
 use crate::{
     campaign::CampaignError,
+    error::CliError,
+    output::Frame,
     table::{Align, Table},
     units::plural,
 };
@@ -38,8 +41,45 @@ pub struct Args {
     from: Option<u64>,
 }
 
+/// A stage admitted.
+#[derive(Debug, Serialize)]
+struct AdmitReport {
+    stage: u32,
+    from: u64,
+    /// The accounts this run admitted.
+    admitted: Vec<Admitted>,
+    /// Admitted in all, this stage and earlier ones.
+    admitted_in_all: usize,
+    /// Applicants not admitted yet.
+    waiting: usize,
+}
+
+impl std::fmt::Display for AdmitReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "stage {}: admitted {} from {} ({} admitted in all, {} waiting)",
+            self.stage,
+            plural(self.admitted.len(), "account"),
+            self.from,
+            self.admitted_in_all,
+            self.waiting
+        )?;
+        let mut table = Table::new(&[("account", Align::Left), ("IPs", Align::Left)]);
+        for entry in &self.admitted {
+            let ips: Vec<String> = entry.ips.iter().map(ToString::to_string).collect();
+            table.row([entry.account.to_string(), ips.join(" ")]);
+        }
+        write!(f, "{table}")
+    }
+}
+
 /// Admits and writes the admission list.
-pub(super) async fn run(args: Args) -> Result<(), CampaignError> {
+pub(super) async fn run(args: Args, frame: Frame) -> Result<(), CliError> {
+    frame.emit(&admit(args)?)
+}
+
+fn admit(args: Args) -> Result<AdmitReport, CampaignError> {
     let campaign = Campaign::from_toml_file(&args.campaign)?;
     let book = ApplicationBook::open(&args.applications, &campaign.id)?;
     let mut list = AdmissionList::load_or_new(&args.admission, &campaign.id)?;
@@ -52,18 +92,11 @@ pub(super) async fn run(args: Args) -> Result<(), CampaignError> {
         (None, true) => return Err(CampaignError::NothingToAdmit),
     };
     list.write(&args.admission)?;
-    println!(
-        "stage {}: admitted {} from {from} ({} admitted in all, {} waiting)",
-        args.stage,
-        plural(admitted.len(), "account"),
-        list.admitted.len(),
-        book.applications().len() - list.admitted.len()
-    );
-    let mut table = Table::new(&[("account", Align::Left), ("IPs", Align::Left)]);
-    for entry in &admitted {
-        let ips: Vec<String> = entry.ips.iter().map(ToString::to_string).collect();
-        table.row([entry.account.to_string(), ips.join(" ")]);
-    }
-    print!("{table}");
-    Ok(())
+    Ok(AdmitReport {
+        stage: args.stage,
+        from,
+        admitted_in_all: list.admitted.len(),
+        waiting: book.applications().len() - list.admitted.len(),
+        admitted,
+    })
 }

@@ -6,7 +6,34 @@ use std::{net::IpAddr, path::PathBuf};
 use alloy::primitives::Address;
 use snm_sdk::rewards::{Application, ApplicationBook, WorkerIp};
 
-use crate::{campaign::CampaignError, chain::ChainArgs, units::plural};
+use serde::Serialize;
+
+use crate::{campaign::CampaignError, chain::ChainArgs, error::CliError, output::Frame, units::plural};
+
+/// An application submitted.
+#[derive(Debug, Serialize)]
+struct Applied {
+    account: Address,
+    campaign_id: String,
+    workers: usize,
+    /// Its 1-based position in the applications file.
+    position: usize,
+    applications: PathBuf,
+}
+
+impl std::fmt::Display for Applied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} applied for {} with {} (application {} in {})",
+            self.account,
+            self.campaign_id,
+            plural(self.workers, "worker"),
+            self.position,
+            self.applications.display()
+        )
+    }
+}
 
 /// The campaign, the workers, and where the operator collects applications.
 #[derive(Debug, clap::Args)]
@@ -37,22 +64,23 @@ fn parse_worker(text: &str) -> Result<WorkerIp, String> {
 }
 
 /// Signs the application with the key and submits it to the applications file.
-pub(super) async fn run(args: Args) -> Result<(), CampaignError> {
+pub(super) async fn run(args: Args, frame: Frame) -> Result<(), CliError> {
     let signer = args.chain.signer()?;
     let time = args.time.unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
     });
-    let application = Application::sign(&signer, &args.campaign_id, args.workers, time).await?;
-    let mut book = ApplicationBook::open(&args.applications, &args.campaign_id)?;
+    let application = Application::sign(&signer, &args.campaign_id, args.workers, time)
+        .await
+        .map_err(CampaignError::from)?;
+    let mut book =
+        ApplicationBook::open(&args.applications, &args.campaign_id).map_err(CampaignError::from)?;
     let count = application.workers.len();
-    book.submit(application)?;
-    println!(
-        "{} applied for {} with {} (application {} in {})",
-        signer.address(),
-        args.campaign_id,
-        plural(count, "worker"),
-        book.applications().len(),
-        args.applications.display()
-    );
-    Ok(())
+    book.submit(application).map_err(CampaignError::from)?;
+    frame.emit(&Applied {
+        account: signer.address(),
+        campaign_id: args.campaign_id,
+        workers: count,
+        position: book.applications().len(),
+        applications: args.applications,
+    })
 }

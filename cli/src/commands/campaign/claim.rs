@@ -8,7 +8,11 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use alloy::{primitives::Address, providers::DynProvider};
+use alloy::{
+    primitives::{Address, B256},
+    providers::DynProvider,
+};
+use serde::Serialize;
 use snm_sdk::{
     rewards::{RewardClaim, RewardsError, StandardMerkleTree},
     services::{DistributorService, RewardsPaid},
@@ -18,6 +22,9 @@ use snm_sdk::{
 use crate::{
     campaign::{self, CampaignError, ClaimState},
     chain::ChainArgs,
+    error::CliError,
+    output::Frame,
+    reward_claim,
     table::{Align, Table},
     units::{plural, thousands},
 };
@@ -59,38 +66,30 @@ async fn current_dump(
 }
 
 /// Claims the key's own account, or with `--all` every account of the dump.
-pub(super) async fn run(args: Args) -> Result<(), CampaignError> {
+pub(super) async fn run(args: Args, frame: Frame) -> Result<(), CliError> {
     if !args.all {
-        return claim_own(&args.chain, &args.dump).await;
+        let claimed = reward_claim::claim_own(&args.chain, &args.dump).await?;
+        return frame.emit(&claimed);
     }
     let method = if args.claim_many { BatchMethod::ClaimMany } else { BatchMethod::Multiproof };
     // clap refuses 0, so the fallback is never taken.
     let batch = NonZeroUsize::new(args.batch.into()).unwrap_or(NonZeroUsize::MIN);
-    claim_all(&args.chain, &args.dump, batch, method, args.payouts.as_deref()).await
+    let sweep = claim_all(&args.chain, &args.dump, batch, method, args.payouts.as_deref(), frame).await?;
+    frame.emit_json(&sweep)
 }
 
-async fn claim_own(chain: &ChainArgs, dump: &Path) -> Result<(), CampaignError> {
-    let client = chain.connect().await?;
-    let distributor = campaign::distributor(&client)?;
-    let account = client.sender();
-    let (tree, round) = current_dump(&distributor, dump).await?;
-    let claim = tree.claim(account).ok_or_else(|| CampaignError::NoLeaf {
-        account,
-        dump: dump.to_owned(),
-        leaves: tree.len(),
-    })?;
-    let claimed = distributor.claimed(account).await?;
-    if claimed >= claim.cumulative {
-        return Err(CampaignError::NothingToClaim { account, claimed, cumulative: claim.cumulative });
-    }
-    let paid = distributor.claim_for(&claim).await?;
-    println!("claimed for {account} under round {round} (root {})", tree.root());
-    let line = |label: &str, value: String| println!("  {label:<16}{value}");
-    line("cumulative", claim.cumulative.to_string());
-    line("claimed before", claimed.to_string());
-    line("paid now", paid.total().to_string());
-    line("gas", format!("{} (tx {})", thousands(paid.gas_used), paid.transaction));
-    Ok(())
+/// What `snm --json campaign claim --all` prints: the round, how many accounts were due, and
+/// every batch sent with what it paid to whom.
+#[derive(Debug, Serialize)]
+struct Sweep {
+    round: u64,
+    root: B256,
+    accounts: usize,
+    paying: usize,
+    method: &'static str,
+    batches: Vec<RewardsPaid>,
+    total: Snm,
+    gas: u64,
 }
 
 /// How `claim --all` sends a batch.
@@ -119,7 +118,8 @@ async fn claim_all(
     batch: NonZeroUsize,
     method: BatchMethod,
     payouts: Option<&Path>,
-) -> Result<(), CampaignError> {
+    frame: Frame,
+) -> Result<Sweep, CampaignError> {
     let client = chain.connect().await?;
     let distributor = campaign::distributor(&client)?;
     let (tree, round) = current_dump(&distributor, dump).await?;
@@ -130,22 +130,37 @@ async fn claim_all(
         .filter(ClaimState::is_due)
         .map(|state| (state.account, state))
         .collect();
-    print!("round {round} (root {}): {} in the dump", tree.root(), plural(tree.len(), "account"));
+    frame.print(format!(
+        "round {round} (root {}): {} in the dump",
+        tree.root(),
+        plural(tree.len(), "account")
+    ));
+    let mut sweep = Sweep {
+        round,
+        root: tree.root(),
+        accounts: tree.len(),
+        paying: due.len(),
+        method: method.function(),
+        batches: Vec::new(),
+        total: Snm::ZERO,
+        gas: 0,
+    };
     if due.is_empty() {
-        println!(", every one has claimed its whole amount: nothing left to claim");
-        return Ok(());
+        frame.say(", every one has claimed its whole amount: nothing left to claim");
+        return Ok(sweep);
     }
     let paying = due.len();
     // The sweep's order comes from the tree, not from the map's.
     let runs = tree.sweep_batches(due.keys().copied(), batch).map_err(RewardsError::from)?;
     let batches = runs.len();
-    println!(
+    frame.say(format!(
         ", {} with nothing left to claim; paying {paying} in {} of up to {batch} ({}, in tree order), gas paid by {}",
         tree.len() - paying,
         if batches == 1 { "1 batch".to_owned() } else { format!("{batches} batches") },
         method.function(),
         client.sender()
-    );
+    ));
+    let progress = frame.progress(paying as u64, "claiming");
     let mut payouts = payouts.map(PayoutsFile::create).transpose()?;
     let mut table = Table::new(&[
         ("account", Align::Left),
@@ -168,7 +183,12 @@ async fn claim_all(
                 distributor.claim_many(&claims).await?
             }
         };
-        println!("{}", campaign::batch_line(index + 1, batches, entries.len(), &paid));
+        if let Some(bar) = &progress {
+            bar.inc(entries.len() as u64);
+            bar.suspend(|| frame.say(campaign::batch_line(index + 1, batches, entries.len(), &paid)));
+        } else {
+            frame.say(campaign::batch_line(index + 1, batches, entries.len(), &paid));
+        }
         if let Some(file) = payouts.as_mut() {
             file.write(&entries, &paid)?;
         }
@@ -183,23 +203,28 @@ async fn claim_all(
         total = [total, paid.total()].into_iter().sum();
         gas = gas.saturating_add(paid.gas_used);
         accounts += paid.paid.len();
+        sweep.batches.push(paid);
     }
-    print!("{table}");
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    frame.print(&table);
     if paying > table.len() {
         let more = plural(paying - table.len(), "more account");
         match &payouts {
-            Some(file) => println!("… and {more}: every payment is in {}", file.path.display()),
-            None => println!("… and {more} (--payouts FILE records every payment)"),
+            Some(file) => frame.say(format!("… and {more}: every payment is in {}", file.path.display())),
+            None => frame.say(format!("… and {more} (--payouts FILE records every payment)")),
         }
     }
-    println!(
+    frame.say(format!(
         "paid {total} to {}; gas {} in {} ({} per account sent)",
         plural(accounts, "account"),
         thousands(gas),
         plural(batches, "transaction"),
         thousands(campaign::per_account(gas, paying))
-    );
-    Ok(())
+    ));
+    (sweep.total, sweep.gas) = (total, gas);
+    Ok(sweep)
 }
 
 /// Accounts listed on screen by `claim --all`; the payouts file has them all.

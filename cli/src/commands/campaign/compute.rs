@@ -2,9 +2,19 @@
 
 use std::path::PathBuf;
 
+use serde::Serialize;
 use snm_sdk::rewards::RoundInputs;
 
-use crate::campaign::{self, CampaignError};
+use crate::{campaign, error::CliError, output::Frame};
+
+/// What `snm --json campaign compute` prints: the files written and the round as its file holds
+/// it (format `snm-rewards-round-v1`, amounts as decimal strings of wei).
+#[derive(Debug, Serialize)]
+struct ComputeReport {
+    round_file: PathBuf,
+    merkle_file: PathBuf,
+    round: serde_json::Value,
+}
 
 /// The campaign's rules, the reports, the previous round, and where to write.
 #[derive(Debug, clap::Args)]
@@ -40,7 +50,7 @@ pub struct Args {
 /// Computes the round, writes its files and prints it. The engine blocks (it reads every report
 /// and hashes the tree on every core), so it runs on a blocking thread, off the runtime's workers;
 /// a panic there is passed on as it is.
-pub(super) async fn run(args: Args) -> Result<(), CampaignError> {
+pub(super) async fn run(args: Args, frame: Frame) -> Result<(), CliError> {
     let (round, files) = tokio::task::spawn_blocking(move || {
         let inputs = RoundInputs {
             reports: args.reports,
@@ -52,7 +62,14 @@ pub(super) async fn run(args: Args) -> Result<(), CampaignError> {
     })
     .await
     .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
-    print!("{}", campaign::round_text(&round));
-    println!("wrote {} and {}", files.round.display(), files.merkle.display());
+    frame.print(campaign::round_text(&round));
+    frame.say(format!("wrote {} and {}", files.round.display(), files.merkle.display()));
+    if frame.is_json() {
+        let text = std::fs::read_to_string(&files.round)
+            .map_err(|source| CliError::File { path: files.round.clone(), source })?;
+        let round = serde_json::from_str(&text)
+            .map_err(|e| CliError::File { path: files.round.clone(), source: e.into() })?;
+        frame.emit_json(&ComputeReport { round_file: files.round, merkle_file: files.merkle, round })?;
+    }
     Ok(())
 }

@@ -46,7 +46,7 @@ mod status;
 
 use clap::Subcommand;
 
-use crate::campaign::CampaignError;
+use crate::{error::CliError, output::Frame};
 
 /// `snm campaign`: computes, publishes and claims the rounds of a reward campaign.
 #[derive(Debug, Subcommand)]
@@ -69,15 +69,15 @@ pub enum Command {
 }
 
 impl Command {
-    /// Runs the command.
-    pub async fn run(self) -> Result<(), CampaignError> {
+    /// Runs the command: text for people, or with `--json` one JSON document.
+    pub async fn run(self, frame: Frame) -> Result<(), CliError> {
         match self {
-            Self::Compute(args) => compute::run(*args).await,
-            Self::Publish(args) => publish::run(args).await,
-            Self::Claim(args) => claim::run(args).await,
-            Self::Status(args) => status::run(&args).await,
-            Self::Apply(args) => apply::run(*args).await,
-            Self::Admit(args) => admit::run(*args).await,
+            Self::Compute(args) => compute::run(*args, frame).await,
+            Self::Publish(args) => publish::run(args, frame).await,
+            Self::Claim(args) => claim::run(args, frame).await,
+            Self::Status(args) => status::run(&args, frame).await,
+            Self::Apply(args) => apply::run(*args, frame).await,
+            Self::Admit(args) => admit::run(*args, frame).await,
         }
     }
 }

@@ -10,6 +10,8 @@ use crate::{
     campaign::{self, CampaignError},
     campaign_standing::AccountStanding,
     chain::ChainArgs,
+    error::CliError,
+    output::Frame,
 };
 
 /// Which chain and contracts; or which account, from which files.
@@ -34,21 +36,32 @@ pub struct Args {
 }
 
 /// Prints the distributor's state, or the account's standing.
-pub(super) async fn run(args: &Args) -> Result<(), CampaignError> {
+pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     if let (Some(account), Some(campaign)) = (&args.chain.account, &args.campaign) {
         let account = participant(&args.chain, account)?;
-        let campaign = Campaign::from_toml_file(campaign)?;
-        let book =
-            args.applications.as_deref().map(|p| ApplicationBook::open(p, &campaign.id)).transpose()?;
-        let admission =
-            args.admission.as_deref().map(|p| AdmissionList::load(p, &campaign.id)).transpose()?;
-        let round = args.round.as_deref().map(Round::load).transpose()?;
-        print!("{}", AccountStanding::gather(account, book.as_ref(), admission.as_ref(), round.as_ref()));
-        return Ok(());
+        let campaign = Campaign::from_toml_file(campaign).map_err(CampaignError::from)?;
+        let book = args
+            .applications
+            .as_deref()
+            .map(|p| ApplicationBook::open(p, &campaign.id))
+            .transpose()
+            .map_err(CampaignError::from)?;
+        let admission = args
+            .admission
+            .as_deref()
+            .map(|p| AdmissionList::load(p, &campaign.id))
+            .transpose()
+            .map_err(CampaignError::from)?;
+        let round = args.round.as_deref().map(Round::load).transpose().map_err(CampaignError::from)?;
+        return frame.emit(&AccountStanding::gather(
+            account,
+            book.as_ref(),
+            admission.as_ref(),
+            round.as_ref(),
+        ));
     }
     let client = args.chain.connect_read_only().await?;
-    print!("{}", campaign::status(&campaign::distributor(&client)?).await?);
-    Ok(())
+    frame.emit(&campaign::status(&campaign::distributor(&client)?).await?)
 }
 
 /// The participant `--account` names: an address as typed, or the address of the keystore of

@@ -153,7 +153,7 @@ pub async fn run(args: Args, frame: Frame) -> Result<(), PurchaseError> {
     let client =
         if args.dry_run { args.chain.connect_read_only().await? } else { args.chain.connect().await? };
     let customer = Customer::new(client);
-    let book = customer.market().order_book().await?;
+    let book = args.chain.order_book(customer.client()).await?;
     let plan = purchase::plan(&customer, &book, &order).await?;
     report.rate = Some(plan.rule.rate);
     report.total_deposit = plan.total();

@@ -1,5 +1,6 @@
 //! `snm customer`: what a customer does: buy compute, fund and follow deals, close them.
 
+mod bid;
 pub mod buy;
 mod close;
 mod deals;
@@ -19,6 +20,8 @@ pub enum Command {
     /// Buys compute: the cheapest asks meeting the requirements within the budget, on distinct
     /// machines, and prints the deals.
     Buy(Box<buy::Args>),
+    /// Places a bid: what is needed, the highest price, the deposit locked when it is matched.
+    Bid(Box<bid::Args>),
     /// Deposits SNM from the wallet into the free balance in the market.
     Deposit(deposit::Args),
     /// Withdraws SNM from the free balance back to the wallet.
@@ -40,6 +43,7 @@ impl Command {
     pub async fn run(self, frame: Frame) -> Result<(), CliError> {
         match self {
             Self::Buy(args) => Ok(buy::run(*args, frame).await?),
+            Self::Bid(args) => bid::run(&args, frame).await,
             Self::Deposit(args) => deposit::run(&args, frame).await,
             Self::Withdraw(args) => withdraw::run(&args, frame).await,
             Self::Wait(args) => wait::run(&args, frame).await,

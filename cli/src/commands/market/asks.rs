@@ -26,8 +26,9 @@ pub struct Args {
 
 pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     let client = args.chain.connect_read_only().await?;
-    let market = client.market();
-    let (book, now) = tokio::try_join!(market.order_book(), client.now())?;
+    let (book, now) = tokio::try_join!(args.chain.order_book(&client), async {
+        client.now().await.map_err(crate::chain::ChainError::from)
+    })?;
     let mut wanted = args.needs.requirements(args.term.unwrap_or(Term::Spot));
     wanted.master = args.master;
     let mut asks: Vec<PlacedAsk> = book

@@ -57,8 +57,9 @@ impl fmt::Display for BidList {
 
 pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     let client = args.chain.connect_read_only().await?;
-    let market = client.market();
-    let (book, now) = tokio::try_join!(market.order_book(), client.now())?;
+    let (book, now) = tokio::try_join!(args.chain.order_book(&client), async {
+        client.now().await.map_err(crate::chain::ChainError::from)
+    })?;
     let bids = book.live_bids(now).cloned().collect();
     frame.emit(&BidList { bids })
 }

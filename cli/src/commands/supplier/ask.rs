@@ -109,7 +109,7 @@ impl Command {
             }
             Self::Cancel { id, chain } => {
                 let client = chain.connect().await?;
-                let book = client.market().order_book().await?;
+                let book = chain.order_book(&client).await?;
                 let placed = book
                     .ask(AskId(id))
                     .filter(|placed| placed.ask.master == client.sender())
@@ -125,7 +125,7 @@ impl Command {
                     return Err(CliError::Usage { message: "whose asks? pass --account NAME".into() });
                 }
                 let client = chain.connect_read_only().await?;
-                let book = client.market().order_book().await?;
+                let book = chain.order_book(&client).await?;
                 let master = client.sender();
                 let asks = book.asks().filter(|placed| placed.ask.master == master).cloned().collect();
                 frame.emit(&AskList { asks })

@@ -11,6 +11,7 @@
 //! ```
 
 mod ask;
+mod claim;
 mod doctor;
 mod earnings;
 mod init;
@@ -35,6 +36,8 @@ pub enum Command {
     Earnings(earnings::Args),
     /// Withdraws earnings to the master's wallet.
     Withdraw(withdraw::Args),
+    /// Claims the account's reward of a campaign round from its proofs file.
+    Claim(claim::Args),
     /// Onboards a supplier: master and worker accounts, the worker linked, the IP and port
     /// checked, an agent configuration written.
     Init(Box<init::Args>),
@@ -51,6 +54,7 @@ impl Command {
             Self::Ask(command) => command.run(frame).await,
             Self::Earnings(args) => earnings::run(&args, frame).await,
             Self::Withdraw(args) => withdraw::run(&args, frame).await,
+            Self::Claim(args) => claim::run(&args, frame).await,
             Self::Doctor(args) => doctor::run(&args, frame).await,
             Self::Init(args) => init::run(&args, frame).await,
         }
