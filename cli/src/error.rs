@@ -7,6 +7,7 @@ use crate::{
     campaign::CampaignError,
     chain::ChainError,
     exit::{Kind, sdk_kind},
+    output::{Frame, OutputError},
     purchase::PurchaseError,
     wallet::WalletError,
 };
@@ -40,8 +41,8 @@ pub enum CliError {
         source: std::io::Error,
     },
     /// The output could not be written.
-    #[error("cannot write the output: {0}")]
-    Output(#[source] std::io::Error),
+    #[error(transparent)]
+    Output(#[from] OutputError),
     /// Something asked for does not exist.
     #[error("{what}")]
     NotFound {
@@ -66,6 +67,13 @@ pub enum CliError {
         /// What failed.
         message: String,
     },
+}
+
+impl CliError {
+    /// Prints the error in `frame` (stderr; JSON with `--json`) and gives the exit code of its kind.
+    pub fn report(&self, frame: Frame) -> std::process::ExitCode {
+        frame.report_error(self.kind(), &self.to_string(), self.hint().as_deref())
+    }
 }
 
 impl From<PurchaseError> for CliError {
@@ -160,7 +168,7 @@ fn purchase_kind(error: &PurchaseError) -> Kind {
         PurchaseError::WeakSecret(_) => Kind::Usage,
         PurchaseError::NothingFits(_) => Kind::NotFound,
         PurchaseError::NoEndpoint { .. } => Kind::Timeout,
-        PurchaseError::Task(_) => Kind::Failed,
+        PurchaseError::Task(_) | PurchaseError::Output(_) => Kind::Failed,
         _ => Kind::Refused,
     }
 }

@@ -105,7 +105,7 @@ async fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => frame.fail(&error),
+        Err(error) => error.report(frame),
     }
 }
 

@@ -13,9 +13,14 @@ use std::{
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::{error::CliError, exit::Kind};
+use crate::exit::Kind;
 
 /// The output mode of a run.
+/// The output could not be written (stdout closed, a full disk).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the output: {0}")]
+pub struct OutputError(#[from] pub std::io::Error);
+
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Frame {
     json: bool,
@@ -46,27 +51,27 @@ impl Frame {
     }
 
     /// Prints the command's result: one JSON document, or its text.
-    pub fn emit<R: Serialize + Display>(self, report: &R) -> Result<(), CliError> {
+    pub fn emit<R: Serialize + Display>(self, report: &R) -> Result<(), OutputError> {
         let mut out = std::io::stdout().lock();
         if self.json {
-            serde_json::to_writer(&mut out, report).map_err(|e| CliError::Output(e.into()))?;
-            writeln!(out).map_err(CliError::Output)?;
+            serde_json::to_writer(&mut out, report).map_err(|e| OutputError(e.into()))?;
+            writeln!(out).map_err(OutputError)?;
         } else {
-            write!(out, "{report}").map_err(CliError::Output)?;
+            write!(out, "{report}").map_err(OutputError)?;
         }
-        out.flush().map_err(CliError::Output)
+        out.flush().map_err(OutputError)
     }
 
     /// Prints one event of a stream: a JSON line, or its text line, flushed at once.
-    pub fn event<R: Serialize + Display>(self, event: &R) -> Result<(), CliError> {
+    pub fn event<R: Serialize + Display>(self, event: &R) -> Result<(), OutputError> {
         let mut out = std::io::stdout().lock();
         if self.json {
-            serde_json::to_writer(&mut out, event).map_err(|e| CliError::Output(e.into()))?;
+            serde_json::to_writer(&mut out, event).map_err(|e| OutputError(e.into()))?;
         } else {
-            write!(out, "{event}").map_err(CliError::Output)?;
+            write!(out, "{event}").map_err(OutputError)?;
         }
-        writeln!(out).map_err(CliError::Output)?;
-        out.flush().map_err(CliError::Output)
+        writeln!(out).map_err(OutputError)?;
+        out.flush().map_err(OutputError)
     }
 
     /// Text for people only (progress, a next step); nothing with `--json`.
@@ -85,14 +90,14 @@ impl Frame {
 
     /// The command's JSON document, for a command whose text was printed as it went
     /// ([`Frame::say`]): printed with `--json` only.
-    pub fn emit_json<R: Serialize>(self, report: &R) -> Result<(), CliError> {
+    pub fn emit_json<R: Serialize>(self, report: &R) -> Result<(), OutputError> {
         if !self.json {
             return Ok(());
         }
         let mut out = std::io::stdout().lock();
-        serde_json::to_writer(&mut out, report).map_err(|e| CliError::Output(e.into()))?;
-        writeln!(out).map_err(CliError::Output)?;
-        out.flush().map_err(CliError::Output)
+        serde_json::to_writer(&mut out, report).map_err(|e| OutputError(e.into()))?;
+        writeln!(out).map_err(OutputError)?;
+        out.flush().map_err(OutputError)
     }
 
     /// A progress bar on stderr counting to `length`, only on a terminal and never with `--json`.
@@ -120,11 +125,6 @@ impl Frame {
         }
         bar.enable_steady_tick(Duration::from_millis(120));
         Some(bar)
-    }
-
-    /// Prints `error` on stderr and gives the exit code of its kind.
-    pub fn fail(self, error: &CliError) -> ExitCode {
-        self.report_error(error.kind(), &error.to_string(), error.hint().as_deref())
     }
 
     /// Prints an error of `kind` on stderr and gives its exit code.

@@ -172,7 +172,7 @@ pub enum PurchaseError {
     Task(#[source] tokio::task::JoinError),
     /// The output could not be written.
     #[error(transparent)]
-    Output(Box<crate::error::CliError>),
+    Output(#[from] crate::output::OutputError),
     /// Some suppliers announced no endpoint in time (the deals are bought and running).
     #[error("no endpoint announced within {} for deal {}", format_duration(*waited), ids(deals))]
     NoEndpoint {

@@ -84,5 +84,5 @@ pub async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
         std::fs::create_dir_all(dir).map_err(|source| CliError::File { path: dir.to_owned(), source })?;
     }
     deployment.write_file(&file).map_err(|e| CliError::Sdk(e.into()))?;
-    frame.emit(&Report { deployment, file, owner })
+    Ok(frame.emit(&Report { deployment, file, owner })?)
 }

@@ -100,7 +100,7 @@ async fn follow_as_json(command: std::process::Command, frame: Frame) -> Result<
     tokio::pin!(stop);
     loop {
         tokio::select! {
-            line = lines.next_line() => match line.map_err(CliError::Output)? {
+            line = lines.next_line() => match line.map_err(|error| CliError::Output(error.into()))? {
                 Some(event) => frame.event(&AgentEvent { event })?,
                 None => break,
             },

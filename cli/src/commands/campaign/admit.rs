@@ -76,7 +76,7 @@ impl std::fmt::Display for AdmitReport {
 
 /// Admits and writes the admission list.
 pub(super) async fn run(args: Args, frame: Frame) -> Result<(), CliError> {
-    frame.emit(&admit(args)?)
+    Ok(frame.emit(&admit(args)?)?)
 }
 
 fn admit(args: Args) -> Result<AdmitReport, CampaignError> {

@@ -76,11 +76,11 @@ pub(super) async fn run(args: Args, frame: Frame) -> Result<(), CliError> {
         ApplicationBook::open(&args.applications, &args.campaign_id).map_err(CampaignError::from)?;
     let count = application.workers.len();
     book.submit(application).map_err(CampaignError::from)?;
-    frame.emit(&Applied {
+    Ok(frame.emit(&Applied {
         account: signer.address(),
         campaign_id: args.campaign_id,
         workers: count,
         position: book.applications().len(),
         applications: args.applications,
-    })
+    })?)
 }

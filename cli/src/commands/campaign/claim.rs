@@ -69,13 +69,13 @@ async fn current_dump(
 pub(super) async fn run(args: Args, frame: Frame) -> Result<(), CliError> {
     if !args.all {
         let claimed = reward_claim::claim_own(&args.chain, &args.dump).await?;
-        return frame.emit(&claimed);
+        return Ok(frame.emit(&claimed)?);
     }
     let method = if args.claim_many { BatchMethod::ClaimMany } else { BatchMethod::Multiproof };
     // clap refuses 0, so the fallback is never taken.
     let batch = NonZeroUsize::new(args.batch.into()).unwrap_or(NonZeroUsize::MIN);
     let sweep = claim_all(&args.chain, &args.dump, batch, method, args.payouts.as_deref(), frame).await?;
-    frame.emit_json(&sweep)
+    Ok(frame.emit_json(&sweep)?)
 }
 
 /// What `snm --json campaign claim --all` prints: the round, how many accounts were due, and

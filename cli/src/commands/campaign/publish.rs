@@ -42,7 +42,7 @@ pub struct Args {
 /// Checks the round, funds, proposes and (with `--accept`) accepts it.
 pub(super) async fn run(args: Args, frame: Frame) -> Result<(), CliError> {
     let published = publish(args, frame).await?;
-    frame.emit_json(&published)
+    Ok(frame.emit_json(&published)?)
 }
 
 /// What `snm --json campaign publish` prints: the round, whether it is accepted or only proposed

@@ -53,15 +53,15 @@ pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
             .transpose()
             .map_err(CampaignError::from)?;
         let round = args.round.as_deref().map(Round::load).transpose().map_err(CampaignError::from)?;
-        return frame.emit(&AccountStanding::gather(
+        return Ok(frame.emit(&AccountStanding::gather(
             account,
             book.as_ref(),
             admission.as_ref(),
             round.as_ref(),
-        ));
+        ))?);
     }
     let client = args.chain.connect_read_only().await?;
-    frame.emit(&campaign::status(&campaign::distributor(&client)?).await?)
+    Ok(frame.emit(&campaign::status(&campaign::distributor(&client)?).await?)?)
 }
 
 /// The participant `--account` names: an address as typed, or the address of the keystore of

@@ -105,5 +105,5 @@ pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
             Some(matched?)
         }
     };
-    frame.emit(&BidReport { bid: placed, deal })
+    Ok(frame.emit(&BidReport { bid: placed, deal })?)
 }

@@ -237,7 +237,7 @@ pub async fn run(args: Args, frame: Frame) -> Result<(), PurchaseError> {
 /// The report as one JSON document with `--json` (the text was printed as the purchase went).
 fn emit(frame: Frame, report: &BuyReport) -> Result<(), PurchaseError> {
     if frame.is_json() {
-        frame.emit(report).map_err(|error| PurchaseError::Output(Box::new(error)))?;
+        frame.emit(report)?;
     }
     Ok(())
 }

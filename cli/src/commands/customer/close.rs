@@ -46,5 +46,5 @@ pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     let deal = DealId(args.deal);
     customer.market().deal(deal).await?.ok_or(snm_sdk::Error::DealNotFound(deal))?;
     let closed = customer.market().close_deal(deal, args.blacklist).await?;
-    frame.emit(&Report(closed))
+    Ok(frame.emit(&Report(closed))?)
 }

@@ -15,5 +15,5 @@ pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     }
     let client = args.chain.connect_read_only().await?;
     let deals = client.market().deals_of(client.sender()).await?;
-    frame.emit(&DealList { deals })
+    Ok(frame.emit(&DealList { deals })?)
 }

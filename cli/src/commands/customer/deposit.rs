@@ -33,5 +33,5 @@ impl fmt::Display for Report {
 pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     let customer = Customer::new(args.chain.connect().await?);
     let free_balance = customer.deposit(args.amount).await?;
-    frame.emit(&Report { deposited: args.amount, free_balance })
+    Ok(frame.emit(&Report { deposited: args.amount, free_balance })?)
 }

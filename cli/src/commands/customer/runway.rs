@@ -16,7 +16,7 @@ pub struct Args {
 pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     let customer = Customer::new(args.chain.connect_read_only().await?);
     let runway = customer.runway(DealId(args.deal)).await?;
-    frame.emit(&Line(runway))
+    Ok(frame.emit(&Line(runway))?)
 }
 
 /// A value whose text is its `Display` and a newline.

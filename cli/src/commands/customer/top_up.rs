@@ -38,5 +38,5 @@ pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     // An unknown deal is said as such, before any token moves.
     customer.market().deal(deal).await?.ok_or(snm_sdk::Error::DealNotFound(deal))?;
     let deposit = customer.top_up_from_wallet(deal, args.amount).await?;
-    frame.emit(&Report { deal, added: args.amount, deposit })
+    Ok(frame.emit(&Report { deal, added: args.amount, deposit })?)
 }

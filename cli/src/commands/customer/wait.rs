@@ -87,5 +87,5 @@ pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
         bar.finish_and_clear();
     }
     tracing::info!(%deal, "done waiting");
-    frame.event(&outcome)
+    Ok(frame.event(&outcome)?)
 }

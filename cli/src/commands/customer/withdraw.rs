@@ -40,8 +40,8 @@ pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     };
     if amount == Snm::ZERO {
         let free_balance = customer.escrow().free_balance(customer.sender()).await?;
-        return frame.emit(&Report { withdrawn: Snm::ZERO, free_balance });
+        return Ok(frame.emit(&Report { withdrawn: Snm::ZERO, free_balance })?);
     }
     let free_balance = customer.escrow().withdraw(amount).await?;
-    frame.emit(&Report { withdrawn: amount, free_balance })
+    Ok(frame.emit(&Report { withdrawn: amount, free_balance })?)
 }

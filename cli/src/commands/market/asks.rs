@@ -46,5 +46,5 @@ pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
         .cloned()
         .collect();
     asks.sort_by_key(|placed| (placed.ask.price, placed.id));
-    frame.emit(&AskList { asks })
+    Ok(frame.emit(&AskList { asks })?)
 }

@@ -61,5 +61,5 @@ pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
         client.now().await.map_err(crate::chain::ChainError::from)
     })?;
     let bids = book.live_bids(now).cloned().collect();
-    frame.emit(&BidList { bids })
+    Ok(frame.emit(&BidList { bids })?)
 }

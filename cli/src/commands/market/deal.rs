@@ -50,5 +50,5 @@ pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     let market = client.market();
     let deal = market.deal(id).await?.ok_or_else(|| CliError::NotFound { what: format!("no deal {id}") })?;
     let endpoint = market.endpoint(id).await?;
-    frame.emit(&Report { deal, endpoint })
+    Ok(frame.emit(&Report { deal, endpoint })?)
 }

@@ -27,5 +27,5 @@ pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
         (None, Some(master)) => market.deals_of_master(master).await?,
         (None, None) => return Err(CliError::Usage { message: "pass --customer or --master".into() }),
     };
-    frame.emit(&DealList { deals })
+    Ok(frame.emit(&DealList { deals })?)
 }

@@ -34,5 +34,5 @@ pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     let oracle = client.oracle();
     oracle.report(args.rate).await?;
     let rate = oracle.rate().await?;
-    frame.emit(&Report { rate: rate.snm_per_usd, reported_at: rate.updated_at })
+    Ok(frame.emit(&Report { rate: rate.snm_per_usd, reported_at: rate.updated_at })?)
 }

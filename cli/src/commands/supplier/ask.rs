@@ -105,7 +105,7 @@ impl Command {
                     .region(args.region)
                     .durations(args.min_duration, args.max_duration);
                 let placed = client.market().place_ask(&ask).await?;
-                frame.emit(&Report::Placed { ask: Box::new(placed) })
+                Ok(frame.emit(&Report::Placed { ask: Box::new(placed) })?)
             }
             Self::Cancel { id, chain } => {
                 let client = chain.connect().await?;
@@ -118,7 +118,7 @@ impl Command {
                     })?
                     .clone();
                 client.market().cancel_ask(&placed).await?;
-                frame.emit(&Report::Cancelled { ask: placed.id })
+                Ok(frame.emit(&Report::Cancelled { ask: placed.id })?)
             }
             Self::List { chain } => {
                 if !chain.has_account() {
@@ -128,7 +128,7 @@ impl Command {
                 let book = chain.order_book(&client).await?;
                 let master = client.sender();
                 let asks = book.asks().filter(|placed| placed.ask.master == master).cloned().collect();
-                frame.emit(&AskList { asks })
+                Ok(frame.emit(&AskList { asks })?)
             }
         }
     }

@@ -17,5 +17,5 @@ pub struct Args {
 
 pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     let claimed = reward_claim::claim_own(&args.chain, &args.proofs).await?;
-    frame.emit(&claimed)
+    Ok(frame.emit(&claimed)?)
 }

@@ -45,5 +45,5 @@ pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     let master = args.master.unwrap_or(client.sender());
     let (escrow, token) = (client.escrow(), client.token());
     let (earnings, wallet) = tokio::try_join!(escrow.earnings(master), token.balance(master))?;
-    frame.emit(&Report { master, earnings, wallet })
+    Ok(frame.emit(&Report { master, earnings, wallet })?)
 }

@@ -112,13 +112,13 @@ pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
         bar.finish_and_clear();
     }
     let next = format!("snm agent run --config {} --account {}", args.out.display(), args.master);
-    frame.emit(&Report {
+    Ok(frame.emit(&Report {
         master: master.address(),
         worker: worker.address(),
         steps,
         config: args.out.clone(),
         next,
-    })
+    })?)
 }
 
 fn unreachable(endpoint: SocketAddr, why: &str) -> CliError {

@@ -43,5 +43,5 @@ pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
         None => escrow.withdraw_all_earnings().await?,
     };
     let earnings_left = escrow.earnings(client.sender()).await?;
-    frame.emit(&Report { withdrawn, earnings_left })
+    Ok(frame.emit(&Report { withdrawn, earnings_left })?)
 }

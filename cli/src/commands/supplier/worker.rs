@@ -88,6 +88,6 @@ impl Command {
         let market = client.market();
         let (master, pending_master) =
             tokio::try_join!(market.master_of(worker), market.pending_master_of(worker))?;
-        frame.emit(&Report { worker, master, pending_master })
+        Ok(frame.emit(&Report { worker, master, pending_master })?)
     }
 }

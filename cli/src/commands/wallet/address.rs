@@ -24,5 +24,5 @@ pub(super) fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
             stores.unlock(&args.name, &password)?.address()
         }
     };
-    frame.emit(&AccountReport { name: account.name, address, keystore: account.path })
+    Ok(frame.emit(&AccountReport { name: account.name, address, keystore: account.path })?)
 }

@@ -41,5 +41,9 @@ pub(super) fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     };
     let password = args.store.password().read(&format!("new password for `{}`: ", args.name), true)?;
     let account = stores.create(&args.name, &signer, &password)?;
-    frame.emit(&AccountReport { name: account.name, address: signer.address(), keystore: account.path })
+    Ok(frame.emit(&AccountReport {
+        name: account.name,
+        address: signer.address(),
+        keystore: account.path,
+    })?)
 }

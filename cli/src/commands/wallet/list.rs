@@ -45,5 +45,5 @@ impl fmt::Display for Report {
 pub(super) fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     let stores = args.store.stores()?;
     let accounts = stores.list()?;
-    frame.emit(&Report { dir: stores.dir().to_owned(), accounts })
+    Ok(frame.emit(&Report { dir: stores.dir().to_owned(), accounts })?)
 }

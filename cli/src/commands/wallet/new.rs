@@ -24,9 +24,9 @@ pub(super) fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     }
     let password = args.store.password().read(&format!("new password for `{}`: ", args.name), true)?;
     let account = stores.create(&args.name, &PrivateKeySigner::random(), &password)?;
-    frame.emit(&AccountReport {
+    Ok(frame.emit(&AccountReport {
         name: account.name,
         address: account.address.unwrap_or_default(),
         keystore: account.path,
-    })
+    })?)
 }
