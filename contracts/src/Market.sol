@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {MarketLogic} from "./MarketLogic.sol";
+import {MarketSignedAsks} from "./MarketSignedAsks.sol";
 import {IIdentity} from "./interfaces/IIdentity.sol";
 import {IMarket} from "./interfaces/IMarket.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
-import {MarketLogic} from "./MarketLogic.sol";
-import {MarketSignedAsks} from "./MarketSignedAsks.sol";
 import {MoneyMath} from "./libraries/MoneyMath.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
@@ -22,7 +22,6 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// @dev Fee-on-transfer and rebasing tokens are not supported. Storage and the shared internal rules are in
 /// {MarketLogic}.
 contract Market is IMarket, MarketLogic {
-
     /// @inheritdoc IMarket
     uint256 public constant override MAX_ENDPOINT_LENGTH = 256;
 

@@ -74,6 +74,7 @@ abstract contract MarketLogic is Escrow {
         id = _config.nextOrderId;
         _config.nextOrderId = uint64(id + 1);
     }
+
     /// @dev The first word of the id's record: an open order's hash (or, for a deal, its master and deposit,
     /// which never equal a keccak256 output in practice).
     function _loadOrderHash(uint256 id) internal view returns (bytes32 hash) {
@@ -108,17 +109,24 @@ abstract contract MarketLogic is Escrow {
         if (ask.netFlags & bid.requiredFlags != bid.requiredFlags) {
             revert IMarket.FlagsMissing(bid.requiredFlags, ask.netFlags);
         }
-        if (bid.region != 0 && bid.region != ask.region) revert IMarket.RegionMismatch(bid.region, ask.region);
+        if (bid.region != 0 && bid.region != ask.region) {
+            revert IMarket.RegionMismatch(bid.region, ask.region);
+        }
         if (ask.pricePerSecond > bid.maxPricePerSecond) {
             revert IMarket.PriceTooHigh(ask.pricePerSecond, bid.maxPricePerSecond);
         }
         if (ask.counterparty != address(0) && ask.counterparty != bid.customer) {
             revert IMarket.CounterpartyMismatch();
         }
-        if (bid.counterparty != address(0) && bid.counterparty != ask.master) revert IMarket.CounterpartyMismatch();
+        if (bid.counterparty != address(0) && bid.counterparty != ask.master) {
+            revert IMarket.CounterpartyMismatch();
+        }
     }
 
-    function _checkResources(IMarket.Resources calldata offered, IMarket.Resources calldata needed) internal pure {
+    function _checkResources(IMarket.Resources calldata offered, IMarket.Resources calldata needed)
+        internal
+        pure
+    {
         if (
             offered.cpuMilliCores < needed.cpuMilliCores || offered.ramBytes < needed.ramBytes
                 || offered.storageBytes < needed.storageBytes || offered.gpuCount < needed.gpuCount
@@ -136,7 +144,9 @@ abstract contract MarketLogic is Escrow {
         bytes32 configHash
     ) internal returns (uint256 dealId) {
         _consumeOrder(askId, keccak256(abi.encode(ask)), ask.expiry);
-        if (ask.counterparty != address(0) && ask.counterparty != msg.sender) revert IMarket.CounterpartyMismatch();
+        if (ask.counterparty != address(0) && ask.counterparty != msg.sender) {
+            revert IMarket.CounterpartyMismatch();
+        }
         if (deposit_ == 0) revert ZeroAmount();
         dealId = _nextOrderId();
         _open(dealId, ask, msg.sender, duration, deposit_);
@@ -170,9 +180,13 @@ abstract contract MarketLogic is Escrow {
 
     /// @dev Shared part of opening: pause, blacklists, worker link, duration, runway at a fresh rate; stores
     /// the deal. The caller emits {DealOpened} and moves the deposit.
-    function _open(uint256 dealId, IMarket.Ask calldata ask, address customer, uint256 duration, uint256 deposit_)
-        internal
-    {
+    function _open(
+        uint256 dealId,
+        IMarket.Ask calldata ask,
+        address customer,
+        uint256 duration,
+        uint256 deposit_
+    ) internal {
         Config memory c = _config;
         if (c.paused) revert IMarket.MarketPaused();
 
@@ -247,28 +261,35 @@ abstract contract MarketLogic is Escrow {
     ) internal {
         (uint256 paid, uint256 feeAmount,,) = _settle(d, rate);
         // When the settlement used the deposit up, {_settle} closed the deal already and set the reason.
-        IMarket.CloseReason reason = d.active ? _closeReason(d, dealId, isCustomer, isSupplier, rate) : d.reason;
+        IMarket.CloseReason reason =
+            d.active ? _closeReason(d, dealId, isCustomer, isSupplier, rate) : d.reason;
         uint256 refund = d.deposit;
         d.deposit = 0;
         d.active = false;
         d.reason = reason;
         if (refund != 0) _creditBalance(d.customer, refund);
-        emit IMarket.DealClosed(dealId, reason, msg.sender, paid, feeAmount, rate, d.settledUntil, refund, blacklist);
+        emit IMarket.DealClosed(
+            dealId, reason, msg.sender, paid, feeAmount, rate, d.settledUntil, refund, blacklist
+        );
     }
 
     /// @dev Why `msg.sender` may close the deal now, or a revert: past the end time anyone (Expired); the
     /// customer (ByCustomer); the supplier on a spot deal (BySupplier); anyone when the deposit, once the
     /// unsettled seconds are paid, cannot pay one more second at `rate` (OutOfFunds).
-    function _closeReason(IMarket.Deal storage d, uint256 dealId, bool isCustomer, bool isSupplier, uint256 rate)
-        internal
-        view
-        returns (IMarket.CloseReason)
-    {
+    function _closeReason(
+        IMarket.Deal storage d,
+        uint256 dealId,
+        bool isCustomer,
+        bool isSupplier,
+        uint256 rate
+    ) internal view returns (IMarket.CloseReason) {
         uint256 end = d.endTime;
         if (end != 0 && block.timestamp >= end) return IMarket.CloseReason.Expired;
         if (isCustomer) return IMarket.CloseReason.ByCustomer;
         if (isSupplier && end == 0) return IMarket.CloseReason.BySupplier;
-        if (MoneyMath.snmNeededUp(d.pricePerSecond, 1, rate) > d.deposit) return IMarket.CloseReason.OutOfFunds;
+        if (MoneyMath.snmNeededUp(d.pricePerSecond, 1, rate) > d.deposit) {
+            return IMarket.CloseReason.OutOfFunds;
+        }
         revert IMarket.CloseNotAllowed(dealId, msg.sender);
     }
 

@@ -110,6 +110,9 @@ contract MarketSignedAsks is ISignedAsks, MarketLogic {
     function closeDealAndWithdraw(uint256 dealId, address to) external override throughMarket {
         if (to == address(0)) revert ZeroAddress();
         _closeDeal(dealId, false);
+        // The deal's three slots are cleared: {IMarket.DealClosed} keeps its record, and the storage refund
+        // pays for most of the payout below.
+        delete _deals[dealId];
         Account storage a = _accounts[msg.sender];
         uint256 earnings = a.earnings;
         if (earnings == 0) return;
@@ -150,10 +153,14 @@ contract MarketSignedAsks is ISignedAsks, MarketLogic {
         if (ask.expiry != 0 && block.timestamp > ask.expiry) revert IMarket.OrderExpired(0, ask.expiry);
         WorkerLink storage link = _workers[ask.worker];
         address master = link.master;
-        if (master != ask.master || master == address(0)) revert IMarket.WorkerNotConfirmed(ask.worker, ask.master);
+        if (master != ask.master || master == address(0)) {
+            revert IMarket.WorkerNotConfirmed(ask.worker, ask.master);
+        }
         uint256 current = link.askNonce;
         if (nonce != current) revert StaleAskNonce(ask.worker, nonce, current);
-        if (!_isMasterSignature(master, _askDigest(ask, nonce), signature)) revert InvalidAskSignature(master);
+        if (!_isMasterSignature(master, _askDigest(ask, nonce), signature)) {
+            revert InvalidAskSignature(master);
+        }
         // 2^96 - 1 moves would each cost a transaction: the nonce never wraps.
         link.askNonce = uint96(current + 1);
     }
@@ -167,7 +174,8 @@ contract MarketSignedAsks is ISignedAsks, MarketLogic {
     {
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
         if (err == ECDSA.RecoverError.NoError && recovered == master) return true;
-        return master.code.length != 0 && SignatureChecker.isValidERC1271SignatureNow(master, digest, signature);
+        return
+            master.code.length != 0 && SignatureChecker.isValidERC1271SignatureNow(master, digest, signature);
     }
 
     function _askDigest(IMarket.Ask calldata ask, uint256 nonce) internal view returns (bytes32) {

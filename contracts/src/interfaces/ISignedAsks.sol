@@ -74,7 +74,9 @@ interface ISignedAsks {
 
     /// @notice {IMarket.closeDeal} without blacklisting, then every earning of the caller (a master's,
     /// this deal's payment included) sent to `to`: one transaction where a supplier would otherwise need two.
-    /// Who may close is unchanged; the caller withdraws only its own earnings (none: nothing is sent).
+    /// Who may close is unchanged; the caller withdraws only its own earnings (none: nothing is sent). The
+    /// closed deal's storage is cleared ({IMarket.getDeal} returns zeros afterwards; its {IMarket.DealClosed}
+    /// event is the record), which refunds gas.
     function closeDealAndWithdraw(uint256 dealId, address to) external;
 
     /// @notice The nonce the next signed ask of `worker` must carry.
