@@ -118,4 +118,30 @@ lines.push('part of closeDealAndWithdraw, counted once per deal; the customer\'s
 lines.push('the next deal, as in the fixed-term row). Signing or re-pricing a signed ask sends no transaction.');
 lines.push(`Whole signed deal, withdrawing once per ${WITHDRAW_EVERY} deals = quickBuySigned + the customer's`);
 lines.push(`closeDealAndWithdraw (storage cleared, nothing paid out) + withdrawEarnings / ${WITHDRAW_EVERY}.`);
+lines.push(
+  '',
+  '## Signed asks: the nonce and its gas',
+  '',
+  'A signed ask (ISignedAsks) carries the worker\'s ask nonce. The nonce is a uint96 packed beside the',
+  'worker\'s master link (`WorkerLink { address master; uint96 askNonce; }`, the slot `masterOf` reads), so',
+  'taking a signed ask reads the link and the nonce with the one cold read the worker check needed anyway',
+  '(2,100) and moves the nonce on with a write to a slot that is already nonzero (2,900), never a fresh slot',
+  '(20,000). A bitmap or a used-digest mapping would cost a fresh slot per ask, or per 256 asks, and could',
+  'not void every outstanding ask at once. One nonce per worker fits the market: a worker serves one deal at a',
+  'time, so every ask signed for it dies when one of them is taken; `cancelSignedAsks(worker)` (master or',
+  'worker, 32,189 gas) voids them all, and so does the worker leaving its master (`removeWorker` moves it on,',
+  'so asks signed before do not come back if it rejoins). Re-pricing is signing again with the same nonce:',
+  '0 gas; the old and the new price both stay valid until one is taken, expires or the nonce is cancelled, so',
+  'a supplier signs its asks with an expiry as short as its re-pricing interval and never needs to cancel.',
+  '',
+  'Where the rest goes: the signature check (ECDSA, EIP-2 low s, then EIP-1271 only when the master is a',
+  'contract) costs about 3,500 gas with the EIP-712 hashing; the deposit comes from the customer\'s free',
+  'balance in the escrow (one account slot) instead of a token transfer; the signed-ask code runs by',
+  'delegatecall from the market\'s fallback (about 2,700 gas: cold code account plus the copy), because the',
+  'market\'s own code is at the 24,576-byte limit. `closeDealAndWithdraw` clears the closed deal\'s three',
+  'slots (its DealClosed event is the record), whose refund pays for the payout to the master.',
+  'The target of 200,000 for a deal that pays its master out in its own closing transaction is missed by',
+  'the figure above; the storage floor is three fresh deal slots (60,000), two transaction bases (42,000),',
+  'the customer\'s account twice, the oracle read twice, the token transfer and both events.',
+);
 console.log(lines.join('\n'));
