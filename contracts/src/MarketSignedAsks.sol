@@ -14,7 +14,8 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 /// @title Signed asks of the market
 /// @notice See {ISignedAsks}. {Market} deploys this contract in its constructor and runs it by delegatecall
 /// from its fallback: every function here works on the market's storage and token balance, through the rules
-/// of {MarketLogic} that the market's own entry points use. Called directly, it refuses ({NotThroughMarket}).
+/// of {MarketLogic} that the market's own entry points use. Called at its own address it works on its own
+/// storage, where no worker is ever confirmed and no deal opens: nothing of the market is reachable that way.
 contract MarketSignedAsks is ISignedAsks, MarketLogic {
     using SafeERC20 for IERC20;
 
@@ -34,7 +35,7 @@ contract MarketSignedAsks is ISignedAsks, MarketLogic {
     bytes32 internal constant NAME_HASH = keccak256("SNM Market");
     bytes32 internal constant VERSION_HASH = keccak256("1");
 
-    /// @dev The market that deployed this contract: the only context its functions run in.
+    /// @dev The market that deployed this contract: the verifying contract of the EIP-712 domain.
     address internal immutable _market;
     uint256 internal immutable _deployChainId;
     bytes32 internal immutable _deployDomainSeparator;
@@ -50,11 +51,6 @@ contract MarketSignedAsks is ISignedAsks, MarketLogic {
         _deployDomainSeparator = _buildDomainSeparator();
     }
 
-    modifier throughMarket() {
-        if (address(this) != _market) revert NotThroughMarket();
-        _;
-    }
-
     /// @inheritdoc ISignedAsks
     function quickBuySigned(
         IMarket.Ask calldata ask,
@@ -64,7 +60,7 @@ contract MarketSignedAsks is ISignedAsks, MarketLogic {
         uint256 deposit_,
         string calldata image,
         bytes32 configHash
-    ) external override throughMarket returns (uint256 dealId) {
+    ) external override returns (uint256 dealId) {
         _takeSignedAsk(ask, nonce, signature);
         if (ask.counterparty != address(0) && ask.counterparty != msg.sender) {
             revert IMarket.CounterpartyMismatch();
@@ -83,7 +79,7 @@ contract MarketSignedAsks is ISignedAsks, MarketLogic {
         bytes calldata signature,
         uint256 bidId,
         IMarket.Bid calldata bid
-    ) external override throughMarket returns (uint256 dealId) {
+    ) external override returns (uint256 dealId) {
         _takeSignedAsk(ask, nonce, signature);
         _checkOrder(bidId, keccak256(abi.encode(bid)), bid.expiry);
         _checkTerms(ask, bid);
@@ -95,7 +91,7 @@ contract MarketSignedAsks is ISignedAsks, MarketLogic {
     }
 
     /// @inheritdoc ISignedAsks
-    function cancelSignedAsks(address worker) external override throughMarket {
+    function cancelSignedAsks(address worker) external override {
         WorkerLink storage link = _workers[worker];
         address master = link.master;
         if (master == address(0) || (msg.sender != master && msg.sender != worker)) {
@@ -107,7 +103,7 @@ contract MarketSignedAsks is ISignedAsks, MarketLogic {
     }
 
     /// @inheritdoc ISignedAsks
-    function closeDealAndWithdraw(uint256 dealId, address to) external override throughMarket {
+    function closeDealAndWithdraw(uint256 dealId, address to) external override {
         if (to == address(0)) revert ZeroAddress();
         _closeDeal(dealId, false);
         // The deal's three slots are cleared: {IMarket.DealClosed} keeps its record, and the storage refund
@@ -122,23 +118,17 @@ contract MarketSignedAsks is ISignedAsks, MarketLogic {
     }
 
     /// @inheritdoc ISignedAsks
-    function askNonce(address worker) external view override throughMarket returns (uint256) {
+    function askNonce(address worker) external view override returns (uint256) {
         return _workers[worker].askNonce;
     }
 
     /// @inheritdoc ISignedAsks
-    function hashSignedAsk(IMarket.Ask calldata ask, uint256 nonce)
-        external
-        view
-        override
-        throughMarket
-        returns (bytes32)
-    {
+    function hashSignedAsk(IMarket.Ask calldata ask, uint256 nonce) external view override returns (bytes32) {
         return _askDigest(ask, nonce);
     }
 
     /// @inheritdoc ISignedAsks
-    function domainSeparator() external view override throughMarket returns (bytes32) {
+    function domainSeparator() external view override returns (bytes32) {
         return _domainSeparator();
     }
 

@@ -31,8 +31,6 @@ interface ISignedAsks {
     /// @notice The caller may not cancel the signed asks of this worker (only its master or the worker while
     /// confirmed).
     error NotAskSigner(address worker, address caller);
-    /// @notice The signed-ask code was called directly instead of through the market.
-    error NotThroughMarket();
 
     /// @notice Every ask signed for `worker` with a nonce below `nonce` is void; `by` is the master or the
     /// worker who cancelled them.

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {MarketSignedAsks} from "../../src/MarketSignedAsks.sol";
 import {IEscrow} from "../../src/interfaces/IEscrow.sol";
 import {IIdentity} from "../../src/interfaces/IIdentity.sol";
 import {IMarket} from "../../src/interfaces/IMarket.sol";
@@ -384,13 +383,16 @@ contract MarketSignedTest is SignedAskBase {
         assertEq(signed.hashSignedAsk(ask, 0), _digest(address(market), ask, 0));
     }
 
-    function test_DirectCallsToTheSignedAskCodeAreRefused() public {
-        MarketSignedAsks code = MarketSignedAsks(vm.computeCreateAddress(address(market), 1));
+    /// @dev At its own address the signed-ask code has its own, empty storage: no worker of any master.
+    function test_DirectCallsToTheSignedAskCodeReachNothing() public {
+        ISignedAsks code = ISignedAsks(vm.computeCreateAddress(address(market), 1));
         assertGt(address(code).code.length, 0);
-        vm.expectRevert(ISignedAsks.NotThroughMarket.selector);
-        code.askNonce(worker);
-        vm.expectRevert(ISignedAsks.NotThroughMarket.selector);
-        code.cancelSignedAsks(worker);
+        IMarket.Ask memory ask = _ask();
+        bytes memory sig = _sign(masterKey, ask, 0);
+        vm.prank(customer);
+        vm.expectRevert(abi.encodeWithSelector(IMarket.WorkerNotConfirmed.selector, worker, master));
+        code.quickBuySigned(ask, 0, sig, TERM, DEPOSIT, IMAGE, CONFIG);
+        assertTrue(code.domainSeparator() == signed.domainSeparator(), "the domain is the market's");
     }
 
     function test_UnknownSelectorReverts() public {
