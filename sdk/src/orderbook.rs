@@ -434,6 +434,9 @@ mod tests {
             opened.info.worker = Address::repeat_byte(9);
         }
         assert!(book.apply(&taken));
-        assert_eq!(book.signed_asks().map(|s| s.ask.worker).collect::<Vec<_>>(), vec![Address::repeat_byte(10)]);
+        assert_eq!(
+            book.signed_asks().map(|s| s.ask.worker).collect::<Vec<_>>(),
+            vec![Address::repeat_byte(10)]
+        );
     }
 }

@@ -20,7 +20,7 @@ use snm_sdk::{
     bindings::MarketSignedAsks,
     devnet::{Devnet, DevnetConfig},
     market::{Ask, CloseReason, Purchase, SignedAsk, SignedAskError, signed},
-    orderbook::{OrderBook, Offer},
+    orderbook::{Offer, OrderBook},
     services::{CLOSE_AND_WITHDRAW_GAS_LIMIT, QUICK_BUY_SIGNED_GAS_LIMIT, SignedAskRefusal},
     units::{NetFlags, Resources, Snm, Term, UsdPerHour},
 };
@@ -96,7 +96,8 @@ async fn the_sdks_digest_is_the_markets() {
         .await
         .unwrap();
     assert_eq!(signed::digest(&ask, 5, &domain), on_chain);
-    let separator = MarketSignedAsks::new(market.address(), devnet.provider()).domainSeparator().call().await.unwrap();
+    let separator =
+        MarketSignedAsks::new(market.address(), devnet.provider()).domainSeparator().call().await.unwrap();
     assert_eq!(domain.separator(), separator);
 }
 
@@ -168,7 +169,10 @@ async fn refused_signed_asks_say_why() {
     let signed_ask = world.sign(world.ask()).await;
     world.supplier.market().cancel_signed_asks(world.worker).await.unwrap();
     let refused = market.quick_buy_signed(&signed_ask, &SignedWorld::purchase(Term::Spot)).await;
-    assert!(matches!(refused, Err(Error::SignedAskRefused(SignedAskRefusal::StaleAskNonce(_)))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(Error::SignedAskRefused(SignedAskRefusal::StaleAskNonce(_)))),
+        "{refused:?}"
+    );
 }
 
 /// A new customer's first signed take (its account slot written), then the master's close after
@@ -182,7 +186,8 @@ async fn gas_limits_of_signed_calls_cover_their_costliest_paths() {
     world.customer.deposit(Snm::from_whole(200)).await.unwrap();
     let signed_ask = world.sign(world.ask()).await;
     let term = Term::Fixed(Duration::from_secs(600));
-    let deal = world.customer.market().quick_buy_signed(&signed_ask, &SignedWorld::purchase(term)).await.unwrap();
+    let deal =
+        world.customer.market().quick_buy_signed(&signed_ask, &SignedWorld::purchase(term)).await.unwrap();
     fits("quickBuySigned", world.gas_of_last().await, QUICK_BUY_SIGNED_GAS_LIMIT);
 
     devnet.advance_time(Duration::from_secs(700)).await.unwrap();

@@ -212,7 +212,11 @@ mod tests {
     }
 
     fn ask_of(master: Address) -> Ask {
-        Ask::new(master, Address::repeat_byte(0x22), UsdPerSecond::from_scaled(U256::from(100_000_000_000_000u64)))
+        Ask::new(
+            master,
+            Address::repeat_byte(0x22),
+            UsdPerSecond::from_scaled(U256::from(100_000_000_000_000u64)),
+        )
     }
 
     #[tokio::test]
@@ -252,7 +256,8 @@ mod tests {
 
     #[test]
     fn half_order_is_half_of_secp256k1s_order() {
-        let order: U256 = "0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141".parse().unwrap();
+        let order: U256 =
+            "0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141".parse().unwrap();
         assert_eq!(HALF_ORDER, order / U256::from(2u8));
     }
 }

@@ -119,7 +119,8 @@ impl<P: Provider + Clone> MarketService<P> {
 
     /// The ask nonce the next signed ask of `worker` must carry.
     pub async fn ask_nonce(&self, worker: Address) -> Result<u64, Error> {
-        let nonce = MarketSignedAsks::new(self.address(), self.client().provider()).askNonce(worker).call().await?;
+        let nonce =
+            MarketSignedAsks::new(self.address(), self.client().provider()).askNonce(worker).call().await?;
         Ok(nonce.saturating_to())
     }
 
