@@ -162,6 +162,8 @@ contract MarketSignedAsks is ISignedAsks, MarketLogic {
         view
         returns (bool)
     {
+        // The third value only details an error; `err` alone decides.
+        // slither-disable-next-line unused-return
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
         if (err == ECDSA.RecoverError.NoError && recovered == master) return true;
         return
