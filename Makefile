@@ -46,7 +46,7 @@ check-snapshots:
 	  git --no-pager diff -- snapshots/; echo "$$changed"; \
 	  echo "gas snapshot changed (above): review it, then commit snapshots/" >&2; exit 1; fi
 
-# forge coverage of contracts/src (about half a minute); fails when Market, Escrow, PriceOracle, MoneyMath or RewardDistributor
+# forge coverage of contracts/src (about half a minute); fails when Market (MarketLogic, MarketSignedAsks), Escrow, PriceOracle, MoneyMath or RewardDistributor
 # is below 95 % of lines or branches. `coverage` also rewrites docs/COVERAGE.md (commit it); `make test` only checks.
 coverage: toolchain
 	FORGE=$(FORGE) scripts/coverage.sh

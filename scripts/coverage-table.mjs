@@ -16,6 +16,8 @@ if ((mode !== 'write' && mode !== 'check') || !file) {
 const MINIMUM = 95;
 const required = [
   'contracts/src/Market.sol',
+  'contracts/src/MarketLogic.sol',
+  'contracts/src/MarketSignedAsks.sol',
   'contracts/src/Escrow.sol',
   'contracts/src/PriceOracle.sol',
   'contracts/src/libraries/MoneyMath.sol',

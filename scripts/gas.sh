@@ -38,6 +38,8 @@ advance 600
 phase settleRepeat
 advance 600
 phase finish
+advance 1200
+phase finishSigned
 
 node scripts/gas-table.mjs broadcast/GasReport.s.sol/31337 >docs/GAS.md
 cat docs/GAS.md

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {Market} from "../src/Market.sol";
 import {SNMToken} from "../src/SNMToken.sol";
 import {IMarket} from "../src/interfaces/IMarket.sol";
+import {ISignedAsks} from "../src/interfaces/ISignedAsks.sol";
 import {Deploy} from "./Deploy.s.sol";
 import {GasInputs} from "./GasInputs.sol";
 // The tests' permit digest (library, internal functions only: nothing of it is deployed).
@@ -16,6 +17,10 @@ import {Permits} from "../test/utils/Permits.sol";
 /// `settleFirst` (+1800 s), `settleRepeat` (+600 s), `finish` (+600 s: closes, the supplier's withdrawal and
 /// a deal its worker ends unserved, served for its first 1800 s).
 /// The deal opened from the order book is the whole fixed-term deal: ask, bid, openDeal, one settle, close with refund, withdrawal.
+/// The signed deal is the whole signed cycle: the master signs an ask off chain (no transaction), the customer
+/// takes it from its free balance (`quickBuySigned`), and in `finishSigned` (+1200 s, past the term) the master
+/// closes it and is paid out in the same transaction (`closeDealAndWithdraw`). A second signed deal is closed by
+/// its customer through the same call (storage cleared, no payout) and its master withdraws afterwards.
 contract GasReport is Deploy {
     string internal constant MNEMONIC = "test test test test test test test test test test test junk";
     string internal constant STATE = "deployments/gas.local.json";
@@ -119,6 +124,9 @@ contract GasReport is Deploy {
         vm.broadcast(customerKey);
         market.proposeChange(quickDeal, PRICE / 2, block.timestamp + 2 * TERM);
 
+        vm.serializeUint("gas", "signedDeal", _takeSignedAsk(market, ask, bid));
+        vm.serializeUint("gas", "signedDeal2", _takeSignedAsk(market, ask, bid));
+
         vm.serializeUint("gas", "fixedDeal", fixedDeal);
         vm.serializeUint("gas", "quickDeal", quickDeal);
         vm.writeJson(vm.serializeAddress("gas", "market", d.market), STATE);
@@ -153,6 +161,39 @@ contract GasReport is Deploy {
         // Served for its first 1800 s only (never settled): those are paid, the rest refunded.
         vm.broadcast(workerKey);
         market.endDealUnserved(_deal("unservedDeal"), block.timestamp - 1200);
+    }
+
+    /// @dev The master signs `ask` at the worker's current nonce; the customer takes it for {TERM} seconds; then
+    /// the master cancels the worker's signed asks.
+    function _takeSignedAsk(Market market, IMarket.Ask memory ask, IMarket.Bid memory bid)
+        internal
+        returns (uint256 dealId)
+    {
+        ISignedAsks signedAsks = ISignedAsks(address(market));
+        uint256 nonce = signedAsks.askNonce(ask.worker);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(masterKey, signedAsks.hashSignedAsk(ask, nonce));
+        vm.broadcast(customerKey);
+        dealId = signedAsks.quickBuySigned(
+            ask, nonce, abi.encodePacked(r, s, v), TERM, DEPOSIT, bid.image, bid.configHash
+        );
+        // The master voids the worker's other signed asks (none are taken after this).
+        vm.broadcast(masterKey);
+        signedAsks.cancelSignedAsks(ask.worker);
+    }
+
+    function finishSigned() external {
+        _keys();
+        ISignedAsks signedAsks = ISignedAsks(address(_market()));
+        address master = vm.addr(masterKey);
+        vm.broadcast(masterKey);
+        signedAsks.closeDealAndWithdraw(_deal("signedDeal"), master);
+        // The second signed deal: the customer closes it (its storage cleared, nothing to pay out to the
+        // customer), then the master withdraws its earnings as it would once for many deals.
+        vm.broadcast(customerKey);
+        signedAsks.closeDealAndWithdraw(_deal("signedDeal2"), vm.addr(customerKey));
+        uint256 earnings = _market().earningsOf(master);
+        vm.broadcast(masterKey);
+        _market().withdrawEarnings(earnings, master);
     }
 
     function _deal(string memory key) internal view returns (uint256) {

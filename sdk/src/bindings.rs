@@ -20,6 +20,19 @@ alloy::sol!(
     "artifacts/Market.json"
 );
 
+/// The market's signed-ask part, called at the market's address (its fallback runs it). Its own
+/// module: its ABI repeats the market's structs (`IMarket::Ask`, ...), generated here once more.
+pub mod signed_asks {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        MarketSignedAsks,
+        "artifacts/MarketSignedAsks.json"
+    );
+}
+
+pub use signed_asks::MarketSignedAsks;
+
 alloy::sol!(
     #[sol(rpc)]
     #[derive(Debug, PartialEq, Eq)]

@@ -186,7 +186,7 @@ impl<P: Provider + Clone> Client<P> {
     /// The deployment's address of the contract `target`.
     fn address_of(&self, target: Target) -> Result<Address, Error> {
         Ok(match target {
-            Target::Market => self.deployment.market,
+            Target::Market | Target::SignedAsks => self.deployment.market,
             Target::Oracle => self.deployment.oracle,
             Target::Distributor => self.distributor_address()?,
             Target::Token => self.deployment.token,

@@ -14,12 +14,13 @@ use alloy::{
 
 use crate::{
     bindings::{
-        Market::MarketErrors, PriceOracle::PriceOracleErrors, RewardDistributor::RewardDistributorErrors,
-        SNMToken::SNMTokenErrors,
+        Market::MarketErrors, MarketSignedAsks::MarketSignedAsksErrors, PriceOracle::PriceOracleErrors,
+        RewardDistributor::RewardDistributorErrors, SNMToken::SNMTokenErrors,
     },
     deployment::DeploymentError,
-    market::DealId,
+    market::{DealId, SignedAskError},
     reverts,
+    services::SignedAskRefusal,
     shortfall::Shortfall,
     tx::unmined::{Hashes, Unmined},
     units::{InexactPrice, ParseError, Snm},
@@ -98,6 +99,13 @@ pub enum Error {
     /// The market (with its escrow and identity parts) refused: one of its custom errors.
     #[error("market: {}", reverts::market(.0))]
     Market(MarketErrors),
+    /// The market refused a signed ask (a bad signature, a stale nonce); its other refusals of
+    /// signed asks are [`Error::Market`].
+    #[error("market: {0}")]
+    SignedAskRefused(SignedAskRefusal),
+    /// A signed ask was refused before anything was sent (see [`SignedAskError`]).
+    #[error("signed ask: {0}")]
+    SignedAsk(#[from] SignedAskError),
     /// The price oracle refused (for example `StaleRate` while opening a deal).
     #[error("price oracle: {}", reverts::oracle(.0))]
     Oracle(PriceOracleErrors),
@@ -404,17 +412,23 @@ impl Error {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Target {
     Market,
+    /// The market's signed-ask functions (at the market's address).
+    SignedAsks,
     Oracle,
     Distributor,
     Token,
 }
 
 impl Target {
-    const ALL: [Self; 4] = [Self::Market, Self::Oracle, Self::Distributor, Self::Token];
+    const ALL: [Self; 5] = [Self::Market, Self::SignedAsks, Self::Oracle, Self::Distributor, Self::Token];
 
     fn decode(self, data: &[u8]) -> Option<Error> {
         match self {
             Self::Market => MarketErrors::abi_decode(data).ok().map(Error::Market),
+            Self::SignedAsks => MarketSignedAsksErrors::abi_decode(data)
+                .ok()
+                .and_then(SignedAskRefusal::from_errors)
+                .map(Error::SignedAskRefused),
             Self::Oracle => PriceOracleErrors::abi_decode(data).ok().map(Error::Oracle),
             Self::Distributor => {
                 RewardDistributorErrors::abi_decode(data).ok().map(|e| Error::Distributor(Box::new(e)))

@@ -14,15 +14,41 @@
 //!
 //! Expired orders stay in the book until an event removes them; the queries take the block time
 //! and leave them out.
+//!
+//! The book also holds signed asks ([`SignedAsk`]: offers signed off chain, never placed), added by
+//! whoever received them ([`OrderBook::insert_signed_ask`]); [`OrderBook::best_offer`] chooses
+//! among placed and signed asks alike. A deal opened from a signed ask (a `DealOpened` with ask
+//! id 0) moves its worker's nonce on, so the book drops every signed ask of that worker.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use alloy::primitives::{Address, B256, keccak256};
 
 use crate::{
     bindings::Market::MarketEvents,
     events::{Event, EventCursor, StreamPosition},
-    market::{AskId, BidId, PlacedAsk, PlacedBid, Requirements},
+    market::{Ask, AskId, BidId, PlacedAsk, PlacedBid, Requirements, SignedAsk},
     units::UsdPerSecond,
 };
+
+/// An ask a customer can take: placed on chain, or signed off chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Offer<'a> {
+    /// An ask placed on chain (take it with `quickBuy`).
+    Placed(&'a PlacedAsk),
+    /// A signed ask (take it with `quickBuySigned`).
+    Signed(&'a SignedAsk),
+}
+
+impl<'a> Offer<'a> {
+    /// The ask's fields.
+    pub fn ask(&self) -> &'a Ask {
+        match self {
+            Self::Placed(placed) => &placed.ask,
+            Self::Signed(signed) => &signed.ask,
+        }
+    }
+}
 
 /// Open asks and bids (see the [module documentation](self)).
 #[derive(Clone, Debug, Default)]
@@ -31,6 +57,10 @@ pub struct OrderBook {
     /// Asks by (price, id): cheapest first, then oldest (ids grow with time).
     by_price: BTreeSet<(UsdPerSecond, AskId)>,
     bids: BTreeMap<BidId, PlacedBid>,
+    /// Signed asks by the hash of their signature.
+    signed: HashMap<B256, SignedAsk>,
+    /// Signed asks by (price, signature hash): cheapest first.
+    signed_by_price: BTreeSet<(UsdPerSecond, B256)>,
     /// Where the book started: a rebuild after a deep reorganisation starts there again.
     origin: EventCursor,
     /// After the last event applied, with the hashes of the blocks read.
@@ -91,7 +121,12 @@ impl OrderBook {
                 self.remove_ask(AskId(id)) || self.remove_bid(BidId(id))
             }
             MarketEvents::DealOpened(opened) => {
-                let ask = self.remove_ask(AskId::from_word(opened.info.askId));
+                // Ask id 0: a signed ask was taken, and its worker's nonce moved on.
+                let ask = if opened.info.askId.is_zero() {
+                    self.remove_signed_asks_of(opened.info.worker) > 0
+                } else {
+                    self.remove_ask(AskId::from_word(opened.info.askId))
+                };
                 let bid = self.remove_bid(BidId::from_word(opened.info.bidId));
                 ask || bid
             }
@@ -172,6 +207,60 @@ impl OrderBook {
     /// (and [`Customer::best_ask`](crate::Customer::best_ask) adds the budget to the requirements).
     pub fn best_ask(&self, wanted: &Requirements, now: u64) -> Option<&PlacedAsk> {
         self.asks_matching(wanted, now).next()
+    }
+
+    /// Adds a signed ask (the same one again changes nothing). The book does not check it: verify
+    /// it first ([`SignedAsk::verify`] under the market's domain).
+    pub fn insert_signed_ask(&mut self, ask: SignedAsk) {
+        let key = keccak256(&ask.signature);
+        self.signed_by_price.insert((ask.ask.price, key));
+        self.signed.insert(key, ask);
+    }
+
+    /// Removes every signed ask of `worker` (its nonce moved on); returns how many there were.
+    pub fn remove_signed_asks_of(&mut self, worker: Address) -> usize {
+        self.retain_signed(|ask| ask.ask.worker != worker)
+    }
+
+    /// Removes the signed asks of `worker` whose nonce is below `nonce` (the worker's current one).
+    pub fn remove_stale_signed_asks(&mut self, worker: Address, nonce: u64) -> usize {
+        self.retain_signed(|ask| ask.ask.worker != worker || ask.nonce >= nonce)
+    }
+
+    fn retain_signed(&mut self, keep: impl Fn(&SignedAsk) -> bool) -> usize {
+        let before = self.signed.len();
+        let by_price = &mut self.signed_by_price;
+        self.signed.retain(|key, ask| {
+            let kept = keep(ask);
+            if !kept {
+                by_price.remove(&(ask.ask.price, *key));
+            }
+            kept
+        });
+        before - self.signed.len()
+    }
+
+    /// Every signed ask, cheapest first.
+    pub fn signed_asks(&self) -> impl Iterator<Item = &SignedAsk> + '_ {
+        self.signed_by_price.iter().filter_map(|(_, key)| self.signed.get(key))
+    }
+
+    /// Number of signed asks.
+    pub fn signed_ask_count(&self) -> usize {
+        self.signed.len()
+    }
+
+    /// The cheapest ask, placed or signed, meeting `wanted` at block time `now`; a placed ask wins
+    /// a tie (its price is on chain already). [`Self::best_ask`] looks at placed asks only.
+    pub fn best_offer(&self, wanted: &Requirements, now: u64) -> Option<Offer<'_>> {
+        let placed = self.best_ask(wanted, now);
+        let signed = self.signed_asks().find(|s| wanted.matches(&s.ask, now));
+        match (placed, signed) {
+            (Some(p), Some(s)) if s.ask.price < p.ask.price => Some(Offer::Signed(s)),
+            (Some(p), _) => Some(Offer::Placed(p)),
+            (None, Some(s)) => Some(Offer::Signed(s)),
+            (None, None) => None,
+        }
     }
 
     /// The bids still matchable at block time `now`, oldest first.
@@ -295,5 +384,59 @@ mod tests {
         assert_eq!(book.asks().map(|a| a.id.0).collect::<Vec<_>>(), vec![4, 5, 6, 2, 3, 1]);
         assert!(book.remove_ask(AskId(2)) && !book.remove_ask(AskId(2)));
         assert_eq!(book.best_ask(&wanted, 101).map(|a| a.id), Some(AskId(3)));
+    }
+
+    fn signed(price_scaled: u64, worker: u8, nonce: u64) -> SignedAsk {
+        let mut a = ask(price_scaled);
+        a.worker = Address::repeat_byte(worker);
+        // The book does not check signatures: distinct bytes are enough to tell asks apart.
+        let signature = alloy::primitives::Bytes::from(vec![worker, nonce as u8, price_scaled as u8]);
+        SignedAsk { ask: a, nonce, signature }
+    }
+
+    #[test]
+    fn best_offer_chooses_among_placed_and_signed_asks() {
+        let mut book = OrderBook::new();
+        let wanted =
+            Requirements::new(Term::Spot).resources(Resources::new().cpu_cores(2)).flags(NetFlags::PUBLIC_IP);
+        assert_eq!(book.best_offer(&wanted, 0), None);
+        book.apply(&placed(1, 1, &ask(5)));
+        book.insert_signed_ask(signed(7, 8, 0));
+        assert!(matches!(book.best_offer(&wanted, 0), Some(Offer::Placed(p)) if p.id == AskId(1)));
+        book.insert_signed_ask(signed(3, 9, 0));
+        book.insert_signed_ask(signed(3, 9, 0));
+        assert_eq!(book.signed_ask_count(), 2, "the same signed ask once");
+        let best = book.best_offer(&wanted, 0);
+        assert!(matches!(best, Some(Offer::Signed(s)) if s.ask.worker == Address::repeat_byte(9)));
+        assert_eq!(best.map(|o| o.ask().price), Some(price(3)));
+        // A tie goes to the placed ask.
+        book.insert_signed_ask(signed(5, 10, 0));
+        book.remove_signed_asks_of(Address::repeat_byte(9));
+        assert!(matches!(book.best_offer(&wanted, 0), Some(Offer::Placed(_))));
+        assert!(book.remove_ask(AskId(1)));
+        assert!(matches!(book.best_offer(&wanted, 0), Some(Offer::Signed(s)) if s.ask.price == price(5)));
+        assert_eq!(
+            book.signed_asks().map(|s| s.ask.price).collect::<Vec<_>>(),
+            vec![price(5), price(7)],
+            "cheapest first"
+        );
+    }
+
+    #[test]
+    fn a_deal_from_a_signed_ask_drops_its_workers_signed_asks_and_stale_nonces_go() {
+        let mut book = OrderBook::new();
+        book.insert_signed_ask(signed(3, 9, 0));
+        book.insert_signed_ask(signed(4, 9, 1));
+        book.insert_signed_ask(signed(5, 10, 0));
+        assert_eq!(book.remove_stale_signed_asks(Address::repeat_byte(9), 1), 1);
+        let mut taken = opened(7, 1, 0, 0);
+        if let MarketEvents::DealOpened(opened) = &mut taken.event {
+            opened.info.worker = Address::repeat_byte(9);
+        }
+        assert!(book.apply(&taken));
+        assert_eq!(
+            book.signed_asks().map(|s| s.ask.worker).collect::<Vec<_>>(),
+            vec![Address::repeat_byte(10)]
+        );
     }
 }

@@ -19,6 +19,7 @@ mod ids;
 mod orders;
 mod requirements;
 mod rules;
+pub mod signed;
 
 use alloy::primitives::{Address, U256};
 
@@ -28,6 +29,7 @@ pub use self::{
     orders::{Ask, Bid, PlacedAsk, PlacedBid, Purchase},
     requirements::{Mismatch, Requirements},
     rules::{DepositRule, Fee, Rate},
+    signed::{SignedAsk, SignedAskError},
 };
 
 /// Timestamps are unix seconds (block time). The contract's ids fit 64 bits (its counter is a

@@ -31,10 +31,14 @@ mod distributor;
 mod escrow;
 mod market;
 mod oracle;
+mod signed_asks;
 mod token;
 
 pub use distributor::{DistributorService, PendingRound, RewardStatus, RewardsPaid};
 pub use escrow::EscrowService;
 pub use market::{MarketEventStream, MarketService};
 pub use oracle::OracleService;
+pub use signed_asks::{
+    CLOSE_AND_WITHDRAW_GAS_LIMIT, QUICK_BUY_SIGNED_GAS_LIMIT, SignedAskRefusal, signed_binding_ask,
+};
 pub use token::{Permit, TokenService};

@@ -14,7 +14,11 @@
 
 use alloy::sol_types::SolCall;
 
-use crate::{bindings::Market, error::Target};
+use crate::{
+    bindings::{Market, MarketSignedAsks},
+    error::Target,
+    services::{CLOSE_AND_WITHDRAW_GAS_LIMIT, QUICK_BUY_SIGNED_GAS_LIMIT},
+};
 
 /// Gas limit of every `settle`: its costliest path (pays, closes the deal out of funds, the
 /// master's earnings and the protocol's fees written from zero: 76,242 gas measured), plus about 20 %.
@@ -32,10 +36,18 @@ pub const END_UNSERVED_GAS_LIMIT: u64 = 115_000;
 /// The least gas limit `input` to `target` needs at inclusion, whatever the estimate said; 0 for
 /// calls whose path does not depend on when they are mined.
 pub(crate) fn gas_floor(target: Target, input: &[u8]) -> u64 {
+    let selector = input.get(..4).and_then(|s| <[u8; 4]>::try_from(s).ok());
+    if matches!(target, Target::SignedAsks) {
+        return match selector {
+            Some(MarketSignedAsks::quickBuySignedCall::SELECTOR) => QUICK_BUY_SIGNED_GAS_LIMIT,
+            Some(MarketSignedAsks::closeDealAndWithdrawCall::SELECTOR) => CLOSE_AND_WITHDRAW_GAS_LIMIT,
+            _ => 0,
+        };
+    }
     if !matches!(target, Target::Market) {
         return 0;
     }
-    match input.get(..4).and_then(|s| <[u8; 4]>::try_from(s).ok()) {
+    match selector {
         Some(Market::settleCall::SELECTOR) => SETTLE_GAS_LIMIT,
         Some(Market::closeDealCall::SELECTOR) => CLOSE_DEAL_GAS_LIMIT,
         Some(Market::endDealUnservedCall::SELECTOR) => END_UNSERVED_GAS_LIMIT,
