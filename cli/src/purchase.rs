@@ -173,6 +173,9 @@ pub enum PurchaseError {
     /// The output could not be written.
     #[error(transparent)]
     Output(Box<crate::error::CliError>),
+    /// The workload configuration could not be read or delivered.
+    #[error(transparent)]
+    Config(Box<crate::workload_delivery::DeliveryError>),
     /// Some suppliers announced no endpoint in time (the deals are bought and running).
     #[error("no endpoint announced within {} for deal {}", format_duration(*waited), ids(deals))]
     NoEndpoint {

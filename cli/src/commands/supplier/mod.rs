@@ -8,12 +8,14 @@
 //! snm supplier ask list --account master
 //! snm supplier earnings --account master
 //! snm supplier withdraw --all --account master
+//! snm supplier usage --config agent.toml                          # per deal: bytes, runtime, container
 //! ```
 
 mod ask;
 mod doctor;
 mod earnings;
 mod init;
+mod usage;
 mod withdraw;
 mod worker;
 
@@ -41,6 +43,9 @@ pub enum Command {
     /// Checks the setup: RPC, chain id, contract code, account and gas, worker links, runtime,
     /// agent state; each line ok or FAIL with the fix.
     Doctor(doctor::Args),
+    /// Each deal the agent served: bytes in and out, runtime, container, state (from the agent's
+    /// state file and meters).
+    Usage(usage::Args),
 }
 
 impl Command {
@@ -53,6 +58,7 @@ impl Command {
             Self::Withdraw(args) => withdraw::run(&args, frame).await,
             Self::Doctor(args) => doctor::run(&args, frame).await,
             Self::Init(args) => init::run(&args, frame).await,
+            Self::Usage(args) => usage::run(&args, frame),
         }
     }
 }
