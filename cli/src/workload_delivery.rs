@@ -104,9 +104,9 @@ pub enum DeliveryError {
     Chain {
         /// The deal.
         deal: DealId,
-        /// Why.
+        /// Why (boxed: the SDK's error is large).
         #[source]
-        source: snm_sdk::Error,
+        source: Box<snm_sdk::Error>,
     },
 }
 
@@ -228,8 +228,11 @@ async fn wait_endpoint(
     what: &'static str,
 ) -> Result<String, DeliveryError> {
     loop {
-        let endpoint =
-            customer.market().endpoint(deal).await.map_err(|source| DeliveryError::Chain { deal, source })?;
+        let endpoint = customer
+            .market()
+            .endpoint(deal)
+            .await
+            .map_err(|source| DeliveryError::Chain { deal, source: Box::new(source) })?;
         if let Some(endpoint) = endpoint
             && wanted(&endpoint)
         {
