@@ -20,6 +20,7 @@
 //! # host = "unix:///var/run/docker.sock"  # omit: DOCKER_HOST, else this default
 //! # port = 3128                       # the container's port, published on the worker's IP
 //! # restarts = 3                      # starts again of a container that exits, then reported
+//! # close_on_crash = true             # the next exit ends the deal (false: restarted without bound)
 //! # network = "snm-deals"             # the containers' bridge, made without inter-container traffic
 //! # isolate = true                    # iptables rules: no way to the machine, LAN or 169.254/16
 //! # pull = true                       # pull images missing on the machine
@@ -190,6 +191,7 @@ struct RawDocker {
     host: Option<String>,
     port: Option<u16>,
     restarts: Option<u32>,
+    close_on_crash: Option<bool>,
     network: Option<String>,
     isolate: Option<bool>,
     pull: Option<bool>,
@@ -326,6 +328,7 @@ impl AgentConfig {
                     host: given.host,
                     port: given.port.unwrap_or(default.port),
                     restarts: given.restarts.unwrap_or(default.restarts),
+                    close_on_crash: given.close_on_crash.unwrap_or(default.close_on_crash),
                     network: given.network.or(default.network),
                     isolate: given.isolate.unwrap_or(default.isolate),
                     pull: given.pull.unwrap_or(default.pull),
@@ -507,9 +510,13 @@ ip = "203.0.113.7"
         assert_eq!(AgentConfig::from_toml(&config(""), Path::new(".")).unwrap().docker, None);
         assert_eq!(parse("kind = \"docker\"\n").unwrap().docker, Some(DockerConfig::default()));
         let tuned = "kind = \"docker\"\n[runtime.docker]\nport = 8080\nrestarts = 1\nisolate = false\n\
+                     close_on_crash = false\n\
                      config_listen = \"0.0.0.0:8750\"\n";
         let docker = parse(tuned).unwrap().docker.unwrap();
-        assert_eq!((docker.port, docker.restarts, docker.isolate), (8080, 1, false));
+        assert_eq!(
+            (docker.port, docker.restarts, docker.isolate, docker.close_on_crash),
+            (8080, 1, false, false)
+        );
         assert_eq!(docker.config_listen, Some("0.0.0.0:8750".parse().unwrap()));
 
         let bad = |runtime: &str| parse(runtime).unwrap_err().to_string();

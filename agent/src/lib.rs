@@ -18,6 +18,7 @@
 //! - [`runtime`]: where workloads run ([`Runtime`], with [`ProcessRuntime`] as the embedded default).
 //! - [`state`]: what the agent remembers across restarts ([`AgentState`] in a [`StateStore`]).
 //! - [`lock`]: one agent per state file ([`StateLock`]).
+//! - [`deal_usage`]: each deal's figures as `snm supplier usage` shows them.
 //!
 //! An agent refuses to start rather than take deals it could not serve (a runtime whose program is
 //! missing) or run beside another agent on the same state. A deal whose workload cannot be started
@@ -28,6 +29,7 @@
 pub mod availability;
 mod backoff;
 pub mod config;
+pub mod deal_usage;
 mod error;
 mod file;
 mod idle;
@@ -662,7 +664,12 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                 // The next start waits a pause that doubles, so that a passing cause (a port in
                 // use) has a chance to go before the agent gives up.
                 self.retries.fail(Action::Start(deal));
-                let attempts = record.start_failures + 1;
+                // A container that crashed as often as the runtime allows will not start again:
+                // the deal is given up now, not after more attempts.
+                let attempts = match error {
+                    RuntimeError::CrashLoop { .. } => MAX_START_ATTEMPTS.max(record.start_failures + 1),
+                    _ => record.start_failures + 1,
+                };
                 let reason = error.to_string();
                 self.update(deal, |r| {
                     r.start_failures = attempts;

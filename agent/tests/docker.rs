@@ -310,7 +310,33 @@ fn a_container_that_keeps_exiting_is_restarted_then_reported_and_its_deal_ended(
             assert_eq!(output.matches(&format!("deal {}: workload running", deal.id)).count(), 1, "{output}");
             assert!(output.contains(&format!("deal {}: workload stopped by itself", deal.id)), "{output}");
             assert!(output.contains("the container exited 3 times (last exit code 3)"), "{output}");
+            // The crash loop is final: the deal is ended at once, not after more start attempts.
+            assert!(
+                !output.contains(&format!("deal {}: workload failed to start (attempt 2)", deal.id)),
+                "{output}"
+            );
             assert!(containers(&docker, deal.id).is_empty(), "the crashed container is removed");
+
+            // With `close_on_crash = false` the container is started again past `restarts` and
+            // the deal stays open.
+            write_config(&dir, &docker, &parties.worker, 1, "close_on_crash = false");
+            let agent = Agent::spawn(&devnet, &dir, &parties.master_key);
+            let ask = wait_for_ask(&parties.customer, &parties.master).await;
+            let kept = buy(&parties.customer, &ask, "snm-crash:test").await;
+            let meter = snm_agent::runtime::Meter::path(&dir.join("workloads"), kept.id);
+            let start = Instant::now();
+            while snm_agent::runtime::Meter::load(&meter, kept.id).unwrap().is_none_or(|m| m.exits < 3) {
+                assert!(start.elapsed() < Duration::from_secs(60), "the container was not restarted 3 times");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let stored = parties.customer.market().deal(kept.id).await.unwrap().unwrap();
+            assert!(stored.is_active(), "the deal was closed: {stored:?}");
+            assert_eq!(containers(&docker, kept.id).len(), 1);
+            parties.customer.market().close_deal(kept.id, false).await.unwrap();
+            agent.wait_for(&format!("deal {}: finished, ", kept.id)).await;
+            let output = agent.kill();
+            assert!(!output.contains(&format!("deal {}: closed (Unserved)", kept.id)), "{output}");
+            assert!(containers(&docker, kept.id).is_empty(), "the container is removed");
             let _ = std::fs::remove_dir_all(&dir);
         })
     });

@@ -168,6 +168,12 @@ fn purchase_kind(error: &PurchaseError) -> Kind {
         PurchaseError::WeakSecret(_) => Kind::Usage,
         PurchaseError::NothingFits(_) => Kind::NotFound,
         PurchaseError::NoEndpoint { .. } => Kind::Timeout,
+        PurchaseError::Config(error) if error.is_input() => Kind::Usage,
+        PurchaseError::Config(error)
+            if matches!(error.as_ref(), crate::workload_delivery::DeliveryError::Timeout { .. }) =>
+        {
+            Kind::Timeout
+        }
         PurchaseError::Task(_) | PurchaseError::Output(_) => Kind::Failed,
         _ => Kind::Refused,
     }

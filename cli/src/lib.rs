@@ -8,6 +8,7 @@
 //! - [`output`], [`error`], [`exit`]: the frame every command speaks in: `--json`, errors on
 //!   stderr, exit codes by kind of failure.
 //! - [`purchase`]: a customer's purchase (`snm customer buy`).
+//! - [`workload_delivery`]: the workload configuration a purchase delivers to the agents.
 //! - [`campaign`]: a reward campaign's rounds (`snm campaign`).
 //! - [`table`], [`units`]: aligned tables and units as people type and read them.
 
@@ -27,3 +28,4 @@ pub mod signal;
 pub mod table;
 pub mod units;
 pub mod wallet;
+pub mod workload_delivery;

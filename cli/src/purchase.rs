@@ -173,6 +173,9 @@ pub enum PurchaseError {
     /// The output could not be written.
     #[error(transparent)]
     Output(#[from] crate::output::OutputError),
+    /// The workload configuration could not be read or delivered.
+    #[error(transparent)]
+    Config(Box<crate::workload_delivery::DeliveryError>),
     /// Some suppliers announced no endpoint in time (the deals are bought and running).
     #[error("no endpoint announced within {} for deal {}", format_duration(*waited), ids(deals))]
     NoEndpoint {
@@ -434,7 +437,7 @@ pub fn deal_text(deal: &DealOpened, runway: &Runway) -> String {
         ("image", deal.image.clone()),
     ];
     if deal.config_hash != B256::ZERO {
-        lines.push(("config", format!("{} (keccak256 of the secret)", deal.config_hash)));
+        lines.push(("config", format!("{} (keccak256 of the workload configuration)", deal.config_hash)));
     }
     let mut text = format!("deal {}\n", deal.id);
     for (label, value) in lines {

@@ -155,7 +155,10 @@ async fn buys_the_cheapest_fitting_machines_and_prints_the_deals() {
     let out = bought.ok();
     let opened = tokio::time::timeout(Duration::from_secs(10), announcer).await.unwrap().unwrap();
     assert_has(out, &["approved the market to take 504 SNM", "bought 2 deals for 504 SNM in deposits"]);
-    assert_has(out, &[&format!("config   {} (keccak256 of the secret)", config_hash(SECRET))]);
+    assert_has(
+        out,
+        &[&format!("config   {} (keccak256 of the workload configuration)", config_hash(SECRET))],
+    );
     for deal in &opened {
         assert_has(
             out,

@@ -31,8 +31,8 @@ use bollard::{
         NetworkCreateRequest, PortBinding,
     },
     query_parameters::{
-        CreateContainerOptions, CreateImageOptions, ListContainersOptions, RemoveContainerOptions,
-        StatsOptions, StopContainerOptions,
+        CreateContainerOptions, CreateImageOptions, ListContainersOptions, LogsOptions,
+        RemoveContainerOptions, StatsOptions, StopContainerOptions,
     },
 };
 use futures_util::StreamExt;
@@ -50,6 +50,10 @@ pub const LABEL_MARKET: &str = "io.snm.market";
 pub const LABEL_DEAL: &str = "io.snm.deal";
 /// The label naming the supplier's master account.
 pub const LABEL_MASTER: &str = "io.snm.master";
+
+/// The most of a container's log read for its certificate fingerprint: a workload prints it once
+/// at its start (as `snm-proxy` does).
+const LOG_SCAN_MAX: usize = 4 << 20;
 
 /// Credentials for a private registry the bids' images are pulled from.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +86,10 @@ pub struct DockerConfig {
     pub port: u16,
     /// How often a container that exits by itself is started again before it is reported.
     pub restarts: u32,
+    /// Whether the exit after the last restart ends the deal (reported as a crash loop, and the
+    /// agent ends the deal as unserved at once); `false`: the container is started again after
+    /// every exit, without bound (`restarts` is not used), and the deal stays open.
+    pub close_on_crash: bool,
     /// The Docker network the containers join (made by [`DockerRuntime::connect`] when missing,
     /// with traffic between containers off, its bridge interface named like it); `None`: Docker's
     /// default bridge.
@@ -110,6 +118,7 @@ impl Default for DockerConfig {
             host: None,
             port: 3128,
             restarts: 3,
+            close_on_crash: true,
             network: Some("snm-deals".into()),
             isolate: true,
             pull: true,
@@ -236,6 +245,11 @@ impl DockerRuntime {
         }
     }
 
+    /// Whether the container exited more often than it may be restarted: its deal is to end.
+    fn crashed(&self, meter: &Meter) -> bool {
+        self.config.close_on_crash && meter.exits > self.config.restarts
+    }
+
     fn meter_path(&self, deal: DealId) -> PathBuf {
         Meter::path(&self.root, deal)
     }
@@ -275,7 +289,7 @@ impl DockerRuntime {
 
     /// Bytes received and sent over all the container's interfaces in this run, `None` when it
     /// does not run (its counters are gone).
-    async fn counters(&self, id: &str) -> Result<Option<u64>, RuntimeError> {
+    async fn counters(&self, id: &str) -> Result<Option<(u64, u64)>, RuntimeError> {
         let options = StatsOptions { stream: false, one_shot: true };
         let mut stream = self.docker.stats(id, Some(options));
         let Some(stats) = stream.next().await else { return Ok(None) };
@@ -289,10 +303,12 @@ impl DockerRuntime {
             }
         };
         Ok(stats.networks.map(|networks| {
-            networks
-                .values()
-                .map(|n| n.rx_bytes.unwrap_or(0).saturating_add(n.tx_bytes.unwrap_or(0)))
-                .fold(0u64, u64::saturating_add)
+            networks.values().fold((0u64, 0u64), |(received, sent), n| {
+                (
+                    received.saturating_add(n.rx_bytes.unwrap_or(0)),
+                    sent.saturating_add(n.tx_bytes.unwrap_or(0)),
+                )
+            })
         }))
     }
 
@@ -300,8 +316,8 @@ impl DockerRuntime {
     async fn sample(&self, deal: DealId, id: &str) -> Result<Meter, RuntimeError> {
         let path = self.meter_path(deal);
         let mut meter = Meter::load(&path, deal)?.unwrap_or_else(|| Meter::new(id));
-        if let Some(bytes) = self.counters(id).await?
-            && meter.sample(bytes)
+        if let Some((received, sent)) = self.counters(id).await?
+            && meter.sample(received, sent)
         {
             meter.save(&path, deal)?;
         }
@@ -443,18 +459,57 @@ impl DockerRuntime {
         }
     }
 
-    fn workload(&self, deal: DealId, id: &str, pid: Option<i64>, endpoint: SocketAddr) -> Workload {
+    /// The TLS certificate fingerprint the container printed on its output (the last
+    /// `…#sha256=<64 hex digits>`, as `snm-proxy` prints `snm-proxy: listening on …#sha256=…`), so
+    /// that the announced endpoint names it as the process runtime's does; `None` when it printed
+    /// none (or its log cannot be read: the endpoint is then announced without it).
+    async fn fingerprint(&self, id: &str) -> Option<String> {
+        let options = LogsOptions { stdout: true, stderr: true, tail: "all".into(), ..Default::default() };
+        let mut logs = self.docker.logs(id, Some(options));
+        let (mut found, mut read) = (None, 0usize);
+        while let Some(Ok(chunk)) = logs.next().await {
+            let bytes: &[u8] = chunk.as_ref();
+            read = read.saturating_add(bytes.len());
+            if let Some(fingerprint) = find_fingerprint(&String::from_utf8_lossy(bytes)) {
+                found = Some(fingerprint);
+            }
+            if read > LOG_SCAN_MAX {
+                break;
+            }
+        }
+        found
+    }
+
+    fn workload(
+        &self,
+        deal: DealId,
+        id: &str,
+        pid: Option<i64>,
+        endpoint: SocketAddr,
+        fingerprint: Option<String>,
+    ) -> Workload {
         Workload {
             deal_id: deal,
             pid: pid.and_then(|p| u32::try_from(p).ok()).unwrap_or(0),
             started_at: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
             dir: self.root.join(format!("deal-{deal}")),
             stats: self.meter_path(deal),
-            endpoint: Some(endpoint.to_string()),
+            endpoint: Some(match fingerprint {
+                Some(fingerprint) => format!("{endpoint}#sha256={fingerprint}"),
+                None => endpoint.to_string(),
+            }),
             process_start: None,
             container: Some(id.to_owned()),
         }
     }
+}
+
+/// The last `#sha256=<64 hex digits>` in `text`, in lower case.
+fn find_fingerprint(text: &str) -> Option<String> {
+    text.rmatch_indices("#sha256=").find_map(|(at, marker)| {
+        let hex = text.get(at + marker.len()..at + marker.len() + 64)?;
+        hex.bytes().all(|b| b.is_ascii_hexdigit()).then(|| hex.to_ascii_lowercase())
+    })
 }
 
 /// The endpoint a container publishes its port on (read back from the Engine).
@@ -486,7 +541,7 @@ impl Runtime for DockerRuntime {
         let path = self.meter_path(deal);
         let meter = Meter::load(&path, deal)?;
         if let Some(meter) = &meter
-            && meter.exits > self.config.restarts
+            && self.crashed(meter)
         {
             if let Some(found) = self.find(deal).await?
                 && let Some(id) = found.id
@@ -510,7 +565,8 @@ impl Runtime for DockerRuntime {
                 // Started by an agent that stopped before recording it: adopted, not run twice.
                 let pid = state.and_then(|s| s.pid);
                 self.sample(deal, &id).await?;
-                return Ok(self.workload(deal, &id, pid, endpoint));
+                let fingerprint = self.fingerprint(&id).await;
+                return Ok(self.workload(deal, &id, pid, endpoint, fingerprint));
             }
             // A container that stopped before anyone recorded it: its traffic, if any, was
             // sampled into the meter, which the agent counts when the workload dies.
@@ -535,7 +591,8 @@ impl Runtime for DockerRuntime {
             return Err(error);
         }
         let pid = self.inspect(&id).await?.and_then(|c| c.state).and_then(|s| s.pid);
-        Ok(self.workload(deal, &id, pid, endpoint))
+        let fingerprint = self.fingerprint(&id).await;
+        Ok(self.workload(deal, &id, pid, endpoint, fingerprint))
     }
 
     /// Samples a running container; starts one that exited by itself again while restarts
@@ -556,7 +613,7 @@ impl Runtime for DockerRuntime {
         if meter.exited(state.finished_at, state.exit_code) && meter.save(&path, deal).is_err() {
             return false;
         }
-        if meter.exits > self.config.restarts {
+        if self.crashed(&meter) {
             return false;
         }
         self.docker
@@ -599,5 +656,21 @@ impl Runtime for DockerRuntime {
         let probe = self.root.join(format!(".snm-agent-check-{}", std::process::id()));
         std::fs::write(&probe, b"").map_err(unwritable)?;
         std::fs::remove_file(&probe).map_err(unwritable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_full_fingerprint_of_a_log_is_found() {
+        let a = "ab".repeat(32);
+        let b = "CD".repeat(32);
+        let log =
+            format!("snm-proxy: listening on 0.0.0.0:3128#sha256={a}\nrestart\nlistening on x#sha256={b}\n");
+        assert_eq!(find_fingerprint(&log), Some("cd".repeat(32)));
+        assert_eq!(find_fingerprint("listening on x#sha256=abc\n"), None, "too short");
+        assert_eq!(find_fingerprint("no pin here"), None);
     }
 }

@@ -29,6 +29,18 @@ pub struct Meter {
     pub last_exit_at: Option<String>,
     /// Its last exit code.
     pub last_exit_code: Option<i64>,
+    /// Of [`carried`](Self::carried): the bytes the container received.
+    #[serde(default)]
+    pub carried_in: u128,
+    /// Of [`carried`](Self::carried): the bytes the container sent.
+    #[serde(default)]
+    pub carried_out: u128,
+    /// Of [`last`](Self::last): the bytes received.
+    #[serde(default)]
+    pub last_in: u64,
+    /// Of [`last`](Self::last): the bytes sent.
+    #[serde(default)]
+    pub last_out: u64,
 }
 
 impl Meter {
@@ -66,11 +78,13 @@ impl Meter {
         crate::file::write_atomically(path, &json).map_err(meter)
     }
 
-    /// Takes a sample of the current run's counters; returns whether it changed the meter.
-    /// Counters never go back within a run, so a lower figure (read late) is ignored.
-    pub fn sample(&mut self, bytes: u64) -> bool {
+    /// Takes a sample of the current run's counters (bytes received, bytes sent); returns
+    /// whether it changed the meter. Counters never go back within a run, so a lower figure (read
+    /// late) is ignored.
+    pub fn sample(&mut self, received: u64, sent: u64) -> bool {
+        let bytes = received.saturating_add(sent);
         if bytes > self.last {
-            self.last = bytes;
+            (self.last, self.last_in, self.last_out) = (bytes, received, sent);
             true
         } else {
             false
@@ -84,7 +98,9 @@ impl Meter {
             return false;
         }
         self.carried = self.carried.saturating_add(u128::from(self.last));
-        self.last = 0;
+        self.carried_in = self.carried_in.saturating_add(u128::from(self.last_in));
+        self.carried_out = self.carried_out.saturating_add(u128::from(self.last_out));
+        (self.last, self.last_in, self.last_out) = (0, 0, 0);
         self.exits += 1;
         self.last_exit_at = finished_at;
         self.last_exit_code = exit_code;
@@ -95,6 +111,14 @@ impl Meter {
     pub fn total(&self) -> Bytes {
         Bytes::new(self.carried.saturating_add(u128::from(self.last)))
     }
+
+    /// The traffic counted by direction: (received, sent) by the container.
+    pub fn by_direction(&self) -> (Bytes, Bytes) {
+        (
+            Bytes::new(self.carried_in.saturating_add(u128::from(self.last_in))),
+            Bytes::new(self.carried_out.saturating_add(u128::from(self.last_out))),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -104,13 +128,14 @@ mod tests {
     #[test]
     fn exits_carry_the_run_once_and_late_samples_do_not_go_back() {
         let mut meter = Meter::new("abc");
-        assert!(meter.sample(100));
-        assert!(!meter.sample(90), "a late, lower reading is ignored");
+        assert!(meter.sample(60, 40));
+        assert!(!meter.sample(50, 40), "a late, lower reading is ignored");
         assert!(meter.exited(Some("t1".into()), Some(3)));
         assert!(!meter.exited(Some("t1".into()), Some(3)), "the same exit counts once");
         assert_eq!((meter.carried, meter.last, meter.exits), (100, 0, 1));
-        meter.sample(40);
+        meter.sample(10, 30);
         assert_eq!(meter.total(), Bytes::new(140));
+        assert_eq!(meter.by_direction(), (Bytes::new(70), Bytes::new(70)));
 
         let dir = std::env::temp_dir().join(format!("snm-meter-{}", std::process::id()));
         let path = Meter::path(&dir, DealId(7));

@@ -15,6 +15,11 @@
 //! snm customer buy --term spot --budget "50 SNM" --max-price "0.5 USD/h" --dry-run
 //! ```
 //!
+//! With `--env-file FILE` (and `--secret-file FILE`, `--arg ARG`) the deal carries the hash of
+//! that workload configuration instead, and once each deal is open the configuration is signed
+//! with the customer's key and delivered to the supplier's agent, which starts the container only
+//! with it (see [`crate::workload_delivery`]).
+//!
 //! The secret never leaves the machine: the deal carries its keccak-256 (`configHash`), which the
 //! supplier's proxy checks (see `snm_proxy`). That hash is public, so a secret that cannot hold 128
 //! bits of randomness is refused before anything is bought.
@@ -67,6 +72,8 @@ pub struct Args {
     /// hold 128 bits of randomness (`openssl rand -hex 32`).
     #[arg(long, env = "SNM_SECRET", hide_env_values = true)]
     secret: Option<String>,
+    #[command(flatten)]
+    config: crate::workload_delivery::ConfigArgs,
     /// How many deals to buy, each on its own machine (many proxies: many IPs).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
     count: u16,
@@ -148,6 +155,7 @@ pub async fn run(args: Args, frame: Frame) -> Result<(), PurchaseError> {
     let mut report = BuyReport { dry_run: args.dry_run, ..BuyReport::default() };
     // Before anything is read or bought: a weak secret would protect nothing.
     let secret = args.secret.map(ProxySecret::new).transpose()?;
+    let workload_config = args.config.load().map_err(|e| PurchaseError::Config(Box::new(e)))?;
     let order =
         Order { wanted: args.needs.requirements(args.term), budget: args.budget, count: args.count.into() };
     let client =
@@ -187,9 +195,14 @@ pub async fn run(args: Args, frame: Frame) -> Result<(), PurchaseError> {
             Error::InsufficientFunds { account, funds: Funds::TokenBalance, available, needed }.into()
         );
     }
-    let permit = if args.permit { Some(args.chain.signer()?) } else { None };
+    // One unlock of the key for both uses (a keystore asks its password once).
+    let signer = if args.permit || workload_config.is_some() { Some(args.chain.signer()?) } else { None };
+    let permit = if args.permit { signer.clone() } else { None };
     let image = args.image.unwrap_or_default();
-    let hash = secret.as_ref().map_or(B256::ZERO, ProxySecret::config_hash);
+    let hash = match &workload_config {
+        Some(config) => config.hash(),
+        None => secret.as_ref().map_or(B256::ZERO, ProxySecret::config_hash),
+    };
 
     let mut bought: Vec<DealOpened> = Vec::new();
     let mut queue: VecDeque<Pick> = plan.picks.into();
@@ -228,6 +241,13 @@ pub async fn run(args: Args, frame: Frame) -> Result<(), PurchaseError> {
     let deposits: Snm = bought.iter().map(|deal| deal.deposit).sum();
     frame.say(format_args!("bought {} for {} in deposits", plural(bought.len(), "deal"), deposits));
 
+    if let (Some(config), Some(signer)) = (&workload_config, &signer) {
+        let ids: Vec<DealId> = bought.iter().map(|deal| deal.id).collect();
+        let timeout = args.wait_endpoint.unwrap_or(crate::workload_delivery::DEFAULT_DELIVERY_WAIT);
+        crate::workload_delivery::deliver_all(&customer, &ids, config, signer, timeout, frame)
+            .await
+            .map_err(|e| PurchaseError::Config(Box::new(e)))?;
+    }
     if let Some(timeout) = args.wait_endpoint {
         report.endpoints = wait_for_endpoints(&customer, &bought, timeout, frame).await?;
     }

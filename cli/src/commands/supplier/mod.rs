@@ -8,6 +8,7 @@
 //! snm supplier ask list --account master
 //! snm supplier earnings --account master
 //! snm supplier withdraw --all --account master
+//! snm supplier usage --config agent.toml                          # per deal: bytes, runtime, container
 //! ```
 
 mod ask;
@@ -15,6 +16,7 @@ mod claim;
 mod doctor;
 mod earnings;
 mod init;
+mod usage;
 mod withdraw;
 mod worker;
 
@@ -44,6 +46,9 @@ pub enum Command {
     /// Checks the setup: RPC, chain id, contract code, account and gas, worker links, runtime,
     /// agent state; each line ok or FAIL with the fix.
     Doctor(doctor::Args),
+    /// Each deal the agent served: bytes in and out, runtime, container, state (from the agent's
+    /// state file and meters).
+    Usage(usage::Args),
 }
 
 impl Command {
@@ -57,6 +62,7 @@ impl Command {
             Self::Claim(args) => claim::run(&args, frame).await,
             Self::Doctor(args) => doctor::run(&args, frame).await,
             Self::Init(args) => init::run(&args, frame).await,
+            Self::Usage(args) => usage::run(&args, frame),
         }
     }
 }
