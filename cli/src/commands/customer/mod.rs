@@ -1,9 +1,11 @@
-//! `snm customer`: what a customer does: buy compute, fund and follow deals, close them.
+//! `snm customer`: what a customer does: buy compute, fund and follow deals, close them, report
+//! the traffic it counted.
 
 pub mod buy;
 mod close;
 mod deals;
 mod deposit;
+pub mod report;
 mod runway;
 mod top_up;
 mod wait;
@@ -33,6 +35,8 @@ pub enum Command {
     Close(close::Args),
     /// The account's deals.
     Deals(deals::Args),
+    /// Writes the customer's own usage report of its deals from the traffic it metered, signed.
+    Report(report::Args),
 }
 
 impl Command {
@@ -47,6 +51,7 @@ impl Command {
             Self::Runway(args) => runway::run(&args, frame).await,
             Self::Close(args) => close::run(&args, frame).await,
             Self::Deals(args) => deals::run(&args, frame).await,
+            Self::Report(args) => report::run(&args, frame).await,
         }
     }
 }
