@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use snm_sdk::rewards::RewardsError;
+
 use crate::{
     campaign::CampaignError,
     chain::ChainError,
@@ -31,6 +33,9 @@ pub enum CliError {
     /// A campaign step failed (boxed, as a purchase).
     #[error(transparent)]
     Campaign(Box<CampaignError>),
+    /// The customer's usage report could not be written.
+    #[error(transparent)]
+    CustomerReport(#[from] crate::commands::customer::report::ReportError),
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     File {
@@ -103,6 +108,7 @@ impl CliError {
                 CampaignError::Rewards(_) => Kind::Usage,
                 _ => Kind::Failed,
             },
+            Self::CustomerReport(error) => report_kind(error),
             Self::File { source, .. } if source.kind() == std::io::ErrorKind::NotFound => Kind::NotFound,
             Self::File { .. } | Self::Output(_) | Self::Check { .. } => Kind::Failed,
             Self::NotFound { .. } => Kind::NotFound,
@@ -133,6 +139,22 @@ impl CliError {
             _ => None,
         };
         specific.or_else(|| self.kind().default_hint()).map(str::to_owned)
+    }
+}
+
+fn report_kind(error: &crate::commands::customer::report::ReportError) -> Kind {
+    use crate::commands::customer::report::ReportError;
+    use snm_sdk::proxy_client::DealMeterError;
+    match error {
+        ReportError::Traffic(DealMeterError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Kind::NotFound
+        }
+        ReportError::Traffic(DealMeterError::Io { .. }) | ReportError::Rewards(RewardsError::Io { .. }) => {
+            Kind::Failed
+        }
+        ReportError::Traffic(_) | ReportError::Rewards(_) => Kind::Usage,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The main job, small: 3 suppliers and 1 MB per proxy, end to end on its own devnet. Its output
-//! must show every phase, a summary line per supplier whose figures agree with the campaign's
-//! rules, the gas table beside SONM's, and every SNM accounted for.
+//! must show every phase, the staged campaign (applications, two admission stages, an unbought
+//! supplier paid for being online), a summary line per supplier whose figures agree with the
+//! campaign's rules, the gas table beside SONM's, and every SNM accounted for.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
 
@@ -30,9 +31,12 @@ fn the_operation_a_story_runs_end_to_end() {
     let counted = stdout.lines().find(|l| l.starts_with("transactions: ")).unwrap_or_default();
     assert!(counted.ends_with(" sent, 0 reverted on chain"), "{counted}\n{stdout}");
 
-    // One line per supplier: its own IP, the bytes its proxy carried, a deal paid in full (an hour
-    // at 0.36 + 0.018 (i mod 200) USD/h and 100 SNM/USD), and 50 SNM per IP plus $4/TB at 100 SNM/USD
-    // (4 * 10^-10 SNM per byte), claimed in full.
+    // One line per supplier. All three applied; the first two were admitted at stage 1 and bought:
+    // their own IP, online since admission, the agent's and the customer's counts of the bytes
+    // their proxy carried (equal: both count the application's bytes, both ways), paid on the
+    // smaller, a deal paid in full (an hour at 0.36 + 0.018 (i mod 200) USD/h and 100 SNM/USD),
+    // and 50 SNM per IP plus $4/TB at 100 SNM/USD (4 * 10^-10 SNM per byte), claimed in full. The
+    // third came at stage 2, was never bought, and was online: 50 SNM.
     let rows: Vec<Vec<&str>> = stdout
         .lines()
         .skip_while(|l| !l.starts_with("Suppliers"))
@@ -43,16 +47,30 @@ fn the_operation_a_story_runs_end_to_end() {
     for (i, row) in rows.iter().enumerate() {
         assert_eq!(row[0], (i + 1).to_string(), "{row:?}");
         assert_eq!(row[2], format!("127.0.0.{}", 11 + i));
-        let bytes: u128 = row[3].parse().unwrap();
-        assert!((800_000..=2_000_000).contains(&bytes), "{row:?}");
-        let tenths = 360 + 18 * i as u128;
-        let earned = Fixed::from_u128(tenths, 1).to_string();
-        assert_eq!(&row[4..6], [earned.as_str(), "SNM"], "{row:?}");
-        let reward_wei = 50 * 10u128.pow(18) + bytes * 4 * 10u128.pow(8);
+        let online: u64 = row[4].strip_suffix('s').unwrap().parse().unwrap();
+        assert!(online >= 1, "online at least min_online: {row:?}");
+        let (agent, customer, paid): (u128, u128, u128) =
+            (row[5].parse().unwrap(), row[6].parse().unwrap(), row[7].parse().unwrap());
+        assert_eq!(paid, agent.min(customer), "{row:?}");
+        assert_eq!(agent, customer, "{row:?}");
+        let (stage, earned_tenths) = if i < 2 {
+            assert!((800_000..=2_000_000).contains(&paid), "{row:?}");
+            ("1", 360 + 18 * i as u128)
+        } else {
+            assert_eq!(paid, 0, "{row:?}");
+            ("2", 0)
+        };
+        assert_eq!(row[3], stage, "{row:?}");
+        let earned = Fixed::from_u128(earned_tenths, 1).to_string();
+        assert_eq!(&row[8..10], [earned.as_str(), "SNM"], "{row:?}");
+        let reward_wei = 50 * 10u128.pow(18) + paid * 4 * 10u128.pow(8);
         let reward = Fixed::from_u128(reward_wei, 18).to_string();
-        assert_eq!(&row[6..8], [reward.as_str(), "SNM"], "{row:?}");
-        assert_eq!(row[6..8], row[8..10], "claimed all: {row:?}");
+        assert_eq!(&row[10..12], [reward.as_str(), "SNM"], "{row:?}");
+        assert_eq!(row[10..12], row[12..14], "claimed all: {row:?}");
     }
+    assert!(stdout.contains("3 applications signed and accepted; stage 1 admits 2 from"), "{stdout}");
+    assert!(stdout.contains("stage 2 admits 1 more suppliers from"), "{stdout}");
+    assert!(stdout.contains("2 deals counted by both sides, 0 differing by more than 5 %"), "{stdout}");
 
     for line in ["quick buy", "settle", "close deal", "place ask", "claim reward", "announce endpoint"] {
         assert!(stdout.lines().any(|l| l.starts_with(line)), "no gas row for {line}:\n{stdout}");

@@ -5,7 +5,7 @@ use std::{io, net::SocketAddr};
 
 use snm_sdk::proxy_client::{ProxyClientError, ProxyEndpoint, ProxySecret, connect};
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
     net::TcpListener,
 };
 
@@ -33,6 +33,12 @@ pub async fn send_through(
     bytes: u64,
 ) -> Result<(), TrafficError> {
     let tunnel = connect(proxy, &target.to_string(), secret).await?;
+    round_trip(tunnel, bytes).await
+}
+
+/// Sends `bytes` through an open tunnel (any stream to an echo server, such as a tunnel metered by
+/// the customer) and reads them back, checking every byte.
+pub async fn round_trip<S: AsyncRead + AsyncWrite>(tunnel: S, bytes: u64) -> Result<(), TrafficError> {
     let (mut reader, mut writer) = tokio::io::split(tunnel);
     let pattern = |i: u64| (i % 251) as u8;
     let send = async move {

@@ -1,7 +1,8 @@
 //! Campaigns with applications, staged admission and participation by availability (issue 15):
 //! signed applications and their refusals, the admission list, records before admission or of
 //! another account, idle-but-online IPs paid and offline ones not, each with its exact amounts,
-//! and the sum of the leaves equal to the round's total over random campaigns.
+//! an offline admitted IP earning nothing, the sum of the leaves equal to the round's total over
+//! random campaigns, and over random two-sided figures each account paid on the smaller ones.
 
 // Test helpers outside #[test] functions may panic too.
 #![allow(clippy::expect_used)]
@@ -509,6 +510,127 @@ async fn a_supplier_inflating_bytes_is_paid_on_the_customers_count_and_listed() 
         matches!(&err, RewardsError::ReportSigner { claimed, .. } if *claimed == customer.address()),
         "{err}"
     );
+    fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[test]
+fn an_offline_admitted_ip_earns_nothing() -> Result {
+    let dir = scratch("offline");
+    let (a, e) = (key(1).address(), key(5).address());
+    let mut list = AdmissionList::new("operation-a");
+    list.admitted = vec![
+        snm_sdk::rewards::Admitted { account: a, ips: vec![ip("10.0.0.1")], stage: 1, admitted_from: T0 },
+        snm_sdk::rewards::Admitted { account: e, ips: vec![ip("10.0.5.1")], stage: 1, admitted_from: T0 },
+    ];
+    list.write(&dir.join("admission.json"))?;
+    usage(&dir.join("usage.csv"), &[])?;
+    // E asked for 30 hours before its admission, then its worker was up with no ask for two days
+    // (idle is not available): 0 seconds online. A asked for 30 hours after admission.
+    write_availability(
+        &dir.join("availability.jsonl"),
+        &[
+            available(a, "10.0.0.1", WorkerState::Ask, T0, 30),
+            available(e, "10.0.5.1", WorkerState::Ask, T0 - 30 * HOUR, 30),
+            available(e, "10.0.5.1", WorkerState::Idle, T0, 48),
+        ],
+    )?;
+    let inputs = RoundInputs {
+        reports: vec![dir.join("usage.csv")],
+        admission: Some(dir.join("admission.json")),
+        availability: vec![dir.join("availability.jsonl")],
+        customer_reports: vec![],
+    };
+    let round = compute_round_with(&campaign(Some(OnlineTime::from_hours(24))), None, &inputs)?;
+    assert_eq!(round.account(a).map(|r| (r.ips, r.cumulative)), Some((1, Snm::from_whole(50))));
+    let offline = round.account(e).expect("E is listed");
+    assert_eq!((offline.ips, offline.bytes, offline.cumulative), (0, Bytes::ZERO, Snm::ZERO));
+    assert_eq!(
+        offline.participation.as_ref().map(|p| (p.stage, p.ips_admitted, p.ips_online, p.online_seconds)),
+        Some((1, 1, 0, 0))
+    );
+    assert!(round.claim(e).is_none());
+    assert_eq!((round.total(), round.tree().values().len()), (Snm::from_whole(50), 1));
+    fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// Over random suppliers' and customers' figures (equal, lower, higher, missing on either side),
+/// every account is paid on its records' smaller figures (its own for supplier-only deals), the
+/// listed deals are exactly those beyond 5% or reported by one side, and the leaves sum to the
+/// round's total.
+#[tokio::test]
+async fn the_leaves_sum_to_the_total_over_random_two_sided_figures() -> Result {
+    let dir = scratch("two-sided-property");
+    let mut rng = StdRng::seed_from_u64(1515);
+    let customer = key(9);
+    let tolerance = 500u128; // basis points
+    for case in 0..25 {
+        let accounts: Vec<Address> =
+            (0..rng.gen_range(1..8u8)).map(|k| Address::repeat_byte(k + 1)).collect();
+        let (mut supplier_rows, mut customer_rows) = (Vec::new(), Vec::new());
+        let mut expected_bytes = std::collections::BTreeMap::<Address, u128>::new();
+        let mut expected_listed = 0;
+        for (k, account) in accounts.iter().enumerate() {
+            let at = format!("10.{case}.{k}.1");
+            expected_bytes.insert(*account, 0);
+            for deal in 0..rng.gen_range(1..5u64) {
+                let start = T0 + deal * HOUR;
+                // At most 4 TB either side: a 10 Gbit/s line carries 4.5 TB in an hour.
+                let supplier = rng.gen_range(0..3_000_000_000_000u128);
+                let customer_figure = match rng.gen_range(0..4) {
+                    0 => Some(supplier),
+                    1 => Some(supplier - supplier / rng.gen_range(2..200)),
+                    2 => Some(supplier + rng.gen_range(0..1_000_000_000_000)),
+                    _ => None,
+                };
+                let only_customer = rng.gen_bool(0.1);
+                if !only_customer {
+                    supplier_rows.push((*account, at.clone(), Bytes::new(supplier), start));
+                }
+                if let Some(c) = customer_figure {
+                    customer_rows.push((*account, at.clone(), Bytes::new(c), start));
+                }
+                let (paid, listed) = match (only_customer, customer_figure) {
+                    (true, None) => (0, false),
+                    (true, Some(_)) => (0, true),
+                    (false, None) => (supplier, true),
+                    (false, Some(c)) => {
+                        let (low, high) = (supplier.min(c), supplier.max(c));
+                        (low, (high - low) * 10_000 > tolerance * high)
+                    }
+                };
+                *expected_bytes.entry(*account).or_default() += paid;
+                expected_listed += usize::from(listed);
+            }
+        }
+        let write = |path: &Path, rows: &[(Address, String, Bytes, u64)]| {
+            let rows: Vec<(Address, &str, Bytes, u64)> =
+                rows.iter().map(|(a, i, b, s)| (*a, i.as_str(), *b, *s)).collect();
+            usage(path, &rows)
+        };
+        let (suppliers, customers) = (dir.join(format!("s{case}.csv")), dir.join(format!("c{case}.csv")));
+        write(&suppliers, &supplier_rows)?;
+        write(&customers, &customer_rows)?;
+        ReportSignature::sign_file(&customer, &customers).await?;
+        let inputs = RoundInputs {
+            reports: vec![suppliers],
+            customer_reports: vec![customers],
+            ..RoundInputs::default()
+        };
+        let round = match compute_round_with(&two_sided(SupplierOnly::Paid), None, &inputs) {
+            Err(RewardsError::NothingToDistribute) => continue,
+            other => other?,
+        };
+        for (account, bytes) in &expected_bytes {
+            let paid = round.account(*account).map_or(0, |r| r.bytes.get());
+            assert_eq!(paid, *bytes, "case {case}, {account}");
+        }
+        assert_eq!(round.discrepancies().len(), expected_listed, "case {case}");
+        let leaves =
+            round.tree().values().iter().try_fold(Snm::ZERO, |sum, (_, amount)| sum.checked_add(*amount));
+        assert_eq!(leaves, Some(round.total()), "case {case}");
+    }
     fs::remove_dir_all(&dir)?;
     Ok(())
 }

@@ -63,15 +63,30 @@ fn print_summary(s: &Summary) {
     println!();
     println!("Suppliers");
     println!(
-        "{:>3}  {:<42}  {:<11} {:>14} {:>22} {:>22} {:>22}",
-        "#", "master", "IP", "bytes", "deal earnings", "reward", "claimed"
+        "{:>3}  {:<42}  {:<11} {:>5} {:>6} {:>12} {:>12} {:>12} {:>22} {:>22} {:>22}",
+        "#",
+        "master",
+        "IP",
+        "stage",
+        "online",
+        "agent bytes",
+        "cust. bytes",
+        "paid bytes",
+        "deal earnings",
+        "reward",
+        "claimed"
     );
     for (i, line) in s.suppliers.iter().enumerate() {
+        let c = &line.campaign;
         println!(
-            "{:>3}  {:<42}  {:<11} {:>14} {:>22} {:>22} {:>22}",
+            "{:>3}  {:<42}  {:<11} {:>5} {:>6} {:>12} {:>12} {:>12} {:>22} {:>22} {:>22}",
             i + 1,
             line.master.to_string(),
             line.ip.to_string(),
+            c.stage.map_or("-".to_owned(), |n| n.to_string()),
+            format!("{}s", c.online_seconds),
+            c.supplier_bytes.get(),
+            c.customer_bytes.get(),
             line.bytes.get(),
             line.earned.to_string(),
             line.reward.to_string(),
@@ -79,16 +94,23 @@ fn print_summary(s: &Summary) {
         );
     }
     let total = |f: fn(&story::SupplierLine) -> Snm| s.suppliers.iter().map(f).sum::<Snm>();
-    let bytes: u128 = s.suppliers.iter().map(|l| l.bytes.get()).sum();
+    let bytes = |f: fn(&story::SupplierLine) -> Bytes| s.suppliers.iter().map(|l| f(l).get()).sum::<u128>();
     println!(
-        "{:>3}  {:<42}  {:<11} {:>14} {:>22} {:>22} {:>22}",
+        "{:>3}  {:<42}  {:<11} {:>5} {:>6} {:>12} {:>12} {:>12} {:>22} {:>22} {:>22}",
         "",
         "total",
         format!("{} IPs", s.suppliers.len()),
-        bytes,
+        "",
+        "",
+        bytes(|l| l.campaign.supplier_bytes),
+        bytes(|l| l.campaign.customer_bytes),
+        bytes(|l| l.bytes),
         total(|l| l.earned).to_string(),
         total(|l| l.reward).to_string(),
         total(|l| l.claimed).to_string()
+    );
+    println!(
+        "(stage: admission stage; online: seconds available since admission; agent and customer bytes: both counts; paid: the smaller)"
     );
     println!();
     println!("Gas per kind of transaction (receipt gasUsed, 21,000 base included), beside SONM's");

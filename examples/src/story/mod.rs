@@ -9,6 +9,7 @@
 //! supplier claims. It ends with a table per supplier, the gas of every kind of transaction beside
 //! SONM's, and the check that every SNM minted is accounted for.
 
+pub mod campaign;
 pub mod footprint;
 pub mod ledger;
 
@@ -26,20 +27,26 @@ use alloy::{
     providers::{DynProvider, Provider},
 };
 use anyhow::{Context, bail};
-use snm_agent::{AgentConfig, AgentEvent, AskTemplate, ProcessRuntime, SupplierAgent, WorkerConfig};
+use snm_agent::{
+    AgentConfig, AgentEvent, AskTemplate, ProcessRuntime, SupplierAgent, WorkerConfig,
+    availability::AvailabilityConfig,
+};
 use snm_proxy::{agent_command, policy::Cidr, traffic};
 use snm_sdk::{
     Customer, Supplier,
     devnet::{Devnet, DevnetConfig},
     gas::{self, GasReport},
-    market::{DealId, Purchase, Requirements},
-    proxy_client::{ProxyEndpoint, ProxySecret},
-    rewards::{Campaign, Round, compute_round},
+    market::{DealId, DealOpened, Purchase, Requirements},
+    proxy_client::{DealMeters, ProxyEndpoint, ProxySecret},
+    rewards::{Round, compute_round_with},
     units::{Bytes, NetFlags, Resources, Snm, Term, UsdPerHour},
 };
 use tokio::sync::{mpsc, watch};
 
-use self::ledger::Ledger;
+use self::{
+    campaign::{StagedCampaign, Standing},
+    ledger::Ledger,
+};
 
 /// How big the story is.
 #[derive(Clone, Debug)]
@@ -69,6 +76,8 @@ pub struct SupplierLine {
     pub reward: Snm,
     /// What it claimed.
     pub claimed: Snm,
+    /// Its admission stage, online time and both counts of its traffic.
+    pub campaign: Standing,
 }
 
 /// What the story ends with.
@@ -170,17 +179,33 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
             let runtime =
                 ProcessRuntime::new(agent_config.command.clone(), agent_config.workload_dir.clone())?;
             let (agent, _) = SupplierAgent::start(supplier.clone(), agent_config, runtime).await?;
-            anyhow::Ok((i, supplier, agent))
+            anyhow::Ok((i, supplier, agent, master, worker.address()))
         });
     }
     let mut joined = Vec::with_capacity(config.suppliers);
     while let Some(result) = joins.join_next().await {
         joined.push(result.context("a supplier's setup task failed")??);
     }
-    joined.sort_by_key(|(i, _, _)| *i);
+    joined.sort_by_key(|(i, ..)| *i);
+    // Operation A's way in: every supplier applies, the operator admits most of them now and the
+    // rest later (step 4).
+    let mut staged = StagedCampaign::open(&config.dir.join("campaign"))?;
+    for (i, _, _, master, worker) in &joined {
+        staged.apply(master, *worker, worker_ip(*i)).await?;
+    }
+    let later = campaign::second_stage(config.suppliers);
+    let first = config.suppliers - later;
+    // The chain's clock may run ahead of the wall's, never behind: deals open after this.
+    let now = campaign::unix_now().min(operator.client().now().await?);
+    staged.admit(1, first, now)?;
+    println!(
+        "      {} applications signed and accepted; stage 1 admits {first} from {now} (min_online {} s)",
+        staged.applications(),
+        campaign::MIN_ONLINE.secs()
+    );
     let mut suppliers = Vec::with_capacity(config.suppliers);
     let mut agents = Vec::with_capacity(config.suppliers);
-    for (i, supplier, mut agent) in joined {
+    for (i, supplier, mut agent, _, _) in joined {
         let (tx, mut stop) = (events_tx.clone(), stopped.clone());
         agents.push(tokio::spawn(async move {
             let shutdown = async move {
@@ -200,15 +225,24 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     step(
         3,
         &format!(
-            "a customer buys {} proxies with a public IP, cheapest first, an hour each",
-            config.suppliers
+            "a customer buys {first} proxies with a public IP from admitted suppliers, cheapest first, an hour each"
         ),
     );
     let budget_per_proxy = Snm::from_whole(500);
     let funds = Snm::from_whole(500 * config.suppliers as u64);
-    let customer = Customer::new(devnet.connect(&devnet.new_account(funds).await?));
+    let customer_key = devnet.new_account(funds).await?;
+    let customer = Customer::new(devnet.connect(&customer_key));
     customer.token().approve_market(funds).await?;
     let mut book = customer.market().order_book().await?;
+    // The operator, also the customer, buys only from admitted suppliers.
+    let not_admitted: Vec<_> = book
+        .asks()
+        .filter(|placed| staged.admission().get(placed.ask.master).is_none())
+        .map(|placed| placed.id)
+        .collect();
+    for id in not_admitted {
+        book.remove_ask(id);
+    }
     let wanted = Requirements::new(Term::Fixed(TERM))
         .resources(Resources::new().cpu_milli_cores(500))
         .flags(NetFlags::PUBLIC_IP | NetFlags::INCOMING);
@@ -216,6 +250,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     // random (256 bits), not chosen.
     let secret = ProxySecret::generate().context("no system randomness for the proxy secret")?;
     let mut deals: Vec<DealId> = Vec::new();
+    let mut opened: Vec<DealOpened> = Vec::new();
     loop {
         let ask = match customer.best_ask(&book, &wanted, budget_per_proxy).await {
             Ok(ask) => ask,
@@ -235,9 +270,10 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
             deal.deposit
         );
         deals.push(deal.id);
+        opened.push(deal);
     }
-    if deals.len() != config.suppliers {
-        bail!("bought {} proxies of {}", deals.len(), config.suppliers);
+    if deals.len() != first {
+        bail!("bought {} proxies of {first}", deals.len());
     }
 
     step(4, "the agents see the deals, start a metered proxy for each and announce its endpoint");
@@ -247,15 +283,25 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         })
         .await?;
     let mut endpoints = Vec::with_capacity(deals.len());
-    for deal in &deals {
-        let endpoint = customer.market().wait_for_endpoint(*deal, Duration::from_secs(30)).await?;
-        let endpoint: ProxyEndpoint = endpoint.parse().with_context(|| format!("deal {deal}'s endpoint"))?;
-        endpoints.push((*deal, endpoint));
+    // The customer counts every deal's bytes itself, for its own usage report.
+    let meters = DealMeters::new();
+    for deal in &opened {
+        let endpoint = customer.market().wait_for_endpoint(deal.id, Duration::from_secs(30)).await?;
+        let endpoint: ProxyEndpoint =
+            endpoint.parse().with_context(|| format!("deal {}'s endpoint", deal.id))?;
+        meters.track(deal, &endpoint)?;
+        endpoints.push((deal.id, endpoint));
     }
+    let now = campaign::unix_now();
+    let admitted = staged.admit(2, later, now)?;
+    println!(
+        "      stage 2 admits {} more suppliers from {now}, with a delay: online, never bought",
+        admitted.len()
+    );
 
     step(5, "traffic flows through every proxy to a server and back, checked byte for byte");
     let target = traffic::echo_server().await.context("echo server")?;
-    let sent = send_traffic(&endpoints, target, &secret, config.traffic_per_proxy).await?;
+    let sent = send_traffic(&endpoints, target, &secret, &meters, config.traffic_per_proxy).await?;
     println!(
         "      {} sent through {} proxies ({} crossed them)",
         Bytes::new(u128::from(sent)),
@@ -278,6 +324,9 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         })
         .await?;
     wait_for_withdrawals(&suppliers, wait_limit(config.suppliers)).await?;
+    let availability: Vec<PathBuf> =
+        (0..config.suppliers).map(|i| supplier_dir(config, i).join("availability.jsonl")).collect();
+    staged.wait_until_online(&availability, wait_limit(config.suppliers)).await?;
     let _ = stop.send(true);
     for agent in agents {
         agent.await.context("an agent stopped abnormally")?;
@@ -287,17 +336,21 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         earned.push(supplier.token().balance(supplier.master()).await?);
     }
 
-    step(7, "Operation A: 50 SNM per unique IP + $4 per TB, from the agents' usage reports");
-    // Every worker of the story runs on this machine, at 127.0.0.x: loopback IPs, which a
-    // campaign counts only when it says so.
-    let campaign = Campaign { allow_private_ips: true, ..Campaign::operation_a(rate) };
-    let reports: Vec<PathBuf> =
-        (0..config.suppliers).map(|i| supplier_dir(config, i).join("usage.csv")).collect();
+    step(
+        7,
+        "Operation A: 50 SNM per admitted IP online + $4 per TB on the smaller of the agents' and the customer's counts",
+    );
+    let rules = campaign::rules(rate)?;
+    // The suppliers bought from reported their deals; the others have no usage to report.
+    let reports: Vec<PathBuf> = (0..first).map(|i| supplier_dir(config, i).join("usage.csv")).collect();
+    let customer_report = config.dir.join("campaign").join("customer-usage.csv");
+    campaign::write_customer_report_of(&meters, &customer_key, &customer_report).await?;
+    let inputs = staged.inputs(reports.clone(), availability, customer_report);
     // The engine blocks (it reads every report, hashes the tree and writes the files): on a
     // blocking thread, so the runtime's workers stay free for the devnet's and proxies' tasks.
     let out = config.dir.join("rewards");
     let (round, files) = tokio::task::spawn_blocking(move || {
-        let round = compute_round(&campaign, None, &reports)?;
+        let round = compute_round_with(&rules, None, &inputs)?;
         let files = round.write(&out)?;
         anyhow::Ok((round, files))
     })
@@ -310,6 +363,12 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         round.total(),
         round.root()
     );
+    println!(
+        "      {} deals counted by both sides, {} differing by more than 5 %; {} record groups not admitted",
+        meters.deals().len(),
+        round.discrepancies().len(),
+        round.exclusions().len()
+    );
     println!("      proofs in {} (OpenZeppelin standard-v1)", files.merkle.display());
     let distributor = operator.distributor()?;
     distributor.fund(round.round_total()).await?;
@@ -317,6 +376,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     println!("      published: root {} accepted, {} funded", status.root, status.funded);
 
     step(8, "every supplier claims its reward");
+    let mut standings = campaign::standings(&round, &reports, &meters)?;
     let mut lines = Vec::with_capacity(suppliers.len());
     for ((supplier, ip), earned) in suppliers.iter().zip(earned) {
         let master = supplier.master();
@@ -327,7 +387,8 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
             }
             _ => (Snm::ZERO, Snm::ZERO, Bytes::ZERO),
         };
-        lines.push(SupplierLine { master, ip: *ip, bytes, earned, reward, claimed });
+        let campaign = standings.remove(&master).unwrap_or_default();
+        lines.push(SupplierLine { master, ip: *ip, bytes, earned, reward, claimed, campaign });
     }
 
     let latest = devnet.provider().get_block_number().await?;
@@ -374,6 +435,7 @@ async fn send_traffic(
     endpoints: &[(DealId, ProxyEndpoint)],
     target: SocketAddr,
     secret: &ProxySecret,
+    meters: &DealMeters,
     most: Bytes,
 ) -> anyhow::Result<u64> {
     let most = u64::try_from(most.get()).unwrap_or(u64::MAX);
@@ -383,9 +445,10 @@ async fn send_traffic(
         // Shares from 40 % to 100 % of the most, so the suppliers' traffic differs.
         let bytes = most / 100 * (40 + (k as u64 * 37) % 61);
         total += bytes;
-        let (deal, proxy, secret) = (*deal, proxy.clone(), secret.clone());
+        let (deal, proxy, secret, meters) = (*deal, proxy.clone(), secret.clone(), meters.clone());
         tasks.spawn(async move {
-            traffic::send_through(&proxy, target, &secret, bytes)
+            let tunnel = meters.connect(deal, &proxy, &target.to_string(), &secret).await?;
+            traffic::round_trip(tunnel, bytes)
                 .await
                 .with_context(|| format!("traffic through deal {deal}'s proxy {proxy}"))
         });
@@ -406,7 +469,10 @@ fn agent_config_of(config: &StoryConfig, i: usize, worker: Address) -> anyhow::R
     Ok(AgentConfig {
         state: dir.join("state.json"),
         usage_report: Some(dir.join("usage.csv")),
-        availability: None,
+        availability: Some(AvailabilityConfig {
+            path: dir.join("availability.jsonl"),
+            period: campaign::AVAILABILITY_PERIOD,
+        }),
         poll_every: Duration::from_millis(200),
         // Settled once half an hour in (the story moves the clock), then closed at the hour.
         settle_every: Duration::from_secs(600),

@@ -25,6 +25,11 @@ impl ByteCounter {
         Self::default()
     }
 
+    /// A counter at `bytes` (a count carried on, such as one saved in a traffic file).
+    pub fn starting_at(bytes: Bytes) -> Self {
+        Self(Arc::new(AtomicU64::new(u64::try_from(bytes.get()).unwrap_or(u64::MAX))))
+    }
+
     /// The bytes counted so far.
     pub fn bytes(&self) -> Bytes {
         Bytes::new(u128::from(self.0.load(Ordering::Relaxed)))

@@ -7,7 +7,8 @@
 //! `Proxy-Authorization` reaches no one else. The bid's `configHash` is the secret's keccak-256,
 //! public on chain: the secret must hold at least 128 bits of randomness ([`ProxySecret`]).
 //! [`Metered`] counts what a deal's tunnels move ([`ByteCounter`]): the customer's own figure for a
-//! campaign that checks traffic from both sides (sdk/REWARDS.md).
+//! campaign that checks traffic from both sides (sdk/REWARDS.md); [`DealMeters`] keeps one count
+//! per deal with what names the deal in a campaign, and saves them for the customer's report.
 //!
 //! ```no_run
 //! use snm_sdk::proxy_client::{ProxyEndpoint, ProxySecret, connect};
@@ -23,12 +24,14 @@
 //! ```
 
 mod connect;
+mod deal_meters;
 mod endpoint;
 mod metered;
 mod pin;
 mod secret;
 
 pub use connect::{ProxyClientError, Tunnel, authorization_header, connect};
+pub use deal_meters::{DealMeterError, DealMeters, MeteredDeal, TRAFFIC_FORMAT, read_traffic};
 pub use endpoint::{CertFingerprint, EndpointError, ProxyEndpoint};
 pub use metered::{ByteCounter, Metered};
 pub use secret::{ProxySecret, WeakSecret};

@@ -109,6 +109,16 @@ impl AdmissionList {
         self.admitted.iter().find(|a| a.account == account)
     }
 
+    /// Online seconds since admission of every admitted IP found available in the availability
+    /// `files`, by the rules a round applies (sdk/REWARDS.md, "Online time"): what a participant
+    /// or the operator checks against `min_online` before the round.
+    pub fn online_seconds(
+        &self,
+        files: &[std::path::PathBuf],
+    ) -> Result<HashMap<IpAddr, u64>, super::error::RewardsError> {
+        super::participation::online_seconds(files, &self.by_ip())
+    }
+
     /// Every admitted IP: its account and admission time.
     pub fn by_ip(&self) -> HashMap<IpAddr, (Address, u64)> {
         let mut ips = HashMap::default();

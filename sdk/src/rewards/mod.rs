@@ -75,6 +75,8 @@ pub mod availability;
 #[cfg(feature = "rewards")]
 mod campaign;
 #[cfg(feature = "rewards")]
+mod customer_report;
+#[cfg(feature = "rewards")]
 mod error;
 pub mod merkle;
 #[cfg(feature = "rewards")]
@@ -101,6 +103,8 @@ pub use applications::ApplicationBook;
 pub use availability::{AvailabilityRecord, OnlineTime, OnlineTimeError, WorkerState};
 #[cfg(feature = "rewards")]
 pub use campaign::Campaign;
+#[cfg(feature = "rewards")]
+pub use customer_report::{usage_csv, write_customer_report};
 #[cfg(feature = "rewards")]
 pub use error::{InputReason, Location, RewardsError};
 #[cfg(feature = "rewards")]

@@ -1,10 +1,12 @@
-//! `snm customer`: what a customer does: buy compute, fund and follow deals, close them.
+//! `snm customer`: what a customer does: buy compute, fund and follow deals, close them, report
+//! the traffic it counted.
 
 mod bid;
 pub mod buy;
 mod close;
 mod deals;
 mod deposit;
+pub mod report;
 mod runway;
 mod top_up;
 mod wait;
@@ -36,6 +38,8 @@ pub enum Command {
     Close(close::Args),
     /// The account's deals.
     Deals(deals::Args),
+    /// Writes the customer's own usage report of its deals from the traffic it metered, signed.
+    Report(report::Args),
 }
 
 impl Command {
@@ -51,6 +55,7 @@ impl Command {
             Self::Runway(args) => runway::run(&args, frame).await,
             Self::Close(args) => close::run(&args, frame).await,
             Self::Deals(args) => deals::run(&args, frame).await,
+            Self::Report(args) => report::run(&args, frame).await,
         }
     }
 }
