@@ -146,10 +146,10 @@ pub(super) async fn run(args: &Args, frame: Frame) -> Result<(), CliError> {
     let records: Vec<UsageRecord> =
         chosen.iter().zip(&lines).map(|(metered, line)| metered.usage_record(line.period_end)).collect();
     write_customer_report(&signer, &args.out, &records).await.map_err(ReportError::from)?;
-    frame.emit(&Written {
+    Ok(frame.emit(&Written {
         report: args.out.clone(),
         signature: signature_path(&args.out),
         signer: signer.address(),
         deals: lines,
-    })
+    })?)
 }
