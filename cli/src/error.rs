@@ -35,7 +35,7 @@ pub enum CliError {
     Campaign(Box<CampaignError>),
     /// The customer's usage report could not be written.
     #[error(transparent)]
-    CustomerReport(#[from] crate::commands::customer::report::ReportError),
+    CustomerReport(#[from] ReportError),
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     File {
@@ -142,8 +142,7 @@ impl CliError {
     }
 }
 
-fn report_kind(error: &crate::commands::customer::report::ReportError) -> Kind {
-    use crate::commands::customer::report::ReportError;
+fn report_kind(error: &ReportError) -> Kind {
     use snm_sdk::proxy_client::DealMeterError;
     match error {
         ReportError::Traffic(DealMeterError::Io { source, .. })
@@ -199,4 +198,15 @@ fn purchase_kind(error: &PurchaseError) -> Kind {
         PurchaseError::Task(_) | PurchaseError::Output(_) => Kind::Failed,
         _ => Kind::Refused,
     }
+}
+
+/// Why the report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The traffic file could not be read.
+    #[error(transparent)]
+    Traffic(#[from] snm_sdk::proxy_client::DealMeterError),
+    /// The report could not be written, read back or signed.
+    #[error(transparent)]
+    Rewards(#[from] snm_sdk::rewards::RewardsError),
 }

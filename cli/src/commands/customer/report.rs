@@ -10,12 +10,16 @@ use std::{fmt, path::PathBuf};
 use serde::Serialize;
 use snm_sdk::{
     market::DealId,
-    proxy_client::{DealMeterError, read_traffic},
-    rewards::{RewardsError, UsageRecord, signature_path, write_customer_report},
+    proxy_client::read_traffic,
+    rewards::{UsageRecord, signature_path, write_customer_report},
     units::Bytes,
 };
 
-use crate::{chain::ChainArgs, error::CliError, output::Frame};
+use crate::{
+    chain::ChainArgs,
+    error::{CliError, ReportError},
+    output::Frame,
+};
 
 /// Writes the customer's signed usage report.
 #[derive(Debug, clap::Args)]
@@ -31,17 +35,6 @@ pub struct Args {
     out: PathBuf,
     #[command(flatten)]
     chain: ChainArgs,
-}
-
-/// Why the report could not be written.
-#[derive(Debug, thiserror::Error)]
-pub enum ReportError {
-    /// The traffic file could not be read.
-    #[error(transparent)]
-    Traffic(#[from] DealMeterError),
-    /// The report could not be written, read back or signed.
-    #[error(transparent)]
-    Rewards(#[from] RewardsError),
 }
 
 #[derive(Debug, Serialize)]
