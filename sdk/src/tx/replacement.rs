@@ -15,6 +15,7 @@ use crate::{
     Error,
     tx::{
         Fees, PoolState, ReplacementStop, TxOptions, Unmined,
+        pace::MiningPace,
         refusal::{Refusal, node_message},
         with_fees,
     },
@@ -82,18 +83,23 @@ impl InFlight {
     /// Polls for the receipt of any version: at once, then every millisecond for the next few (a
     /// devnet mines in about that), then every 2, 4, 8 ... ms up to the poll
     /// interval, until the receipt timeout, replacing the transaction every
-    /// [`TxOptions::replace_after`]. Transport failures (a node restarting) count as "not yet"
+    /// [`TxOptions::replace_after`], and no faster than `pace` says the client's transactions are
+    /// mined. Transport failures (a node restarting) count as "not yet"
     /// until then.
     pub(crate) async fn wait_mined<P: Provider>(
         &mut self,
         provider: &P,
         options: &TxOptions,
+        pace: &MiningPace,
     ) -> Result<TransactionReceipt, Error> {
         let start = Instant::now();
         let mut pause = Duration::from_millis(1);
+        // No faster than the client's transactions are mined (see `pace`).
+        let least = pace.least_pause();
         let mut polls = 0;
         loop {
             if let Some(receipt) = self.poll(provider).await? {
+                pace.mined_after(start.elapsed());
                 return Ok(receipt);
             }
             let waited = start.elapsed();
@@ -103,7 +109,7 @@ impl InFlight {
             if self.replacement_due(options) {
                 self.replace(provider, options).await;
             }
-            tokio::time::sleep(pause.min(options.receipt_timeout - waited)).await;
+            tokio::time::sleep(pause.max(least).min(options.receipt_timeout - waited)).await;
             polls += 1;
             if polls >= 4 {
                 pause = (pause * 2).min(options.poll_interval);
