@@ -16,8 +16,8 @@
 //!    nonce it gave; a provider without it uses its own nonce filler, and the SDK reads the nonce
 //!    back from the node (`eth_getTransactionByHash`, one more request).
 //! 3. **Receipt**: polled at once, then with a growing interval (up to
-//!    [`TxOptions::poll_interval`]; no shorter than a quarter of the time the client's last
-//!    transaction took to be mined, see `pace`), until
+//!    [`TxOptions::poll_interval`]; the polls after the first at least a quarter of the time the
+//!    client's last transaction took to be mined apart, see `pace`), until
 //!    [`TxOptions::receipt_timeout`] ([`Error::NotMined`],
 //!    which says whether the node still holds the transaction and what it waits for, the fees it
 //!    offers, and why it was not bumped further).

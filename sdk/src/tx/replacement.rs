@@ -83,8 +83,8 @@ impl InFlight {
     /// Polls for the receipt of any version: at once, then every millisecond for the next few (a
     /// devnet mines in about that), then every 2, 4, 8 ... ms up to the poll
     /// interval, until the receipt timeout, replacing the transaction every
-    /// [`TxOptions::replace_after`], and no faster than `pace` says the client's transactions are
-    /// mined. Transport failures (a node restarting) count as "not yet"
+    /// [`TxOptions::replace_after`]; the polls after the first at least a quarter of the time the
+    /// client's last transaction took to be mined apart (`pace`). Transport failures (a node restarting) count as "not yet"
     /// until then.
     pub(crate) async fn wait_mined<P: Provider>(
         &mut self,
