@@ -4,14 +4,15 @@
 //! [`TxOptions::poll_interval`](crate::tx::TxOptions::poll_interval). When the node takes longer
 //! (a chain's block time, or a devnet saturated by a thousand agents), most of those polls find
 //! nothing: [`MiningPace`] remembers how long the client's last transaction took from its send to
-//! its receipt, and the polls after the first are at least a quarter of that apart (a few polls per
-//! block instead of one every 100 ms: 120 for one of Ethereum's 12 s blocks).
+//! its receipt, and the polls after the first few fast ones are at least a quarter of that apart (a
+//! few polls per block instead of one every 100 ms: 120 for one of Ethereum's 12 s blocks).
 //!
-//! The first poll stays immediate: a client that learned a long wait while the node was busy must
-//! not keep it once the node is idle again (an earlier version that waited before the first poll
-//! made the main job's claims after a busy phase take 10.6 s instead of 1.2 s; see
-//! `sdk/BENCHMARKS.md`). A receipt found at once, or at the first poll after one pause, brings
-//! the pace down about four times per transaction.
+//! The first poll and the fast ones after it (a millisecond apart) stay: a client that learned a
+//! long wait while the node was busy must not keep it once the node is idle again (an earlier
+//! version that waited before the first poll made the main job's claims after a busy phase take
+//! 10.6 s instead of 1.2 s, see `sdk/BENCHMARKS.md`; one that spaced every poll after the first
+//! made 500 suppliers' claims, one after the other, wait a learned pause each). An idle devnet
+//! mines within the fast polls, and that receipt brings the pace back down at once.
 
 use std::{
     sync::atomic::{AtomicU64, Ordering},
