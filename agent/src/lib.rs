@@ -348,8 +348,9 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         // Nothing is saved before the start succeeded: a failed start leaves no state to refuse
         // the next one; the state is saved with the first events read.
         let watch = supplier.watch_deals_at(state.position());
-        let book =
-            OrderBook::starting_at(EventCursor::from_block(supplier.client().deployment().start_block));
+        // Its own asks only: an agent's memory does not grow with the market's.
+        let start = EventCursor::from_block(supplier.client().deployment().start_block);
+        let book = OrderBook::of_master(start, master);
         let availability = config.availability.clone().map(|c| availability::AvailabilityLog::new(c, master));
         let agent = Self {
             availability,

@@ -22,7 +22,7 @@ use crate::{
     error::{Funds, Target},
     events::{MAX_BLOCKS_PER_QUERY, block_ranges},
     services::{DistributorService, EscrowService, MarketService, OracleService, TokenService},
-    tx::{self, Call, TxOptions},
+    tx::{self, Call, TxOptions, fee_memory::FeeMemory, pace::MiningPace},
     units::Snm,
 };
 
@@ -41,6 +41,10 @@ pub struct Client<P> {
     sender: Address,
     options: TxOptions,
     chain_id: Arc<OnceCell<u64>>,
+    /// The last fee estimate, shared by the clones (see `tx::fee_memory`).
+    fees: Arc<FeeMemory>,
+    /// How long the last transaction took to be mined, shared by the clones (see `tx::pace`).
+    pace: Arc<MiningPace>,
     confirmations: u64,
 }
 
@@ -53,6 +57,8 @@ impl<P> Client<P> {
             sender,
             options: TxOptions::default(),
             chain_id: Arc::default(),
+            fees: Arc::default(),
+            pace: Arc::default(),
             confirmations: 0,
         }
     }
@@ -169,7 +175,7 @@ impl<P: Provider + Clone> Client<P> {
     /// Simulates, sends and awaits a transaction from the sender.
     pub(crate) async fn send(&self, call: Call) -> Result<TransactionReceipt, Error> {
         let chain_id = self.chain_id().await?;
-        tx::send(&self.provider, self.sender, chain_id, call, &self.options).await
+        tx::send(&self.provider, self.sender, chain_id, call, &self.options, &self.fees, &self.pace).await
     }
 
     /// [`Self::send`] of `call` to the deployment's contract `target` (whose errors are decoded

@@ -19,13 +19,19 @@
 //! whoever received them ([`OrderBook::insert_signed_ask`]); [`OrderBook::best_offer`] chooses
 //! among placed and signed asks alike. A deal opened from a signed ask (a `DealOpened` with ask
 //! id 0) moves its worker's nonce on, so the book drops every signed ask of that worker.
+//!
+//! A supplier's agent needs only its own asks: [`OrderBook::of_master`] keeps one master's asks and
+//! no bids, so N agents in one process hold N asks between them, not N x N.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use alloy::primitives::{Address, B256, keccak256};
+use alloy::{
+    primitives::{Address, B256, keccak256},
+    sol_types::SolEvent,
+};
 
 use crate::{
-    bindings::Market::MarketEvents,
+    bindings::Market::{self, MarketEvents},
     events::{Event, EventCursor, StreamPosition},
     market::{Ask, AskId, BidId, PlacedAsk, PlacedBid, Requirements, SignedAsk},
     units::UsdPerSecond,
@@ -65,6 +71,8 @@ pub struct OrderBook {
     origin: EventCursor,
     /// After the last event applied, with the hashes of the blocks read.
     position: StreamPosition,
+    /// Only this master's asks, and no bids ([`OrderBook::of_master`]); `None`: every order.
+    master: Option<Address>,
 }
 
 impl OrderBook {
@@ -77,6 +85,36 @@ impl OrderBook {
     /// deployment block).
     pub fn starting_at(cursor: EventCursor) -> Self {
         Self { origin: cursor, position: StreamPosition::new(cursor), ..Self::default() }
+    }
+
+    /// An empty book of `master`'s asks only (no bids, no other master's asks) that applies events
+    /// after `cursor`: what a supplier's agent needs to know which of its asks are open, in memory
+    /// that does not grow with the market.
+    pub fn of_master(cursor: EventCursor, master: Address) -> Self {
+        Self { master: Some(master), ..Self::starting_at(cursor) }
+    }
+
+    /// The master whose asks alone the book keeps ([`OrderBook::of_master`]); `None` when it keeps
+    /// every order.
+    pub fn master(&self) -> Option<Address> {
+        self.master
+    }
+
+    /// The signature hashes of the events a book applies (`AskPlaced`, `BidPlaced`,
+    /// `OrderCancelled`, `DealOpened`): syncing asks the node for these only.
+    pub fn events() -> [B256; 4] {
+        [
+            Market::AskPlaced::SIGNATURE_HASH,
+            Market::BidPlaced::SIGNATURE_HASH,
+            Market::OrderCancelled::SIGNATURE_HASH,
+            Market::DealOpened::SIGNATURE_HASH,
+        ]
+    }
+
+    /// An empty book like this one (same start and master filter): what a rebuild after a
+    /// reorganisation starts from.
+    pub(crate) fn restarted(&self) -> Self {
+        Self { master: self.master, ..Self::starting_at(self.origin) }
     }
 
     /// The position after the last event applied: where syncing continues.
@@ -109,9 +147,13 @@ impl OrderBook {
         self.position.cursor = event.cursor();
         match &event.event {
             MarketEvents::AskPlaced(placed) => {
+                if self.master.is_some_and(|master| master != placed.master) {
+                    return false;
+                }
                 self.insert_ask(PlacedAsk::from_event(placed, event.block));
                 true
             }
+            MarketEvents::BidPlaced(_) if self.master.is_some() => false,
             MarketEvents::BidPlaced(placed) => {
                 self.insert_bid(PlacedBid::from_event(placed, event.block));
                 true
@@ -357,6 +399,35 @@ mod tests {
         assert!(book.apply(&opened(2, 5, 1, 2)));
         assert_eq!((book.ask_count(), book.bid_count()), (0, 0));
         assert_eq!(book.cursor(), EventCursor { block: 5, log_index: Some(0) });
+    }
+
+    #[test]
+    fn a_masters_book_keeps_its_own_asks_and_no_bids() {
+        let mine = Address::repeat_byte(1);
+        let mut book = OrderBook::of_master(EventCursor::default(), mine);
+        let other = Ask::new(Address::repeat_byte(9), Address::repeat_byte(8), price(5));
+        let bid = Bid::new(Address::repeat_byte(3), price(10), Term::Spot, Snm::from_whole(1));
+        let placed_bid = event(
+            3,
+            MarketEvents::BidPlaced(Market::BidPlaced {
+                bidId: U256::from(3),
+                customer: bid.customer,
+                bid: (&bid).into(),
+            }),
+        );
+        assert!(book.apply(&placed(1, 1, &ask(5))), "its own ask is kept");
+        assert!(!book.apply(&placed(2, 2, &other)), "another master's ask is not");
+        assert!(!book.apply(&placed_bid), "nor is a bid");
+        assert_eq!((book.ask_count(), book.bid_count(), book.master()), (1, 0, Some(mine)));
+        assert_eq!(
+            book.cursor(),
+            EventCursor { block: 3, log_index: Some(0) },
+            "every event moves the cursor"
+        );
+        assert!(book.apply(&opened(4, 4, 1, 3)), "its ask taken by a deal leaves the book");
+        assert_eq!(book.ask_count(), 0);
+        let restarted = book.restarted();
+        assert_eq!((restarted.master(), restarted.cursor()), (Some(mine), EventCursor::default()));
     }
 
     #[test]

@@ -507,14 +507,15 @@ impl<P: Provider + Clone> MarketService<P> {
     /// When the chain reorganised past events the book applied, the book is read again from where
     /// it started (what orphaned blocks added or removed is undone) before the new events apply.
     pub async fn sync(&self, book: &mut OrderBook) -> Result<usize, Error> {
-        let mut stream = self.events_at(book.position());
+        // Only the events a book applies: the node leaves out settlements, announcements, ...
+        let mut stream = self.events_at(book.position()).only(OrderBook::events());
         let mut batch = stream.poll().await?;
         let mut changed = 0;
         if batch.rollback.is_some() {
-            let fresh = OrderBook::starting_at(book.origin());
+            let fresh = book.restarted();
             changed = book.ask_count() + book.bid_count();
             *book = fresh;
-            stream = self.events_at(book.position());
+            stream = self.events_at(book.position()).only(OrderBook::events());
             batch = stream.poll().await?;
         }
         changed += batch.events.iter().filter(|event| book.apply(event)).count();

@@ -3,7 +3,8 @@
 //!
 //! 1. **Simulate**: `eth_estimateGas` runs the call; a revert stops here, decoded into the
 //!    contract's custom error ([`crate::Error`]), before any nonce is taken. The fees are fetched
-//!    at the same time (the chain id once per client), and held under
+//!    at the same time (the chain id once per client; the fees at most once a second per client,
+//!    see `fee_memory`), and held under
 //!    [`TxOptions::max_fee_per_gas_cap`]. Reads that meet a transport failure are retried by the
 //!    provider's transport ([`RetryReadsLayer`](crate::provider::RetryReadsLayer)); a send is
 //!    not (it may have reached the node).
@@ -15,7 +16,8 @@
 //!    nonce it gave; a provider without it uses its own nonce filler, and the SDK reads the nonce
 //!    back from the node (`eth_getTransactionByHash`, one more request).
 //! 3. **Receipt**: polled at once, then with a growing interval (up to
-//!    [`TxOptions::poll_interval`]), until
+//!    [`TxOptions::poll_interval`]; the polls after the first at least a quarter of the time the
+//!    client's last transaction took to be mined apart, see `pace`), until
 //!    [`TxOptions::receipt_timeout`] ([`Error::NotMined`],
 //!    which says whether the node still holds the transaction and what it waits for, the fees it
 //!    offers, and why it was not bumped further).
@@ -48,9 +50,11 @@
 //! fillers only add the nonce (the nonce layer does, before them) and sign it (a wallet filler),
 //! or the node signs it.
 
+pub(crate) mod fee_memory;
 pub(crate) mod fees;
 mod inclusion;
 mod options;
+pub(crate) mod pace;
 pub(crate) mod refusal;
 mod replacement;
 pub(crate) mod unmined;
@@ -63,7 +67,11 @@ use alloy::{
     sol_types::SolEvent,
 };
 
-use self::replacement::{InFlight, Version, nonce_of};
+use self::{
+    fee_memory::FeeMemory,
+    pace::MiningPace,
+    replacement::{InFlight, Version, nonce_of},
+};
 pub use self::{
     fees::{Fees, MIN_FEE_BUMP_PERCENT},
     inclusion::{CLOSE_DEAL_GAS_LIMIT, END_UNSERVED_GAS_LIMIT, SETTLE_GAS_LIMIT},
@@ -98,17 +106,17 @@ pub(crate) async fn send<P: Provider>(
     chain_id: u64,
     call: Call,
     options: &TxOptions,
+    fee_memory: &FeeMemory,
+    pace: &MiningPace,
 ) -> Result<TransactionReceipt, Error> {
     let floor = inclusion::gas_floor(call.target, &call.input);
     let simulation = TransactionRequest::default().with_from(from).with_kind(call.to).with_input(call.input);
 
     // 1. Simulate (and estimate), with the fees fetched meanwhile.
-    let (gas, fees) = tokio::join!(
-        provider.estimate_gas(simulation.clone()).into_future(),
-        provider.estimate_eip1559_fees()
-    );
+    let (gas, fees) =
+        tokio::join!(provider.estimate_gas(simulation.clone()).into_future(), fee_memory.estimate(provider));
     let gas = gas.map_err(|e| from_rpc(e, call.target))?;
-    let fees = Fees::from(fees?).capped(options.max_fee_per_gas_cap);
+    let fees = fees?.capped(options.max_fee_per_gas_cap);
     // A call whose path grows with the time of its block gets the gas of its costliest path: the
     // estimate saw the state of now, the block comes later (see `inclusion`).
     let gas_limit = gas.saturating_add(gas.saturating_mul(options.gas_margin_percent) / 100).max(floor);
@@ -125,7 +133,7 @@ pub(crate) async fn send<P: Provider>(
 
     // 3 and 4. Receipt, replacing while it does not come; a transaction reverted on chain is
     //    replayed to say why.
-    let receipt = InFlight::new(from, nonce, unsigned, first).wait_mined(provider, options).await?;
+    let receipt = InFlight::new(from, nonce, unsigned, first).wait_mined(provider, options, pace).await?;
     if !receipt.status() {
         let block = receipt.block_number.unwrap_or_default();
         return Err(match provider.call(simulation).block(block.into()).await {
