@@ -8,9 +8,10 @@ export FOUNDRY_DISABLE_NIGHTLY_WARNING := 1
 
 .PHONY: demo test toolchain system-packages build artifacts check-artifacts check-snapshots test-contracts test-rust lint slither gas reward-gas bench-rewards bench-sdk bench-agent bench-scale bench-indexer coverage check-coverage
 
-# The proxy the suppliers' agents run is a program of its own (snm-proxy): build it beside the story, then run it.
+# The proxy the suppliers' agents run (snm-proxy) and the market data service started beside the story
+# (snm-indexer) are programs of their own: build them beside the story, then run it.
 demo: toolchain
-	$(CARGO) build --release --quiet -p snm-proxy -p snm-examples --bins
+	$(CARGO) build --release --quiet -p snm-proxy -p snm-indexer -p snm-examples --bins
 	$(CARGO) run --release --quiet -p snm-examples --bin quickstart
 
 test: toolchain lint check-artifacts test-contracts check-snapshots check-coverage test-rust slither

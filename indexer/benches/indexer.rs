@@ -3,14 +3,15 @@
 //!
 //! 1. Ingestion of 1,000,000 market events (`AskPlaced`, synthesised in-process with their log
 //!    encoding, applied through the follower's own code in transactions of 10,000 events) into
-//!    SQLite and into PostgreSQL: events per second, and the process's resident memory after 10 %
-//!    and after all of them (flat: events are generated and written batch by batch).
+//!    SQLite and into PostgreSQL: events per second, and the process's resident memory after
+//!    100,000 events and after all of them (flat: events are generated and written batch by batch).
 //! 2. `GET /v1/asks` for the best fitting ask among those 1,000,000 open asks, over HTTP on a
 //!    loopback port: p50/p99 of 1,000 random requirement queries, beside the same queries on the
 //!    SDK's in-memory `OrderBook` holding the same asks (the baseline; both must name the same ask).
-//! 3. On a devnet holding a few thousand asks placed by transactions: the SDK rebuilding the book
-//!    from logs, the indexer catching up from the deployment block (time and RPC requests), and
-//!    `OrderBook::from_indexer`.
+//! 3. On a devnet holding deals (`SNM_BENCH_DEALS`, default 100,000) and open asks placed by
+//!    transactions: the SDK rebuilding the book from logs at each size of `SNM_BENCH_LOG_ASKS`
+//!    (default `10000,100000`), the indexer catching up from the deployment block (time and RPC
+//!    requests), and `OrderBook::from_indexer`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is the point
 
@@ -31,7 +32,7 @@ use snm_indexer::{
 use snm_sdk::{
     OrderBook,
     bindings::Market::{self, MarketEvents},
-    market::{Ask, AskId, PlacedAsk, Requirements},
+    market::{Ask, AskId, PlacedAsk, Purchase, Requirements},
     prelude::*,
 };
 
@@ -39,11 +40,12 @@ fn full_run() -> bool {
     std::env::args().any(|a| a == "--bench")
 }
 
-fn rss_mib() -> f64 {
+/// The process's resident memory now (`VmRSS`) or at its peak (`VmHWM`), in MiB.
+fn memory_mib(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kib: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0.0);
     kib / 1024.0
@@ -77,14 +79,25 @@ fn placed(id: u64, ask: &Ask) -> LoggedEvent {
 
 struct Ingested {
     per_second: f64,
-    rss_early: f64,
-    rss_end: f64,
+    /// (resident, peak) after 100,000 events (or a tenth of a smaller run).
+    early: (f64, f64),
+    /// (resident, peak) at the end.
+    end: (f64, f64),
+}
+
+fn memory() -> (f64, f64) {
+    (memory_mib("VmRSS:"), memory_mib("VmHWM:"))
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.replace(['_', ','], "").parse().ok()).unwrap_or(default)
 }
 
 async fn ingest(db: &Database, events: u64, batch: u64) -> Ingested {
     let mut rng = StdRng::seed_from_u64(1);
     let start = Instant::now();
-    let mut rss_early = 0.0;
+    let mut early = None;
+    let checkpoint = (events / 10).min(100_000);
     let mut applied = Duration::ZERO;
     let mut id = 1;
     while id <= events {
@@ -94,12 +107,16 @@ async fn ingest(db: &Database, events: u64, batch: u64) -> Ingested {
         let t = Instant::now();
         apply_batch(db, &batch).await.unwrap();
         applied += t.elapsed();
-        if rss_early == 0.0 && id > events / 10 {
-            rss_early = rss_mib();
+        if early.is_none() && id > checkpoint {
+            early = Some(memory());
         }
     }
     let _ = start;
-    Ingested { per_second: events as f64 / applied.as_secs_f64(), rss_early, rss_end: rss_mib() }
+    Ingested {
+        per_second: events as f64 / applied.as_secs_f64(),
+        early: early.unwrap_or_default(),
+        end: memory(),
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -149,16 +166,16 @@ fn ms(d: Duration) -> String {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let full = full_run();
-    let (events, query_count, devnet_asks) = if full {
-        (
-            std::env::var("SNM_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000u64),
-            1_000,
-            std::env::var("SNM_BENCH_DEVNET_ASKS").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000usize),
-        )
+    let (events, query_count, log_asks, deals) = if full {
+        let log_asks = std::env::var("SNM_BENCH_LOG_ASKS").unwrap_or_else(|_| "10000,100000".into());
+        let log_asks: Vec<usize> =
+            log_asks.split(',').filter_map(|v| v.trim().replace('_', "").parse().ok()).collect();
+        (env_number("SNM_BENCH_EVENTS", 1_000_000), 1_000, log_asks, env_number("SNM_BENCH_DEALS", 100_000))
     } else {
         println!("indexer bench at tiny sizes (run `make bench-indexer` for the real figures)");
-        (2_000, 20, 5)
+        (2_000, 20, vec![5, 10], 3)
     };
+    println!("load average at the start: {}", load_average());
 
     // The SDK's in-memory book of the same asks: the baseline of the queries.
     let mut rng = StdRng::seed_from_u64(1);
@@ -173,8 +190,14 @@ async fn main() {
         let database = Database::connect(&db.url("bench")).await.unwrap();
         let ingested = ingest(&database, events, 10_000).await;
         println!(
-            "{name}: ingested {events} AskPlaced events at {:.0} events/s (RSS {:.0} MiB after 10 %, {:.0} MiB at the end)",
-            ingested.per_second, ingested.rss_early, ingested.rss_end
+            "{name}: ingested {events} AskPlaced events at {:.0} events/s (resident/peak memory {:.0}/{:.0} MiB \
+             after {} events, {:.0}/{:.0} MiB at the end)",
+            ingested.per_second,
+            ingested.early.0,
+            ingested.early.1,
+            (events / 10).min(100_000),
+            ingested.end.0,
+            ingested.end.1
         );
         let ((p50, p99), (m50, m99)) = queries(&database, &book, query_count).await;
         println!(
@@ -189,20 +212,98 @@ async fn main() {
         database.close().await;
     }
 
-    // On a devnet: the book from logs, the indexer's catch-up, the book from the indexer.
+    devnet_part(&log_asks, deals as usize).await;
+    println!("load average at the end: {}", load_average());
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split(' ')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Sends `count` transactions made by `send(i)`, at most `window` in flight (the devnet's nonce
+/// layer numbers them).
+async fn concurrently<T, F, Fut>(count: usize, window: usize, send: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let mut out = Vec::with_capacity(count);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..count {
+        if tasks.len() >= window {
+            out.push(tasks.join_next().await.unwrap().unwrap());
+        }
+        tasks.spawn(send(i));
+    }
+    while let Some(done) = tasks.join_next().await {
+        out.push(done.unwrap());
+    }
+    out
+}
+
+/// On a devnet: `deals` deals opened, then open asks up to each of `log_asks`, the book read from
+/// logs at each size; then the indexer's catch-up and the book read from it.
+async fn devnet_part(log_asks: &[usize], deals: usize) {
     let devnet = common::devnet().await;
     let supplier = devnet.supplier(1).unwrap();
     let machine = devnet.client(2).unwrap();
     supplier.register_worker(&machine).await.unwrap();
-    let mut rng = StdRng::seed_from_u64(3);
-    for _ in 0..devnet_asks {
-        let mut ask = random_ask(&mut rng);
-        (ask.master, ask.worker) = (supplier.master(), machine.sender());
-        supplier.market().place_ask(&ask).await.unwrap();
-    }
+    let market = supplier.market().clone();
+    let (master, worker) = (supplier.master(), machine.sender());
+    let ask_of = move |i: usize| {
+        let mut ask = random_ask(&mut StdRng::seed_from_u64(i as u64 + 10));
+        (ask.master, ask.worker) = (master, worker);
+        ask
+    };
     let t = Instant::now();
-    let logs_book = devnet.client(0).unwrap().market().order_book().await.unwrap();
-    let from_logs = t.elapsed();
+    if deals > 0 {
+        let placed = concurrently(deals, 64, |i| {
+            // Cheap enough that a deposit of 1 SNM covers the market's minimum runway.
+            let (market, mut ask) = (market.clone(), ask_of(i));
+            ask.price = UsdPerSecond::from_scaled(U256::from(1_000_000_000_000u64));
+            async move { market.place_ask(&ask).await.unwrap() }
+        })
+        .await;
+        let buyers: Vec<_> = (3..10).map(|i| devnet.customer(i).unwrap()).collect();
+        for buyer in &buyers {
+            buyer.token().approve_market(Snm::from_whole(deals as u64 + 1)).await.unwrap();
+        }
+        let purchase =
+            Purchase::new("spot".parse().unwrap(), "1 SNM".parse().unwrap(), "ghcr.io/acme/proxy:1");
+        concurrently(deals, 64, |i| {
+            let (market, ask, purchase) =
+                (buyers[i % buyers.len()].market().clone(), placed[i].clone(), purchase.clone());
+            async move { market.quick_buy(&ask, &purchase).await.unwrap() }
+        })
+        .await;
+    }
+    println!("devnet: {deals} deals opened by transactions in {:.1} s", t.elapsed().as_secs_f64());
+    let reader = devnet.client(0).unwrap();
+    let mut open = 0;
+    let mut logs_book = OrderBook::new();
+    for &size in log_asks {
+        let t = Instant::now();
+        concurrently(size.saturating_sub(open), 64, |i| {
+            let (market, ask) = (market.clone(), ask_of(deals + open + i));
+            async move { market.place_ask(&ask).await.unwrap() }
+        })
+        .await;
+        let placing = t.elapsed();
+        open = open.max(size);
+        let t = Instant::now();
+        logs_book = reader.market().order_book().await.unwrap();
+        println!(
+            "devnet with {open} open asks and {deals} deals (placed in {:.1} s): SDK book from logs {}",
+            placing.as_secs_f64(),
+            ms(t.elapsed())
+        );
+    }
     let db = common::TestDb::sqlite();
     let (database, mut indexer) = common::indexer(&devnet, &db.url("catchup")).await;
     let calls_before = indexer.rpc_calls();
@@ -217,12 +318,10 @@ async fn main() {
     let from_indexer = t.elapsed();
     assert_eq!(indexer_book.asks().collect::<Vec<_>>(), logs_book.asks().collect::<Vec<_>>());
     println!(
-        "devnet with {devnet_asks} asks ({} blocks): SDK book from logs {}; indexer catch-up from the deployment block {} \
-         with {calls} RPC requests; OrderBook::from_indexer {} ({:.1}x the logs' time)",
+        "devnet with {open} open asks and {deals} deals ({} blocks): indexer catch-up from the deployment block {} \
+         with {calls} RPC requests; OrderBook::from_indexer {}",
         head.unwrap_or_default(),
-        ms(from_logs),
         ms(catch_up),
         ms(from_indexer),
-        from_indexer.as_secs_f64() / from_logs.as_secs_f64()
     );
 }

@@ -46,6 +46,8 @@ async fn main() -> ExitCode {
         dir: cli
             .dir
             .unwrap_or_else(|| std::env::temp_dir().join(format!("snm-quickstart-{}", std::process::id()))),
+        // Built beside it by `make demo`; the story runs without it otherwise.
+        indexer: beside_this_program("snm-indexer"),
     };
     match story::run(&config).await {
         Ok(summary) => {
@@ -153,6 +155,9 @@ fn print_cost(s: &Summary) {
         by_count.iter().take(6).map(|(m, c)| format!("{m} {c}")).collect()
     };
     println!("requests to the node: {requests} ({})", top.join(", "));
+    if let Some((url, stats)) = &s.indexer {
+        println!("market data service: {url} (API {url}v1); /v1/stats {stats}");
+    }
     println!(
         "scale: suppliers={} seconds={:.1} story_peak_mib={:.0} node_peak_mib={:.0} requests={requests} \
          requests_per_supplier_minute={:.0} transactions={} reverted={}",

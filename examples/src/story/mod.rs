@@ -11,6 +11,7 @@
 
 pub mod campaign;
 pub mod footprint;
+pub mod indexer_sidecar;
 pub mod ledger;
 
 use std::{
@@ -59,6 +60,8 @@ pub struct StoryConfig {
     pub proxy: PathBuf,
     /// Where agents keep their state, workloads and reports, and the campaign its round files.
     pub dir: PathBuf,
+    /// The `snm-indexer` program to run beside the story ([`indexer_sidecar`]); `None`: none.
+    pub indexer: Option<PathBuf>,
 }
 
 /// One supplier's line of the summary.
@@ -101,6 +104,8 @@ pub struct Summary {
     pub story_peak_memory: Option<Bytes>,
     /// The node's (anvil's) peak resident memory.
     pub node_peak_memory: Option<Bytes>,
+    /// The indexer's address and its `/v1/stats` at the end, when one ran beside the story.
+    pub indexer: Option<(String, String)>,
 }
 
 /// Most suppliers a story runs: each needs a loopback IP, a proxy process and about a dozen open
@@ -153,6 +158,13 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     println!("      market {}  distributor {}", d.market, d.distributor.unwrap_or_default());
     let rate = operator.oracle().rate().await?.snm_per_usd;
     println!("      oracle rate {rate}");
+    let indexer = match &config.indexer {
+        Some(program) => Some(indexer_sidecar::IndexerSidecar::start(program, &devnet, &config.dir).await?),
+        None => None,
+    };
+    if let Some(indexer) = &indexer {
+        println!("      market data service (snm-indexer) at {}", indexer.url());
+    }
 
     step(
         2,
@@ -394,6 +406,10 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let latest = devnet.provider().get_block_number().await?;
     let gas = gas::scan(devnet.provider(), d, 0, latest).await?;
     let ledger = Ledger::read(operator.client()).await?;
+    let indexer = match indexer {
+        Some(indexer) => Some((indexer.url().to_owned(), indexer.stats_after(latest).await?)),
+        None => None,
+    };
     Ok(Summary {
         suppliers: lines,
         round,
@@ -403,6 +419,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         requests: devnet.requests().by_method(),
         story_peak_memory: footprint::own_peak_memory(),
         node_peak_memory: footprint::peak_memory_of(devnet.anvil_pid()),
+        indexer,
     })
 }
 

@@ -63,6 +63,28 @@ impl PageAfter {
     }
 }
 
+/// The open asks passing the SQL part of an [`AskFilter`] after a keyset position, in price
+/// order: a range of the index `asks_fit`, which holds every compared column (migration 0002).
+/// The row-value comparison is what both planners turn into an index range (an `OR` of the two
+/// cases is not, and made SQLite scan and sort every open ask).
+const ASKS_BY_PRICE: &str = "SELECT price_key, id, body FROM asks WHERE valid_to IS NULL \
+     AND (price_key, id) > ($1, $2) AND price_key <= $3 \
+     AND cpu_milli_cores >= $4 AND ram_bytes >= $5 AND storage_bytes >= $6 AND gpu_count >= $7 \
+     AND gpu_mem_bytes >= $8 AND net_up_bps >= $9 AND net_down_bps >= $10 AND (flags & $11) = $11 \
+     AND ($12 = 0 OR region = $12) AND $13 = '' \
+     ORDER BY price_key, id LIMIT $14";
+
+/// [`ASKS_BY_PRICE`] for one master's asks, through the index `asks_open_by_master_price`.
+const ASKS_OF_MASTER: &str = "SELECT price_key, id, body FROM asks WHERE valid_to IS NULL AND master = $13 \
+     AND (price_key, id) > ($1, $2) AND price_key <= $3 \
+     AND cpu_milli_cores >= $4 AND ram_bytes >= $5 AND storage_bytes >= $6 AND gpu_count >= $7 \
+     AND gpu_mem_bytes >= $8 AND net_up_bps >= $9 AND net_down_bps >= $10 AND (flags & $11) = $11 \
+     AND ($12 = 0 OR region = $12) \
+     ORDER BY master, price_key, id LIMIT $14";
+
+/// The most rows one query of [`Database::asks`] reads.
+const MAX_CHUNK: usize = 1_000;
+
 fn decode<T: serde::de::DeserializeOwned>(table: &'static str, body: &str) -> Result<T, IndexerError> {
     serde_json::from_str(body).map_err(|source| IndexerError::CorruptRow { table, source })
 }
@@ -123,34 +145,32 @@ impl Database {
         let max_key = filter.max_price.map_or_else(|| "g".to_owned(), price_key);
         let r = &filter.resources;
         let (mut key, mut id) = after.map_or((String::new(), -1), |a| (a.key.clone(), int_saturating(a.id)));
-        let chunk = (limit * 2).max(64);
+        // One more row than the page tells whether a next page exists; the SQL filter is the
+        // whole filter unless a term, expiry or customer is asked for, so one query is the rule
+        // and the chunk only grows when the check below refuses rows.
+        let mut chunk = limit + 1;
         let mut asks = Vec::with_capacity(limit);
         let mut next = None;
+        // With a master, its own index (few asks) beats walking every open ask in price order.
+        let sql = if filter.master.is_some() { ASKS_OF_MASTER } else { ASKS_BY_PRICE };
         'pages: loop {
-            let rows: Vec<(String, i64, String)> = sqlx::query_as(
-                "SELECT price_key, id, body FROM asks WHERE valid_to IS NULL \
-                 AND (price_key > $1 OR (price_key = $1 AND id > $2)) AND price_key <= $3 \
-                 AND cpu_milli_cores >= $4 AND ram_bytes >= $5 AND storage_bytes >= $6 AND gpu_count >= $7 \
-                 AND gpu_mem_bytes >= $8 AND net_up_bps >= $9 AND net_down_bps >= $10 AND (flags & $11) = $11 \
-                 AND ($12 = 0 OR region = $12) AND ($13 = '' OR master = $13) \
-                 ORDER BY price_key, id LIMIT $14",
-            )
-            .bind(&key)
-            .bind(id)
-            .bind(&max_key)
-            .bind(int_saturating(r.cpu_milli_cores))
-            .bind(int_saturating(r.ram_bytes))
-            .bind(int_saturating(r.storage_bytes))
-            .bind(int_saturating(r.gpu_count))
-            .bind(int_saturating(r.gpu_mem_bytes))
-            .bind(int_saturating(r.net_up_bps))
-            .bind(int_saturating(r.net_down_bps))
-            .bind(flags_int(filter.flags.bits()))
-            .bind(i64::from(filter.region))
-            .bind(filter.master.map(address_key).unwrap_or_default())
-            .bind(int_saturating(chunk as u64))
-            .fetch_all(self.pool())
-            .await?;
+            let rows: Vec<(String, i64, String)> = sqlx::query_as(sql)
+                .bind(&key)
+                .bind(id)
+                .bind(&max_key)
+                .bind(int_saturating(r.cpu_milli_cores))
+                .bind(int_saturating(r.ram_bytes))
+                .bind(int_saturating(r.storage_bytes))
+                .bind(int_saturating(r.gpu_count))
+                .bind(int_saturating(r.gpu_mem_bytes))
+                .bind(int_saturating(r.net_up_bps))
+                .bind(int_saturating(r.net_down_bps))
+                .bind(flags_int(filter.flags.bits()))
+                .bind(i64::from(filter.region))
+                .bind(filter.master.map(address_key).unwrap_or_default())
+                .bind(int_saturating(chunk as u64))
+                .fetch_all(self.pool())
+                .await?;
             let exhausted = rows.len() < chunk;
             for (row_key, row_id, body) in rows {
                 let ask: PlacedAsk = decode("asks", &body)?;
@@ -169,6 +189,7 @@ impl Database {
             if exhausted {
                 break;
             }
+            chunk = (chunk * 2).min(MAX_CHUNK);
         }
         Ok(AskPage { asks, next, indexed_block: indexed.map(|(block, _)| block) })
     }
