@@ -6,7 +6,7 @@ use std::{fs, net::IpAddr, path::Path};
 use alloy::primitives::{Address, map::HashMap};
 use serde::{Deserialize, Serialize};
 
-use super::{admission_error::ApplicationError, applications::ApplicationBook, error::Location};
+use super::{admission_error::ApplicationError, applications::ApplicationBook, input_error::Location};
 
 /// The `format` string of an admission file.
 pub const ADMISSION_FORMAT: &str = "snm-campaign-admission-v1";

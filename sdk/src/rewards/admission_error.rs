@@ -5,7 +5,7 @@ use std::{net::IpAddr, path::PathBuf};
 
 use alloy::primitives::{Address, SignatureError};
 
-use super::error::Location;
+use super::input_error::Location;
 
 /// An application refused, or an applications or admission file that cannot be used.
 #[derive(Debug, thiserror::Error)]

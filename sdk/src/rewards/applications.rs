@@ -10,7 +10,7 @@ use std::{
 
 use alloy::primitives::{Address, map::HashMap};
 
-use super::{admission_error::ApplicationError, application::Application, error::Location};
+use super::{admission_error::ApplicationError, application::Application, input_error::Location};
 
 /// A campaign's applications, in application order, backed by a JSON-lines file (one
 /// [`Application`] a line).

@@ -9,10 +9,7 @@ use super::{
     availability::OnlineTime,
     two_sided::{SupplierOnly, Tolerance},
 };
-use super::{
-    error::{Location, RewardsError},
-    screen::LineRate,
-};
+use super::{error::RewardsError, input_error::Location, line_rate::LineRate};
 use crate::units::{Bytes, Snm, SnmPerUsd, Usd, mul_div_down};
 
 /// The rules of a reward campaign, fixed for all its rounds.

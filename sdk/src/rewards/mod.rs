@@ -75,9 +75,15 @@ pub mod availability;
 #[cfg(feature = "rewards")]
 mod campaign;
 #[cfg(feature = "rewards")]
+mod compute;
+#[cfg(feature = "rewards")]
 mod customer_report;
 #[cfg(feature = "rewards")]
 mod error;
+#[cfg(feature = "rewards")]
+mod input_error;
+#[cfg(feature = "rewards")]
+mod line_rate;
 pub mod merkle;
 #[cfg(feature = "rewards")]
 mod participation;
@@ -104,19 +110,23 @@ pub use availability::{AvailabilityRecord, OnlineTime, OnlineTimeError, WorkerSt
 #[cfg(feature = "rewards")]
 pub use campaign::Campaign;
 #[cfg(feature = "rewards")]
+pub use compute::{compute_round, compute_round_with};
+#[cfg(feature = "rewards")]
 pub use customer_report::{usage_csv, write_customer_report};
 #[cfg(feature = "rewards")]
-pub use error::{InputReason, Location, RewardsError};
+pub use error::RewardsError;
+#[cfg(feature = "rewards")]
+pub use input_error::{InputReason, Location};
+#[cfg(feature = "rewards")]
+pub use line_rate::{LineExcess, LineRate};
 #[cfg(feature = "rewards")]
 pub use merkle::StandardMerkleTree;
 pub use merkle::{MultiProofError, RewardClaim, RewardMultiProof};
 #[cfg(feature = "rewards")]
 pub use round::{
     AccountReward, Conflict, ConflictRule, Exclusion, ExclusionReason, IpOwner, Participation, PreviousRound,
-    ROUND_FORMAT, Round, RoundFiles, RoundInputs, compute_round, compute_round_with,
+    ROUND_FORMAT, Round, RoundFiles, RoundInputs,
 };
-#[cfg(feature = "rewards")]
-pub use screen::{LineExcess, LineRate};
 #[cfg(feature = "rewards")]
 pub use tally::Tally;
 #[cfg(feature = "rewards")]

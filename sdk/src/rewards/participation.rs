@@ -11,7 +11,8 @@ use alloy::primitives::{Address, map::HashMap};
 
 use super::{
     availability::AvailabilityRecord,
-    error::{InputReason, Location, RewardsError},
+    error::RewardsError,
+    input_error::{InputReason, Location},
 };
 
 /// Online seconds of every admitted IP (keyed in canonical form) found available in `files`.

@@ -18,7 +18,8 @@ use alloy::primitives::{
 use super::{
     admission::AdmissionList,
     campaign::Campaign,
-    error::{InputReason, Location, RewardsError},
+    error::RewardsError,
+    input_error::{InputReason, Location},
     merkle::StandardMerkleTree,
     round::{
         AccountReward, Conflict, ConflictRule, Exclusion, ExclusionReason, IpOwner, Participation,
@@ -720,8 +721,8 @@ mod tests {
     use super::*;
     use crate::{
         rewards::{
+            line_rate::LineRate,
             merkle::verify,
-            screen::LineRate,
             usage::{CSV_HEADER, Period, UsageFormat},
         },
         units::{SnmPerUsd, Usd},

@@ -45,7 +45,8 @@ use serde::{
     de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor},
 };
 
-use super::error::{InputReason, Location, RewardsError};
+use super::error::RewardsError;
+use super::input_error::{InputReason, Location};
 use crate::units::{Bytes, ParseErrorKind, fixed};
 
 /// The CSV header line, required as the first line of a CSV report.

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::{hash::leaf_hash, tree::StandardMerkleTree};
 use crate::{
-    rewards::error::{Location, RewardsError},
+    rewards::{error::RewardsError, input_error::Location},
     units::{Snm, fixed},
 };
 

@@ -17,11 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{AccountReward, Conflict, Discrepancy, Exclusion, IpOwner, Round, RoundFiles, dec, leaves};
 use crate::{
-    rewards::{
-        campaign::Campaign,
-        error::{Location, RewardsError},
-        merkle::StandardMerkleTree,
-    },
+    rewards::{campaign::Campaign, error::RewardsError, input_error::Location, merkle::StandardMerkleTree},
     units::Snm,
 };
 
