@@ -28,6 +28,9 @@ pub enum DealStage {
     Running,
     /// Open; the workload could not start or kept crashing: the agent gave it up and ends the deal.
     GivenUp,
+    /// Open; the workload crashed as often as allowed and the configuration keeps the deal open
+    /// (`close_on_crash = false`): nothing runs, the bytes it carried are kept.
+    Crashed,
     /// Closed; the workload was stopped and metered.
     Closed,
 }
@@ -39,6 +42,7 @@ impl std::fmt::Display for DealStage {
             Self::AwaitingConfig => "awaiting config",
             Self::Running => "running",
             Self::GivenUp => "given up",
+            Self::Crashed => "crashed",
             Self::Closed => "closed",
         })
     }
@@ -85,10 +89,12 @@ pub fn deal_usage(state: &AgentState, workload_dir: &Path, now: u64) -> Vec<Deal
 
 fn usage_of(deal: DealId, record: &DealRecord, workload_dir: &Path, now: u64) -> DealUsage {
     let meter = Meter::load(&Meter::path(workload_dir, deal), deal).ok().flatten();
+    // A workload that died had its bytes moved to `carried_bytes`: its meter counts only while
+    // one is recorded.
     let live = match (&record.workload, &meter) {
-        (_, Some(meter)) => meter.total().get(),
+        (Some(_), Some(meter)) => meter.total().get(),
         (Some(workload), None) => process_bytes(&workload.stats),
-        (None, None) => 0,
+        (None, _) => 0,
     };
     let bytes = record.final_bytes.unwrap_or_else(|| record.carried_bytes.saturating_add(live));
     let (bytes_in, bytes_out) = meter.as_ref().map(Meter::by_direction).unzip();
@@ -96,6 +102,8 @@ fn usage_of(deal: DealId, record: &DealRecord, workload_dir: &Path, now: u64) ->
         DealStage::Closed
     } else if record.served_until.is_some() {
         DealStage::GivenUp
+    } else if record.crashed {
+        DealStage::Crashed
     } else if record.workload.is_some() {
         DealStage::Running
     } else if record.announced.as_deref().is_some_and(snm_sdk::workload_config::is_config_endpoint) {

@@ -296,6 +296,11 @@ fn a_container_that_keeps_exiting_is_restarted_then_reported_and_its_deal_ended(
     let docker = DockerNetns::start();
     // Serves a while, then crashes.
     docker.busybox_image("snm-crash:test", &["/bin/sh", "-c", "sleep 1; exit 3"]);
+    // Echoes, and crashes a second after it echoed some bytes (which `/in` remembers across
+    // restarts of the container).
+    let crash_after_echo = "/bin/nc -ll -p 3128 -e /bin/sh -c 'cat >/in; cat /in' & \
+                            while [ ! -s /in ]; do sleep 1; done; sleep 1; exit 3";
+    docker.busybox_image("snm-crash-echo:test", &["/bin/sh", "-c", crash_after_echo]);
     docker.enter(|| {
         runtime().block_on(async {
             let (devnet, dir) = scene("crash").await;
@@ -317,26 +322,55 @@ fn a_container_that_keeps_exiting_is_restarted_then_reported_and_its_deal_ended(
             );
             assert!(containers(&docker, deal.id).is_empty(), "the crashed container is removed");
 
-            // With `close_on_crash = false` the container is started again past `restarts` and
-            // the deal stays open.
+            // With `close_on_crash = false` the container is restarted `restarts` times too, then
+            // reported as crashed; the deal stays open, nothing is started again, its bytes kept.
             write_config(&dir, &docker, &parties.worker, 1, "close_on_crash = false");
             let agent = Agent::spawn(&devnet, &dir, &parties.master_key);
             let ask = wait_for_ask(&parties.customer, &parties.master).await;
-            let kept = buy(&parties.customer, &ask, "snm-crash:test").await;
+            let kept = buy(&parties.customer, &ask, "snm-crash-echo:test").await;
+            agent.wait_for(&format!("deal {}: announced", kept.id)).await;
+            let endpoint: SocketAddr = parties
+                .customer
+                .market()
+                .wait_for_endpoint(kept.id, Duration::from_secs(30))
+                .await
+                .unwrap()
+                .parse()
+                .unwrap();
+            echo(endpoint, 200_000).await;
+            let crashed = agent.wait_for(&format!("deal {}: crashed", kept.id)).await;
+            assert!(crashed.contains("exited 2 times (last exit code 3)"), "{crashed}");
             let meter = snm_agent::runtime::Meter::path(&dir.join("workloads"), kept.id);
+            let exits = snm_agent::runtime::Meter::load(&meter, kept.id).unwrap().unwrap().exits;
+            assert_eq!(exits, 2, "started once, restarted once, then reported");
+            // Nothing more is started: the Engine holds no container of the deal from now on.
+            let state = dir.join("state.json");
+            let usage = |state: &Path| {
+                let state: snm_agent::AgentState =
+                    serde_json::from_slice(&std::fs::read(state).unwrap()).unwrap();
+                snm_agent::deal_usage::deal_usage(&state, &dir.join("workloads"), 0)
+                    .into_iter()
+                    .find(|u| u.deal == kept.id)
+                    .unwrap()
+            };
             let start = Instant::now();
-            while snm_agent::runtime::Meter::load(&meter, kept.id).unwrap().is_none_or(|m| m.exits < 3) {
-                assert!(start.elapsed() < Duration::from_secs(60), "the container was not restarted 3 times");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+            while usage(&state).stage != snm_agent::deal_usage::DealStage::Crashed {
+                assert!(start.elapsed() < Duration::from_secs(30), "not recorded as crashed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
+            assert!(containers(&docker, kept.id).is_empty(), "the crashed container is removed");
+            let bytes = usage(&state).bytes.get();
+            assert!(bytes >= 400_000, "the echo's bytes are kept: {bytes}");
             let stored = parties.customer.market().deal(kept.id).await.unwrap().unwrap();
             assert!(stored.is_active(), "the deal was closed: {stored:?}");
-            assert_eq!(containers(&docker, kept.id).len(), 1);
             parties.customer.market().close_deal(kept.id, false).await.unwrap();
-            agent.wait_for(&format!("deal {}: finished, ", kept.id)).await;
+            let finished = agent.wait_for(&format!("deal {}: finished, ", kept.id)).await;
             let output = agent.kill();
+            assert!(finished.contains(&format!("{bytes} B carried")), "{finished} for {bytes}");
             assert!(!output.contains(&format!("deal {}: closed (Unserved)", kept.id)), "{output}");
-            assert!(containers(&docker, kept.id).is_empty(), "the container is removed");
+            assert_eq!(output.matches(&format!("deal {}: workload running", kept.id)).count(), 1, "{output}");
+            assert_eq!(output.matches(&format!("deal {}: crashed", kept.id)).count(), 1, "{output}");
+            assert!(containers(&docker, kept.id).is_empty(), "no container after the close");
             let _ = std::fs::remove_dir_all(&dir);
         })
     });

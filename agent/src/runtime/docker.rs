@@ -12,7 +12,8 @@
 //!
 //! A container that exits by itself is started again, up to `restarts` times; the next exit makes
 //! [`is_running`](Runtime::is_running) answer no and any new start fail with
-//! [`RuntimeError::CrashLoop`], so the agent reports it and ends the deal as unserved. A start
+//! [`RuntimeError::CrashLoop`], so the agent reports it and ends the deal as unserved (or, with
+//! `close_on_crash = false`, keeps it open, marked crashed, and starts nothing more). A start
 //! finding the deal's container by its labels adopts it rather than run a second one.
 
 use std::{
@@ -87,8 +88,9 @@ pub struct DockerConfig {
     /// How often a container that exits by itself is started again before it is reported.
     pub restarts: u32,
     /// Whether the exit after the last restart ends the deal (reported as a crash loop, and the
-    /// agent ends the deal as unserved at once); `false`: the container is started again after
-    /// every exit, without bound (`restarts` is not used), and the deal stays open.
+    /// agent ends the deal as unserved at once); `false`: the exit after the last restart is
+    /// reported the same way, but the deal stays open (marked crashed, its bytes kept) until its
+    /// customer or its term closes it, and nothing is started for it again.
     pub close_on_crash: bool,
     /// The Docker network the containers join (made by [`DockerRuntime::connect`] when missing,
     /// with traffic between containers off, its bridge interface named like it); `None`: Docker's
@@ -247,7 +249,7 @@ impl DockerRuntime {
 
     /// Whether the container exited more often than it may be restarted: its deal is to end.
     fn crashed(&self, meter: &Meter) -> bool {
-        self.config.close_on_crash && meter.exits > self.config.restarts
+        meter.exits > self.config.restarts
     }
 
     fn meter_path(&self, deal: DealId) -> PathBuf {
@@ -552,6 +554,7 @@ impl Runtime for DockerRuntime {
                 deal,
                 exits: meter.exits,
                 exit_code: meter.last_exit_code.unwrap_or(-1),
+                close_deal: self.config.close_on_crash,
             });
         }
         if let Some(found) = self.find(deal).await?

@@ -117,6 +117,9 @@ pub enum RuntimeError {
         exits: u32,
         /// Its last exit code.
         exit_code: i64,
+        /// Whether the deal is to be closed for it (`close_on_crash`); `false`: kept open, with
+        /// nothing started again.
+        close_deal: bool,
     },
     /// The rules that keep containers off the supplier's network could not be installed.
     #[error("isolating the containers: `iptables {rule}`: {reason}")]
