@@ -209,6 +209,46 @@ async fn echo(endpoint: SocketAddr, bytes: usize) {
     assert!(back == data, "the echo differs from what was sent");
 }
 
+/// Posts `body` to `path` on `to` and returns the whole answer.
+async fn post(to: SocketAddr, path: &str, body: &[u8]) -> String {
+    let mut stream = tokio::net::TcpStream::connect(to).await.unwrap();
+    let head = format!("POST {path} HTTP/1.1\r\nhost: {to}\r\ncontent-length: {}\r\n\r\n", body.len());
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer)).await.unwrap().unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A relay to `to` on a port of 127.0.0.1 for one connection, recording what the client sent.
+async fn relay(to: SocketAddr) -> (SocketAddr, Arc<Mutex<Vec<u8>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let wire = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&wire);
+    tokio::spawn(async move {
+        let (client, _) = listener.accept().await.unwrap();
+        let server = tokio::net::TcpStream::connect(to).await.unwrap();
+        let (mut client_read, mut client_write) = client.into_split();
+        let (mut server_read, mut server_write) = server.into_split();
+        let answer = tokio::spawn(async move { tokio::io::copy(&mut server_read, &mut client_write).await });
+        let mut chunk = vec![0; 16 * 1024];
+        loop {
+            let n = client_read.read(&mut chunk).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            record.lock().unwrap().extend_from_slice(&chunk[..n]);
+            if server_write.write_all(&chunk[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = server_write.shutdown().await;
+        let _ = answer.await;
+    });
+    (address, wire)
+}
+
 /// The containers of a deal, running or not (by the agent's label).
 fn containers(docker: &DockerNetns, deal: DealId) -> Vec<String> {
     let filter = format!("label={}={deal}", snm_agent::runtime::LABEL_DEAL);
@@ -464,7 +504,10 @@ fn containers_cannot_reach_the_machine_or_metadata_but_their_published_port_come
 
 #[test]
 fn the_customers_configuration_reaches_the_container_only_signed_by_the_customer_with_the_bids_hash() {
-    use snm_sdk::workload_config::{SignedWorkloadConfig, WorkloadConfig, deliver, is_config_endpoint};
+    use snm_sdk::{
+        workload_config::{SignedWorkloadConfig, WorkloadConfig, deliver, is_config_endpoint},
+        workload_seal::{SealedWorkloadConfig, split_key},
+    };
     let docker = DockerNetns::start();
     docker.busybox_image("snm-echo:test", ECHO);
     docker.enter(|| {
@@ -499,7 +542,37 @@ fn the_customers_configuration_reaches_the_container_only_signed_by_the_customer
 
             let signed =
                 SignedWorkloadConfig::sign(config, market, deal.id, &parties.customer_key).await.unwrap();
-            deliver(&url, &signed).await.unwrap();
+            // Sent in clear (not sealed), or sealed and changed on the way: refused, nothing runs.
+            let (address, key) = split_key(&url).unwrap();
+            let key = key.expect("the agent announces its key for the deal");
+            let inbox: SocketAddr = address
+                .trim_start_matches("config+http://")
+                .split('/')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let path = format!("/deals/{}/config", deal.id);
+            let answer = post(inbox, &path, &serde_json::to_vec(&signed).unwrap()).await;
+            assert!(answer.starts_with("HTTP/1.1 400") && answer.contains("not a sealed"), "{answer}");
+            let mut tampered = SealedWorkloadConfig::seal(&signed, &key).unwrap();
+            let mut bytes = tampered.ciphertext.to_vec();
+            bytes[10] ^= 0x20;
+            tampered.ciphertext = bytes.into();
+            let answer = post(inbox, &path, &serde_json::to_vec(&tampered).unwrap()).await;
+            assert!(answer.starts_with("HTTP/1.1 403") && answer.contains("does not open"), "{answer}");
+            assert!(containers(&docker, deal.id).is_empty(), "a container runs with a tampered configuration");
+
+            // Delivered through a relay that records what crosses the wire: no name, value or
+            // secret of the configuration in it.
+            let (relay, wire) = relay(inbox).await;
+            let relayed = url.replace(&inbox.to_string(), &relay.to_string());
+            deliver(&relayed, &signed).await.unwrap();
+            let wire = String::from_utf8_lossy(&wire.lock().unwrap()).into_owned();
+            assert!(wire.contains("ciphertext"), "{wire}");
+            for clear in ["s3cr3t", "TOKEN", "MODE", "fast"] {
+                assert!(!wire.contains(clear), "`{clear}` crossed the wire in clear: {wire}");
+            }
             agent.wait_for(&format!("deal {}: announced 127.0.0.1:", deal.id)).await;
             let running = containers(&docker, deal.id);
             assert_eq!(running.len(), 1);

@@ -238,10 +238,13 @@ impl DockerRuntime {
         match inbox.delivered(deal, spec.customer, spec.config_hash)? {
             Some(signed) => Ok(Some(signed.config)),
             None => {
-                inbox.expect(deal, spec.customer, spec.config_hash);
+                let key = inbox.expect(deal, spec.customer, spec.config_hash)?;
                 let port = inbox.address().port();
-                let url =
-                    format!("{CONFIG_ENDPOINT_SCHEME}{}/deals/{deal}/config", SocketAddr::new(spec.ip, port));
+                let url = format!(
+                    "{CONFIG_ENDPOINT_SCHEME}{}/deals/{deal}/config{}",
+                    SocketAddr::new(spec.ip, port),
+                    key.fragment()
+                );
                 Err(RuntimeError::ConfigPending { deal, url })
             }
         }
