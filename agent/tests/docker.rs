@@ -416,6 +416,60 @@ fn a_container_that_keeps_exiting_is_restarted_then_reported_and_its_deal_ended(
     });
 }
 
+#[test]
+fn a_workloads_state_directory_outlives_its_container_so_its_announced_pin_holds() {
+    let docker = DockerNetns::start();
+    // As `snm-proxy --tls-dir "$SNM_STATE_DIR/tls"` does: a fingerprint made at the first start,
+    // kept in the deal's state directory, printed at each start.
+    let pinned = "d=$SNM_STATE_DIR; [ -s $d/pin ] || /bin/busybox head -c 32 /dev/urandom \
+                  | /bin/busybox od -An -tx1 | /bin/busybox tr -d ' \\n' > $d/pin; \
+                  echo \"listening on 0.0.0.0:3128#sha256=$(cat $d/pin)\"; exec /bin/nc -ll -p 3128 -e /bin/cat";
+    docker.busybox_image("snm-pinned:test", &["/bin/sh", "-c", pinned]);
+    docker.enter(|| {
+        runtime().block_on(async {
+            let (devnet, dir) = scene("pin").await;
+            let parties = Parties::new(&devnet).await;
+            write_config(&dir, &docker, &parties.worker, 3, "");
+            let agent = Agent::spawn(&devnet, &dir, &parties.master_key);
+            let ask = wait_for_ask(&parties.customer, &parties.master).await;
+            let deal = buy(&parties.customer, &ask, "snm-pinned:test").await;
+            let announced = format!("deal {}: announced ", deal.id);
+            let first = agent.wait_for(&announced).await;
+            let kept =
+                std::fs::read_to_string(dir.join(format!("workloads/deal-{}/state/pin", deal.id))).unwrap();
+            assert_eq!(kept.len(), 64, "{kept:?}");
+            assert!(first.ends_with(&format!("#sha256={kept}")), "{first}");
+
+            // The container is lost (removed behind the agent's back): the agent starts another
+            // one, on another port, which shows the same fingerprint; the new endpoint keeps it.
+            let lost = containers(&docker, deal.id);
+            assert_eq!(lost.len(), 1);
+            docker.docker(&["rm", "-f", &lost[0]]).unwrap();
+            let start = Instant::now();
+            let second = loop {
+                let output = agent.output();
+                if let Some(line) = output.lines().filter(|l| l.contains(&announced)).nth(1) {
+                    break line.to_owned();
+                }
+                assert!(start.elapsed() < Duration::from_secs(60), "not announced again:\n{output}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            assert_ne!(first, second, "a new container, a new port");
+            assert!(second.ends_with(&format!("#sha256={kept}")), "{second}");
+            let again = containers(&docker, deal.id);
+            assert_eq!(again.len(), 1);
+            assert_ne!(again, lost);
+            let env = docker.docker(&["inspect", "-f", "{{json .Config.Env}}", &again[0]]).unwrap();
+            assert!(env.contains(&format!("SNM_STATE_DIR={}", snm_agent::runtime::STATE_MOUNT)), "{env}");
+            let endpoint =
+                parties.customer.market().wait_for_endpoint(deal.id, Duration::from_secs(30)).await;
+            assert!(endpoint.unwrap().ends_with(&kept));
+            agent.kill();
+            let _ = std::fs::remove_dir_all(&dir);
+        })
+    });
+}
+
 /// What a container on `network` reads from `ip:port` within 2 s (empty when it cannot connect).
 fn probe(docker: &DockerNetns, network: &str, ip: &str, port: u16) -> String {
     let script = format!("nc -w 2 {ip} {port} </dev/null || true");
@@ -545,13 +599,8 @@ fn the_customers_configuration_reaches_the_container_only_signed_by_the_customer
             // Sent in clear (not sealed), or sealed and changed on the way: refused, nothing runs.
             let (address, key) = split_key(&url).unwrap();
             let key = key.expect("the agent announces its key for the deal");
-            let inbox: SocketAddr = address
-                .trim_start_matches("config+http://")
-                .split('/')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
+            let inbox: SocketAddr =
+                address.trim_start_matches("config+http://").split('/').next().unwrap().parse().unwrap();
             let path = format!("/deals/{}/config", deal.id);
             let answer = post(inbox, &path, &serde_json::to_vec(&signed).unwrap()).await;
             assert!(answer.starts_with("HTTP/1.1 400") && answer.contains("not a sealed"), "{answer}");
@@ -561,7 +610,10 @@ fn the_customers_configuration_reaches_the_container_only_signed_by_the_customer
             tampered.ciphertext = bytes.into();
             let answer = post(inbox, &path, &serde_json::to_vec(&tampered).unwrap()).await;
             assert!(answer.starts_with("HTTP/1.1 403") && answer.contains("does not open"), "{answer}");
-            assert!(containers(&docker, deal.id).is_empty(), "a container runs with a tampered configuration");
+            assert!(
+                containers(&docker, deal.id).is_empty(),
+                "a container runs with a tampered configuration"
+            );
 
             // Delivered through a relay that records what crosses the wire: no name, value or
             // secret of the configuration in it.

@@ -199,8 +199,14 @@ mod tests {
         }
 
         let endpoint = format!("config+http://10.0.0.1:8750/deals/4/config{}", agent.fragment());
-        assert_eq!(split_key(&endpoint).unwrap(), ("config+http://10.0.0.1:8750/deals/4/config", Some(agent.public())));
+        assert_eq!(
+            split_key(&endpoint).unwrap(),
+            ("config+http://10.0.0.1:8750/deals/4/config", Some(agent.public()))
+        );
         assert_eq!(split_key("config+http://h:1/deals/4/config").unwrap().1, None);
-        assert!(matches!(split_key("config+http://h:1/x#x25519=abc"), Err(WorkloadConfigError::BadConfigKey(_))));
+        assert!(matches!(
+            split_key("config+http://h:1/x#x25519=abc"),
+            Err(WorkloadConfigError::BadConfigKey(_))
+        ));
     }
 }

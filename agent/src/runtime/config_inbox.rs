@@ -84,7 +84,12 @@ impl ConfigInbox {
     /// Accepts a configuration for `deal` from now on: sealed to the deal's key (made now, or
     /// kept from an earlier call, also by an agent that ran before), signed by `customer`, hashing
     /// to `config_hash`. Returns the key, whose public half the customer seals to.
-    pub fn expect(&self, deal: DealId, customer: Address, config_hash: B256) -> Result<ConfigKey, RuntimeError> {
+    pub fn expect(
+        &self,
+        deal: DealId,
+        customer: Address,
+        config_hash: B256,
+    ) -> Result<ConfigKey, RuntimeError> {
         let key = deal_key(&self.root, deal)?;
         self.expected
             .lock()

@@ -52,6 +52,9 @@ pub const LABEL_DEAL: &str = "io.snm.deal";
 /// The label naming the supplier's master account.
 pub const LABEL_MASTER: &str = "io.snm.master";
 
+/// Where a deal's state directory is mounted in its containers (also given as `SNM_STATE_DIR`).
+pub const STATE_MOUNT: &str = "/snm-state";
+
 /// The most of a container's log read for its certificate fingerprint: a workload prints it once
 /// at its start (as `snm-proxy` does).
 const LOG_SCAN_MAX: usize = 4 << 20;
@@ -255,6 +258,16 @@ impl DockerRuntime {
         meter.exits > self.config.restarts
     }
 
+    /// The deal's state directory on the machine (made when missing, absolute for the Engine),
+    /// mounted into its containers: what a workload keeps there (a proxy's certificate) outlives
+    /// its container. Apart from the meter and configuration, which the container must not touch.
+    fn state_dir(&self, deal: DealId) -> Result<PathBuf, RuntimeError> {
+        let dir = self.root.join(format!("deal-{deal}")).join("state");
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::canonicalize(&dir))
+            .map_err(|source| RuntimeError::Io { deal, path: dir.clone(), source })
+    }
+
     fn meter_path(&self, deal: DealId) -> PathBuf {
         Meter::path(&self.root, deal)
     }
@@ -370,7 +383,9 @@ impl DockerRuntime {
                 ..Default::default()
             }]
         });
+        let state = self.state_dir(deal)?;
         let host_config = HostConfig {
+            binds: Some(vec![format!("{}:{STATE_MOUNT}", state.display())]),
             nano_cpus: (resources.cpu_milli_cores > 0).then(|| {
                 i64::try_from(resources.cpu_milli_cores.saturating_mul(1_000_000)).unwrap_or(i64::MAX)
             }),
@@ -396,7 +411,11 @@ impl DockerRuntime {
             ("io.snm.customer".to_owned(), spec.customer.to_string()),
             ("io.snm.config-hash".to_owned(), spec.config_hash.to_string()),
         ]);
-        let mut env = vec![format!("SNM_DEAL={deal}"), format!("SNM_CONFIG_HASH={}", spec.config_hash)];
+        let mut env = vec![
+            format!("SNM_DEAL={deal}"),
+            format!("SNM_CONFIG_HASH={}", spec.config_hash),
+            format!("SNM_STATE_DIR={STATE_MOUNT}"),
+        ];
         let config = config.unwrap_or_default();
         env.extend(config.env.iter().chain(&config.secrets).map(|(name, value)| format!("{name}={value}")));
         let body = ContainerCreateBody {

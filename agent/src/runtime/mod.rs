@@ -24,7 +24,9 @@ use snm_sdk::{
 };
 
 pub use config_inbox::ConfigInbox;
-pub use docker::{DockerConfig, DockerRuntime, LABEL_DEAL, LABEL_MARKET, LABEL_MASTER, RegistryAuth};
+pub use docker::{
+    DockerConfig, DockerRuntime, LABEL_DEAL, LABEL_MARKET, LABEL_MASTER, RegistryAuth, STATE_MOUNT,
+};
 pub use meter::Meter;
 pub use process::{PLACEHOLDERS, ProcessRuntime};
 
