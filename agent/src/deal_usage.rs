@@ -89,10 +89,12 @@ pub fn deal_usage(state: &AgentState, workload_dir: &Path, now: u64) -> Vec<Deal
 
 fn usage_of(deal: DealId, record: &DealRecord, workload_dir: &Path, now: u64) -> DealUsage {
     let meter = Meter::load(&Meter::path(workload_dir, deal), deal).ok().flatten();
-    // A workload that died had its bytes moved to `carried_bytes`: its meter counts only while
-    // one is recorded.
+    // A workload that died (a crashed one too) had its meter's bytes moved to `carried_bytes`:
+    // with none recorded, the meter counts only when nothing was carried (a container started by
+    // an agent stopped before it recorded it).
     let live = match (&record.workload, &meter) {
         (Some(_), Some(meter)) => meter.total().get(),
+        (None, Some(meter)) if record.carried_bytes == 0 => meter.total().get(),
         (Some(workload), None) => process_bytes(&workload.stats),
         (None, _) => 0,
     };
@@ -187,8 +189,17 @@ mod tests {
         meter.sample(5, 7);
         meter.save(&Meter::path(&dir, DealId(2)), DealId(2)).unwrap();
 
+        let mut crashed = opened(3);
+        (crashed.crashed, crashed.carried_bytes) = (true, 40);
+        state.deals.insert(DealId(3), crashed);
+        let mut meter = Meter::new("c3");
+        meter.sample(30, 10);
+        meter.exited(Some("t".into()), Some(3));
+        meter.save(&Meter::path(&dir, DealId(3)), DealId(3)).unwrap();
+
         let usage = deal_usage(&state, &dir, 1_500);
-        assert_eq!(usage.len(), 2);
+        assert_eq!(usage.len(), 3);
+        assert_eq!((usage[2].stage, usage[2].bytes), (DealStage::Crashed, Bytes::new(40)), "counted once");
         assert_eq!(
             (usage[0].stage, usage[0].runtime_seconds, usage[0].bytes),
             (DealStage::Closed, 90, Bytes::new(300))
