@@ -30,7 +30,7 @@ cp /bin/busybox "$work/rootfs/bin/busybox"
 ln -s busybox "$work/rootfs/bin/sh"
 tar -C "$work/rootfs" -cf "$work/proxy.tar" .
 docker import \
-  -c 'CMD ["/bin/sh", "-c", "exec /snm-proxy --listen 0.0.0.0:3128 --stats /tmp/stats.json --deal \"${SNM_DEAL:-0}\" ${SNM_CONFIG_HASH:+--auth-hash \"$SNM_CONFIG_HASH\"}"]' \
+  -c 'CMD ["/bin/sh", "-c", "exec /snm-proxy --listen 0.0.0.0:3128 --stats /tmp/stats.json --deal \"${SNM_DEAL:-0}\" ${SNM_CONFIG_HASH:+--auth-hash \"$SNM_CONFIG_HASH\"} ${SNM_STATE_DIR:+--tls-dir \"$SNM_STATE_DIR/tls\"}"]' \
   -c 'EXPOSE 3128' \
   "$work/proxy.tar" "$tag"
 echo "proxy-image: $tag ($(du -h "$binary" | cut -f1) proxy)"

@@ -20,7 +20,7 @@
 //! # host = "unix:///var/run/docker.sock"  # omit: DOCKER_HOST, else this default
 //! # port = 3128                       # the container's port, published on the worker's IP
 //! # restarts = 3                      # starts again of a container that exits, then reported
-//! # close_on_crash = true             # the next exit ends the deal (false: restarted without bound)
+//! # close_on_crash = true             # the exit after the restarts ends the deal (false: kept open, crashed)
 //! # network = "snm-deals"             # the containers' bridge, made without inter-container traffic
 //! # isolate = true                    # iptables rules: no way to the machine, LAN or 169.254/16
 //! # pull = true                       # pull images missing on the machine

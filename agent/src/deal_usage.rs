@@ -28,6 +28,9 @@ pub enum DealStage {
     Running,
     /// Open; the workload could not start or kept crashing: the agent gave it up and ends the deal.
     GivenUp,
+    /// Open; the workload crashed as often as allowed and the configuration keeps the deal open
+    /// (`close_on_crash = false`): nothing runs, the bytes it carried are kept.
+    Crashed,
     /// Closed; the workload was stopped and metered.
     Closed,
 }
@@ -39,6 +42,7 @@ impl std::fmt::Display for DealStage {
             Self::AwaitingConfig => "awaiting config",
             Self::Running => "running",
             Self::GivenUp => "given up",
+            Self::Crashed => "crashed",
             Self::Closed => "closed",
         })
     }
@@ -85,10 +89,14 @@ pub fn deal_usage(state: &AgentState, workload_dir: &Path, now: u64) -> Vec<Deal
 
 fn usage_of(deal: DealId, record: &DealRecord, workload_dir: &Path, now: u64) -> DealUsage {
     let meter = Meter::load(&Meter::path(workload_dir, deal), deal).ok().flatten();
+    // A workload that died (a crashed one too) had its meter's bytes moved to `carried_bytes`:
+    // with none recorded, the meter counts only when nothing was carried (a container started by
+    // an agent stopped before it recorded it).
     let live = match (&record.workload, &meter) {
-        (_, Some(meter)) => meter.total().get(),
+        (Some(_), Some(meter)) => meter.total().get(),
+        (None, Some(meter)) if record.carried_bytes == 0 => meter.total().get(),
         (Some(workload), None) => process_bytes(&workload.stats),
-        (None, None) => 0,
+        (None, _) => 0,
     };
     let bytes = record.final_bytes.unwrap_or_else(|| record.carried_bytes.saturating_add(live));
     let (bytes_in, bytes_out) = meter.as_ref().map(Meter::by_direction).unzip();
@@ -96,6 +104,8 @@ fn usage_of(deal: DealId, record: &DealRecord, workload_dir: &Path, now: u64) ->
         DealStage::Closed
     } else if record.served_until.is_some() {
         DealStage::GivenUp
+    } else if record.crashed {
+        DealStage::Crashed
     } else if record.workload.is_some() {
         DealStage::Running
     } else if record.announced.as_deref().is_some_and(snm_sdk::workload_config::is_config_endpoint) {
@@ -179,8 +189,17 @@ mod tests {
         meter.sample(5, 7);
         meter.save(&Meter::path(&dir, DealId(2)), DealId(2)).unwrap();
 
+        let mut crashed = opened(3);
+        (crashed.crashed, crashed.carried_bytes) = (true, 40);
+        state.deals.insert(DealId(3), crashed);
+        let mut meter = Meter::new("c3");
+        meter.sample(30, 10);
+        meter.exited(Some("t".into()), Some(3));
+        meter.save(&Meter::path(&dir, DealId(3)), DealId(3)).unwrap();
+
         let usage = deal_usage(&state, &dir, 1_500);
-        assert_eq!(usage.len(), 2);
+        assert_eq!(usage.len(), 3);
+        assert_eq!((usage[2].stage, usage[2].bytes), (DealStage::Crashed, Bytes::new(40)), "counted once");
         assert_eq!(
             (usage[0].stage, usage[0].runtime_seconds, usage[0].bytes),
             (DealStage::Closed, 90, Bytes::new(300))

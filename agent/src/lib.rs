@@ -165,6 +165,16 @@ pub enum AgentEvent {
         /// Traffic it had carried (kept for the usage report).
         bytes: Bytes,
     },
+    /// A deal's workload crashed as often as the runtime allows and the configuration keeps the
+    /// deal open (`close_on_crash = false`): nothing is started for it again until it closes.
+    WorkloadCrashed {
+        /// The deal.
+        deal: DealId,
+        /// How often its workload exited by itself.
+        exits: u32,
+        /// Its last exit code.
+        exit_code: i64,
+    },
     /// The workload's endpoint was announced on chain.
     EndpointAnnounced {
         /// The deal.
@@ -260,6 +270,11 @@ impl fmt::Display for AgentEvent {
             Self::WorkloadDied { deal, bytes } => {
                 write!(f, "deal {deal}: workload stopped by itself after {bytes}; starting it again")
             }
+            Self::WorkloadCrashed { deal, exits, exit_code } => write!(
+                f,
+                "deal {deal}: crashed, the workload exited {exits} times (last exit code {exit_code}); \
+                 not started again, the deal stays open"
+            ),
             Self::EndpointAnnounced { deal, endpoint } => write!(f, "deal {deal}: announced {endpoint}"),
             Self::GaveUp { deal, served_until } => write!(
                 f,
@@ -546,6 +561,9 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
                 self.end_unserved(deal, served_until, out).await;
                 continue;
             }
+            if record.crashed {
+                continue;
+            }
             let mut workload = record.workload.clone();
             if let Some(running) = &workload {
                 if self.runtime.is_running(running).await {
@@ -659,6 +677,19 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             // configuration goes, and tries again at each round.
             Err(RuntimeError::ConfigPending { url, .. }) => {
                 self.announce(deal, url, out).await?;
+                Ok(None)
+            }
+            // Crashed as often as allowed, and the configuration keeps the deal open: reported
+            // once, then left alone until it closes.
+            Err(error @ RuntimeError::CrashLoop { close_deal: false, .. }) => {
+                let RuntimeError::CrashLoop { exits, exit_code, .. } = error else { return Ok(None) };
+                self.retries.retain(|action| *action != Action::Start(deal));
+                let reason = error.to_string();
+                self.update(deal, |r| {
+                    r.crashed = true;
+                    r.failure = Some(reason.clone());
+                })?;
+                out.push(AgentEvent::WorkloadCrashed { deal, exits, exit_code });
                 Ok(None)
             }
             Err(error) => {

@@ -75,6 +75,11 @@ pub struct DealRecord {
     /// it: the agent no longer settles the deal, and ends it.
     #[serde(default)]
     pub served_until: Option<u64>,
+    /// Its workload crashed as often as the runtime allows and the configuration keeps such deals
+    /// open (`close_on_crash = false`): nothing is started for it again, its bytes are kept, and
+    /// it waits for its customer or term to close it.
+    #[serde(default)]
+    pub crashed: bool,
 }
 
 impl DealRecord {
@@ -97,6 +102,7 @@ impl DealRecord {
             final_bytes: None,
             seen_running_at: None,
             served_until: None,
+            crashed: false,
         }
     }
 
@@ -346,6 +352,7 @@ mod tests {
             final_bytes: bytes,
             seen_running_at: None,
             served_until: None,
+            crashed: false,
         }
     }
 

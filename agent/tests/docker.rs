@@ -209,6 +209,46 @@ async fn echo(endpoint: SocketAddr, bytes: usize) {
     assert!(back == data, "the echo differs from what was sent");
 }
 
+/// Posts `body` to `path` on `to` and returns the whole answer.
+async fn post(to: SocketAddr, path: &str, body: &[u8]) -> String {
+    let mut stream = tokio::net::TcpStream::connect(to).await.unwrap();
+    let head = format!("POST {path} HTTP/1.1\r\nhost: {to}\r\ncontent-length: {}\r\n\r\n", body.len());
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer)).await.unwrap().unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A relay to `to` on a port of 127.0.0.1 for one connection, recording what the client sent.
+async fn relay(to: SocketAddr) -> (SocketAddr, Arc<Mutex<Vec<u8>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let wire = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&wire);
+    tokio::spawn(async move {
+        let (client, _) = listener.accept().await.unwrap();
+        let server = tokio::net::TcpStream::connect(to).await.unwrap();
+        let (mut client_read, mut client_write) = client.into_split();
+        let (mut server_read, mut server_write) = server.into_split();
+        let answer = tokio::spawn(async move { tokio::io::copy(&mut server_read, &mut client_write).await });
+        let mut chunk = vec![0; 16 * 1024];
+        loop {
+            let n = client_read.read(&mut chunk).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            record.lock().unwrap().extend_from_slice(&chunk[..n]);
+            if server_write.write_all(&chunk[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = server_write.shutdown().await;
+        let _ = answer.await;
+    });
+    (address, wire)
+}
+
 /// The containers of a deal, running or not (by the agent's label).
 fn containers(docker: &DockerNetns, deal: DealId) -> Vec<String> {
     let filter = format!("label={}={deal}", snm_agent::runtime::LABEL_DEAL);
@@ -296,6 +336,11 @@ fn a_container_that_keeps_exiting_is_restarted_then_reported_and_its_deal_ended(
     let docker = DockerNetns::start();
     // Serves a while, then crashes.
     docker.busybox_image("snm-crash:test", &["/bin/sh", "-c", "sleep 1; exit 3"]);
+    // Echoes, and crashes a second after it echoed some bytes (which `/in` remembers across
+    // restarts of the container).
+    let crash_after_echo = "/bin/nc -ll -p 3128 -e /bin/sh -c 'cat >/in; cat /in' & \
+                            while [ ! -s /in ]; do sleep 1; done; sleep 1; exit 3";
+    docker.busybox_image("snm-crash-echo:test", &["/bin/sh", "-c", crash_after_echo]);
     docker.enter(|| {
         runtime().block_on(async {
             let (devnet, dir) = scene("crash").await;
@@ -317,26 +362,109 @@ fn a_container_that_keeps_exiting_is_restarted_then_reported_and_its_deal_ended(
             );
             assert!(containers(&docker, deal.id).is_empty(), "the crashed container is removed");
 
-            // With `close_on_crash = false` the container is started again past `restarts` and
-            // the deal stays open.
+            // With `close_on_crash = false` the container is restarted `restarts` times too, then
+            // reported as crashed; the deal stays open, nothing is started again, its bytes kept.
             write_config(&dir, &docker, &parties.worker, 1, "close_on_crash = false");
             let agent = Agent::spawn(&devnet, &dir, &parties.master_key);
             let ask = wait_for_ask(&parties.customer, &parties.master).await;
-            let kept = buy(&parties.customer, &ask, "snm-crash:test").await;
+            let kept = buy(&parties.customer, &ask, "snm-crash-echo:test").await;
+            agent.wait_for(&format!("deal {}: announced", kept.id)).await;
+            let endpoint: SocketAddr = parties
+                .customer
+                .market()
+                .wait_for_endpoint(kept.id, Duration::from_secs(30))
+                .await
+                .unwrap()
+                .parse()
+                .unwrap();
+            echo(endpoint, 200_000).await;
+            let crashed = agent.wait_for(&format!("deal {}: crashed", kept.id)).await;
+            assert!(crashed.contains("exited 2 times (last exit code 3)"), "{crashed}");
             let meter = snm_agent::runtime::Meter::path(&dir.join("workloads"), kept.id);
+            let exits = snm_agent::runtime::Meter::load(&meter, kept.id).unwrap().unwrap().exits;
+            assert_eq!(exits, 2, "started once, restarted once, then reported");
+            // Nothing more is started: the Engine holds no container of the deal from now on.
+            let state = dir.join("state.json");
+            let usage = |state: &Path| {
+                let state: snm_agent::AgentState =
+                    serde_json::from_slice(&std::fs::read(state).unwrap()).unwrap();
+                snm_agent::deal_usage::deal_usage(&state, &dir.join("workloads"), 0)
+                    .into_iter()
+                    .find(|u| u.deal == kept.id)
+                    .unwrap()
+            };
             let start = Instant::now();
-            while snm_agent::runtime::Meter::load(&meter, kept.id).unwrap().is_none_or(|m| m.exits < 3) {
-                assert!(start.elapsed() < Duration::from_secs(60), "the container was not restarted 3 times");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+            while usage(&state).stage != snm_agent::deal_usage::DealStage::Crashed {
+                assert!(start.elapsed() < Duration::from_secs(30), "not recorded as crashed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
+            assert!(containers(&docker, kept.id).is_empty(), "the crashed container is removed");
+            let bytes = usage(&state).bytes.get();
+            assert!(bytes >= 400_000, "the echo's bytes are kept: {bytes}");
             let stored = parties.customer.market().deal(kept.id).await.unwrap().unwrap();
             assert!(stored.is_active(), "the deal was closed: {stored:?}");
-            assert_eq!(containers(&docker, kept.id).len(), 1);
             parties.customer.market().close_deal(kept.id, false).await.unwrap();
-            agent.wait_for(&format!("deal {}: finished, ", kept.id)).await;
+            let finished = agent.wait_for(&format!("deal {}: finished, ", kept.id)).await;
             let output = agent.kill();
+            assert!(finished.contains(&format!("{bytes} B carried")), "{finished} for {bytes}");
             assert!(!output.contains(&format!("deal {}: closed (Unserved)", kept.id)), "{output}");
-            assert!(containers(&docker, kept.id).is_empty(), "the container is removed");
+            assert_eq!(output.matches(&format!("deal {}: workload running", kept.id)).count(), 1, "{output}");
+            assert_eq!(output.matches(&format!("deal {}: crashed", kept.id)).count(), 1, "{output}");
+            assert!(containers(&docker, kept.id).is_empty(), "no container after the close");
+            let _ = std::fs::remove_dir_all(&dir);
+        })
+    });
+}
+
+#[test]
+fn a_workloads_state_directory_outlives_its_container_so_its_announced_pin_holds() {
+    let docker = DockerNetns::start();
+    // As `snm-proxy --tls-dir "$SNM_STATE_DIR/tls"` does: a fingerprint made at the first start,
+    // kept in the deal's state directory, printed at each start.
+    let pinned = "d=$SNM_STATE_DIR; [ -s $d/pin ] || /bin/busybox head -c 32 /dev/urandom \
+                  | /bin/busybox od -An -tx1 | /bin/busybox tr -d ' \\n' > $d/pin; \
+                  echo \"listening on 0.0.0.0:3128#sha256=$(cat $d/pin)\"; exec /bin/nc -ll -p 3128 -e /bin/cat";
+    docker.busybox_image("snm-pinned:test", &["/bin/sh", "-c", pinned]);
+    docker.enter(|| {
+        runtime().block_on(async {
+            let (devnet, dir) = scene("pin").await;
+            let parties = Parties::new(&devnet).await;
+            write_config(&dir, &docker, &parties.worker, 3, "");
+            let agent = Agent::spawn(&devnet, &dir, &parties.master_key);
+            let ask = wait_for_ask(&parties.customer, &parties.master).await;
+            let deal = buy(&parties.customer, &ask, "snm-pinned:test").await;
+            let announced = format!("deal {}: announced ", deal.id);
+            let first = agent.wait_for(&announced).await;
+            let kept =
+                std::fs::read_to_string(dir.join(format!("workloads/deal-{}/state/pin", deal.id))).unwrap();
+            assert_eq!(kept.len(), 64, "{kept:?}");
+            assert!(first.ends_with(&format!("#sha256={kept}")), "{first}");
+
+            // The container is lost (removed behind the agent's back): the agent starts another
+            // one, on another port, which shows the same fingerprint; the new endpoint keeps it.
+            let lost = containers(&docker, deal.id);
+            assert_eq!(lost.len(), 1);
+            docker.docker(&["rm", "-f", &lost[0]]).unwrap();
+            let start = Instant::now();
+            let second = loop {
+                let output = agent.output();
+                if let Some(line) = output.lines().filter(|l| l.contains(&announced)).nth(1) {
+                    break line.to_owned();
+                }
+                assert!(start.elapsed() < Duration::from_secs(60), "not announced again:\n{output}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            assert_ne!(first, second, "a new container, a new port");
+            assert!(second.ends_with(&format!("#sha256={kept}")), "{second}");
+            let again = containers(&docker, deal.id);
+            assert_eq!(again.len(), 1);
+            assert_ne!(again, lost);
+            let env = docker.docker(&["inspect", "-f", "{{json .Config.Env}}", &again[0]]).unwrap();
+            assert!(env.contains(&format!("SNM_STATE_DIR={}", snm_agent::runtime::STATE_MOUNT)), "{env}");
+            let endpoint =
+                parties.customer.market().wait_for_endpoint(deal.id, Duration::from_secs(30)).await;
+            assert!(endpoint.unwrap().ends_with(&kept));
+            agent.kill();
             let _ = std::fs::remove_dir_all(&dir);
         })
     });
@@ -430,7 +558,10 @@ fn containers_cannot_reach_the_machine_or_metadata_but_their_published_port_come
 
 #[test]
 fn the_customers_configuration_reaches_the_container_only_signed_by_the_customer_with_the_bids_hash() {
-    use snm_sdk::workload_config::{SignedWorkloadConfig, WorkloadConfig, deliver, is_config_endpoint};
+    use snm_sdk::{
+        workload_config::{SignedWorkloadConfig, WorkloadConfig, deliver, is_config_endpoint},
+        workload_seal::{SealedWorkloadConfig, split_key},
+    };
     let docker = DockerNetns::start();
     docker.busybox_image("snm-echo:test", ECHO);
     docker.enter(|| {
@@ -465,7 +596,35 @@ fn the_customers_configuration_reaches_the_container_only_signed_by_the_customer
 
             let signed =
                 SignedWorkloadConfig::sign(config, market, deal.id, &parties.customer_key).await.unwrap();
-            deliver(&url, &signed).await.unwrap();
+            // Sent in clear (not sealed), or sealed and changed on the way: refused, nothing runs.
+            let (address, key) = split_key(&url).unwrap();
+            let key = key.expect("the agent announces its key for the deal");
+            let inbox: SocketAddr =
+                address.trim_start_matches("config+http://").split('/').next().unwrap().parse().unwrap();
+            let path = format!("/deals/{}/config", deal.id);
+            let answer = post(inbox, &path, &serde_json::to_vec(&signed).unwrap()).await;
+            assert!(answer.starts_with("HTTP/1.1 400") && answer.contains("not a sealed"), "{answer}");
+            let mut tampered = SealedWorkloadConfig::seal(&signed, &key).unwrap();
+            let mut bytes = tampered.ciphertext.to_vec();
+            bytes[10] ^= 0x20;
+            tampered.ciphertext = bytes.into();
+            let answer = post(inbox, &path, &serde_json::to_vec(&tampered).unwrap()).await;
+            assert!(answer.starts_with("HTTP/1.1 403") && answer.contains("does not open"), "{answer}");
+            assert!(
+                containers(&docker, deal.id).is_empty(),
+                "a container runs with a tampered configuration"
+            );
+
+            // Delivered through a relay that records what crosses the wire: no name, value or
+            // secret of the configuration in it.
+            let (relay, wire) = relay(inbox).await;
+            let relayed = url.replace(&inbox.to_string(), &relay.to_string());
+            deliver(&relayed, &signed).await.unwrap();
+            let wire = String::from_utf8_lossy(&wire.lock().unwrap()).into_owned();
+            assert!(wire.contains("ciphertext"), "{wire}");
+            for clear in ["s3cr3t", "TOKEN", "MODE", "fast"] {
+                assert!(!wire.contains(clear), "`{clear}` crossed the wire in clear: {wire}");
+            }
             agent.wait_for(&format!("deal {}: announced 127.0.0.1:", deal.id)).await;
             let running = containers(&docker, deal.id);
             assert_eq!(running.len(), 1);

@@ -1,8 +1,9 @@
 //! A customer's workload configuration (`snm customer buy --env-file FILE --secret-file FILE
 //! --arg ARG`): read before anything is bought (its keccak-256 is the bid's `configHash`), then,
 //! once each deal is open and its supplier's agent announced where it takes the configuration
-//! (`config+http://…`), signed with the customer's key and delivered (see
-//! `snm_sdk::workload_config` and `docs/DOCKER_RUNTIME.md`). The agent starts the container only
+//! (`config+http://…#x25519=<key>`), signed with the customer's key, sealed to the agent's key
+//! for the deal and delivered (see `snm_sdk::workload_config`, `snm_sdk::workload_seal` and
+//! `docs/DOCKER_RUNTIME.md`). The agent starts the container only
 //! with a configuration signed by the deal's customer that hashes to the deal's `configHash`, and
 //! then announces the container's own endpoint.
 

@@ -1,13 +1,14 @@
 //! `snm-proxy`: the metered HTTP CONNECT proxy a supplier's agent starts for each proxy deal (see
 //! the library's documentation). It stops on SIGTERM or Ctrl-C, writing its final byte counts.
 //!
-//! It serves TLS with a self-signed certificate made at start (or `--cert`/`--key` PEM files) and
+//! It serves TLS with a self-signed certificate made at start (kept in `--tls-dir` and shown
+//! again by the next start there, or `--cert`/`--key` PEM files) and
 //! prints the endpoint customers pin (`ip:port#sha256=<certificate fingerprint>`); tunnels reach
 //! public addresses only, plus the ranges given with `--allow` (repeatable).
 //!
 //! ```text
 //! snm-proxy --listen 127.0.0.1:0 --stats deal-7.json [--deal 7] [--auth-hash 0x…] \
-//!     [--allow 127.0.0.1/32 …] [--cert cert.pem --key key.pem]
+//!     [--allow 127.0.0.1/32 …] [--cert cert.pem --key key.pem | --tls-dir DIR]
 //! ```
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
@@ -17,7 +18,7 @@ use snm_proxy::{Proxy, ProxyConfig, policy::DestinationPolicy, tls::TlsSource};
 use tokio::sync::watch;
 
 const USAGE: &str = "usage: snm-proxy --listen <ip:port> --stats <file> [--deal <id>] [--auth-hash <0x…32 bytes>] \
-     [--allow <cidr>]… [--cert <pem> --key <pem>]";
+     [--allow <cidr>]… [--cert <pem> --key <pem> | --tls-dir <dir>]";
 
 fn parse_args() -> Result<ProxyConfig, String> {
     let mut listen: Option<SocketAddr> = None;
@@ -25,7 +26,7 @@ fn parse_args() -> Result<ProxyConfig, String> {
     let mut deal = 0u64;
     let mut auth_hash = None;
     let mut allow = Vec::new();
-    let (mut cert, mut key) = (None, None);
+    let (mut cert, mut key, mut tls_dir) = (None, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
@@ -49,13 +50,16 @@ fn parse_args() -> Result<ProxyConfig, String> {
             }
             "--cert" => cert = Some(PathBuf::from(value()?)),
             "--key" => key = Some(PathBuf::from(value()?)),
+            "--tls-dir" => tls_dir = Some(PathBuf::from(value()?)),
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
-    let tls = match (cert, key) {
-        (None, None) => TlsSource::SelfSigned,
-        (Some(cert), Some(key)) => TlsSource::Files { cert, key },
+    let tls = match (cert, key, tls_dir) {
+        (None, None, None) => TlsSource::SelfSigned,
+        (None, None, Some(dir)) => TlsSource::Kept { dir },
+        (Some(cert), Some(key), None) => TlsSource::Files { cert, key },
+        (_, _, Some(_)) => return Err(format!("--tls-dir goes without --cert and --key\n{USAGE}")),
         _ => return Err(format!("--cert and --key go together\n{USAGE}")),
     };
     Ok(ProxyConfig {

@@ -87,6 +87,7 @@ pub mod supplier;
 pub mod tx;
 pub mod units;
 pub mod workload_config;
+pub mod workload_seal;
 
 pub use client::Client;
 pub use customer::Customer;

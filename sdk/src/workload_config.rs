@@ -4,9 +4,10 @@
 //! The customer builds a [`WorkloadConfig`], puts its [`hash`](WorkloadConfig::hash) in the bid
 //! (`Purchase::config_hash`), and once the deal is open signs it for that deal with the deal's
 //! customer key ([`SignedWorkloadConfig::sign`], EIP-191 over [`SignedWorkloadConfig::message`])
-//! and posts it ([`deliver`]) to the address the agent announced as the deal's endpoint while it
-//! waits for the configuration (`config+http://<worker ip>:<port>/deals/<id>/config`, see
-//! [`CONFIG_ENDPOINT_SCHEME`]). The agent starts the workload only with a configuration whose
+//! and posts it ([`deliver`]), sealed to the agent's key for the deal
+//! ([`crate::workload_seal`]), to the address the agent announced as the deal's endpoint while it
+//! waits for the configuration (`config+http://<worker ip>:<port>/deals/<id>/config#x25519=<key>`,
+//! see [`CONFIG_ENDPOINT_SCHEME`]). The agent starts the workload only with a configuration whose
 //! signer is the deal's customer and whose hash is the bid's; it then announces the workload's
 //! own endpoint in place of the configuration address.
 //!
@@ -154,6 +155,28 @@ pub enum WorkloadConfigError {
     /// The endpoint is not a configuration address the agent announced.
     #[error("`{0}` is not a configuration endpoint (`config+http://host:port/deals/<id>/config`)")]
     NotAConfigEndpoint(String),
+    /// A sealed configuration does not open with the deal's key: changed on the way, sealed to
+    /// another key, or for another deal.
+    #[error(
+        "the sealed configuration for deal {deal} does not open with the agent's key (changed, or sealed to another key or deal)"
+    )]
+    Unsealable {
+        /// The deal.
+        deal: DealId,
+    },
+    /// Decrypted bytes (or bytes to encrypt) are not a signed configuration's JSON.
+    #[error("not a signed workload configuration: {0}")]
+    NotAConfig(#[source] serde_json::Error),
+    /// The key after `#x25519=` in an announced configuration endpoint is not 64 hex digits.
+    #[error("`{0}`: the agent's key after `#x25519=` is not 32 bytes in hex")]
+    BadConfigKey(String),
+    /// The operating system gave no random bytes for a key or nonce.
+    #[error("no random bytes from the operating system: {0}")]
+    Random(#[source] std::io::Error),
+    /// The configuration endpoint names no key to seal the configuration to: it is not sent in
+    /// clear.
+    #[error("`{0}` names no key (`#x25519=…`): the configuration is not sent unencrypted")]
+    NoConfigKey(String),
     /// The agent could not be reached or refused the configuration.
     #[error("delivering the configuration to {url}: {reason}")]
     Delivery {
@@ -216,14 +239,19 @@ pub fn is_config_endpoint(endpoint: &str) -> bool {
     endpoint.starts_with(CONFIG_ENDPOINT_SCHEME)
 }
 
-/// Posts the signed configuration to the configuration endpoint the agent announced.
+/// Seals the signed configuration to the key the agent announced with its configuration endpoint
+/// ([`crate::workload_seal`]) and posts it there. An endpoint without a key is refused: the
+/// configuration never crosses the network in clear.
 pub async fn deliver(endpoint: &str, signed: &SignedWorkloadConfig) -> Result<(), WorkloadConfigError> {
-    let Some(rest) = endpoint.strip_prefix(CONFIG_ENDPOINT_SCHEME) else {
+    let (address, key) = crate::workload_seal::split_key(endpoint)?;
+    let Some(rest) = address.strip_prefix(CONFIG_ENDPOINT_SCHEME) else {
         return Err(WorkloadConfigError::NotAConfigEndpoint(endpoint.to_owned()));
     };
+    let key = key.ok_or_else(|| WorkloadConfigError::NoConfigKey(endpoint.to_owned()))?;
+    let sealed = crate::workload_seal::SealedWorkloadConfig::seal(signed, &key)?;
     let url = format!("http://{rest}");
     let delivery = |reason: String| WorkloadConfigError::Delivery { url: url.clone(), reason };
-    let body = serde_json::to_vec(signed).map_err(|e| delivery(e.to_string()))?;
+    let body = serde_json::to_vec(&sealed).map_err(|e| delivery(e.to_string()))?;
     let response = alloy::transports::http::reqwest::Client::new()
         .post(&url)
         .header("content-type", "application/json")

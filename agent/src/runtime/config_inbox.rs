@@ -2,11 +2,13 @@
 //! [`snm_sdk::workload_config`]).
 //!
 //! A small HTTP/1.1 endpoint on the worker: `POST /deals/<id>/config` with a
-//! [`SignedWorkloadConfig`] as JSON. It accepts a configuration only for a deal the runtime is
-//! waiting on ([`expect`](ConfigInbox::expect)), signed by that deal's customer and hashing to its
-//! `configHash`; anything else is refused with a status and the reason, and is not stored. An
-//! accepted configuration is written (mode 0600) under the deal's directory, where the runtime
-//! reads it when it starts the container.
+//! [`SealedWorkloadConfig`] as JSON: a [`SignedWorkloadConfig`] encrypted to the deal's
+//! [`ConfigKey`] (made per deal, kept in the deal's directory with mode 0600, its public half
+//! announced with the address). It accepts a configuration only for a deal the runtime is waiting
+//! on ([`expect`](ConfigInbox::expect)), that opens with the deal's key, signed by that deal's
+//! customer and hashing to its `configHash`; anything else is refused with a status and the
+//! reason, and is not stored. An accepted configuration is written decrypted (mode 0600) under
+//! the deal's directory, where the runtime reads it when it starts the container.
 
 use std::{
     collections::HashMap,
@@ -19,6 +21,7 @@ use alloy::primitives::{Address, B256};
 use snm_sdk::{
     market::DealId,
     workload_config::{MAX_CONFIG_BYTES, SignedWorkloadConfig},
+    workload_seal::{ConfigKey, SealedWorkloadConfig},
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -27,9 +30,10 @@ use tokio::{
 
 use super::RuntimeError;
 
-/// What a deal's configuration must be: who signs it, and its hash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a deal's configuration must be: sealed to which key, who signs it, and its hash.
+#[derive(Clone, Debug)]
 struct Expected {
+    key: ConfigKey,
     customer: Address,
     config_hash: B256,
 }
@@ -77,13 +81,21 @@ impl ConfigInbox {
         self.address
     }
 
-    /// Accepts a configuration for `deal` from now on: signed by `customer`, hashing to
-    /// `config_hash`.
-    pub fn expect(&self, deal: DealId, customer: Address, config_hash: B256) {
+    /// Accepts a configuration for `deal` from now on: sealed to the deal's key (made now, or
+    /// kept from an earlier call, also by an agent that ran before), signed by `customer`, hashing
+    /// to `config_hash`. Returns the key, whose public half the customer seals to.
+    pub fn expect(
+        &self,
+        deal: DealId,
+        customer: Address,
+        config_hash: B256,
+    ) -> Result<ConfigKey, RuntimeError> {
+        let key = deal_key(&self.root, deal)?;
         self.expected
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(deal, Expected { customer, config_hash });
+            .insert(deal, Expected { key: key.clone(), customer, config_hash });
+        Ok(key)
     }
 
     /// The deal's accepted configuration, checked again, `None` while none was posted.
@@ -113,6 +125,30 @@ impl ConfigInbox {
 
 fn config_path(root: &Path, deal: DealId) -> PathBuf {
     root.join(format!("deal-{deal}")).join("config.json")
+}
+
+/// The deal's configuration key, kept in its directory (made the first time): a restarted agent
+/// announces the same key, and a configuration sealed to it before the restart still opens.
+fn deal_key(root: &Path, deal: DealId) -> Result<ConfigKey, RuntimeError> {
+    let path = root.join(format!("deal-{deal}")).join("config.key");
+    let io = |source| RuntimeError::Io { deal, path: path.clone(), source };
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let bytes: [u8; 32] = bytes.try_into().map_err(|bytes: Vec<u8>| {
+                io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{} bytes, a key has 32", bytes.len()),
+                ))
+            })?;
+            Ok(ConfigKey::from_bytes(bytes))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = ConfigKey::generate().map_err(|e| io(std::io::Error::other(e)))?;
+            write_private(&path, &key.to_bytes()).map_err(io)?;
+            Ok(key)
+        }
+        Err(source) => Err(io(source)),
+    }
 }
 
 /// Answers one request.
@@ -197,16 +233,19 @@ async fn handle(
         body.extend_from_slice(&chunk[..read]);
     }
     body.truncate(length);
-    let signed: SignedWorkloadConfig = serde_json::from_slice(&body)
-        .map_err(|e| bad(&format!("not a signed workload configuration: {e}")))?;
-    let Some(wanted) = expected.lock().unwrap_or_else(|e| e.into_inner()).get(&deal).copied() else {
+    let sealed: SealedWorkloadConfig = serde_json::from_slice(&body)
+        .map_err(|e| bad(&format!("not a sealed workload configuration: {e}")))?;
+    let Some(wanted) = expected.lock().unwrap_or_else(|e| e.into_inner()).get(&deal).cloned() else {
         return Err(("404 Not Found", format!("deal {deal} is not waiting for a configuration here")));
     };
+    let signed =
+        wanted.key.open(&sealed, market, deal).map_err(|e| ("403 Forbidden", format!("refused: {e}")))?;
     signed
         .verify(market, deal, wanted.customer, wanted.config_hash)
         .map_err(|e| ("403 Forbidden", format!("refused: {e}")))?;
+    let plain = serde_json::to_vec(&signed).map_err(|e| ("500 Internal Server Error", e.to_string()))?;
     let path = config_path(root, deal);
-    write_private(&path, &body).map_err(|e| ("500 Internal Server Error", e.to_string()))
+    write_private(&path, &plain).map_err(|e| ("500 Internal Server Error", e.to_string()))
 }
 
 /// Writes `bytes` readable by the agent's user only (a configuration may hold secrets).

@@ -12,7 +12,8 @@
 //!
 //! A container that exits by itself is started again, up to `restarts` times; the next exit makes
 //! [`is_running`](Runtime::is_running) answer no and any new start fail with
-//! [`RuntimeError::CrashLoop`], so the agent reports it and ends the deal as unserved. A start
+//! [`RuntimeError::CrashLoop`], so the agent reports it and ends the deal as unserved (or, with
+//! `close_on_crash = false`, keeps it open, marked crashed, and starts nothing more). A start
 //! finding the deal's container by its labels adopts it rather than run a second one.
 
 use std::{
@@ -51,6 +52,9 @@ pub const LABEL_DEAL: &str = "io.snm.deal";
 /// The label naming the supplier's master account.
 pub const LABEL_MASTER: &str = "io.snm.master";
 
+/// Where a deal's state directory is mounted in its containers (also given as `SNM_STATE_DIR`).
+pub const STATE_MOUNT: &str = "/snm-state";
+
 /// The most of a container's log read for its certificate fingerprint: a workload prints it once
 /// at its start (as `snm-proxy` does).
 const LOG_SCAN_MAX: usize = 4 << 20;
@@ -87,8 +91,9 @@ pub struct DockerConfig {
     /// How often a container that exits by itself is started again before it is reported.
     pub restarts: u32,
     /// Whether the exit after the last restart ends the deal (reported as a crash loop, and the
-    /// agent ends the deal as unserved at once); `false`: the container is started again after
-    /// every exit, without bound (`restarts` is not used), and the deal stays open.
+    /// agent ends the deal as unserved at once); `false`: the exit after the last restart is
+    /// reported the same way, but the deal stays open (marked crashed, its bytes kept) until its
+    /// customer or its term closes it, and nothing is started for it again.
     pub close_on_crash: bool,
     /// The Docker network the containers join (made by [`DockerRuntime::connect`] when missing,
     /// with traffic between containers off, its bridge interface named like it); `None`: Docker's
@@ -236,10 +241,13 @@ impl DockerRuntime {
         match inbox.delivered(deal, spec.customer, spec.config_hash)? {
             Some(signed) => Ok(Some(signed.config)),
             None => {
-                inbox.expect(deal, spec.customer, spec.config_hash);
+                let key = inbox.expect(deal, spec.customer, spec.config_hash)?;
                 let port = inbox.address().port();
-                let url =
-                    format!("{CONFIG_ENDPOINT_SCHEME}{}/deals/{deal}/config", SocketAddr::new(spec.ip, port));
+                let url = format!(
+                    "{CONFIG_ENDPOINT_SCHEME}{}/deals/{deal}/config{}",
+                    SocketAddr::new(spec.ip, port),
+                    key.fragment()
+                );
                 Err(RuntimeError::ConfigPending { deal, url })
             }
         }
@@ -247,7 +255,17 @@ impl DockerRuntime {
 
     /// Whether the container exited more often than it may be restarted: its deal is to end.
     fn crashed(&self, meter: &Meter) -> bool {
-        self.config.close_on_crash && meter.exits > self.config.restarts
+        meter.exits > self.config.restarts
+    }
+
+    /// The deal's state directory on the machine (made when missing, absolute for the Engine),
+    /// mounted into its containers: what a workload keeps there (a proxy's certificate) outlives
+    /// its container. Apart from the meter and configuration, which the container must not touch.
+    fn state_dir(&self, deal: DealId) -> Result<PathBuf, RuntimeError> {
+        let dir = self.root.join(format!("deal-{deal}")).join("state");
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::canonicalize(&dir))
+            .map_err(|source| RuntimeError::Io { deal, path: dir.clone(), source })
     }
 
     fn meter_path(&self, deal: DealId) -> PathBuf {
@@ -365,7 +383,9 @@ impl DockerRuntime {
                 ..Default::default()
             }]
         });
+        let state = self.state_dir(deal)?;
         let host_config = HostConfig {
+            binds: Some(vec![format!("{}:{STATE_MOUNT}", state.display())]),
             nano_cpus: (resources.cpu_milli_cores > 0).then(|| {
                 i64::try_from(resources.cpu_milli_cores.saturating_mul(1_000_000)).unwrap_or(i64::MAX)
             }),
@@ -391,7 +411,11 @@ impl DockerRuntime {
             ("io.snm.customer".to_owned(), spec.customer.to_string()),
             ("io.snm.config-hash".to_owned(), spec.config_hash.to_string()),
         ]);
-        let mut env = vec![format!("SNM_DEAL={deal}"), format!("SNM_CONFIG_HASH={}", spec.config_hash)];
+        let mut env = vec![
+            format!("SNM_DEAL={deal}"),
+            format!("SNM_CONFIG_HASH={}", spec.config_hash),
+            format!("SNM_STATE_DIR={STATE_MOUNT}"),
+        ];
         let config = config.unwrap_or_default();
         env.extend(config.env.iter().chain(&config.secrets).map(|(name, value)| format!("{name}={value}")));
         let body = ContainerCreateBody {
@@ -552,6 +576,7 @@ impl Runtime for DockerRuntime {
                 deal,
                 exits: meter.exits,
                 exit_code: meter.last_exit_code.unwrap_or(-1),
+                close_deal: self.config.close_on_crash,
             });
         }
         if let Some(found) = self.find(deal).await?

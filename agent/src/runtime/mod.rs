@@ -24,7 +24,9 @@ use snm_sdk::{
 };
 
 pub use config_inbox::ConfigInbox;
-pub use docker::{DockerConfig, DockerRuntime, LABEL_DEAL, LABEL_MARKET, LABEL_MASTER, RegistryAuth};
+pub use docker::{
+    DockerConfig, DockerRuntime, LABEL_DEAL, LABEL_MARKET, LABEL_MASTER, RegistryAuth, STATE_MOUNT,
+};
 pub use meter::Meter;
 pub use process::{PLACEHOLDERS, ProcessRuntime};
 
@@ -117,6 +119,9 @@ pub enum RuntimeError {
         exits: u32,
         /// Its last exit code.
         exit_code: i64,
+        /// Whether the deal is to be closed for it (`close_on_crash`); `false`: kept open, with
+        /// nothing started again.
+        close_deal: bool,
     },
     /// The rules that keep containers off the supplier's network could not be installed.
     #[error("isolating the containers: `iptables {rule}`: {reason}")]
