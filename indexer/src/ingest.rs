@@ -249,7 +249,7 @@ impl<P: Provider> Indexer<P> {
     }
 
     async fn header(&mut self, number: u64) -> Result<BlockHeader, IndexerError> {
-        Ok(self.headers(&[number]).await?.pop().flatten().ok_or(IndexerError::MissingBlock { number })?)
+        self.headers(&[number]).await?.pop().flatten().ok_or(IndexerError::MissingBlock { number })
     }
 
     async fn headers(&mut self, numbers: &[u64]) -> Result<Vec<Option<BlockHeader>>, IndexerError> {
