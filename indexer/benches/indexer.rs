@@ -186,7 +186,12 @@ async fn main() {
 
     let sqlite = common::TestDb::sqlite();
     let postgres = common::TestDb::postgres();
+    // `SNM_BENCH_DATABASES=sqlite` (or `postgres`) measures one of them only, e.g. under a profiler.
+    let only = std::env::var("SNM_BENCH_DATABASES").unwrap_or_default().to_lowercase();
     for (name, db) in [("SQLite", &sqlite), ("PostgreSQL", &postgres)] {
+        if !only.is_empty() && !only.split(',').any(|o| name.to_lowercase().starts_with(o.trim())) {
+            continue;
+        }
         let database = Database::connect(&db.url("bench")).await.unwrap();
         let ingested = ingest(&database, events, 10_000).await;
         println!(
@@ -212,7 +217,10 @@ async fn main() {
         database.close().await;
     }
 
-    devnet_part(&log_asks, deals as usize).await;
+    // `SNM_BENCH_DEVNET=0` leaves the devnet part out.
+    if std::env::var("SNM_BENCH_DEVNET").map_or(true, |v| v != "0") {
+        devnet_part(&log_asks, deals as usize).await;
+    }
     println!("load average at the end: {}", load_average());
 }
 

@@ -91,11 +91,11 @@ fn json<T: serde::Serialize>(table: &'static str, value: &T) -> Result<String, I
 }
 
 /// Rows per multi-row INSERT: far below SQLite's 32,766 and PostgreSQL's 65,535 parameters.
-const ROWS_PER_INSERT: usize = 500;
+pub(crate) const ROWS_PER_INSERT: usize = 500;
 
 /// How a multi-row statement names its parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Placeholders {
+pub(crate) enum Placeholders {
     /// `$1, $2, …` (PostgreSQL).
     Numbered,
     /// `?, ?, …` in order (SQLite): SQLite keeps `$N` as a named parameter and finds a name by
@@ -106,14 +106,14 @@ enum Placeholders {
 }
 
 impl Placeholders {
-    fn of(conn: &AnyConnection) -> Self {
+    pub(crate) fn of(conn: &AnyConnection) -> Self {
         if conn.backend_name().eq_ignore_ascii_case("sqlite") { Self::Positional } else { Self::Numbered }
     }
 }
 
 /// `($1, …, $n), ($n+1, …)` or `(?, …), (?, …)`: the VALUES of `rows` rows of `columns`
 /// parameters each.
-fn values(rows: usize, columns: usize, placeholders: Placeholders) -> String {
+pub(crate) fn values(rows: usize, columns: usize, placeholders: Placeholders) -> String {
     let mut sql = String::with_capacity(rows * columns * 5);
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });

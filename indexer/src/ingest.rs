@@ -1,24 +1,22 @@
 //! The follower: reads the watched contracts' logs up to the confirmed head and applies them, one
 //! database transaction per batch of blocks, rolling back what a reorganisation orphaned.
 //!
-//! The hash of the last block of every batch, and of every block that held an event, is stored.
-//! Before each batch the follower checks that the newest stored block is still the parent of the
-//! next block on the chain (by its parent hash); when it is not, it walks back through the stored
+//! The hash and parent hash of every applied block is stored, in the batch's transaction (the
+//! headers are read many per HTTP request). Each batch's first block must have the newest stored
+//! block as its parent; when it does not, the follower walks back through the stored
 //! blocks to the newest one still on the chain (the common ancestor), deletes every row the
 //! orphaned blocks wrote and reopens every row they closed, in one transaction, and reads on from
 //! there. Killed at any point, it resumes from the last committed batch: nothing is missed or
 //! applied twice, since the position and the rows commit together.
 
 use std::{
-    collections::BTreeMap,
     future::Future,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
 use alloy::{
-    eips::BlockNumberOrTag,
-    primitives::{Address, B256},
+    primitives::Address,
     providers::Provider,
     rpc::types::{Filter, Log},
     sol_types::SolEventInterface,
@@ -34,9 +32,11 @@ use sqlx::Connection;
 
 use crate::{
     Database, IndexerError,
-    apply::{ContractEvent, LoggedEvent, address_key, apply_all},
-    db::{LOG_TABLES, VERSIONED_TABLES, int, uint},
+    apply::{ContractEvent, LoggedEvent, Placeholders, ROWS_PER_INSERT, address_key, apply_all, values},
+    db::{LOG_TABLES, VERSIONED_TABLES, int, int_saturating, uint},
+    headers::{BlockHeader, headers},
     model::HealthView,
+    oracle_seed,
 };
 
 /// How the follower runs.
@@ -159,14 +159,21 @@ impl<P: Provider> Indexer<P> {
             }
             Some(_) => {}
             None => {
+                let rate = oracle_seed::rate_before_start(&provider, &config.deployment).await;
+                let mut conn = db.pool().acquire().await?;
+                let mut tx = conn.begin().await?;
                 sqlx::query(
                     "INSERT INTO sync_state (id, chain_id, market, start_block, next_block) VALUES (1, $1, $2, $3, $3)",
                 )
                 .bind(int("chain id", chain)?)
                 .bind(market)
                 .bind(int("start block", config.deployment.start_block)?)
-                .execute(db.pool())
+                .execute(&mut *tx)
                 .await?;
+                if let Some(rate) = rate {
+                    oracle_seed::store(&mut tx, &config.deployment, rate).await?;
+                }
+                tx.commit().await?;
             }
         }
         let indexer = Self { provider, db, config, health: Health::default(), rpc_calls: 1 };
@@ -241,11 +248,14 @@ impl<P: Provider> Indexer<P> {
         Ok(self.next_block().await?.checked_sub(1))
     }
 
-    async fn header(&mut self, number: u64) -> Result<(B256, B256, u64), IndexerError> {
-        self.rpc_calls += 1;
-        let block = self.provider.get_block_by_number(BlockNumberOrTag::Number(number)).await?;
-        let block = block.ok_or(IndexerError::MissingBlock { number })?;
-        Ok((block.header.hash, block.header.parent_hash, block.header.timestamp))
+    async fn header(&mut self, number: u64) -> Result<BlockHeader, IndexerError> {
+        self.headers(&[number]).await?.pop().flatten().ok_or(IndexerError::MissingBlock { number })
+    }
+
+    async fn headers(&mut self, numbers: &[u64]) -> Result<Vec<Option<BlockHeader>>, IndexerError> {
+        let (found, requests) = headers(&self.provider, numbers).await?;
+        self.rpc_calls += requests;
+        Ok(found)
     }
 
     /// Whether the stored block (`number`, `hash`) is still on the chain whose head is `head`: by
@@ -255,11 +265,10 @@ impl<P: Provider> Indexer<P> {
             return Ok(false);
         }
         if number < head {
-            let (_, parent, _) = self.header(number + 1).await?;
-            return Ok(format!("{parent:#x}") == hash);
+            let child = self.header(number + 1).await?;
+            return Ok(format!("{:#x}", child.parent_hash) == hash);
         }
-        let (own, _, _) = self.header(number).await?;
-        Ok(format!("{own:#x}") == hash)
+        Ok(format!("{:#x}", self.header(number).await?.hash) == hash)
     }
 
     async fn newest_stored(&self) -> Result<Option<(u64, String)>, IndexerError> {
@@ -271,6 +280,11 @@ impl<P: Provider> Indexer<P> {
     }
 
     /// Applies the next batch of confirmed blocks, or rolls back a reorganisation.
+    ///
+    /// Every block of the batch is read (its hash and parent hash): the first one's parent must be
+    /// the newest stored block, each next one's parent the one before, and every log must come
+    /// from the block read at its number. A first parent that differs is a reorganisation (rolled
+    /// back); a difference inside the batch is the chain moving while it was read (nothing kept).
     pub async fn step(&mut self) -> Result<Step, IndexerError> {
         self.rpc_calls += 1;
         let head = self.provider.get_block_number().await?;
@@ -280,18 +294,36 @@ impl<P: Provider> Indexer<P> {
             h.last_error = None;
         });
         let newest = self.newest_stored().await?;
+        let next = self.next_block().await?;
+        let target = head.saturating_sub(self.config.confirmations);
+        // The newest stored block is checked through the batch's first header when the batch
+        // follows it, on its own otherwise (nothing to apply, or a database written before every
+        // block was stored).
+        let follows = newest.as_ref().is_some_and(|(number, _)| number + 1 == next);
         if let Some((number, hash)) = &newest
+            && (next > target || !follows)
             && !self.canonical(*number, hash, head).await?
         {
             return self.roll_back(head).await;
         }
-        let next = self.next_block().await?;
-        let target = head.saturating_sub(self.config.confirmations);
         if next > target {
             return Ok(Step::UpToDate);
         }
         let end = target.min(next.saturating_add(self.config.max_blocks_per_batch.max(1) - 1));
-        let (end_hash, _, end_time) = self.header(end).await?;
+        let numbers: Vec<u64> = (next..=end).collect();
+        let Some(headers) = self.headers(&numbers).await?.into_iter().collect::<Option<Vec<_>>>() else {
+            return Ok(Step::Raced);
+        };
+        if let (Some((_, hash)), Some(first)) = (&newest, headers.first())
+            && follows
+            && format!("{:#x}", first.parent_hash) != *hash
+        {
+            return self.roll_back(head).await;
+        }
+        if headers.windows(2).any(|pair| pair[1].parent_hash != pair[0].hash) {
+            return Ok(Step::Raced);
+        }
+        let Some(&last) = headers.last() else { return Ok(Step::UpToDate) };
         let deployment = self.config.deployment;
         let addresses: Vec<Address> =
             [Some(deployment.market), Some(deployment.oracle), deployment.distributor]
@@ -301,31 +333,23 @@ impl<P: Provider> Indexer<P> {
         self.rpc_calls += 1;
         let logs =
             self.provider.get_logs(&Filter::new().address(addresses).from_block(next).to_block(end)).await?;
-        // The chain must not have moved under the read: the batch's last block and the stored
-        // newest block are checked again after it.
-        if self.header(end).await?.0 != end_hash {
+        // The chain must not have moved under the read: the batch's last block is read again.
+        if self.header(end).await?.hash != last.hash {
             return Ok(Step::Raced);
         }
-        if let Some((number, hash)) = &newest
-            && !self.canonical(*number, hash, head.max(end)).await?
-        {
-            return Ok(Step::Raced);
-        }
-        let mut blocks = BTreeMap::new();
         let mut events = Vec::with_capacity(logs.len());
         for log in &logs {
             let (Some(number), Some(hash)) = (log.block_number, log.block_hash) else { continue };
-            if number == end && hash != end_hash {
+            let read = number.checked_sub(next).and_then(|i| headers.get(usize::try_from(i).ok()?));
+            if read.is_none_or(|header| header.hash != hash) {
                 return Ok(Step::Raced);
             }
-            blocks.insert(number, hash);
             if let Some(event) = self.decode(log)? {
                 events.push(event);
             }
         }
-        blocks.insert(end, end_hash);
         let count = events.len();
-        self.commit(&events, &blocks, end, end_time).await?;
+        self.commit(&events, &headers, end).await?;
         self.health.update(|h| h.indexed_block = Some(end));
         tracing::debug!(from = next, to = end, events = count, "applied");
         Ok(Step::Applied { to_block: end, events: count })
@@ -362,30 +386,18 @@ impl<P: Provider> Indexer<P> {
         }))
     }
 
-    /// Writes a batch: its events, the state they change, its block hashes and the next block, in
-    /// one transaction.
+    /// Writes a batch: its events, the state they change, every block's hash and parent hash and
+    /// the next block, in one transaction.
     async fn commit(
         &self,
         events: &[LoggedEvent],
-        blocks: &BTreeMap<u64, B256>,
+        headers: &[BlockHeader],
         end: u64,
-        end_time: u64,
     ) -> Result<(), IndexerError> {
         let mut conn = self.db.pool().acquire().await?;
         let mut tx = conn.begin().await?;
         apply_all(&mut tx, events).await?;
-        for (number, hash) in blocks {
-            let timestamp = (*number == end).then(|| crate::db::int_saturating(end_time));
-            sqlx::query(
-                "INSERT INTO blocks (number, hash, timestamp) VALUES ($1, $2, $3) \
-                 ON CONFLICT (number) DO UPDATE SET hash = excluded.hash, timestamp = excluded.timestamp",
-            )
-            .bind(int("block", *number)?)
-            .bind(format!("{hash:#x}"))
-            .bind(timestamp)
-            .execute(&mut *tx)
-            .await?;
-        }
+        store_blocks(&mut tx, headers).await?;
         sqlx::query("UPDATE sync_state SET next_block = $1 WHERE id = 1")
             .bind(int("block", end + 1)?)
             .execute(&mut *tx)
@@ -396,20 +408,27 @@ impl<P: Provider> Indexer<P> {
 
     /// Finds the newest stored block still on the chain and rolls everything after it back.
     async fn roll_back(&mut self, head: u64) -> Result<Step, IndexerError> {
-        let stored: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT number, hash FROM blocks WHERE number <= $1 ORDER BY number DESC LIMIT 512",
-        )
-        .bind(int("block", head)?)
-        .fetch_all(self.db.pool())
-        .await?;
         let mut ancestor = None;
-        for (number, hash) in stored {
-            let number = uint(number);
-            let (own, _, _) = self.header(number).await?;
-            if format!("{own:#x}") == hash {
-                ancestor = Some(number);
-                break;
+        let mut below = int("block", head)?.saturating_add(1);
+        // Every applied block is stored: walk back page by page, reading each page's headers in
+        // one request, to the newest block whose hash the chain still has.
+        'search: loop {
+            let stored: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT number, hash FROM blocks WHERE number < $1 ORDER BY number DESC LIMIT 256",
+            )
+            .bind(below)
+            .fetch_all(self.db.pool())
+            .await?;
+            let Some(&(oldest, _)) = stored.last() else { break };
+            let numbers: Vec<u64> = stored.iter().map(|(number, _)| uint(*number)).collect();
+            let read = self.headers(&numbers).await?;
+            for ((number, hash), header) in stored.iter().zip(read) {
+                if header.is_some_and(|h| format!("{:#x}", h.hash) == *hash) {
+                    ancestor = Some(uint(*number));
+                    break 'search;
+                }
             }
+            below = oldest;
         }
         // Nothing stored is on the chain any more: start again from the deployment block.
         let keep = match ancestor {
@@ -445,4 +464,26 @@ impl<P: Provider> Indexer<P> {
         self.health.update(|h| h.indexed_block = to_block);
         Ok(Step::RolledBack { to_block })
     }
+}
+
+/// Stores the hash, parent hash and timestamp of every block of a batch, in its transaction.
+async fn store_blocks(conn: &mut sqlx::AnyConnection, headers: &[BlockHeader]) -> Result<(), IndexerError> {
+    for chunk in headers.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO blocks (number, hash, parent_hash, timestamp) VALUES {} \
+             ON CONFLICT (number) DO UPDATE SET hash = excluded.hash, parent_hash = excluded.parent_hash, \
+             timestamp = excluded.timestamp",
+            values(chunk.len(), 4, Placeholders::of(conn))
+        );
+        let mut query = sqlx::query(&sql);
+        for header in chunk {
+            query = query
+                .bind(int("block", header.block())?)
+                .bind(format!("{:#x}", header.hash))
+                .bind(format!("{:#x}", header.parent_hash))
+                .bind(int_saturating(header.timestamp.to()));
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }

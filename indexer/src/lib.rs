@@ -22,8 +22,10 @@ pub mod api;
 pub mod apply;
 pub mod db;
 mod error;
+mod headers;
 pub mod ingest;
 pub mod model;
+mod oracle_seed;
 pub mod rounds;
 
 pub use db::Database;

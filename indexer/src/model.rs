@@ -5,7 +5,7 @@ use alloy::primitives::{Address, B256};
 use serde::{Deserialize, Serialize};
 use snm_sdk::{
     market::{AskId, BidId, DealId, PlacedAsk, PlacedBid},
-    units::{Snm, SnmPerUsd, UsdPerSecond},
+    units::{Bytes, Snm, SnmPerUsd, UsdPerSecond},
 };
 
 /// Whether a deal still runs.
@@ -141,6 +141,34 @@ pub struct SupplierView {
     pub ips: Vec<String>,
     /// SNM it claimed from the reward distributor.
     pub rewards_claimed: Snm,
+    /// Customer traffic its IPs carried over the campaign, as of the newest registered round
+    /// that lists it (zero when none does).
+    pub traffic: Bytes,
+    /// SNM the newest registered round entitles it to, in all (cumulative).
+    pub rewards_entitled: Snm,
+    /// What of that it has not claimed yet.
+    pub rewards_unclaimed: Snm,
+    /// Its traffic and reward in each registered round, newest first.
+    pub rounds: Vec<SupplierRound>,
+}
+
+/// A master's traffic and reward in one registered reward round (from the round file).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplierRound {
+    /// The round.
+    pub round: u64,
+    /// IPs it owns over the campaign.
+    pub ips: u64,
+    /// Bytes over the campaign.
+    pub bytes: Bytes,
+    /// IPs it gained this round.
+    pub round_ips: u64,
+    /// Bytes this round.
+    pub round_bytes: Bytes,
+    /// SNM this round added.
+    pub round_amount: Snm,
+    /// SNM over the campaign (what the round's tree holds for it).
+    pub cumulative: Snm,
 }
 
 /// A page of open asks.

@@ -251,3 +251,97 @@ async fn a_registered_round_serves_each_accounts_claim() {
     ));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The demo's case: no report since the deployment, so the only `RateUpdated` is the oracle's
+/// constructor's, before the market's start block; `/v1/stats` still has the rate, and a report
+/// replaces it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_show_the_oracle_rate_with_and_without_a_report() {
+    let db = TestDb::sqlite();
+    let devnet = devnet().await;
+    let oracle = devnet.client(0).unwrap().oracle();
+    let initial = oracle.snm_per_usd().await.unwrap();
+    let (database, mut indexer) = indexer(&devnet, &db.url("rate")).await;
+    indexer.catch_up().await.unwrap();
+    let address = serve(database.clone(), indexer.health()).await;
+    let (_, stats) = get(address, "/v1/stats").await;
+    assert_eq!(stats["snm_per_usd"], serde_json::to_value(initial).unwrap(), "{stats}");
+    assert!(!stats["snm_per_usd"].is_null());
+
+    let reported: SnmPerUsd = "105 SNM/USD".parse().unwrap();
+    assert_ne!(reported, initial);
+    oracle.report(reported).await.unwrap();
+    indexer.catch_up().await.unwrap();
+    let (_, stats) = get(address, "/v1/stats").await;
+    assert_eq!(stats["snm_per_usd"], "105 SNM/USD", "{stats}");
+}
+
+/// A round registered with its round file beside the dump: `/v1/suppliers/{master}` shows each
+/// account's traffic and reward, per round and in all, as the reward engine computed them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suppliers_show_their_traffic_and_rewards_from_registered_rounds() {
+    use snm_sdk::rewards::{CSV_HEADER, Campaign, Round, compute_round};
+    let db = TestDb::sqlite();
+    let database = snm_indexer::Database::connect(&db.url("traffic")).await.unwrap();
+    let dir = common::temp_dir("traffic");
+    let (a, b) = (alloy::primitives::Address::repeat_byte(0xa), alloy::primitives::Address::repeat_byte(0xb));
+    let campaign = Campaign { allow_private_ips: true, ..Campaign::operation_a(SnmPerUsd::from_whole(25)) };
+    let mut previous = None;
+    for (round, lines) in [
+        (
+            1u64,
+            vec![
+                (a, "10.0.0.1", 1_000_000_000_000u64),
+                (a, "10.0.0.2", 0),
+                (b, "10.0.0.3", 2_000_000_000_000),
+            ],
+        ),
+        (2, vec![(a, "10.0.0.1", 3_000_000_000_000)]),
+    ] {
+        let report = dir.join(format!("usage-{round}.csv"));
+        let mut text = format!("{CSV_HEADER}\n");
+        for (account, ip, bytes) in lines {
+            let start = round * 100_000;
+            text.push_str(&format!("{account:#x},{ip},{bytes},{start},{}\n", start + 86_399));
+        }
+        std::fs::write(&report, text).unwrap();
+        let computed = compute_round(&campaign, previous.as_deref(), &[report]).unwrap();
+        let files = computed.write(&dir.join("rounds")).unwrap();
+        snm_indexer::rounds::register_dump(&database, round, &files.merkle).await.unwrap();
+        previous = Some(files.round);
+    }
+    let last = Round::load(previous.as_deref().unwrap()).unwrap();
+    let address = serve(database, snm_indexer::Health::default()).await;
+
+    let (status, supplier) = get(address, &format!("/v1/suppliers/{a}")).await;
+    assert_eq!(status, 200, "{supplier}");
+    let served: snm_indexer::model::SupplierView = serde_json::from_value(supplier).unwrap();
+    let expected = last.account(a).unwrap();
+    assert_eq!(served.traffic, expected.bytes);
+    assert_eq!(served.traffic, Bytes::new(4_000_000_000_000), "1 TB in round 1, 3 TB in round 2");
+    assert_eq!(
+        (served.rewards_entitled, served.rewards_unclaimed),
+        (expected.cumulative, expected.cumulative)
+    );
+    assert_eq!(served.rewards_claimed, Snm::ZERO);
+    let rounds: Vec<_> = served.rounds.iter().map(|r| (r.round, r.round_bytes, r.ips)).collect();
+    assert_eq!(rounds, [(2, Bytes::new(3_000_000_000_000), 2), (1, Bytes::new(1_000_000_000_000), 2)]);
+    assert_eq!(
+        served.rounds[0].round_amount.wei() + served.rounds[1].round_amount.wei(),
+        expected.cumulative.wei()
+    );
+
+    // An account only in the first round keeps that round's figures.
+    let (_, supplier) = get(address, &format!("/v1/suppliers/{b}")).await;
+    let served: snm_indexer::model::SupplierView = serde_json::from_value(supplier).unwrap();
+    assert_eq!(served.traffic, Bytes::new(2_000_000_000_000));
+    assert!(served.rewards_entitled > Snm::ZERO);
+    // An account in no round: zero, no rounds.
+    let (_, supplier) =
+        get(address, &format!("/v1/suppliers/{}", alloy::primitives::Address::repeat_byte(0xc))).await;
+    assert_eq!(
+        (supplier["traffic"].as_u64(), supplier["rounds"].as_array().map(Vec::len)),
+        (Some(0), Some(0))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,7 +1,7 @@
 //! The indexer follows a devnet into SQLite and PostgreSQL alike: after a random history of
 //! market operations its order book equals the SDK's (rebuilt from logs) and its deals equal the
-//! chain's; a reorganisation made with `evm_snapshot` / `evm_revert` is rolled back and the new
-//! branch applied; an indexer cancelled at arbitrary points and restarted ends with exactly the
+//! chain's; a reorganisation made with `evm_snapshot` / `evm_revert` (several blocks deep) is
+//! rolled back and the new branch applied, leaving what a fresh index of the new branch holds; an indexer cancelled at arbitrary points and restarted ends with exactly the
 //! rows of one that ran straight through.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -142,6 +142,37 @@ async fn rolls_back_a_reorganisation(db: TestDb) {
             .is_none_or(|d| d.deal.customer != devnet.accounts()[3] || d.deal.ask_id != bought.id)
     );
     assert_same_as_chain(&devnet, &database).await;
+    // Row for row what an index made from scratch on the new branch holds.
+    let (fresh, mut from_scratch) = common::indexer(&devnet, &db.url("reorgfresh")).await;
+    from_scratch.catch_up().await.unwrap();
+    assert_eq!(dump(&database).await, dump(&fresh).await, "the rolled-back index equals a fresh one");
+    assert_every_block_stored(&devnet, &database).await;
+}
+
+/// Every block from the start block to the head is stored with the chain's hash, and with its
+/// parent's hash as the hash stored for the block before.
+async fn assert_every_block_stored(devnet: &Devnet, db: &Database) {
+    let rows: Vec<(i64, String, Option<String>)> =
+        sqlx::query_as("SELECT number, hash, parent_hash FROM blocks ORDER BY number")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    let start = devnet.deployment().start_block;
+    let head = devnet.block_number().await.unwrap();
+    let numbers: Vec<u64> = rows.iter().map(|(n, _, _)| *n as u64).collect();
+    assert_eq!(numbers, (start..=head).collect::<Vec<_>>(), "every applied block, none twice");
+    for pair in rows.windows(2) {
+        assert_eq!(pair[1].2.as_deref(), Some(pair[0].1.as_str()), "block {}'s parent", pair[1].0);
+    }
+    for (number, hash, _) in &rows {
+        let block = devnet
+            .provider()
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Number(*number as u64))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(format!("{:#x}", block.header.hash), *hash, "block {number}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,6 +241,7 @@ async fn resumes_exactly(db: TestDb) {
     }
     assert!(cancelled > 0 && restarts > 0, "cancelled {cancelled} times, restarted {restarts} times");
     assert_eq!(dump(&cut).await, dump(&whole).await);
+    assert_every_block_stored(&devnet, &cut).await;
     assert_same_as_chain(&devnet, &cut).await;
 }
 

@@ -72,6 +72,11 @@ impl Database {
                             // 64 MiB of pages (2 MiB by default): the price index of a million
                             // asks stays in memory while a batch inserts into it.
                             connection.execute("PRAGMA cache_size = -65536").await?;
+                            // A multi-row INSERT inside a transaction keeps a statement journal
+                            // (to undo just that statement); in a temporary file, each one cost a
+                            // write per page touched (`subjournalPageIfRequired` -> `pwrite`:
+                            // 13% of SQLite's ingestion in `perf`, 3.6% in memory).
+                            connection.execute("PRAGMA temp_store = MEMORY").await?;
                             Ok(())
                         })
                     })

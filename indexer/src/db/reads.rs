@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use alloy::primitives::{Address, B256, U256};
 use snm_sdk::{
     market::{PlacedAsk, PlacedBid, Requirements},
-    units::{Resources, Snm, SnmPerUsd, Term, UsdPerSecond},
+    units::{Bytes, Resources, Snm, SnmPerUsd, Term, UsdPerSecond},
 };
 
 use super::{Database, int, int_saturating, uint};
@@ -13,8 +13,8 @@ use crate::{
     IndexerError,
     apply::{address_key, flags_int, price_key},
     model::{
-        AskPage, BidPage, ClaimView, DealDetail, DealRecord, RewardRound, Settlement, Stats, SupplierView,
-        WorkerLink,
+        AskPage, BidPage, ClaimView, DealDetail, DealRecord, RewardRound, Settlement, Stats, SupplierRound,
+        SupplierView, WorkerLink,
     },
 };
 
@@ -310,6 +310,9 @@ impl Database {
         .bind(&key)
         .fetch_optional(self.pool())
         .await?;
+        let rounds = self.supplier_rounds(&key).await?;
+        let rewards_claimed = claimed.map_or(Snm::ZERO, |c| snm(&c));
+        let rewards_entitled = rounds.first().map_or(Snm::ZERO, |r| r.cumulative);
         Ok(SupplierView {
             master,
             workers,
@@ -317,8 +320,35 @@ impl Database {
             deals,
             earnings,
             ips,
-            rewards_claimed: claimed.map_or(Snm::ZERO, |c| snm(&c)),
+            traffic: rounds.first().map_or(Bytes::new(0), |r| r.bytes),
+            rewards_entitled,
+            rewards_unclaimed: Snm::from_wei(rewards_entitled.wei().saturating_sub(rewards_claimed.wei())),
+            rewards_claimed,
+            rounds,
         })
+    }
+
+    /// A master's traffic and reward in each registered round, newest first.
+    async fn supplier_rounds(&self, key: &str) -> Result<Vec<SupplierRound>, IndexerError> {
+        let rows: Vec<(i64, i64, String, i64, String, String, String)> = sqlx::query_as(
+            "SELECT round, ips, bytes, round_ips, round_bytes, round_amount, cumulative FROM round_traffic \
+             WHERE account = $1 ORDER BY round DESC",
+        )
+        .bind(key)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(round, ips, bytes, round_ips, round_bytes, round_amount, cumulative)| SupplierRound {
+                round: uint(round),
+                ips: uint(ips),
+                bytes: Bytes::new(bytes.parse().unwrap_or_default()),
+                round_ips: uint(round_ips),
+                round_bytes: Bytes::new(round_bytes.parse().unwrap_or_default()),
+                round_amount: snm(&round_amount),
+                cumulative: snm(&cumulative),
+            })
+            .collect())
     }
 
     /// The market at a glance.
@@ -394,8 +424,29 @@ impl Database {
         &self,
         round: u64,
         entries: &[(Address, Snm, Vec<B256>)],
+        traffic: &[snm_sdk::rewards::AccountReward],
     ) -> Result<(), IndexerError> {
         let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM round_traffic WHERE round = $1")
+            .bind(int("round", round)?)
+            .execute(&mut *tx)
+            .await?;
+        for account in traffic {
+            sqlx::query(
+                "INSERT INTO round_traffic (round, account, ips, bytes, round_ips, round_bytes, round_amount, cumulative) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(int("round", round)?)
+            .bind(address_key(account.account))
+            .bind(int_saturating(account.ips))
+            .bind(account.bytes.get().to_string())
+            .bind(int_saturating(account.round_ips))
+            .bind(account.round_bytes.get().to_string())
+            .bind(account.round_amount.wei().to_string())
+            .bind(account.cumulative.wei().to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
         for (account, cumulative, proof) in entries {
             let proof: Vec<String> = proof.iter().map(|p| format!("{p:#x}")).collect();
             sqlx::query("DELETE FROM round_entitlements WHERE round = $1 AND account = $2")
