@@ -83,6 +83,8 @@ mod customer_report;
 #[cfg(feature = "rewards")]
 mod error;
 #[cfg(feature = "rewards")]
+mod fingerprints;
+#[cfg(feature = "rewards")]
 mod input_error;
 #[cfg(feature = "rewards")]
 mod line_rate;
