@@ -17,8 +17,8 @@ use alloy::{
 use snm_sdk::{
     Client, Error,
     rewards::{
-        ApplicationError, Campaign, ConflictRule, RewardsError, Round, RoundFiles, RoundInputs,
-        StandardMerkleTree, compute_round_with,
+        ApplicationError, Campaign, ConflictRule, EndpointError, RewardsError, Round, RoundFiles,
+        RoundInputs, StandardMerkleTree, compute_round_with,
     },
     services::{DistributorService, RewardStatus, RewardsPaid},
     units::{Snm, format_duration},
@@ -39,6 +39,27 @@ pub enum CampaignError {
     /// and the reason.
     #[error(transparent)]
     Application(#[from] ApplicationError),
+    /// The application endpoint could not be reached, or refused the application (with the
+    /// reason).
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// `--to` is not an http(s) URL.
+    #[error(
+        "--to `{0}`: expected the operator's endpoint as an http:// or https:// URL (http://203.0.113.1:8650)"
+    )]
+    BadEndpoint(String),
+    /// `serve` cannot listen on the address.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The endpoint stopped on an error.
+    #[error("the application endpoint stopped: {0}")]
+    Serve(#[source] std::io::Error),
     /// A `--worker` that is not `ADDRESS=IP`.
     #[error("--worker `{0}`: expected the worker's address and its IP as ADDRESS=IP (0x…=203.0.113.7)")]
     BadWorker(String),

@@ -70,6 +70,8 @@ mod admission_error;
 #[cfg(feature = "rewards")]
 mod application;
 #[cfg(feature = "rewards")]
+mod application_endpoint;
+#[cfg(feature = "rewards")]
 mod applications;
 pub mod availability;
 #[cfg(feature = "rewards")]
@@ -80,6 +82,8 @@ mod compute;
 mod customer_report;
 #[cfg(feature = "rewards")]
 mod error;
+#[cfg(feature = "rewards")]
+mod fingerprints;
 #[cfg(feature = "rewards")]
 mod input_error;
 #[cfg(feature = "rewards")]
@@ -104,6 +108,11 @@ pub use admission::{ADMISSION_FORMAT, AdmissionList, Admitted};
 pub use admission_error::ApplicationError;
 #[cfg(feature = "rewards")]
 pub use application::{APPLICATION_DOMAIN, Application, CampaignApplication, WorkerIp};
+#[cfg(feature = "rewards")]
+pub use application_endpoint::{
+    APPLICATIONS_PATH, ApplicationList, ApplicationReceipt, ApplicationRefusal, EndpointError, RefusalReason,
+    applications_url, list_applications, submit_application,
+};
 #[cfg(feature = "rewards")]
 pub use applications::ApplicationBook;
 pub use availability::{AvailabilityRecord, OnlineTime, OnlineTimeError, WorkerState};

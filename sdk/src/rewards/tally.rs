@@ -3,8 +3,6 @@
 //! traffic summed, then the amounts and the tree.
 
 use std::{
-    fmt,
-    hash::BuildHasher,
     net::{IpAddr, Ipv6Addr},
     path::{Path, PathBuf},
     sync::mpsc,
@@ -12,13 +10,14 @@ use std::{
 
 use alloy::primitives::{
     Address, B256,
-    map::{DefaultHashBuilder, HashMap, HashSet},
+    map::{HashMap, HashSet},
 };
 
 use super::{
     admission::AdmissionList,
     campaign::Campaign,
     error::RewardsError,
+    fingerprints::Fingerprints,
     input_error::{InputReason, Location},
     merkle::StandardMerkleTree,
     round::{
@@ -44,47 +43,42 @@ struct IpState {
     /// Owner and round from an earlier round.
     prior: Option<(u32, u64)>,
     /// This round's claimants (usually one).
-    claims: Vec<Claim>,
-    /// This round's records for the IP, to refuse one read twice.
-    seen: Seen,
+    claims: Claims,
 }
 
-/// Fingerprints of the records read for one IP: 64-bit hashes of account, period and bytes, keyed
-/// at random for each tally. Two different records of one IP share a fingerprint with a
-/// probability below r² / 2^65 for r records of the IP (10^-8 for a million), so that a record is
-/// refused as read twice only when it was, to that probability; 8 bytes per record are kept, where
-/// the records themselves would take 60. A few are a list, scanned; more, a set.
-#[derive(Debug)]
-enum Seen {
-    Few(Vec<u64>),
-    Many(HashSet<u64>),
+/// An IP's claimants: the first kept in place, since almost every IP has one (no allocation per
+/// IP, nothing to follow when the round is settled or freed).
+#[derive(Debug, Default)]
+struct Claims {
+    first: Option<Claim>,
+    more: Vec<Claim>,
 }
 
-impl Default for Seen {
-    fn default() -> Self {
-        Self::Few(Vec::new())
+impl Claims {
+    fn iter(&self) -> impl Iterator<Item = &Claim> {
+        self.first.iter().chain(&self.more)
     }
-}
 
-impl Seen {
-    /// Past this many fingerprints a set beats scanning the list.
-    const FEW: usize = 32;
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Claim> {
+        self.first.iter_mut().chain(&mut self.more)
+    }
 
-    /// Adds `fingerprint`; `false` when it was there already.
-    fn insert(&mut self, fingerprint: u64) -> bool {
-        match self {
-            Self::Few(list) if list.contains(&fingerprint) => false,
-            Self::Few(list) if list.len() < Self::FEW => {
-                list.push(fingerprint);
-                true
-            }
-            Self::Few(list) => {
-                let mut set: HashSet<u64> = list.drain(..).collect();
-                set.insert(fingerprint);
-                *self = Self::Many(set);
-                true
-            }
-            Self::Many(set) => set.insert(fingerprint),
+    /// Counts a record of `account` starting at `start` with `bytes`.
+    fn add(&mut self, account: u32, start: u64, bytes: u128) -> Result<(), InputReason> {
+        if let Some(claim) = self.iter_mut().find(|c| c.account == account) {
+            claim.first_start = claim.first_start.min(start);
+            claim.bytes = claim.bytes.checked_add(bytes).ok_or(InputReason::BytesOverflow)?;
+            claim.records += 1;
+            return Ok(());
+        }
+        self.push(Claim { account, first_start: start, bytes, records: 1 });
+        Ok(())
+    }
+
+    fn push(&mut self, claim: Claim) {
+        match self.first {
+            None => self.first = Some(claim),
+            Some(_) => self.more.push(claim),
         }
     }
 }
@@ -98,7 +92,7 @@ struct AccountState {
 }
 
 /// Accumulates usage records for one round. Memory grows with distinct accounts, IPs and
-/// (IP, account) pairs, and by 8 bytes per record (the fingerprint that refuses a record read
+/// (IP, account) pairs, and by about 9 to 14 bytes per record (its fingerprint that refuses a record read
 /// twice).
 ///
 /// **What is counted.** Every record must pass [`Campaign::check_record`] (no zero address, a
@@ -130,8 +124,8 @@ pub struct Tally {
     ips: HashMap<u128, IpState>,
     /// The files read so far, the name each was read under and its format.
     files: Vec<(FileIdentity, PathBuf, UsageFormat)>,
-    /// The key of the records' fingerprints.
-    fingerprints: FingerprintKey,
+    /// The records read so far, to refuse one read twice.
+    fingerprints: Fingerprints,
     /// Who is admitted, and what was not counted for want of admission (campaigns with admission).
     admission: Option<AdmissionState>,
     /// Customers' figures by deal, and the deals listed (campaigns with `traffic_tolerance`).
@@ -170,17 +164,6 @@ struct AdmittedAccount {
     stage: u32,
     from: u64,
     ips: Vec<u128>,
-}
-
-/// The random key of the records' fingerprints, drawn for each tally so that nobody can write two
-/// different records that share one.
-#[derive(Default)]
-struct FingerprintKey(DefaultHashBuilder);
-
-impl fmt::Debug for FingerprintKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("FingerprintKey(..)")
-    }
 }
 
 /// Accounts by first appearance, with an index to find them.
@@ -240,7 +223,7 @@ impl Tally {
             accounts: Accounts::default(),
             ips: HashMap::default(),
             files: Vec::new(),
-            fingerprints: FingerprintKey::default(),
+            fingerprints: Fingerprints::default(),
             admission: None,
             two_sided: None,
         };
@@ -327,9 +310,7 @@ impl Tally {
     }
 
     fn add_resolved(&mut self, r: Resolved) -> Result<(), InputReason> {
-        let fingerprint = self.fingerprints.0.hash_one((r.account, r.start, r.end, r.bytes));
-        let state = self.ips.entry(r.ip).or_default();
-        if !state.seen.insert(fingerprint) {
+        if !self.fingerprints.insert(r.ip, r.account, r.start, r.end, r.bytes) {
             // Where the first one was is found again by `first_reading`, off the hot path.
             return Err(InputReason::DuplicateRecord { first: None });
         }
@@ -370,19 +351,7 @@ impl Tally {
             };
             r.bytes = paid;
         }
-        match state.claims.iter_mut().find(|c| c.account == r.account) {
-            Some(claim) => {
-                claim.first_start = claim.first_start.min(r.start);
-                claim.bytes = claim.bytes.checked_add(r.bytes).ok_or(InputReason::BytesOverflow)?;
-                claim.records += 1;
-            }
-            None => state.claims.push(Claim {
-                account: r.account,
-                first_start: r.start,
-                bytes: r.bytes,
-                records: 1,
-            }),
-        }
+        self.ips.entry(r.ip).or_default().claims.add(r.account, r.start, r.bytes)?;
         self.records += 1;
         Ok(())
     }
@@ -405,6 +374,10 @@ impl Tally {
                 });
             }
             self.files.push((identity.clone(), reader.file().to_owned(), reader.format()));
+        }
+        if let Some(size) = reader.identity().and_then(|_| std::fs::metadata(reader.file()).ok()) {
+            // A record takes 90 bytes or more as CSV, more as JSON.
+            self.fingerprints.reserve(usize::try_from(size.len() / 96).unwrap_or(0));
         }
         match self.read_records(reader) {
             Err(RewardsError::Input { at, reason: InputReason::DuplicateRecord { first: None } })
@@ -551,7 +524,7 @@ impl Tally {
                 }
             };
             ips.push(IpOwner { ip, owner: address(owner), round: since });
-            for claim in &state.claims {
+            for claim in state.claims.iter() {
                 if claim.account == owner {
                     let total = &mut round_bytes[owner as usize];
                     *total = total.checked_add(claim.bytes).ok_or(RewardsError::Overflow("account bytes"))?;

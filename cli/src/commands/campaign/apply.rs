@@ -1,10 +1,11 @@
 //! `snm campaign apply`: a supplier's master applies for a campaign with its workers and their IPs,
-//! signed (EIP-712) by the master's key, into the operator's applications file.
+//! signed (EIP-712) by the master's key, into the operator's applications file or to the operator's
+//! endpoint (`snm campaign serve`).
 
 use std::{net::IpAddr, path::PathBuf};
 
 use alloy::primitives::Address;
-use snm_sdk::rewards::{Application, ApplicationBook, WorkerIp};
+use snm_sdk::rewards::{Application, ApplicationBook, WorkerIp, submit_application};
 
 use serde::Serialize;
 
@@ -16,27 +17,37 @@ struct Applied {
     account: Address,
     campaign_id: String,
     workers: usize,
-    /// Its 1-based position in the applications file.
+    /// Its 1-based position in application order.
     position: usize,
-    applications: PathBuf,
+    /// The applications file it was written to (without `--to`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    applications: Option<PathBuf>,
+    /// The endpoint that accepted it (with `--to`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint: Option<String>,
 }
 
 impl std::fmt::Display for Applied {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let place = match (&self.endpoint, &self.applications) {
+            (Some(url), _) => format!("accepted by {url}"),
+            (None, Some(file)) => format!("in {}", file.display()),
+            (None, None) => String::new(),
+        };
         writeln!(
             f,
-            "{} applied for {} with {} (application {} in {})",
+            "{} applied for {} with {} (application {} {place})",
             self.account,
             self.campaign_id,
             plural(self.workers, "worker"),
             self.position,
-            self.applications.display()
         )
     }
 }
 
 /// The campaign, the workers, and where the operator collects applications.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("destination").required(true).args(["applications", "to"])))]
 pub struct Args {
     #[command(flatten)]
     chain: ChainArgs,
@@ -49,7 +60,11 @@ pub struct Args {
     /// The operator's applications file (JSON lines): the application is checked against it and
     /// appended, or refused with the reason.
     #[arg(long)]
-    applications: PathBuf,
+    applications: Option<PathBuf>,
+    /// The operator's endpoint (`snm campaign serve`), as http://HOST:PORT: the application is
+    /// sent there, and accepted or refused with the reason.
+    #[arg(long, value_parser = parse_endpoint)]
+    to: Option<String>,
     /// The application's time, unix seconds (now by default).
     #[arg(long)]
     time: Option<u64>,
@@ -63,6 +78,13 @@ fn parse_worker(text: &str) -> Result<WorkerIp, String> {
     Ok(WorkerIp { worker, ip: ip.to_canonical() })
 }
 
+fn parse_endpoint(text: &str) -> Result<String, String> {
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(text.to_owned()),
+        _ => Err(CampaignError::BadEndpoint(text.to_owned()).to_string()),
+    }
+}
+
 /// Signs the application with the key and submits it to the applications file.
 pub(super) async fn run(args: Args, frame: Frame) -> Result<(), CliError> {
     let signer = args.chain.signer()?;
@@ -72,15 +94,29 @@ pub(super) async fn run(args: Args, frame: Frame) -> Result<(), CliError> {
     let application = Application::sign(&signer, &args.campaign_id, args.workers, time)
         .await
         .map_err(CampaignError::from)?;
-    let mut book =
-        ApplicationBook::open(&args.applications, &args.campaign_id).map_err(CampaignError::from)?;
     let count = application.workers.len();
-    book.submit(application).map_err(CampaignError::from)?;
+    let (position, applications, endpoint) = match (args.to, args.applications) {
+        (Some(url), _) => {
+            let receipt = submit_application(&url, &application).await.map_err(CampaignError::from)?;
+            (receipt.position, None, Some(url))
+        }
+        (None, Some(file)) => {
+            let mut book = ApplicationBook::open(&file, &args.campaign_id).map_err(CampaignError::from)?;
+            book.submit(application).map_err(CampaignError::from)?;
+            (book.applications().len(), Some(file), None)
+        }
+        (None, None) => {
+            return Err(CliError::Usage {
+                message: "apply needs --applications FILE or --to URL (the operator's endpoint)".into(),
+            });
+        }
+    };
     Ok(frame.emit(&Applied {
         account: signer.address(),
         campaign_id: args.campaign_id,
         workers: count,
-        position: book.applications().len(),
-        applications: args.applications,
+        position,
+        applications,
+        endpoint,
     })?)
 }

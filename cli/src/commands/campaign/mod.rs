@@ -24,7 +24,8 @@
 //!    what each was paid and the gas, per batch and per account.
 //! 4. `status` shows the distributor's accepted and pending roots, funded and claimed totals;
 //!    `status --account A` where a participant stands from the campaign's files.
-//! 5. For a campaign with `admission = true`: `apply` (a master's signed application) and `admit
+//! 5. For a campaign with `admission = true`: `apply` (a master's signed application, into the
+//!    applications file or with `--to` to the operator's endpoint that `serve` runs) and `admit
 //!    --stage N --count K` (or `--accounts`), then `compute --admission … --availability …`.
 //!
 //! ```text
@@ -42,6 +43,7 @@ mod apply;
 mod claim;
 mod compute;
 mod publish;
+mod serve;
 mod status;
 
 use clap::Subcommand;
@@ -66,6 +68,8 @@ pub enum Command {
     Apply(Box<apply::Args>),
     /// Admits applicants at a stage: the next --count in application order, or --accounts.
     Admit(Box<admit::Args>),
+    /// The operator's application endpoint: checks and stores applications posted to it.
+    Serve(Box<serve::Args>),
 }
 
 impl Command {
@@ -78,6 +82,7 @@ impl Command {
             Self::Status(args) => status::run(&args, frame).await,
             Self::Apply(args) => apply::run(*args, frame).await,
             Self::Admit(args) => admit::run(*args, frame).await,
+            Self::Serve(args) => serve::run(*args, frame).await,
         }
     }
 }
