@@ -99,7 +99,7 @@ impl<P: Provider + Clone> DealFeed<P> {
         let taken = reader.subscribers.get(&master).is_some_and(|queue| queue.strong_count() > 0);
         let behind = reader.stream.is_some() && position.cursor < reader.cursor;
         if taken || behind {
-            return DealSource::Own(supplier.watch_deals_at(position));
+            return DealSource::Own(Box::new(supplier.watch_deals_at(position)));
         }
         if reader.stream.is_none() && reader.start.as_ref().is_none_or(|start| position.cursor < start.cursor)
         {
@@ -267,7 +267,7 @@ impl<P: Provider + Clone> DealSubscription<P> {
 #[derive(Debug)]
 pub enum DealSource<P> {
     /// The agent's own reader.
-    Own(DealWatch<P>),
+    Own(Box<DealWatch<P>>),
     /// A share of a reader of the process.
     Shared(DealSubscription<P>),
 }

@@ -372,7 +372,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         // the next one; the state is saved with the first events read.
         let watch = match feed {
             Some(feed) => feed.subscribe(&supplier, state.position()).await,
-            None => DealSource::Own(supplier.watch_deals_at(state.position())),
+            None => DealSource::Own(Box::new(supplier.watch_deals_at(state.position()))),
         };
         // Its own asks only: an agent's memory does not grow with the market's.
         let start = EventCursor::from_block(supplier.client().deployment().start_block);
