@@ -18,6 +18,7 @@
 //! - [`runtime`]: where workloads run ([`Runtime`], with [`ProcessRuntime`] as the embedded default).
 //! - [`state`]: what the agent remembers across restarts ([`AgentState`] in a [`StateStore`]).
 //! - [`lock`]: one agent per state file ([`StateLock`]).
+//! - [`chain_watch`]: one reader of the deal events for the agents of a process ([`DealFeed`]).
 //! - [`deal_usage`]: each deal's figures as `snm supplier usage` shows them.
 //!
 //! An agent refuses to start rather than take deals it could not serve (a runtime whose program is
@@ -28,6 +29,7 @@
 
 pub mod availability;
 mod backoff;
+pub mod chain_watch;
 pub mod config;
 pub mod deal_usage;
 mod error;
@@ -47,6 +49,7 @@ use std::{
 };
 
 use alloy::{primitives::Address, providers::Provider};
+pub use chain_watch::{DealFeed, DealSource};
 pub use config::{AgentConfig, AskTemplate, WorkerConfig};
 pub use error::{AgentError, ConfigError};
 pub use lock::{LockError, StateLock};
@@ -58,7 +61,7 @@ use snm_sdk::{
     events::{BlockRef, EventCursor},
     market::{AskId, CloseReason, DealClosed, DealId},
     orderbook::OrderBook,
-    supplier::{DealEvent, DealWatch},
+    supplier::DealEvent,
     units::{Bytes, Snm, UsdPerHour},
 };
 pub use state::{AgentState, ChainBinding, DealRecord, StateError, StateStore};
@@ -307,7 +310,7 @@ pub struct SupplierAgent<P, R> {
     runtime: R,
     store: StateStore,
     state: AgentState,
-    watch: DealWatch<P>,
+    watch: DealSource<P>,
     book: OrderBook,
     /// Which asks' workers were free when the book was last read, and when.
     book_read: Option<(Vec<bool>, Instant)>,
@@ -337,6 +340,26 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         config: AgentConfig,
         runtime: R,
     ) -> Result<(Self, Vec<AgentEvent>), AgentError> {
+        Self::start_with(supplier, config, runtime, None).await
+    }
+
+    /// [`start`](Self::start) for one of several agents of a process: it reads its deals from
+    /// `feed`, which asks the node once for all of them (see [`chain_watch`]).
+    pub async fn start_in(
+        supplier: Supplier<P>,
+        config: AgentConfig,
+        runtime: R,
+        feed: &DealFeed<P>,
+    ) -> Result<(Self, Vec<AgentEvent>), AgentError> {
+        Self::start_with(supplier, config, runtime, Some(feed)).await
+    }
+
+    async fn start_with(
+        supplier: Supplier<P>,
+        config: AgentConfig,
+        runtime: R,
+        feed: Option<&DealFeed<P>>,
+    ) -> Result<(Self, Vec<AgentEvent>), AgentError> {
         let lock = StateLock::acquire(&config.state)?;
         // Before anything reaches the chain: an agent that could serve no deal places no ask.
         runtime.check()?;
@@ -362,7 +385,10 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         }
         // Nothing is saved before the start succeeded: a failed start leaves no state to refuse
         // the next one; the state is saved with the first events read.
-        let watch = supplier.watch_deals_at(state.position());
+        let watch = match feed {
+            Some(feed) => feed.subscribe(&supplier, state.position()).await,
+            None => DealSource::Own(Box::new(supplier.watch_deals_at(state.position()))),
+        };
         // Its own asks only: an agent's memory does not grow with the market's.
         let start = EventCursor::from_block(supplier.client().deployment().start_block);
         let book = OrderBook::of_master(start, master);

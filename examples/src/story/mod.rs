@@ -29,7 +29,7 @@ use alloy::{
 };
 use anyhow::{Context, bail};
 use snm_agent::{
-    AgentConfig, AgentEvent, AskTemplate, ProcessRuntime, SupplierAgent, WorkerConfig,
+    AgentConfig, AgentEvent, AskTemplate, DealFeed, ProcessRuntime, SupplierAgent, WorkerConfig,
     availability::AvailabilityConfig,
 };
 use snm_proxy::{agent_command, policy::Cidr, traffic};
@@ -139,6 +139,8 @@ const TERM: Duration = Duration::from_secs(3_600);
 
 /// Suppliers setting up at the same time.
 const JOINING_AT_ONCE: usize = 16;
+/// How often each agent runs a round while busy (its pause grows while idle).
+const AGENT_POLL_EVERY: Duration = Duration::from_millis(200);
 
 /// Runs the story, printing its progress, and returns its summary.
 pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
@@ -178,9 +180,13 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     // Suppliers join a few at a time: each waits for its own transactions, and the node mines them
     // side by side.
     let joining = Arc::new(tokio::sync::Semaphore::new(JOINING_AT_ONCE));
+    // The agents of this process read their deals through one feed: one log query per round for
+    // all of them, not one each.
+    let feed = DealFeed::new(operator.market().clone(), AGENT_POLL_EVERY);
     let mut joins = tokio::task::JoinSet::new();
     for i in 0..config.suppliers {
-        let (devnet, joining, agent_config) = (devnet.clone(), joining.clone(), config.clone());
+        let (devnet, joining, agent_config, feed) =
+            (devnet.clone(), joining.clone(), config.clone(), feed.clone());
         joins.spawn(async move {
             let _turn = joining.acquire_owned().await?;
             let master = devnet.new_account(Snm::ZERO).await?;
@@ -190,7 +196,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
             let supplier = Supplier::new(devnet.connect(&master));
             let runtime =
                 ProcessRuntime::new(agent_config.command.clone(), agent_config.workload_dir.clone())?;
-            let (agent, _) = SupplierAgent::start(supplier.clone(), agent_config, runtime).await?;
+            let (agent, _) = SupplierAgent::start_in(supplier.clone(), agent_config, runtime, &feed).await?;
             anyhow::Ok((i, supplier, agent, master, worker.address()))
         });
     }
@@ -490,7 +496,7 @@ fn agent_config_of(config: &StoryConfig, i: usize, worker: Address) -> anyhow::R
             path: dir.join("availability.jsonl"),
             period: campaign::AVAILABILITY_PERIOD,
         }),
-        poll_every: Duration::from_millis(200),
+        poll_every: AGENT_POLL_EVERY,
         // Settled once half an hour in (the story moves the clock), then closed at the hour.
         settle_every: Duration::from_secs(600),
         withdraw_at: Some(Snm::from_whole(1)),
