@@ -50,7 +50,7 @@ pub enum PricingError {
     #[error("`{url}` cannot be the indexer's base URL")]
     Url {
         /// The URL given.
-        url: Url,
+        url: Box<Url>,
         /// The parser's error.
         #[source]
         source: url::ParseError,
@@ -59,7 +59,7 @@ pub enum PricingError {
     #[error("reading the market's prices from {url} failed")]
     Http {
         /// The URL requested.
-        url: Url,
+        url: Box<Url>,
         /// The HTTP client's error.
         #[source]
         source: reqwest::Error,
@@ -144,7 +144,7 @@ impl Pricer {
         master: Address,
     ) -> Result<Vec<UsdPerSecond>, PricingError> {
         let join = |path: &str| {
-            indexer.join(path).map_err(|source| PricingError::Url { url: indexer.clone(), source })
+            indexer.join(path).map_err(|source| PricingError::Url { url: Box::new(indexer.clone()), source })
         };
         let mut asks = join("v1/asks")?;
         let r = &template.resources;
@@ -168,7 +168,7 @@ impl Pricer {
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, PricingError> {
-        let http = |source| PricingError::Http { url: url.clone(), source };
+        let http = |source| PricingError::Http { url: Box::new(url.clone()), source };
         self.client
             .get(url.clone())
             .send()

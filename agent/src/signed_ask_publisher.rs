@@ -32,7 +32,7 @@ pub enum PublishError {
     #[error("`{url}` cannot be the indexer's base URL")]
     Url {
         /// The URL given.
-        url: Url,
+        url: Box<Url>,
         /// The parser's error.
         #[source]
         source: url::ParseError,
@@ -41,7 +41,7 @@ pub enum PublishError {
     #[error("posting the signed ask to {url} failed")]
     Http {
         /// The URL.
-        url: Url,
+        url: Box<Url>,
         /// The HTTP client's error.
         #[source]
         source: reqwest::Error,
@@ -50,7 +50,7 @@ pub enum PublishError {
     #[error("the relay at {url} refused the ask of worker {worker} ({status}): {body}")]
     Refused {
         /// The URL.
-        url: Url,
+        url: Box<Url>,
         /// The worker.
         worker: Address,
         /// The HTTP status.
@@ -73,8 +73,9 @@ pub struct SignedAskPublisher {
 impl SignedAskPublisher {
     /// A publisher to the indexer at `indexer` (for example `http://127.0.0.1:8680/`).
     pub fn new(indexer: &Url) -> Result<Self, PublishError> {
-        let relay =
-            indexer.join("v1/asks").map_err(|source| PublishError::Url { url: indexer.clone(), source })?;
+        let relay = indexer
+            .join("v1/asks")
+            .map_err(|source| PublishError::Url { url: Box::new(indexer.clone()), source })?;
         Ok(Self { relay, client: reqwest::Client::new(), domain: None, published: HashMap::new() })
     }
 
@@ -108,7 +109,7 @@ impl SignedAskPublisher {
         let signed = SignedAsk::sign(signer, ask, nonce, &domain).await.map_err(PublishError::Sign)?;
         let body = serde_json::to_vec(&signed).unwrap_or_default();
         let url = self.relay.clone();
-        let http = |source| PublishError::Http { url: url.clone(), source };
+        let http = |source| PublishError::Http { url: Box::new(url.clone()), source };
         let response = self
             .client
             .post(url.clone())
@@ -120,7 +121,7 @@ impl SignedAskPublisher {
         let status = response.status();
         if !status.is_success() {
             let body = response.text().await.unwrap_or_default();
-            return Err(PublishError::Refused { url, worker, status: status.as_u16(), body });
+            return Err(PublishError::Refused { url: Box::new(url), worker, status: status.as_u16(), body });
         }
         self.published.insert(worker, signed.clone());
         Ok(Some(signed))

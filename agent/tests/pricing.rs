@@ -105,7 +105,7 @@ async fn an_agent_following_the_market_stays_within_floor_and_cap() {
         // Two sellers re-price their signed asks (free), the third re-places on chain.
         for (seller, price) in others[..2].iter().zip(&market[..2]) {
             let ask = seller.ask(per_hour(price));
-            others_publisher.publish(&seller.supplier.market(), &seller.key, ask).await.unwrap();
+            others_publisher.publish(seller.supplier.market(), &seller.key, ask).await.unwrap();
         }
         let third = &others[2].supplier;
         if let Some(old) = placed.take() {
@@ -115,7 +115,7 @@ async fn an_agent_following_the_market_stays_within_floor_and_cap() {
         follower.catch_up().await.unwrap();
 
         let price = pricer.price(&template, agent.supplier.master()).await.unwrap();
-        let posted = publisher.publish(&agent.supplier.market(), &agent.key, agent.ask(price)).await.unwrap();
+        let posted = publisher.publish(agent.supplier.market(), &agent.key, agent.ask(price)).await.unwrap();
         assert!(posted.is_some(), "a new price is signed and posted");
         let served = served_price(&indexer, agent.supplier.master()).await;
         eprintln!("market {market:?}: the agent asks {}", served.to_per_hour());
@@ -132,11 +132,7 @@ async fn an_agent_following_the_market_stays_within_floor_and_cap() {
         let again = pricer.price(&template, agent.supplier.master()).await.unwrap();
         assert_eq!(again, price);
         assert!(
-            publisher
-                .publish(&agent.supplier.market(), &agent.key, agent.ask(again))
-                .await
-                .unwrap()
-                .is_none()
+            publisher.publish(agent.supplier.market(), &agent.key, agent.ask(again)).await.unwrap().is_none()
         );
     }
 
@@ -146,7 +142,7 @@ async fn an_agent_following_the_market_stays_within_floor_and_cap() {
     let before = slow.price(&template, agent.supplier.master()).await.unwrap();
     for seller in &others[..2] {
         others_publisher
-            .publish(&seller.supplier.market(), &seller.key, seller.ask(per_hour("2.9 USD/h")))
+            .publish(seller.supplier.market(), &seller.key, seller.ask(per_hour("2.9 USD/h")))
             .await
             .unwrap();
     }
