@@ -36,8 +36,10 @@ mod error;
 mod file;
 mod idle;
 pub mod lock;
+pub mod pricing;
 pub mod runtime;
 mod settlement;
+pub mod signed_ask_publisher;
 pub mod state;
 
 use std::{

@@ -148,7 +148,7 @@ async fn queries(
             .resources(Resources::new().cpu_cores(cores).ram(Bytes::from_gib(gib)))
             .flags(flags);
         let t = Instant::now();
-        let best = book.best_ask(&wanted, 0).map(|a| a.id);
+        let best = book.best_placed_ask(&wanted, 0).map(|a| a.id);
         memory.push(t.elapsed());
         let page: serde_json::Value = serde_json::from_str(&body).unwrap();
         let served = page["asks"].get(0).map(|a| AskId(a["id"].as_u64().unwrap()));

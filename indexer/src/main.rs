@@ -82,8 +82,12 @@ async fn main() -> anyhow::Result<()> {
     let mut config =
         IndexerConfig::new(deployment, args.confirmations.unwrap_or(default_confirmations(chain_id)));
     config.poll_interval = Duration::from_millis(args.poll_interval_ms);
-    let indexer = Indexer::new(provider, db.clone(), config).await?;
-    let state = api::AppState { db: db.clone(), health: indexer.health() };
+    let market = config.deployment.market;
+    let indexer = Indexer::new(provider.clone(), db.clone(), config).await?;
+    let relay = api::Relay::new(provider, chain_id, market);
+    // Signed asks whose nonce moved on or that expired are dropped about once per poll.
+    tokio::spawn(relay.clone().run(db.clone(), Duration::from_millis(args.poll_interval_ms)));
+    let state = api::AppState { db: db.clone(), health: indexer.health(), relay: Some(relay) };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

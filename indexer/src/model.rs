@@ -176,6 +176,10 @@ pub struct SupplierRound {
 pub struct AskPage {
     /// The asks, cheapest first, then oldest.
     pub asks: Vec<PlacedAsk>,
+    /// The signed asks relayed by `POST /v1/asks` that pass the same filter, cheapest first (on
+    /// the first page only; at most `limit`).
+    #[serde(default)]
+    pub signed_asks: Vec<snm_sdk::market::SignedAsk>,
     /// Pass as `after` for the next page; `None` on the last.
     pub next: Option<String>,
     /// Every block up to this one is in the answer.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     Client, Error,
     block_time::BlockTime,
-    market::{DealId, DealOpened, PlacedAsk, Purchase, Requirements},
+    market::{DealId, DealOpened, OpenAsk, PlacedAsk, Purchase, Requirements},
     orderbook::OrderBook,
     services::{EscrowService, MarketService, OracleService, TokenService},
     shortfall::{Shortfall, budget_seconds},
@@ -171,10 +171,51 @@ impl<P: Provider + Clone> Customer<P> {
             ..wanted.clone()
         };
         // The deal opens in a later block: an ask expiring now would be refused.
-        match book.best_ask(&within, now + 1) {
+        match book.best_placed_ask(&within, now + 1) {
             Some(ask) => Ok(ask.clone()),
             None => {
                 Err(Error::NothingFits(Box::new(Shortfall::explain(book, &wanted, budget, &rule, now + 1))))
+            }
+        }
+    }
+
+    /// [`Self::best_ask`] among placed and signed asks alike ([`OrderBook::best_ask`]): the
+    /// cheapest fitting ask within `budget`, a placed one winning a tie. Buy it with [`Self::buy`].
+    pub async fn best_offer(
+        &self,
+        book: &OrderBook,
+        wanted: &Requirements,
+        budget: Snm,
+    ) -> Result<OpenAsk, Error> {
+        let (rule, now) = tokio::try_join!(self.market.deposit_rule(), self.client().now())?;
+        let affordable = UsdPerSecond::max_for_budget(budget, budget_seconds(wanted.term, &rule), rule.rate);
+        let wanted =
+            Requirements { customer: Some(wanted.customer.unwrap_or(self.sender())), ..wanted.clone() };
+        let within = Requirements {
+            max_price: wanted.max_price.into_iter().chain(affordable).min(),
+            ..wanted.clone()
+        };
+        match book.best_ask(&within, now + 1) {
+            Some(offer) => Ok(offer.to_open_ask()),
+            None => {
+                Err(Error::NothingFits(Box::new(Shortfall::explain(book, &wanted, budget, &rule, now + 1))))
+            }
+        }
+    }
+
+    /// Buys `ask`: a placed ask with [`Self::quick_buy`]; a signed one with
+    /// [`MarketService::quick_buy_signed`], which takes the deposit from the sender's free balance
+    /// in the market, so the missing part of `purchase.deposit` is deposited first
+    /// ([`Self::deposit`]).
+    pub async fn buy(&self, ask: &OpenAsk, purchase: &Purchase) -> Result<DealOpened, Error> {
+        match ask {
+            OpenAsk::Placed(placed) => self.quick_buy(placed, purchase).await,
+            OpenAsk::Signed(signed) => {
+                let free = self.escrow.free_balance(self.sender()).await?;
+                if let Some(missing) = purchase.deposit.checked_sub(free).filter(|m| *m > Snm::ZERO) {
+                    self.deposit(missing).await?;
+                }
+                self.market.quick_buy_signed(signed, purchase).await
             }
         }
     }

@@ -1,8 +1,10 @@
 //! The order book from a market data service (`snm-indexer`) instead of the chain's logs
 //! (feature `indexer-client`): [`OrderBook::from_indexer`].
 //!
-//! The indexer serves the open asks and bids as the SDK's own [`PlacedAsk`] and [`PlacedBid`];
-//! they fill the same [`OrderBook`], so matching is the same code either way. The book's position
+//! The indexer serves the open asks and bids as the SDK's own [`PlacedAsk`] and [`PlacedBid`],
+//! and the signed asks it relays as [`SignedAsk`] (it checked their signature, worker link, expiry
+//! and nonce when they were posted); they fill the same [`OrderBook`], so matching is the same code
+//! either way. The book's position
 //! is set after the newest block the indexer had applied when the download started, so
 //! [`MarketService::sync`](crate::services::MarketService::sync) continues from the chain's logs
 //! there (re-applying an event the pages already held changes nothing).
@@ -14,7 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::{
     OrderBook,
     events::{EventCursor, StreamPosition},
-    market::{PlacedAsk, PlacedBid},
+    market::{PlacedAsk, PlacedBid, SignedAsk},
 };
 
 /// Why the book could not be read from an indexer.
@@ -68,6 +70,9 @@ struct Health {
 #[derive(Deserialize)]
 struct AskPage {
     asks: Vec<PlacedAsk>,
+    /// The signed asks the indexer relays (on the first page only).
+    #[serde(default)]
+    signed_asks: Vec<SignedAsk>,
     next: Option<String>,
 }
 
@@ -101,8 +106,8 @@ fn endpoint(base: &Url, path: &str, after: Option<&str>) -> Result<Url, IndexerC
 }
 
 impl OrderBook {
-    /// Every open ask and bid as the indexer at `base` (for example `http://127.0.0.1:8680/`)
-    /// serves them, in pages of 1,000, with the book's position after the newest block the
+    /// Every open ask (placed and signed) and bid as the indexer at `base` (for example
+    /// `http://127.0.0.1:8680/`) serves them, in pages of 1,000, with the book's position after the newest block the
     /// indexer had applied (see the [module documentation](crate::indexer_client)).
     pub async fn from_indexer(base: &Url) -> Result<Self, IndexerClientError> {
         let client = reqwest::Client::new();
@@ -113,6 +118,7 @@ impl OrderBook {
         loop {
             let page: AskPage = get(&client, endpoint(base, "v1/asks", after.as_deref())?).await?;
             page.asks.into_iter().for_each(|ask| book.insert_ask(ask));
+            page.signed_asks.into_iter().for_each(|ask| book.insert_signed_ask(ask));
             match page.next {
                 Some(next) => after = Some(next),
                 None => break,

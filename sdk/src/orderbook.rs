@@ -16,8 +16,8 @@
 //! and leave them out.
 //!
 //! The book also holds signed asks ([`SignedAsk`]: offers signed off chain, never placed), added by
-//! whoever received them ([`OrderBook::insert_signed_ask`]); [`OrderBook::best_offer`] chooses
-//! among placed and signed asks alike. A deal opened from a signed ask (a `DealOpened` with ask
+//! whoever received them ([`OrderBook::insert_signed_ask`]) or loaded from an indexer;
+//! [`OrderBook::best_ask`] chooses among placed and signed asks alike. A deal opened from a signed ask (a `DealOpened` with ask
 //! id 0) moves its worker's nonce on, so the book drops every signed ask of that worker.
 //!
 //! A supplier's agent needs only its own asks: [`OrderBook::of_master`] keeps one master's asks and
@@ -33,7 +33,7 @@ use alloy::{
 use crate::{
     bindings::Market::{self, MarketEvents},
     events::{Event, EventCursor, StreamPosition},
-    market::{Ask, AskId, BidId, PlacedAsk, PlacedBid, Requirements, SignedAsk},
+    market::{Ask, AskId, BidId, OpenAsk, PlacedAsk, PlacedBid, Requirements, SignedAsk},
     units::UsdPerSecond,
 };
 
@@ -52,6 +52,14 @@ impl<'a> Offer<'a> {
         match self {
             Self::Placed(placed) => &placed.ask,
             Self::Signed(signed) => &signed.ask,
+        }
+    }
+
+    /// The offer, owned.
+    pub fn to_open_ask(&self) -> OpenAsk {
+        match self {
+            Self::Placed(placed) => OpenAsk::Placed((*placed).clone()),
+            Self::Signed(signed) => OpenAsk::Signed((*signed).clone()),
         }
     }
 }
@@ -244,10 +252,9 @@ impl OrderBook {
             .filter(move |placed| wanted.matches(&placed.ask, now))
     }
 
-    /// The cheapest ask meeting `wanted` at block time `now` (the oldest among equally cheap).
-    /// When there is none, [`Shortfall::explain`](crate::shortfall::Shortfall::explain) says why
-    /// (and [`Customer::best_ask`](crate::Customer::best_ask) adds the budget to the requirements).
-    pub fn best_ask(&self, wanted: &Requirements, now: u64) -> Option<&PlacedAsk> {
+    /// The cheapest placed ask meeting `wanted` at block time `now` (the oldest among equally
+    /// cheap); [`Self::best_ask`] also looks at signed asks.
+    pub fn best_placed_ask(&self, wanted: &Requirements, now: u64) -> Option<&PlacedAsk> {
         self.asks_matching(wanted, now).next()
     }
 
@@ -293,9 +300,11 @@ impl OrderBook {
     }
 
     /// The cheapest ask, placed or signed, meeting `wanted` at block time `now`; a placed ask wins
-    /// a tie (its price is on chain already). [`Self::best_ask`] looks at placed asks only.
-    pub fn best_offer(&self, wanted: &Requirements, now: u64) -> Option<Offer<'_>> {
-        let placed = self.best_ask(wanted, now);
+    /// a tie (its price is on chain already), then the oldest. When there is none,
+    /// [`Shortfall::explain`](crate::shortfall::Shortfall::explain) says why (and
+    /// [`Customer::best_offer`](crate::Customer::best_offer) adds the budget to the requirements).
+    pub fn best_ask(&self, wanted: &Requirements, now: u64) -> Option<Offer<'_>> {
+        let placed = self.best_placed_ask(wanted, now);
         let signed = self.signed_asks().find(|s| wanted.matches(&s.ask, now));
         match (placed, signed) {
             (Some(p), Some(s)) if s.ask.price < p.ask.price => Some(Offer::Signed(s)),
@@ -450,11 +459,11 @@ mod tests {
         // 4 lacks cores, 6 refuses spot; 5 expires after 100.
         assert_eq!(ids(100), vec![5, 2, 3, 1]);
         assert_eq!(ids(101), vec![2, 3, 1]);
-        assert_eq!(book.best_ask(&wanted.clone().max_price(price(4)), 101), None);
-        assert_eq!(book.best_ask(&wanted, 101).map(|a| a.id), Some(AskId(2)));
+        assert_eq!(book.best_placed_ask(&wanted.clone().max_price(price(4)), 101), None);
+        assert_eq!(book.best_placed_ask(&wanted, 101).map(|a| a.id), Some(AskId(2)));
         assert_eq!(book.asks().map(|a| a.id.0).collect::<Vec<_>>(), vec![4, 5, 6, 2, 3, 1]);
         assert!(book.remove_ask(AskId(2)) && !book.remove_ask(AskId(2)));
-        assert_eq!(book.best_ask(&wanted, 101).map(|a| a.id), Some(AskId(3)));
+        assert_eq!(book.best_placed_ask(&wanted, 101).map(|a| a.id), Some(AskId(3)));
     }
 
     fn signed(price_scaled: u64, worker: u8, nonce: u64) -> SignedAsk {
@@ -466,26 +475,26 @@ mod tests {
     }
 
     #[test]
-    fn best_offer_chooses_among_placed_and_signed_asks() {
+    fn best_ask_chooses_among_placed_and_signed_asks() {
         let mut book = OrderBook::new();
         let wanted =
             Requirements::new(Term::Spot).resources(Resources::new().cpu_cores(2)).flags(NetFlags::PUBLIC_IP);
-        assert_eq!(book.best_offer(&wanted, 0), None);
+        assert_eq!(book.best_ask(&wanted, 0), None);
         book.apply(&placed(1, 1, &ask(5)));
         book.insert_signed_ask(signed(7, 8, 0));
-        assert!(matches!(book.best_offer(&wanted, 0), Some(Offer::Placed(p)) if p.id == AskId(1)));
+        assert!(matches!(book.best_ask(&wanted, 0), Some(Offer::Placed(p)) if p.id == AskId(1)));
         book.insert_signed_ask(signed(3, 9, 0));
         book.insert_signed_ask(signed(3, 9, 0));
         assert_eq!(book.signed_ask_count(), 2, "the same signed ask once");
-        let best = book.best_offer(&wanted, 0);
+        let best = book.best_ask(&wanted, 0);
         assert!(matches!(best, Some(Offer::Signed(s)) if s.ask.worker == Address::repeat_byte(9)));
         assert_eq!(best.map(|o| o.ask().price), Some(price(3)));
         // A tie goes to the placed ask.
         book.insert_signed_ask(signed(5, 10, 0));
         book.remove_signed_asks_of(Address::repeat_byte(9));
-        assert!(matches!(book.best_offer(&wanted, 0), Some(Offer::Placed(_))));
+        assert!(matches!(book.best_ask(&wanted, 0), Some(Offer::Placed(_))));
         assert!(book.remove_ask(AskId(1)));
-        assert!(matches!(book.best_offer(&wanted, 0), Some(Offer::Signed(s)) if s.ask.price == price(5)));
+        assert!(matches!(book.best_ask(&wanted, 0), Some(Offer::Signed(s)) if s.ask.price == price(5)));
         assert_eq!(
             book.signed_asks().map(|s| s.ask.price).collect::<Vec<_>>(),
             vec![price(5), price(7)],

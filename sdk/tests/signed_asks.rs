@@ -114,7 +114,7 @@ async fn a_customer_takes_a_signed_ask_once_and_the_master_is_paid_out_at_the_cl
     let mut book = OrderBook::new();
     book.insert_signed_ask(signed_ask.clone());
     let wanted = snm_sdk::market::Requirements::new(Term::Spot).resources(Resources::new().cpu_cores(2));
-    assert!(matches!(book.best_offer(&wanted, 0), Some(Offer::Signed(s)) if *s == signed_ask));
+    assert!(matches!(book.best_ask(&wanted, 0), Some(Offer::Signed(s)) if *s == signed_ask));
 
     // Without a free balance: refused before sending, decoded.
     let refused = market.quick_buy_signed(&signed_ask, &SignedWorld::purchase(Term::Spot)).await;

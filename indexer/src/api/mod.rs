@@ -2,6 +2,7 @@
 
 mod page;
 mod params;
+mod signed_asks;
 
 use axum::{
     Json, Router,
@@ -11,6 +12,7 @@ use axum::{
     routing::get,
 };
 pub use params::{ApiError, MAX_LIMIT, Params};
+pub use signed_asks::{Relay, RelayError};
 
 use crate::{Database, Health};
 
@@ -39,6 +41,8 @@ pub struct AppState {
     pub db: Database,
     /// The follower's health.
     pub health: Health,
+    /// The relay of signed asks (`POST /v1/asks`); `None`: not relayed.
+    pub relay: Option<Relay>,
 }
 
 type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
@@ -51,7 +55,7 @@ fn params(query: Pairs) -> Result<Params, ApiError> {
 /// The router of the whole service.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route(ROUTES[0], get(asks))
+        .route(ROUTES[0], get(asks).post(signed_asks::post))
         .route(ROUTES[1], get(bids))
         .route(ROUTES[2], get(deals))
         .route(ROUTES[3], get(deal))
@@ -71,7 +75,15 @@ async fn asks(State(state): State<AppState>, query: Pairs) -> Result<Response, A
     let (filter, after) = params::ask_filter(&mut params)?;
     let limit = params.limit(100)?;
     params.finish()?;
-    Ok(Json(state.db.asks(&filter, after.as_ref(), limit).await?).into_response())
+    let mut page = state.db.asks(&filter, after.as_ref(), limit).await?;
+    if after.is_none() {
+        let now = match filter.now {
+            Some(now) => now,
+            None => state.db.indexed_block().await?.and_then(|(_, time)| time).unwrap_or(0),
+        };
+        page.signed_asks = state.db.signed_asks(&filter, now, limit).await?;
+    }
+    Ok(Json(page).into_response())
 }
 
 async fn bids(State(state): State<AppState>, query: Pairs) -> Result<Response, ApiError> {

@@ -40,6 +40,12 @@ impl ApiError {
         Self { status: StatusCode::NOT_FOUND, error: error.into(), parameter: None }
     }
 
+    /// A service it depends on (the node) failed.
+    pub fn unavailable(error: &dyn std::error::Error) -> Self {
+        tracing::warn!(%error, "request failed");
+        Self { status: StatusCode::SERVICE_UNAVAILABLE, error: error.to_string(), parameter: None }
+    }
+
     /// The database failed.
     pub fn internal(error: &crate::IndexerError) -> Self {
         tracing::error!(%error, "request failed");

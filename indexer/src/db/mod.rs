@@ -2,6 +2,7 @@
 //! (positional `$n` parameters, BIGINT and TEXT columns only), migrations embedded in the binary.
 
 mod reads;
+mod signed_asks;
 
 use std::str::FromStr;
 

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use alloy::primitives::{Address, B256, U256};
 use snm_sdk::{
-    market::{PlacedAsk, PlacedBid, Requirements},
+    market::{Ask, PlacedAsk, PlacedBid, Requirements},
     units::{Bytes, Resources, Snm, SnmPerUsd, Term, UsdPerSecond},
 };
 
@@ -95,7 +95,7 @@ fn snm(text: &str) -> Snm {
 
 impl AskFilter {
     /// Whether `ask` passes the whole filter at block time `now` (SQL only narrows the search).
-    fn accepts(&self, ask: &PlacedAsk, now: u64) -> bool {
+    pub(super) fn accepts(&self, ask: &Ask, now: u64) -> bool {
         match self.term {
             Some(term) => Requirements {
                 resources: self.resources,
@@ -106,13 +106,13 @@ impl AskFilter {
                 customer: self.customer,
                 master: self.master,
             }
-            .matches(&ask.ask, now),
+            .matches(ask, now),
             None => {
-                ask.ask.resources.covers(&self.resources)
-                    && ask.ask.flags.contains(self.flags)
-                    && (self.region == 0 || self.region == ask.ask.region)
-                    && self.max_price.is_none_or(|max| ask.ask.price <= max)
-                    && self.master.is_none_or(|master| master == ask.ask.master)
+                ask.resources.covers(&self.resources)
+                    && ask.flags.contains(self.flags)
+                    && (self.region == 0 || self.region == ask.region)
+                    && self.max_price.is_none_or(|max| ask.price <= max)
+                    && self.master.is_none_or(|master| master == ask.master)
             }
         }
     }
@@ -175,7 +175,7 @@ impl Database {
             for (row_key, row_id, body) in rows {
                 let ask: PlacedAsk = decode("asks", &body)?;
                 (key, id) = (row_key, row_id);
-                if filter.accepts(&ask, now) {
+                if filter.accepts(&ask.ask, now) {
                     if asks.len() == limit {
                         // One more exists: the page ends at the previous one.
                         next = asks
@@ -191,7 +191,7 @@ impl Database {
             }
             chunk = (chunk * 2).min(MAX_CHUNK);
         }
-        Ok(AskPage { asks, next, indexed_block: indexed.map(|(block, _)| block) })
+        Ok(AskPage { asks, signed_asks: Vec::new(), next, indexed_block: indexed.map(|(block, _)| block) })
     }
 
     /// Open bids, oldest first.

@@ -222,10 +222,31 @@ pub async fn indexer(devnet: &Devnet, url: &str) -> (Database, Indexer<alloy::pr
 
 /// Serves the API on a loopback port; returns its address.
 pub async fn serve(db: Database, health: Health) -> SocketAddr {
+    serve_relaying(db, health, None).await
+}
+
+/// [`serve`] with a relay of signed asks.
+pub async fn serve_relaying(db: Database, health: Health, relay: Option<api::Relay>) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, api::router(api::AppState { db, health })).await });
+    tokio::spawn(
+        async move { axum::serve(listener, api::router(api::AppState { db, health, relay })).await },
+    );
     address
+}
+
+/// A POST of `body` (JSON) to `path`: status and JSON body.
+pub async fn post(address: SocketAddr, path: &str, body: &impl serde::Serialize) -> (u16, serde_json::Value) {
+    let response = alloy::transports::http::reqwest::Client::new()
+        .post(format!("http://{address}{path}"))
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(body).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
 }
 
 /// A GET of `path` on the service: status and JSON body.

@@ -16,6 +16,7 @@
 
 mod deals;
 mod ids;
+mod open_ask;
 mod orders;
 mod requirements;
 mod rules;
@@ -26,6 +27,7 @@ use alloy::primitives::{Address, U256};
 pub use self::{
     deals::{CloseReason, Deal, DealClosed, DealOpened, DealSettled},
     ids::{AskId, BidId, DealId},
+    open_ask::OpenAsk,
     orders::{Ask, Bid, PlacedAsk, PlacedBid, Purchase},
     requirements::{Mismatch, Requirements},
     rules::{DepositRule, Fee, Rate},
