@@ -10,7 +10,6 @@ import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {MoneyMath} from "./libraries/MoneyMath.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
 /// @title Compute market
 /// @notice Orders, deals, settlement, supplier identity and the escrow in one contract. See {IMarket} for
@@ -27,8 +26,6 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 /// @dev Fee-on-transfer and rebasing tokens are not supported. Storage and the shared internal rules are in
 /// {MarketLogic}.
 contract Market is IMarket, SignedAskLogic {
-    using SafeERC20 for IERC20;
-
     /// @inheritdoc IMarket
     uint256 public constant override MAX_ENDPOINT_LENGTH = 256;
 
@@ -97,17 +94,7 @@ contract Market is IMarket, SignedAskLogic {
 
     /// @notice {ISignedAsks.closeDealAndWithdraw}.
     function closeDealAndWithdraw(uint256 dealId, address to) external {
-        if (to == address(0)) revert ZeroAddress();
-        _closeDeal(dealId, false);
-        // The deal's three slots are cleared: {IMarket.DealClosed} keeps its record, and the storage refund
-        // pays for most of the payout below.
-        delete _deals[dealId];
-        Account storage a = _accounts[msg.sender];
-        uint256 earnings = a.earnings;
-        if (earnings == 0) return;
-        a.earnings = 0;
-        emit EarningsWithdrawn(msg.sender, to, earnings, 0);
-        _token.safeTransfer(to, earnings);
+        _closeDealAndWithdraw(dealId, to);
     }
 
     // ---------------------------------------------------------------- identity
@@ -362,7 +349,7 @@ contract Market is IMarket, SignedAskLogic {
 
     /// @inheritdoc IMarket
     function isBlacklisted(address owner_, address target) external view override returns (bool) {
-        return _blacklist[owner_][target];
+        return _isBlacklisted(owner_, target);
     }
 
     /// @inheritdoc IMarket

@@ -2,11 +2,11 @@
 pragma solidity 0.8.30;
 
 import {MarketLogic} from "./MarketLogic.sol";
-import {MoneyMath} from "./libraries/MoneyMath.sol";
 import {SignedAskLogic} from "./SignedAskLogic.sol";
 import {IMarket} from "./interfaces/IMarket.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {ISignedAsks} from "./interfaces/ISignedAsks.sol";
+import {MoneyMath} from "./libraries/MoneyMath.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
@@ -15,7 +15,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// from its fallback: every function here works on the market's storage and token balance, through the rules
 /// of {MarketLogic} that the market's own entry points use. Called at its own address it works on its own
 /// storage, where no worker is ever confirmed and no deal opens: nothing of the market is reachable that way.
-contract MarketSignedAsks is SignedAskLogic {
+contract MarketSignedAsks is ISignedAsks, SignedAskLogic {
     /// @notice Deployed by {Market}'s constructor with the market's own token, oracle and runway (the
     /// immutables the shared rules read); the deployer is the market.
     constructor(IERC20 token_, IPriceOracle oracle_, uint256 minRunway_)
@@ -24,8 +24,9 @@ contract MarketSignedAsks is SignedAskLogic {
         SignedAskLogic(msg.sender)
     {}
 
-    /// @notice {ISignedAsks}'s function of this name. {Market} runs it itself and comes here only for a
-    /// signature that is not its master's ECDSA one (an EIP-1271 wallet's, or a bad one: refused here).
+    /// @inheritdoc ISignedAsks
+    /// @dev {Market} runs it itself and comes here only for a signature that is not its master's ECDSA one
+    /// (an EIP-1271 wallet's, or a bad one: refused here).
     function quickBuySigned(
         IMarket.Ask calldata ask,
         uint256 nonce,
@@ -34,18 +35,18 @@ contract MarketSignedAsks is SignedAskLogic {
         uint256 deposit_,
         string calldata image,
         bytes32 configHash
-    ) external returns (uint256 dealId) {
+    ) external override returns (uint256 dealId) {
         dealId = _quickBuySigned(ask, nonce, signature, duration, deposit_, image, configHash);
     }
 
-    /// @notice {ISignedAsks}'s function of this name.
+    /// @inheritdoc ISignedAsks
     function openDealSigned(
         IMarket.Ask calldata ask,
         uint256 nonce,
         bytes calldata signature,
         uint256 bidId,
         IMarket.Bid calldata bid
-    ) external returns (uint256 dealId) {
+    ) external override returns (uint256 dealId) {
         _takeSignedAsk(ask, nonce, signature);
         _checkOrder(bidId, keccak256(abi.encode(bid)), bid.expiry);
         _checkTerms(ask, bid);
@@ -56,30 +57,36 @@ contract MarketSignedAsks is SignedAskLogic {
         _emitOpened(dealId, 0, ask, bidId, bid.customer, bid.deposit, bid.image, bid.configHash);
     }
 
-    /// @notice {ISignedAsks}'s function of this name.
-    function cancelSignedAsks(address worker) external {
+    /// @inheritdoc ISignedAsks
+    function cancelSignedAsks(address worker) external override {
         WorkerLink storage link = _workers[worker];
         address master = link.master;
         if (master == address(0) || (msg.sender != master && msg.sender != worker)) {
-            revert ISignedAsks.NotAskSigner(worker, msg.sender);
+            revert NotAskSigner(worker, msg.sender);
         }
         uint256 nonce = link.askNonce + 1;
         link.askNonce = uint96(nonce);
-        emit ISignedAsks.SignedAsksCancelled(worker, msg.sender, nonce);
+        emit SignedAsksCancelled(worker, msg.sender, nonce);
     }
 
-    /// @notice {ISignedAsks}'s function of this name.
-    function askNonce(address worker) external view returns (uint256) {
+    /// @inheritdoc ISignedAsks
+    /// @dev {Market} runs it itself; this copy is only reached at this contract's own address.
+    function closeDealAndWithdraw(uint256 dealId, address to) external override {
+        _closeDealAndWithdraw(dealId, to);
+    }
+
+    /// @inheritdoc ISignedAsks
+    function askNonce(address worker) external view override returns (uint256) {
         return _workers[worker].askNonce;
     }
 
-    /// @notice {ISignedAsks}'s function of this name.
-    function hashSignedAsk(IMarket.Ask calldata ask, uint256 nonce) external view returns (bytes32) {
+    /// @inheritdoc ISignedAsks
+    function hashSignedAsk(IMarket.Ask calldata ask, uint256 nonce) external view override returns (bytes32) {
         return _askDigest(ask, nonce);
     }
 
-    /// @notice {ISignedAsks}'s function of this name.
-    function domainSeparator() external view returns (bytes32) {
+    /// @inheritdoc ISignedAsks
+    function domainSeparator() external view override returns (bytes32) {
         return _domainSeparator();
     }
 
@@ -120,7 +127,9 @@ contract MarketSignedAsks is SignedAskLogic {
     /// @notice {IMarket}'s function of this name, run here by {Market}'s stub of it.
     function proposeChange(uint256 dealId, uint256 pricePerSecond, uint256 endTime) external {
         IMarket.Deal storage d = _activeDeal(dealId);
-        if (msg.sender != d.customer && !_isSupplier(d, msg.sender)) revert IMarket.NotDealParty(dealId, msg.sender);
+        if (msg.sender != d.customer && !_isSupplier(d, msg.sender)) {
+            revert IMarket.NotDealParty(dealId, msg.sender);
+        }
         _checkChange(d, pricePerSecond, endTime);
         _changes[dealId] = IMarket.Change(msg.sender, uint80(pricePerSecond), uint40(endTime));
         emit IMarket.ChangeProposed(dealId, msg.sender, pricePerSecond, endTime);
@@ -144,7 +153,9 @@ contract MarketSignedAsks is SignedAskLogic {
         uint256 rate = _oracle.freshRate();
         (uint256 amount, uint256 feeAmount, uint256 until, bool closed) = _settle(d, rate);
         if (closed) revert IMarket.DealNotActive(dealId);
-        if (until != 0) emit IMarket.DealSettled(dealId, d.master, amount, feeAmount, rate, until, d.deposit);
+        if (until != 0) {
+            emit IMarket.DealSettled(dealId, d.master, amount, feeAmount, rate, until, d.deposit);
+        }
         delete _changes[dealId];
         d.pricePerSecond = uint80(pricePerSecond);
         d.endTime = uint40(endTime);
@@ -182,7 +193,7 @@ contract MarketSignedAsks is SignedAskLogic {
     /// @notice {IMarket}'s function of this name, run here by {Market}'s stub of it.
     function setBlacklist(address target, bool blacklisted) external {
         if (target == address(0)) revert ZeroAddress();
-        _blacklist[msg.sender][target] = blacklisted;
+        _setBlacklisted(msg.sender, target, blacklisted);
         emit IMarket.BlacklistSet(msg.sender, target, blacklisted);
     }
 }

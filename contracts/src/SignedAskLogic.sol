@@ -4,6 +4,8 @@ pragma solidity 0.8.30;
 import {MarketLogic} from "./MarketLogic.sol";
 import {IMarket} from "./interfaces/IMarket.sol";
 import {ISignedAsks} from "./interfaces/ISignedAsks.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
 /// @title Rules of a signed ask
@@ -11,6 +13,8 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 /// nonce, the master's signature), shared by {Market}, which runs the hot path `quickBuySigned` itself, and
 /// {MarketSignedAsks}, which serves the rest of {ISignedAsks} by delegatecall.
 abstract contract SignedAskLogic is MarketLogic {
+    using SafeERC20 for IERC20;
+
     /// @dev EIP-712 type of a signed ask: {IMarket.Ask}'s fields plus the worker's nonce.
     bytes32 internal constant ASK_TYPEHASH = keccak256(
         "Ask(address master,address worker,Resources resources,uint64 netFlags,uint32 region,"
@@ -73,7 +77,8 @@ abstract contract SignedAskLogic is MarketLogic {
         returns (bool)
     {
         return _isEcdsaSignature(master, digest, signature)
-            || (master.code.length != 0 && SignatureChecker.isValidERC1271SignatureNow(master, digest, signature));
+            || (master.code.length != 0
+                && SignatureChecker.isValidERC1271SignatureNow(master, digest, signature));
     }
 
     /// @dev An ECDSA signature by `master`: 65 bytes, `v` 27 or 28, the malleable high `s` refused (EIP-2),
@@ -90,6 +95,30 @@ abstract contract SignedAskLogic is MarketLogic {
         if (uint256(s) > HALF_ORDER || (v != 27 && v != 28)) return false;
         address recovered = ecrecover(digest, v, r, s);
         return recovered != address(0) && recovered == master;
+    }
+
+    /// @dev {ISignedAsks.closeDealAndWithdraw}. The caller's share of this close is kept in transient storage
+    /// ({Escrow._pay}) and sent with its earlier earnings: its earnings slot is read, and written only when
+    /// it held earlier earnings.
+    function _closeDealAndWithdraw(uint256 dealId, address to) internal {
+        if (to == address(0)) revert ZeroAddress();
+        _payoutMaster = msg.sender;
+        _closeDeal(dealId, false);
+        _payoutMaster = address(0);
+        // The deal's three slots are cleared: {IMarket.DealClosed} keeps its record, and the storage refund
+        // pays for most of the payout below.
+        delete _deals[dealId];
+        uint256 amount = _payout;
+        _payout = 0;
+        Account storage a = _accounts[msg.sender];
+        uint256 earlier = a.earnings;
+        if (earlier != 0) {
+            a.earnings = 0;
+            amount += earlier;
+        }
+        if (amount == 0) return;
+        emit EarningsWithdrawn(msg.sender, to, amount, 0);
+        _token.safeTransfer(to, amount);
     }
 
     /// @dev {ISignedAsks.quickBuySigned}: the signed ask taken, the deposit from the free balance, the deal.
@@ -113,17 +142,32 @@ abstract contract SignedAskLogic is MarketLogic {
         _emitOpened(dealId, 0, ask, 0, msg.sender, deposit_, image, configHash);
     }
 
-    function _askDigest(IMarket.Ask calldata ask, uint256 nonce) internal view returns (bytes32) {
-        bytes32 resourcesHash = keccak256(abi.encode(RESOURCES_TYPEHASH, ask.resources));
-        bytes32 structHash = keccak256(
-            bytes.concat(
-                abi.encode(ASK_TYPEHASH, ask.master, ask.worker, resourcesHash, ask.netFlags, ask.region),
-                abi.encode(
-                    ask.pricePerSecond, ask.minDuration, ask.maxDuration, ask.expiry, ask.counterparty, nonce
-                )
-            )
-        );
-        return keccak256(abi.encodePacked(hex"1901", _domainSeparator(), structHash));
+    /// @dev The EIP-712 digest, hashed from the ask's calldata words in scratch memory (no ABI encoding into
+    /// fresh memory). {IMarket.Ask} is 16 static words: master, worker, the 7 of its resources, then netFlags,
+    /// region, pricePerSecond, minDuration, maxDuration, expiry and counterparty, the order of the type's
+    /// fields. A word with dirty high bits hashes to another digest, which the master did not sign.
+    function _askDigest(IMarket.Ask calldata ask, uint256 nonce) internal view returns (bytes32 digest) {
+        bytes32 separator = _domainSeparator();
+        bytes32 resourcesType = RESOURCES_TYPEHASH;
+        bytes32 askType = ASK_TYPEHASH;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            // Resources(...): its typehash, then its 7 words.
+            mstore(m, resourcesType)
+            calldatacopy(add(m, 0x20), add(ask, 0x40), 0xe0)
+            let resourcesHash := keccak256(m, 0x100)
+            // Ask(...): typehash, master, worker, the resources' hash, the 7 words after them, the nonce.
+            mstore(m, askType)
+            calldatacopy(add(m, 0x20), ask, 0x40)
+            mstore(add(m, 0x60), resourcesHash)
+            calldatacopy(add(m, 0x80), add(ask, 0x120), 0xe0)
+            mstore(add(m, 0x160), nonce)
+            let structHash := keccak256(m, 0x180)
+            mstore(m, hex"1901")
+            mstore(add(m, 0x02), separator)
+            mstore(add(m, 0x22), structHash)
+            digest := keccak256(m, 0x42)
+        }
     }
 
     /// @dev The separator computed at deployment, rebuilt only on a chain whose id differs (a fork).
