@@ -18,11 +18,11 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// stored, in the first word of the id's record, which the deal later overwrites.
 /// Signed asks ({ISignedAsks}: taken without ever being placed on chain): this contract runs the hot path of
 /// a signed deal itself ({quickBuySigned}, {closeDealAndWithdraw}); the rest of {ISignedAsks} and the cold
-/// functions of {IMarket} (changes of terms, {endDealUnserved}) are served by {MarketSignedAsks}, which this
-/// contract deploys in its constructor and runs by delegatecall, on this contract's storage and balance: call
-/// them on the market's address ({ISignedAsks}'s ABI for the signed-ask ones). The split keeps this contract
-/// under the 24,576-byte code limit, and the delegatecall (a cold account, about 2,700 gas) off the path of
-/// every signed deal.
+/// functions of {IMarket} (changes of terms, {quickBuyWithPermit}, {setBlacklist}) are served by
+/// {MarketSignedAsks}, which this contract deploys in its constructor and runs by delegatecall, on this
+/// contract's storage and balance: call them on the market's address ({ISignedAsks}'s ABI for the signed-ask
+/// ones). The split keeps this contract under the 24,576-byte code limit, and the delegatecall (a cold
+/// account, about 2,700 gas) off the path of every signed deal.
 /// @dev Fee-on-transfer and rebasing tokens are not supported. Storage and the shared internal rules are in
 /// {MarketLogic}.
 contract Market is IMarket, SignedAskLogic {
@@ -211,8 +211,8 @@ contract Market is IMarket, SignedAskLogic {
         _debitBalance(bid.customer, bid.deposit);
         // The deal takes the bid's id and is written over the bid's hash.
         dealId = bidId;
-        _open(dealId, ask, bid.customer, bid.duration, bid.deposit);
-        _emitOpened(dealId, askId, ask, bidId, bid.customer, bid.deposit, bid.image, bid.configHash);
+        uint256 endTime = _open(dealId, ask, bid.customer, bid.duration, bid.deposit);
+        _emitOpened(dealId, endTime, askId, ask, bidId, bid.customer, bid.deposit, bid.image, bid.configHash);
     }
 
     /// @inheritdoc IMarket
@@ -274,9 +274,35 @@ contract Market is IMarket, SignedAskLogic {
     }
 
     /// @inheritdoc IMarket
-    /// @dev Run by {MarketSignedAsks} (see {_delegateToExtension}).
-    function endDealUnserved(uint256, uint256) external override {
-        _delegateToExtension();
+    function endDealUnserved(uint256 dealId, uint256 servedUntil) external override {
+        IMarket.Deal storage d = _activeDeal(dealId);
+        if (!_isSupplier(d, msg.sender)) revert IMarket.NotDealSupplier(dealId, msg.sender);
+        if (servedUntil > block.timestamp) revert IMarket.ServedUntilInFuture(servedUntil, block.timestamp);
+        uint256 settled = d.settledUntil;
+        uint256 until = _settleBound(d.endTime);
+        if (servedUntil < until) until = servedUntil;
+        uint256 available = d.deposit;
+        uint256 paid = 0;
+        uint256 feeAmount = 0;
+        uint256 rate = 0;
+        // Nothing served since the last settlement: no rate is read, so a stale oracle cannot keep the
+        // customer's deposit locked in a deal nobody serves.
+        if (until > settled) {
+            rate = _oracle.freshRate();
+            paid = MoneyMath.snmOwedDown(d.pricePerSecond, until - settled, rate);
+            if (paid > available) paid = available;
+            settled = until;
+            d.settledUntil = uint40(until);
+        }
+        uint256 refund = available - paid;
+        d.deposit = 0;
+        d.active = false;
+        d.reason = IMarket.CloseReason.Unserved;
+        if (paid != 0) feeAmount = _pay(d.master, paid, d.feeBps);
+        if (refund != 0) _creditBalance(d.customer, refund);
+        emit IMarket.DealClosed(
+            dealId, IMarket.CloseReason.Unserved, msg.sender, paid, feeAmount, rate, settled, refund, false
+        );
     }
 
     /// @inheritdoc IMarket

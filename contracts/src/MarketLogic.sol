@@ -170,13 +170,14 @@ abstract contract MarketLogic is Escrow {
         }
         if (deposit_ == 0) revert ZeroAmount();
         dealId = _nextOrderId();
-        _open(dealId, ask, msg.sender, duration, deposit_);
-        _emitOpened(dealId, askId, ask, 0, msg.sender, deposit_, image, configHash);
+        uint256 endTime = _open(dealId, ask, msg.sender, duration, deposit_);
+        _emitOpened(dealId, endTime, askId, ask, 0, msg.sender, deposit_, image, configHash);
         _token.safeTransferFrom(msg.sender, address(this), deposit_);
     }
 
     function _emitOpened(
         uint256 dealId,
+        uint256 endTime,
         uint256 askId,
         IMarket.Ask calldata ask,
         uint256 bidId,
@@ -192,22 +193,22 @@ abstract contract MarketLogic is Escrow {
             pricePerSecond: ask.pricePerSecond,
             deposit: deposit_,
             startTime: block.timestamp,
-            endTime: _deals[dealId].endTime,
+            endTime: endTime,
             image: image,
             configHash: configHash
         });
         emit IMarket.DealOpened(dealId, customer, ask.master, info);
     }
 
-    /// @dev Shared part of opening: pause, blacklists, worker link, duration, runway at a fresh rate; stores
-    /// the deal. The caller emits {DealOpened} and moves the deposit.
+    /// @dev Shared part of opening: pause, blacklists, worker link, duration, runway at a fresh rate; returns the
+    /// end time (0 for spot) and stores the deal. The caller emits {DealOpened} and moves the deposit.
     function _open(
         uint256 dealId,
         IMarket.Ask calldata ask,
         address customer,
         uint256 duration,
         uint256 deposit_
-    ) internal {
+    ) internal returns (uint256 endTime) {
         Config memory c = _config;
         if (c.paused) revert IMarket.MarketPaused();
 
@@ -219,7 +220,7 @@ abstract contract MarketLogic is Escrow {
         if (_workers[ask.worker].master != master) revert IMarket.WorkerNotConfirmed(ask.worker, master);
 
         uint256 runway = _minRunway;
-        uint256 endTime = 0; // spot
+        // endTime 0: spot
         if (duration == 0) {
             if (ask.maxDuration != 0) revert IMarket.DurationOutOfRange(0);
         } else {

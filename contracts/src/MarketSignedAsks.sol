@@ -53,8 +53,8 @@ contract MarketSignedAsks is ISignedAsks, SignedAskLogic {
         _debitBalance(bid.customer, bid.deposit);
         // The deal takes the bid's id and is written over the bid's hash, as in {IMarket.openDeal}.
         dealId = bidId;
-        _open(dealId, ask, bid.customer, bid.duration, bid.deposit);
-        _emitOpened(dealId, 0, ask, bidId, bid.customer, bid.deposit, bid.image, bid.configHash);
+        uint256 endTime = _open(dealId, ask, bid.customer, bid.duration, bid.deposit);
+        _emitOpened(dealId, endTime, 0, ask, bidId, bid.customer, bid.deposit, bid.image, bid.configHash);
     }
 
     /// @inheritdoc ISignedAsks
@@ -91,38 +91,6 @@ contract MarketSignedAsks is ISignedAsks, SignedAskLogic {
     }
 
     // ---------------------------------------------------------------- cold functions of IMarket
-
-    /// @notice {IMarket}'s function of this name, run here by {Market}'s stub of it.
-    function endDealUnserved(uint256 dealId, uint256 servedUntil) external {
-        IMarket.Deal storage d = _activeDeal(dealId);
-        if (!_isSupplier(d, msg.sender)) revert IMarket.NotDealSupplier(dealId, msg.sender);
-        if (servedUntil > block.timestamp) revert IMarket.ServedUntilInFuture(servedUntil, block.timestamp);
-        uint256 settled = d.settledUntil;
-        uint256 until = _settleBound(d.endTime);
-        if (servedUntil < until) until = servedUntil;
-        uint256 available = d.deposit;
-        uint256 paid = 0;
-        uint256 feeAmount = 0;
-        uint256 rate = 0;
-        // Nothing served since the last settlement: no rate is read, so a stale oracle cannot keep the
-        // customer's deposit locked in a deal nobody serves.
-        if (until > settled) {
-            rate = _oracle.freshRate();
-            paid = MoneyMath.snmOwedDown(d.pricePerSecond, until - settled, rate);
-            if (paid > available) paid = available;
-            settled = until;
-            d.settledUntil = uint40(until);
-        }
-        uint256 refund = available - paid;
-        d.deposit = 0;
-        d.active = false;
-        d.reason = IMarket.CloseReason.Unserved;
-        if (paid != 0) feeAmount = _pay(d.master, paid, d.feeBps);
-        if (refund != 0) _creditBalance(d.customer, refund);
-        emit IMarket.DealClosed(
-            dealId, IMarket.CloseReason.Unserved, msg.sender, paid, feeAmount, rate, settled, refund, false
-        );
-    }
 
     /// @notice {IMarket}'s function of this name, run here by {Market}'s stub of it.
     function proposeChange(uint256 dealId, uint256 pricePerSecond, uint256 endTime) external {

@@ -138,8 +138,8 @@ abstract contract SignedAskLogic is MarketLogic {
         if (deposit_ == 0) revert ZeroAmount();
         _debitBalance(msg.sender, deposit_);
         dealId = _nextOrderId();
-        _open(dealId, ask, msg.sender, duration, deposit_);
-        _emitOpened(dealId, 0, ask, 0, msg.sender, deposit_, image, configHash);
+        uint256 endTime = _open(dealId, ask, msg.sender, duration, deposit_);
+        _emitOpened(dealId, endTime, 0, ask, 0, msg.sender, deposit_, image, configHash);
     }
 
     /// @dev The EIP-712 digest, hashed from the ask's calldata words in scratch memory (no ABI encoding into
