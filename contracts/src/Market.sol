@@ -230,17 +230,19 @@ contract Market is IMarket, SignedAskLogic {
     /// @inheritdoc IMarket
     /// @dev Run by {MarketSignedAsks} (see {_delegateToExtension}).
     function quickBuyWithPermit(
-        uint256,
-        Ask calldata,
-        uint256,
-        uint256,
-        string calldata,
-        bytes32,
-        uint256,
-        uint8,
-        bytes32,
-        bytes32
-    ) external override returns (uint256) {
+        uint256 askId,
+        Ask calldata ask,
+        uint256 duration,
+        uint256 deposit_,
+        string calldata image,
+        bytes32 configHash,
+        uint256 permitDeadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external override returns (uint256 dealId) {
+        // Named for the ABI (the SDK's bindings); read only by the extension.
+        (askId, ask, duration, deposit_, image, configHash, permitDeadline, v, r, s, dealId);
         _delegateToExtension();
     }
 
@@ -316,25 +318,29 @@ contract Market is IMarket, SignedAskLogic {
 
     /// @inheritdoc IMarket
     /// @dev Run by {MarketSignedAsks} (see {_delegateToExtension}).
-    function proposeChange(uint256, uint256, uint256) external override {
+    function proposeChange(uint256 dealId, uint256 pricePerSecond, uint256 endTime) external override {
+        (dealId, pricePerSecond, endTime);
         _delegateToExtension();
     }
 
     /// @inheritdoc IMarket
     /// @dev Run by {MarketSignedAsks} (see {_delegateToExtension}).
-    function acceptChange(uint256, uint256, uint256) external override {
+    function acceptChange(uint256 dealId, uint256 pricePerSecond, uint256 endTime) external override {
+        (dealId, pricePerSecond, endTime);
         _delegateToExtension();
     }
 
     /// @inheritdoc IMarket
     /// @dev Run by {MarketSignedAsks} (see {_delegateToExtension}).
-    function cancelChange(uint256) external override {
+    function cancelChange(uint256 dealId) external override {
+        dealId;
         _delegateToExtension();
     }
 
     /// @inheritdoc IMarket
     /// @dev Run by {MarketSignedAsks} (see {_delegateToExtension}).
-    function setBlacklist(address, bool) external override {
+    function setBlacklist(address target, bool blacklisted) external override {
+        (target, blacklisted);
         _delegateToExtension();
     }
 

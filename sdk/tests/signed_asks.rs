@@ -22,7 +22,8 @@ use snm_sdk::{
     market::{Ask, Bid, CloseReason, Purchase, SignedAsk, SignedAskError, signed},
     orderbook::{Offer, OrderBook},
     services::{
-        CLOSE_AND_WITHDRAW_GAS_LIMIT, OPEN_DEAL_SIGNED_GAS_LIMIT, QUICK_BUY_SIGNED_GAS_LIMIT, SignedAskRefusal,
+        CLOSE_AND_WITHDRAW_GAS_LIMIT, OPEN_DEAL_SIGNED_GAS_LIMIT, QUICK_BUY_SIGNED_GAS_LIMIT,
+        SignedAskRefusal,
     },
     units::{NetFlags, Resources, Snm, Term, UsdPerHour},
 };
@@ -224,12 +225,12 @@ async fn a_placed_bid_matches_a_signed_ask() {
     assert_eq!(deal.bid.map(|b| b.word()), Some(placed.id.word()), "matched with the bid");
     assert_eq!((deal.customer, deal.master), (world.customer.sender(), world.supplier.master()));
     assert_eq!(world.supplier.market().ask_nonce(world.worker).await.unwrap(), 1);
-    assert_eq!(world.customer.escrow().free_balance(world.customer.sender()).await.unwrap(), Snm::from_whole(200));
+    assert_eq!(
+        world.customer.escrow().free_balance(world.customer.sender()).await.unwrap(),
+        Snm::from_whole(200)
+    );
 
     let second = market.place_bid(&bid).await.unwrap();
     let replay = market.open_deal_signed(&signed_ask, &second).await;
-    assert!(
-        matches!(replay, Err(Error::SignedAskRefused(SignedAskRefusal::StaleAskNonce(_)))),
-        "{replay:?}"
-    );
+    assert!(matches!(replay, Err(Error::SignedAskRefused(SignedAskRefusal::StaleAskNonce(_)))), "{replay:?}");
 }
