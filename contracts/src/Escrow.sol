@@ -38,6 +38,10 @@ abstract contract Escrow is IEscrow, Ownable2Step {
     Config internal _config;
     address internal _treasury;
     uint256 internal _accruedFees;
+    /// @dev While a close that pays its master out runs (`closeDealAndWithdraw`): that master, and what
+    /// {_pay} owes it so far.
+    address internal transient _payoutMaster;
+    uint256 internal transient _payout;
 
     constructor(IERC20 token_) {
         if (address(token_) == address(0)) revert ZeroAddress();
@@ -169,6 +173,12 @@ abstract contract Escrow is IEscrow, Ownable2Step {
         if (feeBps != 0) {
             feeAmount = MoneyMath.feeDown(amount, feeBps);
             _accruedFees += feeAmount;
+        }
+        // A close that pays its master out at once keeps the master's share in transient storage: the
+        // earnings slot is neither written nor cleared again in that transaction.
+        if (master == _payoutMaster) {
+            _payout += amount - feeAmount;
+            return feeAmount;
         }
         Account storage a = _accounts[master];
         a.earnings = _toUint96(a.earnings + amount - feeAmount);

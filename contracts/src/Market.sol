@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {MarketLogic} from "./MarketLogic.sol";
 import {MarketSignedAsks} from "./MarketSignedAsks.sol";
+import {SignedAskLogic} from "./SignedAskLogic.sol";
 import {IIdentity} from "./interfaces/IIdentity.sol";
 import {IMarket} from "./interfaces/IMarket.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
@@ -15,13 +16,16 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// the rules. Ids start at 1 and come from one counter shared by orders and quick-buy deals; a deal opened
 /// from a bid takes the bid's id. An order's fields live in its placement event and only their hash is
 /// stored, in the first word of the id's record, which the deal later overwrites.
-/// Signed asks ({ISignedAsks}: taken without ever being placed on chain) are served by {MarketSignedAsks},
-/// which this contract deploys in its constructor and runs by delegatecall from its fallback, on this
-/// contract's storage and balance: call those functions on the market's address with {ISignedAsks}'s ABI.
-/// They live apart because this contract is close to the 24,576-byte code limit.
+/// Signed asks ({ISignedAsks}: taken without ever being placed on chain): this contract runs the hot path of
+/// a signed deal itself ({quickBuySigned}, {closeDealAndWithdraw}); the rest of {ISignedAsks} and the cold
+/// functions of {IMarket} (changes of terms, {quickBuyWithPermit}, {setBlacklist}) are served by
+/// {MarketSignedAsks}, which this contract deploys in its constructor and runs by delegatecall, on this
+/// contract's storage and balance: call them on the market's address ({ISignedAsks}'s ABI for the signed-ask
+/// ones). The split keeps this contract under the 24,576-byte code limit, and the delegatecall (a cold
+/// account, about 2,700 gas) off the path of every signed deal.
 /// @dev Fee-on-transfer and rebasing tokens are not supported. Storage and the shared internal rules are in
 /// {MarketLogic}.
-contract Market is IMarket, MarketLogic {
+contract Market is IMarket, SignedAskLogic {
     /// @inheritdoc IMarket
     uint256 public constant override MAX_ENDPOINT_LENGTH = 256;
 
@@ -35,16 +39,23 @@ contract Market is IMarket, MarketLogic {
     constructor(address owner_, IERC20 token_, IPriceOracle oracle_, uint256 minRunway_)
         Ownable(owner_)
         MarketLogic(token_, oracle_, minRunway_)
+        SignedAskLogic(address(this))
     {
         _config = Config({nextOrderId: 1, paused: false, feeBps: 0});
         _signedAsks = address(new MarketSignedAsks(token_, oracle_, minRunway_));
     }
 
-    /// @notice Runs every function this contract does not have ({ISignedAsks}'s) in {MarketSignedAsks} by
-    /// delegatecall, on this contract's storage; a selector that part does not know either reverts there.
-    /// @dev The target is an immutable this constructor deployed: nobody can point the delegatecall elsewhere.
+    /// @notice Runs every function this contract does not have ({ISignedAsks}'s but the two of the hot path) in
+    /// {MarketSignedAsks} by delegatecall, on this contract's storage; a selector that part does not know
+    /// either reverts there.
     // slither-disable-next-line locked-ether
     fallback() external {
+        _delegateToExtension();
+    }
+
+    /// @dev Runs the call's calldata in {MarketSignedAsks} by delegatecall and returns or reverts with what it
+    /// returned. The target is an immutable this constructor deployed: nobody can point it elsewhere.
+    function _delegateToExtension() private {
         address target = _signedAsks;
         assembly ("memory-safe") {
             calldatacopy(0, 0, calldatasize())
@@ -53,6 +64,37 @@ contract Market is IMarket, MarketLogic {
             if iszero(ok) { revert(0, returndatasize()) }
             return(0, returndatasize())
         }
+    }
+
+    // ---------------------------------------------------------------- signed asks (hot path)
+
+    /// @notice {ISignedAsks.quickBuySigned}.
+    function quickBuySigned(
+        Ask calldata ask,
+        uint256 nonce,
+        bytes calldata signature,
+        uint256 duration,
+        uint256 deposit_,
+        string calldata image,
+        bytes32 configHash
+    ) external returns (uint256 dealId) {
+        dealId = _quickBuySigned(ask, nonce, signature, duration, deposit_, image, configHash);
+    }
+
+    /// @dev ECDSA here; any other signature (an EIP-1271 wallet's) runs the whole call again in
+    /// {MarketSignedAsks}, which checks it: nothing was written before the signature check.
+    function _isMasterSignature(address master, bytes32 digest, bytes calldata signature)
+        internal
+        override
+        returns (bool ok)
+    {
+        ok = _isEcdsaSignature(master, digest, signature);
+        if (!ok) _delegateToExtension();
+    }
+
+    /// @notice {ISignedAsks.closeDealAndWithdraw}.
+    function closeDealAndWithdraw(uint256 dealId, address to) external {
+        _closeDealAndWithdraw(dealId, to);
     }
 
     // ---------------------------------------------------------------- identity
@@ -169,8 +211,8 @@ contract Market is IMarket, MarketLogic {
         _debitBalance(bid.customer, bid.deposit);
         // The deal takes the bid's id and is written over the bid's hash.
         dealId = bidId;
-        _open(dealId, ask, bid.customer, bid.duration, bid.deposit);
-        _emitOpened(dealId, askId, ask, bidId, bid.customer, bid.deposit, bid.image, bid.configHash);
+        uint256 endTime = _open(dealId, ask, bid.customer, bid.duration, bid.deposit);
+        _emitOpened(dealId, endTime, askId, ask, bidId, bid.customer, bid.deposit, bid.image, bid.configHash);
     }
 
     /// @inheritdoc IMarket
@@ -186,6 +228,7 @@ contract Market is IMarket, MarketLogic {
     }
 
     /// @inheritdoc IMarket
+    /// @dev Run by {MarketSignedAsks} (see {_delegateToExtension}).
     function quickBuyWithPermit(
         uint256 askId,
         Ask calldata ask,
@@ -198,8 +241,9 @@ contract Market is IMarket, MarketLogic {
         bytes32 r,
         bytes32 s
     ) external override returns (uint256 dealId) {
-        _permit(deposit_, permitDeadline, v, r, s);
-        dealId = _quickBuy(askId, ask, duration, deposit_, image, configHash);
+        // Named for the ABI (the SDK's bindings); read only by the extension.
+        (askId, ask, duration, deposit_, image, configHash, permitDeadline, v, r, s, dealId);
+        _delegateToExtension();
     }
 
     // ---------------------------------------------------------------- running deals
@@ -233,9 +277,9 @@ contract Market is IMarket, MarketLogic {
 
     /// @inheritdoc IMarket
     function endDealUnserved(uint256 dealId, uint256 servedUntil) external override {
-        Deal storage d = _activeDeal(dealId);
-        if (!_isSupplier(d, msg.sender)) revert NotDealSupplier(dealId, msg.sender);
-        if (servedUntil > block.timestamp) revert ServedUntilInFuture(servedUntil, block.timestamp);
+        IMarket.Deal storage d = _activeDeal(dealId);
+        if (!_isSupplier(d, msg.sender)) revert IMarket.NotDealSupplier(dealId, msg.sender);
+        if (servedUntil > block.timestamp) revert IMarket.ServedUntilInFuture(servedUntil, block.timestamp);
         uint256 settled = d.settledUntil;
         uint256 until = _settleBound(d.endTime);
         if (servedUntil < until) until = servedUntil;
@@ -255,11 +299,11 @@ contract Market is IMarket, MarketLogic {
         uint256 refund = available - paid;
         d.deposit = 0;
         d.active = false;
-        d.reason = CloseReason.Unserved;
+        d.reason = IMarket.CloseReason.Unserved;
         if (paid != 0) feeAmount = _pay(d.master, paid, d.feeBps);
         if (refund != 0) _creditBalance(d.customer, refund);
-        emit DealClosed(
-            dealId, CloseReason.Unserved, msg.sender, paid, feeAmount, rate, settled, refund, false
+        emit IMarket.DealClosed(
+            dealId, IMarket.CloseReason.Unserved, msg.sender, paid, feeAmount, rate, settled, refund, false
         );
     }
 
@@ -273,55 +317,31 @@ contract Market is IMarket, MarketLogic {
     }
 
     /// @inheritdoc IMarket
+    /// @dev Run by {MarketSignedAsks} (see {_delegateToExtension}).
     function proposeChange(uint256 dealId, uint256 pricePerSecond, uint256 endTime) external override {
-        Deal storage d = _activeDeal(dealId);
-        if (msg.sender != d.customer && !_isSupplier(d, msg.sender)) revert NotDealParty(dealId, msg.sender);
-        _checkChange(d, pricePerSecond, endTime);
-        _changes[dealId] = Change(msg.sender, uint80(pricePerSecond), uint40(endTime));
-        emit ChangeProposed(dealId, msg.sender, pricePerSecond, endTime);
+        (dealId, pricePerSecond, endTime);
+        _delegateToExtension();
     }
 
     /// @inheritdoc IMarket
+    /// @dev Run by {MarketSignedAsks} (see {_delegateToExtension}).
     function acceptChange(uint256 dealId, uint256 pricePerSecond, uint256 endTime) external override {
-        Deal storage d = _activeDeal(dealId);
-        Change memory c = _changes[dealId];
-        if (c.proposer == address(0) || c.pricePerSecond != pricePerSecond || c.endTime != endTime) {
-            revert NoPendingChange(dealId);
-        }
-        bool proposedByCustomer = c.proposer == d.customer;
-        // A supplier's proposal stands only while its proposer still acts for the deal: a worker removed from
-        // the master since it proposed no longer speaks for it.
-        if (!proposedByCustomer && !_isSupplier(d, c.proposer)) revert NoPendingChange(dealId);
-        bool allowed = proposedByCustomer ? _isSupplier(d, msg.sender) : msg.sender == d.customer;
-        if (!allowed) revert NotDealParty(dealId, msg.sender);
-        _checkChange(d, pricePerSecond, endTime);
-        // Seconds before now are paid at the old price.
-        uint256 rate = _oracle.freshRate();
-        (uint256 amount, uint256 feeAmount, uint256 until, bool closed) = _settle(d, rate);
-        if (closed) revert DealNotActive(dealId);
-        if (until != 0) emit DealSettled(dealId, d.master, amount, feeAmount, rate, until, d.deposit);
-        delete _changes[dealId];
-        d.pricePerSecond = uint80(pricePerSecond);
-        d.endTime = uint40(endTime);
-        // The new terms run from now: after an ended fixed term, the seconds since its end are not paid.
-        d.settledUntil = uint40(block.timestamp);
-        emit ChangeAccepted(dealId, msg.sender, pricePerSecond, endTime);
+        (dealId, pricePerSecond, endTime);
+        _delegateToExtension();
     }
 
     /// @inheritdoc IMarket
+    /// @dev Run by {MarketSignedAsks} (see {_delegateToExtension}).
     function cancelChange(uint256 dealId) external override {
-        if (_changes[dealId].proposer != msg.sender || msg.sender == address(0)) {
-            revert NoPendingChange(dealId);
-        }
-        delete _changes[dealId];
-        emit ChangeCancelled(dealId, msg.sender);
+        dealId;
+        _delegateToExtension();
     }
 
     /// @inheritdoc IMarket
+    /// @dev Run by {MarketSignedAsks} (see {_delegateToExtension}).
     function setBlacklist(address target, bool blacklisted) external override {
-        if (target == address(0)) revert ZeroAddress();
-        _blacklist[msg.sender][target] = blacklisted;
-        emit BlacklistSet(msg.sender, target, blacklisted);
+        (target, blacklisted);
+        _delegateToExtension();
     }
 
     /// @inheritdoc IMarket
@@ -361,7 +381,7 @@ contract Market is IMarket, MarketLogic {
 
     /// @inheritdoc IMarket
     function isBlacklisted(address owner_, address target) external view override returns (bool) {
-        return _blacklist[owner_][target];
+        return _isBlacklisted(owner_, target);
     }
 
     /// @inheritdoc IMarket

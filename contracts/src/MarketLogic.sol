@@ -34,7 +34,9 @@ abstract contract MarketLogic is Escrow {
     mapping(uint256 dealId => IMarket.Change) internal _changes;
     mapping(address worker => WorkerLink) internal _workers;
     mapping(address worker => address) internal _pendingMaster;
-    mapping(address owner => mapping(address target => bool)) internal _blacklist;
+    /// @dev Blacklisting of a pair of accounts, both directions in one slot ({_blacklistBit}): opening a deal
+    /// checks both with one cold read instead of two.
+    mapping(bytes32 pair => uint256 bits) internal _blacklists;
 
     /// @param token_ The SNM token.
     /// @param oracle_ The SNM/USD oracle.
@@ -65,9 +67,28 @@ abstract contract MarketLogic is Escrow {
         if (blacklist) {
             address customer = d.customer;
             (address owner_, address target) = isCustomer ? (customer, d.master) : (d.master, customer);
-            _blacklist[owner_][target] = true;
+            _setBlacklisted(owner_, target, true);
             emit IMarket.BlacklistSet(owner_, target, true);
         }
+    }
+
+    /// @dev The slot key of the pair and the bit of `owner_` blacklisting `target` in it: bit 1 when the owner
+    /// is the lower address, 2 when it is the higher (or the same).
+    function _blacklistBit(address owner_, address target) internal pure returns (bytes32 pair, uint256 bit) {
+        (address low, address high, uint256 b) = owner_ < target ? (owner_, target, 1) : (target, owner_, 2);
+        pair = keccak256(abi.encode(low, high));
+        bit = b;
+    }
+
+    function _isBlacklisted(address owner_, address target) internal view returns (bool) {
+        (bytes32 pair, uint256 bit) = _blacklistBit(owner_, target);
+        return _blacklists[pair] & bit != 0;
+    }
+
+    function _setBlacklisted(address owner_, address target, bool blacklisted) internal {
+        (bytes32 pair, uint256 bit) = _blacklistBit(owner_, target);
+        uint256 bits = _blacklists[pair];
+        _blacklists[pair] = blacklisted ? bits | bit : bits & ~bit;
     }
 
     function _nextOrderId() internal returns (uint256 id) {
@@ -149,13 +170,14 @@ abstract contract MarketLogic is Escrow {
         }
         if (deposit_ == 0) revert ZeroAmount();
         dealId = _nextOrderId();
-        _open(dealId, ask, msg.sender, duration, deposit_);
-        _emitOpened(dealId, askId, ask, 0, msg.sender, deposit_, image, configHash);
+        uint256 endTime = _open(dealId, ask, msg.sender, duration, deposit_);
+        _emitOpened(dealId, endTime, askId, ask, 0, msg.sender, deposit_, image, configHash);
         _token.safeTransferFrom(msg.sender, address(this), deposit_);
     }
 
     function _emitOpened(
         uint256 dealId,
+        uint256 endTime,
         uint256 askId,
         IMarket.Ask calldata ask,
         uint256 bidId,
@@ -171,32 +193,34 @@ abstract contract MarketLogic is Escrow {
             pricePerSecond: ask.pricePerSecond,
             deposit: deposit_,
             startTime: block.timestamp,
-            endTime: _deals[dealId].endTime,
+            endTime: endTime,
             image: image,
             configHash: configHash
         });
         emit IMarket.DealOpened(dealId, customer, ask.master, info);
     }
 
-    /// @dev Shared part of opening: pause, blacklists, worker link, duration, runway at a fresh rate; stores
-    /// the deal. The caller emits {DealOpened} and moves the deposit.
+    /// @dev Shared part of opening: pause, blacklists, worker link, duration, runway at a fresh rate; returns the
+    /// end time (0 for spot) and stores the deal. The caller emits {DealOpened} and moves the deposit.
     function _open(
         uint256 dealId,
         IMarket.Ask calldata ask,
         address customer,
         uint256 duration,
         uint256 deposit_
-    ) internal {
+    ) internal returns (uint256 endTime) {
         Config memory c = _config;
         if (c.paused) revert IMarket.MarketPaused();
 
         address master = ask.master;
-        if (_blacklist[customer][master]) revert IMarket.BlacklistedBy(customer, master);
-        if (_blacklist[master][customer]) revert IMarket.BlacklistedBy(master, customer);
+        (bytes32 pair, uint256 customerBit) = _blacklistBit(customer, master);
+        uint256 blacklisted = _blacklists[pair];
+        if (blacklisted & customerBit != 0) revert IMarket.BlacklistedBy(customer, master);
+        if (blacklisted != 0) revert IMarket.BlacklistedBy(master, customer);
         if (_workers[ask.worker].master != master) revert IMarket.WorkerNotConfirmed(ask.worker, master);
 
         uint256 runway = _minRunway;
-        uint256 endTime = 0; // spot
+        // endTime 0: spot
         if (duration == 0) {
             if (ask.maxDuration != 0) revert IMarket.DurationOutOfRange(0);
         } else {
@@ -207,21 +231,35 @@ abstract contract MarketLogic is Escrow {
             endTime = block.timestamp + duration;
             if (duration < runway) runway = duration;
         }
-        uint256 required = MoneyMath.snmNeededUp(ask.pricePerSecond, runway, _oracle.freshRate());
-        if (deposit_ < required) revert IMarket.DepositBelowRunway(deposit_, required);
+        {
+            uint256 required = MoneyMath.snmNeededUp(ask.pricePerSecond, runway, _oracle.freshRate());
+            if (deposit_ < required) revert IMarket.DepositBelowRunway(deposit_, required);
+        }
+        _storeDeal(dealId, ask, customer, deposit_, endTime, c.feeBps);
+    }
 
-        _deals[dealId] = IMarket.Deal({
-            master: master,
-            deposit: _toUint96(deposit_),
-            customer: customer,
-            settledUntil: uint40(block.timestamp),
-            endTime: uint40(endTime),
-            active: true,
-            reason: IMarket.CloseReason.None,
-            worker: ask.worker,
-            pricePerSecond: uint80(ask.pricePerSecond),
-            feeBps: c.feeBps
-        });
+    /// @dev Writes a newly opened deal's record whole, one SSTORE per word in {IMarket.Deal}'s layout (as the
+    /// compiler packs it), instead of a read-modify-write per field: settled until now, active, no reason.
+    function _storeDeal(
+        uint256 dealId,
+        IMarket.Ask calldata ask,
+        address customer,
+        uint256 deposit_,
+        uint256 endTime,
+        uint256 feeBps
+    ) internal {
+        uint256 word0 = uint256(uint160(ask.master)) | (uint256(_toUint96(deposit_)) << 160);
+        uint256 word1 = uint256(uint160(customer)) | (uint256(uint40(block.timestamp)) << 160)
+            | (uint256(uint40(endTime)) << 200) | (uint256(1) << 240);
+        uint256 word2 = uint256(uint160(ask.worker)) | (uint256(uint80(ask.pricePerSecond)) << 160)
+            | (uint256(uint16(feeBps)) << 240);
+        IMarket.Deal storage d = _deals[dealId];
+        assembly ("memory-safe") {
+            let slot := d.slot
+            sstore(slot, word0)
+            sstore(add(slot, 1), word1)
+            sstore(add(slot, 2), word2)
+        }
     }
 
     function _activeDeal(uint256 dealId) internal view returns (IMarket.Deal storage d) {

@@ -2,56 +2,31 @@
 pragma solidity 0.8.30;
 
 import {MarketLogic} from "./MarketLogic.sol";
+import {SignedAskLogic} from "./SignedAskLogic.sol";
 import {IMarket} from "./interfaces/IMarket.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {ISignedAsks} from "./interfaces/ISignedAsks.sol";
+import {MoneyMath} from "./libraries/MoneyMath.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
 /// @title Signed asks of the market
 /// @notice See {ISignedAsks}. {Market} deploys this contract in its constructor and runs it by delegatecall
 /// from its fallback: every function here works on the market's storage and token balance, through the rules
 /// of {MarketLogic} that the market's own entry points use. Called at its own address it works on its own
 /// storage, where no worker is ever confirmed and no deal opens: nothing of the market is reachable that way.
-contract MarketSignedAsks is ISignedAsks, MarketLogic {
-    using SafeERC20 for IERC20;
-
-    /// @dev EIP-712 type of a signed ask: {IMarket.Ask}'s fields plus the worker's nonce.
-    bytes32 internal constant ASK_TYPEHASH = keccak256(
-        "Ask(address master,address worker,Resources resources,uint64 netFlags,uint32 region,"
-        "uint256 pricePerSecond,uint64 minDuration,uint64 maxDuration,uint64 expiry,address counterparty,"
-        "uint256 nonce)Resources(uint64 cpuMilliCores,uint64 ramBytes,uint64 storageBytes,uint64 gpuCount,"
-        "uint64 gpuMemBytes,uint64 netUpBps,uint64 netDownBps)"
-    );
-    bytes32 internal constant RESOURCES_TYPEHASH = keccak256(
-        "Resources(uint64 cpuMilliCores,uint64 ramBytes,uint64 storageBytes,uint64 gpuCount,"
-        "uint64 gpuMemBytes,uint64 netUpBps,uint64 netDownBps)"
-    );
-    bytes32 internal constant DOMAIN_TYPEHASH =
-        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
-    bytes32 internal constant NAME_HASH = keccak256("SNM Market");
-    bytes32 internal constant VERSION_HASH = keccak256("1");
-
-    /// @dev The market that deployed this contract: the verifying contract of the EIP-712 domain.
-    address internal immutable _market;
-    uint256 internal immutable _deployChainId;
-    bytes32 internal immutable _deployDomainSeparator;
-
+contract MarketSignedAsks is ISignedAsks, SignedAskLogic {
     /// @notice Deployed by {Market}'s constructor with the market's own token, oracle and runway (the
     /// immutables the shared rules read); the deployer is the market.
     constructor(IERC20 token_, IPriceOracle oracle_, uint256 minRunway_)
         Ownable(msg.sender)
         MarketLogic(token_, oracle_, minRunway_)
-    {
-        _market = msg.sender;
-        _deployChainId = block.chainid;
-        _deployDomainSeparator = _buildDomainSeparator();
-    }
+        SignedAskLogic(msg.sender)
+    {}
 
     /// @inheritdoc ISignedAsks
+    /// @dev {Market} runs it itself and comes here only for a signature that is not its master's ECDSA one
+    /// (an EIP-1271 wallet's, or a bad one: refused here).
     function quickBuySigned(
         IMarket.Ask calldata ask,
         uint256 nonce,
@@ -61,15 +36,7 @@ contract MarketSignedAsks is ISignedAsks, MarketLogic {
         string calldata image,
         bytes32 configHash
     ) external override returns (uint256 dealId) {
-        _takeSignedAsk(ask, nonce, signature);
-        if (ask.counterparty != address(0) && ask.counterparty != msg.sender) {
-            revert IMarket.CounterpartyMismatch();
-        }
-        if (deposit_ == 0) revert ZeroAmount();
-        _debitBalance(msg.sender, deposit_);
-        dealId = _nextOrderId();
-        _open(dealId, ask, msg.sender, duration, deposit_);
-        _emitOpened(dealId, 0, ask, 0, msg.sender, deposit_, image, configHash);
+        dealId = _quickBuySigned(ask, nonce, signature, duration, deposit_, image, configHash);
     }
 
     /// @inheritdoc ISignedAsks
@@ -86,8 +53,8 @@ contract MarketSignedAsks is ISignedAsks, MarketLogic {
         _debitBalance(bid.customer, bid.deposit);
         // The deal takes the bid's id and is written over the bid's hash, as in {IMarket.openDeal}.
         dealId = bidId;
-        _open(dealId, ask, bid.customer, bid.duration, bid.deposit);
-        _emitOpened(dealId, 0, ask, bidId, bid.customer, bid.deposit, bid.image, bid.configHash);
+        uint256 endTime = _open(dealId, ask, bid.customer, bid.duration, bid.deposit);
+        _emitOpened(dealId, endTime, 0, ask, bidId, bid.customer, bid.deposit, bid.image, bid.configHash);
     }
 
     /// @inheritdoc ISignedAsks
@@ -103,18 +70,9 @@ contract MarketSignedAsks is ISignedAsks, MarketLogic {
     }
 
     /// @inheritdoc ISignedAsks
+    /// @dev {Market} runs it itself; this copy is only reached at this contract's own address.
     function closeDealAndWithdraw(uint256 dealId, address to) external override {
-        if (to == address(0)) revert ZeroAddress();
-        _closeDeal(dealId, false);
-        // The deal's three slots are cleared: {IMarket.DealClosed} keeps its record, and the storage refund
-        // pays for most of the payout below.
-        delete _deals[dealId];
-        Account storage a = _accounts[msg.sender];
-        uint256 earnings = a.earnings;
-        if (earnings == 0) return;
-        a.earnings = 0;
-        emit EarningsWithdrawn(msg.sender, to, earnings, 0);
-        _token.safeTransfer(to, earnings);
+        _closeDealAndWithdraw(dealId, to);
     }
 
     /// @inheritdoc ISignedAsks
@@ -132,64 +90,78 @@ contract MarketSignedAsks is ISignedAsks, MarketLogic {
         return _domainSeparator();
     }
 
-    /// @dev Checks a signed ask (fields as {IMarket.placeAsk} would, expiry, worker link, nonce, signature)
-    /// and moves the worker's nonce on. The signature is checked before the only write, and an EIP-1271 wallet
-    /// is only asked through a static call.
-    function _takeSignedAsk(IMarket.Ask calldata ask, uint256 nonce, bytes calldata signature) internal {
-        if (
-            ask.pricePerSecond == 0 || ask.pricePerSecond > type(uint80).max
-                || (ask.maxDuration != 0 && ask.minDuration > ask.maxDuration)
-        ) revert IMarket.InvalidOrder();
-        if (ask.expiry != 0 && block.timestamp > ask.expiry) revert IMarket.OrderExpired(0, ask.expiry);
-        WorkerLink storage link = _workers[ask.worker];
-        address master = link.master;
-        if (master != ask.master || master == address(0)) {
-            revert IMarket.WorkerNotConfirmed(ask.worker, ask.master);
+    // ---------------------------------------------------------------- cold functions of IMarket
+
+    /// @notice {IMarket}'s function of this name, run here by {Market}'s stub of it.
+    function proposeChange(uint256 dealId, uint256 pricePerSecond, uint256 endTime) external {
+        IMarket.Deal storage d = _activeDeal(dealId);
+        if (msg.sender != d.customer && !_isSupplier(d, msg.sender)) {
+            revert IMarket.NotDealParty(dealId, msg.sender);
         }
-        uint256 current = link.askNonce;
-        if (nonce != current) revert StaleAskNonce(ask.worker, nonce, current);
-        if (!_isMasterSignature(master, _askDigest(ask, nonce), signature)) {
-            revert InvalidAskSignature(master);
+        _checkChange(d, pricePerSecond, endTime);
+        _changes[dealId] = IMarket.Change(msg.sender, uint80(pricePerSecond), uint40(endTime));
+        emit IMarket.ChangeProposed(dealId, msg.sender, pricePerSecond, endTime);
+    }
+
+    /// @notice {IMarket}'s function of this name, run here by {Market}'s stub of it.
+    function acceptChange(uint256 dealId, uint256 pricePerSecond, uint256 endTime) external {
+        IMarket.Deal storage d = _activeDeal(dealId);
+        IMarket.Change memory c = _changes[dealId];
+        if (c.proposer == address(0) || c.pricePerSecond != pricePerSecond || c.endTime != endTime) {
+            revert IMarket.NoPendingChange(dealId);
         }
-        // 2^96 - 1 moves would each cost a transaction: the nonce never wraps.
-        link.askNonce = uint96(current + 1);
+        bool proposedByCustomer = c.proposer == d.customer;
+        // A supplier's proposal stands only while its proposer still acts for the deal: a worker removed from
+        // the master since it proposed no longer speaks for it.
+        if (!proposedByCustomer && !_isSupplier(d, c.proposer)) revert IMarket.NoPendingChange(dealId);
+        bool allowed = proposedByCustomer ? _isSupplier(d, msg.sender) : msg.sender == d.customer;
+        if (!allowed) revert IMarket.NotDealParty(dealId, msg.sender);
+        _checkChange(d, pricePerSecond, endTime);
+        // Seconds before now are paid at the old price.
+        uint256 rate = _oracle.freshRate();
+        (uint256 amount, uint256 feeAmount, uint256 until, bool closed) = _settle(d, rate);
+        if (closed) revert IMarket.DealNotActive(dealId);
+        if (until != 0) {
+            emit IMarket.DealSettled(dealId, d.master, amount, feeAmount, rate, until, d.deposit);
+        }
+        delete _changes[dealId];
+        d.pricePerSecond = uint80(pricePerSecond);
+        d.endTime = uint40(endTime);
+        // The new terms run from now: after an ended fixed term, the seconds since its end are not paid.
+        d.settledUntil = uint40(block.timestamp);
+        emit IMarket.ChangeAccepted(dealId, msg.sender, pricePerSecond, endTime);
     }
 
-    /// @dev ECDSA first (malleable `s` and bad `v` refused), then EIP-1271 when the master has code: an
-    /// externally owned master is never asked for its code (a cold account read).
-    function _isMasterSignature(address master, bytes32 digest, bytes calldata signature)
-        internal
-        view
-        returns (bool)
-    {
-        // The third value only details an error; `err` alone decides.
-        // slither-disable-next-line unused-return
-        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
-        if (err == ECDSA.RecoverError.NoError && recovered == master) return true;
-        return
-            master.code.length != 0 && SignatureChecker.isValidERC1271SignatureNow(master, digest, signature);
+    /// @notice {IMarket}'s function of this name, run here by {Market}'s stub of it.
+    function cancelChange(uint256 dealId) external {
+        if (_changes[dealId].proposer != msg.sender || msg.sender == address(0)) {
+            revert IMarket.NoPendingChange(dealId);
+        }
+        delete _changes[dealId];
+        emit IMarket.ChangeCancelled(dealId, msg.sender);
     }
 
-    function _askDigest(IMarket.Ask calldata ask, uint256 nonce) internal view returns (bytes32) {
-        bytes32 resourcesHash = keccak256(abi.encode(RESOURCES_TYPEHASH, ask.resources));
-        bytes32 structHash = keccak256(
-            bytes.concat(
-                abi.encode(ASK_TYPEHASH, ask.master, ask.worker, resourcesHash, ask.netFlags, ask.region),
-                abi.encode(
-                    ask.pricePerSecond, ask.minDuration, ask.maxDuration, ask.expiry, ask.counterparty, nonce
-                )
-            )
-        );
-        return keccak256(abi.encodePacked(hex"1901", _domainSeparator(), structHash));
+    /// @notice {IMarket}'s function of this name, run here by {Market}'s stub of it.
+    function quickBuyWithPermit(
+        uint256 askId,
+        IMarket.Ask calldata ask,
+        uint256 duration,
+        uint256 deposit_,
+        string calldata image,
+        bytes32 configHash,
+        uint256 permitDeadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external returns (uint256 dealId) {
+        _permit(deposit_, permitDeadline, v, r, s);
+        dealId = _quickBuy(askId, ask, duration, deposit_, image, configHash);
     }
 
-    /// @dev The separator computed at deployment, rebuilt only on a chain whose id differs (a fork).
-    function _domainSeparator() internal view returns (bytes32) {
-        if (block.chainid == _deployChainId) return _deployDomainSeparator;
-        return _buildDomainSeparator();
-    }
-
-    function _buildDomainSeparator() internal view returns (bytes32) {
-        return keccak256(abi.encode(DOMAIN_TYPEHASH, NAME_HASH, VERSION_HASH, block.chainid, _market));
+    /// @notice {IMarket}'s function of this name, run here by {Market}'s stub of it.
+    function setBlacklist(address target, bool blacklisted) external {
+        if (target == address(0)) revert ZeroAddress();
+        _setBlacklisted(msg.sender, target, blacklisted);
+        emit IMarket.BlacklistSet(msg.sender, target, blacklisted);
     }
 }

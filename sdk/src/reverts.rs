@@ -116,6 +116,16 @@ pub(crate) fn market(error: &MarketErrors) -> String {
                 required.difference(offered)
             )
         }
+        E::InvalidAskSignature(e) => format!(
+            "the signed ask's signature is not its master's ({}): signed by another key, a field changed \
+             since it was signed, a malleable signature, or the master's wallet refused it",
+            e.master
+        ),
+        E::StaleAskNonce(e) => format!(
+            "the ask was signed for nonce {} of worker {}, whose nonce is now {}: it was taken, cancelled, \
+             or the worker left its master since; ask the supplier for a fresh one",
+            e.nonce, e.worker, e.current
+        ),
         E::InsufficientBalance(e) => format!(
             "{} has {} free in the market, {} needed: deposit {} more first",
             e.account,

@@ -19,9 +19,12 @@ use snm_sdk::{
     Customer, Error, Supplier,
     bindings::MarketSignedAsks,
     devnet::{Devnet, DevnetConfig},
-    market::{Ask, CloseReason, Purchase, SignedAsk, SignedAskError, signed},
+    market::{Ask, Bid, CloseReason, Purchase, SignedAsk, SignedAskError, signed},
     orderbook::{Offer, OrderBook},
-    services::{CLOSE_AND_WITHDRAW_GAS_LIMIT, QUICK_BUY_SIGNED_GAS_LIMIT, SignedAskRefusal},
+    services::{
+        CLOSE_AND_WITHDRAW_GAS_LIMIT, OPEN_DEAL_SIGNED_GAS_LIMIT, QUICK_BUY_SIGNED_GAS_LIMIT,
+        SignedAskRefusal,
+    },
     units::{NetFlags, Resources, Snm, Term, UsdPerHour},
 };
 
@@ -194,4 +197,40 @@ async fn gas_limits_of_signed_calls_cover_their_costliest_paths() {
     let fresh_payee = Address::repeat_byte(0x5a);
     world.supplier.market().close_deal_and_withdraw(deal.id, fresh_payee).await.unwrap();
     fits("closeDealAndWithdraw", world.gas_of_last().await, CLOSE_AND_WITHDRAW_GAS_LIMIT);
+}
+
+/// The bid side of a signed deal: a customer's placed bid matched with a signed ask takes the
+/// bid's id and its deposit from the free balance; the ask's nonce moves on, so the same signed
+/// ask cannot match another bid. The gas limit covers the path (a new customer's first deal).
+#[tokio::test]
+async fn a_placed_bid_matches_a_signed_ask() {
+    let devnet = quiet_devnet().await;
+    let world = SignedWorld::new(devnet.clone()).await;
+    world.customer.deposit(Snm::from_whole(400)).await.unwrap();
+    let market = world.customer.market();
+    let bid = Bid::new(
+        world.customer.sender(),
+        UsdPerHour::from_whole(2).to_per_second_down(),
+        Term::Fixed(Duration::from_secs(600)),
+        Snm::from_whole(200),
+    )
+    .resources(Resources::new().cpu_cores(2))
+    .flags(NetFlags::PUBLIC_IP)
+    .image("ghcr.io/acme/proxy:1.2", Default::default());
+    let placed = market.place_bid(&bid).await.unwrap();
+    let signed_ask = world.sign(world.ask()).await;
+
+    let deal = market.open_deal_signed(&signed_ask, &placed).await.unwrap();
+    fits("openDealSigned", world.gas_of_last().await, OPEN_DEAL_SIGNED_GAS_LIMIT);
+    assert_eq!(deal.bid.map(|b| b.word()), Some(placed.id.word()), "matched with the bid");
+    assert_eq!((deal.customer, deal.master), (world.customer.sender(), world.supplier.master()));
+    assert_eq!(world.supplier.market().ask_nonce(world.worker).await.unwrap(), 1);
+    assert_eq!(
+        world.customer.escrow().free_balance(world.customer.sender()).await.unwrap(),
+        Snm::from_whole(200)
+    );
+
+    let second = market.place_bid(&bid).await.unwrap();
+    let replay = market.open_deal_signed(&signed_ask, &second).await;
+    assert!(matches!(replay, Err(Error::SignedAskRefused(SignedAskRefusal::StaleAskNonce(_)))), "{replay:?}");
 }

@@ -39,6 +39,7 @@ pub use escrow::EscrowService;
 pub use market::{MarketEventStream, MarketService};
 pub use oracle::OracleService;
 pub use signed_asks::{
-    CLOSE_AND_WITHDRAW_GAS_LIMIT, QUICK_BUY_SIGNED_GAS_LIMIT, SignedAskRefusal, signed_binding_ask,
+    CLOSE_AND_WITHDRAW_GAS_LIMIT, OPEN_DEAL_SIGNED_GAS_LIMIT, QUICK_BUY_SIGNED_GAS_LIMIT, SignedAskRefusal,
+    signed_binding_ask, signed_binding_bid,
 };
 pub use token::{Permit, TokenService};

@@ -16,7 +16,7 @@ use crate::{
     bindings::{IMarket, Market, MarketSignedAsks, signed_asks},
     error::Target,
     market::{
-        Ask, DealClosed, DealId, DealOpened, Purchase,
+        Ask, Bid, DealClosed, DealId, DealOpened, PlacedBid, Purchase,
         signed::{self, SignedAsk},
     },
 };
@@ -81,6 +81,10 @@ impl std::fmt::Display for SignedAskRefusal {
 /// `sdk/tests/signed_asks.rs`.
 pub const QUICK_BUY_SIGNED_GAS_LIMIT: u64 = 165_000;
 
+/// Gas limit of every `openDealSigned`: its path measured on a devnet (a new customer's first
+/// deal over its bid's record, in `sdk/tests/signed_asks.rs`) plus about 20 %.
+pub const OPEN_DEAL_SIGNED_GAS_LIMIT: u64 = 160_000;
+
 /// Gas limit of every `closeDealAndWithdraw`: like `closeDeal`, its path grows with the time it is
 /// mined (the final settlement, the payout); its costliest path measured plus about 20 %.
 pub const CLOSE_AND_WITHDRAW_GAS_LIMIT: u64 = 146_000;
@@ -108,6 +112,33 @@ pub fn signed_binding_ask(ask: &Ask) -> signed_asks::IMarket::Ask {
         maxDuration: a.maxDuration,
         expiry: a.expiry,
         counterparty: a.counterparty,
+    }
+}
+
+/// `bid` as the signed-ask binding's own copy of the market's `Bid` struct.
+pub fn signed_binding_bid(bid: &Bid) -> signed_asks::IMarket::Bid {
+    let b = IMarket::Bid::from(bid);
+    let r = b.minResources;
+    signed_asks::IMarket::Bid {
+        customer: b.customer,
+        minResources: signed_asks::IMarket::Resources {
+            cpuMilliCores: r.cpuMilliCores,
+            ramBytes: r.ramBytes,
+            storageBytes: r.storageBytes,
+            gpuCount: r.gpuCount,
+            gpuMemBytes: r.gpuMemBytes,
+            netUpBps: r.netUpBps,
+            netDownBps: r.netDownBps,
+        },
+        requiredFlags: b.requiredFlags,
+        region: b.region,
+        maxPricePerSecond: b.maxPricePerSecond,
+        duration: b.duration,
+        deposit: b.deposit,
+        expiry: b.expiry,
+        counterparty: b.counterparty,
+        image: b.image,
+        configHash: b.configHash,
     }
 }
 
@@ -148,6 +179,21 @@ impl<P: Provider + Clone> MarketService<P> {
             deposit_: purchase.deposit.wei(),
             image: purchase.image.clone(),
             configHash: purchase.config_hash,
+        };
+        Ok((&self.client().send_event::<Market::DealOpened>(Target::SignedAsks, call).await?).into())
+    }
+
+    /// Matches a customer's placed bid with a signed ask (the bid side of a signed deal; anyone
+    /// may send it): the deal takes the bid's id and its deposit from the customer's free balance,
+    /// as [`Self::open_deal`] does with a placed ask, after the ask's signature and nonce are
+    /// checked. A refusal is decoded before anything is sent.
+    pub async fn open_deal_signed(&self, ask: &SignedAsk, bid: &PlacedBid) -> Result<DealOpened, Error> {
+        let call = MarketSignedAsks::openDealSignedCall {
+            ask: signed_binding_ask(&ask.ask),
+            nonce: U256::from(ask.nonce),
+            signature: ask.signature.clone(),
+            bidId: bid.id.word(),
+            bid: signed_binding_bid(&bid.bid),
         };
         Ok((&self.client().send_event::<Market::DealOpened>(Target::SignedAsks, call).await?).into())
     }

@@ -17,7 +17,7 @@ use alloy::sol_types::SolCall;
 use crate::{
     bindings::{Market, MarketSignedAsks},
     error::Target,
-    services::{CLOSE_AND_WITHDRAW_GAS_LIMIT, QUICK_BUY_SIGNED_GAS_LIMIT},
+    services::{CLOSE_AND_WITHDRAW_GAS_LIMIT, OPEN_DEAL_SIGNED_GAS_LIMIT, QUICK_BUY_SIGNED_GAS_LIMIT},
 };
 
 /// Gas limit of every `settle`: its costliest path (pays, closes the deal out of funds, the
@@ -41,6 +41,7 @@ pub(crate) fn gas_floor(target: Target, input: &[u8]) -> u64 {
         return match selector {
             Some(MarketSignedAsks::quickBuySignedCall::SELECTOR) => QUICK_BUY_SIGNED_GAS_LIMIT,
             Some(MarketSignedAsks::closeDealAndWithdrawCall::SELECTOR) => CLOSE_AND_WITHDRAW_GAS_LIMIT,
+            Some(MarketSignedAsks::openDealSignedCall::SELECTOR) => OPEN_DEAL_SIGNED_GAS_LIMIT,
             _ => 0,
         };
     }
