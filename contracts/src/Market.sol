@@ -69,6 +69,8 @@ contract Market is IMarket, SignedAskLogic {
     // ---------------------------------------------------------------- signed asks (hot path)
 
     /// @notice {ISignedAsks.quickBuySigned}.
+    // The extension's return data is this call's: halting with it is the forwarding, not a lost return.
+    // slither-disable-next-line incorrect-return
     function quickBuySigned(
         Ask calldata ask,
         uint256 nonce,
@@ -83,6 +85,8 @@ contract Market is IMarket, SignedAskLogic {
 
     /// @dev ECDSA here; any other signature (an EIP-1271 wallet's) runs the whole call again in
     /// {MarketSignedAsks}, which checks it: nothing was written before the signature check.
+    // The extension's return data is this call's: halting with it is the forwarding, not a lost return.
+    // slither-disable-next-line incorrect-return
     function _isMasterSignature(address master, bytes32 digest, bytes calldata signature)
         internal
         override
@@ -229,6 +233,8 @@ contract Market is IMarket, SignedAskLogic {
 
     /// @inheritdoc IMarket
     /// @dev Run by {MarketSignedAsks} (see {_delegateToExtension}).
+    // The extension's return data is this call's: halting with it is the forwarding, not a lost return.
+    // slither-disable-next-line incorrect-return
     function quickBuyWithPermit(
         uint256 askId,
         Ask calldata ask,

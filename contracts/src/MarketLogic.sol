@@ -31,6 +31,8 @@ abstract contract MarketLogic is Escrow {
     /// @dev One record per id: an open order stores its hash in the record's first word; a deal is written
     /// over its bid's record (its first word, master and deposit, replaces the bid's hash).
     mapping(uint256 id => IMarket.Deal) internal _deals;
+    /// @dev Written by {MarketSignedAsks} (the change of terms), which runs by delegatecall on this storage.
+    // slither-disable-next-line uninitialized-state
     mapping(uint256 dealId => IMarket.Change) internal _changes;
     mapping(address worker => WorkerLink) internal _workers;
     mapping(address worker => address) internal _pendingMaster;
