@@ -162,21 +162,11 @@ impl<P: Provider + Clone> Customer<P> {
         wanted: &Requirements,
         budget: Snm,
     ) -> Result<PlacedAsk, Error> {
-        let (rule, now) = tokio::try_join!(self.market.deposit_rule(), self.client().now())?;
-        let affordable = UsdPerSecond::max_for_budget(budget, budget_seconds(wanted.term, &rule), rule.rate);
-        let wanted =
-            Requirements { customer: Some(wanted.customer.unwrap_or(self.sender())), ..wanted.clone() };
-        let within = Requirements {
-            max_price: wanted.max_price.into_iter().chain(affordable).min(),
-            ..wanted.clone()
-        };
         // The deal opens in a later block: an ask expiring now would be refused.
-        match book.best_placed_ask(&within, now + 1) {
-            Some(ask) => Ok(ask.clone()),
-            None => {
-                Err(Error::NothingFits(Box::new(Shortfall::explain(book, &wanted, budget, &rule, now + 1))))
-            }
-        }
+        self.best_within_budget(book, wanted, budget, |within, opens| {
+            book.best_placed_ask(within, opens).cloned()
+        })
+        .await
     }
 
     /// [`Self::best_ask`] among placed and signed asks alike ([`OrderBook::best_ask`]): the
@@ -187,6 +177,23 @@ impl<P: Provider + Clone> Customer<P> {
         wanted: &Requirements,
         budget: Snm,
     ) -> Result<OpenAsk, Error> {
+        self.best_within_budget(book, wanted, budget, |within, opens| {
+            book.best_ask(within, opens).map(|offer| offer.to_open_ask())
+        })
+        .await
+    }
+
+    /// What `pick` finds for `wanted` (made this customer's) with the price capped at what `budget`
+    /// pays for at the current rate, `pick` being given the capped requirements and the time the
+    /// deal opens at the earliest (the next second); [`Error::NothingFits`] with the shortfall when
+    /// it finds nothing.
+    async fn best_within_budget<T>(
+        &self,
+        book: &OrderBook,
+        wanted: &Requirements,
+        budget: Snm,
+        pick: impl FnOnce(&Requirements, u64) -> Option<T>,
+    ) -> Result<T, Error> {
         let (rule, now) = tokio::try_join!(self.market.deposit_rule(), self.client().now())?;
         let affordable = UsdPerSecond::max_for_budget(budget, budget_seconds(wanted.term, &rule), rule.rate);
         let wanted =
@@ -195,12 +202,9 @@ impl<P: Provider + Clone> Customer<P> {
             max_price: wanted.max_price.into_iter().chain(affordable).min(),
             ..wanted.clone()
         };
-        match book.best_ask(&within, now + 1) {
-            Some(offer) => Ok(offer.to_open_ask()),
-            None => {
-                Err(Error::NothingFits(Box::new(Shortfall::explain(book, &wanted, budget, &rule, now + 1))))
-            }
-        }
+        pick(&within, now + 1).ok_or_else(|| {
+            Error::NothingFits(Box::new(Shortfall::explain(book, &wanted, budget, &rule, now + 1)))
+        })
     }
 
     /// Buys `ask`: a placed ask with [`Self::quick_buy`]; a signed one with
