@@ -1,24 +1,26 @@
 //! The indexer's figures (`make bench-indexer`, release build; `cargo test --all-targets` runs it
-//! at tiny sizes as a smoke test):
+//! at tiny sizes as a smoke test). The default sizes run in minutes; the sizes are
+//! `SNM_BENCH_EVENTS=1000000 SNM_BENCH_DEALS=100000` (BENCHMARKS.md):
 //!
-//! 1. Ingestion of 1,000,000 market events (`AskPlaced`, synthesised in-process with their log
-//!    encoding, applied through the follower's own code in transactions of 10,000 events) into
-//!    SQLite and into PostgreSQL: events per second, and the process's resident memory after
-//!    100,000 events and after all of them (flat: events are generated and written batch by batch).
-//! 2. `GET /v1/asks` for the best fitting ask among those 1,000,000 open asks, over HTTP on a
-//!    loopback port: p50/p99 of 1,000 random requirement queries, beside the same queries on the
-//!    SDK's in-memory `OrderBook` holding the same asks (the baseline; both must name the same ask).
-//! 3. On a devnet holding deals (`SNM_BENCH_DEALS`, default 100,000) and open asks placed by
-//!    transactions: the SDK rebuilding the book from logs at each size of `SNM_BENCH_LOG_ASKS`
-//!    (default `10000,100000`), the indexer catching up from the deployment block (time and RPC
-//!    requests), and `OrderBook::from_indexer`.
+//! 1. Ingestion of `SNM_BENCH_EVENTS` market events (default 200,000; `AskPlaced`, synthesised
+//!    in-process with their log encoding, applied through the follower's own code in transactions
+//!    of 10,000 events) into SQLite and into PostgreSQL: events per second of wall time and per
+//!    second of the process's CPU, and the resident memory after 100,000 events (or a tenth) and
+//!    after all of them (flat: events are generated and written batch by batch).
+//! 2. `GET /v1/asks` for the best fitting ask among those open asks, over HTTP on a loopback port:
+//!    p50/p99 of 1,000 random requirement queries, beside the same queries on the SDK's in-memory
+//!    `OrderBook` holding the same asks (the baseline; both must name the same ask).
+//! 3. On a devnet holding `SNM_BENCH_DEALS` deals (default 10,000) and open asks, all made by
+//!    transactions mined thousands per block (`support/bulk_load.rs`): the SDK rebuilding the book
+//!    from logs at each size of `SNM_BENCH_LOG_ASKS` (default `10000,100000`), the indexer catching
+//!    up from the deployment block (time and RPC requests), and `OrderBook::from_indexer`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is the point
 
-#[path = "../tests/common/mod.rs"]
-mod common;
 #[path = "support/bulk_load.rs"]
 mod bulk_load;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 use std::time::{Duration, Instant};
 
@@ -84,7 +86,8 @@ fn process_cpu() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let ticks: u64 = after_name.split_whitespace().skip(11).take(2).filter_map(|v| v.parse::<u64>().ok()).sum();
+    let ticks: u64 =
+        after_name.split_whitespace().skip(11).take(2).filter_map(|v| v.parse::<u64>().ok()).sum();
     Duration::from_millis(ticks * 10)
 }
 
@@ -187,7 +190,7 @@ async fn main() {
         let log_asks = std::env::var("SNM_BENCH_LOG_ASKS").unwrap_or_else(|_| "10000,100000".into());
         let log_asks: Vec<usize> =
             log_asks.split(',').filter_map(|v| v.trim().replace('_', "").parse().ok()).collect();
-        (env_number("SNM_BENCH_EVENTS", 1_000_000), 1_000, log_asks, env_number("SNM_BENCH_DEALS", 100_000))
+        (env_number("SNM_BENCH_EVENTS", 200_000), 1_000, log_asks, env_number("SNM_BENCH_DEALS", 10_000))
     } else {
         println!("indexer bench at tiny sizes (run `make bench-indexer` for the real figures)");
         (2_000, 20, vec![5, 10], 3)
@@ -252,9 +255,15 @@ fn load_average() -> String {
 }
 
 /// The gas limit for `input` to `to` from `from`: the node's estimate and half as much again.
-async fn gas_for(provider: &alloy::providers::DynProvider, from: Address, to: Address, input: Vec<u8>) -> u64 {
+async fn gas_for(
+    provider: &alloy::providers::DynProvider,
+    from: Address,
+    to: Address,
+    input: Vec<u8>,
+) -> u64 {
     use alloy::{network::TransactionBuilder, providers::Provider};
-    let request = alloy::rpc::types::TransactionRequest::default().with_from(from).with_to(to).with_input(input);
+    let request =
+        alloy::rpc::types::TransactionRequest::default().with_from(from).with_to(to).with_input(input);
     provider.estimate_gas(request).await.unwrap() * 3 / 2
 }
 
@@ -280,7 +289,8 @@ async fn devnet_part(log_asks: &[usize], deals: usize) {
         buyer.token().approve_market(Snm::from_whole(deals as u64 + 1)).await.unwrap();
     }
     let reader = devnet.client(0).unwrap();
-    let place_gas = gas_for(&master_provider, master, market, bulk_load::place_calls(&[ask_of(0)]).remove(0)).await;
+    let place_gas =
+        gas_for(&master_provider, master, market, bulk_load::place_calls(&[ask_of(0)]).remove(0)).await;
     bulk_load::manual_mining(devnet.provider()).await;
     let t = Instant::now();
     if deals > 0 {
@@ -292,8 +302,15 @@ async fn devnet_part(log_asks: &[usize], deals: usize) {
                 ask
             })
             .collect();
-        bulk_load::send_all(&master_provider, chain_id, master, market, bulk_load::place_calls(&cheap), place_gas)
-            .await;
+        bulk_load::send_all(
+            &master_provider,
+            chain_id,
+            master,
+            market,
+            bulk_load::place_calls(&cheap),
+            place_gas,
+        )
+        .await;
         let placed: Vec<PlacedAsk> = reader.market().order_book().await.unwrap().asks().cloned().collect();
         assert_eq!(placed.len(), deals, "every ask to buy was placed");
         let purchase =
@@ -326,8 +343,15 @@ async fn devnet_part(log_asks: &[usize], deals: usize) {
     for &size in log_asks {
         let t = Instant::now();
         let asks: Vec<Ask> = (0..size.saturating_sub(open)).map(|i| ask_of(deals + open + i)).collect();
-        bulk_load::send_all(&master_provider, chain_id, master, market, bulk_load::place_calls(&asks), place_gas)
-            .await;
+        bulk_load::send_all(
+            &master_provider,
+            chain_id,
+            master,
+            market,
+            bulk_load::place_calls(&asks),
+            place_gas,
+        )
+        .await;
         let placing = t.elapsed();
         open = open.max(size);
         let t = Instant::now();

@@ -35,7 +35,10 @@ async fn mine_all(provider: &DynProvider) {
     loop {
         let status: serde_json::Value = provider.raw_request("txpool_status".into(), ()).await.unwrap();
         let waiting = |field: &str| {
-            status[field].as_str().and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok()).unwrap_or(0)
+            status[field]
+                .as_str()
+                .and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok())
+                .unwrap_or(0)
         };
         if waiting("pending") + waiting("queued") == 0 {
             return;
@@ -46,7 +49,14 @@ async fn mine_all(provider: &DynProvider) {
 
 /// Sends `calls` (calldata to `to`) from `from` through `provider` (which signs for it), nonces
 /// counted from the account's next one, each with `gas`; mines them.
-pub(crate) async fn send_all(provider: &DynProvider, chain_id: u64, from: Address, to: Address, calls: Vec<Vec<u8>>, gas: u64) {
+pub(crate) async fn send_all(
+    provider: &DynProvider,
+    chain_id: u64,
+    from: Address,
+    to: Address,
+    calls: Vec<Vec<u8>>,
+    gas: u64,
+) {
     let first = provider.get_transaction_count(from).pending().await.unwrap();
     let mut tasks = tokio::task::JoinSet::new();
     for (i, input) in calls.into_iter().enumerate() {
