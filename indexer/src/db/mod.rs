@@ -65,8 +65,13 @@ impl Database {
                     .max_connections(4)
                     .after_connect(|connection, _| {
                         Box::pin(async move {
-                            // WAL: the API reads while the follower writes; NORMAL sync is durable
-                            // across process crashes, which is what a resumable index needs.
+                            // WAL: the API reads while the follower writes. NORMAL sync: a commit
+                            // is not fsynced (the WAL is at checkpoints), so it survives the process
+                            // dying but a power loss may undo the last commits; the file stays
+                            // consistent, and the follower's position (`sync_state.next_block`)
+                            // commits in the same transaction as the rows, so an undone batch
+                            // takes its position with it and is read again from the chain: no
+                            // event is lost or applied twice.
                             connection.execute("PRAGMA journal_mode = WAL").await?;
                             connection.execute("PRAGMA synchronous = NORMAL").await?;
                             connection.execute("PRAGMA busy_timeout = 10000").await?;

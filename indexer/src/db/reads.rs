@@ -74,13 +74,14 @@ const ASKS_BY_PRICE: &str = "SELECT price_key, id, body FROM asks WHERE valid_to
      AND ($12 = 0 OR region = $12) AND $13 = '' \
      ORDER BY price_key, id LIMIT $14";
 
-/// [`ASKS_BY_PRICE`] for one master's asks, through the index `asks_open_by_master_price`.
+/// [`ASKS_BY_PRICE`] for one master's asks, through the index `asks_open_by_master` (migration
+/// 0006): the master's open asks are read and sorted by price, which beats walking every open ask.
 const ASKS_OF_MASTER: &str = "SELECT price_key, id, body FROM asks WHERE valid_to IS NULL AND master = $13 \
      AND (price_key, id) > ($1, $2) AND price_key <= $3 \
      AND cpu_milli_cores >= $4 AND ram_bytes >= $5 AND storage_bytes >= $6 AND gpu_count >= $7 \
      AND gpu_mem_bytes >= $8 AND net_up_bps >= $9 AND net_down_bps >= $10 AND (flags & $11) = $11 \
      AND ($12 = 0 OR region = $12) \
-     ORDER BY master, price_key, id LIMIT $14";
+     ORDER BY price_key, id LIMIT $14";
 
 /// The most rows one query of [`Database::asks`] reads.
 const MAX_CHUNK: usize = 1_000;
