@@ -227,8 +227,9 @@ impl<P: Provider + Clone> Customer<P> {
 
     /// Takes `ask` directly, paying `purchase.deposit` from the sender's tokens into a new deal:
     /// one transaction with a permit key; else the market is approved first when its allowance
-    /// falls short (two transactions). Checked first: [`Error::InsufficientFunds`] with
-    /// [`Funds::TokenBalance`](crate::Funds::TokenBalance).
+    /// falls short (two transactions). When the quick buy's simulation finds the balance short:
+    /// [`Error::InsufficientFunds`] with [`Funds::TokenBalance`](crate::Funds::TokenBalance),
+    /// nothing sent.
     pub async fn quick_buy(&self, ask: &PlacedAsk, purchase: &Purchase) -> Result<DealOpened, Error> {
         match &self.permit_signer {
             Some(signer) => self.market.quick_buy_with_permit(signer.as_ref(), ask, purchase).await,
