@@ -22,6 +22,7 @@ const required = [
   'contracts/src/PriceOracle.sol',
   'contracts/src/libraries/MoneyMath.sol',
   'contracts/src/RewardDistributor.sol',
+  'contracts/src/SettleBatcher.sol',
 ];
 // The token is OpenZeppelin's ERC20Permit with a constructor; its own tests cover it.
 const reported = ['contracts/src/SNMToken.sol'];

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make coverage`: forge coverage of contracts/src (every test but the gas snapshots), printed; fails when
-# Market.sol, MarketLogic.sol, MarketSignedAsks.sol, Escrow.sol, PriceOracle.sol, MoneyMath.sol or RewardDistributor.sol is below 95 % of lines or of branches, and writes
+# Market.sol, MarketLogic.sol, MarketSignedAsks.sol, Escrow.sol, PriceOracle.sol, MoneyMath.sol, RewardDistributor.sol or SettleBatcher.sol is below 95 % of lines or of branches, and writes
 # docs/COVERAGE.md (scripts/coverage-table.mjs). `scripts/coverage.sh --check` (run by `make test`) checks
 # without writing the report.
 set -euo pipefail

@@ -203,6 +203,10 @@ impl NodeWait {
         self.methods.lock().unwrap().clear();
     }
 
+    fn counts(&self) -> BTreeMap<String, u64> {
+        self.methods.lock().unwrap().iter().map(|(name, (count, _))| (name.clone(), *count)).collect()
+    }
+
     fn methods(&self) -> String {
         let methods = self.methods.lock().unwrap();
         let parts: Vec<String> = methods
@@ -325,6 +329,7 @@ async fn market(
         customer.token().approve_market(Snm::from_whole(1_000_000)).await.unwrap();
         buyers.push(customer);
     }
+    let before = devnet.requests().by_method();
     let start = Instant::now();
     let placed = place_asks(&suppliers, asks).await;
     let took = start.elapsed();
@@ -334,6 +339,7 @@ async fn market(
         ms(took),
         asks as f64 / took.as_secs_f64()
     );
+    println!("  setup requests per ask: {}", per_transaction(&before, &devnet.requests().by_method(), asks));
     (devnet, buyers, placed)
 }
 
@@ -389,12 +395,14 @@ async fn deals_against_devnet() {
         ),
     }
     println!("  requests: {}", wait.methods());
+    println!("  requests per deal: {}", per_transaction(&BTreeMap::new(), &wait.counts(), deals));
     assert_eq!(customers[0].market().order_book().await.unwrap().ask_count(), 0, "every ask was bought");
     drop(devnet);
 
     // Eight customers at once.
     println!("{deals} deals, {CUSTOMERS} customers at once (quick buys on a fresh devnet):");
     let (devnet, customers, asks) = market(CUSTOMERS, deals, &wait).await;
+    wait.reset_methods();
     let cpu_before = cpu_time();
     let start = Instant::now();
     let mut buying = JoinSet::new();
@@ -413,8 +421,29 @@ async fn deals_against_devnet() {
             100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
         );
     }
+    println!("  requests per deal: {}", per_transaction(&BTreeMap::new(), &wait.counts(), opened));
     assert_eq!(customers[0].market().order_book().await.unwrap().ask_count(), 0, "every ask was bought");
     drop(devnet);
+}
+
+/// The requests counted between `before` and `after`, per transaction (`transactions` sent), by
+/// method and in all: what each transaction cost the node.
+fn per_transaction(
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+    transactions: usize,
+) -> String {
+    let transactions = transactions.max(1) as f64;
+    let mut total = 0;
+    let mut parts = Vec::new();
+    for (method, count) in after {
+        let count = count - before.get(method).copied().unwrap_or_default();
+        if count > 0 {
+            total += count;
+            parts.push(format!("{method} {:.2}", count as f64 / transactions));
+        }
+    }
+    format!("{:.2} ({})", total as f64 / transactions, parts.join(", "))
 }
 
 fn ms(duration: Duration) -> String {

@@ -46,3 +46,10 @@ alloy::sol!(
     RewardDistributor,
     "artifacts/RewardDistributor.json"
 );
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    SettleBatcher,
+    "artifacts/SettleBatcher.json"
+);

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Client, Error,
+    bindings::SNMToken::SNMTokenErrors,
     block_time::BlockTime,
     market::{DealId, DealOpened, OpenAsk, PlacedAsk, Purchase, Requirements},
     orderbook::OrderBook,
@@ -226,15 +227,25 @@ impl<P: Provider + Clone> Customer<P> {
 
     /// Takes `ask` directly, paying `purchase.deposit` from the sender's tokens into a new deal:
     /// one transaction with a permit key; else the market is approved first when its allowance
-    /// falls short (two transactions). Checked first: [`Error::InsufficientFunds`] with
-    /// [`Funds::TokenBalance`](crate::Funds::TokenBalance).
+    /// falls short (two transactions). When the quick buy's simulation finds the balance short:
+    /// [`Error::InsufficientFunds`] with [`Funds::TokenBalance`](crate::Funds::TokenBalance),
+    /// nothing sent.
     pub async fn quick_buy(&self, ask: &PlacedAsk, purchase: &Purchase) -> Result<DealOpened, Error> {
         match &self.permit_signer {
             Some(signer) => self.market.quick_buy_with_permit(signer.as_ref(), ask, purchase).await,
-            None => {
-                self.approve_if_short(purchase.deposit).await?;
-                self.market.send_quick_buy(ask, purchase).await
-            }
+            // Optimistic: the quick buy's own simulation finds a short balance or allowance, so the
+            // two reads that check them first are only made when it does (two requests fewer per
+            // deal when funds suffice, as they usually do; nothing is sent when they do not).
+            None => match self.market.send_quick_buy(ask, purchase).await {
+                Err(Error::Token(
+                    SNMTokenErrors::ERC20InsufficientAllowance(_)
+                    | SNMTokenErrors::ERC20InsufficientBalance(_),
+                )) => {
+                    self.approve_if_short(purchase.deposit).await?;
+                    self.market.send_quick_buy(ask, purchase).await
+                }
+                result => result,
+            },
         }
     }
 

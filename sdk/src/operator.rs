@@ -184,7 +184,12 @@ impl<P: Provider + Clone> Operator<P> {
 
 impl<P: Provider + Clone> Client<P> {
     /// Deploys `bytecode` with constructor `args`; returns the address and the block.
-    async fn create(&self, bytecode: &[u8], args: &[u8], target: Target) -> Result<(Address, u64), Error> {
+    pub(crate) async fn create(
+        &self,
+        bytecode: &[u8],
+        args: &[u8],
+        target: Target,
+    ) -> Result<(Address, u64), Error> {
         let call = Call { to: TxKind::Create, input: [bytecode, args].concat().into(), target };
         let receipt = self.send(call).await?;
         let address = receipt.contract_address.ok_or_else(|| Error::MissingEvent {

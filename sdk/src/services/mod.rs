@@ -31,6 +31,7 @@ mod distributor;
 mod escrow;
 mod market;
 mod oracle;
+mod settle_batch;
 mod signed_asks;
 mod token;
 
@@ -38,6 +39,7 @@ pub use distributor::{DistributorService, PendingRound, RewardStatus, RewardsPai
 pub use escrow::EscrowService;
 pub use market::{MarketEventStream, MarketService};
 pub use oracle::OracleService;
+pub(crate) use settle_batch::settle_many_gas_floor;
 pub use signed_asks::{
     CLOSE_AND_WITHDRAW_GAS_LIMIT, OPEN_DEAL_SIGNED_GAS_LIMIT, QUICK_BUY_SIGNED_GAS_LIMIT, SignedAskRefusal,
     signed_binding_ask, signed_binding_bid,

@@ -15,9 +15,12 @@
 use alloy::sol_types::SolCall;
 
 use crate::{
-    bindings::{Market, MarketSignedAsks},
+    bindings::{Market, MarketSignedAsks, SettleBatcher},
     error::Target,
-    services::{CLOSE_AND_WITHDRAW_GAS_LIMIT, OPEN_DEAL_SIGNED_GAS_LIMIT, QUICK_BUY_SIGNED_GAS_LIMIT},
+    services::{
+        CLOSE_AND_WITHDRAW_GAS_LIMIT, OPEN_DEAL_SIGNED_GAS_LIMIT, QUICK_BUY_SIGNED_GAS_LIMIT,
+        settle_many_gas_floor,
+    },
 };
 
 /// Gas limit of every `settle`: its costliest path (pays, closes the deal out of funds, the
@@ -52,6 +55,9 @@ pub(crate) fn gas_floor(target: Target, input: &[u8]) -> u64 {
         Some(Market::settleCall::SELECTOR) => SETTLE_GAS_LIMIT,
         Some(Market::closeDealCall::SELECTOR) => CLOSE_DEAL_GAS_LIMIT,
         Some(Market::endDealUnservedCall::SELECTOR) => END_UNSERVED_GAS_LIMIT,
+        // The batcher's call, sent with the market's errors: each deal's costliest settle.
+        Some(SettleBatcher::settleManyCall::SELECTOR) => SettleBatcher::settleManyCall::abi_decode(input)
+            .map_or(0, |call| settle_many_gas_floor(call.dealIds.len())),
         _ => 0,
     }
 }
@@ -70,5 +76,8 @@ mod tests {
         assert_eq!(gas_floor(Target::Market, &close), CLOSE_DEAL_GAS_LIMIT);
         assert_eq!(gas_floor(Target::Token, &settle), 0, "only the market's settle");
         assert_eq!(gas_floor(Target::Market, &[1, 2]), 0);
+        let batch =
+            SettleBatcher::settleManyCall { dealIds: vec![U256::from(1), U256::from(2)] }.abi_encode();
+        assert_eq!(gas_floor(Target::Market, &batch), 21_000 + 2 * (SETTLE_GAS_LIMIT - 21_000));
     }
 }

@@ -15,7 +15,8 @@
 //!    bindings on the same provider, and a refused send leaves no gap. It tells the SDK which
 //!    nonce it gave; a provider without it uses its own nonce filler, and the SDK reads the nonce
 //!    back from the node (`eth_getTransactionByHash`, one more request).
-//! 3. **Receipt**: polled at once, then with a growing interval (up to
+//! 3. **Receipt**: once the client's transactions of earlier nonces have their receipts (they
+//!    are mined first; see `receipt_order`), polled at once, then with a growing interval (up to
 //!    [`TxOptions::poll_interval`]; the polls after the first at least a quarter of the time the
 //!    client's last transaction took to be mined apart, see `pace`), until
 //!    [`TxOptions::receipt_timeout`] ([`Error::NotMined`],
@@ -55,6 +56,7 @@ pub(crate) mod fees;
 mod inclusion;
 mod options;
 pub(crate) mod pace;
+mod receipt_order;
 pub(crate) mod refusal;
 mod replacement;
 pub(crate) mod unmined;

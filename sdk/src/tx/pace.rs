@@ -19,6 +19,8 @@ use std::{
     time::Duration,
 };
 
+use super::receipt_order::ReceiptOrder;
+
 /// Parts of the last time-to-receipt between two polls of a receipt.
 const POLLS_PER_MINING: u32 = 4;
 
@@ -31,6 +33,8 @@ const MOST_LEAST_PAUSE: Duration = Duration::from_secs(3);
 pub(crate) struct MiningPace {
     /// Microseconds from the send to the receipt of the last transaction mined; 0 before any.
     last_micros: AtomicU64,
+    /// The nonces awaited, polled in order (see `receipt_order`).
+    order: ReceiptOrder,
 }
 
 impl MiningPace {
@@ -38,6 +42,11 @@ impl MiningPace {
     pub(crate) fn least_pause(&self) -> Duration {
         (Duration::from_micros(self.last_micros.load(Ordering::Relaxed)) / POLLS_PER_MINING)
             .min(MOST_LEAST_PAUSE)
+    }
+
+    /// The client's awaited nonces.
+    pub(crate) fn order(&self) -> &ReceiptOrder {
+        &self.order
     }
 
     /// Records that a transaction was mined `took` after it was sent.

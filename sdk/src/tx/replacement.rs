@@ -16,6 +16,7 @@ use crate::{
     tx::{
         Fees, PoolState, ReplacementStop, TxOptions, Unmined,
         pace::MiningPace,
+        receipt_order::Turn,
         refusal::{Refusal, node_message},
         with_fees,
     },
@@ -97,13 +98,23 @@ impl InFlight {
         pace: &MiningPace,
     ) -> Result<TransactionReceipt, Error> {
         let start = Instant::now();
+        // Polled only once the client's earlier transactions are mined (see `receipt_order`);
+        // meanwhile it is still replaced when due, and wakes to see to that without a request.
+        let turn = self.nonce.map(|nonce| pace.order().enter(nonce));
+        let mut turn_came = None;
         let mut pause = Duration::from_millis(1);
         // No faster than the client's transactions are mined (see `pace`).
         let least = pace.least_pause();
         let mut polls = 0;
         loop {
-            if let Some(receipt) = self.poll(provider).await? {
-                pace.mined_after(start.elapsed());
+            if turn_came.is_none() && turn.as_ref().is_none_or(Turn::is_first) {
+                turn_came = Some(Instant::now());
+            }
+            if let Some(came) = turn_came
+                && let Some(receipt) = self.poll(provider).await?
+            {
+                // Its own mining time, not the wait for the earlier ones.
+                pace.mined_after(came.elapsed());
                 return Ok(receipt);
             }
             let waited = start.elapsed();
@@ -113,10 +124,15 @@ impl InFlight {
             if self.replacement_due(options) {
                 self.replace(provider, options).await;
             }
+            let left = options.receipt_timeout - waited;
+            if let (None, Some(turn)) = (turn_came, &turn) {
+                turn.earlier_mined(options.poll_interval.min(left)).await;
+                continue;
+            }
             // The fast polls first: an idle devnet mines in them, whatever the client learned
             // while the node was busy.
             let floor = if polls < FAST_POLLS { Duration::ZERO } else { least };
-            tokio::time::sleep(pause.max(floor).min(options.receipt_timeout - waited)).await;
+            tokio::time::sleep(pause.max(floor).min(left)).await;
             polls += 1;
             if polls >= FAST_POLLS {
                 pause = (pause * 2).min(options.poll_interval);
