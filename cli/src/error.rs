@@ -75,9 +75,9 @@ pub enum CliError {
     /// The indexer's relay refused a signed ask, or could not be reached (boxed: it is large).
     #[error(transparent)]
     Relay(Box<snm_sdk::indexer_client::IndexerClientError>),
-    /// A signed ask file cannot be used.
+    /// A signed ask file cannot be used (boxed, as the relay's).
     #[error(transparent)]
-    SignedAskFile(#[from] crate::signed_ask_file::SignedAskFileError),
+    SignedAskFile(Box<crate::signed_ask_file::SignedAskFileError>),
 }
 
 impl CliError {
@@ -90,6 +90,12 @@ impl CliError {
 impl From<PurchaseError> for CliError {
     fn from(error: PurchaseError) -> Self {
         Self::Purchase(Box::new(error))
+    }
+}
+
+impl From<crate::signed_ask_file::SignedAskFileError> for CliError {
+    fn from(error: crate::signed_ask_file::SignedAskFileError) -> Self {
+        Self::SignedAskFile(Box::new(error))
     }
 }
 

@@ -52,9 +52,9 @@ pub enum SignedAskFileError {
     Chain {
         /// The file.
         path: PathBuf,
-        /// The SDK's error.
+        /// The SDK's error (boxed: it is large).
         #[source]
-        source: snm_sdk::Error,
+        source: Box<snm_sdk::Error>,
     },
 }
 
@@ -93,7 +93,7 @@ pub async fn read_checked<P: Provider + Clone>(
     client: &Client<P>,
 ) -> Result<SignedAsk, SignedAskFileError> {
     let ask = read(path)?;
-    let chain = |source| SignedAskFileError::Chain { path: path.to_owned(), source };
+    let chain = |source| SignedAskFileError::Chain { path: path.to_owned(), source: Box::new(source) };
     let domain = client.market().signing_domain().await.map_err(chain)?;
     match ask.verify(&domain) {
         Ok(()) => Ok(ask),

@@ -15,8 +15,8 @@ use alloy::{
     primitives::Address,
     transports::http::reqwest::{self, Url},
 };
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     OrderBook,
@@ -60,8 +60,8 @@ pub enum IndexerClientError {
     /// `parameter` names what is wrong (`signature`, `expiry`, `worker`, `nonce`, `body`).
     #[error("the relay at {url} refused the signed ask ({}): {reason}", parameter.as_deref().unwrap_or("no parameter named"))]
     Refused {
-        /// The URL posted to.
-        url: Url,
+        /// The URL posted to (boxed: the error stays small).
+        url: Box<Url>,
         /// What is wrong, as the relay names it.
         parameter: Option<String>,
         /// The relay's reason.
@@ -100,9 +100,8 @@ struct Refusal {
 /// market would take it now (signature, worker link, expiry, nonce) and serves it to customers;
 /// a refusal is [`IndexerClientError::Refused`] with the relay's reason.
 pub async fn post_signed_ask(base: &Url, ask: &SignedAsk) -> Result<Relayed, IndexerClientError> {
-    let url = base
-        .join("v1/asks")
-        .map_err(|source| IndexerClientError::Url { url: base.to_string(), source })?;
+    let url =
+        base.join("v1/asks").map_err(|source| IndexerClientError::Url { url: base.to_string(), source })?;
     let response = reqwest::Client::new().post(url.clone()).json(ask).send().await;
     let response = response.map_err(|source| IndexerClientError::Http { url: url.clone(), source })?;
     let status = response.status();
@@ -111,7 +110,11 @@ pub async fn post_signed_ask(base: &Url, ask: &SignedAsk) -> Result<Relayed, Ind
     if status.as_u16() == 400
         && let Ok(refusal) = serde_json::from_slice::<Refusal>(&body)
     {
-        return Err(IndexerClientError::Refused { url, parameter: refusal.parameter, reason: refusal.error });
+        return Err(IndexerClientError::Refused {
+            url: Box::new(url),
+            parameter: refusal.parameter,
+            reason: refusal.error,
+        });
     }
     if !status.is_success() {
         let body = String::from_utf8_lossy(&body).into_owned();

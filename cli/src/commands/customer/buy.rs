@@ -34,12 +34,13 @@ use std::{collections::VecDeque, time::Duration};
 
 use alloy::{
     primitives::{Address, B256},
-    providers::DynProvider,
+    providers::{DynProvider, Provider},
 };
 use serde::Serialize;
 use snm_sdk::{
-    Customer, Error, Funds,
+    Customer, Error, Funds, OrderBook,
     customer::Runway,
+    events::EventCursor,
     market::{AskId, DealId, DealOpened, OpenAsk},
     proxy_client::{ProxyEndpoint, ProxySecret},
     units::{Snm, SnmPerUsd, Term, UsdPerHour, format_duration, parse_duration},
@@ -174,15 +175,21 @@ pub async fn run(args: Args, frame: Frame) -> Result<(), PurchaseError> {
     let client =
         if args.dry_run { args.chain.connect_read_only().await? } else { args.chain.connect().await? };
     let customer = Customer::new(client);
-    let book = args.chain.order_book(customer.client()).await?;
-    let plan = match &args.signed_ask {
+    let (book, plan) = match &args.signed_ask {
         Some(file) => {
             let ask = signed_ask_file::read_checked(file, customer.client())
                 .await
                 .map_err(|e| PurchaseError::SignedAskFile(Box::new(e)))?;
-            purchase::plan_signed(&customer, ask, &order).await?
+            // That ask or none: the book stays empty, so a taken ask is not replaced by another.
+            let head = customer.client().provider().get_block_number().await.map_err(Error::from)?;
+            let book = OrderBook::starting_at(EventCursor::from_block(head + 1));
+            (book, purchase::plan_signed(&customer, ask, &order).await?)
         }
-        None => purchase::plan(&customer, &book, &order).await?,
+        None => {
+            let book = args.chain.order_book(customer.client()).await?;
+            let plan = purchase::plan(&customer, &book, &order).await?;
+            (book, plan)
+        }
     };
     report.rate = Some(plan.rule.rate);
     report.total_deposit = plan.total();
@@ -254,6 +261,13 @@ pub async fn run(args: Args, frame: Frame) -> Result<(), PurchaseError> {
                     print!("{}", purchase::deal_text(&deal, &runway));
                 }
                 report.deals.push(BoughtDeal { deal, runway });
+            }
+            Ok(None) if args.signed_ask.is_some() => {
+                return Err(stopped(
+                    &bought,
+                    &order,
+                    "the signed ask was taken or cancelled meanwhile (its worker's ask nonce moved on)",
+                ));
             }
             Ok(None) => {
                 return Err(stopped(
