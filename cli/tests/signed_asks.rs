@@ -230,6 +230,11 @@ async fn signed_asks_placed_relayed_bought_cancelled_and_taken_from_a_file() {
         &["refused the signed ask (nonce)", "signed for nonce 1", "current ask nonce is 2"],
     );
 
+    // The SDK's stream of market events reads past the cancellation's event (a `MarketEvents` it
+    // is not: it comes from the market's delegatecalled part).
+    let events = customer.market().events(snm_sdk::events::EventCursor::default()).poll().await.unwrap();
+    assert!(events.iter().any(|e| matches!(e.event, Market::MarketEvents::DealOpened(_))));
+
     // The indexer ingests the cancellation's event (emitted from the market's address by its
     // delegatecalled part) and keeps serving.
     let head = provider.get_block_number().await.unwrap();
