@@ -72,6 +72,12 @@ pub enum CliError {
         /// What failed.
         message: String,
     },
+    /// The indexer's relay refused a signed ask, or could not be reached (boxed: it is large).
+    #[error(transparent)]
+    Relay(Box<snm_sdk::indexer_client::IndexerClientError>),
+    /// A signed ask file cannot be used (boxed, as the relay's).
+    #[error(transparent)]
+    SignedAskFile(Box<crate::signed_ask_file::SignedAskFileError>),
 }
 
 impl CliError {
@@ -84,6 +90,12 @@ impl CliError {
 impl From<PurchaseError> for CliError {
     fn from(error: PurchaseError) -> Self {
         Self::Purchase(Box::new(error))
+    }
+}
+
+impl From<crate::signed_ask_file::SignedAskFileError> for CliError {
+    fn from(error: crate::signed_ask_file::SignedAskFileError) -> Self {
+        Self::SignedAskFile(Box::new(error))
     }
 }
 
@@ -114,6 +126,12 @@ impl CliError {
             Self::NotFound { .. } => Kind::NotFound,
             Self::Usage { .. } => Kind::Usage,
             Self::Timeout { .. } => Kind::Timeout,
+            Self::Relay(error) => match error.as_ref() {
+                snm_sdk::indexer_client::IndexerClientError::Refused { .. } => Kind::Refused,
+                snm_sdk::indexer_client::IndexerClientError::Url { .. } => Kind::Usage,
+                _ => Kind::Network,
+            },
+            Self::SignedAskFile(error) => signed_ask_file_kind(error),
         }
     }
 
@@ -125,6 +143,13 @@ impl CliError {
             }
             Self::Purchase(error) if matches!(error.as_ref(), PurchaseError::Chain(ChainError::NoKey)) => {
                 Some("create one with `snm wallet new NAME` or import one with `snm wallet import`")
+            }
+            Self::Relay(error)
+                if !matches!(error.as_ref(), snm_sdk::indexer_client::IndexerClientError::Refused { .. }) =>
+            {
+                Some(
+                    "is snm-indexer serving at --indexer (SNM_INDEXER), started with --rpc so that it relays signed asks?",
+                )
             }
             Self::Chain(ChainError::Indexer { .. }) => Some(
                 "is snm-indexer serving at --indexer (SNM_INDEXER)? Without it the book is read from the chain",
@@ -154,6 +179,17 @@ fn report_kind(error: &ReportError) -> Kind {
             Kind::Failed
         }
         ReportError::Traffic(_) | ReportError::Rewards(_) => Kind::Usage,
+    }
+}
+
+/// A bad file is a usage error; a missing one is not found; the node failing is the SDK's kind.
+pub(crate) fn signed_ask_file_kind(error: &crate::signed_ask_file::SignedAskFileError) -> Kind {
+    use crate::signed_ask_file::SignedAskFileError as E;
+    match error {
+        E::Chain { source, .. } => sdk_kind(source),
+        error if error.is_missing() => Kind::NotFound,
+        error if error.is_input() => Kind::Usage,
+        _ => Kind::Failed,
     }
 }
 
@@ -187,7 +223,8 @@ fn purchase_kind(error: &PurchaseError) -> Kind {
         PurchaseError::Sdk(error) => sdk_kind(error),
         PurchaseError::Chain(error) => chain_kind(error),
         PurchaseError::WeakSecret(_) => Kind::Usage,
-        PurchaseError::NothingFits(_) => Kind::NotFound,
+        PurchaseError::NothingFits(_) | PurchaseError::SignedAskUnfit(_) => Kind::NotFound,
+        PurchaseError::SignedAskFile(error) => signed_ask_file_kind(error),
         PurchaseError::NoEndpoint { .. } => Kind::Timeout,
         PurchaseError::Config(error) if error.is_input() => Kind::Usage,
         PurchaseError::Config(error)

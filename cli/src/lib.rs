@@ -25,6 +25,7 @@ pub mod prompt;
 pub mod purchase;
 pub mod reward_claim;
 pub mod signal;
+pub mod signed_ask_file;
 pub mod table;
 pub mod units;
 pub mod wallet;

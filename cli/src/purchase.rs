@@ -1,7 +1,9 @@
 //! A customer's purchase (`snm customer buy`): requirements and a budget from the
-//! command line ([`Needs`], [`Order`]), the asks to take ([`plan`]: the SDK's best ask, again and
-//! again, on distinct machines), what each deal costs, buying them ([`Buyer`]), and why nothing fits
-//! when nothing does ([`NothingFits`], around the SDK's [`Shortfall`]).
+//! command line ([`Needs`], [`Order`]), the asks to take ([`plan`]: the SDK's best offer among
+//! placed and signed asks, again and again, on distinct machines), what each deal costs, buying
+//! them ([`Buyer`]), and why nothing fits when nothing does ([`NothingFits`], around the SDK's
+//! [`Shortfall`]). Signed asks come from an indexer's relay (`--indexer`) or a file
+//! (`--signed-ask`); a placed ask is bought with `quickBuy`, a signed one with `quickBuySigned`.
 
 use std::{collections::HashSet, fmt, time::Duration};
 
@@ -15,7 +17,8 @@ use snm_sdk::{
     Customer, Error, OrderBook,
     bindings::Market::MarketErrors,
     customer::Runway,
-    market::{AskId, DealId, DealOpened, DepositRule, PlacedAsk, Purchase, Rate, Requirements},
+    market::{AskId, DealId, DealOpened, DepositRule, OpenAsk, Purchase, Rate, Requirements, SignedAsk},
+    services::SignedAskRefusal,
     shortfall::{Shortfall, budget_seconds},
     units::{Bytes, NetFlags, Resources, Snm, Term, UsdPerSecond, format_duration},
 };
@@ -111,10 +114,20 @@ impl Order {
 /// An ask to take and the deposit it needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pick {
-    /// The ask.
-    pub ask: PlacedAsk,
+    /// The ask, placed or signed.
+    pub ask: OpenAsk,
     /// What goes into the deal's deposit.
     pub deposit: Snm,
+}
+
+impl Pick {
+    /// The ask as people read it: `ask 7`, or `the signed ask of worker 0x…`.
+    pub fn describe(&self) -> String {
+        match &self.ask {
+            OpenAsk::Placed(placed) => format!("ask {}", placed.id),
+            OpenAsk::Signed(signed) => format!("the signed ask of worker {}", signed.ask.worker),
+        }
+    }
 }
 
 /// The asks a purchase takes, cheapest first, each on its own machine.
@@ -158,6 +171,13 @@ pub enum PurchaseError {
         /// What stopped the purchase.
         reason: String,
     },
+    /// The signed ask file (`--signed-ask`) cannot be used; nothing was sent.
+    #[error(transparent)]
+    SignedAskFile(Box<crate::signed_ask_file::SignedAskFileError>),
+    /// The signed ask given (`--signed-ask`) does not meet the requirements or the budget; nothing
+    /// was sent.
+    #[error("{0}")]
+    SignedAskUnfit(String),
     /// The oracle's rate is too old for any deal to open.
     #[error(
         "the oracle's rate ({}) was reported at block time {}, more than {} ago: no deal opens until the \
@@ -197,10 +217,10 @@ fn ids(deals: &[DealId]) -> String {
     deals.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
-/// The asks `order` takes: the SDK's [`best_ask`](Customer::best_ask) (the cheapest ask meeting
-/// the requirements that the budget pays for), again and again, each time leaving out the machine
-/// already picked, until `order.count` machines are found. [`PurchaseError::NothingFits`] explains
-/// a shortfall.
+/// The asks `order` takes: the SDK's [`best_offer`](Customer::best_offer) (the cheapest ask,
+/// placed or signed, meeting the requirements that the budget pays for), again and again, each time
+/// leaving out the machine already picked, until `order.count` machines are found.
+/// [`PurchaseError::NothingFits`] explains a shortfall (signed asks counted too).
 pub async fn plan<P: Provider + Clone>(
     customer: &Customer<P>,
     book: &OrderBook,
@@ -243,18 +263,59 @@ pub async fn pick<P: Provider + Clone>(
         for id in taken {
             book.remove_ask(id);
         }
-        let ask = match customer.best_ask(&book, &order.wanted, order.budget).await {
+        for worker in &machines {
+            book.remove_signed_asks_of(*worker);
+        }
+        let ask = match customer.best_offer(&book, &order.wanted, order.budget).await {
             Ok(ask) => ask,
             Err(Error::NothingFits(_)) => break,
             Err(error) => return Err(error),
         };
         // The best ask's cost fits the budget, so its deposit cannot overflow; the budget is the
         // most a deal of the order pays anyway.
-        let deposit = order.deposit(ask.ask.price, rule).unwrap_or(order.budget);
-        machines.insert(ask.ask.worker);
+        let deposit = order.deposit(ask.ask().price, rule).unwrap_or(order.budget);
+        machines.insert(ask.worker());
         picks.push(Pick { ask, deposit });
     }
     Ok(picks)
+}
+
+/// The plan of `snm customer buy --signed-ask FILE`: that one signed ask, checked against the
+/// order's requirements and budget as [`plan`] checks the book's asks (nothing is sent when it
+/// fails them).
+pub async fn plan_signed<P: Provider + Clone>(
+    customer: &Customer<P>,
+    ask: SignedAsk,
+    order: &Order,
+) -> Result<Plan, PurchaseError> {
+    let (rule, now) = tokio::try_join!(customer.market().deposit_rule(), customer.client().now())?;
+    let wanted = Requirements {
+        customer: Some(order.wanted.customer.unwrap_or(customer.sender())),
+        ..order.wanted.clone()
+    };
+    // The deal opens in a later block, as the SDK's best ask assumes.
+    if let Err(reason) = wanted.check(&ask.ask, now + 1) {
+        return Err(PurchaseError::SignedAskUnfit(format!(
+            "the signed ask of worker {} does not meet the requirements: it is {reason}",
+            ask.ask.worker
+        )));
+    }
+    let seconds = order.budget_seconds(&rule);
+    let cost = ask.ask.price.snm_needed_up(seconds, rule.rate);
+    let deposit = match (order.deposit(ask.ask.price, &rule), cost) {
+        (Some(deposit), Some(cost)) if cost <= order.budget => deposit,
+        _ => {
+            let cost = cost.map_or_else(|| "more than 2^256 wei".to_owned(), |c| c.to_string());
+            return Err(PurchaseError::SignedAskUnfit(format!(
+                "the signed ask of worker {} at {} costs {cost} for {}, above the budget of {}",
+                ask.ask.worker,
+                ask.ask.price.to_per_hour(),
+                format_duration(Duration::from_secs(seconds)),
+                order.budget
+            )));
+        }
+    };
+    Ok(Plan { rule, picks: vec![Pick { ask: OpenAsk::Signed(ask), deposit }] })
 }
 
 /// Buys picks one at a time, replacing an ask taken meanwhile (by another customer, or cancelled or
@@ -299,16 +360,24 @@ impl<P: Provider + Clone> Buyer<'_, P> {
                 Err(error) if ask_gone(&error) && replaced < Self::REPLACEMENTS => {
                     replaced += 1;
                     self.frame.say(format_args!(
-                        "ask {} was taken or withdrawn meanwhile: picking another",
-                        pick.ask.id
+                        "{} was taken or withdrawn meanwhile: picking another",
+                        pick.describe()
                     ));
                     self.customer.market().sync(&mut self.book).await?;
-                    self.book.remove_ask(pick.ask.id);
-                    self.machines.remove(&pick.ask.ask.worker);
+                    match &pick.ask {
+                        OpenAsk::Placed(placed) => {
+                            self.book.remove_ask(placed.id);
+                        }
+                        // Its nonce moved on: every ask signed for that worker so far is void.
+                        OpenAsk::Signed(signed) => {
+                            self.book.remove_signed_asks_of(signed.ask.worker);
+                        }
+                    }
+                    self.machines.remove(&pick.ask.worker());
                     let picked =
                         self::pick(self.customer, &self.book, self.order, 1, &self.machines, &self.rule);
                     let Some(next) = picked.await?.into_iter().next() else { return Ok(None) };
-                    self.machines.insert(next.ask.ask.worker);
+                    self.machines.insert(next.ask.worker());
                     pick = next;
                 }
                 Err(error) => return Err(error),
@@ -316,15 +385,30 @@ impl<P: Provider + Clone> Buyer<'_, P> {
         }
     }
 
-    /// Takes `pick` for the order's term running the image with the configuration hash: with an
-    /// EIP-2612 permit when the buyer has a key for it (one transaction), else from the allowance
-    /// the market already has.
+    /// Takes `pick` for the order's term running the image with the configuration hash. A placed
+    /// ask: with an EIP-2612 permit when the buyer has a key for it (one transaction), else from the
+    /// allowance the market already has. A signed ask: from the buyer's free balance in the escrow,
+    /// the missing part deposited first (by permit, or from the allowance).
     async fn quick_buy(&self, pick: &Pick) -> Result<DealOpened, Error> {
         let purchase =
             Purchase::new(self.order.wanted.term, pick.deposit, &self.image).config_hash(self.config_hash);
-        match &self.permit {
-            Some(signer) => self.customer.market().quick_buy_with_permit(signer, &pick.ask, &purchase).await,
-            None => self.customer.market().quick_buy(&pick.ask, &purchase).await,
+        let market = self.customer.market();
+        match (&pick.ask, &self.permit) {
+            (OpenAsk::Placed(placed), Some(signer)) => {
+                market.quick_buy_with_permit(signer, placed, &purchase).await
+            }
+            (OpenAsk::Placed(placed), None) => market.quick_buy(placed, &purchase).await,
+            (OpenAsk::Signed(signed), permit) => {
+                let escrow = self.customer.escrow();
+                let free = escrow.free_balance(self.customer.sender()).await?;
+                if let Some(missing) = pick.deposit.checked_sub(free).filter(|m| *m > Snm::ZERO) {
+                    match permit {
+                        Some(signer) => escrow.deposit_with_permit(signer, missing).await?,
+                        None => escrow.deposit(missing).await?,
+                    };
+                }
+                market.quick_buy_signed(signed, &purchase).await
+            }
         }
     }
 }
@@ -347,9 +431,10 @@ impl<P> Buyer<'_, P> {
 }
 
 /// Whether a purchase failed because the ask is no longer there as seen (taken by someone else,
-/// cancelled, or expired meanwhile): another ask may do.
+/// cancelled, or expired meanwhile; a signed ask's nonce moved on): another ask may do.
 pub fn ask_gone(error: &Error) -> bool {
     matches!(error.as_market(), Some(MarketErrors::OrderMismatch(_) | MarketErrors::OrderExpired(_)))
+        || matches!(error, Error::SignedAskRefused(SignedAskRefusal::StaleAskNonce(_)))
 }
 
 /// Fewer machines than wanted fit: how many, and the SDK's diagnosis of the order book for the
@@ -396,13 +481,7 @@ impl fmt::Display for NothingFits {
         if let Some(cheapest) = s.cheapest
             && let Some(cost) = cheapest.cost
         {
-            write!(
-                f,
-                "\n  cheapest meeting them      ask {} at {}: {cost} for {}",
-                cheapest.ask,
-                cheapest.price.to_per_hour(),
-                s.paid_for()
-            )?;
+            write!(f, "\n  cheapest meeting them      {cheapest}: {cost} for {}", s.paid_for())?;
             if cost > s.budget {
                 write!(f, ", above the budget")?;
             }

@@ -16,7 +16,7 @@ use snm_sdk::{
     Client, Supplier,
     devnet::DevnetConfig,
     events::EventCursor,
-    market::{Ask, DealOpened, PlacedAsk, Purchase},
+    market::{Ask, DealOpened, OpenAsk, PlacedAsk, Purchase},
     proxy_client::ProxySecret,
     supplier::DealEvent,
     units::{Bytes, NetFlags, Resources, Snm, Term, UsdPerHour},
@@ -317,19 +317,18 @@ async fn replaces_an_ask_taken_meanwhile_by_the_next_best_machine() {
     let plan = purchase::plan(&customer, &book, &order).await.unwrap();
     assert_eq!(plan.picks.len(), 1);
     let pick = plan.picks[0].clone();
-    assert_eq!(pick.ask.id, cheap.id, "the plan takes the cheapest ask");
+    assert_eq!(pick.ask, OpenAsk::Placed(cheap), "the plan takes the cheapest ask");
 
     // Another customer buys it first.
     rival.token().approve_market(pick.deposit).await.unwrap();
-    let taken =
-        rival.quick_buy(&pick.ask, &Purchase::new(order.wanted.term, pick.deposit, "rival")).await.unwrap();
+    let taken = rival.buy(&pick.ask, &Purchase::new(order.wanted.term, pick.deposit, "rival")).await.unwrap();
 
     let mut buyer = Buyer {
         customer: &customer,
         book,
         order: &order,
         rule: plan.rule,
-        machines: [pick.ask.ask.worker].into(),
+        machines: [pick.ask.worker()].into(),
         image: "proxy:1".into(),
         config_hash: config_hash(SECRET),
         permit: None,

@@ -18,7 +18,11 @@ use std::{
 };
 
 use alloy::signers::local::PrivateKeySigner;
-use harness::{Run, Scene, assert_has, closed_port, key_hex, run_snm};
+use harness::{
+    Run, Scene, assert_has, closed_port,
+    indexer::{Indexer, sibling, wait_until},
+    key_hex, run_snm,
+};
 use serde::Deserialize;
 use snm_sdk::{
     devnet::DevnetConfig,
@@ -30,13 +34,6 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 const PASSWORD: &str = "orders-password";
 /// The customer's proxy secret: 32 random bytes in hexadecimal.
 const SECRET: &str = "5be1c0a9f3d24e7786a1b0c9d2e3f4a5c94e1d0b7a3f2e6d8c1b0a9f8e7d6c5b";
-
-/// A program built beside `snm` (panics with how to build it when missing).
-fn sibling(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_BIN_EXE_snm")).with_file_name(name);
-    assert!(path.is_file(), "{} is missing: build it with `cargo build --bins` first", path.display());
-    path
-}
 
 /// What the tests need to run `snm` as a user would: its home (keystores), the devnet.
 struct Env {
@@ -471,80 +468,5 @@ impl Drop for Agent {
             let pid = nix::unistd::Pid::from_raw(i32::try_from(id).unwrap());
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
         }
-    }
-}
-
-/// `snm-indexer` on an SQLite file of the scene, caught up with the devnet.
-struct Indexer {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Indexer {
-    async fn start(scene: &Scene) -> Self {
-        let database = scene.path("indexer.db");
-        let mut child = std::process::Command::new(sibling("snm-indexer"))
-            .arg("--rpc")
-            .arg(scene.devnet.endpoint().as_str())
-            .arg("--deployment")
-            .arg(&scene.deployment)
-            .arg("--database")
-            .arg(format!("sqlite://{}", database.display()))
-            .args(["--listen", "127.0.0.1:0", "--poll-interval-ms", "100"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let line = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
-            line
-        })
-        .await
-        .unwrap();
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .expect("the URL is printed")
-            .to_owned();
-        let health = format!("{url}v1/health");
-        wait_until("the indexer to catch up", Duration::from_secs(60), || {
-            let health = health.clone();
-            async move {
-                let Ok(response) = alloy::transports::http::reqwest::get(&health).await else { return false };
-                let body: serde_json::Value =
-                    serde_json::from_str(&response.text().await.unwrap_or_default()).unwrap_or_default();
-                body["lag"] == 0 && body["status"] == "ok"
-            }
-        })
-        .await;
-        Self { child, url }
-    }
-
-    fn stop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Indexer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Polls `check` every 200 ms until it holds; panics naming `what` after `deadline`.
-async fn wait_until<F, Fut>(what: &str, deadline: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while !check().await {
-        assert!(start.elapsed() < deadline, "waited {deadline:?} for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

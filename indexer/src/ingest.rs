@@ -19,12 +19,13 @@ use alloy::{
     primitives::Address,
     providers::Provider,
     rpc::types::{Filter, Log},
-    sol_types::SolEventInterface,
+    sol_types::{SolEvent, SolEventInterface},
 };
 use snm_sdk::{
     Deployment,
     bindings::{
-        Market::MarketEvents, PriceOracle::PriceOracleEvents, RewardDistributor::RewardDistributorEvents,
+        Market::MarketEvents, MarketSignedAsks, PriceOracle::PriceOracleEvents,
+        RewardDistributor::RewardDistributorEvents,
     },
     events::MAX_BLOCKS_PER_QUERY,
 };
@@ -360,7 +361,13 @@ impl<P: Provider> Indexer<P> {
         let address = log.address();
         let deployment = &self.config.deployment;
         let undecodable = |reason: String| IndexerError::UndecodableLog { address, block, log_index, reason };
-        let event = if address == deployment.market {
+        let event = if address == deployment.market
+            && log.topic0() == Some(&MarketSignedAsks::SignedAsksCancelled::SIGNATURE_HASH)
+        {
+            // Emitted from the market's address by its delegatecalled part; nothing is stored
+            // for it: the relay reads each worker's nonce from the chain when it prunes.
+            return Ok(None);
+        } else if address == deployment.market {
             ContractEvent::Market(
                 MarketEvents::decode_log(&log.inner).map_err(|e| undecodable(e.to_string()))?.data,
             )

@@ -8,10 +8,15 @@
 //! is set after the newest block the indexer had applied when the download started, so
 //! [`MarketService::sync`](crate::services::MarketService::sync) continues from the chain's logs
 //! there (re-applying an event the pages already held changes nothing).
+//!
+//! A supplier publishes a signed ask through the indexer's relay with [`post_signed_ask`].
 
-use alloy::transports::http::reqwest::{self, Url};
-use serde::Deserialize;
+use alloy::{
+    primitives::Address,
+    transports::http::reqwest::{self, Url},
+};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     OrderBook,
@@ -51,6 +56,17 @@ pub enum IndexerClientError {
         /// What it said.
         body: String,
     },
+    /// The relay refused a signed ask (`POST /v1/asks` answered 400): `reason` says why, and
+    /// `parameter` names what is wrong (`signature`, `expiry`, `worker`, `nonce`, `body`).
+    #[error("the relay at {url} refused the signed ask ({}): {reason}", parameter.as_deref().unwrap_or("no parameter named"))]
+    Refused {
+        /// The URL posted to (boxed: the error stays small).
+        url: Box<Url>,
+        /// What is wrong, as the relay names it.
+        parameter: Option<String>,
+        /// The relay's reason.
+        reason: String,
+    },
     /// The answer was not the expected JSON.
     #[error("the indexer's answer to {url} is not what the SDK expects: {source}")]
     Decode {
@@ -60,6 +76,51 @@ pub enum IndexerClientError {
         #[source]
         source: serde_json::Error,
     },
+}
+
+/// What the relay answers for a signed ask it accepted ([`post_signed_ask`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Relayed {
+    /// The ask's worker.
+    pub worker: Address,
+    /// The worker's ask nonce it was signed for.
+    pub nonce: u64,
+    /// Whether it replaced an ask the relay held for the same worker and nonce (a new price).
+    pub replaced: bool,
+}
+
+/// A refusal's body: `{"error": …, "parameter": …}`.
+#[derive(Deserialize)]
+struct Refusal {
+    error: String,
+    parameter: Option<String>,
+}
+
+/// Posts `ask` to the relay of the indexer at `base` (`POST /v1/asks`), which checks it as the
+/// market would take it now (signature, worker link, expiry, nonce) and serves it to customers;
+/// a refusal is [`IndexerClientError::Refused`] with the relay's reason.
+pub async fn post_signed_ask(base: &Url, ask: &SignedAsk) -> Result<Relayed, IndexerClientError> {
+    let url =
+        base.join("v1/asks").map_err(|source| IndexerClientError::Url { url: base.to_string(), source })?;
+    let response = reqwest::Client::new().post(url.clone()).json(ask).send().await;
+    let response = response.map_err(|source| IndexerClientError::Http { url: url.clone(), source })?;
+    let status = response.status();
+    let body =
+        response.bytes().await.map_err(|source| IndexerClientError::Http { url: url.clone(), source })?;
+    if status.as_u16() == 400
+        && let Ok(refusal) = serde_json::from_slice::<Refusal>(&body)
+    {
+        return Err(IndexerClientError::Refused {
+            url: Box::new(url),
+            parameter: refusal.parameter,
+            reason: refusal.error,
+        });
+    }
+    if !status.is_success() {
+        let body = String::from_utf8_lossy(&body).into_owned();
+        return Err(IndexerClientError::Status { url, status: status.as_u16(), body });
+    }
+    serde_json::from_slice(&body).map_err(|source| IndexerClientError::Decode { url, source })
 }
 
 #[derive(Deserialize)]

@@ -4,7 +4,7 @@
 
 use std::{collections::HashSet, fmt, time::Duration};
 
-use alloy::primitives::U256;
+use alloy::primitives::{Address, U256};
 use serde::Serialize;
 
 use crate::{
@@ -36,8 +36,11 @@ pub struct LeftOut {
 /// The cheapest ask meeting the requirements, and what it costs for the budget's seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Cheapest {
-    /// The ask.
+    /// The ask (0 for a signed ask, which has no id: as in the `DealOpened` of a deal opened from
+    /// one).
     pub ask: AskId,
+    /// The worker of a signed ask (`None`: a placed ask).
+    pub signed_by_worker: Option<Address>,
     /// Its price.
     pub price: UsdPerSecond,
     /// What it costs for [`Shortfall::seconds`] at [`Shortfall::rate`] (rounded up, as the market
@@ -55,7 +58,7 @@ pub struct Cheapest {
 /// USD/h at 100 SNM/USD)`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Shortfall {
-    /// Open asks in the book.
+    /// Open asks in the book, placed and signed.
     pub open_asks: usize,
     /// Asks left out by the requirements, by reason (each ask counted once, for the first
     /// requirement it fails); reasons leaving out none are absent.
@@ -91,19 +94,25 @@ impl Shortfall {
         now: u64,
     ) -> Self {
         let mut counts = [0usize; MISMATCHES.len()];
-        let (mut fitting, mut machines, mut cheapest) = (0, HashSet::new(), None);
+        let (mut fitting, mut machines, mut cheapest) = (0, HashSet::new(), None::<Cheapest>);
         let seconds = budget_seconds(wanted.term, rule);
-        // `asks()` is cheapest first, then oldest: the first fitting ask is the cheapest.
-        for placed in book.asks() {
-            match wanted.check(&placed.ask, now) {
+        // Placed asks first, each kind cheapest first (then oldest): the first fitting ask of a kind
+        // is its cheapest, and a placed ask wins a tie as in `OrderBook::best_ask`.
+        let placed = book.asks().map(|placed| (&placed.ask, placed.id, None));
+        let signed = book.signed_asks().map(|signed| (&signed.ask, AskId(0), Some(signed.ask.worker)));
+        for (ask, id, signed_by_worker) in placed.chain(signed) {
+            match wanted.check(ask, now) {
                 Ok(()) => {
                     fitting += 1;
-                    machines.insert(placed.ask.worker);
-                    cheapest = cheapest.or(Some(Cheapest {
-                        ask: placed.id,
-                        price: placed.ask.price,
-                        cost: placed.ask.price.snm_needed_up(seconds, rule.rate),
-                    }));
+                    machines.insert(ask.worker);
+                    if cheapest.is_none_or(|c| ask.price < c.price) {
+                        cheapest = Some(Cheapest {
+                            ask: id,
+                            signed_by_worker,
+                            price: ask.price,
+                            cost: ask.price.snm_needed_up(seconds, rule.rate),
+                        });
+                    }
                 }
                 Err(reason) => {
                     if let Some(k) = MISMATCHES.iter().position(|m| *m == reason) {
@@ -113,7 +122,7 @@ impl Shortfall {
             }
         }
         Self {
-            open_asks: book.ask_count(),
+            open_asks: book.ask_count() + book.signed_ask_count(),
             left_out: MISMATCHES
                 .iter()
                 .zip(counts)
@@ -207,13 +216,21 @@ impl fmt::Display for Shortfall {
         };
         write!(
             f,
-            "{but} the cheapest, ask {} at {}, costs {cost} for {}, {verdict} (which pays {} at {})",
-            cheapest.ask,
-            cheapest.price.to_per_hour(),
+            "{but} the cheapest, {cheapest}, costs {cost} for {}, {verdict} (which pays {} at {})",
             self.paid_for(),
             self.affordable(),
             self.rate
         )
+    }
+}
+
+impl fmt::Display for Cheapest {
+    /// `ask 9 at 0.9 USD/h`, or `the signed ask of worker 0x… at 0.9 USD/h`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.signed_by_worker {
+            Some(worker) => write!(f, "the signed ask of worker {worker} at {}", self.price.to_per_hour()),
+            None => write!(f, "ask {} at {}", self.ask, self.price.to_per_hour()),
+        }
     }
 }
 
@@ -271,6 +288,34 @@ mod tests {
             "no ask fits: of 5 open asks, 1 is short of resources, 1 is missing network flags, 1 is expired; 2 meet the \
              requirements on 1 machine, but the cheapest, ask 1 at 0.9 USD/h, costs 180 SNM for 2h, above the \
              budget of 100 SNM (which pays up to about 0.5 USD/h at 100 SNM/USD)"
+        );
+    }
+
+    #[test]
+    fn counts_signed_asks_beside_placed_ones_and_names_a_signed_cheapest() {
+        let signed = |ask: Ask, tag: u8| crate::market::SignedAsk {
+            ask,
+            nonce: 0,
+            signature: alloy::primitives::Bytes::from(vec![tag; 65]),
+        };
+        let mut book = book(&[ask(2, "0.9 USD/h", 8)]);
+        book.insert_signed_ask(signed(ask(3, "0.72 USD/h", 8), 1));
+        book.insert_signed_ask(signed(ask(4, "0.3 USD/h", 1), 2));
+        let wanted = Requirements::new(Term::Fixed(Duration::from_secs(7_200)))
+            .resources(Resources::new().cpu_cores(4))
+            .flags(NetFlags::PUBLIC_IP);
+        let shortfall = Shortfall::explain(&book, &wanted, Snm::from_whole(100), &rule(), 0);
+        assert_eq!((shortfall.open_asks, shortfall.fitting, shortfall.fitting_machines), (3, 2, 2));
+        assert_eq!(shortfall.left_out, vec![LeftOut { reason: Mismatch::Resources, asks: 1 }]);
+        let cheapest = shortfall.cheapest.map(|c| (c.ask, c.signed_by_worker, c.cost));
+        // Two hours at 0.72 USD/h and 100 SNM/USD: 144 SNM.
+        assert_eq!(cheapest, Some((AskId(0), Some(Address::repeat_byte(3)), Some(Snm::from_whole(144)))));
+        assert!(
+            shortfall.to_string().contains(&format!(
+                "the cheapest, the signed ask of worker {} at 0.72 USD/h, costs 144 SNM for 2h",
+                Address::repeat_byte(3)
+            )),
+            "{shortfall}"
         );
     }
 

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)] // test support code
 
+pub mod indexer;
+
 use std::{path::PathBuf, process::Stdio};
 
 use alloy::signers::local::PrivateKeySigner;

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use alloy::{
-    primitives::{Address, U256},
+    primitives::{Address, B256, U256},
     providers::Provider,
     rpc::types::Filter,
     signers::Signer,
@@ -494,6 +494,10 @@ impl<P: Provider + Clone> MarketService<P> {
         EventStream::resume_at(self.client.provider().clone(), self.address, position)
             .with_poll_interval(self.client.options().poll_interval)
             .with_confirmations(self.client.confirmations())
+            // The market's address also logs the events of its delegatecalled part
+            // (`SignedAsksCancelled`), which are no `MarketEvents`: asked for, they would stop the
+            // stream as undecodable.
+            .only(MarketEvents::SELECTORS.iter().map(|selector| B256::from(*selector)))
     }
 
     /// The order book, read from every market event since the deployment.

@@ -8,6 +8,12 @@
 //! says why: how many asks are open, how many meet the requirements, the cheapest against the
 //! budget.
 //!
+//! The book holds the asks placed on chain and, with `--indexer`, the signed asks its relay serves
+//! (offers signed off chain, bought with `quickBuySigned` from the customer's free balance in the
+//! escrow, the missing part deposited first); the cheapest fitting one wins either way. With
+//! `--signed-ask FILE` it buys that one signed ask (`snm supplier ask place --signed --out FILE`),
+//! checked against the requirements and the budget first.
+//!
 //! ```text
 //! export SNM_RPC=http://127.0.0.1:8545 SNM_DEPLOYMENT=deployment.json SNM_KEY=0x…
 //! snm customer buy --term 2h --budget "200 SNM" --cores 4 --ram 16GiB --net public-ip,incoming \
@@ -28,13 +34,14 @@ use std::{collections::VecDeque, time::Duration};
 
 use alloy::{
     primitives::{Address, B256},
-    providers::DynProvider,
+    providers::{DynProvider, Provider},
 };
 use serde::Serialize;
 use snm_sdk::{
-    Customer, Error, Funds,
+    Customer, Error, Funds, OrderBook,
     customer::Runway,
-    market::{AskId, DealId, DealOpened},
+    events::EventCursor,
+    market::{AskId, DealId, DealOpened, OpenAsk},
     proxy_client::{ProxyEndpoint, ProxySecret},
     units::{Snm, SnmPerUsd, Term, UsdPerHour, format_duration, parse_duration},
 };
@@ -43,6 +50,7 @@ use crate::{
     chain::ChainArgs,
     output::Frame,
     purchase::{self, Buyer, Needs, Order, Pick, Plan, PurchaseError},
+    signed_ask_file,
     table::{Align, Table},
     units::{self, plural},
 };
@@ -88,6 +96,10 @@ pub struct Args {
     /// Only shows the asks it would take and what it would pay; sends nothing (no key needed).
     #[arg(long)]
     dry_run: bool,
+    /// Buys this signed ask (a file `snm supplier ask place --signed --out` wrote) instead of the
+    /// book's best; it must meet the requirements and the budget.
+    #[arg(long, value_name = "FILE", conflicts_with = "count")]
+    signed_ask: Option<std::path::PathBuf>,
 }
 
 /// What `snm --json customer buy` prints: the asks taken (or that would be, with `--dry-run`),
@@ -111,8 +123,10 @@ pub struct BuyReport {
 /// An ask taken and its deposit.
 #[derive(Debug, Serialize)]
 pub struct PickReport {
-    /// The ask.
+    /// The ask (0 for a signed ask, as in its deal's `DealOpened`).
     pub ask: AskId,
+    /// Whether it is a signed ask (bought with `quickBuySigned`).
+    pub signed: bool,
     /// Its machine.
     pub worker: Address,
     /// Its supplier.
@@ -161,18 +175,33 @@ pub async fn run(args: Args, frame: Frame) -> Result<(), PurchaseError> {
     let client =
         if args.dry_run { args.chain.connect_read_only().await? } else { args.chain.connect().await? };
     let customer = Customer::new(client);
-    let book = args.chain.order_book(customer.client()).await?;
-    let plan = purchase::plan(&customer, &book, &order).await?;
+    let (book, plan) = match &args.signed_ask {
+        Some(file) => {
+            let ask = signed_ask_file::read_checked(file, customer.client())
+                .await
+                .map_err(|e| PurchaseError::SignedAskFile(Box::new(e)))?;
+            // That ask or none: the book stays empty, so a taken ask is not replaced by another.
+            let head = customer.client().provider().get_block_number().await.map_err(Error::from)?;
+            let book = OrderBook::starting_at(EventCursor::from_block(head + 1));
+            (book, purchase::plan_signed(&customer, ask, &order).await?)
+        }
+        None => {
+            let book = args.chain.order_book(customer.client()).await?;
+            let plan = purchase::plan(&customer, &book, &order).await?;
+            (book, plan)
+        }
+    };
     report.rate = Some(plan.rule.rate);
     report.total_deposit = plan.total();
     report.picks = plan
         .picks
         .iter()
         .map(|pick| PickReport {
-            ask: pick.ask.id,
-            worker: pick.ask.ask.worker,
-            master: pick.ask.ask.master,
-            price: pick.ask.ask.price.to_per_hour(),
+            ask: placed_id(&pick.ask),
+            signed: pick.ask.is_signed(),
+            worker: pick.ask.worker(),
+            master: pick.ask.ask().master,
+            price: pick.ask.ask().price.to_per_hour(),
             deposit: pick.deposit,
         })
         .collect();
@@ -189,7 +218,12 @@ pub async fn run(args: Args, frame: Frame) -> Result<(), PurchaseError> {
         return Err(PurchaseError::StaleRate(rate));
     }
     let (account, needed) = (customer.sender(), plan.total());
-    let available = customer.token().balance(account).await?;
+    let mut available = customer.token().balance(account).await?;
+    // A signed ask is paid from the free balance in the escrow first.
+    if plan.picks.iter().any(|pick| pick.ask.is_signed()) {
+        let free = customer.escrow().free_balance(account).await?;
+        available = available.checked_add(free).unwrap_or(available);
+    }
     if available < needed {
         return Err(
             Error::InsufficientFunds { account, funds: Funds::TokenBalance, available, needed }.into()
@@ -211,7 +245,7 @@ pub async fn run(args: Args, frame: Frame) -> Result<(), PurchaseError> {
         book,
         order: &order,
         rule: plan.rule,
-        machines: queue.iter().map(|pick| pick.ask.ask.worker).collect(),
+        machines: queue.iter().map(|pick| pick.ask.worker()).collect(),
         image,
         config_hash: hash,
         permit,
@@ -227,6 +261,13 @@ pub async fn run(args: Args, frame: Frame) -> Result<(), PurchaseError> {
                     print!("{}", purchase::deal_text(&deal, &runway));
                 }
                 report.deals.push(BoughtDeal { deal, runway });
+            }
+            Ok(None) if args.signed_ask.is_some() => {
+                return Err(stopped(
+                    &bought,
+                    &order,
+                    "the signed ask was taken or cancelled meanwhile (its worker's ask nonce moved on)",
+                ));
             }
             Ok(None) => {
                 return Err(stopped(
@@ -297,9 +338,9 @@ fn print_plan(order: &Order, plan: &Plan) {
         ("deposit", Align::Right),
     ]);
     for pick in &plan.picks {
-        let ask = &pick.ask.ask;
+        let ask = pick.ask.ask();
         table.row([
-            pick.ask.id.to_string(),
+            if pick.ask.is_signed() { "signed".to_owned() } else { placed_id(&pick.ask).to_string() },
             ask.worker.to_string(),
             ask.master.to_string(),
             units::cores_text(ask.resources.cpu_milli_cores),
@@ -312,6 +353,14 @@ fn print_plan(order: &Order, plan: &Plan) {
     }
     print!("{table}");
     println!("total deposit {}", plan.total());
+}
+
+/// A placed ask's id; 0 for a signed ask (the id its deal's `DealOpened` carries).
+fn placed_id(ask: &OpenAsk) -> AskId {
+    match ask {
+        OpenAsk::Placed(placed) => placed.id,
+        OpenAsk::Signed(_) => AskId(0),
+    }
 }
 
 /// Waits for every deal's endpoint at once, printing each as it comes.

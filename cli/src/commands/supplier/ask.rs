@@ -1,4 +1,5 @@
-//! `snm supplier ask place|cancel|list`: the master's asks.
+//! `snm supplier ask place|cancel|list|publish`: the master's asks, placed on chain or signed off
+//! chain (`--signed`, see [`super::signed_ask`]).
 
 use std::{fmt, time::Duration};
 
@@ -17,10 +18,25 @@ use crate::{chain::ChainArgs, commands::market::AskList, error::CliError, output
 pub enum Command {
     /// Places an ask for one of the master's workers.
     Place(Box<PlaceArgs>),
-    /// Cancels one of the master's asks.
+    /// Cancels one of the master's asks, or (`--signed --worker W`) every signed ask of a worker
+    /// in one transaction.
     Cancel {
         /// The ask's id.
-        id: u64,
+        #[arg(required_unless_present = "signed", conflicts_with = "signed")]
+        id: Option<u64>,
+        /// Cancels every ask signed so far for `--worker` (moves its ask nonce on).
+        #[arg(long, requires = "worker")]
+        signed: bool,
+        /// The worker whose signed asks to cancel.
+        #[arg(long, requires = "signed")]
+        worker: Option<Address>,
+        #[command(flatten)]
+        chain: ChainArgs,
+    },
+    /// Posts a signed ask file (`place --signed --out FILE`) to the relay of `--indexer`.
+    Publish {
+        /// The signed ask file.
+        file: std::path::PathBuf,
         #[command(flatten)]
         chain: ChainArgs,
     },
@@ -62,8 +78,38 @@ pub struct PlaceArgs {
     /// Longest fixed term accepted (`1d`); without it, any term and spot deals are accepted.
     #[arg(long, value_parser = parse_duration)]
     max_duration: Option<Duration>,
+    /// The ask expires this long after the latest block (`1h`); without it, never.
+    #[arg(long, value_parser = parse_positive_duration)]
+    expires_in: Option<Duration>,
+    #[command(flatten)]
+    signed: super::signed_ask::SignedOptions,
     #[command(flatten)]
     chain: ChainArgs,
+}
+
+/// A duration above zero (an ask expiring at once could never be taken).
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text).map_err(|e| e.to_string())? {
+        Duration::ZERO => Err(format!("`{text}`: expected a duration above zero, such as `1h`")),
+        duration => Ok(duration),
+    }
+}
+
+impl PlaceArgs {
+    /// The ask these options describe, of `master`, at block time `now`.
+    fn ask(&self, master: Address, now: u64) -> Ask {
+        let resources =
+            Resources::new().cpu_cores(self.cores).ram(self.ram).storage(self.storage.unwrap_or(Bytes::ZERO));
+        let ask = Ask::new(master, self.worker.unwrap_or(master), self.price)
+            .resources(resources)
+            .flags(self.net)
+            .region(self.region)
+            .durations(self.min_duration, self.max_duration);
+        match self.expires_in {
+            Some(lasts) => ask.expiry(now.saturating_add(lasts.as_secs())),
+            None => ask,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -92,22 +138,31 @@ impl Command {
     /// Runs the command.
     pub(super) async fn run(self, frame: Frame) -> Result<(), CliError> {
         match self {
+            Self::Place(args) if args.signed.signed => {
+                super::signed_ask::place(
+                    &args.chain,
+                    &args.signed,
+                    |master, now| args.ask(master, now),
+                    frame,
+                )
+                .await
+            }
             Self::Place(args) => {
                 let client = args.chain.connect().await?;
-                let master = client.sender();
-                let resources = Resources::new()
-                    .cpu_cores(args.cores)
-                    .ram(args.ram)
-                    .storage(args.storage.unwrap_or(Bytes::ZERO));
-                let ask = Ask::new(master, args.worker.unwrap_or(master), args.price)
-                    .resources(resources)
-                    .flags(args.net)
-                    .region(args.region)
-                    .durations(args.min_duration, args.max_duration);
-                let placed = client.market().place_ask(&ask).await?;
+                let now = if args.expires_in.is_some() { client.now().await? } else { 0 };
+                let placed = client.market().place_ask(&args.ask(client.sender(), now)).await?;
                 Ok(frame.emit(&Report::Placed { ask: Box::new(placed) })?)
             }
-            Self::Cancel { id, chain } => {
+            Self::Publish { file, chain } => super::signed_ask::publish(&chain, &file, frame).await,
+            Self::Cancel { signed: true, worker: Some(worker), chain, .. } => {
+                super::signed_ask::cancel(&chain, worker, frame).await
+            }
+            Self::Cancel { id, chain, .. } => {
+                let Some(id) = id else {
+                    return Err(CliError::Usage {
+                        message: "which ask? give its id, or --signed --worker W".into(),
+                    });
+                };
                 let client = chain.connect().await?;
                 let book = chain.order_book(&client).await?;
                 let placed = book

@@ -5,6 +5,7 @@
 //! snm supplier worker request --master 0xMASTER --account worker1   # on the machine
 //! snm supplier worker confirm 0xWORKER --account master              # the master accepts it
 //! snm supplier ask place --worker 0xWORKER --price "1.2 USD/h" --cores 4 --ram 16GiB --account master
+//! snm supplier ask place --signed --worker 0xWORKER --price "1.1 USD/h" --indexer URL --account master  # no gas
 //! snm supplier ask list --account master
 //! snm supplier earnings --account master
 //! snm supplier withdraw --all --account master
@@ -16,6 +17,7 @@ mod claim;
 mod doctor;
 mod earnings;
 mod init;
+mod signed_ask;
 mod usage;
 mod withdraw;
 mod worker;
@@ -31,7 +33,8 @@ pub enum Command {
     /// master's).
     #[command(subcommand)]
     Worker(worker::Command),
-    /// The master's asks: place, cancel, list.
+    /// The master's asks: place (on chain, or signed off chain with `--signed`), cancel, list,
+    /// publish a signed ask file.
     #[command(subcommand)]
     Ask(ask::Command),
     /// The master's earnings in the market, ready to withdraw.
