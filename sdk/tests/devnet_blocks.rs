@@ -30,7 +30,8 @@ async fn blocks_of_transfers(devnet: &Devnet) -> BTreeSet<u64> {
     }
     let mut blocks = BTreeSet::new();
     for transaction in pending {
-        let receipt = timeout(LIMIT, transaction.get_receipt()).await.expect("mined in time").expect("receipt");
+        let receipt =
+            timeout(LIMIT, transaction.get_receipt()).await.expect("mined in time").expect("receipt");
         assert!(receipt.status(), "transfer reverted");
         blocks.insert(receipt.block_number.expect("mined"));
     }
@@ -41,8 +42,11 @@ async fn blocks_of_transfers(devnet: &Devnet) -> BTreeSet<u64> {
 async fn with_a_block_interval_transactions_sent_together_share_a_block() {
     // Half a second is far longer than sending eight transfers takes, even on a loaded machine: at
     // most two blocks (a boundary may fall between two sends).
-    let config =
-        DevnetConfig { accounts: 1, block_interval: Some(Duration::from_millis(500)), ..DevnetConfig::default() };
+    let config = DevnetConfig {
+        accounts: 1,
+        block_interval: Some(Duration::from_millis(500)),
+        ..DevnetConfig::default()
+    };
     let devnet = Devnet::start_with(config).await.expect("devnet");
     let blocks = blocks_of_transfers(&devnet).await;
     assert!(blocks.len() <= 2, "{TRANSFERS} transfers sent together were mined in blocks {blocks:?}");

@@ -171,7 +171,8 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let mut clock = StepClock::new();
     std::fs::create_dir_all(&config.dir).with_context(|| config.dir.display().to_string())?;
 
-    clock.step(1, "devnet: anvil with the SNM token, the price oracle, the market and the reward distributor");
+    clock
+        .step(1, "devnet: anvil with the SNM token, the price oracle, the market and the reward distributor");
     let devnet = Arc::new(
         Devnet::start_with(DevnetConfig {
             accounts: 1,
@@ -422,7 +423,8 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
 
     clock.step(8, "every supplier claims its reward");
     let mut standings = campaign::standings(&round, &reports, &meters)?;
-    let masters: Vec<Supplier<DynProvider>> = suppliers.iter().map(|(supplier, _)| supplier.clone()).collect();
+    let masters: Vec<Supplier<DynProvider>> =
+        suppliers.iter().map(|(supplier, _)| supplier.clone()).collect();
     let claimed = claims::claim_all(&masters, &round, claims::CLAIMS_AT_ONCE).await?;
     let mut lines = Vec::with_capacity(suppliers.len());
     for (((supplier, ip), earned), claim) in suppliers.iter().zip(earned).zip(claimed) {
@@ -444,7 +446,10 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let latest = devnet.provider().get_block_number().await?;
     let gas = gas::scan(devnet.provider(), d, 0, latest).await?;
     let ledger = Ledger::read(operator.client()).await?;
-    println!("      receipts of {latest} blocks and the ledger read in {:.1} s", reading.elapsed().as_secs_f64());
+    println!(
+        "      receipts of {latest} blocks and the ledger read in {:.1} s",
+        reading.elapsed().as_secs_f64()
+    );
     let indexer = match indexer {
         Some(indexer) => Some((indexer.url().to_owned(), indexer.stats_after(latest).await?)),
         None => None,
