@@ -140,19 +140,6 @@ fn wait_limit(suppliers: usize) -> Duration {
     Duration::from_secs(60).max(Duration::from_millis(300) * suppliers as u32)
 }
 
-/// From this many suppliers on, the devnet mines a block every [`BLOCK_INTERVAL`] with every
-/// transaction that came since, not a block per transaction: anvil's work per block grows with the
-/// chain's state, so at 500 suppliers a block per transaction kept it busy (most of the story's
-/// time in the steps with many transactions at once, and 2.5 GiB). A smaller story keeps a block per
-/// transaction: its customer buys one proxy after another, and each would wait for a block.
-const BATCHED_FROM: usize = 100;
-/// How often the devnet mines from [`BATCHED_FROM`] suppliers on.
-const BLOCK_INTERVAL: Duration = Duration::from_millis(50);
-
-fn block_interval(suppliers: usize) -> Option<Duration> {
-    (suppliers >= BATCHED_FROM).then_some(BLOCK_INTERVAL)
-}
-
 const TERM: Duration = Duration::from_secs(3_600);
 
 /// Suppliers setting up at the same time.
@@ -173,14 +160,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
 
     clock
         .step(1, "devnet: anvil with the SNM token, the price oracle, the market and the reward distributor");
-    let devnet = Arc::new(
-        Devnet::start_with(DevnetConfig {
-            accounts: 1,
-            block_interval: block_interval(config.suppliers),
-            ..DevnetConfig::default()
-        })
-        .await?,
-    );
+    let devnet = Arc::new(Devnet::start_with(DevnetConfig { accounts: 1, ..DevnetConfig::default() }).await?);
     clock.count_with(devnet.requests().clone());
     let operator = devnet.operator()?;
     let d = devnet.deployment();

@@ -66,12 +66,6 @@ pub struct DevnetConfig {
     /// takes them. `None`: blocks only when transactions arrive, so the chain's clock stands still
     /// in between (for tests that need it to).
     pub sweep_interval: Option<Duration>,
-    /// Blocks only every this often, each with every transaction that arrived since (anvil's
-    /// interval mining; replaces `sweep_interval`'s block per transaction): a transaction waits
-    /// for the next block, as on a real chain, and many share one block. For many concurrent
-    /// senders: anvil's work and memory per block grow with the chain's state, so a block per
-    /// transaction costs it about transactions × state. `None` (default): a block per transaction.
-    pub block_interval: Option<Duration>,
     /// The anvil binary; `None`: `$SNM_ANVIL`, the pinned one, or `anvil` on `PATH`.
     pub anvil: Option<PathBuf>,
     /// The port anvil listens on at 127.0.0.1; `None`: a free one.
@@ -90,7 +84,6 @@ impl Default for DevnetConfig {
             min_runway: Duration::from_secs(3_600),
             reward_delay: Duration::ZERO,
             sweep_interval: Some(Duration::from_secs(1)),
-            block_interval: None,
             anvil: None,
             port: None,
         }
@@ -130,9 +123,7 @@ impl Devnet {
             "--prune-history".to_owned(),
             "64".to_owned(),
         ];
-        if let Some(interval) = config.block_interval {
-            args.extend(["--block-time".to_owned(), interval.as_secs_f64().to_string()]);
-        } else if let Some(interval) = config.sweep_interval {
+        if let Some(interval) = config.sweep_interval {
             args.extend([
                 "--mixed-mining".to_owned(),
                 "--block-time".to_owned(),
