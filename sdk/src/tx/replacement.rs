@@ -15,7 +15,7 @@ use crate::{
     Error,
     tx::{
         Fees, PoolState, ReplacementStop, TxOptions, Unmined,
-        pace::MiningPace,
+        pace::{MiningPace, PollSchedule},
         refusal::{Refusal, node_message},
         with_fees,
     },
@@ -24,10 +24,6 @@ use crate::{
 /// How many of the latest blocks are searched, at most, for a transaction of ours whose hash the
 /// SDK does not know (see the module documentation).
 const SEARCHED_BLOCKS: u64 = 128;
-
-/// Polls of a receipt a millisecond apart after the first, before the pause grows (and before
-/// [`MiningPace`] spaces them): a devnet mines in about that.
-const FAST_POLLS: u32 = 4;
 
 /// One version of a sent transaction that the node accepted.
 #[derive(Clone, Copy, Debug)]
@@ -87,8 +83,8 @@ impl InFlight {
     /// Polls for the receipt of any version: at once, then every millisecond for the next few (a
     /// devnet mines in about that), then every 2, 4, 8 ... ms up to the poll
     /// interval, until the receipt timeout, replacing the transaction every
-    /// [`TxOptions::replace_after`]; after the fast polls, at least a quarter of the time the
-    /// client's last transaction took to be mined apart (`pace`). Transport failures (a node restarting) count as "not yet"
+    /// [`TxOptions::replace_after`]; after the fast polls, the pause ramps up to a quarter of the
+    /// time the client's last transaction took to be mined (`pace`, [`PollSchedule`]). Transport failures (a node restarting) count as "not yet"
     /// until then.
     pub(crate) async fn wait_mined<P: Provider>(
         &mut self,
@@ -97,10 +93,8 @@ impl InFlight {
         pace: &MiningPace,
     ) -> Result<TransactionReceipt, Error> {
         let start = Instant::now();
-        let mut pause = Duration::from_millis(1);
         // No faster than the client's transactions are mined (see `pace`).
-        let least = pace.least_pause();
-        let mut polls = 0;
+        let mut schedule = PollSchedule::new(pace.least_pause(), options.poll_interval);
         loop {
             if let Some(receipt) = self.poll(provider).await? {
                 pace.mined_after(start.elapsed());
@@ -113,14 +107,7 @@ impl InFlight {
             if self.replacement_due(options) {
                 self.replace(provider, options).await;
             }
-            // The fast polls first: an idle devnet mines in them, whatever the client learned
-            // while the node was busy.
-            let floor = if polls < FAST_POLLS { Duration::ZERO } else { least };
-            tokio::time::sleep(pause.max(floor).min(options.receipt_timeout - waited)).await;
-            polls += 1;
-            if polls >= FAST_POLLS {
-                pause = (pause * 2).min(options.poll_interval);
-            }
+            tokio::time::sleep(schedule.next_pause().min(options.receipt_timeout - waited)).await;
         }
     }
 
