@@ -21,6 +21,8 @@ for n in $SIZES; do
     exit 1
   fi
   grep '^scale:' "$out/$n.log" | tail -1 >>"$out/lines"
+  # Seconds/requests per step, to see which step grows faster than the suppliers.
+  echo "  $(grep '^steps:' "$out/$n.log" | tail -1) (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 done
 awk '
   function field(name,   i, kv) { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == name) return kv[2] } return 0 }

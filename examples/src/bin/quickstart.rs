@@ -169,6 +169,7 @@ fn print_cost(s: &Summary) {
         s.gas.transactions(),
         s.gas.reverted()
     );
+    println!("{}", story::steps::scale_line(&s.steps));
 }
 
 /// A program built next to this one (such as `snm-proxy` beside `quickstart`), if it is there.

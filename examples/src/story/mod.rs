@@ -10,9 +10,11 @@
 //! SONM's, and the check that every SNM minted is accounted for.
 
 pub mod campaign;
+pub mod claims;
 pub mod footprint;
 pub mod indexer_sidecar;
 pub mod ledger;
+pub mod steps;
 
 use std::{
     collections::BTreeMap,
@@ -47,6 +49,7 @@ use tokio::sync::{mpsc, watch};
 use self::{
     campaign::{StagedCampaign, Standing},
     ledger::Ledger,
+    steps::{StepClock, StepTiming},
 };
 
 /// How big the story is.
@@ -106,6 +109,8 @@ pub struct Summary {
     pub node_peak_memory: Option<Bytes>,
     /// The indexer's address and its `/v1/stats` at the end, when one ran beside the story.
     pub indexer: Option<(String, String)>,
+    /// Each step's time and requests.
+    pub steps: Vec<StepTiming>,
 }
 
 /// Most suppliers a story runs: each needs a loopback IP, a proxy process and about a dozen open
@@ -150,10 +155,13 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     }
     footprint::raise_open_files(config.suppliers)?;
     let _ = std::fs::remove_dir_all(&config.dir);
+    let mut clock = StepClock::new();
     std::fs::create_dir_all(&config.dir).with_context(|| config.dir.display().to_string())?;
 
-    step(1, "devnet: anvil with the SNM token, the price oracle, the market and the reward distributor");
+    clock
+        .step(1, "devnet: anvil with the SNM token, the price oracle, the market and the reward distributor");
     let devnet = Arc::new(Devnet::start_with(DevnetConfig { accounts: 1, ..DevnetConfig::default() }).await?);
+    clock.count_with(devnet.requests().clone());
     let operator = devnet.operator()?;
     let d = devnet.deployment();
     println!("      chain {} at {}", devnet.chain_id(), devnet.endpoint());
@@ -168,7 +176,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         println!("      market data service (snm-indexer) at {}", indexer.url());
     }
 
-    step(
+    clock.step(
         2,
         &format!(
             "{} suppliers join, each with a worker on its own IP, and start their agents",
@@ -240,7 +248,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         })
         .await?;
 
-    step(
+    clock.step(
         3,
         &format!(
             "a customer buys {first} proxies with a public IP from admitted suppliers, cheapest first, an hour each"
@@ -294,7 +302,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         bail!("bought {} proxies of {first}", deals.len());
     }
 
-    step(4, "the agents see the deals, start a metered proxy for each and announce its endpoint");
+    clock.step(4, "the agents see the deals, start a metered proxy for each and announce its endpoint");
     progress
         .wait(&mut events, "endpoints announced", deals.len(), |e| {
             matches!(e, AgentEvent::EndpointAnnounced { .. })
@@ -317,7 +325,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         admitted.len()
     );
 
-    step(5, "traffic flows through every proxy to a server and back, checked byte for byte");
+    clock.step(5, "traffic flows through every proxy to a server and back, checked byte for byte");
     let target = traffic::echo_server().await.context("echo server")?;
     let sent = send_traffic(&endpoints, target, &secret, &meters, config.traffic_per_proxy).await?;
     println!(
@@ -327,7 +335,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         Bytes::new(2 * u128::from(sent))
     );
 
-    step(
+    clock.step(
         6,
         "half an hour later the agents settle the running deals; at the hour the terms end and they close them",
     );
@@ -354,7 +362,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         earned.push(supplier.token().balance(supplier.master()).await?);
     }
 
-    step(
+    clock.step(
         7,
         "Operation A: 50 SNM per admitted IP online + $4 per TB on the smaller of the agents' and the customer's counts",
     );
@@ -393,25 +401,35 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let status = distributor.publish_round(&round, &format!("file://{}", files.merkle.display())).await?;
     println!("      published: root {} accepted, {} funded", status.root, status.funded);
 
-    step(8, "every supplier claims its reward");
+    clock.step(8, "every supplier claims its reward");
     let mut standings = campaign::standings(&round, &reports, &meters)?;
+    let masters: Vec<Supplier<DynProvider>> =
+        suppliers.iter().map(|(supplier, _)| supplier.clone()).collect();
+    let claimed = claims::claim_all(&masters, &round, claims::CLAIMS_AT_ONCE).await?;
     let mut lines = Vec::with_capacity(suppliers.len());
-    for ((supplier, ip), earned) in suppliers.iter().zip(earned) {
+    for (((supplier, ip), earned), claim) in suppliers.iter().zip(earned).zip(claimed) {
         let master = supplier.master();
-        let (reward, claimed, bytes) = match (round.account(master), round.claim(master)) {
-            (Some(r), Some((amount, proof))) => {
-                let paid = supplier.distributor()?.claim(master, amount, proof).await?;
-                (r.round_amount, paid.total(), r.bytes)
-            }
-            _ => (Snm::ZERO, Snm::ZERO, Bytes::ZERO),
-        };
         let campaign = standings.remove(&master).unwrap_or_default();
-        lines.push(SupplierLine { master, ip: *ip, bytes, earned, reward, claimed, campaign });
+        lines.push(SupplierLine {
+            master,
+            ip: *ip,
+            bytes: claim.bytes,
+            earned,
+            reward: claim.reward,
+            claimed: claim.paid,
+            campaign,
+        });
     }
+    let steps = clock.finish().to_vec();
 
+    let reading = Instant::now();
     let latest = devnet.provider().get_block_number().await?;
     let gas = gas::scan(devnet.provider(), d, 0, latest).await?;
     let ledger = Ledger::read(operator.client()).await?;
+    println!(
+        "      receipts of {latest} blocks and the ledger read in {:.1} s",
+        reading.elapsed().as_secs_f64()
+    );
     let indexer = match indexer {
         Some(indexer) => Some((indexer.url().to_owned(), indexer.stats_after(latest).await?)),
         None => None,
@@ -426,6 +444,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         story_peak_memory: footprint::own_peak_memory(),
         node_peak_memory: footprint::peak_memory_of(devnet.anvil_pid()),
         indexer,
+        steps,
     })
 }
 
@@ -574,10 +593,6 @@ impl Progress {
             }
         }
     }
-}
-
-fn step(n: u32, what: &str) {
-    println!("[{n}/8] {what}");
 }
 
 #[cfg(test)]

@@ -7,6 +7,12 @@
 //! its receipt, and the polls after the first few fast ones are at least a quarter of that apart (a
 //! few polls per block instead of one every 100 ms: 120 for one of Ethereum's 12 s blocks).
 //!
+//! The least pause is reached by doubling from a sixteenth of it ([`PollSchedule`]), not at once: a
+//! client that learned a long wait under load (up to 3 s) and sends again once the node is quick
+//! finds its receipt within a sixteenth of that wait, not a whole quarter-wait later (the main
+//! job's 1,000 reward claims, 32 at a time after the busy closing step, took 123 s with the jump
+//! and a few polls more each). On a 12 s chain that is about 4 polls more per transaction.
+//!
 //! The first poll and the fast ones after it (a millisecond apart) stay: a client that learned a
 //! long wait while the node was busy must not keep it once the node is idle again (an earlier
 //! version that waited before the first poll made the main job's claims after a busy phase take
@@ -56,9 +62,70 @@ impl MiningPace {
     }
 }
 
+/// Polls of a receipt a millisecond apart after the first, before the pause grows (and before
+/// [`MiningPace`] spaces them): a devnet mines in about that.
+const FAST_POLLS: u32 = 4;
+
+/// The ramp to the least pause starts at this part of it.
+const RAMP_PARTS: u32 = 16;
+
+/// The pauses between the polls of one receipt: [`FAST_POLLS`] of a millisecond, then doubling
+/// from 2 ms up to the poll interval, and never below a floor that doubles from a sixteenth of
+/// the least pause ([`MiningPace::least_pause`]) up to it.
+#[derive(Debug)]
+pub(crate) struct PollSchedule {
+    polls: u32,
+    pause: Duration,
+    floor: Duration,
+    least: Duration,
+    poll_interval: Duration,
+}
+
+impl PollSchedule {
+    /// The schedule of a wait with the client's `least` pause and its options' `poll_interval`.
+    pub(crate) fn new(least: Duration, poll_interval: Duration) -> Self {
+        Self { polls: 0, pause: Duration::from_millis(1), floor: least / RAMP_PARTS, least, poll_interval }
+    }
+
+    /// The pause before the next poll.
+    pub(crate) fn next_pause(&mut self) -> Duration {
+        // The fast polls first: an idle devnet mines in them, whatever the client learned while
+        // the node was busy.
+        let pause = if self.polls < FAST_POLLS { self.pause } else { self.pause.max(self.floor) };
+        self.polls += 1;
+        if self.polls > FAST_POLLS {
+            self.floor = (self.floor * 2).min(self.least);
+        }
+        if self.polls >= FAST_POLLS {
+            self.pause = (self.pause * 2).min(self.poll_interval);
+        }
+        pause
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pauses(least: Duration, count: usize) -> Vec<u64> {
+        let mut schedule = PollSchedule::new(least, Duration::from_millis(100));
+        (0..count).map(|_| u64::try_from(schedule.next_pause().as_millis()).unwrap_or(u64::MAX)).collect()
+    }
+
+    #[test]
+    fn after_the_fast_polls_the_pause_ramps_up_to_the_least_pause() {
+        assert_eq!(pauses(Duration::ZERO, 10), [1, 1, 1, 1, 2, 4, 8, 16, 32, 64], "nothing learned");
+        assert_eq!(
+            pauses(Duration::from_secs(3), 11),
+            [1, 1, 1, 1, 187, 375, 750, 1_500, 3_000, 3_000, 3_000],
+            "a long wait learned: from a sixteenth of it, doubling"
+        );
+        assert_eq!(
+            pauses(Duration::from_millis(40), 10),
+            [1, 1, 1, 1, 2, 5, 10, 20, 40, 64],
+            "then the poll interval's ramp"
+        );
+    }
 
     #[test]
     fn polls_are_a_quarter_of_the_last_mining_time_apart() {

@@ -15,7 +15,7 @@ use crate::{
     Error,
     tx::{
         Fees, PoolState, ReplacementStop, TxOptions, Unmined,
-        pace::MiningPace,
+        pace::{MiningPace, PollSchedule},
         receipt_order::Turn,
         refusal::{Refusal, node_message},
         with_fees,
@@ -25,10 +25,6 @@ use crate::{
 /// How many of the latest blocks are searched, at most, for a transaction of ours whose hash the
 /// SDK does not know (see the module documentation).
 const SEARCHED_BLOCKS: u64 = 128;
-
-/// Polls of a receipt a millisecond apart after the first, before the pause grows (and before
-/// [`MiningPace`] spaces them): a devnet mines in about that.
-const FAST_POLLS: u32 = 4;
 
 /// One version of a sent transaction that the node accepted.
 #[derive(Clone, Copy, Debug)]
@@ -88,9 +84,10 @@ impl InFlight {
     /// Polls for the receipt of any version: at once, then every millisecond for the next few (a
     /// devnet mines in about that), then every 2, 4, 8 ... ms up to the poll
     /// interval, until the receipt timeout, replacing the transaction every
-    /// [`TxOptions::replace_after`]; after the fast polls, at least a quarter of the time the
-    /// client's last transaction took to be mined apart (`pace`). Transport failures (a node restarting) count as "not yet"
-    /// until then.
+    /// [`TxOptions::replace_after`]; after the fast polls, the pause ramps up to a quarter of the
+    /// time the client's last transaction took to be mined (`pace`, [`PollSchedule`]). Polls start
+    /// once the client's earlier transactions are mined (`receipt_order`). Transport failures (a
+    /// node restarting) count as "not yet" until then.
     pub(crate) async fn wait_mined<P: Provider>(
         &mut self,
         provider: &P,
@@ -102,10 +99,8 @@ impl InFlight {
         // meanwhile it is still replaced when due, and wakes to see to that without a request.
         let turn = self.nonce.map(|nonce| pace.order().enter(nonce));
         let mut turn_came = None;
-        let mut pause = Duration::from_millis(1);
         // No faster than the client's transactions are mined (see `pace`).
-        let least = pace.least_pause();
-        let mut polls = 0;
+        let mut schedule = PollSchedule::new(pace.least_pause(), options.poll_interval);
         loop {
             if turn_came.is_none() && turn.as_ref().is_none_or(Turn::is_first) {
                 turn_came = Some(Instant::now());
@@ -129,14 +124,7 @@ impl InFlight {
                 turn.earlier_mined(options.poll_interval.min(left)).await;
                 continue;
             }
-            // The fast polls first: an idle devnet mines in them, whatever the client learned
-            // while the node was busy.
-            let floor = if polls < FAST_POLLS { Duration::ZERO } else { least };
-            tokio::time::sleep(pause.max(floor).min(left)).await;
-            polls += 1;
-            if polls >= FAST_POLLS {
-                pause = (pause * 2).min(options.poll_interval);
-            }
+            tokio::time::sleep(schedule.next_pause().min(left)).await;
         }
     }
 
