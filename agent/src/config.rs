@@ -27,6 +27,15 @@
 //! # registry = { server = "ghcr.io", username = "me", password = "token" }
 //! # config_listen = "0.0.0.0:8750"    # customers post their signed configurations here
 //!
+//! indexer = "http://127.0.0.1:8680/"  # the market data service; omit: none (asks on chain)
+//! publish = "signed"                  # default with an indexer: signed asks, no gas; or "onchain"
+//! [pricing]                           # omit: each ask's own price (see publishing_config)
+//! policy = "follow"                   # or "fixed"
+//! percentile = 50
+//! floor = "0.02 USD/h"
+//! cap = "0.1 USD/h"
+//! every = "10m"
+//!
 //! [[worker]]
 //! address = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 //! ip = "203.0.113.7"
@@ -75,7 +84,12 @@ use snm_sdk::{
     },
 };
 
-use crate::{availability::AvailabilityConfig, error::ConfigError, lock};
+use crate::{
+    availability::AvailabilityConfig,
+    error::ConfigError,
+    lock,
+    publishing_config::{self, AskPublishing, RawPricing},
+};
 
 /// One of the master's machines.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,6 +135,8 @@ pub struct AgentConfig {
     pub workers: Vec<WorkerConfig>,
     /// The asks to keep open, with the master left unset (the agent's master fills it).
     pub asks: Vec<AskTemplate>,
+    /// How the asks are offered and priced (`indexer`, `publish`, `[pricing]`).
+    pub publishing: AskPublishing,
 }
 
 /// An ask the agent keeps open on one worker.
@@ -166,6 +182,9 @@ struct RawConfig {
     withdraw_at: Option<String>,
     retry_max: Option<String>,
     confirmations: Option<u64>,
+    indexer: Option<String>,
+    publish: Option<String>,
+    pricing: Option<RawPricing>,
     runtime: RawRuntime,
     #[serde(default, rename = "worker")]
     workers: Vec<RawWorker>,
@@ -446,7 +465,15 @@ impl AgentConfig {
                 "`availability_report` needs a file of its own (not the state or the usage report)".into()
             );
         }
+        let publishing = publishing_config::parse(
+            raw.indexer.as_deref(),
+            raw.publish.as_deref(),
+            raw.pricing,
+            publishing_config::max_price(MAX_PRICE_SCALED),
+            |text| parse_interval(text).map_err(|e| e.to_string()),
+        )?;
         Ok(Self {
+            publishing,
             state,
             usage_report,
             availability,
@@ -683,5 +710,102 @@ ip = "203.0.113.7"
         assert_eq!(set.retry_max, Duration::from_secs(30));
         let zero = AgentConfig::from_toml(&format!("retry_max = \"0s\"\n{}", config("")), Path::new("."));
         assert!(zero.unwrap_err().to_string().contains("`retry_max`"));
+    }
+
+    #[test]
+    fn asks_are_signed_with_an_indexer_and_priced_as_the_pricing_table_says() {
+        use crate::{
+            pricing::{FollowPolicy, PricingPolicy},
+            publishing_config::PublishMode,
+        };
+        let parse = |head: &str| AgentConfig::from_toml(&format!("{head}\n{}", config("")), Path::new("."));
+        let plain = parse("").unwrap().publishing;
+        assert_eq!(
+            (plain.indexer, plain.publish, plain.pricing),
+            (None, PublishMode::Onchain, PricingPolicy::Fixed)
+        );
+        let signed = parse("indexer = \"http://127.0.0.1:8680/api\"").unwrap().publishing;
+        assert_eq!(signed.publish, PublishMode::Signed, "signed by default with an indexer");
+        assert_eq!(signed.indexer.unwrap().as_str(), "http://127.0.0.1:8680/api/");
+        let onchain = parse("indexer = \"http://127.0.0.1:8680/\"\npublish = \"onchain\"").unwrap();
+        assert_eq!(onchain.publishing.publish, PublishMode::Onchain);
+        // `[pricing]` follows the top-level keys: it goes at the end of the file.
+        let with_pricing = |pricing: &str| {
+            AgentConfig::from_toml(
+                &format!("indexer = \"http://127.0.0.1:8680/\"\n{}\n[pricing]\n{pricing}", config("")),
+                Path::new("."),
+            )
+        };
+        let follow = with_pricing(
+            "policy = \"follow\"\npercentile = 25\nfloor = \"0.5 USD/h\"\ncap = \"2 USD/h\"\nevery = \"90s\"",
+        )
+        .unwrap()
+        .publishing
+        .pricing;
+        assert_eq!(
+            follow,
+            PricingPolicy::Follow(FollowPolicy {
+                percentile: 25,
+                floor: "0.5 USD/h".parse().unwrap(),
+                cap: "2 USD/h".parse().unwrap(),
+                every: Duration::from_secs(90),
+            })
+        );
+
+        let bad = |head: &str| parse(head).unwrap_err().to_string();
+        let error = bad("publish = \"signed\"");
+        assert!(error.contains("`publish` is `signed` but no `indexer`"), "{error}");
+        let error = bad("indexer = \"http://127.0.0.1:8680/\"\npublish = \"gossip\"");
+        assert!(error.contains("`publish` is `gossip`: expected `signed` or `onchain`"), "{error}");
+        let error = bad("indexer = \"ftp://127.0.0.1/\"");
+        assert!(error.contains("`indexer`") && error.contains("http://"), "{error}");
+        let error = bad("indexer = \"not a url\"");
+        assert!(error.contains("`indexer` `not a url` is not a URL"), "{error}");
+        let bad_pricing = |pricing: &str| with_pricing(pricing).unwrap_err().to_string();
+        let follow =
+            |rest: &str| format!("policy = \"follow\"\nfloor = \"0.5 USD/h\"\ncap = \"2 USD/h\"\n{rest}");
+        for (pricing, expected) in [
+            (follow("percentile = 101"), "`pricing.percentile` is 101: expected 0 to 100"),
+            (follow("percentile = -1"), "`pricing.percentile` is -1: expected 0 to 100"),
+            (follow("every = \"500ms\""), "`pricing.every` is 500 ms: expected at least 1 s"),
+            (follow("every = \"soon\""), "`pricing.every`"),
+            ("policy = \"follow\"\ncap = \"2 USD/h\"".to_owned(), "`pricing.floor` is missing"),
+            (
+                "policy = \"follow\"\nfloor = \"3 USD/h\"\ncap = \"2 USD/h\"".to_owned(),
+                "`pricing.floor` 3 USD/h is above `pricing.cap` 2 USD/h",
+            ),
+            (
+                "policy = \"follow\"\nfloor = \"0 USD/h\"\ncap = \"2 USD/h\"".to_owned(),
+                "`pricing.floor` is zero",
+            ),
+            (
+                "policy = \"follow\"\nfloor = \"1 USD/h\"\ncap = \"36000000000 USD/h\"".to_owned(),
+                "`pricing.cap` 36000000000 USD/h is above the market's limit",
+            ),
+            ("policy = \"follow\"\nfloor = \"cheap\"\ncap = \"2 USD/h\"".to_owned(), "`pricing.floor`"),
+            (
+                "policy = \"auction\"".to_owned(),
+                "`pricing.policy` is `auction`: expected `fixed` or `follow`",
+            ),
+            (
+                "policy = \"fixed\"\nfloor = \"1 USD/h\"".to_owned(),
+                "`pricing.floor` applies to `policy = \"follow\"` only",
+            ),
+        ] {
+            let error = bad_pricing(&pricing);
+            assert!(error.contains(expected), "{pricing}: {error}");
+        }
+        let error =
+            AgentConfig::from_toml(&format!("{}\n[pricing]\n{}", config(""), follow("")), Path::new("."))
+                .unwrap_err()
+                .to_string();
+        assert!(error.contains("`pricing.policy` is `follow` but no `indexer`"), "{error}");
+        let onchain_follow = format!(
+            "indexer = \"http://127.0.0.1:8680/\"\npublish = \"onchain\"\n{}\n[pricing]\n{}",
+            config(""),
+            follow("")
+        );
+        let error = AgentConfig::from_toml(&onchain_follow, Path::new(".")).unwrap_err().to_string();
+        assert!(error.contains("`publish = \"onchain\"`"), "{error}");
     }
 }

@@ -36,6 +36,26 @@ pub enum AgentError {
         /// The agent's master.
         master: Address,
     },
+    /// The configuration publishes signed asks but the agent was given no key to sign them with
+    /// (see `SupplierAgent::with_ask_signer`).
+    #[error(
+        "`publish = \"signed\"` needs master {master}'s key to sign the asks: none was given to the agent"
+    )]
+    NoAskSigner {
+        /// The agent's master.
+        master: Address,
+    },
+    /// The key given to sign asks is not the master's.
+    #[error("asks must be signed by master {master}, not by {signer}")]
+    AskSignerNotMaster {
+        /// The agent's master.
+        master: Address,
+        /// The key given.
+        signer: Address,
+    },
+    /// The market data service's relay cannot be addressed.
+    #[error(transparent)]
+    Publish(#[from] crate::signed_ask_publisher::PublishError),
 }
 
 /// A configuration file that cannot be used.

@@ -27,6 +27,7 @@
 //! it was served. Actions that fail (the node down, a stale rate) are tried again after pauses that
 //! double up to the configuration's `retry_max`, with jitter.
 
+mod ask_publishing;
 pub mod availability;
 mod backoff;
 pub mod chain_watch;
@@ -37,6 +38,7 @@ mod file;
 mod idle;
 pub mod lock;
 pub mod pricing;
+pub mod publishing_config;
 pub mod runtime;
 mod settlement;
 pub mod signed_ask_publisher;
@@ -51,6 +53,7 @@ use std::{
 };
 
 use alloy::{primitives::Address, providers::Provider};
+pub use ask_publishing::AskSigner;
 pub use chain_watch::{DealFeed, DealSource};
 pub use config::{AgentConfig, AskTemplate, WorkerConfig};
 pub use error::{AgentError, ConfigError};
@@ -125,6 +128,16 @@ pub enum AgentEvent {
         worker: Address,
         /// Its price.
         price: UsdPerHour,
+    },
+    /// An ask of the configuration was signed by the master and posted to the market data
+    /// service's relay (`publish = "signed"`): a new price, or the worker's nonce moved on. No gas.
+    AskPublished {
+        /// The worker offered.
+        worker: Address,
+        /// Its price.
+        price: UsdPerHour,
+        /// The worker's ask nonce it was signed for.
+        nonce: u64,
     },
     /// A deal opened on one of the workers.
     DealOpened {
@@ -256,6 +269,9 @@ impl fmt::Display for AgentEvent {
             Self::AskPlaced { ask, worker, price } => {
                 write!(f, "ask {ask} placed for worker {worker} at {price}")
             }
+            Self::AskPublished { worker, price, nonce } => {
+                write!(f, "signed ask published for worker {worker} at {price} (nonce {nonce})")
+            }
             Self::DealOpened { deal, worker, customer, image } => {
                 write!(f, "deal {deal} opened on worker {worker} for {customer}, image `{image}`")
             }
@@ -328,6 +344,8 @@ pub struct SupplierAgent<P, R> {
     /// [`SEEN_RUNNING_SAVE`], and when it is found dead).
     seen_running: HashMap<DealId, u64>,
     availability: Option<availability::AvailabilityLog>,
+    /// The asks signed and posted to the relay instead of placed (`publish = "signed"`).
+    signed_asks: Option<ask_publishing::SignedAsks>,
     _lock: StateLock,
 }
 
@@ -395,7 +413,9 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         let start = EventCursor::from_block(supplier.client().deployment().start_block);
         let book = OrderBook::of_master(start, master);
         let availability = config.availability.clone().map(|c| availability::AvailabilityLog::new(c, master));
+        let signed_asks = ask_publishing::SignedAsks::of(&config)?;
         let agent = Self {
+            signed_asks,
             availability,
             retries: Retries::new(config.poll_every, config.retry_max),
             rounds: Backoff::new(config.poll_every, config.retry_max),
@@ -434,7 +454,10 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         let finished = self.reconcile_workloads(&mut out).await?;
         let now = self.chain_time(&mut out).await;
         self.close_ended_terms(now, &mut out).await;
-        self.keep_asks_open(&mut out).await;
+        match self.signed_asks {
+            Some(_) => self.publish_signed_asks(&mut out).await?,
+            None => self.keep_asks_open(&mut out).await,
+        }
         self.settle_when_due(now, &mut out).await;
         self.withdraw_when_due(&mut out).await;
         if finished || !self.report_written {
@@ -993,7 +1016,9 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             }
             let state = if running {
                 snm_sdk::rewards::WorkerState::Deal
-            } else if self.book.asks().any(|placed| placed.ask.worker == worker.address) {
+            } else if self.book.asks().any(|placed| placed.ask.worker == worker.address)
+                || self.signed_asks.as_ref().is_some_and(|s| s.offers(&self.config.asks, worker.address))
+            {
                 snm_sdk::rewards::WorkerState::Ask
             } else {
                 snm_sdk::rewards::WorkerState::Idle

@@ -15,7 +15,7 @@
 //! A runtime command whose program is a bare name found next to this program (such as
 //! `snm-proxy`, built in the same workspace) runs that file.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
 use alloy::{
     primitives::Address,
@@ -23,7 +23,9 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use clap::{Args, Parser, Subcommand};
-use snm_agent::{AgentConfig, DockerRuntime, ProcessRuntime, Runtime, SupplierAgent};
+use snm_agent::{
+    AgentConfig, DockerRuntime, ProcessRuntime, Runtime, SupplierAgent, publishing_config::PublishMode,
+};
 use snm_sdk::{Client, Deployment, Supplier, events::default_confirmations, provider, tx::TxOptions};
 
 #[derive(Debug, Parser)]
@@ -92,8 +94,12 @@ async fn run(chain: &ChainArgs, config_path: &std::path::Path) -> anyhow::Result
         (None, Some(confirmations)) => Supplier::new(client.with_confirmations(confirmations)),
         _ => Supplier::new(client),
     };
+    let asks_go = match (&config.publishing.publish, &config.publishing.indexer) {
+        (PublishMode::Signed, Some(indexer)) => format!("signed to {indexer}"),
+        _ => "on chain".to_owned(),
+    };
     println!(
-        "agent of master {} on market {}: {} worker(s), {} ask(s), state in {}",
+        "agent of master {} on market {}: {} worker(s), {} ask(s) {asks_go}, state in {}",
         supplier.master(),
         supplier.client().deployment().market,
         config.workers.len(),
@@ -104,22 +110,26 @@ async fn run(chain: &ChainArgs, config_path: &std::path::Path) -> anyhow::Result
         Some(docker) => {
             let market = supplier.client().deployment().market;
             let runtime = DockerRuntime::connect(docker, market, config.workload_dir.clone()).await?;
-            serve(supplier, config, runtime).await
+            serve(supplier, config, runtime, &chain.key).await
         }
         None => {
             let runtime = ProcessRuntime::new(config.command.clone(), config.workload_dir.clone())?;
-            serve(supplier, config, runtime).await
+            serve(supplier, config, runtime, &chain.key).await
         }
     }
 }
 
-/// Runs the agent with `runtime` until a stop signal.
+/// Runs the agent with `runtime` until a stop signal; `master_key` signs its asks when they are
+/// published signed.
 async fn serve<R: Runtime>(
     supplier: Supplier<DynProvider>,
     config: AgentConfig,
     runtime: R,
+    master_key: &PrivateKeySigner,
 ) -> anyhow::Result<()> {
-    let (mut agent, events) = SupplierAgent::start(supplier, config, runtime).await?;
+    let (agent, events) = SupplierAgent::start(supplier, config, runtime).await?;
+    // The master's key signs the asks when they are published signed (`publish = "signed"`).
+    let mut agent = agent.with_ask_signer(Arc::new(master_key.clone()))?;
     for event in &events {
         println!("{event}");
     }

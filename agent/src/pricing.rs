@@ -19,10 +19,11 @@ use snm_sdk::{
 use crate::config::AskTemplate;
 
 /// How the agent prices its asks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "policy", rename_all = "snake_case")]
 pub enum PricingPolicy {
     /// The price written in each ask (`[[ask]] price`).
+    #[default]
     Fixed,
     /// Follow the market ([`FollowPolicy`]).
     Follow(FollowPolicy),

@@ -13,7 +13,7 @@ use alloy::{
 
 use crate::{
     Deployment, Error,
-    bindings::{Market, PriceOracle, RewardDistributor, SNMToken},
+    bindings::{Market, MarketSignedAsks, PriceOracle, RewardDistributor, SNMToken},
     units::fixed::Fixed,
 };
 
@@ -153,6 +153,9 @@ pub fn operation_name(deployment: &Deployment, to: Address, input: &[u8]) -> Opt
             Market::openDealCall::SELECTOR => "open deal",
             Market::quickBuyCall::SELECTOR => "quick buy",
             Market::quickBuyWithPermitCall::SELECTOR => "quick buy with permit",
+            MarketSignedAsks::quickBuySignedCall::SELECTOR => "quick buy signed",
+            MarketSignedAsks::openDealSignedCall::SELECTOR => "open deal signed",
+            MarketSignedAsks::closeDealAndWithdrawCall::SELECTOR => "close and withdraw",
             Market::settleCall::SELECTOR => "settle",
             Market::topUpCall::SELECTOR => "top up",
             Market::closeDealCall::SELECTOR => match Market::closeDealCall::abi_decode(input) {

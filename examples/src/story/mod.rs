@@ -28,18 +28,21 @@ use std::{
 use alloy::{
     primitives::{Address, U256},
     providers::{DynProvider, Provider},
+    transports::http::reqwest::Url,
 };
 use anyhow::{Context, bail};
 use snm_agent::{
     AgentConfig, AgentEvent, AskTemplate, DealFeed, ProcessRuntime, SupplierAgent, WorkerConfig,
     availability::AvailabilityConfig,
+    publishing_config::{AskPublishing, PublishMode},
 };
 use snm_proxy::{agent_command, policy::Cidr, traffic};
 use snm_sdk::{
     Customer, Supplier,
     devnet::{Devnet, DevnetConfig},
     gas::{self, GasReport},
-    market::{DealId, DealOpened, Purchase, Requirements},
+    market::{DealId, DealOpened, OpenAsk, Purchase, Requirements},
+    orderbook::OrderBook,
     proxy_client::{DealMeters, ProxyEndpoint, ProxySecret},
     rewards::{Round, compute_round_with},
     units::{Bytes, NetFlags, Resources, Snm, Term, UsdPerHour},
@@ -191,20 +194,28 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     // The agents of this process read their deals through one feed: one log query per round for
     // all of them, not one each.
     let feed = DealFeed::new(operator.market().clone(), AGENT_POLL_EVERY);
+    // With the market data service, the agents sign their asks and post them to its relay (no
+    // gas); one still places its ask on chain, so that both cycles are measured side by side.
+    let relay = match &indexer {
+        Some(indexer) => Some(indexer.url().parse::<Url>().context("the indexer's address")?),
+        None => None,
+    };
     let mut joins = tokio::task::JoinSet::new();
     for i in 0..config.suppliers {
         let (devnet, joining, agent_config, feed) =
             (devnet.clone(), joining.clone(), config.clone(), feed.clone());
+        let relay = relay.clone().filter(|_| i != ON_CHAIN_SUPPLIER);
         joins.spawn(async move {
             let _turn = joining.acquire_owned().await?;
             let master = devnet.new_account(Snm::ZERO).await?;
             let worker = devnet.new_account(Snm::ZERO).await?;
             devnet.connect(&worker).market().request_worker(master.address()).await?;
-            let agent_config = agent_config_of(&agent_config, i, worker.address())?;
+            let agent_config = agent_config_of(&agent_config, i, worker.address(), relay)?;
             let supplier = Supplier::new(devnet.connect(&master));
             let runtime =
                 ProcessRuntime::new(agent_config.command.clone(), agent_config.workload_dir.clone())?;
             let (agent, _) = SupplierAgent::start_in(supplier.clone(), agent_config, runtime, &feed).await?;
+            let agent = agent.with_ask_signer(Arc::new(master.clone()))?;
             anyhow::Ok((i, supplier, agent, master, worker.address()))
         });
     }
@@ -244,7 +255,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let mut progress = Progress { backlog: Vec::new(), limit: wait_limit(config.suppliers) };
     progress
         .wait(&mut events, "asks on the order book", config.suppliers, |e| {
-            matches!(e, AgentEvent::AskPlaced { .. })
+            matches!(e, AgentEvent::AskPlaced { .. } | AgentEvent::AskPublished { .. })
         })
         .await?;
 
@@ -259,7 +270,11 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let customer_key = devnet.new_account(funds).await?;
     let customer = Customer::new(devnet.connect(&customer_key));
     customer.token().approve_market(funds).await?;
-    let mut book = customer.market().order_book().await?;
+    // With the market data service, the customer reads the book (placed and signed asks) from it.
+    let mut book = match &relay {
+        Some(indexer) => OrderBook::from_indexer(indexer).await?,
+        None => customer.market().order_book().await?,
+    };
     // The operator, also the customer, buys only from admitted suppliers.
     let not_admitted: Vec<_> = book
         .asks()
@@ -268,6 +283,14 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         .collect();
     for id in not_admitted {
         book.remove_ask(id);
+    }
+    let not_admitted: Vec<_> = book
+        .signed_asks()
+        .filter(|signed| staged.admission().get(signed.ask.master).is_none())
+        .map(|signed| signed.ask.worker)
+        .collect();
+    for worker in not_admitted {
+        book.remove_signed_asks_of(worker);
     }
     let wanted = Requirements::new(Term::Fixed(TERM))
         .resources(Resources::new().cpu_milli_cores(500))
@@ -278,21 +301,32 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let mut deals: Vec<DealId> = Vec::new();
     let mut opened: Vec<DealOpened> = Vec::new();
     loop {
-        let ask = match customer.best_ask(&book, &wanted, budget_per_proxy).await {
+        // Placed or signed, whichever is cheapest.
+        let ask = match customer.best_offer(&book, &wanted, budget_per_proxy).await {
             Ok(ask) => ask,
             Err(snm_sdk::Error::NothingFits(_)) => break,
             Err(error) => return Err(error.into()),
         };
-        book.remove_ask(ask.id);
-        let deposit = ask.ask.price.snm_needed_up(TERM.as_secs(), rate).context("the deposit overflows")?;
+        let how = match &ask {
+            OpenAsk::Placed(placed) => {
+                book.remove_ask(placed.id);
+                "placed"
+            }
+            OpenAsk::Signed(signed) => {
+                book.remove_signed_asks_of(signed.ask.worker);
+                "signed"
+            }
+        };
+        let price = ask.ask().price;
+        let deposit = price.snm_needed_up(TERM.as_secs(), rate).context("the deposit overflows")?;
         let purchase =
             Purchase::new(Term::Fixed(TERM), deposit, "snm/proxy:1").config_hash(secret.config_hash());
-        let deal = customer.quick_buy(&ask, &purchase).await?;
+        let deal = customer.buy(&ask, &purchase).await?;
         println!(
-            "      deal {:>3}: worker {} at {} for {}",
+            "      deal {:>3}: worker {} at {} for {} ({how} ask)",
             deal.id,
             deal.worker,
-            ask.ask.price.to_per_hour(),
+            price.to_per_hour(),
             deal.deposit
         );
         deals.push(deal.id);
@@ -505,7 +539,18 @@ fn supplier_dir(config: &StoryConfig, i: usize) -> PathBuf {
     config.dir.join(format!("supplier-{:02}", i + 1))
 }
 
-fn agent_config_of(config: &StoryConfig, i: usize, worker: Address) -> anyhow::Result<AgentConfig> {
+/// The supplier whose agent places its ask on chain when the others sign theirs: the demo then
+/// measures both cycles (it is bought at stage 1 whenever there are two suppliers or more).
+const ON_CHAIN_SUPPLIER: usize = 1;
+
+/// Supplier `i`'s agent configuration; with `relay` (the market data service), its asks are signed
+/// and posted there instead of placed on chain.
+fn agent_config_of(
+    config: &StoryConfig,
+    i: usize,
+    worker: Address,
+    relay: Option<Url>,
+) -> anyhow::Result<AgentConfig> {
     let dir = supplier_dir(config, i);
     let ip = worker_ip(i);
     Ok(AgentConfig {
@@ -543,6 +588,11 @@ fn agent_config_of(config: &StoryConfig, i: usize, worker: Address) -> anyhow::R
             min_duration: Duration::from_secs(60),
             max_duration: Some(Duration::from_secs(86_400)),
         }],
+        publishing: AskPublishing {
+            publish: if relay.is_some() { PublishMode::Signed } else { PublishMode::Onchain },
+            indexer: relay,
+            ..AskPublishing::default()
+        },
     })
 }
 
