@@ -7,7 +7,7 @@
 //! availability_period = "1h"          # availability spans are cut at multiples of this
 //! poll_every = "1s"                   # how often the chain is read ("500ms" works too)
 //! settle_every = "10m"                # a deal is settled once this much chain time is unsettled
-//! withdraw_at = "100 SNM"             # earnings withdrawn once they reach this (omit: never)
+//! withdraw_at = "100 SNM"             # earnings withdrawn once they reach this, and by the agent's closes (omit: never)
 //! retry_max = "2m"                    # longest pause before a failed action is tried again
 //! confirmations = 3                   # blocks deep before events are read (omit: 0 on chain id
 //!                                     # 31337, 3 elsewhere; `--confirmations` overrides it)
@@ -114,7 +114,9 @@ pub struct AgentConfig {
     pub poll_every: Duration,
     /// A deal is settled once this much chain time is unsettled (lazily: see the agent).
     pub settle_every: Duration,
-    /// Earnings are withdrawn to the master once they reach this; `None`: never.
+    /// Earnings are withdrawn to the master once they reach this, and by every close of an ended
+    /// deal the agent sends (`closeDealAndWithdraw`: the payout costs little more than the close);
+    /// `None`: never.
     pub withdraw_at: Option<Snm>,
     /// The longest pause before a failed action (or round) is tried again; the pauses start at
     /// `poll_every` and double with each failure up to this.

@@ -7,13 +7,11 @@
 use std::collections::HashMap;
 
 use alloy::{
-    primitives::Address,
-    providers::Provider,
-    signers::Signer,
-    sol_types::Eip712Domain,
-    transports::http::reqwest::{self, Url},
+    primitives::Address, providers::Provider, signers::Signer, sol_types::Eip712Domain,
+    transports::http::reqwest::Url,
 };
 use snm_sdk::{
+    indexer_client::{IndexerClientError, post_signed_ask},
     market::{Ask, SignedAsk, SignedAskError},
     services::MarketService,
 };
@@ -37,34 +35,22 @@ pub enum PublishError {
         #[source]
         source: url::ParseError,
     },
-    /// The request failed.
-    #[error("posting the signed ask to {url} failed")]
-    Http {
-        /// The URL.
-        url: Box<Url>,
-        /// The HTTP client's error.
-        #[source]
-        source: reqwest::Error,
-    },
-    /// The relay refused the ask (its answer names why).
-    #[error("the relay at {url} refused the ask of worker {worker} ({status}): {body}")]
-    Refused {
-        /// The URL.
-        url: Box<Url>,
-        /// The worker.
+    /// Posting to the relay failed, or the relay refused the ask of `worker` (the error names
+    /// why: [`IndexerClientError::Refused`]).
+    #[error("publishing the signed ask of worker {worker} failed")]
+    Relay {
+        /// The ask's worker.
         worker: Address,
-        /// The HTTP status.
-        status: u16,
-        /// The relay's answer (`{"error", "parameter"}`).
-        body: String,
+        /// The indexer client's error (boxed: the error stays small).
+        #[source]
+        source: Box<IndexerClientError>,
     },
 }
 
 /// Signs and posts the agent's asks to an indexer's relay, each only when it changed.
 #[derive(Debug)]
 pub struct SignedAskPublisher {
-    relay: Url,
-    client: reqwest::Client,
+    indexer: Url,
     domain: Option<Eip712Domain>,
     /// The last ask accepted per worker.
     published: HashMap<Address, SignedAsk>,
@@ -73,10 +59,11 @@ pub struct SignedAskPublisher {
 impl SignedAskPublisher {
     /// A publisher to the indexer at `indexer` (for example `http://127.0.0.1:8680/`).
     pub fn new(indexer: &Url) -> Result<Self, PublishError> {
-        let relay = indexer
+        // Checked here, so that a bad URL stops the agent at its start, not at its first ask.
+        indexer
             .join("v1/asks")
             .map_err(|source| PublishError::Url { url: Box::new(indexer.clone()), source })?;
-        Ok(Self { relay, client: reqwest::Client::new(), domain: None, published: HashMap::new() })
+        Ok(Self { indexer: indexer.clone(), domain: None, published: HashMap::new() })
     }
 
     /// The last ask the relay accepted for `worker`.
@@ -107,22 +94,9 @@ impl SignedAskPublisher {
             }
         };
         let signed = SignedAsk::sign(signer, ask, nonce, &domain).await.map_err(PublishError::Sign)?;
-        let body = serde_json::to_vec(&signed).unwrap_or_default();
-        let url = self.relay.clone();
-        let http = |source| PublishError::Http { url: Box::new(url.clone()), source };
-        let response = self
-            .client
-            .post(url.clone())
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
+        post_signed_ask(&self.indexer, &signed)
             .await
-            .map_err(http)?;
-        let status = response.status();
-        if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
-            return Err(PublishError::Refused { url: Box::new(url), worker, status: status.as_u16(), body });
-        }
+            .map_err(|source| PublishError::Relay { worker, source: Box::new(source) })?;
         self.published.insert(worker, signed.clone());
         Ok(Some(signed))
     }

@@ -1,7 +1,8 @@
 //! The agent follows its chain: after a reorganisation takes back a deal it served and the deal id
 //! goes to another customer's deal, it stops and meters the phantom, serves the real deal and sees
 //! its close; it refuses a node of another chain, or a state file of a chain that was reset, with
-//! what to do, and a failed start leaves no state behind.
+//! what to do, and a failed start leaves no state behind; one that withdraws closes an ended term
+//! with its payout in the same transaction.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
 
@@ -212,4 +213,56 @@ async fn the_agent_refuses_another_chain_or_a_reset_one_and_a_failed_start_leave
     let mut agent = start(Supplier::new(master.clone()), config(&dir.0, &worker)).await.unwrap();
     assert_eq!(agent.state().chain, Some(here));
     agent.step().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_agent_that_withdraws_closes_an_ended_term_with_its_payout_in_the_same_transaction() {
+    let dir = Dir::new("agent-close-and-withdraw");
+    let devnet = Devnet::start_with(DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await.unwrap();
+    let master = devnet.connect(&devnet.new_account(Snm::ZERO).await.unwrap());
+    let worker = devnet.connect(&devnet.new_account(Snm::ZERO).await.unwrap());
+    let customer = customer(&devnet).await;
+    worker.market().request_worker(master.sender()).await.unwrap();
+    let script = format!("echo '{{\"bytes\": {CARRIED}}}' > {{stats}}; exec sleep 600");
+    let command = ["/bin/sh".to_owned(), "-c".to_owned(), script];
+    // A threshold above the deal's pay: only the close pays it out.
+    let text = common::agent_toml(&worker, &command, "50ms")
+        .replace("settle_every = \"1h\"\n", "settle_every = \"1h\"\nwithdraw_at = \"100 SNM\"\n");
+    let config = AgentConfig::from_toml(&text, &dir.0).unwrap();
+    let mut agent = start(Supplier::new(master.clone()), config).await.unwrap();
+    let mut seen = Vec::new();
+    run_until(&mut agent, &mut seen, |_, seen| {
+        seen.iter().any(|e| matches!(e, AgentEvent::AskPlaced { .. }))
+    })
+    .await;
+    let book = customer.market().order_book().await.unwrap();
+    let ask = book.asks().find(|a| a.ask.master == master.sender()).unwrap().clone();
+    let term = Term::Fixed(Duration::from_secs(3600));
+    let purchase = Purchase::new(term, "100 SNM".parse().unwrap(), "snm/proxy:1");
+    let deal = customer.quick_buy(&ask, &purchase).await.unwrap();
+    run_until(&mut agent, &mut seen, |agent, _| {
+        agent.state().deals.get(&deal.id).is_some_and(|r| r.workload.is_some())
+    })
+    .await;
+
+    devnet.advance_time(Duration::from_secs(3601)).await.unwrap();
+    run_until(&mut agent, &mut seen, |_, seen| {
+        seen.iter().any(|e| matches!(e, AgentEvent::ClosedDeal { deal: d, .. } if *d == deal.id))
+    })
+    .await;
+    let paid: Vec<Snm> = seen
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::Withdrawn { amount } => Some(*amount),
+            _ => None,
+        })
+        .collect();
+    // 0.9 USD/h for the hour at the devnet's 100 SNM/USD, less the protocol fee, if any.
+    let balance = master.token().balance(master.sender()).await.unwrap();
+    assert_eq!(paid, [balance], "one payout, by the close: {seen:#?}");
+    assert!(balance > Snm::ZERO && balance <= Snm::from_whole(90), "{balance}");
+    assert_eq!(master.escrow().earnings(master.sender()).await.unwrap(), Snm::ZERO);
+    // `closeDealAndWithdraw` clears the deal's storage (a plain close keeps it).
+    let record = customer.market().deal(deal.id).await.unwrap();
+    assert!(record.is_none(), "closed with the payout, its storage cleared: {record:?}");
 }

@@ -139,9 +139,17 @@ async fn a_customer_takes_a_signed_ask_once_and_the_master_is_paid_out_at_the_cl
 
     devnet.advance_time(Duration::from_secs(700)).await.unwrap();
     let master = world.supplier.master();
-    let closed = world.supplier.market().close_deal_and_withdraw(deal.id, master).await.unwrap();
-    assert_eq!(closed.reason, CloseReason::Expired);
-    assert!(world.customer.token().balance(master).await.unwrap() > Snm::ZERO, "paid out");
+    let before = world.customer.token().balance(master).await.unwrap();
+    let done = world.supplier.market().close_deal_and_withdraw(deal.id, master).await.unwrap();
+    assert_eq!(done.closed.reason, CloseReason::Expired);
+    assert!(
+        Some(done.paid_out) >= done.closed.paid.checked_sub(done.closed.fee),
+        "this deal's payment is paid out"
+    );
+    assert_eq!(
+        world.customer.token().balance(master).await.unwrap().checked_sub(before),
+        Some(done.paid_out)
+    );
 }
 
 #[tokio::test]

@@ -563,7 +563,9 @@ fn agent_config_of(
         poll_every: AGENT_POLL_EVERY,
         // Settled once half an hour in (the story moves the clock), then closed at the hour.
         settle_every: Duration::from_secs(600),
-        withdraw_at: Some(Snm::from_whole(1)),
+        // Above a half hour's pay (about 18 SNM): the mid-deal settlement is not withdrawn on its
+        // own, the close at the hour pays everything out (`closeDealAndWithdraw`).
+        withdraw_at: Some(Snm::from_whole(100)),
         retry_max: Duration::from_secs(5),
         confirmations: None,
         // The customers' target is an echo server on 127.0.0.1, which a proxy refuses unless

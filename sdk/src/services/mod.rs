@@ -41,7 +41,7 @@ pub use market::{MarketEventStream, MarketService};
 pub use oracle::OracleService;
 pub(crate) use settle_batch::settle_many_gas_floor;
 pub use signed_asks::{
-    CLOSE_AND_WITHDRAW_GAS_LIMIT, OPEN_DEAL_SIGNED_GAS_LIMIT, QUICK_BUY_SIGNED_GAS_LIMIT, SignedAskRefusal,
-    signed_binding_ask, signed_binding_bid,
+    CLOSE_AND_WITHDRAW_GAS_LIMIT, ClosedAndPaidOut, OPEN_DEAL_SIGNED_GAS_LIMIT, QUICK_BUY_SIGNED_GAS_LIMIT,
+    SignedAskRefusal, signed_binding_ask, signed_binding_bid,
 };
 pub use token::{Permit, TokenService};

@@ -9,6 +9,7 @@ use alloy::{
     signers::Signer,
     sol_types::Eip712Domain,
 };
+use serde::{Deserialize, Serialize};
 
 use super::MarketService;
 use crate::{
@@ -19,7 +20,18 @@ use crate::{
         Ask, Bid, DealClosed, DealId, DealOpened, PlacedBid, Purchase,
         signed::{self, SignedAsk},
     },
+    tx,
+    units::Snm,
 };
+
+/// A deal closed by [`MarketService::close_deal_and_withdraw`], and what it paid out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedAndPaidOut {
+    /// The close, with its final settlement.
+    pub closed: DealClosed,
+    /// The caller's earnings sent out, this deal's payment included.
+    pub paid_out: Snm,
+}
 
 /// The market's refusals that only signed asks meet, decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -207,9 +219,20 @@ impl<P: Provider + Clone> MarketService<P> {
 
     /// Closes a deal as [`Self::close_deal`] does (without blacklisting), then sends every
     /// earning of the sender to `to`, in one transaction; the deal's storage is cleared (its
-    /// `DealClosed` event is the record).
-    pub async fn close_deal_and_withdraw(&self, deal: DealId, to: Address) -> Result<DealClosed, Error> {
+    /// `DealClosed` event is the record). Returns the close and the amount paid out (zero when
+    /// the sender had no earnings, the customer closing, say: nothing is sent then).
+    pub async fn close_deal_and_withdraw(
+        &self,
+        deal: DealId,
+        to: Address,
+    ) -> Result<ClosedAndPaidOut, Error> {
         let call = MarketSignedAsks::closeDealAndWithdrawCall { dealId: deal.word(), to };
-        Ok((&self.client().send_event::<Market::DealClosed>(Target::SignedAsks, call).await?).into())
+        let receipt = self.client().send_to(Target::SignedAsks, call).await?;
+        let market = self.address();
+        let closed: Market::DealClosed = tx::event(&receipt, market)?;
+        let paid_out = tx::events::<Market::EarningsWithdrawn>(&receipt, market)
+            .next()
+            .map_or(Snm::ZERO, |withdrawn| Snm::from_wei(withdrawn.amount));
+        Ok(ClosedAndPaidOut { closed: (&closed).into(), paid_out })
     }
 }
