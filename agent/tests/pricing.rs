@@ -7,12 +7,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Duration;
 
-use alloy::{
-    primitives::Address, providers::DynProvider, signers::local::PrivateKeySigner,
-    transports::http::reqwest::Url,
-};
+use alloy::{primitives::Address, transports::http::reqwest::Url};
+use common::Seller;
 use snm_agent::{
     AskTemplate,
     pricing::{FollowPolicy, Pricer, PricingPolicy},
@@ -20,27 +20,12 @@ use snm_agent::{
 };
 use snm_indexer::{Database, Indexer, IndexerConfig, api};
 use snm_sdk::{
-    Supplier,
     devnet::{Devnet, DevnetConfig},
     market::{Ask, PlacedAsk},
     prelude::*,
 };
 
-struct Seller {
-    key: PrivateKeySigner,
-    supplier: Supplier<DynProvider>,
-    worker: Address,
-}
-
 impl Seller {
-    async fn new(devnet: &Devnet) -> Self {
-        let key = devnet.new_account(Snm::from_whole(0)).await.unwrap();
-        let supplier = Supplier::new(devnet.connect(&key));
-        let worker = devnet.connect(&devnet.new_account(Snm::from_whole(0)).await.unwrap());
-        supplier.register_worker(&worker).await.unwrap();
-        Self { key, supplier, worker: worker.sender() }
-    }
-
     fn template(&self, price: &str) -> AskTemplate {
         AskTemplate {
             worker: self.worker,

@@ -7,22 +7,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
 
+mod common;
+
 use std::{
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
-use alloy::{
-    primitives::Address,
-    providers::{DynProvider, Provider},
-    signers::local::PrivateKeySigner,
-    transports::http::reqwest::Url,
-};
+use alloy::{primitives::Address, providers::Provider, transports::http::reqwest::Url};
+use common::{Seller, workload_program};
 use snm_agent::signed_ask_publisher::SignedAskPublisher;
 use snm_indexer::{Database, Indexer, IndexerConfig, api};
 use snm_sdk::{
-    Customer, Supplier,
+    Customer,
     devnet::{Devnet, DevnetConfig},
     market::{Ask, OpenAsk, Purchase},
     orderbook::OrderBook,
@@ -32,22 +30,7 @@ use snm_sdk::{
 /// How long any one condition may take to come true on a loaded machine.
 const DEADLINE: Duration = Duration::from_secs(90);
 
-/// A supplier with one worker.
-struct Seller {
-    key: PrivateKeySigner,
-    supplier: Supplier<DynProvider>,
-    worker: Address,
-}
-
 impl Seller {
-    async fn new(devnet: &Devnet) -> Self {
-        let key = devnet.new_account(Snm::from_whole(0)).await.unwrap();
-        let supplier = Supplier::new(devnet.connect(&key));
-        let worker = devnet.connect(&devnet.new_account(Snm::from_whole(0)).await.unwrap());
-        supplier.register_worker(&worker).await.unwrap();
-        Self { key, supplier, worker: worker.sender() }
-    }
-
     /// An ask like the agent's (4 cores, a public IP) at `price`.
     fn ask(&self, price: &str) -> Ask {
         Ask::new(self.supplier.master(), self.worker, per_hour(price))
@@ -92,19 +75,6 @@ impl Drop for AgentProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A workload that writes its stats file (its first argument) with an endpoint, then runs until
-/// killed.
-fn workload_program(dir: &Path) -> PathBuf {
-    let program = dir.join("workload.sh");
-    std::fs::write(
-        &program,
-        "#!/bin/sh\necho '{\"bytes\": 0, \"listen\": \"127.0.0.1:9\"}' > \"$1\"\nexec sleep 600\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&program, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    program
 }
 
 /// The signed asks of `master` the relay serves (`GET /v1/asks?master=`).

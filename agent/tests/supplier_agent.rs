@@ -199,19 +199,6 @@ async fn buy_for(customer: &Customer<DynProvider>, ask: &PlacedAsk, term: Term) 
 /// A fixed term of two hours: the supplier could not close it early but for `end_unserved`.
 const TWO_HOURS: Term = Term::Fixed(Duration::from_secs(7_200));
 
-/// A workload program in the scene's directory: it writes its stats file (the first argument)
-/// with an endpoint, then runs until killed.
-fn workload_program(scene: &Scene) -> PathBuf {
-    let program = scene.path("workload.sh");
-    std::fs::write(
-        &program,
-        "#!/bin/sh\necho '{\"bytes\": 0, \"listen\": \"127.0.0.1:9\"}' > \"$1\"\nexec sleep 600\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&program, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    program
-}
-
 /// The agent's configuration: one worker on 127.0.0.1, one ask, workloads run by `command`.
 fn write_config(dir: &Path, worker: &Client<DynProvider>, command: &[String]) {
     let config = common::agent_toml(worker, command, "100ms");
@@ -348,7 +335,7 @@ async fn a_fixed_term_deal_whose_workload_cannot_start_is_ended_unserved_refundi
     let scene = Scene::start("agent-unserved", DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await;
     let parties = Parties::new(&scene.devnet).await;
     // The program is there when the agent starts, and gone when the deal comes.
-    let program = workload_program(&scene);
+    let program = common::workload_program(&scene.dir);
     write_config(&scene.dir, &parties.worker, &[program.display().to_string(), "{stats}".into()]);
     let agent = Agent::spawn(&scene, &parties.master_key);
     let ask = wait_for_ask(&parties.customer, &parties.master).await;
@@ -383,7 +370,7 @@ async fn a_fixed_term_deal_whose_workload_cannot_start_is_ended_unserved_refundi
 async fn a_deal_whose_workload_died_and_cannot_start_again_is_paid_only_while_it_ran() {
     let scene = Scene::start("agent-died", DevnetConfig { accounts: 2, ..DevnetConfig::default() }).await;
     let parties = Parties::new(&scene.devnet).await;
-    let program = workload_program(&scene);
+    let program = common::workload_program(&scene.dir);
     write_config(&scene.dir, &parties.worker, &[program.display().to_string(), "{stats}".into()]);
     let agent = Agent::spawn(&scene, &parties.master_key);
     let ask = wait_for_ask(&parties.customer, &parties.master).await;

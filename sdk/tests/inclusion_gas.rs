@@ -20,7 +20,7 @@ use snm_sdk::{
     tx::{CLOSE_DEAL_GAS_LIMIT, END_UNSERVED_GAS_LIMIT, SETTLE_GAS_LIMIT},
     units::{Snm, Term},
 };
-use tokio::time::{Instant, sleep, timeout};
+use tokio::time::timeout;
 
 /// Generous bound on every wait of these tests.
 const LIMIT: Duration = Duration::from_secs(60);
@@ -34,20 +34,6 @@ async fn quiet_devnet() -> Arc<Devnet> {
 /// The timestamp of the latest block.
 async fn now(rpc: &DynProvider) -> u64 {
     rpc.get_block_by_number(Default::default()).await.unwrap().unwrap().header.timestamp
-}
-
-/// Waits, with a deadline, until anvil's pool holds a transaction.
-async fn until_pooled(rpc: &DynProvider) {
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        let status: serde_json::Value = rpc.raw_request("txpool_status".into(), ()).await.unwrap();
-        let pending = status["pending"].as_str().map(|q| u64::from_str_radix(q.trim_start_matches("0x"), 16));
-        if matches!(pending, Some(Ok(n)) if n > 0) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "no transaction reached the pool within {LIMIT:?}");
-        sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test]
@@ -65,7 +51,7 @@ async fn a_settle_estimated_with_nothing_to_pay_and_mined_when_it_pays_succeeds(
 
     // Mined ten minutes after the estimate: now it pays.
     let miner = async {
-        until_pooled(&rpc).await;
+        common::until_pooled(&rpc).await;
         rpc.raw_request::<_, serde_json::Value>("evm_setNextBlockTimestamp".into(), (deal.start_time + 600,))
             .await
             .unwrap();

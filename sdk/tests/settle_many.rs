@@ -9,14 +9,14 @@ mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use alloy::providers::{DynProvider, Provider};
+use alloy::providers::Provider;
 use common::World;
 use snm_sdk::{
     devnet::{Devnet, DevnetConfig},
     market::DealId,
     units::{Snm, Term},
 };
-use tokio::time::{Instant, sleep, timeout};
+use tokio::time::timeout;
 
 /// Generous bound on every wait of these tests.
 const LIMIT: Duration = Duration::from_secs(60);
@@ -63,20 +63,6 @@ async fn settles_every_active_deal_in_one_transaction_and_skips_closed_ones() {
     assert!(market.settle_many(batcher, &[]).await.unwrap().is_empty(), "nothing to send");
 }
 
-/// Waits, with a deadline, until anvil's pool holds a transaction.
-async fn until_pooled(rpc: &DynProvider) {
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        let status: serde_json::Value = rpc.raw_request("txpool_status".into(), ()).await.unwrap();
-        let pending = status["pending"].as_str().map(|q| u64::from_str_radix(q.trim_start_matches("0x"), 16));
-        if matches!(pending, Some(Ok(n)) if n > 0) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "no transaction reached the pool within {LIMIT:?}");
-        sleep(Duration::from_millis(10)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_batch_estimated_with_nothing_to_pay_and_mined_when_it_pays_succeeds() {
     let devnet = quiet_devnet().await;
@@ -91,7 +77,7 @@ async fn a_batch_estimated_with_nothing_to_pay_and_mined_when_it_pays_succeeds()
     rpc.raw_request::<_, ()>("evm_setAutomine".into(), (false,)).await.unwrap();
 
     let miner = async {
-        until_pooled(&rpc).await;
+        common::until_pooled(&rpc).await;
         rpc.raw_request::<_, serde_json::Value>("evm_setNextBlockTimestamp".into(), (opened + 600,))
             .await
             .unwrap();

@@ -16,6 +16,7 @@ use alloy::{
 use snm_sdk::{
     bindings::Market,
     market::{Ask, PlacedAsk, Purchase},
+    services::quick_buy_call,
 };
 
 /// Transactions sent before each round of mining.
@@ -96,17 +97,5 @@ pub(crate) fn place_calls(asks: &[Ask]) -> Vec<Vec<u8>> {
 
 /// `quickBuy` of each of `asks` with `purchase`.
 pub(crate) fn buy_calls(asks: &[PlacedAsk], purchase: &Purchase) -> Vec<Vec<u8>> {
-    asks.iter()
-        .map(|ask| {
-            Market::quickBuyCall {
-                askId: ask.id.word(),
-                ask: (&ask.ask).into(),
-                duration: U256::from(purchase.term.secs()),
-                deposit_: purchase.deposit.wei(),
-                image: purchase.image.clone(),
-                configHash: purchase.config_hash,
-            }
-            .abi_encode()
-        })
-        .collect()
+    asks.iter().map(|ask| quick_buy_call(ask, purchase).abi_encode()).collect()
 }

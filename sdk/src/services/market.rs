@@ -159,14 +159,7 @@ impl<P: Provider + Clone> MarketService<P> {
         ask: &PlacedAsk,
         purchase: &Purchase,
     ) -> Result<DealOpened, Error> {
-        let call = Market::quickBuyCall {
-            askId: ask.id.word(),
-            ask: (&ask.ask).into(),
-            duration: U256::from(purchase.term.secs()),
-            deposit_: purchase.deposit.wei(),
-            image: purchase.image.clone(),
-            configHash: purchase.config_hash,
-        };
+        let call = quick_buy_call(ask, purchase);
         Ok((&self.client.send_event::<Market::DealOpened>(Target::Market, call).await?).into())
     }
 
@@ -525,5 +518,19 @@ impl<P: Provider + Clone> MarketService<P> {
         changed += batch.events.iter().filter(|event| book.apply(event)).count();
         book.set_position(stream.position());
         Ok(changed)
+    }
+}
+
+/// The market's `quickBuy` call of `ask` with `purchase`, for callers that sign and send
+/// transactions themselves (presigned batches, say); [`MarketService::quick_buy`] sends it with
+/// its checks.
+pub fn quick_buy_call(ask: &PlacedAsk, purchase: &Purchase) -> Market::quickBuyCall {
+    Market::quickBuyCall {
+        askId: ask.id.word(),
+        ask: (&ask.ask).into(),
+        duration: U256::from(purchase.term.secs()),
+        deposit_: purchase.deposit.wei(),
+        image: purchase.image.clone(),
+        configHash: purchase.config_hash,
     }
 }

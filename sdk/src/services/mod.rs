@@ -37,7 +37,7 @@ mod token;
 
 pub use distributor::{DistributorService, PendingRound, RewardStatus, RewardsPaid};
 pub use escrow::EscrowService;
-pub use market::{MarketEventStream, MarketService};
+pub use market::{MarketEventStream, MarketService, quick_buy_call};
 pub use oracle::OracleService;
 pub(crate) use settle_batch::settle_many_gas_floor;
 pub use signed_asks::{

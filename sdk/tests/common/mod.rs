@@ -157,3 +157,19 @@ pub fn amounts(events: &[snm_sdk::events::Event<snm_sdk::bindings::SNMToken::SNM
         })
         .collect()
 }
+
+/// Waits, up to a minute, until anvil's pool holds a transaction.
+pub async fn until_pooled(rpc: &DynProvider) {
+    use alloy::providers::Provider;
+    const LIMIT: Duration = Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        let status: serde_json::Value = rpc.raw_request("txpool_status".into(), ()).await.unwrap();
+        let pending = status["pending"].as_str().map(|q| u64::from_str_radix(q.trim_start_matches("0x"), 16));
+        if matches!(pending, Some(Ok(n)) if n > 0) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "no transaction reached the pool within {LIMIT:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
