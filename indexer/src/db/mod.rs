@@ -1,6 +1,7 @@
 //! The database: one `sqlx::Any` pool over SQLite or PostgreSQL, the same statements for both
 //! (positional `$n` parameters, BIGINT and TEXT columns only), migrations embedded in the binary.
 
+mod bulk_insert;
 mod reads;
 mod signed_asks;
 
@@ -13,6 +14,7 @@ use sqlx::{
 
 use crate::IndexerError;
 
+pub(crate) use bulk_insert::{BulkInsert, Cell, ColumnType};
 pub use reads::{AskFilter, PageAfter};
 
 /// Which server is behind the pool.
