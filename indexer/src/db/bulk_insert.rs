@@ -127,8 +127,8 @@ impl<const N: usize> BulkInsert<N> {
             self.suffix
         );
         let mut query = sqlx::query(&sql);
-        for array in arrays {
-            query = query.bind(array);
+        for array in &arrays {
+            query = query.bind(array.as_str());
         }
         query.execute(&mut *conn).await?;
         Ok(())
