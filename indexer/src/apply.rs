@@ -13,7 +13,7 @@ use sqlx::AnyConnection;
 
 use crate::{
     IndexerError,
-    db::{int, int_saturating},
+    db::{BulkInsert, Cell, ColumnType, int, int_saturating},
     model::{DealClosing, DealRecord, DealStatus},
 };
 
@@ -90,78 +90,70 @@ fn json<T: serde::Serialize>(table: &'static str, value: &T) -> Result<String, I
     serde_json::to_string(value).map_err(|source| IndexerError::CorruptRow { table, source })
 }
 
-/// Rows per multi-row INSERT: far below SQLite's 32,766 and PostgreSQL's 65,535 parameters.
-pub(crate) const ROWS_PER_INSERT: usize = 500;
-
-/// How a multi-row statement names its parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Placeholders {
-    /// `$1, $2, …` (PostgreSQL).
-    Numbered,
-    /// `?, ?, …` in order (SQLite): SQLite keeps `$N` as a named parameter and finds a name by
-    /// walking the list of names, both when it parses the statement and when sqlx binds each
-    /// argument, so a statement of 7,500 `$N` cost quadratic time (461 events/s at 500 rows per
-    /// statement); nameless ones are bound by position.
-    Positional,
-}
-
-impl Placeholders {
-    pub(crate) fn of(conn: &AnyConnection) -> Self {
-        if conn.backend_name().eq_ignore_ascii_case("sqlite") { Self::Positional } else { Self::Numbered }
-    }
-}
-
-/// `($1, …, $n), ($n+1, …)` or `(?, …), (?, …)`: the VALUES of `rows` rows of `columns`
-/// parameters each.
-pub(crate) fn values(rows: usize, columns: usize, placeholders: Placeholders) -> String {
-    let mut sql = String::with_capacity(rows * columns * 5);
-    for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ", (" });
-        for column in 0..columns {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            match placeholders {
-                Placeholders::Numbered => {
-                    sql.push('$');
-                    sql.push_str(&(row * columns + column + 1).to_string());
-                }
-                Placeholders::Positional => sql.push('?'),
-            }
-        }
-        sql.push(')');
-    }
-    sql
-}
-
 /// Stores `event` and applies it to the state, in `conn`'s transaction.
 pub async fn apply(conn: &mut AnyConnection, event: &LoggedEvent) -> Result<(), IndexerError> {
     apply_all(conn, std::slice::from_ref(event)).await
 }
 
+/// The `events` table: every decoded log.
+const EVENTS: BulkInsert<7> = BulkInsert {
+    table: "events",
+    columns: [
+        ("block", ColumnType::Int),
+        ("log_index", ColumnType::Int),
+        ("tx_hash", ColumnType::Text),
+        ("contract", ColumnType::Text),
+        ("name", ColumnType::Text),
+        ("topics", ColumnType::Text),
+        ("data", ColumnType::Text),
+    ],
+    suffix: "",
+};
+
+/// The `asks` table's placements.
+const ASKS: BulkInsert<15> = BulkInsert {
+    table: "asks",
+    columns: [
+        ("id", ColumnType::Int),
+        ("master", ColumnType::Text),
+        ("worker", ColumnType::Text),
+        ("cpu_milli_cores", ColumnType::Int),
+        ("ram_bytes", ColumnType::Int),
+        ("storage_bytes", ColumnType::Int),
+        ("gpu_count", ColumnType::Int),
+        ("gpu_mem_bytes", ColumnType::Int),
+        ("net_up_bps", ColumnType::Int),
+        ("net_down_bps", ColumnType::Int),
+        ("flags", ColumnType::Int),
+        ("region", ColumnType::Int),
+        ("price_key", ColumnType::Text),
+        ("body", ColumnType::Text),
+        ("valid_from", ColumnType::Int),
+    ],
+    suffix: "",
+};
+
 /// Stores `events` (in chain order) and applies them to the state, in `conn`'s transaction: the
-/// event rows, and each run of consecutive placements, as multi-row INSERTs (one round trip per
-/// 500 rows instead of one per row); everything else statement by statement, in order.
+/// event rows, and each run of consecutive placements, in bulk (`BulkInsert`: one statement per
+/// 500 rows on SQLite, per 10,000 on PostgreSQL); everything else statement by statement, in
+/// order.
 pub async fn apply_all(conn: &mut AnyConnection, events: &[LoggedEvent]) -> Result<(), IndexerError> {
-    for chunk in events.chunks(ROWS_PER_INSERT) {
-        let sql = format!(
-            "INSERT INTO events (block, log_index, tx_hash, contract, name, topics, data) VALUES {}",
-            values(chunk.len(), 7, Placeholders::of(conn))
-        );
-        let mut query = sqlx::query(&sql);
-        for event in chunk {
+    let rows = events
+        .iter()
+        .map(|event| {
             let topics: Vec<String> = event.topics.iter().map(|t| format!("{t:#x}")).collect();
-            query = query
-                .bind(int("block", event.block)?)
-                .bind(int("log index", event.log_index)?)
-                .bind(format!("{:#x}", event.transaction))
-                .bind(event.contract())
-                .bind(event.name())
-                .bind(topics.join(","))
-                .bind(format!("{:#x}", event.data));
-        }
-        query.execute(&mut *conn).await?;
-    }
+            Ok([
+                Cell::Int(int("block", event.block)?),
+                Cell::Int(int("log index", event.log_index)?),
+                Cell::Text(format!("{:#x}", event.transaction)),
+                event.contract().into(),
+                event.name().into(),
+                Cell::Text(topics.join(",")),
+                Cell::Text(format!("{:#x}", event.data)),
+            ])
+        })
+        .collect::<Result<Vec<_>, IndexerError>>()?;
+    EVENTS.run(conn, &rows).await?;
     let mut next = 0;
     while next < events.len() {
         let placements: Vec<PlacedAsk> = events[next..]
@@ -180,9 +172,7 @@ pub async fn apply_all(conn: &mut AnyConnection, events: &[LoggedEvent]) -> Resu
             next += 1;
         } else {
             next += placements.len();
-            for chunk in placements.chunks(ROWS_PER_INSERT) {
-                insert_asks(conn, chunk).await?;
-            }
+            insert_asks(conn, &placements).await?;
         }
     }
     Ok(())
@@ -419,35 +409,32 @@ async fn apply_market(
     }
 }
 
-/// Inserts open asks, one multi-row statement.
+/// Inserts open asks, in bulk.
 async fn insert_asks(conn: &mut AnyConnection, asks: &[PlacedAsk]) -> Result<(), IndexerError> {
-    let sql = format!(
-        "INSERT INTO asks (id, master, worker, cpu_milli_cores, ram_bytes, storage_bytes, gpu_count, gpu_mem_bytes, \
-         net_up_bps, net_down_bps, flags, region, price_key, body, valid_from) VALUES {}",
-        values(asks.len(), 15, Placeholders::of(conn))
-    );
-    let mut query = sqlx::query(&sql);
-    for ask in asks {
-        let resources = &ask.ask.resources;
-        query = query
-            .bind(int("ask id", ask.id.0)?)
-            .bind(address_key(ask.ask.master))
-            .bind(address_key(ask.ask.worker))
-            .bind(int_saturating(resources.cpu_milli_cores))
-            .bind(int_saturating(resources.ram_bytes))
-            .bind(int_saturating(resources.storage_bytes))
-            .bind(int_saturating(resources.gpu_count))
-            .bind(int_saturating(resources.gpu_mem_bytes))
-            .bind(int_saturating(resources.net_up_bps))
-            .bind(int_saturating(resources.net_down_bps))
-            .bind(flags_int(ask.ask.flags.bits()))
-            .bind(i64::from(ask.ask.region))
-            .bind(price_key(ask.ask.price))
-            .bind(json("asks", ask)?)
-            .bind(int("block", ask.block)?);
-    }
-    query.execute(&mut *conn).await?;
-    Ok(())
+    let rows = asks
+        .iter()
+        .map(|ask| {
+            let resources = &ask.ask.resources;
+            Ok([
+                Cell::Int(int("ask id", ask.id.0)?),
+                Cell::Text(address_key(ask.ask.master)),
+                Cell::Text(address_key(ask.ask.worker)),
+                Cell::Int(int_saturating(resources.cpu_milli_cores)),
+                Cell::Int(int_saturating(resources.ram_bytes)),
+                Cell::Int(int_saturating(resources.storage_bytes)),
+                Cell::Int(int_saturating(resources.gpu_count)),
+                Cell::Int(int_saturating(resources.gpu_mem_bytes)),
+                Cell::Int(int_saturating(resources.net_up_bps)),
+                Cell::Int(int_saturating(resources.net_down_bps)),
+                Cell::Int(flags_int(ask.ask.flags.bits())),
+                Cell::Int(i64::from(ask.ask.region)),
+                Cell::Text(price_key(ask.ask.price)),
+                Cell::Text(json("asks", ask)?),
+                Cell::Int(int("block", ask.block)?),
+            ])
+        })
+        .collect::<Result<Vec<_>, IndexerError>>()?;
+    ASKS.run(conn, &rows).await
 }
 
 /// Network flags as BIGINT: the same 64 bits, so that `flags & wanted = wanted` holds in SQL

@@ -33,8 +33,8 @@ use sqlx::Connection;
 
 use crate::{
     Database, IndexerError,
-    apply::{ContractEvent, LoggedEvent, Placeholders, ROWS_PER_INSERT, address_key, apply_all, values},
-    db::{LOG_TABLES, VERSIONED_TABLES, int, int_saturating, uint},
+    apply::{ContractEvent, LoggedEvent, address_key, apply_all},
+    db::{BulkInsert, Cell, ColumnType, LOG_TABLES, VERSIONED_TABLES, int, int_saturating, uint},
     headers::{BlockHeader, headers},
     model::HealthView,
     oracle_seed,
@@ -473,24 +473,31 @@ impl<P: Provider> Indexer<P> {
     }
 }
 
+/// The `blocks` table: a block read again after a reorganisation replaces the orphaned one.
+const BLOCKS: BulkInsert<4> = BulkInsert {
+    table: "blocks",
+    columns: [
+        ("number", ColumnType::Int),
+        ("hash", ColumnType::Text),
+        ("parent_hash", ColumnType::Text),
+        ("timestamp", ColumnType::Int),
+    ],
+    suffix: "ON CONFLICT (number) DO UPDATE SET hash = excluded.hash, parent_hash = excluded.parent_hash, \
+             timestamp = excluded.timestamp",
+};
+
 /// Stores the hash, parent hash and timestamp of every block of a batch, in its transaction.
 async fn store_blocks(conn: &mut sqlx::AnyConnection, headers: &[BlockHeader]) -> Result<(), IndexerError> {
-    for chunk in headers.chunks(ROWS_PER_INSERT) {
-        let sql = format!(
-            "INSERT INTO blocks (number, hash, parent_hash, timestamp) VALUES {} \
-             ON CONFLICT (number) DO UPDATE SET hash = excluded.hash, parent_hash = excluded.parent_hash, \
-             timestamp = excluded.timestamp",
-            values(chunk.len(), 4, Placeholders::of(conn))
-        );
-        let mut query = sqlx::query(&sql);
-        for header in chunk {
-            query = query
-                .bind(int("block", header.block())?)
-                .bind(format!("{:#x}", header.hash))
-                .bind(format!("{:#x}", header.parent_hash))
-                .bind(int_saturating(header.timestamp.to()));
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
+    let rows = headers
+        .iter()
+        .map(|header| {
+            Ok([
+                Cell::Int(int("block", header.block())?),
+                Cell::Text(format!("{:#x}", header.hash)),
+                Cell::Text(format!("{:#x}", header.parent_hash)),
+                Cell::Int(int_saturating(header.timestamp.to())),
+            ])
+        })
+        .collect::<Result<Vec<_>, IndexerError>>()?;
+    BLOCKS.run(conn, &rows).await
 }
