@@ -36,10 +36,10 @@ impl SharedClock {
     /// kept: the next caller reads again.
     pub async fn now<P: Provider + Clone>(&self, client: &Client<P>) -> Result<u64, Error> {
         let mut last = self.last.lock().await;
-        if let Some((at, now)) = *last {
-            if at.elapsed() < self.every {
-                return Ok(now);
-            }
+        if let Some((at, now)) = *last
+            && at.elapsed() < self.every
+        {
+            return Ok(now);
         }
         let now = client.now().await?;
         *last = Some((Instant::now(), now));

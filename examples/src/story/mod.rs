@@ -9,8 +9,8 @@
 //! supplier claims. It ends with a table per supplier, the gas of every kind of transaction beside
 //! SONM's, and the check that every SNM minted is accounted for.
 
-pub mod campaign;
 pub mod buys;
+pub mod campaign;
 pub mod claims;
 pub mod footprint;
 pub mod indexer_sidecar;
@@ -327,7 +327,10 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let picks = picks.into_iter().map(|(ask, purchase, _, _)| (ask, purchase)).collect();
     let opened: Vec<DealOpened> = buys::buy_all(&customer, picks, buys::BUYS_AT_ONCE).await?;
     for (deal, (how, price)) in opened.iter().zip(shown) {
-        println!("      deal {:>3}: worker {} at {price} for {} ({how} ask)", deal.id, deal.worker, deal.deposit);
+        println!(
+            "      deal {:>3}: worker {} at {price} for {} ({how} ask)",
+            deal.id, deal.worker, deal.deposit
+        );
     }
     let deals: Vec<DealId> = opened.iter().map(|deal| deal.id).collect();
     if deals.len() != first {

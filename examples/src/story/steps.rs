@@ -137,7 +137,7 @@ mod tests {
             describe(&timing),
             "1.2 s, 19 requests (eth_sendRawTransaction 9, eth_call 7, eth_getLogs 2)"
         );
-        assert_eq!(scale_line(&[timing.clone()]), "steps: 3=1.2s/19");
+        assert_eq!(scale_line(std::slice::from_ref(&timing)), "steps: 3=1.2s/19");
         assert_eq!(
             method_lines(&[timing]),
             vec!["methods 3: eth_sendRawTransaction=9 eth_call=7 eth_getLogs=2 eth_chainId=1"]
