@@ -271,7 +271,11 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let customer_key = devnet.new_account(funds).await?;
     let customer = Customer::new(devnet.connect(&customer_key));
     customer.token().approve_market(funds).await?;
-    // With the market data service, the customer reads the book (placed and signed asks) from it.
+    // With the market data service, the customer reads the book (placed and signed asks) from it,
+    // once it indexed the block of the last ask placed (else that ask may be missing).
+    if let Some(sidecar) = &indexer {
+        sidecar.stats_after(devnet.block_number().await?).await?;
+    }
     let mut book = match &relay {
         Some(indexer) => OrderBook::from_indexer(indexer).await?,
         None => customer.market().order_book().await?,
