@@ -28,15 +28,18 @@ use snm_sdk::{
 };
 use tokio::sync::Mutex;
 
+use crate::shared_clock::SharedClock;
+
 /// The deal events of the agents of one process, read once for all (see the
 /// [module](self) documentation). Clones share the reader.
 pub struct DealFeed<P> {
     inner: Arc<Mutex<FeedReader<P>>>,
+    clock: SharedClock,
 }
 
 impl<P> Clone for DealFeed<P> {
     fn clone(&self) -> Self {
-        Self { inner: self.inner.clone() }
+        Self { inner: self.inner.clone(), clock: self.clock.clone() }
     }
 }
 
@@ -88,7 +91,12 @@ impl<P: Provider + Clone> DealFeed<P> {
             last_read: None,
             every,
         };
-        Self { inner: Arc::new(Mutex::new(reader)) }
+        Self { inner: Arc::new(Mutex::new(reader)), clock: SharedClock::new(every) }
+    }
+
+    /// The chain's time for the feed's agents, read at most once per the feed's interval.
+    pub fn clock(&self) -> SharedClock {
+        self.clock.clone()
     }
 
     /// The deals of `supplier`'s master after `position`: from this feed when it has not read past

@@ -41,6 +41,7 @@ pub mod pricing;
 pub mod publishing_config;
 pub mod runtime;
 mod settlement;
+pub mod shared_clock;
 pub mod signed_ask_publisher;
 pub mod state;
 
@@ -329,6 +330,8 @@ pub struct SupplierAgent<P, R> {
     store: StateStore,
     state: AgentState,
     watch: DealSource<P>,
+    /// The chain's time shared with the other agents of the feed, if it has one.
+    clock: Option<shared_clock::SharedClock>,
     book: OrderBook,
     /// Which asks' workers were free when the book was last read, and when.
     book_read: Option<(Vec<bool>, Instant)>,
@@ -426,6 +429,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             store,
             state,
             watch,
+            clock: feed.map(DealFeed::clock),
             book,
             book_read: None,
             settlements: Settlements::default(),
@@ -812,7 +816,11 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         if !any_open || !self.retries.due(&Action::ReadTime) {
             return None;
         }
-        match self.supplier.client().now().await {
+        let read = match &self.clock {
+            Some(clock) => clock.now(self.supplier.client()).await,
+            None => self.supplier.client().now().await,
+        };
+        match read {
             Ok(now) => {
                 self.retries.succeed(&Action::ReadTime);
                 Some(now)

@@ -189,6 +189,9 @@ fn print_cost(s: &Summary) {
         s.gas.reverted()
     );
     println!("{}", story::steps::scale_line(&s.steps));
+    for line in story::steps::method_lines(&s.steps) {
+        println!("{line}");
+    }
 }
 
 /// A program built next to this one (such as `snm-proxy` beside `quickstart`), if it is there.

@@ -9,6 +9,7 @@
 //! supplier claims. It ends with a table per supplier, the gas of every kind of transaction beside
 //! SONM's, and the check that every SNM minted is accounted for.
 
+pub mod buys;
 pub mod campaign;
 pub mod claims;
 pub mod footprint;
@@ -270,7 +271,11 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let customer_key = devnet.new_account(funds).await?;
     let customer = Customer::new(devnet.connect(&customer_key));
     customer.token().approve_market(funds).await?;
-    // With the market data service, the customer reads the book (placed and signed asks) from it.
+    // With the market data service, the customer reads the book (placed and signed asks) from it,
+    // once it indexed the block of the last ask placed (else that ask may be missing).
+    if let Some(sidecar) = &indexer {
+        sidecar.stats_after(devnet.block_number().await?).await?;
+    }
     let mut book = match &relay {
         Some(indexer) => OrderBook::from_indexer(indexer).await?,
         None => customer.market().order_book().await?,
@@ -298,8 +303,7 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     // The customer's secret opens every proxy it buys; its keccak is public on chain, so it is
     // random (256 bits), not chosen.
     let secret = ProxySecret::generate().context("no system randomness for the proxy secret")?;
-    let mut deals: Vec<DealId> = Vec::new();
-    let mut opened: Vec<DealOpened> = Vec::new();
+    let mut picks = Vec::new();
     loop {
         // Placed or signed, whichever is cheapest.
         let ask = match customer.best_offer(&book, &wanted, budget_per_proxy).await {
@@ -321,17 +325,18 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
         let deposit = price.snm_needed_up(TERM.as_secs(), rate).context("the deposit overflows")?;
         let purchase =
             Purchase::new(Term::Fixed(TERM), deposit, "snm/proxy:1").config_hash(secret.config_hash());
-        let deal = customer.buy(&ask, &purchase).await?;
-        println!(
-            "      deal {:>3}: worker {} at {} for {} ({how} ask)",
-            deal.id,
-            deal.worker,
-            price.to_per_hour(),
-            deal.deposit
-        );
-        deals.push(deal.id);
-        opened.push(deal);
+        picks.push((ask, purchase, how, price));
     }
+    let shown: Vec<_> = picks.iter().map(|(_, _, how, price)| (*how, price.to_per_hour())).collect();
+    let picks = picks.into_iter().map(|(ask, purchase, _, _)| (ask, purchase)).collect();
+    let opened: Vec<DealOpened> = buys::buy_all(&customer, picks, buys::BUYS_AT_ONCE).await?;
+    for (deal, (how, price)) in opened.iter().zip(shown) {
+        println!(
+            "      deal {:>3}: worker {} at {price} for {} ({how} ask)",
+            deal.id, deal.worker, deal.deposit
+        );
+    }
+    let deals: Vec<DealId> = opened.iter().map(|deal| deal.id).collect();
     if deals.len() != first {
         bail!("bought {} proxies of {first}", deals.len());
     }
@@ -488,13 +493,18 @@ async fn wait_for_withdrawals(
     limit: Duration,
 ) -> anyhow::Result<()> {
     let start = Instant::now();
+    // Only those not withdrawn yet are read again: N reads a round at 1,000 suppliers loaded the
+    // node while the last agents closed.
+    let mut waiting: Vec<&Supplier<DynProvider>> = suppliers.iter().map(|(supplier, _)| supplier).collect();
     loop {
-        let mut left = 0;
-        for (supplier, _) in suppliers {
+        let mut still = Vec::with_capacity(waiting.len());
+        for supplier in waiting {
             if supplier.escrow().earnings(supplier.master()).await? > Snm::ZERO {
-                left += 1;
+                still.push(supplier);
             }
         }
+        waiting = still;
+        let left = waiting.len();
         if left == 0 {
             println!("      earnings withdrawn by every agent");
             return Ok(());

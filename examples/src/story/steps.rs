@@ -103,6 +103,20 @@ pub fn scale_line(timings: &[StepTiming]) -> String {
     format!("steps: {}", parts.join(" "))
 }
 
+/// One line per step for benchmarks: `methods 6: eth_call=12 eth_getLogs=3 …` (every method, most
+/// used first), to tell which reads grow with the number of suppliers.
+pub fn method_lines(timings: &[StepTiming]) -> Vec<String> {
+    timings
+        .iter()
+        .map(|t| {
+            let mut methods: Vec<(&String, &u64)> = t.requests.iter().collect();
+            methods.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let parts: Vec<String> = methods.iter().map(|(m, c)| format!("{m}={c}")).collect();
+            format!("methods {}: {}", t.step, parts.join(" "))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,7 +137,11 @@ mod tests {
             describe(&timing),
             "1.2 s, 19 requests (eth_sendRawTransaction 9, eth_call 7, eth_getLogs 2)"
         );
-        assert_eq!(scale_line(&[timing]), "steps: 3=1.2s/19");
+        assert_eq!(scale_line(std::slice::from_ref(&timing)), "steps: 3=1.2s/19");
+        assert_eq!(
+            method_lines(&[timing]),
+            vec!["methods 3: eth_sendRawTransaction=9 eth_call=7 eth_getLogs=2 eth_chainId=1"]
+        );
     }
 
     #[test]

@@ -71,7 +71,15 @@ const RAMP_PARTS: u32 = 16;
 
 /// The pauses between the polls of one receipt: [`FAST_POLLS`] of a millisecond, then doubling
 /// from 2 ms up to the poll interval, and never below a floor that doubles from a sixteenth of
-/// the least pause ([`MiningPace::least_pause`]) up to it.
+/// the least pause ([`MiningPace::least_pause`]) up to it, nor below a quarter of the time waited
+/// so far (at most [`MOST_LEAST_PAUSE`]).
+///
+/// The last bound keeps a long wait's polls few: a transaction queued behind a thousand others
+/// (the main job's 1,000 agents settling at once, a node mining each in 60 ms) waits about a minute
+/// whatever its client learned before, and polled every `poll_interval` (100 ms) that made 50
+/// receipt polls per transaction, 80,000 in the step, each one more request for the very node
+/// everyone waited on. Now the polls of a wait of T are about log(T) many; a receipt is seen at
+/// most a quarter of its wait late.
 #[derive(Debug)]
 pub(crate) struct PollSchedule {
     polls: u32,
@@ -79,19 +87,34 @@ pub(crate) struct PollSchedule {
     floor: Duration,
     least: Duration,
     poll_interval: Duration,
+    /// The pauses handed out so far.
+    waited: Duration,
 }
 
 impl PollSchedule {
     /// The schedule of a wait with the client's `least` pause and its options' `poll_interval`.
     pub(crate) fn new(least: Duration, poll_interval: Duration) -> Self {
-        Self { polls: 0, pause: Duration::from_millis(1), floor: least / RAMP_PARTS, least, poll_interval }
+        Self {
+            polls: 0,
+            pause: Duration::from_millis(1),
+            floor: least / RAMP_PARTS,
+            least,
+            poll_interval,
+            waited: Duration::ZERO,
+        }
     }
 
     /// The pause before the next poll.
     pub(crate) fn next_pause(&mut self) -> Duration {
         // The fast polls first: an idle devnet mines in them, whatever the client learned while
         // the node was busy.
-        let pause = if self.polls < FAST_POLLS { self.pause } else { self.pause.max(self.floor) };
+        let pause = if self.polls < FAST_POLLS {
+            self.pause
+        } else {
+            let late = (self.waited / POLLS_PER_MINING).min(MOST_LEAST_PAUSE);
+            self.pause.max(self.floor).max(late)
+        };
+        self.waited += pause;
         self.polls += 1;
         if self.polls > FAST_POLLS {
             self.floor = (self.floor * 2).min(self.least);
@@ -125,6 +148,21 @@ mod tests {
             [1, 1, 1, 1, 2, 5, 10, 20, 40, 64],
             "then the poll interval's ramp"
         );
+    }
+
+    #[test]
+    fn a_long_wait_is_polled_ever_more_rarely() {
+        let mut schedule = PollSchedule::new(Duration::ZERO, Duration::from_millis(100));
+        let (mut waited, mut polls) = (Duration::ZERO, 0);
+        while waited < Duration::from_secs(60) {
+            let pause = schedule.next_pause();
+            assert!(pause <= MOST_LEAST_PAUSE, "never more than {MOST_LEAST_PAUSE:?} apart: {pause:?}");
+            waited += pause;
+            polls += 1;
+        }
+        // Every 100 ms that would be 600 polls.
+        assert!(polls < 50, "{polls} polls for a minute's wait");
+        assert_eq!(schedule.next_pause(), MOST_LEAST_PAUSE);
     }
 
     #[test]
