@@ -13,7 +13,7 @@ use sqlx::AnyConnection;
 
 use crate::{
     IndexerError,
-    db::{BulkInsert, Cell, ColumnType, int, int_saturating},
+    db::{Backend, BulkInsert, Cell, ColumnType, Rows, commit_without_flush, int, int_saturating},
     model::{DealClosing, DealRecord, DealStatus},
 };
 
@@ -133,11 +133,41 @@ const ASKS: BulkInsert<15> = BulkInsert {
     suffix: "",
 };
 
-/// Stores `events` (in chain order) and applies them to the state, in `conn`'s transaction: the
-/// event rows, and each run of consecutive placements, in bulk (`BulkInsert`: one statement per
-/// 500 rows on SQLite, per 10,000 on PostgreSQL); everything else statement by statement, in
-/// order.
-pub async fn apply_all(conn: &mut AnyConnection, events: &[LoggedEvent]) -> Result<(), IndexerError> {
+/// A batch of events made into rows before its transaction ([`prepare`]): the event rows and
+/// every run of consecutive placements encoded for the database's bulk inserts, the other events
+/// kept to be applied statement by statement, in order ([`write`]). Building it is the CPU work of
+/// a batch (JSON bodies, hexadecimal texts, PostgreSQL's array literals): the follower does it for
+/// the next batch while the database writes this one.
+#[derive(Clone, Debug)]
+pub struct PreparedBatch {
+    events: Rows<7>,
+    steps: Vec<StateStep>,
+    count: usize,
+}
+
+impl PreparedBatch {
+    /// Events in the batch.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether it holds no event.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+/// One step of a batch's state changes, in chain order.
+#[derive(Clone, Debug)]
+enum StateStep {
+    /// A run of consecutive placements, inserted in bulk.
+    Asks(Rows<15>),
+    /// Any other event.
+    Apply(Box<LoggedEvent>),
+}
+
+/// `events` (in chain order) made into the rows `backend` binds (see [`PreparedBatch`]).
+pub fn prepare(backend: Backend, events: &[LoggedEvent]) -> Result<PreparedBatch, IndexerError> {
     let rows = events
         .iter()
         .map(|event| {
@@ -153,7 +183,7 @@ pub async fn apply_all(conn: &mut AnyConnection, events: &[LoggedEvent]) -> Resu
             ])
         })
         .collect::<Result<Vec<_>, IndexerError>>()?;
-    EVENTS.run(conn, &rows).await?;
+    let mut steps = Vec::new();
     let mut next = 0;
     while next < events.len() {
         let placements: Vec<PlacedAsk> = events[next..]
@@ -168,14 +198,36 @@ pub async fn apply_all(conn: &mut AnyConnection, events: &[LoggedEvent]) -> Resu
             })
             .collect();
         if placements.is_empty() {
-            apply_state(conn, &events[next]).await?;
+            steps.push(StateStep::Apply(Box::new(events[next].clone())));
             next += 1;
         } else {
             next += placements.len();
-            insert_asks(conn, &placements).await?;
+            steps.push(StateStep::Asks(ASKS.encode(backend, ask_rows(&placements)?)));
+        }
+    }
+    Ok(PreparedBatch { events: EVENTS.encode(backend, rows), steps, count: events.len() })
+}
+
+/// Stores a [`prepare`]d batch and applies it to the state, in `conn`'s transaction: the event
+/// rows, and each run of consecutive placements, in bulk (`BulkInsert`: one statement per 2,000
+/// rows on SQLite, per 10,000 on PostgreSQL); everything else statement by statement, in order.
+/// `batch` must have been prepared for `conn`'s backend.
+pub async fn write(conn: &mut AnyConnection, batch: &PreparedBatch) -> Result<(), IndexerError> {
+    EVENTS.write(conn, &batch.events).await?;
+    for step in &batch.steps {
+        match step {
+            StateStep::Asks(rows) => ASKS.write(conn, rows).await?,
+            StateStep::Apply(event) => apply_state(conn, event).await?,
         }
     }
     Ok(())
+}
+
+/// Stores `events` (in chain order) and applies them to the state, in `conn`'s transaction
+/// ([`prepare`] then [`write`]).
+pub async fn apply_all(conn: &mut AnyConnection, events: &[LoggedEvent]) -> Result<(), IndexerError> {
+    let batch = prepare(Backend::of(conn), events)?;
+    write(conn, &batch).await
 }
 
 /// What `event` changes in the state tables.
@@ -411,8 +463,12 @@ async fn apply_market(
 
 /// Inserts open asks, in bulk.
 async fn insert_asks(conn: &mut AnyConnection, asks: &[PlacedAsk]) -> Result<(), IndexerError> {
-    let rows = asks
-        .iter()
+    ASKS.run(conn, ask_rows(asks)?).await
+}
+
+/// The `asks` rows of placements.
+fn ask_rows(asks: &[PlacedAsk]) -> Result<Vec<[Cell; 15]>, IndexerError> {
+    asks.iter()
         .map(|ask| {
             let resources = &ask.ask.resources;
             Ok([
@@ -433,8 +489,7 @@ async fn insert_asks(conn: &mut AnyConnection, asks: &[PlacedAsk]) -> Result<(),
                 Cell::Int(int("block", ask.block)?),
             ])
         })
-        .collect::<Result<Vec<_>, IndexerError>>()?;
-    ASKS.run(conn, &rows).await
+        .collect()
 }
 
 /// Network flags as BIGINT: the same 64 bits, so that `flags & wanted = wanted` holds in SQL
@@ -670,10 +725,18 @@ async fn apply_distributor(
 /// Stores and applies `events` in one transaction (what the follower does per batch, without
 /// moving its position): for loading and measuring.
 pub async fn apply_batch(db: &crate::Database, events: &[LoggedEvent]) -> Result<(), IndexerError> {
+    write_batch(db, &prepare(db.backend(), events)?).await
+}
+
+/// Writes a [`prepare`]d batch in one transaction, committed as the follower commits its batches
+/// (without waiting for the disk on PostgreSQL: `db::commit_without_flush`), without moving its
+/// position: for loading and measuring.
+pub async fn write_batch(db: &crate::Database, batch: &PreparedBatch) -> Result<(), IndexerError> {
     use sqlx::Connection;
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
-    apply_all(&mut tx, events).await?;
+    commit_without_flush(&mut tx).await?;
+    write(&mut tx, batch).await?;
     tx.commit().await?;
     Ok(())
 }

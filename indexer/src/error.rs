@@ -62,6 +62,9 @@ pub enum IndexerError {
         /// The chain in the database.
         found_chain: i64,
     },
+    /// The runtime is shutting down: a batch's decoding was cancelled.
+    #[error("the indexer is shutting down")]
+    ShuttingDown,
     /// A number does not fit the database's 64-bit integers.
     #[error("{what} {value} does not fit a 64-bit signed integer")]
     TooLarge {

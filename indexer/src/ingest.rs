@@ -33,8 +33,11 @@ use sqlx::Connection;
 
 use crate::{
     Database, IndexerError,
-    apply::{ContractEvent, LoggedEvent, address_key, apply_all},
-    db::{BulkInsert, Cell, ColumnType, LOG_TABLES, VERSIONED_TABLES, int, int_saturating, uint},
+    apply::{ContractEvent, LoggedEvent, PreparedBatch, address_key, prepare, write},
+    db::{
+        Backend, BulkInsert, Cell, ColumnType, LOG_TABLES, Rows, VERSIONED_TABLES, commit_without_flush, int,
+        int_saturating, uint,
+    },
     headers::{BlockHeader, headers},
     model::HealthView,
     oracle_seed,
@@ -207,8 +210,9 @@ impl<P: Provider> Indexer<P> {
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), IndexerError> {
         let mut shutdown = std::pin::pin!(shutdown);
         let mut backoff = Duration::ZERO;
+        let mut pending = None;
         loop {
-            let pause = match self.step().await {
+            let pause = match self.step_overlapped(&mut pending).await {
                 Ok(Step::Applied { .. } | Step::RolledBack { .. } | Step::Raced) => {
                     backoff = Duration::ZERO;
                     Duration::ZERO
@@ -245,7 +249,8 @@ impl<P: Provider> Indexer<P> {
 
     /// Steps until the confirmed head is applied; returns the last block applied.
     pub async fn catch_up(&mut self) -> Result<Option<u64>, IndexerError> {
-        while self.step().await? != Step::UpToDate {}
+        let mut pending = None;
+        while self.step_overlapped(&mut pending).await? != Step::UpToDate {}
         Ok(self.next_block().await?.checked_sub(1))
     }
 
@@ -287,6 +292,52 @@ impl<P: Provider> Indexer<P> {
     /// from the block read at its number. A first parent that differs is a reorganisation (rolled
     /// back); a difference inside the batch is the chain moving while it was read (nothing kept).
     pub async fn step(&mut self) -> Result<Step, IndexerError> {
+        let mut pending = None;
+        let step = self.step_overlapped(&mut pending).await?;
+        if let Some(batch) = pending {
+            commit(&self.db, &batch).await?;
+            self.health.update(|h| h.indexed_block = Some(batch.end));
+        }
+        Ok(step)
+    }
+
+    /// A [`Self::step`] that leaves the batch it read in `pending`, committed by the next call
+    /// while it reads (and builds) the batch after: the node's answers, their decoding and the
+    /// rows' building then run beside the database's writing. Order is kept: a batch is read as
+    /// following `pending` (its last block must be the next one's parent), and committed before
+    /// the next is kept, rolled back or reported; each still commits alone with its position. On
+    /// return, `pending` holds the batch read (when [`Step::Applied`]) or nothing, every earlier
+    /// one committed; a batch left pending when the caller stops is simply read again.
+    async fn step_overlapped(&mut self, pending: &mut Option<ReadBatch>) -> Result<Step, IndexerError> {
+        let committing = pending.take();
+        let tip = committing.as_ref().map(ReadBatch::tip);
+        let db = self.db.clone();
+        let commit_pending = async {
+            match &committing {
+                Some(batch) => commit(&db, batch).await.map(|()| Some(batch.end)),
+                None => Ok(None),
+            }
+        };
+        let (read, committed) = tokio::join!(self.read(tip), commit_pending);
+        if let Some(end) = committed? {
+            self.health.update(|h| h.indexed_block = Some(end));
+        }
+        match read? {
+            Read::Batch(batch) => {
+                let step = Step::Applied { to_block: batch.end, events: batch.rows.len() };
+                tracing::debug!(from = batch.from, to = batch.end, events = batch.rows.len(), "applied");
+                *pending = Some(batch);
+                Ok(step)
+            }
+            Read::Reorganised { head } => self.roll_back(head).await,
+            Read::UpToDate => Ok(Step::UpToDate),
+            Read::Raced => Ok(Step::Raced),
+        }
+    }
+
+    /// Reads the next batch of confirmed blocks after `tip` (after the stored blocks when `None`)
+    /// and builds its rows, or finds that the newest block of `tip` left the chain.
+    async fn read(&mut self, tip: Option<Tip>) -> Result<Read, IndexerError> {
         self.rpc_calls += 1;
         let head = self.provider.get_block_number().await?;
         self.health.update(|h| {
@@ -294,8 +345,10 @@ impl<P: Provider> Indexer<P> {
             h.status = "ok";
             h.last_error = None;
         });
-        let newest = self.newest_stored().await?;
-        let next = self.next_block().await?;
+        let Tip { next, newest } = match tip {
+            Some(tip) => tip,
+            None => Tip { newest: self.newest_stored().await?, next: self.next_block().await? },
+        };
         let target = head.saturating_sub(self.config.confirmations);
         // The newest stored block is checked through the batch's first header when the batch
         // follows it, on its own otherwise (nothing to apply, or a database written before every
@@ -305,26 +358,26 @@ impl<P: Provider> Indexer<P> {
             && (next > target || !follows)
             && !self.canonical(*number, hash, head).await?
         {
-            return self.roll_back(head).await;
+            return Ok(Read::Reorganised { head });
         }
         if next > target {
-            return Ok(Step::UpToDate);
+            return Ok(Read::UpToDate);
         }
         let end = target.min(next.saturating_add(self.config.max_blocks_per_batch.max(1) - 1));
         let numbers: Vec<u64> = (next..=end).collect();
         let Some(headers) = self.headers(&numbers).await?.into_iter().collect::<Option<Vec<_>>>() else {
-            return Ok(Step::Raced);
+            return Ok(Read::Raced);
         };
         if let (Some((_, hash)), Some(first)) = (&newest, headers.first())
             && follows
             && format!("{:#x}", first.parent_hash) != *hash
         {
-            return self.roll_back(head).await;
+            return Ok(Read::Reorganised { head });
         }
         if headers.windows(2).any(|pair| pair[1].parent_hash != pair[0].hash) {
-            return Ok(Step::Raced);
+            return Ok(Read::Raced);
         }
-        let Some(&last) = headers.last() else { return Ok(Step::UpToDate) };
+        let Some(&last) = headers.last() else { return Ok(Read::UpToDate) };
         let deployment = self.config.deployment;
         let addresses: Vec<Address> =
             [Some(deployment.market), Some(deployment.oracle), deployment.distributor]
@@ -336,81 +389,28 @@ impl<P: Provider> Indexer<P> {
             self.provider.get_logs(&Filter::new().address(addresses).from_block(next).to_block(end)).await?;
         // The chain must not have moved under the read: the batch's last block is read again.
         if self.header(end).await?.hash != last.hash {
-            return Ok(Step::Raced);
+            return Ok(Read::Raced);
         }
-        let mut events = Vec::with_capacity(logs.len());
-        for log in &logs {
-            let (Some(number), Some(hash)) = (log.block_number, log.block_hash) else { continue };
-            let read = number.checked_sub(next).and_then(|i| headers.get(usize::try_from(i).ok()?));
-            if read.is_none_or(|header| header.hash != hash) {
-                return Ok(Step::Raced);
-            }
-            if let Some(event) = self.decode(log)? {
-                events.push(event);
-            }
-        }
-        let count = events.len();
-        self.commit(&events, &headers, end).await?;
-        self.health.update(|h| h.indexed_block = Some(end));
-        tracing::debug!(from = next, to = end, events = count, "applied");
-        Ok(Step::Applied { to_block: end, events: count })
-    }
-
-    fn decode(&self, log: &Log) -> Result<Option<LoggedEvent>, IndexerError> {
-        let (Some(block), Some(log_index)) = (log.block_number, log.log_index) else { return Ok(None) };
-        let address = log.address();
-        let deployment = &self.config.deployment;
-        let undecodable = |reason: String| IndexerError::UndecodableLog { address, block, log_index, reason };
-        let event = if address == deployment.market
-            && log.topic0() == Some(&MarketSignedAsks::SignedAsksCancelled::SIGNATURE_HASH)
-        {
-            // Emitted from the market's address by its delegatecalled part; nothing is stored
-            // for it: the relay reads each worker's nonce from the chain when it prunes.
-            return Ok(None);
-        } else if address == deployment.market {
-            ContractEvent::Market(
-                MarketEvents::decode_log(&log.inner).map_err(|e| undecodable(e.to_string()))?.data,
-            )
-        } else if address == deployment.oracle {
-            ContractEvent::Oracle(
-                PriceOracleEvents::decode_log(&log.inner).map_err(|e| undecodable(e.to_string()))?.data,
-            )
-        } else if Some(address) == deployment.distributor {
-            ContractEvent::Distributor(
-                RewardDistributorEvents::decode_log(&log.inner).map_err(|e| undecodable(e.to_string()))?.data,
-            )
-        } else {
-            return Ok(None);
+        // Decoding and building the rows is the batch's CPU work: on a thread of its own, so that
+        // the commit of the batch before (joined with this read) goes on meanwhile.
+        let backend = self.db.backend();
+        let built =
+            tokio::task::spawn_blocking(move || build(&deployment, backend, next, &headers, &logs)).await;
+        let built = match built {
+            Ok(built) => built?,
+            Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            Err(_) => return Err(IndexerError::ShuttingDown),
         };
-        Ok(Some(LoggedEvent {
-            block,
-            log_index,
-            transaction: log.transaction_hash.unwrap_or_default(),
-            address,
-            topics: log.topics().to_vec(),
-            data: log.data().data.clone(),
-            event,
-        }))
-    }
-
-    /// Writes a batch: its events, the state they change, every block's hash and parent hash and
-    /// the next block, in one transaction.
-    async fn commit(
-        &self,
-        events: &[LoggedEvent],
-        headers: &[BlockHeader],
-        end: u64,
-    ) -> Result<(), IndexerError> {
-        let mut conn = self.db.pool().acquire().await?;
-        let mut tx = conn.begin().await?;
-        apply_all(&mut tx, events).await?;
-        store_blocks(&mut tx, headers).await?;
-        sqlx::query("UPDATE sync_state SET next_block = $1 WHERE id = 1")
-            .bind(int("block", end + 1)?)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(match built {
+            Some((rows, blocks)) => Read::Batch(ReadBatch {
+                rows,
+                blocks,
+                from: next,
+                end,
+                last_hash: format!("{:#x}", last.hash),
+            }),
+            None => Read::Raced,
+        })
     }
 
     /// Finds the newest stored block still on the chain and rolls everything after it back.
@@ -473,6 +473,118 @@ impl<P: Provider> Indexer<P> {
     }
 }
 
+/// Where the next batch starts: the next block and the newest block before it (number, hash).
+#[derive(Clone, Debug)]
+struct Tip {
+    next: u64,
+    newest: Option<(u64, String)>,
+}
+
+/// A batch read from the node, checked and made into rows: left to commit.
+#[derive(Debug)]
+struct ReadBatch {
+    rows: PreparedBatch,
+    blocks: Rows<4>,
+    from: u64,
+    end: u64,
+    last_hash: String,
+}
+
+impl ReadBatch {
+    /// Where the batch after this one starts.
+    fn tip(&self) -> Tip {
+        Tip { next: self.end + 1, newest: Some((self.end, self.last_hash.clone())) }
+    }
+}
+
+/// What [`Indexer::read`] found.
+#[derive(Debug)]
+enum Read {
+    /// The next batch.
+    Batch(ReadBatch),
+    /// The newest block of the tip is no longer on the chain whose head is `head`.
+    Reorganised { head: u64 },
+    /// Nothing new under the confirmed head.
+    UpToDate,
+    /// The chain moved while it was read.
+    Raced,
+}
+
+/// The rows of the blocks `headers` (from block `from`) and of their `logs`; `None` when a log
+/// is not from the block read at its number (the chain moved while it was read).
+fn build(
+    deployment: &Deployment,
+    backend: Backend,
+    from: u64,
+    headers: &[BlockHeader],
+    logs: &[Log],
+) -> Result<Option<(PreparedBatch, Rows<4>)>, IndexerError> {
+    let mut events = Vec::with_capacity(logs.len());
+    for log in logs {
+        let (Some(number), Some(hash)) = (log.block_number, log.block_hash) else { continue };
+        let read = number.checked_sub(from).and_then(|i| headers.get(usize::try_from(i).ok()?));
+        if read.is_none_or(|header| header.hash != hash) {
+            return Ok(None);
+        }
+        if let Some(event) = decode(deployment, log)? {
+            events.push(event);
+        }
+    }
+    Ok(Some((prepare(backend, &events)?, BLOCKS.encode(backend, block_rows(headers)?))))
+}
+
+fn decode(deployment: &Deployment, log: &Log) -> Result<Option<LoggedEvent>, IndexerError> {
+    let (Some(block), Some(log_index)) = (log.block_number, log.log_index) else { return Ok(None) };
+    let address = log.address();
+    let undecodable = |reason: String| IndexerError::UndecodableLog { address, block, log_index, reason };
+    let event = if address == deployment.market
+        && log.topic0() == Some(&MarketSignedAsks::SignedAsksCancelled::SIGNATURE_HASH)
+    {
+        // Emitted from the market's address by its delegatecalled part; nothing is stored
+        // for it: the relay reads each worker's nonce from the chain when it prunes.
+        return Ok(None);
+    } else if address == deployment.market {
+        ContractEvent::Market(
+            MarketEvents::decode_log(&log.inner).map_err(|e| undecodable(e.to_string()))?.data,
+        )
+    } else if address == deployment.oracle {
+        ContractEvent::Oracle(
+            PriceOracleEvents::decode_log(&log.inner).map_err(|e| undecodable(e.to_string()))?.data,
+        )
+    } else if Some(address) == deployment.distributor {
+        ContractEvent::Distributor(
+            RewardDistributorEvents::decode_log(&log.inner).map_err(|e| undecodable(e.to_string()))?.data,
+        )
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(LoggedEvent {
+        block,
+        log_index,
+        transaction: log.transaction_hash.unwrap_or_default(),
+        address,
+        topics: log.topics().to_vec(),
+        data: log.data().data.clone(),
+        event,
+    }))
+}
+
+/// Writes a batch: its events, the state they change, every block's hash and parent hash and
+/// the next block, in one transaction.
+async fn commit(db: &Database, batch: &ReadBatch) -> Result<(), IndexerError> {
+    let mut conn = db.pool().acquire().await?;
+    let mut tx = conn.begin().await?;
+    commit_without_flush(&mut tx).await?;
+    write(&mut tx, &batch.rows).await?;
+    BLOCKS.write(&mut tx, &batch.blocks).await?;
+    sqlx::query("UPDATE sync_state SET next_block = $1 WHERE id = 1")
+        .bind(int("block", batch.end + 1)?)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The `blocks` table: a block read again after a reorganisation replaces the orphaned one.
 const BLOCKS: BulkInsert<4> = BulkInsert {
     table: "blocks",
@@ -486,9 +598,9 @@ const BLOCKS: BulkInsert<4> = BulkInsert {
              timestamp = excluded.timestamp",
 };
 
-/// Stores the hash, parent hash and timestamp of every block of a batch, in its transaction.
-async fn store_blocks(conn: &mut sqlx::AnyConnection, headers: &[BlockHeader]) -> Result<(), IndexerError> {
-    let rows = headers
+/// The rows of the hash, parent hash and timestamp of every block of a batch.
+fn block_rows(headers: &[BlockHeader]) -> Result<Vec<[Cell; 4]>, IndexerError> {
+    headers
         .iter()
         .map(|header| {
             Ok([
@@ -498,6 +610,5 @@ async fn store_blocks(conn: &mut sqlx::AnyConnection, headers: &[BlockHeader]) -
                 Cell::Int(int_saturating(header.timestamp.to())),
             ])
         })
-        .collect::<Result<Vec<_>, IndexerError>>()?;
-    BLOCKS.run(conn, &rows).await
+        .collect()
 }

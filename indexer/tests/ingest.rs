@@ -221,6 +221,14 @@ async fn resumes_exactly(db: TestDb) {
         config.max_blocks_per_batch = 3;
         config
     };
+    // Many batches of 3 blocks through `catch_up`, which reads each batch while the one before
+    // commits: the same rows as one batch.
+    let pipelined_db = Database::connect(&db.url("pipelined")).await.unwrap();
+    let mut pipelined =
+        Indexer::new(devnet.provider().clone(), pipelined_db.clone(), config()).await.unwrap();
+    pipelined.catch_up().await.unwrap();
+    assert_eq!(dump(&pipelined_db).await, dump(&whole).await);
+
     let mut interrupted = Indexer::new(devnet.provider().clone(), cut.clone(), config()).await.unwrap();
     let (mut cancelled, mut restarts) = (0, 0);
     loop {
@@ -241,6 +249,27 @@ async fn resumes_exactly(db: TestDb) {
     }
     assert!(cancelled > 0 && restarts > 0, "cancelled {cancelled} times, restarted {restarts} times");
     assert_eq!(dump(&cut).await, dump(&whole).await);
+
+    // The pipelined catch-up cancelled anywhere: while a batch is read and the one before commits.
+    let cut_catch_up = Database::connect(&db.url("interrupted_catch_up")).await.unwrap();
+    let new_follower = || Indexer::new(devnet.provider().clone(), cut_catch_up.clone(), config());
+    let mut interrupted = new_follower().await.unwrap();
+    let mut cancelled = 0;
+    loop {
+        let limit = Duration::from_micros(rng.gen_range(0..5_000));
+        match tokio::time::timeout(limit, interrupted.catch_up()).await {
+            Err(_) => cancelled += 1,
+            Ok(head) => {
+                head.unwrap();
+                break;
+            }
+        }
+        if rng.gen_bool(0.5) {
+            interrupted = new_follower().await.unwrap();
+        }
+    }
+    assert!(cancelled > 0, "the catch-up was never cancelled");
+    assert_eq!(dump(&cut_catch_up).await, dump(&whole).await);
     assert_every_block_stored(&devnet, &cut).await;
     assert_same_as_chain(&devnet, &cut).await;
 }

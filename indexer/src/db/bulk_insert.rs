@@ -7,14 +7,22 @@
 //! `sqlx::Any` binds no arrays, so each array goes as its text literal (`{1,2}`, `{"a","b"}`),
 //! cast by the statement (`$1::bigint[]`): PostgreSQL casts text to any type through the type's
 //! input function. The statements run on the caller's connection, in its transaction.
+//!
+//! The rows are encoded ([`BulkInsert::encode`]: array literals built for PostgreSQL) apart from
+//! being written ([`BulkInsert::write`]), so that the follower builds a batch while the database
+//! writes the one before.
 
 use sqlx::AnyConnection;
 
-use crate::IndexerError;
+use crate::{IndexerError, db::Backend};
 
-/// Rows per multi-row `VALUES` on SQLite: 500 rows of up to 15 columns, far below its 32,766
-/// parameters.
-pub(crate) const ROWS_PER_INSERT: usize = 500;
+/// The most parameters one SQLite statement binds (`SQLITE_MAX_VARIABLE_NUMBER` since 3.32).
+const SQLITE_MAX_VARIABLES: usize = 32_766;
+
+/// Rows per multi-row `VALUES` on SQLite at most: fewer statements per batch (each one a step,
+/// a statement journal and a reset), within its parameter limit (2,000 rows of 15 columns bind
+/// 30,000).
+const MAX_ROWS_PER_INSERT: usize = 2_000;
 
 /// Rows per `UNNEST` statement on PostgreSQL: a batch of the follower's in one statement, while
 /// a batch of a very busy chain still makes array literals of tens of megabytes at most.
@@ -58,14 +66,39 @@ pub(crate) struct BulkInsert<const N: usize> {
 
 impl<const N: usize> BulkInsert<N> {
     /// Inserts `rows` (cells in the order of the columns) on `conn`.
-    pub(crate) async fn run(&self, conn: &mut AnyConnection, rows: &[[Cell; N]]) -> Result<(), IndexerError> {
-        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-            for chunk in rows.chunks(ROWS_PER_INSERT) {
-                self.values(conn, chunk).await?;
+    pub(crate) async fn run(
+        &self,
+        conn: &mut AnyConnection,
+        rows: Vec<[Cell; N]>,
+    ) -> Result<(), IndexerError> {
+        let rows = self.encode(Backend::of(conn), rows);
+        self.write(conn, &rows).await
+    }
+
+    /// `rows` in the form `backend` binds them: done before the batch's transaction, so that a
+    /// follower can build the next batch while the database writes this one.
+    pub(crate) fn encode(&self, backend: Backend, rows: Vec<[Cell; N]>) -> Rows<N> {
+        match backend {
+            Backend::Sqlite => Rows::Values(rows),
+            Backend::Postgres => {
+                Rows::Arrays(rows.chunks(ROWS_PER_UNNEST).map(|chunk| self.arrays(chunk)).collect())
             }
-        } else {
-            for chunk in rows.chunks(ROWS_PER_UNNEST) {
-                self.unnest(conn, chunk).await?;
+        }
+    }
+
+    /// Inserts `rows` (from [`Self::encode`] for this connection's backend) on `conn`.
+    pub(crate) async fn write(&self, conn: &mut AnyConnection, rows: &Rows<N>) -> Result<(), IndexerError> {
+        match rows {
+            Rows::Values(rows) => {
+                let per_insert = (SQLITE_MAX_VARIABLES / N.max(1)).min(MAX_ROWS_PER_INSERT);
+                for chunk in rows.chunks(per_insert) {
+                    self.values(conn, chunk).await?;
+                }
+            }
+            Rows::Arrays(statements) => {
+                for arrays in statements {
+                    self.unnest(conn, arrays).await?;
+                }
             }
         }
         Ok(())
@@ -94,22 +127,21 @@ impl<const N: usize> BulkInsert<N> {
         Ok(())
     }
 
-    async fn unnest(&self, conn: &mut AnyConnection, rows: &[[Cell; N]]) -> Result<(), IndexerError> {
-        let arrays: Vec<String> = self
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(n, _)| {
-                let mut literal = ArrayLiteral::with_capacity(rows.len() * 24);
-                for row in rows {
-                    match &row[n] {
-                        Cell::Int(value) => literal.push_int(*value),
-                        Cell::Text(value) => literal.push_text(value),
-                    }
+    /// Every column of `rows` as its array literal.
+    fn arrays(&self, rows: &[[Cell; N]]) -> [String; N] {
+        std::array::from_fn(|n| {
+            let mut literal = ArrayLiteral::with_capacity(rows.len() * 24);
+            for row in rows {
+                match &row[n] {
+                    Cell::Int(value) => literal.push_int(*value),
+                    Cell::Text(value) => literal.push_text(value),
                 }
-                literal.finish()
-            })
-            .collect();
+            }
+            literal.finish()
+        })
+    }
+
+    async fn unnest(&self, conn: &mut AnyConnection, arrays: &[String; N]) -> Result<(), IndexerError> {
         let casts = self
             .columns
             .iter()
@@ -127,12 +159,21 @@ impl<const N: usize> BulkInsert<N> {
             self.suffix
         );
         let mut query = sqlx::query(&sql);
-        for array in &arrays {
+        for array in arrays {
             query = query.bind(array.as_str());
         }
         query.execute(&mut *conn).await?;
         Ok(())
     }
+}
+
+/// A table's rows ready to bind ([`BulkInsert::encode`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Rows<const N: usize> {
+    /// SQLite: the rows, bound as multi-row `VALUES`.
+    Values(Vec<[Cell; N]>),
+    /// PostgreSQL: per statement of up to 10,000 rows, each column's array literal.
+    Arrays(Vec<[String; N]>),
 }
 
 /// PostgreSQL's text form of a one-dimensional array: `{1,2}` or `{"a","b"}`. Text elements are

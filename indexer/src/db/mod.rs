@@ -14,7 +14,7 @@ use sqlx::{
 
 use crate::IndexerError;
 
-pub(crate) use bulk_insert::{BulkInsert, Cell, ColumnType};
+pub(crate) use bulk_insert::{BulkInsert, Cell, ColumnType, Rows};
 pub use reads::{AskFilter, PageAfter};
 
 /// Which server is behind the pool.
@@ -24,6 +24,13 @@ pub enum Backend {
     Sqlite,
     /// A PostgreSQL server.
     Postgres,
+}
+
+impl Backend {
+    /// The backend of `conn`.
+    pub(crate) fn of(conn: &sqlx::AnyConnection) -> Self {
+        if conn.backend_name().eq_ignore_ascii_case("sqlite") { Self::Sqlite } else { Self::Postgres }
+    }
 }
 
 /// The tables of versioned state: rows valid from `valid_from` until `valid_to`.
@@ -135,6 +142,21 @@ impl Database {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Lets the transaction open on `conn` (a batch of the follower's) commit before its WAL reaches
+/// the disk, on PostgreSQL (`SET LOCAL synchronous_commit = off`; the server writes it out within
+/// `wal_writer_delay`, three times that at worst). Safe for the reason SQLite's `synchronous =
+/// NORMAL` is: a server crash may undo the last commits but never corrupts the database (unlike
+/// `fsync = off`), and the follower's position commits in the same transaction as its rows, so an
+/// undone batch takes its position with it and is read again from the chain: no event is lost or
+/// applied twice. Only the follower's batches: an accepted signed ask (`POST /v1/asks`) is not on
+/// the chain to be read again, so its commit still waits for the disk.
+pub(crate) async fn commit_without_flush(conn: &mut sqlx::AnyConnection) -> Result<(), IndexerError> {
+    if Backend::of(conn) == Backend::Postgres {
+        conn.execute("SET LOCAL synchronous_commit = off").await?;
+    }
+    Ok(())
 }
 
 /// A `u64` as the database's BIGINT, refused when it does not fit.

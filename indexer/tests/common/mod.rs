@@ -50,6 +50,12 @@ impl TestDb {
         Self::Postgres(Postgres::start())
     }
 
+    /// A PostgreSQL server started with `settings` (`name=value`) beside the tests' own.
+    #[allow(dead_code)] // the benchmark's
+    pub fn postgres_with(settings: &[&str]) -> Self {
+        Self::Postgres(Postgres::start_with(settings))
+    }
+
     /// A URL to a database of this server named `name` (created for PostgreSQL).
     pub fn url(&self, name: &str) -> String {
         match self {
@@ -112,6 +118,11 @@ pub fn ensure_package(package: &str) {
 
 impl Postgres {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// A server started with `settings` (`name=value`, each passed as `-c`).
+    pub fn start_with(settings: &[&str]) -> Self {
         let bin = postgres_bin().unwrap_or_else(|| {
             ensure_package("postgresql");
             postgres_bin().expect("PostgreSQL is installed but no /usr/lib/postgresql/*/bin/pg_ctl")
@@ -144,10 +155,14 @@ impl Postgres {
         let data_text = data.to_str().unwrap().to_owned();
         run("initdb", &["-D", &data_text, "-A", "trust", "-U", "postgres", "--no-sync"]);
         let port = free_port();
-        let options = format!(
+        let mut options = format!(
             "-k {} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
             dir.display()
         );
+        for setting in settings {
+            options.push_str(" -c ");
+            options.push_str(setting);
+        }
         let log = dir.join("log").to_str().unwrap().to_owned();
         run("pg_ctl", &["-D", &data_text, "-o", &options, "-l", &log, "-w", "start"]);
         Self { dir, port, bin }
