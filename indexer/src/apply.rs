@@ -135,7 +135,7 @@ const ASKS: BulkInsert<15> = BulkInsert {
 
 /// A batch of events made into rows before its transaction ([`prepare`]): the event rows and
 /// every run of consecutive placements encoded for the database's bulk inserts, the other events
-/// kept to be applied statement by statement, in order ([`write`]). Building it is the CPU work of
+/// kept to be applied statement by statement, in order ([`write()`]). Building it is the CPU work of
 /// a batch (JSON bodies, hexadecimal texts, PostgreSQL's array literals): the follower does it for
 /// the next batch while the database writes this one.
 #[derive(Clone, Debug)]
@@ -224,7 +224,7 @@ pub async fn write(conn: &mut AnyConnection, batch: &PreparedBatch) -> Result<()
 }
 
 /// Stores `events` (in chain order) and applies them to the state, in `conn`'s transaction
-/// ([`prepare`] then [`write`]).
+/// ([`prepare`] then [`write()`]).
 pub async fn apply_all(conn: &mut AnyConnection, events: &[LoggedEvent]) -> Result<(), IndexerError> {
     let batch = prepare(Backend::of(conn), events)?;
     write(conn, &batch).await
