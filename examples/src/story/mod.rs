@@ -15,6 +15,7 @@ pub mod claims;
 pub mod footprint;
 pub mod indexer_sidecar;
 pub mod ledger;
+pub mod leftovers;
 pub mod steps;
 
 use std::{
@@ -161,6 +162,8 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     let _ = std::fs::remove_dir_all(&config.dir);
     let mut clock = StepClock::new();
     std::fs::create_dir_all(&config.dir).with_context(|| config.dir.display().to_string())?;
+    // Whatever ends the story, no proxy of its agents outlives it.
+    let _leftovers = leftovers::LeftoverWorkloads::under(&config.dir);
 
     clock
         .step(1, "devnet: anvil with the SNM token, the price oracle, the market and the reward distributor");
