@@ -47,10 +47,7 @@ async fn the_echo_server_accepts_again_after_running_out_of_file_descriptors() {
     drop(filler);
     setrlimit(Resource::RLIMIT_NOFILE, soft, hard).unwrap();
     let echoed = tokio::time::timeout(Duration::from_secs(20), round_trip(waiting, 256 * 1024)).await;
-    assert!(
-        matches!(echoed, Ok(Ok(()))),
-        "the connection that waited through the errors: {echoed:?}"
-    );
+    assert!(matches!(echoed, Ok(Ok(()))), "the connection that waited through the errors: {echoed:?}");
     let fresh = TcpStream::connect(server.addr()).await.unwrap();
     let echoed = tokio::time::timeout(Duration::from_secs(20), round_trip(fresh, 256 * 1024)).await;
     assert!(matches!(echoed, Ok(Ok(()))), "a new connection: {echoed:?}");
