@@ -46,7 +46,7 @@ async fn a_book_read_fetches_no_other_masters_logs() {
 
     let mut reader = OwnAsksReader::new(a.master(), [worker_a.sender()]);
     let mut book = OrderBook::of_master(start, a.master());
-    let read = reader.sync(&a.market(), &mut book).await.unwrap();
+    let read = reader.sync(a.market(), &mut book).await.unwrap();
     // 3 placed, 1 opened, 1 cancelled: a's five events, none of b's twelve asks.
     assert_eq!(read.logs, 5, "{read:?}");
     assert_eq!(ids(&book), [open.id]);
@@ -56,12 +56,12 @@ async fn a_book_read_fetches_no_other_masters_logs() {
 
     // b keeps placing asks: a's next read gets nothing.
     b.market().place_ask(&Ask::new(b.master(), worker_b.sender(), price(20))).await.unwrap();
-    assert_eq!(reader.sync(&a.market(), &mut book).await.unwrap().logs, 0);
+    assert_eq!(reader.sync(a.market(), &mut book).await.unwrap().logs, 0);
 
     // An ask read, then taken back by a reorganisation: the next read no longer has it.
     let snapshot: U256 = devnet.provider().raw_request("evm_snapshot".into(), ()).await.unwrap();
     let orphaned = a.market().place_ask(&Ask::new(a.master(), worker_a.sender(), price(4))).await.unwrap();
-    reader.sync(&a.market(), &mut book).await.unwrap();
+    reader.sync(a.market(), &mut book).await.unwrap();
     assert_eq!(ids(&book), [open.id, orphaned.id]);
     let reverted: bool = devnet.provider().raw_request("evm_revert".into(), (snapshot,)).await.unwrap();
     assert!(reverted);
@@ -70,7 +70,7 @@ async fn a_book_read_fetches_no_other_masters_logs() {
     for k in 30..33 {
         b.market().place_ask(&Ask::new(b.master(), worker_b.sender(), price(k))).await.unwrap();
     }
-    let read = reader.sync(&a.market(), &mut book).await.unwrap();
+    let read = reader.sync(a.market(), &mut book).await.unwrap();
     assert_eq!(ids(&book), [open.id], "{read:?}");
     assert_eq!(read.logs, 5, "read again from the start, a's five events only");
 }
