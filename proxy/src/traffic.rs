@@ -44,7 +44,7 @@ impl EchoServer {
     /// Listens on a free port of `127.0.0.1` and serves every connection in a task of its own.
     /// An accept error (out of file descriptors, a connection aborted before it was accepted)
     /// does not end it: it is logged and counted, and the server accepts again, after
-    /// [`ACCEPT_BACKOFF`] when the cause is a shortage.
+    /// a short pause (50 ms) when the cause is a shortage.
     pub async fn start() -> io::Result<Self> {
         let socket = TcpSocket::new_v4()?;
         socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
