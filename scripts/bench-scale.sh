@@ -23,6 +23,8 @@ for n in $SIZES; do
   grep '^scale:' "$out/$n.log" | tail -1 >>"$out/lines"
   # Seconds/requests per step, to see which step grows faster than the suppliers.
   echo "  $(grep '^steps:' "$out/$n.log" | tail -1) (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  # The story's descriptors at the traffic's end, and any accept error its echo server went on after.
+  echo "  $(grep -o 'open files at the traffic.*' "$out/$n.log" | tail -1)"
 done
 awk '
   function field(name,   i, kv) { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == name) return kv[2] } return 0 }

@@ -37,6 +37,7 @@ mod error;
 mod file;
 mod idle;
 pub mod lock;
+pub mod own_asks;
 pub mod pricing;
 pub mod publishing_config;
 pub mod runtime;
@@ -333,6 +334,8 @@ pub struct SupplierAgent<P, R> {
     /// The chain's time shared with the other agents of the feed, if it has one.
     clock: Option<shared_clock::SharedClock>,
     book: OrderBook,
+    /// Reads `book` with the node filtering by master (only this master's logs come back).
+    own_asks: own_asks::OwnAsksReader,
     /// Which asks' workers were free when the book was last read, and when.
     book_read: Option<(Vec<bool>, Instant)>,
     settlements: Settlements,
@@ -415,6 +418,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         // Its own asks only: an agent's memory does not grow with the market's.
         let start = EventCursor::from_block(supplier.client().deployment().start_block);
         let book = OrderBook::of_master(start, master);
+        let own_asks = own_asks::OwnAsksReader::new(master, config.asks.iter().map(|ask| ask.worker));
         let availability = config.availability.clone().map(|c| availability::AvailabilityLog::new(c, master));
         let signed_asks = ask_publishing::SignedAsks::of(&config)?;
         let agent = Self {
@@ -431,6 +435,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             watch,
             clock: feed.map(DealFeed::clock),
             book,
+            own_asks,
             book_read: None,
             settlements: Settlements::default(),
             withdraw_pending: true,
@@ -902,7 +907,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             self.book_read = self.book_read.take().map(|(_, at)| (free, at));
             return;
         }
-        if let Err(error) = self.supplier.market().sync(&mut self.book).await {
+        if let Err(error) = self.own_asks.sync(self.supplier.market(), &mut self.book).await {
             return out.push(self.retrying(Action::ReadBook, "reading the order book".into(), &error));
         }
         self.retries.succeed(&Action::ReadBook);

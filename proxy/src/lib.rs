@@ -457,10 +457,21 @@ where
         let addresses = resolve(&request.target).await?;
         gate.policy.check_all(&addresses).map_err(Refusal::Forbidden)?;
         // The addresses checked, not the name again: a second lookup could answer otherwise.
-        TcpStream::connect(addresses.as_slice()).await.map_err(|_| Refusal::Unreachable)
+        TcpStream::connect(addresses.as_slice()).await.map_err(|error| {
+            // The client is told only 502; the cause stays in the proxy's log.
+            tracing::warn!(target = %request.target, %error, "the tunnel's target is unreachable");
+            Refusal::Unreachable
+        })
     })
     .await
-    .map_err(|_| Refusal::Unreachable)??;
+    .map_err(|_| {
+        tracing::warn!(
+            target = %request.target,
+            timeout = ?CONNECT_TIMEOUT,
+            "the tunnel's target did not answer in time (unreachable)"
+        );
+        Refusal::Unreachable
+    })??;
     client
         .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
         .await
@@ -474,9 +485,15 @@ async fn resolve(target: &str) -> Result<Vec<SocketAddr>, Refusal> {
     if let Ok(address) = target.parse::<SocketAddr>() {
         return Ok(vec![address]);
     }
-    let addresses: Vec<SocketAddr> =
-        tokio::net::lookup_host(target).await.map_err(|_| Refusal::Unreachable)?.collect();
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host(target)
+        .await
+        .map_err(|error| {
+            tracing::warn!(%target, %error, "the tunnel's target name did not resolve (unreachable)");
+            Refusal::Unreachable
+        })?
+        .collect();
     if addresses.is_empty() {
+        tracing::warn!(%target, "the tunnel's target name resolved to no address (unreachable)");
         return Err(Refusal::Unreachable);
     }
     Ok(addresses)

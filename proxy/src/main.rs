@@ -74,6 +74,8 @@ fn parse_args() -> Result<ProxyConfig, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Warnings (why a target was unreachable) to stderr, which the agent keeps in the deal's log.
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(false).init();
     let config = match parse_args() {
         Ok(config) => config,
         Err(message) => {

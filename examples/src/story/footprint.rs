@@ -30,6 +30,11 @@ pub fn raise_open_files(suppliers: usize) -> anyhow::Result<u64> {
     Ok(hard)
 }
 
+/// How many files this process has open now (entries of `/proc/self/fd`), if readable.
+pub fn open_files() -> Option<u64> {
+    std::fs::read_dir("/proc/self/fd").ok().map(|dir| dir.count() as u64)
+}
+
 /// The peak resident memory of process `pid` (`VmHWM` in `/proc/<pid>/status`), if readable.
 pub fn peak_memory_of(pid: u32) -> Option<Bytes> {
     peak_memory(&Path::new("/proc").join(pid.to_string()).join("status"))

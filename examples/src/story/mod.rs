@@ -15,6 +15,7 @@ pub mod claims;
 pub mod footprint;
 pub mod indexer_sidecar;
 pub mod ledger;
+pub mod leftovers;
 pub mod steps;
 
 use std::{
@@ -157,10 +158,12 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     if config.suppliers == 0 || config.suppliers > MAX_SUPPLIERS {
         bail!("between 1 and {MAX_SUPPLIERS} suppliers, not {}", config.suppliers);
     }
-    footprint::raise_open_files(config.suppliers)?;
+    let open_files_limit = footprint::raise_open_files(config.suppliers)?;
     let _ = std::fs::remove_dir_all(&config.dir);
     let mut clock = StepClock::new();
     std::fs::create_dir_all(&config.dir).with_context(|| config.dir.display().to_string())?;
+    // Whatever ends the story, no proxy of its agents outlives it.
+    let _leftovers = leftovers::LeftoverWorkloads::under(&config.dir);
 
     clock
         .step(1, "devnet: anvil with the SNM token, the price oracle, the market and the reward distributor");
@@ -365,8 +368,16 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
     );
 
     clock.step(5, "traffic flows through every proxy to a server and back, checked byte for byte");
-    let target = traffic::echo_server().await.context("echo server")?;
-    let sent = send_traffic(&endpoints, target, &secret, &meters, config.traffic_per_proxy).await?;
+    let echo = traffic::EchoServer::start().await.context("echo server")?;
+    let sent = send_traffic(&endpoints, echo.addr(), &secret, &meters, config.traffic_per_proxy).await?;
+    // At 1,000 suppliers the story holds most of its descriptors here (two per tunnel, the
+    // agents' connections): a shortage shows as accept errors, which the echo server went on after.
+    println!(
+        "      open files at the traffic's end: {} (limit {}); echo server accept errors: {}",
+        footprint::open_files().map_or("unknown".into(), |n| n.to_string()),
+        open_files_limit,
+        echo.accept_errors()
+    );
     println!(
         "      {} sent through {} proxies ({} crossed them)",
         Bytes::new(u128::from(sent)),
