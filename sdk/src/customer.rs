@@ -211,7 +211,9 @@ impl<P: Provider + Clone> Customer<P> {
     /// Buys `ask`: a placed ask with [`Self::quick_buy`]; a signed one with
     /// [`MarketService::quick_buy_signed`], which takes the deposit from the sender's free balance
     /// in the market, so the missing part of `purchase.deposit` is deposited first
-    /// ([`Self::deposit`]).
+    /// ([`Self::deposit`]). Buys of signed asks in flight at once from one account would each read
+    /// the same free balance and deposit too little between them: deposit their sum first and
+    /// call [`MarketService::quick_buy_signed`] for each.
     pub async fn buy(&self, ask: &OpenAsk, purchase: &Purchase) -> Result<DealOpened, Error> {
         match ask {
             OpenAsk::Placed(placed) => self.quick_buy(placed, purchase).await,
