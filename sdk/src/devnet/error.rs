@@ -20,6 +20,13 @@ pub enum DevnetError {
         #[source]
         source: alloy::node_bindings::NodeError,
     },
+    /// The thread that mines the periodic block could not be started.
+    #[error("could not start the devnet's periodic block (a thread with its runtime): {source}")]
+    Sweeper {
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
     /// Anvil started without any account.
     #[error("anvil at `{}` gave no accounts", path.display())]
     NoAccounts {

@@ -37,7 +37,10 @@ pub const ANVIL_ENV: &str = "SNM_ANVIL";
 
 pub(crate) mod error;
 
+mod sweeper;
+
 pub use self::error::DevnetError;
+use self::sweeper::Sweeper;
 
 /// How a [`Devnet`] is set up.
 #[derive(Clone, Debug)]
@@ -59,8 +62,8 @@ pub struct DevnetConfig {
     pub min_runway: Duration,
     /// Delay of proposed reward roots (default 0: accepted in the next block).
     pub reward_delay: Duration,
-    /// Besides the block anvil mines for each transaction, one every this often (anvil's mixed
-    /// mining; default 1 s). Under many concurrent transactions anvil's automatic mining can leave
+    /// Besides the block anvil mines for each transaction, one every this often (`evm_mine` from a
+    /// thread of the devnet's; default 1 s). Under many concurrent transactions anvil's automatic mining can leave
     /// ready transactions in its pool with no block to come
     /// ([foundry#10122](https://github.com/foundry-rs/foundry/issues/10122)); the periodic block
     /// takes them. `None`: blocks only when transactions arrive, so the chain's clock stands still
@@ -93,6 +96,9 @@ impl Default for DevnetConfig {
 /// A running local chain with the marketplace deployed on it.
 #[derive(Debug)]
 pub struct Devnet {
+    // Before `anvil`: fields drop in order, and the ticks stop before the node does.
+    sweeper: Option<Sweeper>,
+    sweep_interval: Option<Duration>,
     anvil: AnvilInstance,
     anvil_path: PathBuf,
     anvil_args: Vec<String>,
@@ -116,21 +122,16 @@ impl Devnet {
         let path = config.anvil.clone().unwrap_or_else(anvil_path);
         let accounts = config.accounts.max(1);
         // Only the last 64 blocks' states are kept: anvil's memory and per-block work stay smaller on
-        // long runs (logs and blocks are all kept).
-        let mut args = vec![
+        // long runs (logs and blocks are all kept). It holds in automatic mining only, hence the
+        // periodic block from outside (`sweeper`), not anvil's `--block-time`.
+        let args = vec![
             "--accounts".to_owned(),
             accounts.to_string(),
             "--prune-history".to_owned(),
             "64".to_owned(),
         ];
-        if let Some(interval) = config.sweep_interval {
-            args.extend([
-                "--mixed-mining".to_owned(),
-                "--block-time".to_owned(),
-                interval.as_secs_f64().to_string(),
-            ]);
-        }
         let anvil = spawn_anvil(&path, &args, config.port)?;
+        let sweeper = start_sweeper(&anvil, config.sweep_interval)?;
 
         let signers: Vec<PrivateKeySigner> =
             anvil.keys().iter().cloned().map(PrivateKeySigner::from).collect();
@@ -165,6 +166,8 @@ impl Devnet {
         }
         let deployment = *operator.deployment();
         Ok(Self {
+            sweeper,
+            sweep_interval: config.sweep_interval,
             anvil,
             anvil_path: path,
             anvil_args: args,
@@ -184,6 +187,8 @@ impl Devnet {
     pub async fn restart(&mut self) -> Result<(), Error> {
         let state: Bytes = self.provider.raw_request("anvil_dumpState".into(), ()).await?;
         let port = self.anvil.port();
+        // No block may be mined on the new node before it loads the chain.
+        drop(self.sweeper.take());
         // The port is taken until the old process is gone: stop it before starting the new one.
         let mut old =
             std::mem::replace(&mut self.anvil, spawn_anvil(&self.anvil_path, &self.anvil_args, None)?);
@@ -203,6 +208,7 @@ impl Devnet {
         if !loaded {
             return Err(DevnetError::LoadState { path: self.anvil_path.clone() }.into());
         }
+        self.sweeper = start_sweeper(&self.anvil, self.sweep_interval)?;
         Ok(())
     }
 
@@ -336,6 +342,13 @@ fn connect(
 ) -> DynProvider {
     let client = provider::counted_http_client(url, requests);
     provider::connect_client(client, wallet, &TxOptions::default(), nonces)
+}
+
+fn start_sweeper(anvil: &AnvilInstance, interval: Option<Duration>) -> Result<Option<Sweeper>, Error> {
+    let Some(interval) = interval else { return Ok(None) };
+    let sweeper =
+        Sweeper::start(anvil.endpoint_url(), interval).map_err(|source| DevnetError::Sweeper { source })?;
+    Ok(Some(sweeper))
 }
 
 fn spawn_anvil(path: &Path, args: &[String], port: Option<u16>) -> Result<AnvilInstance, Error> {
