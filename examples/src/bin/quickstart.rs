@@ -7,7 +7,7 @@
 //! is accounted for.
 //!
 //! ```text
-//! quickstart [--suppliers 20] [--traffic-mb 16]
+//! quickstart [--suppliers 20] [--traffic-mb 16] [--dir DIR] [--without-indexer]
 //! ```
 
 use std::{path::PathBuf, process::ExitCode};
@@ -28,6 +28,10 @@ struct Cli {
     /// Working directory for the agents' state, workloads and reports, and the round files.
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Run without the market data service even when `snm-indexer` is built beside this program:
+    /// every ask is then placed on chain rather than signed (the path without an indexer).
+    #[arg(long)]
+    without_indexer: bool,
 }
 
 #[tokio::main]
@@ -47,7 +51,7 @@ async fn main() -> ExitCode {
             .dir
             .unwrap_or_else(|| std::env::temp_dir().join(format!("snm-quickstart-{}", std::process::id()))),
         // Built beside it by `make demo`; the story runs without it otherwise.
-        indexer: beside_this_program("snm-indexer"),
+        indexer: if cli.without_indexer { None } else { beside_this_program("snm-indexer") },
     };
     match story::run(&config).await {
         Ok(summary) => {
