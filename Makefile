@@ -6,7 +6,7 @@ FORGE ?= toolchain/.bin/forge
 CARGO ?= cargo
 export FOUNDRY_DISABLE_NIGHTLY_WARNING := 1
 
-.PHONY: demo test toolchain system-packages build artifacts check-artifacts check-snapshots test-contracts test-rust lint slither gas reward-gas bench-rewards bench-sdk bench-agent bench-scale bench-indexer coverage check-coverage
+.PHONY: demo test toolchain system-packages build artifacts check-artifacts check-snapshots test-contracts test-rust lint slither gas reward-gas bench-rewards bench-sdk bench-agent bench-scale bench-node bench-indexer coverage check-coverage
 
 # The proxy the suppliers' agents run (snm-proxy) and the market data service started beside the story
 # (snm-indexer) are programs of their own: build them beside the story, then run it.
@@ -106,6 +106,11 @@ bench-agent: toolchain system-packages
 # in BENCHMARKS.md. Out of `make test`.
 bench-scale: toolchain
 	scripts/bench-scale.sh
+
+# The node's (anvil's) time and memory per block as its state grows, with no project code: what
+# part of bench-scale's growth per supplier is the node's; see BENCHMARKS.md.
+bench-node: toolchain
+	scripts/bench-node.py
 
 # Indexer figures: 1,000,000 events ingested into SQLite and PostgreSQL, best ask among 1,000,000
 # over HTTP beside the SDK's in-memory book, devnet catch-up; release build; see BENCHMARKS.md.
