@@ -4,9 +4,10 @@
 //!
 //! 1. Ingestion of `SNM_BENCH_EVENTS` market events (default 200,000; `AskPlaced`, synthesised
 //!    in-process with their log encoding, 10 per block, applied through the follower's own code in
-//!    its transactions: one per 10,000 blocks, so 100,000 events) into SQLite and into PostgreSQL: events per second of wall time and per
-//!    second of the process's CPU, and the resident memory after 100,000 events (or a tenth) and
-//!    after all of them (flat: events are generated and written batch by batch).
+//!    its transactions: one per 10,000 blocks, so 100,000 events) into SQLite and into
+//!    PostgreSQL: events per second of wall time and per second of the process's CPU, and the
+//!    resident memory after 100,000 events (or a tenth) and after all of them (flat: events are
+//!    generated and written batch by batch).
 //! 2. `GET /v1/asks` for the best fitting ask among those open asks, over HTTP on a loopback port:
 //!    p50/p99 of 1,000 random requirement queries, beside the same queries on the SDK's in-memory
 //!    `OrderBook` holding the same asks (the baseline; both must name the same ask).
@@ -262,9 +263,8 @@ async fn main() {
     let only = std::env::var("SNM_BENCH_DATABASES").unwrap_or_default().to_lowercase();
     let pipelined = std::env::var("SNM_BENCH_PIPELINE").map_or(true, |v| v != "0");
     // The follower's transaction: every event of its batch of blocks (`IndexerConfig::new`: 10,000
-    // blocks, of
-    // 10 events here). `SNM_BENCH_BATCH` sets another number of events per transaction (the
-    // previous rounds measured 10,000).
+    // blocks, of 10 events here). `SNM_BENCH_BATCH` sets another number of events per transaction
+    // (the previous rounds measured 10,000).
     let follower_batch = EVENTS_PER_BLOCK * snm_sdk::events::MAX_BLOCKS_PER_QUERY;
     let batch = env_number("SNM_BENCH_BATCH", follower_batch);
     println!("ingestion in transactions of {batch} events (the follower's: {follower_batch})");
