@@ -69,7 +69,31 @@ impl Scene {
 
 impl Drop for Scene {
     fn drop(&mut self) {
+        // A workload runs in a process group of its own and outlives its agent on purpose (the
+        // next agent adopts it); the agents these tests kill leave theirs: stop them with the scene.
+        kill_workloads_under(&self.dir);
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Kills the process groups whose leader's command line names `dir` (the workloads started under
+/// it, whichever process is their parent now).
+fn kill_workloads_under(dir: &std::path::Path) {
+    let needle = dir.to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return };
+    for pid in entries.flatten().filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok()) {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if !String::from_utf8_lossy(&cmdline).contains(&needle) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // `pid (comm) state ppid pgrp ...`: the group is the third field after the parenthesis.
+        let group =
+            stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(2).map(str::to_owned));
+        if group == Some(pid.to_string()) {
+            let _ =
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(-pid), nix::sys::signal::Signal::SIGKILL);
+        }
     }
 }
 
