@@ -6,12 +6,14 @@
 # within 2x). Each size runs twice: with the market data service beside the story (`make demo`'s
 # way: the agents sign their asks, no gas to publish) and with `--without-indexer` (every ask placed
 # on chain). Fails when any transaction reverted. SUPPLIERS="20 100" picks other sizes,
-# MODES="signed" or MODES="placed" one of the two.
+# MODES="signed" or MODES="placed" one of the two, BLOCK_MS=N passes `--block-ms N` to every run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO="${CARGO:-cargo}"
 SIZES="${SUPPLIERS:-20 100 200 500 1000}"
 MODES="${MODES:-signed placed}"
+extra=()
+if [ -n "${BLOCK_MS:-}" ]; then extra=(--block-ms "$BLOCK_MS"); fi
 $CARGO build --release --quiet -p snm-proxy -p snm-indexer -p snm-examples --bin quickstart --bin snm-proxy --bin snm-indexer
 # The story raises its soft open-files limit to the hard one and says when that is too low.
 echo "open files: soft $(ulimit -Sn), hard $(ulimit -Hn)"
@@ -25,7 +27,7 @@ for mode in $MODES; do
   esac
   for n in $SIZES; do
     echo "quickstart --suppliers $n ${flag[*]} ..."
-    if ! target/release/quickstart --suppliers "$n" --traffic-mb 1 --dir "$out/story-$mode-$n" "${flag[@]}" >"$out/$mode-$n.log" 2>&1; then
+    if ! target/release/quickstart --suppliers "$n" --traffic-mb 1 --dir "$out/story-$mode-$n" "${flag[@]}" "${extra[@]}" >"$out/$mode-$n.log" 2>&1; then
       tail -20 "$out/$mode-$n.log" >&2
       echo "quickstart --suppliers $n ${flag[*]} failed (log above)" >&2
       exit 1

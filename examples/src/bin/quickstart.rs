@@ -7,10 +7,10 @@
 //! is accounted for.
 //!
 //! ```text
-//! quickstart [--suppliers 20] [--traffic-mb 16] [--dir DIR] [--without-indexer]
+//! quickstart [--suppliers 20] [--traffic-mb 16] [--dir DIR] [--without-indexer] [--block-ms 50]
 //! ```
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::Parser;
 use snm_examples::story::{self, StoryConfig, Summary};
@@ -32,6 +32,11 @@ struct Cli {
     /// every ask is then placed on chain rather than signed (the path without an indexer).
     #[arg(long)]
     without_indexer: bool,
+    /// The devnet mines a block every this many milliseconds with every transaction that arrived
+    /// (0: a block per transaction instead). Fewer, fuller blocks keep a large story quick: the
+    /// node's work per block grows with its whole state (BENCHMARKS.md, "At scale").
+    #[arg(long, default_value_t = 50)]
+    block_ms: u64,
 }
 
 #[tokio::main]
@@ -52,6 +57,7 @@ async fn main() -> ExitCode {
             .unwrap_or_else(|| std::env::temp_dir().join(format!("snm-quickstart-{}", std::process::id()))),
         // Built beside it by `make demo`; the story runs without it otherwise.
         indexer: if cli.without_indexer { None } else { beside_this_program("snm-indexer") },
+        block_time: (cli.block_ms > 0).then(|| Duration::from_millis(cli.block_ms)),
     };
     match story::run(&config).await {
         Ok(summary) => {

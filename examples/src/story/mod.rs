@@ -70,6 +70,8 @@ pub struct StoryConfig {
     pub dir: PathBuf,
     /// The `snm-indexer` program to run beside the story ([`indexer_sidecar`]); `None`: none.
     pub indexer: Option<PathBuf>,
+    /// The devnet's block time ([`DevnetConfig::block_time`]); `None`: a block per transaction.
+    pub block_time: Option<Duration>,
 }
 
 /// One supplier's line of the summary.
@@ -167,7 +169,14 @@ pub async fn run(config: &StoryConfig) -> anyhow::Result<Summary> {
 
     clock
         .step(1, "devnet: anvil with the SNM token, the price oracle, the market and the reward distributor");
-    let devnet = Arc::new(Devnet::start_with(DevnetConfig { accounts: 1, ..DevnetConfig::default() }).await?);
+    let devnet = Arc::new(
+        Devnet::start_with(DevnetConfig {
+            accounts: 1,
+            block_time: config.block_time,
+            ..DevnetConfig::default()
+        })
+        .await?,
+    );
     clock.count_with(devnet.requests().clone());
     let operator = devnet.operator()?;
     let d = devnet.deployment();

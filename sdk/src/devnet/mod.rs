@@ -35,6 +35,12 @@ use crate::{
 /// Environment variable naming the anvil binary to use instead of the pinned one.
 pub const ANVIL_ENV: &str = "SNM_ANVIL";
 
+/// The block gas limit of a devnet with a [`DevnetConfig::block_time`]: a block holds thousands of
+/// transactions, and EIP-1559 raises the base fee after every block fuller than half its limit, by
+/// up to 12.5 % a block, until queued transactions' fee caps fall below it and they wait for ever.
+/// At 10^9 gas (over 10,000 market transactions) a block stays under half.
+pub const FULL_BLOCK_GAS_LIMIT: u64 = 1_000_000_000;
+
 pub(crate) mod error;
 
 mod sweeper;
@@ -69,6 +75,15 @@ pub struct DevnetConfig {
     /// takes them. `None`: blocks only when transactions arrive, so the chain's clock stands still
     /// in between (for tests that need it to).
     pub sweep_interval: Option<Duration>,
+    /// `Some(t)`: no block per transaction, but one block every `t` holding every transaction
+    /// that arrived since (anvil's automatic mining is turned off once the contracts are deployed;
+    /// `sweep_interval` is then unused). Fewer, fuller blocks: anvil 1.7.1's work per block grows
+    /// with the whole state, so a chain with thousands of accounts and transactions at once
+    /// spends less of it (BENCHMARKS.md, "At scale"), while each transaction waits up to `t` for
+    /// its block. The block gas limit is raised to [`FULL_BLOCK_GAS_LIMIT`] so that full blocks
+    /// do not push the base fee over the transactions' fee caps. `None` (default): a block per
+    /// transaction.
+    pub block_time: Option<Duration>,
     /// The anvil binary; `None`: `$SNM_ANVIL`, the pinned one, or `anvil` on `PATH`.
     pub anvil: Option<PathBuf>,
     /// The port anvil listens on at 127.0.0.1; `None`: a free one.
@@ -87,6 +102,7 @@ impl Default for DevnetConfig {
             min_runway: Duration::from_secs(3_600),
             reward_delay: Duration::ZERO,
             sweep_interval: Some(Duration::from_secs(1)),
+            block_time: None,
             anvil: None,
             port: None,
         }
@@ -99,6 +115,7 @@ pub struct Devnet {
     // Before `anvil`: fields drop in order, and the ticks stop before the node does.
     sweeper: Option<Sweeper>,
     sweep_interval: Option<Duration>,
+    block_time: Option<Duration>,
     anvil: AnvilInstance,
     anvil_path: PathBuf,
     anvil_args: Vec<String>,
@@ -124,14 +141,22 @@ impl Devnet {
         // Only the last 64 blocks' states are kept: anvil's memory and per-block work stay smaller on
         // long runs (logs and blocks are all kept). It holds in automatic mining only, hence the
         // periodic block from outside (`sweeper`), not anvil's `--block-time`.
-        let args = vec![
+        let mut args = vec![
             "--accounts".to_owned(),
             accounts.to_string(),
             "--prune-history".to_owned(),
             "64".to_owned(),
         ];
+        if config.block_time.is_some() {
+            args.extend(["--gas-limit".to_owned(), FULL_BLOCK_GAS_LIMIT.to_string()]);
+        }
         let anvil = spawn_anvil(&path, &args, config.port)?;
-        let sweeper = start_sweeper(&anvil, config.sweep_interval)?;
+        // With a block time, the blocks start once the contracts are deployed (below): the
+        // deployment's transactions, one after another, would each wait for one.
+        let sweeper = match config.block_time {
+            Some(_) => None,
+            None => start_sweeper(&anvil, config.sweep_interval)?,
+        };
 
         let signers: Vec<PrivateKeySigner> =
             anvil.keys().iter().cloned().map(PrivateKeySigner::from).collect();
@@ -165,9 +190,10 @@ impl Devnet {
             operator.token().transfer(signer.address(), config.snm_per_account).await?;
         }
         let deployment = *operator.deployment();
-        Ok(Self {
+        let mut devnet = Self {
             sweeper,
             sweep_interval: config.sweep_interval,
+            block_time: config.block_time,
             anvil,
             anvil_path: path,
             anvil_args: args,
@@ -178,7 +204,18 @@ impl Devnet {
             providers,
             signers,
             deployment,
-        })
+        };
+        devnet.start_blocks().await?;
+        Ok(devnet)
+    }
+
+    /// With a block time: turns anvil's automatic mining off and starts mining a block every
+    /// block time (without one, the sweeper is already running).
+    async fn start_blocks(&mut self) -> Result<(), Error> {
+        let Some(block_time) = self.block_time else { return Ok(()) };
+        self.provider.raw_request::<_, ()>("evm_setAutomine".into(), (false,)).await?;
+        self.sweeper = start_sweeper(&self.anvil, Some(block_time))?;
+        Ok(())
     }
 
     /// Stops the node and starts a new one on the same port with the same chain (state, blocks
@@ -208,7 +245,10 @@ impl Devnet {
         if !loaded {
             return Err(DevnetError::LoadState { path: self.anvil_path.clone() }.into());
         }
-        self.sweeper = start_sweeper(&self.anvil, self.sweep_interval)?;
+        match self.block_time {
+            Some(_) => self.start_blocks().await?,
+            None => self.sweeper = start_sweeper(&self.anvil, self.sweep_interval)?,
+        }
         Ok(())
     }
 

@@ -1,12 +1,13 @@
 //! The devnet's periodic block: `evm_mine` every interval, which also takes any ready transaction
 //! anvil's automatic mining left in its pool
-//! ([foundry#10122](https://github.com/foundry-rs/foundry/issues/10122)).
+//! ([foundry#10122](https://github.com/foundry-rs/foundry/issues/10122)); with a block time
+//! (automatic mining off) it mines every block.
 //!
 //! Anvil's own timer (`--mixed-mining --block-time`) would do the same, but anvil 1.7.1 then keeps
 //! up to 1,500 blocks' states in memory whatever `--prune-history` says (its interval mode raises
 //! the limit for block times of 2 s or less), each a copy of the whole state: its memory grows with
 //! blocks × state, 3,138 MiB against 779 MiB after 600 blocks at 50,000 accounts (BENCHMARKS.md).
-//! Mining from outside keeps anvil in automatic mode, where `--prune-history` holds.
+//! Mining from outside keeps anvil out of its interval mode, where `--prune-history` holds.
 //!
 //! The ticks run on a thread of their own, so that they go on while the devnet's owner blocks its
 //! runtime (a test waiting for a child process, say), as anvil's timer did.
