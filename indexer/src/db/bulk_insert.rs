@@ -28,13 +28,15 @@ const MAX_ROWS_PER_INSERT: usize = 2_000;
 /// a batch of a very busy chain still makes array literals of tens of megabytes at most.
 const ROWS_PER_UNNEST: usize = 10_000;
 
-/// A column's SQL type (the schema has these two only).
+/// A column's SQL type (the schema has these three only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ColumnType {
     /// BIGINT.
     Int,
     /// TEXT.
     Text,
+    /// Bytes: BYTEA on PostgreSQL, BLOB on SQLite.
+    Bytes,
 }
 
 /// One value of a row.
@@ -44,6 +46,8 @@ pub(crate) enum Cell {
     Int(i64),
     /// A TEXT.
     Text(String),
+    /// Bytes.
+    Bytes(Vec<u8>),
 }
 
 impl From<&str> for Cell {
@@ -121,6 +125,7 @@ impl<const N: usize> BulkInsert<N> {
             query = match cell {
                 Cell::Int(value) => query.bind(*value),
                 Cell::Text(value) => query.bind(value.as_str()),
+                Cell::Bytes(value) => query.bind(value.as_slice()),
             };
         }
         query.execute(&mut *conn).await?;
@@ -135,6 +140,7 @@ impl<const N: usize> BulkInsert<N> {
                 match &row[n] {
                     Cell::Int(value) => literal.push_int(*value),
                     Cell::Text(value) => literal.push_text(value),
+                    Cell::Bytes(value) => literal.push_bytes(value),
                 }
             }
             literal.finish()
@@ -153,6 +159,7 @@ impl<const N: usize> BulkInsert<N> {
             .map(|(n, (_, kind))| match kind {
                 ColumnType::Int => format!("UNNEST(${}::bigint[])", n + 1),
                 ColumnType::Text => format!("UNNEST(${}::text[])", n + 1),
+                ColumnType::Bytes => format!("UNNEST(${}::bytea[])", n + 1),
             })
             .collect::<Vec<_>>()
             .join(", ")
@@ -220,6 +227,19 @@ impl ArrayLiteral {
         self.0.push('"');
     }
 
+    /// Bytes in BYTEA's hexadecimal input form, `\\x0102` (the backslash escaped in the array).
+    fn push_bytes(&mut self, value: &[u8]) {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        self.separate();
+        self.0.reserve(value.len() * 2 + 5);
+        self.0.push_str(r#""\\x"#);
+        for byte in value {
+            self.0.push(char::from(DIGITS[usize::from(byte >> 4)]));
+            self.0.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+        }
+        self.0.push('"');
+    }
+
     fn finish(mut self) -> String {
         self.0.push('}');
         self.0
@@ -252,6 +272,11 @@ mod tests {
         }
         assert_eq!(texts.finish(), r#"{"NULL","a,b","{\"k\":\"v\\n\"}",""}"#);
         assert_eq!(ArrayLiteral::with_capacity(0).finish(), "{}");
+        let mut bytes = ArrayLiteral::with_capacity(0);
+        for value in [&[0x01, 0xab, 0xff][..], &[]] {
+            bytes.push_bytes(value);
+        }
+        assert_eq!(bytes.finish(), r#"{"\\x01abff","\\x"}"#);
     }
 
     #[test]
