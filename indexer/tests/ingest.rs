@@ -185,9 +185,12 @@ async fn postgres_rolls_back_a_reorganisation() {
     rolls_back_a_reorganisation(TestDb::postgres()).await;
 }
 
+/// An `events` row: block, log index, name, topics and data.
+type EventRow = (i64, i64, String, Vec<u8>, Vec<u8>);
+
 /// Every row of every table, in a fixed order, as text.
 async fn dump(db: &Database) -> Vec<String> {
-    let events: Vec<(i64, i64, String, Vec<u8>, Vec<u8>)> =
+    let events: Vec<EventRow> =
         sqlx::query_as("SELECT block, log_index, name, topics, data FROM events ORDER BY block, log_index")
             .fetch_all(db.pool())
             .await

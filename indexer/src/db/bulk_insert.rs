@@ -342,7 +342,7 @@ mod tests {
         ];
         let packed = TABLE.packed(&rows);
         assert_eq!(packed.arrays, ["{7,-1}", "{1,7}", "{6,0}", "{7,9}", "{2,1}"]);
-        assert_eq!(packed.bytes, [&"é,\"{}".as_bytes()[..], &[0, 1], &[0xff]].concat());
+        assert_eq!(packed.bytes, [&b"\xc3\xa9,\"{}"[..], &[0, 1], &[0xff]].concat());
         assert_eq!(
             TABLE.unnest_sql(),
             "INSERT INTO t (a, b, c) SELECT c0, convert_from(substr($6, s1, l1), 'UTF8'), substr($6, s2, l2) \

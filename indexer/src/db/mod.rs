@@ -3,7 +3,7 @@
 //!
 //! Migrations: `migrations/` holds the steps shared by both databases, `migrations/postgres/` and
 //! `migrations/sqlite/` each backend's own (versions unique across the three folders). A database
-//! is migrated by the shared steps and its backend's, in version order ([`migrator`]), so a step
+//! is migrated by the shared steps and its backend's, in version order (`migrator`), so a step
 //! may use what only one database has (PostgreSQL's collations, SQLite's table rebuilds) while the
 //! two schemas stay the same to the statements.
 
