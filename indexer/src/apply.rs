@@ -104,8 +104,8 @@ const EVENTS: BulkInsert<7> = BulkInsert {
         ("tx_hash", ColumnType::Text),
         ("contract", ColumnType::Text),
         ("name", ColumnType::Text),
-        ("topics", ColumnType::Text),
-        ("data", ColumnType::Text),
+        ("topics", ColumnType::Bytes),
+        ("data", ColumnType::Bytes),
     ],
     suffix: "",
 };
@@ -171,15 +171,15 @@ pub fn prepare(backend: Backend, events: &[LoggedEvent]) -> Result<PreparedBatch
     let rows = events
         .iter()
         .map(|event| {
-            let topics: Vec<String> = event.topics.iter().map(|t| format!("{t:#x}")).collect();
             Ok([
                 Cell::Int(int("block", event.block)?),
                 Cell::Int(int("log index", event.log_index)?),
                 Cell::Text(format!("{:#x}", event.transaction)),
                 event.contract().into(),
                 event.name().into(),
-                Cell::Text(topics.join(",")),
-                Cell::Text(format!("{:#x}", event.data)),
+                // The topics' 32 bytes each, one after the other.
+                Cell::Bytes(event.topics.iter().flat_map(|topic| topic.0).collect()),
+                Cell::Bytes(event.data.to_vec()),
             ])
         })
         .collect::<Result<Vec<_>, IndexerError>>()?;

@@ -11,7 +11,7 @@ mod common;
 use std::time::Duration;
 
 use alloy::{primitives::U256, providers::Provider};
-use common::{History, TestDb, devnet, indexer, random_history};
+use common::{History, TestDb, devnet, get, indexer, random_history, serve};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use snm_indexer::{Database, Indexer, IndexerConfig, db::AskFilter, model::DealStatus};
 use snm_sdk::{
@@ -185,10 +185,21 @@ async fn postgres_rolls_back_a_reorganisation() {
     rolls_back_a_reorganisation(TestDb::postgres()).await;
 }
 
+/// An `events` row: block, log index, name, topics and data.
+type EventRow = (i64, i64, String, Vec<u8>, Vec<u8>);
+
 /// Every row of every table, in a fixed order, as text.
 async fn dump(db: &Database) -> Vec<String> {
+    let events: Vec<EventRow> =
+        sqlx::query_as("SELECT block, log_index, name, topics, data FROM events ORDER BY block, log_index")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    let mut rows = vec!["-- events".to_owned()];
+    rows.extend(events.into_iter().map(|(block, log_index, name, topics, data)| {
+        format!("{block}:{log_index}:{name}:{}:{}", alloy::hex::encode(topics), alloy::hex::encode(data))
+    }));
     let queries = [
-        "SELECT block || ':' || log_index || ':' || name || ':' || topics || ':' || data FROM events ORDER BY block, log_index",
         "SELECT body || ':' || valid_from || ':' || COALESCE(valid_to, -1) FROM asks ORDER BY id, valid_from",
         "SELECT body || ':' || valid_from || ':' || COALESCE(valid_to, -1) FROM bids ORDER BY id, valid_from",
         "SELECT body || ':' || valid_from || ':' || COALESCE(valid_to, -1) FROM deals ORDER BY id, valid_from, valid_to",
@@ -198,7 +209,6 @@ async fn dump(db: &Database) -> Vec<String> {
         "SELECT block || ':' || log_index || ':' || kind || amount || balance FROM escrow_moves ORDER BY block, log_index",
         "SELECT CAST(next_block AS TEXT) FROM sync_state",
     ];
-    let mut rows = Vec::new();
     for query in queries {
         let found: Vec<String> = sqlx::query_scalar(query).fetch_all(db.pool()).await.unwrap();
         rows.push(format!("-- {query}"));
@@ -282,4 +292,145 @@ async fn sqlite_resumes_exactly_after_interruptions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_resumes_exactly_after_interruptions() {
     resumes_exactly(TestDb::postgres()).await;
+}
+
+/// Ask `id`'s placement in block `id + 1` as the follower decodes it from its log.
+fn placement(id: u64) -> snm_indexer::apply::LoggedEvent {
+    use alloy::{
+        primitives::{Address, B256},
+        sol_types::SolEvent,
+    };
+    use snm_sdk::bindings::Market::{self, MarketEvents};
+    let ask = Ask::new(
+        Address::with_last_byte(id as u8 + 1),
+        Address::with_last_byte(7),
+        UsdPerSecond::from_scaled(U256::from(1_000 + id * 7 % 5)),
+    )
+    .resources(Resources::new().cpu_cores(id + 1).ram(Bytes::from_gib(2)));
+    let event = Market::AskPlaced {
+        askId: U256::from(id),
+        master: ask.master,
+        worker: ask.worker,
+        ask: (&ask).into(),
+    };
+    let log = event.encode_log_data();
+    snm_indexer::apply::LoggedEvent {
+        block: id + 1,
+        log_index: 0,
+        transaction: B256::with_last_byte(id as u8),
+        address: Address::with_last_byte(9),
+        topics: log.topics().to_vec(),
+        data: log.data.clone(),
+        event: snm_indexer::apply::ContractEvent::Market(MarketEvents::AskPlaced(event)),
+    }
+}
+
+/// A database written by the indexer before events held bytes (migrations 1 to 6, the topics and
+/// data as hexadecimal text): the new binary migrates it, its events read back as the same bytes,
+/// it serves the same asks as a database filled by the new code, and it goes on ingesting.
+async fn opens_a_database_of_the_previous_version(db: TestDb) {
+    use snm_indexer::apply::{address_key, apply_batch, price_key};
+    let events: Vec<_> = (1..=5).map(placement).collect();
+    let old_url = db.url("previous");
+    // What the previous version wrote: its migrations (the shared folder alone) and its rows.
+    sqlx::any::install_default_drivers();
+    let url = if old_url.starts_with("sqlite:") { format!("{old_url}?mode=rwc") } else { old_url.clone() };
+    let old = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::migrate!("./migrations").run(&old).await.unwrap();
+    for event in &events {
+        let topics: Vec<String> = event.topics.iter().map(|t| format!("{t:#x}")).collect();
+        sqlx::query(
+            "INSERT INTO events (block, log_index, tx_hash, contract, name, topics, data) \
+             VALUES ($1, $2, $3, 'market', 'AskPlaced', $4, $5)",
+        )
+        .bind(event.block as i64)
+        .bind(event.log_index as i64)
+        .bind(format!("{:#x}", event.transaction))
+        .bind(topics.join(","))
+        .bind(format!("{:#x}", event.data))
+        .execute(&old)
+        .await
+        .unwrap();
+        let snm_indexer::apply::ContractEvent::Market(snm_sdk::bindings::Market::MarketEvents::AskPlaced(
+            placed,
+        )) = &event.event
+        else {
+            unreachable!("placements only")
+        };
+        let ask = PlacedAsk {
+            id: snm_sdk::market::AskId::from_word(placed.askId),
+            ask: Ask::from(&placed.ask),
+            block: event.block,
+        };
+        let r = &ask.ask.resources;
+        sqlx::query(
+            "INSERT INTO asks (id, master, worker, cpu_milli_cores, ram_bytes, storage_bytes, gpu_count, gpu_mem_bytes, \
+             net_up_bps, net_down_bps, flags, region, price_key, body, valid_from) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(ask.id.0 as i64)
+        .bind(address_key(ask.ask.master))
+        .bind(address_key(ask.ask.worker))
+        .bind(r.cpu_milli_cores as i64)
+        .bind(r.ram_bytes as i64)
+        .bind(r.storage_bytes as i64)
+        .bind(r.gpu_count as i64)
+        .bind(r.gpu_mem_bytes as i64)
+        .bind(r.net_up_bps as i64)
+        .bind(r.net_down_bps as i64)
+        .bind(ask.ask.flags.bits() as i64)
+        .bind(i64::from(ask.ask.region))
+        .bind(price_key(ask.ask.price))
+        .bind(serde_json::to_string(&ask).unwrap())
+        .bind(ask.block as i64)
+        .execute(&old)
+        .await
+        .unwrap();
+    }
+    old.close().await;
+
+    let upgraded = Database::connect(&old_url).await.unwrap();
+    let stored: Vec<(Vec<u8>, Vec<u8>)> =
+        sqlx::query_as("SELECT topics, data FROM events ORDER BY block, log_index")
+            .fetch_all(upgraded.pool())
+            .await
+            .unwrap();
+    let expected: Vec<(Vec<u8>, Vec<u8>)> =
+        events.iter().map(|e| (e.topics.iter().flat_map(|t| t.0).collect(), e.data.to_vec())).collect();
+    assert_eq!(stored, expected, "the events' hexadecimal text became the same bytes");
+    assert!(stored.iter().all(|(topics, data)| topics.len() == 4 * 32 && !data.is_empty()));
+
+    // The same events written by this version: the API serves the same.
+    let fresh = Database::connect(&db.url("fresh")).await.unwrap();
+    apply_batch(&fresh, &events).await.unwrap();
+    let (upgraded_api, fresh_api) = (
+        serve(upgraded.clone(), snm_indexer::Health::default()).await,
+        serve(fresh.clone(), snm_indexer::Health::default()).await,
+    );
+    for path in ["/v1/asks?limit=10", "/v1/asks?cpu_cores=3&limit=10", "/v1/stats"] {
+        let (status, served) = get(upgraded_api, path).await;
+        assert_eq!(status, 200, "{path}: {served}");
+        assert_eq!(served, get(fresh_api, path).await.1, "{path}");
+    }
+    let (_, page) = get(upgraded_api, "/v1/asks?limit=10").await;
+    assert_eq!(page["asks"].as_array().unwrap().len(), 5);
+
+    // It goes on: a later batch lands beside the converted rows.
+    let later: Vec<_> = (6..=7).map(placement).collect();
+    apply_batch(&upgraded, &later).await.unwrap();
+    let (_, page) = get(upgraded_api, "/v1/asks?limit=10").await;
+    assert_eq!(page["asks"].as_array().unwrap().len(), 7);
+    let count: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(upgraded.pool()).await.unwrap();
+    assert_eq!(count, 7);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_opens_a_database_of_the_previous_version() {
+    opens_a_database_of_the_previous_version(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_opens_a_database_of_the_previous_version() {
+    opens_a_database_of_the_previous_version(TestDb::postgres()).await;
 }

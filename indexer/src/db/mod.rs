@@ -1,15 +1,23 @@
 //! The database: one `sqlx::Any` pool over SQLite or PostgreSQL, the same statements for both
-//! (positional `$n` parameters, BIGINT and TEXT columns only), migrations embedded in the binary.
+//! (positional `$n` parameters; BIGINT, TEXT and bytes columns), migrations embedded in the binary.
+//!
+//! Migrations: `migrations/` holds the steps shared by both databases, `migrations/postgres/` and
+//! `migrations/sqlite/` each backend's own (versions unique across the three folders). A database
+//! is migrated by the shared steps and its backend's, in version order (`migrator`), so a step
+//! may use what only one database has (PostgreSQL's collations, SQLite's table rebuilds) while the
+//! two schemas stay the same to the statements.
 
 mod bulk_insert;
 mod reads;
 mod signed_asks;
 
-use std::str::FromStr;
+use std::{pin::Pin, str::FromStr};
 
 use sqlx::{
     AnyPool, Executor,
     any::{AnyConnectOptions, AnyPoolOptions},
+    error::BoxDynError,
+    migrate::{Migration, MigrationSource, Migrator},
 };
 
 use crate::IndexerError;
@@ -124,7 +132,7 @@ impl Database {
             }
         };
         let database = Self { pool, backend };
-        sqlx::migrate!("./migrations").run(&database.pool).await?;
+        migrator(backend).await?.run(&database.pool).await?;
         Ok(database)
     }
 
@@ -141,6 +149,28 @@ impl Database {
     /// Closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// The migrations of `backend`: the shared ones and its own, in version order.
+pub(crate) async fn migrator(backend: Backend) -> Result<Migrator, IndexerError> {
+    let own = match backend {
+        Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+    };
+    let mut migrations: Vec<Migration> =
+        sqlx::migrate!("./migrations").iter().chain(own.iter()).cloned().collect();
+    migrations.sort_by_key(|migration| migration.version);
+    Ok(Migrator::new(Migrations(migrations)).await?)
+}
+
+/// Migrations already resolved, as a source for [`Migrator::new`].
+#[derive(Debug)]
+struct Migrations(Vec<Migration>);
+
+impl MigrationSource<'static> for Migrations {
+    fn resolve(self) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send>> {
+        Box::pin(std::future::ready(Ok(self.0)))
     }
 }
 
