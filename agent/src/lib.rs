@@ -35,6 +35,7 @@ pub mod config;
 pub mod deal_usage;
 mod error;
 mod file;
+pub mod heads;
 mod idle;
 pub mod lock;
 pub mod own_asks;
