@@ -66,14 +66,14 @@ use alloy::{
     transports::http::reqwest::Url,
 };
 
+#[cfg(feature = "ws")]
+pub use self::ws::{WsError, connect_ws, counted_ws_client, is_ws, ws_client, ws_subscription_client};
 pub use self::{
     counting::{Counted, RequestCounter},
     fee_cap::FeeCapFiller,
     nonce::{NonceLayer, NonceProvider},
     retry::{RetryReads, RetryReadsLayer, is_read},
 };
-#[cfg(feature = "ws")]
-pub use self::ws::{WsError, connect_ws, counted_ws_client, is_ws, ws_client, ws_subscription_client};
 use crate::tx::TxOptions;
 
 /// The recommended provider for the node at `url`, signing with `wallet` (a signer, or an

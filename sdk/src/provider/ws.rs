@@ -9,9 +9,7 @@ use alloy::{
     providers::DynProvider,
     pubsub::{ConnectionHandle, PubSubConnect},
     rpc::client::{ClientBuilder, RpcClient},
-    transports::{
-        TransportError, TransportErrorKind, TransportResult, http::reqwest::Url, ws::WsConnect,
-    },
+    transports::{TransportError, TransportErrorKind, TransportResult, http::reqwest::Url, ws::WsConnect},
 };
 
 use super::{NonceLayer, RequestCounter, RetryReadsLayer, connect_client};
