@@ -31,7 +31,7 @@ pub enum WsError {
         url: Url,
         /// What the transport said.
         #[source]
-        source: TransportError,
+        source: Box<TransportError>,
     },
 }
 
@@ -60,7 +60,7 @@ pub async fn ws_client(url: Url) -> Result<RpcClient, WsError> {
         .layer(RetryReadsLayer::default())
         .ws(connect)
         .await
-        .map_err(|source| WsError::Connect { url, source })
+        .map_err(|source| WsError::Connect { url, source: Box::new(source) })
 }
 
 /// [`ws_client`] with `counter` under the retries, so that every request sent to the node is
@@ -72,7 +72,7 @@ pub async fn counted_ws_client(url: Url, counter: &RequestCounter) -> Result<Rpc
         .layer(counter.clone())
         .ws(connect)
         .await
-        .map_err(|source| WsError::Connect { url, source })
+        .map_err(|source| WsError::Connect { url, source: Box::new(source) })
 }
 
 /// A WebSocket client to `url` for subscriptions, requests counted by `counter`, that is not
@@ -85,7 +85,7 @@ pub async fn ws_subscription_client(url: Url, counter: &RequestCounter) -> Resul
         .layer(counter.clone())
         .pubsub(Once(WsConnect::new(url.clone())))
         .await
-        .map_err(|source| WsError::Connect { url, source })
+        .map_err(|source| WsError::Connect { url, source: Box::new(source) })
 }
 
 fn check_scheme(url: &Url) -> Result<(), WsError> {
