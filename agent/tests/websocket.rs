@@ -1,4 +1,5 @@
-//! The agent over WebSocket (`eth_subscribe` to new blocks): it serves a deal end to end; idle,
+//! The agent over WebSocket (`eth_subscribe` to new blocks): the program and the library serve a
+//! deal end to end; idle,
 //! its deal feed sends no request while no block comes whereas one over HTTP polls; and after the
 //! node restarted (the subscription ended) it still sees a deal opened.
 
@@ -141,6 +142,59 @@ async fn buy(customer: &Customer<DynProvider>, ask: &PlacedAsk) -> DealOpened {
 
 fn serving(deal: DealId) -> impl Fn(&Agent, &[AgentEvent]) -> bool {
     move |agent, _| agent.state().deals.get(&deal).is_some_and(|record| record.workload.is_some())
+}
+
+/// The `snm-agent` program with `--rpc ws://…`: it places its ask, serves a deal (its endpoint
+/// announced) and stops the workload once the deal closed.
+#[tokio::test]
+async fn the_snm_agent_program_given_a_ws_endpoint_serves_a_deal() {
+    let dir = Dir::new("agent-ws-program");
+    let devnet = quiet_devnet().await;
+    let deployment = dir.0.join("deployment.json");
+    devnet.deployment().write_file(&deployment).unwrap();
+    let master_key = devnet.new_account(Snm::ZERO).await.unwrap();
+    let worker = devnet.connect(&devnet.new_account(Snm::ZERO).await.unwrap());
+    let buyer = customer(&devnet).await;
+    worker.market().request_worker(master_key.address()).await.unwrap();
+    let program = common::workload_program(&dir.0);
+    let toml = common::agent_toml(&worker, &[program.display().to_string(), "{stats}".to_owned()], "100ms");
+    std::fs::write(dir.0.join("agent.toml"), toml).unwrap();
+    let mut agent = tokio::process::Command::new(env!("CARGO_BIN_EXE_snm-agent"))
+        .args(["--rpc", devnet.ws_endpoint().as_str(), "--deployment"])
+        .arg(&deployment)
+        .args(["run", "--config"])
+        .arg(dir.0.join("agent.toml"))
+        .env("SNM_KEY", format!("0x{}", alloy::hex::encode(master_key.to_bytes())))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    let start = Instant::now();
+    let ask = loop {
+        let book = buyer.market().order_book().await.unwrap();
+        if let Some(ask) = book.asks().find(|a| a.ask.master == master_key.address()) {
+            break ask.clone();
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the agent placed no ask");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let deal = buy(&buyer, &ask).await;
+    let endpoint = buyer.market().wait_for_endpoint(deal.id, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(endpoint, "127.0.0.1:9");
+    buyer.market().close_deal(deal.id, false).await.unwrap();
+    let store = snm_agent::StateStore::new(dir.0.join("state.json"));
+    let start = Instant::now();
+    loop {
+        let state = store.load(devnet.deployment().market, master_key.address()).unwrap().unwrap();
+        if state.deals.get(&deal.id).is_some_and(|record| record.final_bytes.is_some()) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the agent never stopped the deal's workload");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    agent.kill().await.unwrap();
 }
 
 #[tokio::test]
