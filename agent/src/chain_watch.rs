@@ -127,6 +127,11 @@ impl<P: Provider + Clone> DealFeed<P> {
         self.clock.clone()
     }
 
+    /// The pushed blocks the feed follows, if it follows any.
+    pub fn heads(&self) -> Option<ChainHeads> {
+        self.clock.heads().cloned()
+    }
+
     /// The deals of `supplier`'s master after `position`: from this feed when it has not read past
     /// `position` yet (nor has another subscriber for the master), else from a watch of its own.
     pub async fn subscribe(&self, supplier: &Supplier<P>, position: StreamPosition) -> DealSource<P> {

@@ -43,6 +43,11 @@ impl SharedClock {
         Self { heads: Some(heads), ..Self::new(every) }
     }
 
+    /// The pushed blocks the clock follows, if it follows any.
+    pub fn heads(&self) -> Option<&ChainHeads> {
+        self.heads.as_ref()
+    }
+
     /// The latest block's timestamp: the latest pushed header's if the clock follows a live
     /// subscription, else the reading of the last `every` if there is one, else read
     /// through `client` (agents asking meanwhile wait for that one read). A failed read is not
