@@ -98,6 +98,7 @@ bench-sdk: toolchain
 # runtime beside Docker (a dockerd in a network namespace of its own; root). Figures in BENCHMARKS.md.
 bench-agent: toolchain system-packages
 	$(CARGO) bench -p snm-agent --bench agent
+	$(CARGO) bench -p snm-agent --bench idle_requests
 	$(CARGO) bench -p snm-sdk --bench units
 
 # The main job at 20, 100, 200, 500 and 1,000 suppliers (release build): time, peak memory of the

@@ -9,6 +9,11 @@
 //! `DealClosed` through the deals the feed saw open, or the market for an older deal); the other
 //! agents only take their queue. An agent subscribes with the position saved in its state; one
 //! whose position is behind what the feed already read keeps a watch of its own.
+//!
+//! A feed [following](DealFeed::following) the node's pushed blocks ([`ChainHeads`]) reads only
+//! once a block newer than its last read was pushed (or a new subscription began, after which
+//! blocks may have come unseen): an idle chain costs no request. While the subscription is down
+//! it reads once per interval, as without one.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -28,7 +33,10 @@ use snm_sdk::{
 };
 use tokio::sync::Mutex;
 
-use crate::shared_clock::SharedClock;
+use crate::{
+    heads::{ChainHeads, HeadsState},
+    shared_clock::SharedClock,
+};
 
 /// The deal events of the agents of one process, read once for all (see the
 /// [module](self) documentation). Clones share the reader.
@@ -63,6 +71,9 @@ struct FeedReader<P> {
     subscribers: HashMap<Address, Weak<SyncMutex<Queue>>>,
     last_read: Option<Instant>,
     every: Duration,
+    heads: Option<ChainHeads>,
+    /// The subscription's session and latest block number when the last read began.
+    read_at_head: Option<(u64, Option<u64>)>,
 }
 
 /// What the feed has for one master and not yet handed over.
@@ -80,6 +91,21 @@ impl<P: Provider + Clone> DealFeed<P> {
     /// A feed of `market`'s deal events that asks the node at most once per `every`, however
     /// many agents poll it (the agents' own `poll_every` is a good choice).
     pub fn new(market: MarketService<P>, every: Duration) -> Self {
+        Self::with_heads(market, every, None)
+    }
+
+    /// A feed of `market`'s deal events that reads once a block newer than its last read was
+    /// pushed by `heads`, and at most once per `every` while the subscription is down; its clock
+    /// follows `heads` too (see the [module](self) documentation).
+    pub fn following(market: MarketService<P>, every: Duration, heads: ChainHeads) -> Self {
+        Self::with_heads(market, every, Some(heads))
+    }
+
+    fn with_heads(market: MarketService<P>, every: Duration, heads: Option<ChainHeads>) -> Self {
+        let clock = match &heads {
+            Some(heads) => SharedClock::following(every, heads.clone()),
+            None => SharedClock::new(every),
+        };
         let reader = FeedReader {
             market,
             stream: None,
@@ -90,13 +116,20 @@ impl<P: Provider + Clone> DealFeed<P> {
             subscribers: HashMap::new(),
             last_read: None,
             every,
+            heads,
+            read_at_head: None,
         };
-        Self { inner: Arc::new(Mutex::new(reader)), clock: SharedClock::new(every) }
+        Self { inner: Arc::new(Mutex::new(reader)), clock }
     }
 
     /// The chain's time for the feed's agents, read at most once per the feed's interval.
     pub fn clock(&self) -> SharedClock {
         self.clock.clone()
+    }
+
+    /// The pushed blocks the feed follows, if it follows any.
+    pub fn heads(&self) -> Option<ChainHeads> {
+        self.clock.heads().cloned()
     }
 
     /// The deals of `supplier`'s master after `position`: from this feed when it has not read past
@@ -124,9 +157,24 @@ impl<P: Provider + Clone> DealFeed<P> {
 }
 
 impl<P: Provider + Clone> FeedReader<P> {
-    /// Reads the new deal events and routes them, unless the last read is younger than `every`.
+    /// Whether a read may find something new: see [`refresh`](Self::refresh).
+    fn due(&self, heads: Option<HeadsState>) -> bool {
+        if !self.pending.is_empty() || self.last_read.is_none() {
+            return true;
+        }
+        match heads {
+            Some(heads) if heads.live => {
+                self.read_at_head != Some((heads.session, heads.latest.map(|head| head.number)))
+            }
+            _ => self.last_read.is_some_and(|last| last.elapsed() >= self.every),
+        }
+    }
+
+    /// Reads the new deal events and routes them, unless nothing new can have come: the last read
+    /// is younger than `every`, or, with a live subscription, no block was pushed since.
     async fn refresh(&mut self) -> Result<(), Error> {
-        if self.pending.is_empty() && self.last_read.is_some_and(|last| last.elapsed() < self.every) {
+        let heads = self.heads.as_ref().map(ChainHeads::state);
+        if !self.due(heads) {
             return Ok(());
         }
         let stream = match &mut self.stream {
@@ -143,6 +191,8 @@ impl<P: Provider + Clone> FeedReader<P> {
         };
         let batch = stream.poll().await?;
         self.last_read = Some(Instant::now());
+        // What was known when the read began: a block pushed during it is read next time.
+        self.read_at_head = heads.map(|heads| (heads.session, heads.latest.map(|head| head.number)));
         if let Some(rollback) = batch.rollback {
             self.roll_back(rollback);
         }

@@ -35,6 +35,7 @@ pub mod config;
 pub mod deal_usage;
 mod error;
 mod file;
+pub mod heads;
 mod idle;
 pub mod lock;
 pub mod own_asks;
@@ -338,6 +339,10 @@ pub struct SupplierAgent<P, R> {
     own_asks: own_asks::OwnAsksReader,
     /// Which asks' workers were free when the book was last read, and when.
     book_read: Option<(Vec<bool>, Instant)>,
+    /// The pushed blocks the agent's feed follows (over WebSocket), if it has one.
+    heads: Option<heads::ChainHeads>,
+    /// The subscription's session and latest block when the book was last read.
+    book_read_head: Option<(u64, Option<u64>)>,
     settlements: Settlements,
     /// Earnings may have grown (a settlement, a close) since they were last read.
     withdraw_pending: bool,
@@ -434,6 +439,8 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
             state,
             watch,
             clock: feed.map(DealFeed::clock),
+            heads: feed.and_then(DealFeed::heads),
+            book_read_head: None,
             book,
             own_asks,
             book_read: None,
@@ -893,14 +900,22 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         }
         // The book is read when a worker became free (its ask was taken by the deal that just
         // ended), and every BOOK_REFRESH while one is free; not every round: with its asks placed
-        // and known, an agent has nothing to learn from it.
+        // and known, an agent has nothing to learn from it. Following pushed blocks, the refresh
+        // also waits for a block since the last read: the book cannot change without one.
         let free: Vec<bool> =
             self.config.asks.iter().map(|t| self.state.open_deal_on(t.worker).is_none()).collect();
+        let head = self
+            .heads
+            .as_ref()
+            .map(heads::ChainHeads::state)
+            .filter(|state| state.live)
+            .map(|state| (state.session, state.latest.map(|head| head.number)));
+        let moved = head.is_none() || head != self.book_read_head;
         let stale = match &self.book_read {
             None => true,
             Some((was_free, at)) => {
                 free.iter().zip(was_free).any(|(now, then)| *now && !*then)
-                    || (free.iter().any(|f| *f) && at.elapsed() >= BOOK_REFRESH)
+                    || (free.iter().any(|f| *f) && at.elapsed() >= BOOK_REFRESH && moved)
             }
         };
         if !stale {
@@ -912,6 +927,7 @@ impl<P: Provider + Clone, R: Runtime> SupplierAgent<P, R> {
         }
         self.retries.succeed(&Action::ReadBook);
         self.book_read = Some((free, Instant::now()));
+        self.book_read_head = head;
         let master = self.supplier.master();
         for (index, template) in self.config.asks.clone().into_iter().enumerate() {
             if self.state.open_deal_on(template.worker).is_some()

@@ -24,9 +24,15 @@ use alloy::{
 };
 use clap::{Args, Parser, Subcommand};
 use snm_agent::{
-    AgentConfig, DockerRuntime, ProcessRuntime, Runtime, SupplierAgent, publishing_config::PublishMode,
+    AgentConfig, DealFeed, DockerRuntime, ProcessRuntime, Runtime, SupplierAgent, heads::ChainHeads,
+    publishing_config::PublishMode,
 };
-use snm_sdk::{Client, Deployment, Supplier, events::default_confirmations, provider, tx::TxOptions};
+use snm_sdk::{
+    Client, Deployment, Supplier,
+    events::default_confirmations,
+    provider::{self, NonceLayer, RequestCounter},
+    tx::TxOptions,
+};
 
 #[derive(Debug, Parser)]
 #[command(about = "A supplier's agent: asks, workloads, metering, settlement")]
@@ -106,28 +112,39 @@ async fn run(chain: &ChainArgs, config_path: &std::path::Path) -> anyhow::Result
         config.asks.len(),
         config.state.display()
     );
+    // Over WebSocket the node pushes each new block: the agent reads the chain when one came
+    // rather than every round.
+    let feed = provider::is_ws(&chain.rpc).then(|| {
+        let heads =
+            ChainHeads::follow(chain.rpc.clone(), RequestCounter::new(), config.poll_every, config.retry_max);
+        DealFeed::following(supplier.market().clone(), config.poll_every, heads)
+    });
     match config.docker.clone() {
         Some(docker) => {
             let market = supplier.client().deployment().market;
             let runtime = DockerRuntime::connect(docker, market, config.workload_dir.clone()).await?;
-            serve(supplier, config, runtime, &chain.key).await
+            serve(supplier, config, runtime, feed, &chain.key).await
         }
         None => {
             let runtime = ProcessRuntime::new(config.command.clone(), config.workload_dir.clone())?;
-            serve(supplier, config, runtime, &chain.key).await
+            serve(supplier, config, runtime, feed, &chain.key).await
         }
     }
 }
 
-/// Runs the agent with `runtime` until a stop signal; `master_key` signs its asks when they are
-/// published signed.
+/// Runs the agent with `runtime` until a stop signal, reading its deals from `feed` if there is
+/// one; `master_key` signs its asks when they are published signed.
 async fn serve<R: Runtime>(
     supplier: Supplier<DynProvider>,
     config: AgentConfig,
     runtime: R,
+    feed: Option<DealFeed<DynProvider>>,
     master_key: &PrivateKeySigner,
 ) -> anyhow::Result<()> {
-    let (agent, events) = SupplierAgent::start(supplier, config, runtime).await?;
+    let (agent, events) = match &feed {
+        Some(feed) => SupplierAgent::start_in(supplier, config, runtime, feed).await?,
+        None => SupplierAgent::start(supplier, config, runtime).await?,
+    };
     // The master's key signs the asks when they are published signed (`publish = "signed"`).
     let mut agent = agent.with_ask_signer(Arc::new(master_key.clone()))?;
     for event in &events {
@@ -144,7 +161,8 @@ async fn serve<R: Runtime>(
 /// also read from its environment variable.
 #[derive(Clone, Debug, Args)]
 struct ChainArgs {
-    /// JSON-RPC endpoint of the chain.
+    /// JSON-RPC endpoint of the chain: http(s)://, or ws(s):// to follow new blocks as the node
+    /// pushes them (`eth_subscribe`) instead of polling for them.
     #[arg(long, env = "SNM_RPC", default_value = "http://127.0.0.1:8545")]
     rpc: alloy::transports::http::reqwest::Url,
     /// Deployment file: the JSON `contracts/script/Deploy.s.sol` or the devnet writes.
@@ -169,7 +187,13 @@ impl ChainArgs {
     /// chain and contracts.
     async fn connect(&self) -> anyhow::Result<Client<DynProvider>> {
         let sender = self.key.address();
-        let provider = provider::connect_http(self.rpc.clone(), self.key.clone(), &TxOptions::default());
+        let options = TxOptions::default();
+        let provider = if provider::is_ws(&self.rpc) {
+            let nonces = NonceLayer::remember_for(options.receipt_timeout);
+            provider::connect_ws(self.rpc.clone(), self.key.clone(), &options, &nonces).await?
+        } else {
+            provider::connect_http(self.rpc.clone(), self.key.clone(), &options)
+        };
         let deployment = match (&self.deployment, self.market) {
             (Some(path), _) => Deployment::from_file(path)?,
             (None, Some(market)) => Deployment::discover(&provider, market, None).await?,

@@ -257,6 +257,12 @@ impl Devnet {
         self.anvil.endpoint_url()
     }
 
+    /// The node's WebSocket JSON-RPC endpoint (anvil serves it on the HTTP port):
+    /// `ws://127.0.0.1:<port>`.
+    pub fn ws_endpoint(&self) -> alloy::transports::http::reqwest::Url {
+        self.anvil.ws_endpoint_url()
+    }
+
     /// The chain id.
     pub fn chain_id(&self) -> u64 {
         self.anvil.chain_id()

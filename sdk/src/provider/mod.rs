@@ -46,6 +46,9 @@
 //!    and concurrent senders on other providers collide), and the clients read each
 //!    transaction's nonce back from the node, one more request per transaction.
 //!
+//! Over WebSocket (feature `ws`), `connect_ws` builds the same provider, which can also
+//! subscribe (`eth_subscribe`) to what the node pushes.
+//!
 //! [`connect_client`] does all three over an [`RpcClient`] of your own (say, with a metering
 //! tower layer), when it has [`RetryReadsLayer`] outermost.
 
@@ -53,6 +56,8 @@ mod counting;
 mod fee_cap;
 pub(crate) mod nonce;
 mod retry;
+#[cfg(feature = "ws")]
+mod ws;
 
 use alloy::{
     network::{Ethereum, EthereumWallet, NetworkWallet},
@@ -61,6 +66,8 @@ use alloy::{
     transports::http::reqwest::Url,
 };
 
+#[cfg(feature = "ws")]
+pub use self::ws::{WsError, connect_ws, counted_ws_client, is_ws, ws_client, ws_subscription_client};
 pub use self::{
     counting::{Counted, RequestCounter},
     fee_cap::FeeCapFiller,
