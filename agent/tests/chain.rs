@@ -8,8 +8,10 @@
 
 mod common;
 
+use common::Dir;
+
 use std::{
-    path::{Path, PathBuf},
+    path::Path,
     time::{Duration, Instant},
 };
 
@@ -32,23 +34,6 @@ use snm_sdk::{
 
 /// The bytes the test workload reports as carried.
 const CARRIED: u64 = 1234;
-
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("snm-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// An agent configuration whose workload reports [`CARRIED`] bytes and runs until stopped.
 fn config(dir: &Path, worker: &Client<DynProvider>) -> AgentConfig {

@@ -7,8 +7,10 @@
 
 mod common;
 
+use common::Dir;
+
 use std::{
-    path::{Path, PathBuf},
+    path::Path,
     time::{Duration, Instant},
 };
 
@@ -31,23 +33,6 @@ use snm_sdk::{
 
 /// The agents' poll interval in these tests.
 const POLL: Duration = Duration::from_millis(50);
-
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("snm-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// No periodic block: the chain only moves when a transaction comes, so an idle stretch is idle.
 async fn quiet_devnet() -> Devnet {

@@ -7,6 +7,25 @@ use std::path::{Path, PathBuf};
 use alloy::{primitives::Address, providers::DynProvider, signers::local::PrivateKeySigner};
 use snm_sdk::{Client, Supplier, devnet::Devnet, units::Snm};
 
+/// A test's own folder under the temporary directory, emptied when made and removed when dropped.
+pub struct Dir(pub PathBuf);
+
+impl Dir {
+    /// `snm-<name>-<pid>` under the temporary directory, empty.
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("snm-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// An agent configuration in TOML: one worker on 127.0.0.1 with one ask, workloads run by
 /// `command`, the state and usage report in the configuration's folder.
 pub fn agent_toml(worker: &Client<DynProvider>, command: &[String], poll_every: &str) -> String {
