@@ -128,7 +128,8 @@ pub enum Step {
     },
     /// Nothing new under the confirmed head.
     UpToDate,
-    /// The chain moved while it was read; nothing was kept.
+    /// The chain moved while it was read, or the stored position moved while the batch was read
+    /// (a cancelled step's transaction committed meanwhile); nothing was kept.
     Raced,
 }
 
@@ -295,7 +296,9 @@ impl<P: Provider> Indexer<P> {
         let mut pending = None;
         let step = self.step_overlapped(&mut pending).await?;
         if let Some(batch) = pending {
-            commit(&self.db, &batch).await?;
+            if !commit(&self.db, &batch).await? {
+                return Ok(Step::Raced);
+            }
             self.health.update(|h| h.indexed_block = Some(batch.end));
         }
         Ok(step)
@@ -314,13 +317,16 @@ impl<P: Provider> Indexer<P> {
         let db = self.db.clone();
         let commit_pending = async {
             match &committing {
-                Some(batch) => commit(&db, batch).await.map(|()| Some(batch.end)),
+                Some(batch) => commit(&db, batch).await.map(|kept| Some(kept.then_some(batch.end))),
                 None => Ok(None),
             }
         };
         let (read, committed) = tokio::join!(self.read(tip), commit_pending);
-        if let Some(end) = committed? {
-            self.health.update(|h| h.indexed_block = Some(end));
+        match committed? {
+            Some(Some(end)) => self.health.update(|h| h.indexed_block = Some(end)),
+            // The batch read followed the one refused: neither is kept.
+            Some(None) => return Ok(Step::Raced),
+            None => {}
         }
         match read? {
             Read::Batch(batch) => {
@@ -570,19 +576,34 @@ fn decode(deployment: &Deployment, log: &Log) -> Result<Option<LoggedEvent>, Ind
 }
 
 /// Writes a batch: its events, the state they change, every block's hash and parent hash and
-/// the next block, in one transaction.
-async fn commit(db: &Database, batch: &ReadBatch) -> Result<(), IndexerError> {
+/// the next block, in one transaction; `false` (nothing written) when the stored position is no
+/// longer the batch's first block.
+///
+/// The position moves first, on the condition that it is still where the batch was read from:
+/// a step cancelled while its `COMMIT` was on its way leaves that transaction to finish on its own
+/// connection after the next step read the old position on another, and the next step's rows
+/// would then be written twice. The conditional update waits for that transaction's lock on the
+/// position's row and then sees the position it left (nothing written, the step reads again) or,
+/// rolled back, the old one.
+async fn commit(db: &Database, batch: &ReadBatch) -> Result<bool, IndexerError> {
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
     commit_without_flush(&mut tx).await?;
+    let moved = sqlx::query("UPDATE sync_state SET next_block = $1 WHERE id = 1 AND next_block = $2")
+        .bind(int("block", batch.end + 1)?)
+        .bind(int("block", batch.from)?)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if moved != 1 {
+        tx.rollback().await?;
+        tracing::debug!(from = batch.from, "the stored position moved while the batch was read: read again");
+        return Ok(false);
+    }
     write(&mut tx, &batch.rows).await?;
     BLOCKS.write(&mut tx, &batch.blocks).await?;
-    sqlx::query("UPDATE sync_state SET next_block = $1 WHERE id = 1")
-        .bind(int("block", batch.end + 1)?)
-        .execute(&mut *tx)
-        .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 /// The `blocks` table: a block read again after a reorganisation replaces the orphaned one.
